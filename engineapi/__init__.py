@@ -1,0 +1,96 @@
+"""engineapi: a typed Docker Engine API client, sync and async, on its own HTTP/1.1 engine.
+
+    import engineapi
+
+    with engineapi.Client() as client:          # the engine the docker CLI would use
+        for c in client.containers.list():
+            print(c.names, c.state)
+
+Names are loaded on first use, so ``import engineapi`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from engineapi._version import __version__
+from engineapi.errors import (
+    APIVersionError,
+    BadRequest,
+    ConfigError,
+    ConnectError,
+    ConnectionLost,
+    Conflict,
+    DaemonError,
+    EngineAPIError,
+    Forbidden,
+    NotAcceptable,
+    NotFound,
+    ProtocolError,
+    RemoteProtocolError,
+    ServerError,
+    ServiceUnavailable,
+    StreamError,
+    TimeoutError,
+    TransportError,
+    Unauthorized,
+)
+
+if TYPE_CHECKING:
+    from engineapi._async.client import AsyncClient
+    from engineapi._sync.client import Client
+    from engineapi._timeouts import Timeouts
+    from engineapi.api._operations import OPERATIONS
+    from engineapi.config import Endpoint, TLSConfig
+
+__all__ = [
+    "OPERATIONS",
+    "APIVersionError",
+    "AsyncClient",
+    "BadRequest",
+    "Client",
+    "ConfigError",
+    "ConnectError",
+    "ConnectionLost",
+    "Conflict",
+    "DaemonError",
+    "Endpoint",
+    "EngineAPIError",
+    "Forbidden",
+    "NotAcceptable",
+    "NotFound",
+    "ProtocolError",
+    "RemoteProtocolError",
+    "ServerError",
+    "ServiceUnavailable",
+    "StreamError",
+    "TLSConfig",
+    "TimeoutError",
+    "Timeouts",
+    "TransportError",
+    "Unauthorized",
+    "__version__",
+]
+
+_LAZY = {
+    "AsyncClient": "engineapi._async.client",
+    "Client": "engineapi._sync.client",
+    "Timeouts": "engineapi._timeouts",
+    "OPERATIONS": "engineapi.api._operations",
+    "Endpoint": "engineapi.config",
+    "TLSConfig": "engineapi.config",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'engineapi' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,174 @@
+"""`AsyncClient`: resolves the daemon, negotiates the API version and executes calls."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, TypeVar
+
+from engineapi._async._namespaces import AsyncNamespaces
+from engineapi._async.connection import AsyncResponse
+from engineapi._async.pool import AsyncConnectionPool
+from engineapi._async.streams import AsyncItemStream, AsyncRawStream
+from engineapi._concurrency import AsyncLock
+from engineapi._timeouts import Timeouts
+from engineapi._explain import error_message, explain_connect_error
+from engineapi._version import USER_AGENT
+from engineapi.api import _versions
+from engineapi.api._call import Call, RawCall, Reply, StreamCall
+from engineapi.api.system import PingResult, ping, ping_head
+from engineapi.config import Endpoint, TLSConfig, resolve_api_version, resolve_endpoint
+from engineapi.errors import ConnectError, DaemonError, daemon_error
+from engineapi.transports import transport_for
+from engineapi.transports.base import Transport
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = ["AsyncClient"]
+
+T = TypeVar("T")
+
+
+class AsyncClient(AsyncNamespaces):
+    """An asyncio Docker Engine API client.
+
+    With no arguments it talks to the engine the ``docker`` CLI would: ``DOCKER_HOST``, then
+    ``DOCKER_CONTEXT``, then the current context of ``~/.docker/config.json``, then
+    ``unix:///var/run/docker.sock``. The API version is negotiated on first use unless
+    `version` (or ``DOCKER_API_VERSION``) pins it.
+
+    Operations are grouped as on the API's tags: ``client.containers.list()``,
+    ``client.system.info()``, … Use it as ``async with AsyncClient() as client:`` or call
+    `aclose()`.
+    """
+
+    def __init__(
+        self,
+        host: str | None = None,
+        *,
+        tls: TLSConfig | bool | None = None,
+        version: str | None = None,
+        timeout: Timeouts | float | None = None,
+        context: str | None = None,
+        transport: Transport | None = None,
+        max_connections: int = 10,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        #: Where the daemon is and how that was decided (argument, DOCKER_HOST, a context).
+        self.endpoint: Endpoint = resolve_endpoint(host, tls, context=context, environ=environ)
+        self.transport: Transport = transport or transport_for(self.endpoint)
+        self.timeouts = Timeouts.coerce(timeout)
+        self._pool = AsyncConnectionPool(self.transport, max_connections=max_connections)
+        self._pinned_version = resolve_api_version(version, environ)
+        self._api_version: str | None = self._pinned_version
+        self._api_version_key = _versions.version_key(self._api_version)
+        self._ping: PingResult | None = None
+        self._negotiation = AsyncLock()
+        self._host_header = self.endpoint.host.http_host
+        super().__init__()
+
+    @classmethod
+    def from_env(cls, *, environ: Mapping[str, str] | None = None, **kwargs: object) -> Self:
+        """A client configured exactly as the ``docker`` CLI would be by the environment."""
+        return cls(environ=environ, **kwargs)  # type: ignore[arg-type]
+
+    # -- version negotiation ---------------------------------------------------------------------
+
+    async def api_version(self) -> str:
+        """The API version in use: pinned, or negotiated with the daemon on first call."""
+        if self._api_version is None:
+            await self._negotiate()
+        assert self._api_version is not None
+        return self._api_version
+
+    @property
+    def last_ping(self) -> PingResult | None:
+        """The ping that negotiated the version (``None`` if pinned or not yet negotiated)."""
+        return self._ping
+
+    async def _negotiate(self) -> None:
+        async with self._negotiation:
+            if self._api_version is not None:
+                return  # another task negotiated while this one waited
+            try:
+                result = await self._send(ping_head())
+            except DaemonError as exc:
+                if exc.status not in (400, 404, 405):
+                    raise
+                result = await self._send(ping())  # a daemon without HEAD /_ping
+            self._api_version = _versions.negotiate(result.api_version, self.endpoint.host.url)
+            self._api_version_key = _versions.version_key(self._api_version)
+            self._ping = result
+
+    # -- executing calls -------------------------------------------------------------------------
+
+    async def _open(self, call: Call[T]) -> AsyncResponse:
+        """Send `call` and return the response once its head is in; raise daemon errors."""
+        version: str | None = None
+        if call.versioned:
+            if self._api_version is None:
+                await self._negotiate()
+            version = self._api_version
+            _versions.check(call, self._api_version_key, version)
+        timeouts = self.timeouts
+        if call.response_timeout is not True:
+            timeouts = Timeouts(timeouts.connect, call.response_timeout or None, timeouts.read)
+        headers = [("Host", self._host_header), ("User-Agent", USER_AGENT)]
+        headers.extend(call.headers)
+        try:
+            response = await self._pool.request(
+                call.method,
+                call.target(version),
+                headers,
+                call.body,
+                content_length=call.content_length,
+                timeouts=timeouts,
+            )
+        except ConnectError as exc:
+            raise explain_connect_error(exc, self.endpoint) from exc
+        status = response.status
+        if status >= 300 and status not in call.expect:
+            body = await response.read()
+            raise self._daemon_error(call, status, body)
+        return response
+
+    def _daemon_error(self, call: Call[T], status: int, body: bytes) -> DaemonError:
+        return daemon_error(
+            status,
+            error_message(body, status),
+            method=call.method,
+            path=call.path,
+            host=self.endpoint.host.url,
+        )
+
+    async def _send(self, call: Call[T]) -> T:
+        """Execute a call whose whole response is decoded at once."""
+        response = await self._open(call)
+        body = await response.read()
+        return call.decode(Reply(response.status, response.headers, body))
+
+    def _stream(self, call: StreamCall[T]) -> AsyncItemStream[T]:
+        """A stream of decoded items; the request goes out when iteration starts."""
+        return AsyncItemStream(self, call)
+
+    def _raw(self, call: RawCall) -> AsyncRawStream:
+        """A raw body stream; the request goes out when iteration starts."""
+        return AsyncRawStream(self, call)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        """Close the idle connections; connections in use close when their response ends."""
+        await self._pool.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.endpoint.host.url} ({self.endpoint.source})>"

@@ -1,0 +1,217 @@
+"""One HTTP/1.1 connection to the daemon: a transport stream driven by the sans-IO state."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from engineapi.errors import ConnectionLost, LocalProtocolError, RemoteProtocolError
+from engineapi.http import NEED_DATA, ClientConnection, Data, Headers
+from engineapi.http import Response as ResponseHead
+from engineapi.http._events import EndOfMessage
+from engineapi.transports.base import READ_SIZE, AsyncStream
+
+if TYPE_CHECKING:
+    from engineapi._async.pool import AsyncConnectionPool
+
+__all__ = ["AsyncHTTPConnection", "AsyncHijackedStream", "AsyncResponse", "RequestBody"]
+
+#: A request body: whole bytes, or pieces sent as they come (chunked unless a length is given).
+RequestBody = bytes | Iterable[bytes] | AsyncIterable[bytes] | None
+
+
+class AsyncHTTPConnection:
+    """A stream plus its HTTP/1.1 state; carries one exchange at a time."""
+
+    __slots__ = ("h11", "stream")
+
+    def __init__(self, stream: AsyncStream) -> None:
+        self.stream = stream
+        self.h11 = ClientConnection()
+
+    async def send_request(
+        self,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        body: RequestBody,
+        *,
+        content_length: int | None,
+        timeout: float | None,
+    ) -> None:
+        """Write the request head and body."""
+        h11 = self.h11
+        stream = self.stream
+        if body is None or isinstance(body, bytes):
+            await stream.write(h11.send_request(method, target, headers, body=body), timeout)
+            return
+        await stream.write(
+            h11.send_request(
+                method,
+                target,
+                headers,
+                content_length=content_length,
+                chunked=content_length is None,
+            ),
+            timeout,
+        )
+        if isinstance(body, AsyncIterable):  # unasync: remove
+            async for piece in body:  # unasync: remove
+                if piece:  # unasync: remove
+                    await stream.write(h11.send_data(piece), timeout)  # unasync: remove
+            body = ()  # unasync: remove
+        for piece in body:
+            if piece:
+                await stream.write(h11.send_data(piece), timeout)
+        if end := h11.send_end():
+            await stream.write(end, timeout)
+
+    async def receive_head(self, timeout: float | None) -> ResponseHead:
+        """Read until the response head is complete."""
+        h11 = self.h11
+        while True:
+            event = h11.next_event()
+            if event is NEED_DATA:
+                h11.receive_data(await self.stream.read(READ_SIZE, timeout))
+                continue
+            if isinstance(event, ResponseHead):
+                return event
+            raise RemoteProtocolError(f"expected a response head, got {event!r}")
+
+    async def receive_body_piece(self, timeout: float | None) -> bytes | None:
+        """The next piece of the body, or ``None`` at its end."""
+        h11 = self.h11
+        while True:
+            event = h11.next_event()
+            if type(event) is Data:
+                return event.data
+            if event is NEED_DATA:
+                h11.receive_data(await self.stream.read(READ_SIZE, timeout))
+                continue
+            if isinstance(event, EndOfMessage):
+                return None
+            raise RemoteProtocolError(f"unexpected {event!r} inside a response body")
+
+    def is_reusable(self) -> bool:
+        return self.h11.reusable and not self.stream.is_readable()
+
+    async def aclose(self) -> None:
+        await self.stream.aclose()
+
+
+class AsyncResponse:
+    """A response whose body is read on demand.
+
+    Read it whole with `read()`, or piece by piece with `iter_bytes()`. Closing it early (or
+    leaving a ``with`` block) drops the connection rather than draining it.
+    """
+
+    __slots__ = ("_connection", "_done", "_pool", "_read_timeout", "headers", "status")
+
+    def __init__(
+        self,
+        connection: AsyncHTTPConnection,
+        head: ResponseHead,
+        read_timeout: float | None,
+        pool: AsyncConnectionPool,
+    ) -> None:
+        self._connection: AsyncHTTPConnection | None = connection
+        self._read_timeout = read_timeout
+        self._pool = pool
+        self._done = False
+        self.status = head.status
+        self.headers: Headers = head.headers
+
+    async def read(self) -> bytes:
+        """The whole body."""
+        pieces = [piece async for piece in self.iter_bytes()]
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+    async def iter_bytes(self) -> AsyncIterator[bytes]:
+        """The body as it arrives; each wait is bounded by the stream idle timeout."""
+        connection = self._connection
+        if connection is None:
+            if self._done:
+                return
+            raise LocalProtocolError("the response is closed")
+        try:
+            while (piece := await connection.receive_body_piece(self._read_timeout)) is not None:
+                yield piece
+        except BaseException:
+            await self.aclose()
+            raise
+        self._done = True
+        await self._release()
+
+    async def _release(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await self._pool.release(connection, reusable=self._done)
+
+    def _detach(self) -> AsyncHTTPConnection:
+        """Take the connection away from this response (for a hijack); the slot stays taken."""
+        connection, self._connection = self._connection, None
+        if connection is None:
+            raise LocalProtocolError("the response is closed")
+        return connection
+
+    async def aclose(self) -> None:
+        """Release the connection: back to the pool if the body was read, else closed."""
+        await self._release()
+
+    async def __aenter__(self) -> AsyncResponse:
+        return self
+
+    async def __aexit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+
+class AsyncHijackedStream:
+    """The raw duplex stream left after ``101 Switching Protocols`` (attach, exec start).
+
+    The first reads return the bytes that arrived with the 101 head; `close_write()` sends EOF
+    to the process's stdin while its output keeps coming.
+    """
+
+    __slots__ = ("_closed", "_pending", "_pool", "_stream")
+
+    def __init__(self, stream: AsyncStream, initial: bytes, pool: AsyncConnectionPool) -> None:
+        self._stream = stream
+        self._pending = initial
+        self._pool = pool
+        self._closed = False
+
+    async def read(self, max_bytes: int = READ_SIZE, timeout: float | None = None) -> bytes:
+        """Up to `max_bytes` of output; ``b""`` when the daemon has closed its side."""
+        if self._pending:
+            data, self._pending = self._pending[:max_bytes], self._pending[max_bytes:]
+            return data
+        try:
+            return await self._stream.read(max_bytes, timeout)
+        except ConnectionLost:
+            return b""
+
+    async def write(self, data: bytes, timeout: float | None = None) -> None:
+        """Send bytes to the process's stdin."""
+        await self._stream.write(data, timeout)
+
+    async def close_write(self) -> None:
+        """Signal stdin EOF; reading goes on."""
+        await self._stream.close_write()
+
+    async def aclose(self) -> None:
+        if not self._closed:
+            self._closed = True
+            await self._stream.aclose()
+            self._pool.release_slot()
+
+    async def __aenter__(self) -> AsyncHijackedStream:
+        return self
+
+    async def __aexit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()

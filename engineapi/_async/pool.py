@@ -1,0 +1,121 @@
+"""A keep-alive connection pool with a size limit."""
+
+from __future__ import annotations
+
+from engineapi._async.connection import (
+    AsyncHijackedStream,
+    AsyncHTTPConnection,
+    AsyncResponse,
+    RequestBody,
+)
+from engineapi._concurrency import AsyncSemaphore
+from engineapi._timeouts import Timeouts
+from engineapi.errors import ConnectionLost, RemoteProtocolError
+from engineapi.transports.base import Transport
+
+__all__ = ["AsyncConnectionPool"]
+
+# Methods whose request may be sent again if a reused connection turns out dead before the
+# daemon answered a single byte (RFC 9110 idempotent methods).
+_IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+
+
+class AsyncConnectionPool:
+    """Hands out connections to one daemon, at most `max_connections` at a time.
+
+    A connection is reused only after its response was read to the end with keep-alive; an
+    idle connection the daemon has closed is noticed and dropped before use. A request on a
+    reused connection that fails before any response byte arrived is retried once on a fresh
+    connection, if its method is idempotent and its body can be sent again.
+    """
+
+    def __init__(self, transport: Transport, *, max_connections: int = 10) -> None:
+        self.transport = transport
+        self.max_connections = max_connections
+        self._idle: list[AsyncHTTPConnection] = []
+        self._slots = AsyncSemaphore(max_connections)
+        self._closed = False
+
+    async def request(
+        self,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        body: RequestBody = None,
+        *,
+        content_length: int | None = None,
+        timeouts: Timeouts,
+    ) -> AsyncResponse:
+        """Send a request and return once the response head is in."""
+        await self._slots.acquire()
+        try:
+            retry = method in _IDEMPOTENT and (body is None or isinstance(body, bytes))
+            while True:
+                connection, reused = await self._connection(timeouts.connect)
+                try:
+                    await connection.send_request(
+                        method,
+                        target,
+                        headers,
+                        body,
+                        content_length=content_length,
+                        timeout=timeouts.response,
+                    )
+                    head = await connection.receive_head(timeouts.response)
+                except (ConnectionLost, RemoteProtocolError):
+                    await connection.aclose()
+                    if reused and retry and connection.h11.bytes_received == 0:
+                        retry = False
+                        continue
+                    raise
+                except BaseException:
+                    await connection.aclose()
+                    raise
+                return AsyncResponse(connection, head, timeouts.read, self)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    async def _connection(self, timeout: float | None) -> tuple[AsyncHTTPConnection, bool]:
+        while True:
+            try:
+                connection = self._idle.pop()
+            except IndexError:
+                break
+            if connection.stream.is_readable():
+                await connection.aclose()  # the daemon closed it while idle
+                continue
+            return connection, True
+        stream = await self.transport.aconnect(timeout)
+        return AsyncHTTPConnection(stream), False
+
+    async def release(self, connection: AsyncHTTPConnection, *, reusable: bool) -> None:
+        """Give a connection back after its response: kept if clean, else closed."""
+        try:
+            if reusable and not self._closed and connection.is_reusable():
+                connection.h11.start_next_cycle()
+                self._idle.append(connection)
+            else:
+                await connection.aclose()
+        finally:
+            self._slots.release()
+
+    def hijack(self, response: AsyncResponse) -> AsyncHijackedStream:
+        """Turn a 101 (or raw-stream) response into a duplex stream that owns its connection."""
+        connection = response._detach()
+        return AsyncHijackedStream(connection.stream, connection.h11.trailing_data, self)
+
+    def release_slot(self) -> None:
+        """Called by a hijacked stream when it closes: its connection is gone for good."""
+        self._slots.release()
+
+    @property
+    def idle_connections(self) -> int:
+        return len(self._idle)
+
+    async def aclose(self) -> None:
+        """Close idle connections now; those in use close when released."""
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            await connection.aclose()

@@ -1,0 +1,217 @@
+"""Generate the client namespaces (``client.containers.list()`` …) from `engineapi/api/`.
+
+    python -m engineapi._codegen.namespaces            # rewrite engineapi/_async/_namespaces.py
+    python -m engineapi._codegen.namespaces --check
+
+Each public function of an `engineapi.api` module builds a call; the namespace method has the
+same signature and docstring and executes it. `Call[T]` becomes a coroutine returning `T`,
+`StreamCall[T]` a method returning an item stream, `RawCall` one returning a byte stream. The
+sync twin then comes from `unasync`, so neither public surface is written by hand.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+from engineapi._codegen.unasync import ruff_format
+
+__all__ = ["NAMESPACES", "generate", "main"]
+
+PACKAGE = Path(__file__).resolve().parent.parent
+API = PACKAGE / "api"
+TARGET = PACKAGE / "_async" / "_namespaces.py"
+
+#: Namespace attribute → (class suffix, what it groups). Order is the order on the client.
+NAMESPACES: dict[str, str] = {
+    "system": "Ping, version, info, events and disk usage",
+    "containers": "Containers",
+    "images": "Images, builds and registry authentication",
+    "networks": "Networks",
+    "volumes": "Volumes",
+    "exec": "Exec instances",
+    "swarm": "The swarm itself",
+    "nodes": "Swarm nodes",
+    "services": "Swarm services",
+    "tasks": "Swarm tasks",
+    "secrets": "Swarm secrets",
+    "configs": "Swarm configs",
+    "plugins": "Plugins",
+    "distribution": "Registry distribution information",
+}
+
+_KINDS = {"Call": "send", "StreamCall": "stream", "RawCall": "raw"}
+
+
+def _class_name(namespace: str) -> str:
+    return "Async" + namespace.title()
+
+
+class _Method:
+    def __init__(self, module: str, func: ast.FunctionDef) -> None:
+        self.module = module
+        self.name = func.name
+        self.args = func.args
+        self.doc = ast.get_docstring(func, clean=False) or ""
+        returns = func.returns
+        if isinstance(returns, ast.Subscript) and isinstance(returns.value, ast.Name):
+            kind, item = returns.value.id, ast.unparse(returns.slice)
+        elif isinstance(returns, ast.Name):
+            kind, item = returns.id, ""
+        else:
+            raise SystemExit(f"api.{module}.{func.name}: return type must be a Call type")
+        if kind not in _KINDS:
+            raise SystemExit(f"api.{module}.{func.name}: unknown call type {kind}")
+        self.kind = kind
+        self.item = item
+
+    def names(self) -> set[str]:
+        """Identifiers the signature mentions, to import them."""
+        found: set[str] = set()
+        args = self.args
+        for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
+            if arg.annotation is not None:
+                found |= {n.id for n in ast.walk(arg.annotation) if isinstance(n, ast.Name)}
+        for default in [*args.defaults, *args.kw_defaults]:
+            if default is not None:
+                found |= {n.id for n in ast.walk(default) if isinstance(n, ast.Name)}
+        if self.item:
+            found |= {n.id for n in ast.walk(ast.parse(self.item)) if isinstance(n, ast.Name)}
+        return found
+
+    def render(self) -> str:
+        args = self.args
+        signature = ast.unparse(args)
+        params = f"self, {signature}" if signature else "self"
+        forwarded = [a.arg for a in [*args.posonlyargs, *args.args]]
+        forwarded += [f"{a.arg}={a.arg}" for a in args.kwonlyargs]
+        call = f"_{self.module}.{self.name}({', '.join(forwarded)})"
+        doc = self.doc.replace('"""', '\\"\\"\\"')
+        if self.kind == "Call":
+            head = f"    async def {self.name}({params}) -> {self.item}:"
+            body = f"        return await self._client._send({call})"
+        elif self.kind == "StreamCall":
+            head = f"    def {self.name}({params}) -> AsyncItemStream[{self.item}]:"
+            body = f"        return self._client._stream({call})"
+        else:
+            head = f"    def {self.name}({params}) -> AsyncRawStream:"
+            body = f"        return self._client._raw({call})"
+        return f'{head}\n        """{doc}"""\n{body}\n'
+
+
+def _module_methods(module: str) -> tuple[list[_Method], dict[str, str]]:
+    """The public call builders of `engineapi.api.<module>`, and where its names come from."""
+    path = API / f"{module}.py"
+    if not path.exists():
+        return [], {}
+    tree = ast.parse(path.read_text())
+    exported: list[str] | None = None
+    origins: dict[str, str] = {}
+    functions: dict[str, ast.FunctionDef] = {}
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module:
+            for alias in node.names:
+                origins[alias.asname or alias.name] = node.module
+        elif isinstance(node, ast.ClassDef):
+            origins[node.name] = f"engineapi.api.{module}"
+        elif isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+            functions[node.name] = node
+        elif isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
+        ):
+            exported = list(ast.literal_eval(node.value))
+    names = exported if exported is not None else list(functions)
+    return [_Method(module, functions[n]) for n in names if n in functions], origins
+
+
+_BUILTIN_NAMES = {"None", "True", "False", "builtins", "str", "int", "float", "bool", "bytes"}
+
+
+def render() -> str:
+    classes: list[str] = []
+    imports: dict[str, set[str]] = {}
+    modules: list[str] = []
+    for namespace, what in NAMESPACES.items():
+        methods, origins = _module_methods(namespace)
+        if methods:
+            modules.append(namespace)
+        lines = [
+            f"class {_class_name(namespace)}:",
+            f'    """{what} — ``client.{namespace}``."""',
+            "",
+            '    __slots__ = ("_client",)',
+            "",
+            "    def __init__(self, client: AsyncClient) -> None:",
+            "        self._client = client",
+        ]
+        for method in methods:
+            lines.append("")
+            lines.append(method.render())
+            for name in method.names() - _BUILTIN_NAMES:
+                origin = origins.get(name)
+                if origin is None:
+                    raise SystemExit(f"api.{namespace}.{method.name}: where is {name!r} from?")
+                imports.setdefault(origin, set()).add(name)
+        classes.append("\n".join(lines).rstrip() + "\n")
+    attach = [
+        "class AsyncNamespaces:",
+        '    """The resource namespaces of a client, one attribute per API tag."""',
+        "",
+    ]
+    for namespace in NAMESPACES:
+        attach.append(f"    {namespace}: {_class_name(namespace)}")
+    attach += [
+        "",
+        "    def __init__(self) -> None:",
+        '        client = cast("AsyncClient", self)',
+    ]
+    for namespace in NAMESPACES:
+        attach.append(f"        self.{namespace} = {_class_name(namespace)}(client)")
+    typing_imports = "\n".join(
+        f"    from {origin} import {', '.join(sorted(names))}"
+        for origin, names in sorted(imports.items())
+    )
+    module_imports = "\n".join(f"from engineapi.api import {m} as _{m}" for m in modules)
+    header = f'''# GENERATED by `python -m engineapi._codegen.namespaces` from engineapi/api/*.py.
+# Do not edit: change the call builders in engineapi/api/ and regenerate (make gen).
+"""The operations of a client, grouped by API tag; each executes one `engineapi.api` call."""
+
+from __future__ import annotations
+
+import builtins
+from typing import TYPE_CHECKING, cast
+
+{module_imports}
+
+if TYPE_CHECKING:
+    from engineapi._async.client import AsyncClient
+    from engineapi._async.streams import AsyncItemStream, AsyncRawStream
+{typing_imports}
+
+__all__ = [{", ".join(repr(_class_name(n)) for n in NAMESPACES)}, "AsyncNamespaces"]
+'''
+    text = header + "\n\n" + "\n\n".join(classes) + "\n\n" + "\n".join(attach) + "\n"
+    return ruff_format(text, TARGET)
+
+
+def generate() -> str:
+    return render()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    text = render()
+    current = TARGET.read_text() if TARGET.exists() else ""
+    if "--check" in args:
+        if current != text:
+            print(f"{TARGET.relative_to(PACKAGE.parent)} is stale; run make gen")
+            return 1
+        return 0
+    if current != text:
+        TARGET.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,109 @@
+"""Generate `engineapi/_sync/` from the hand-written `engineapi/_async/`.
+
+    python -m engineapi._codegen.unasync            # rewrite engineapi/_sync/
+    python -m engineapi._codegen.unasync --check    # fail if engineapi/_sync/ is stale
+
+The rewrite is an ordered table of whole-word substitutions. A line ending in
+``# unasync: remove`` exists only in the async source. `--check` regenerates in memory and
+compares byte for byte, and fails when a rule was never used (a dead rule hides drift).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+__all__ = ["RULES", "generate", "main"]
+
+PACKAGE = Path(__file__).resolve().parent.parent
+SOURCE = PACKAGE / "_async"
+TARGET = PACKAGE / "_sync"
+
+HEADER = (
+    "# GENERATED from engineapi/_async/{name} by `python -m engineapi._codegen.unasync`.\n"
+    "# Do not edit: change the async source and regenerate (make gen).\n"
+)
+
+#: (pattern, replacement), applied in order.
+RULES: list[tuple[str, str]] = [
+    (r"\bengineapi\._async\b", "engineapi._sync"),
+    (r"\bAn asyncio\b", "A blocking"),
+    (r"\basync def\b", "def"),
+    (r"\basync with\b", "with"),
+    (r"\basync for\b", "for"),
+    (r"\bawait ", ""),
+    (r"\b__aenter__\b", "__enter__"),
+    (r"\b__aexit__\b", "__exit__"),
+    (r"\b__aiter__\b", "__iter__"),
+    (r"\baclose\b", "close"),
+    (r"\baconnect\b", "connect"),
+    (r"\bAsync([A-Z]\w*)", r"\1"),
+]
+
+_COMPILED = [(re.compile(pattern), replacement) for pattern, replacement in RULES]
+_REMOVE_MARK = "# unasync: remove"
+
+
+def rewrite(source: str, used: set[str]) -> str:
+    lines = [line for line in source.splitlines(keepends=True) if not line.rstrip().endswith(_REMOVE_MARK)]
+    text = "".join(lines)
+    for (pattern, replacement), (raw, _) in zip(_COMPILED, RULES, strict=True):
+        text, count = pattern.subn(replacement, text)
+        if count:
+            used.add(raw)
+    return text
+
+
+def generate() -> tuple[dict[str, str], set[str]]:
+    """The sync files (name → text) and the rules that were used."""
+    used: set[str] = set()
+    files: dict[str, str] = {}
+    for path in sorted(SOURCE.glob("*.py")):
+        body = rewrite(path.read_text(), used)
+        files[path.name] = ruff_format(HEADER.format(name=path.name) + body, TARGET / path.name)
+    return files, used
+
+
+def ruff_format(text: str, path: Path) -> str:
+    """`text` as ruff formats it (lines shortened by the rewrite may now be joined)."""
+    fixed = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--fix-only", "--quiet", "--stdin-filename", str(path), "-"],
+        input=text, capture_output=True, text=True, check=True,
+    ).stdout
+    return subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--quiet", "--stdin-filename", str(path), "-"],
+        input=fixed, capture_output=True, text=True, check=True,
+    ).stdout
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    check = "--check" in args
+    files, used = generate()
+    unused = [raw for raw, _ in RULES if raw not in used]
+    if unused:
+        print(f"unasync: rules never used (remove them or fix the source): {unused}")
+        return 1
+    stale = sorted(
+        name
+        for name, text in files.items()
+        if not (TARGET / name).exists() or (TARGET / name).read_text() != text
+    )
+    extra = sorted(p.name for p in TARGET.glob("*.py") if p.name not in files)
+    if check:
+        if stale or extra:
+            print(f"engineapi/_sync is stale: differs {stale}, not generated {extra}; run make gen")
+            return 1
+        return 0
+    TARGET.mkdir(exist_ok=True)
+    for name in extra:
+        (TARGET / name).unlink()
+    for name in stale:
+        (TARGET / name).write_text(files[name])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,81 @@
+"""The only hand-paired concurrency primitives: everything in `_async/` uses these, and the
+generated `_sync/` twin gets the blocking ones by renaming (`AsyncLock` → `Lock`, …)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from types import TracebackType
+
+__all__ = ["AsyncLock", "AsyncSemaphore", "Lock", "Semaphore"]
+
+
+class AsyncLock:
+    """`asyncio.Lock`, created lazily so a client can be built outside a running loop."""
+
+    __slots__ = ("_lock",)
+
+    def __init__(self) -> None:
+        self._lock: asyncio.Lock | None = None
+
+    async def __aenter__(self) -> None:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        await self._lock.acquire()
+
+    async def __aexit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        assert self._lock is not None
+        self._lock.release()
+
+
+class Lock:
+    """A `threading.Lock` with the same shape as `AsyncLock`."""
+
+    __slots__ = ("_lock",)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._lock.release()
+
+
+class AsyncSemaphore:
+    """Bounds the connections in use; lazily bound to the running loop."""
+
+    __slots__ = ("_semaphore", "_value")
+
+    def __init__(self, value: int) -> None:
+        self._value = value
+        self._semaphore: asyncio.Semaphore | None = None
+
+    async def acquire(self) -> None:
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self._value)
+        await self._semaphore.acquire()
+
+    def release(self) -> None:
+        assert self._semaphore is not None
+        self._semaphore.release()
+
+
+class Semaphore:
+    """A `threading.BoundedSemaphore` with the same shape as `AsyncSemaphore`."""
+
+    __slots__ = ("_semaphore",)
+
+    def __init__(self, value: int) -> None:
+        self._semaphore = threading.BoundedSemaphore(value)
+
+    def acquire(self) -> None:
+        self._semaphore.acquire()
+
+    def release(self) -> None:
+        self._semaphore.release()

@@ -1,0 +1,52 @@
+"""Turning failures into messages that say what happened and what to do."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from engineapi.errors import ConnectError
+
+if TYPE_CHECKING:
+    from engineapi.config import Endpoint
+
+__all__ = ["error_message", "explain_connect_error"]
+
+
+def error_message(body: bytes, status: int) -> str:
+    """The daemon's message from an error body (``{"message": …}``, or plain text)."""
+    if not body:
+        return f"HTTP {status} with an empty body"
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body.decode("utf-8", "replace").strip()
+    if isinstance(data, dict):
+        message = data.get("message") or data.get("cause") or data.get("error")
+        if isinstance(message, str):
+            return message
+    return body.decode("utf-8", "replace").strip()
+
+
+def explain_connect_error(exc: ConnectError, endpoint: Endpoint) -> ConnectError:
+    """`exc` again, saying which host was tried, how it was chosen and what to check."""
+    host = endpoint.host.url
+    hints = [f"the host {host} was chosen by {endpoint.source}"]
+    text = str(exc)
+    if "Permission denied" in text and host.startswith("unix://"):
+        hints.append(
+            "this user may not open the socket: run as root or join the socket's group "
+            "(usually 'docker')"
+        )
+    elif "No such file" in text or "Connection refused" in text:
+        hints.append("is the engine running there?")
+    if endpoint.context_name != "default":
+        hints.append(
+            f"check the context's endpoint with 'docker context inspect {endpoint.context_name}'"
+            " or pick another with DOCKER_CONTEXT / 'docker context use'"
+        )
+    elif "DOCKER_HOST" in endpoint.source:
+        hints.append("check DOCKER_HOST, or unset it to use the current docker context")
+    elif "argument" not in endpoint.source:
+        hints.append("set DOCKER_HOST or a docker context to use another engine")
+    return ConnectError(f"{text} ({'; '.join(hints)})", host=host, source=endpoint.source)

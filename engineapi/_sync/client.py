@@ -1,0 +1,176 @@
+# GENERATED from engineapi/_async/client.py by `python -m engineapi._codegen.unasync`.
+# Do not edit: change the async source and regenerate (make gen).
+"""`Client`: resolves the daemon, negotiates the API version and executes calls."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, TypeVar
+
+from engineapi._concurrency import Lock
+from engineapi._explain import error_message, explain_connect_error
+from engineapi._sync._namespaces import Namespaces
+from engineapi._sync.connection import Response
+from engineapi._sync.pool import ConnectionPool
+from engineapi._sync.streams import ItemStream, RawStream
+from engineapi._timeouts import Timeouts
+from engineapi._version import USER_AGENT
+from engineapi.api import _versions
+from engineapi.api._call import Call, RawCall, Reply, StreamCall
+from engineapi.api.system import PingResult, ping, ping_head
+from engineapi.config import Endpoint, TLSConfig, resolve_api_version, resolve_endpoint
+from engineapi.errors import ConnectError, DaemonError, daemon_error
+from engineapi.transports import transport_for
+from engineapi.transports.base import Transport
+
+if TYPE_CHECKING:
+    from typing import Self
+
+__all__ = ["Client"]
+
+T = TypeVar("T")
+
+
+class Client(Namespaces):
+    """A blocking Docker Engine API client.
+
+    With no arguments it talks to the engine the ``docker`` CLI would: ``DOCKER_HOST``, then
+    ``DOCKER_CONTEXT``, then the current context of ``~/.docker/config.json``, then
+    ``unix:///var/run/docker.sock``. The API version is negotiated on first use unless
+    `version` (or ``DOCKER_API_VERSION``) pins it.
+
+    Operations are grouped as on the API's tags: ``client.containers.list()``,
+    ``client.system.info()``, … Use it as ``with Client() as client:`` or call
+    `close()`.
+    """
+
+    def __init__(
+        self,
+        host: str | None = None,
+        *,
+        tls: TLSConfig | bool | None = None,
+        version: str | None = None,
+        timeout: Timeouts | float | None = None,
+        context: str | None = None,
+        transport: Transport | None = None,
+        max_connections: int = 10,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        #: Where the daemon is and how that was decided (argument, DOCKER_HOST, a context).
+        self.endpoint: Endpoint = resolve_endpoint(host, tls, context=context, environ=environ)
+        self.transport: Transport = transport or transport_for(self.endpoint)
+        self.timeouts = Timeouts.coerce(timeout)
+        self._pool = ConnectionPool(self.transport, max_connections=max_connections)
+        self._pinned_version = resolve_api_version(version, environ)
+        self._api_version: str | None = self._pinned_version
+        self._api_version_key = _versions.version_key(self._api_version)
+        self._ping: PingResult | None = None
+        self._negotiation = Lock()
+        self._host_header = self.endpoint.host.http_host
+        super().__init__()
+
+    @classmethod
+    def from_env(cls, *, environ: Mapping[str, str] | None = None, **kwargs: object) -> Self:
+        """A client configured exactly as the ``docker`` CLI would be by the environment."""
+        return cls(environ=environ, **kwargs)  # type: ignore[arg-type]
+
+    # -- version negotiation ---------------------------------------------------------------------
+
+    def api_version(self) -> str:
+        """The API version in use: pinned, or negotiated with the daemon on first call."""
+        if self._api_version is None:
+            self._negotiate()
+        assert self._api_version is not None
+        return self._api_version
+
+    @property
+    def last_ping(self) -> PingResult | None:
+        """The ping that negotiated the version (``None`` if pinned or not yet negotiated)."""
+        return self._ping
+
+    def _negotiate(self) -> None:
+        with self._negotiation:
+            if self._api_version is not None:
+                return  # another task negotiated while this one waited
+            try:
+                result = self._send(ping_head())
+            except DaemonError as exc:
+                if exc.status not in (400, 404, 405):
+                    raise
+                result = self._send(ping())  # a daemon without HEAD /_ping
+            self._api_version = _versions.negotiate(result.api_version, self.endpoint.host.url)
+            self._api_version_key = _versions.version_key(self._api_version)
+            self._ping = result
+
+    # -- executing calls -------------------------------------------------------------------------
+
+    def _open(self, call: Call[T]) -> Response:
+        """Send `call` and return the response once its head is in; raise daemon errors."""
+        version: str | None = None
+        if call.versioned:
+            if self._api_version is None:
+                self._negotiate()
+            version = self._api_version
+            _versions.check(call, self._api_version_key, version)
+        timeouts = self.timeouts
+        if call.response_timeout is not True:
+            timeouts = Timeouts(timeouts.connect, call.response_timeout or None, timeouts.read)
+        headers = [("Host", self._host_header), ("User-Agent", USER_AGENT)]
+        headers.extend(call.headers)
+        try:
+            response = self._pool.request(
+                call.method,
+                call.target(version),
+                headers,
+                call.body,
+                content_length=call.content_length,
+                timeouts=timeouts,
+            )
+        except ConnectError as exc:
+            raise explain_connect_error(exc, self.endpoint) from exc
+        status = response.status
+        if status >= 300 and status not in call.expect:
+            body = response.read()
+            raise self._daemon_error(call, status, body)
+        return response
+
+    def _daemon_error(self, call: Call[T], status: int, body: bytes) -> DaemonError:
+        return daemon_error(
+            status,
+            error_message(body, status),
+            method=call.method,
+            path=call.path,
+            host=self.endpoint.host.url,
+        )
+
+    def _send(self, call: Call[T]) -> T:
+        """Execute a call whose whole response is decoded at once."""
+        response = self._open(call)
+        body = response.read()
+        return call.decode(Reply(response.status, response.headers, body))
+
+    def _stream(self, call: StreamCall[T]) -> ItemStream[T]:
+        """A stream of decoded items; the request goes out when iteration starts."""
+        return ItemStream(self, call)
+
+    def _raw(self, call: RawCall) -> RawStream:
+        """A raw body stream; the request goes out when iteration starts."""
+        return RawStream(self, call)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the idle connections; connections in use close when their response ends."""
+        self._pool.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.endpoint.host.url} ({self.endpoint.source})>"

@@ -1,0 +1,214 @@
+# GENERATED from engineapi/_async/connection.py by `python -m engineapi._codegen.unasync`.
+# Do not edit: change the async source and regenerate (make gen).
+"""One HTTP/1.1 connection to the daemon: a transport stream driven by the sans-IO state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from engineapi.errors import ConnectionLost, LocalProtocolError, RemoteProtocolError
+from engineapi.http import NEED_DATA, ClientConnection, Data, Headers
+from engineapi.http import Response as ResponseHead
+from engineapi.http._events import EndOfMessage
+from engineapi.transports.base import READ_SIZE, Stream
+
+if TYPE_CHECKING:
+    from engineapi._sync.pool import ConnectionPool
+
+__all__ = ["HTTPConnection", "HijackedStream", "Response", "RequestBody"]
+
+#: A request body: whole bytes, or pieces sent as they come (chunked unless a length is given).
+RequestBody = bytes | Iterable[bytes] | Iterable[bytes] | None
+
+
+class HTTPConnection:
+    """A stream plus its HTTP/1.1 state; carries one exchange at a time."""
+
+    __slots__ = ("h11", "stream")
+
+    def __init__(self, stream: Stream) -> None:
+        self.stream = stream
+        self.h11 = ClientConnection()
+
+    def send_request(
+        self,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        body: RequestBody,
+        *,
+        content_length: int | None,
+        timeout: float | None,
+    ) -> None:
+        """Write the request head and body."""
+        h11 = self.h11
+        stream = self.stream
+        if body is None or isinstance(body, bytes):
+            stream.write(h11.send_request(method, target, headers, body=body), timeout)
+            return
+        stream.write(
+            h11.send_request(
+                method,
+                target,
+                headers,
+                content_length=content_length,
+                chunked=content_length is None,
+            ),
+            timeout,
+        )
+        for piece in body:
+            if piece:
+                stream.write(h11.send_data(piece), timeout)
+        if end := h11.send_end():
+            stream.write(end, timeout)
+
+    def receive_head(self, timeout: float | None) -> ResponseHead:
+        """Read until the response head is complete."""
+        h11 = self.h11
+        while True:
+            event = h11.next_event()
+            if event is NEED_DATA:
+                h11.receive_data(self.stream.read(READ_SIZE, timeout))
+                continue
+            if isinstance(event, ResponseHead):
+                return event
+            raise RemoteProtocolError(f"expected a response head, got {event!r}")
+
+    def receive_body_piece(self, timeout: float | None) -> bytes | None:
+        """The next piece of the body, or ``None`` at its end."""
+        h11 = self.h11
+        while True:
+            event = h11.next_event()
+            if type(event) is Data:
+                return event.data
+            if event is NEED_DATA:
+                h11.receive_data(self.stream.read(READ_SIZE, timeout))
+                continue
+            if isinstance(event, EndOfMessage):
+                return None
+            raise RemoteProtocolError(f"unexpected {event!r} inside a response body")
+
+    def is_reusable(self) -> bool:
+        return self.h11.reusable and not self.stream.is_readable()
+
+    def close(self) -> None:
+        self.stream.close()
+
+
+class Response:
+    """A response whose body is read on demand.
+
+    Read it whole with `read()`, or piece by piece with `iter_bytes()`. Closing it early (or
+    leaving a ``with`` block) drops the connection rather than draining it.
+    """
+
+    __slots__ = ("_connection", "_done", "_pool", "_read_timeout", "headers", "status")
+
+    def __init__(
+        self,
+        connection: HTTPConnection,
+        head: ResponseHead,
+        read_timeout: float | None,
+        pool: ConnectionPool,
+    ) -> None:
+        self._connection: HTTPConnection | None = connection
+        self._read_timeout = read_timeout
+        self._pool = pool
+        self._done = False
+        self.status = head.status
+        self.headers: Headers = head.headers
+
+    def read(self) -> bytes:
+        """The whole body."""
+        pieces = [piece for piece in self.iter_bytes()]
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+    def iter_bytes(self) -> Iterator[bytes]:
+        """The body as it arrives; each wait is bounded by the stream idle timeout."""
+        connection = self._connection
+        if connection is None:
+            if self._done:
+                return
+            raise LocalProtocolError("the response is closed")
+        try:
+            while (piece := connection.receive_body_piece(self._read_timeout)) is not None:
+                yield piece
+        except BaseException:
+            self.close()
+            raise
+        self._done = True
+        self._release()
+
+    def _release(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            self._pool.release(connection, reusable=self._done)
+
+    def _detach(self) -> HTTPConnection:
+        """Take the connection away from this response (for a hijack); the slot stays taken."""
+        connection, self._connection = self._connection, None
+        if connection is None:
+            raise LocalProtocolError("the response is closed")
+        return connection
+
+    def close(self) -> None:
+        """Release the connection: back to the pool if the body was read, else closed."""
+        self._release()
+
+    def __enter__(self) -> Response:
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class HijackedStream:
+    """The raw duplex stream left after ``101 Switching Protocols`` (attach, exec start).
+
+    The first reads return the bytes that arrived with the 101 head; `close_write()` sends EOF
+    to the process's stdin while its output keeps coming.
+    """
+
+    __slots__ = ("_closed", "_pending", "_pool", "_stream")
+
+    def __init__(self, stream: Stream, initial: bytes, pool: ConnectionPool) -> None:
+        self._stream = stream
+        self._pending = initial
+        self._pool = pool
+        self._closed = False
+
+    def read(self, max_bytes: int = READ_SIZE, timeout: float | None = None) -> bytes:
+        """Up to `max_bytes` of output; ``b""`` when the daemon has closed its side."""
+        if self._pending:
+            data, self._pending = self._pending[:max_bytes], self._pending[max_bytes:]
+            return data
+        try:
+            return self._stream.read(max_bytes, timeout)
+        except ConnectionLost:
+            return b""
+
+    def write(self, data: bytes, timeout: float | None = None) -> None:
+        """Send bytes to the process's stdin."""
+        self._stream.write(data, timeout)
+
+    def close_write(self) -> None:
+        """Signal stdin EOF; reading goes on."""
+        self._stream.close_write()
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._stream.close()
+            self._pool.release_slot()
+
+    def __enter__(self) -> HijackedStream:
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

@@ -1,0 +1,123 @@
+# GENERATED from engineapi/_async/pool.py by `python -m engineapi._codegen.unasync`.
+# Do not edit: change the async source and regenerate (make gen).
+"""A keep-alive connection pool with a size limit."""
+
+from __future__ import annotations
+
+from engineapi._concurrency import Semaphore
+from engineapi._sync.connection import (
+    HijackedStream,
+    HTTPConnection,
+    RequestBody,
+    Response,
+)
+from engineapi._timeouts import Timeouts
+from engineapi.errors import ConnectionLost, RemoteProtocolError
+from engineapi.transports.base import Transport
+
+__all__ = ["ConnectionPool"]
+
+# Methods whose request may be sent again if a reused connection turns out dead before the
+# daemon answered a single byte (RFC 9110 idempotent methods).
+_IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+
+
+class ConnectionPool:
+    """Hands out connections to one daemon, at most `max_connections` at a time.
+
+    A connection is reused only after its response was read to the end with keep-alive; an
+    idle connection the daemon has closed is noticed and dropped before use. A request on a
+    reused connection that fails before any response byte arrived is retried once on a fresh
+    connection, if its method is idempotent and its body can be sent again.
+    """
+
+    def __init__(self, transport: Transport, *, max_connections: int = 10) -> None:
+        self.transport = transport
+        self.max_connections = max_connections
+        self._idle: list[HTTPConnection] = []
+        self._slots = Semaphore(max_connections)
+        self._closed = False
+
+    def request(
+        self,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        body: RequestBody = None,
+        *,
+        content_length: int | None = None,
+        timeouts: Timeouts,
+    ) -> Response:
+        """Send a request and return once the response head is in."""
+        self._slots.acquire()
+        try:
+            retry = method in _IDEMPOTENT and (body is None or isinstance(body, bytes))
+            while True:
+                connection, reused = self._connection(timeouts.connect)
+                try:
+                    connection.send_request(
+                        method,
+                        target,
+                        headers,
+                        body,
+                        content_length=content_length,
+                        timeout=timeouts.response,
+                    )
+                    head = connection.receive_head(timeouts.response)
+                except (ConnectionLost, RemoteProtocolError):
+                    connection.close()
+                    if reused and retry and connection.h11.bytes_received == 0:
+                        retry = False
+                        continue
+                    raise
+                except BaseException:
+                    connection.close()
+                    raise
+                return Response(connection, head, timeouts.read, self)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def _connection(self, timeout: float | None) -> tuple[HTTPConnection, bool]:
+        while True:
+            try:
+                connection = self._idle.pop()
+            except IndexError:
+                break
+            if connection.stream.is_readable():
+                connection.close()  # the daemon closed it while idle
+                continue
+            return connection, True
+        stream = self.transport.connect(timeout)
+        return HTTPConnection(stream), False
+
+    def release(self, connection: HTTPConnection, *, reusable: bool) -> None:
+        """Give a connection back after its response: kept if clean, else closed."""
+        try:
+            if reusable and not self._closed and connection.is_reusable():
+                connection.h11.start_next_cycle()
+                self._idle.append(connection)
+            else:
+                connection.close()
+        finally:
+            self._slots.release()
+
+    def hijack(self, response: Response) -> HijackedStream:
+        """Turn a 101 (or raw-stream) response into a duplex stream that owns its connection."""
+        connection = response._detach()
+        return HijackedStream(connection.stream, connection.h11.trailing_data, self)
+
+    def release_slot(self) -> None:
+        """Called by a hijacked stream when it closes: its connection is gone for good."""
+        self._slots.release()
+
+    @property
+    def idle_connections(self) -> int:
+        return len(self._idle)
+
+    def close(self) -> None:
+        """Close idle connections now; those in use close when released."""
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.close()

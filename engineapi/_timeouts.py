@@ -1,0 +1,33 @@
+"""How long engineapi waits, split the way a Docker client needs it."""
+
+from __future__ import annotations
+
+import attrs
+
+__all__ = ["Timeouts"]
+
+
+@attrs.frozen
+class Timeouts:
+    """Timeouts in seconds; ``None`` waits forever.
+
+    There is deliberately no whole-body timeout: a log or event stream may rightly run for
+    hours, so a stream is bounded only by how long it may stay silent (`read`).
+    """
+
+    #: Opening the connection (and the TLS handshake).
+    connect: float | None = 10.0
+    #: From the end of the request to the response head. Operations that legitimately block
+    #: (container wait, stop with a grace period) extend it for their own call.
+    response: float | None = 120.0
+    #: Longest silence between two pieces of a response body or stream.
+    read: float | None = None
+
+    @classmethod
+    def coerce(cls, value: Timeouts | float | None) -> Timeouts:
+        """A `Timeouts` from a number (connect and response) or ``None`` (the defaults)."""
+        if value is None:
+            return cls()
+        if isinstance(value, Timeouts):
+            return value
+        return cls(connect=float(value), response=float(value))

@@ -1,0 +1,215 @@
+"""A `Call` is one Engine API request plus how to read its answer — built without any I/O.
+
+The modules of `engineapi.api` turn Python arguments into calls; the sync and async clients
+execute them. Response kinds:
+
+- `Call`: the whole body is read and decoded into a value (a model, a list, ``None``, …);
+- `StreamCall`: the body is a stream of JSON values, each decoded into an item as it arrives;
+- `RawCall`: the body is handed over as bytes, piece by piece (export, logs, archives).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Generic, TypeVar
+from urllib.parse import quote
+
+from engineapi.http import Headers
+
+__all__ = [
+    "Call",
+    "Filters",
+    "RawCall",
+    "Reply",
+    "StreamCall",
+    "Timestamp",
+    "encode_filters",
+    "encode_timestamp",
+]
+
+T = TypeVar("T")
+
+#: Filters as the CLI takes them: ``{"status": ["running"], "label": ["a=b"]}``; a single
+#: string stands for a one-element list, a mapping ``{value: bool}`` is passed through.
+Filters = Mapping[str, str | Sequence[str] | Mapping[str, bool]]
+
+#: A point in time: a datetime, Unix seconds, a duration back from now, or the daemon's own
+#: string forms (RFC 3339, Unix seconds with fraction).
+Timestamp = datetime | timedelta | int | float | str
+
+Body = bytes | Iterable[bytes] | AsyncIterable[bytes] | None
+
+
+class Reply:
+    """What a `Call` decodes: status, headers and the whole body."""
+
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, status: int, headers: Headers, body: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class Call(Generic[T]):
+    """One request and the decoder for its whole response."""
+
+    __slots__ = (
+        "body",
+        "content_length",
+        "decode",
+        "expect",
+        "headers",
+        "method",
+        "operation_id",
+        "params",
+        "path",
+        "query",
+        "response_timeout",
+        "versioned",
+    )
+
+    def __init__(
+        self,
+        operation_id: str,
+        method: str,
+        path: str,
+        *,
+        decode: Callable[[Reply], T],
+        query: Mapping[str, object] | None = None,
+        headers: Sequence[tuple[str, str]] = (),
+        body: Body = None,
+        json_body: object = None,
+        content_length: int | None = None,
+        expect: frozenset[int] = frozenset(),
+        versioned: bool = True,
+        response_timeout: float | None | bool = True,
+    ) -> None:
+        self.operation_id = operation_id
+        self.method = method
+        self.path = path
+        self.decode = decode
+        self.query, self.params = _encode_query(query)
+        self.headers = list(headers)
+        if json_body is not None:
+            body = json.dumps(json_body, separators=(",", ":")).encode()
+            self.headers.append(("Content-Type", "application/json"))
+        self.body = body
+        self.content_length = content_length
+        #: Statuses besides 2xx that are answers, not errors (e.g. 304 "already started").
+        self.expect = expect
+        #: False for the few unversioned endpoints (/_ping during negotiation).
+        self.versioned = versioned
+        #: ``True``: the client's response timeout; a number or ``None`` overrides it.
+        self.response_timeout = response_timeout
+
+    def target(self, api_version: str | None) -> str:
+        """The request target: version prefix, path and query string."""
+        prefix = f"/v{api_version}" if self.versioned and api_version else ""
+        if self.query:
+            query = "&".join(f"{name}={quote(value, safe='')}" for name, value in self.query)
+            return f"{prefix}{self.path}?{query}"
+        return f"{prefix}{self.path}"
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.operation_id}: {self.method} {self.target(None)}>"
+
+
+class StreamCall(Call[T]):
+    """A request whose body is a stream of JSON values; `decode_item` turns each into `T`."""
+
+    __slots__ = ("decode_item",)
+
+    def __init__(
+        self, operation_id: str, method: str, path: str, *, decode_item: Callable[[Any], T],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(operation_id, method, path, decode=_no_whole_body, **kwargs)
+        self.decode_item = decode_item
+
+
+class RawCall(Call[bytes]):
+    """A request whose body is handed over as raw bytes, piece by piece."""
+
+    __slots__ = ()
+
+    def __init__(self, operation_id: str, method: str, path: str, **kwargs: Any) -> None:
+        super().__init__(operation_id, method, path, decode=_whole_body, **kwargs)
+
+
+def _no_whole_body(reply: Reply) -> Any:
+    raise TypeError("a StreamCall is read as a stream")
+
+
+def _whole_body(reply: Reply) -> bytes:
+    return reply.body
+
+
+def path_param(value: str) -> str:
+    """A path segment (container name, image reference, …) quoted for the URL."""
+    return quote(value, safe="")
+
+
+def _encode_query(query: Mapping[str, object] | None) -> tuple[list[tuple[str, str]], tuple[str, ...]]:
+    """Query pairs as strings, and the names of the parameters actually given (for gating)."""
+    if not query:
+        return [], ()
+    pairs: list[tuple[str, str]] = []
+    for name, value in query.items():
+        if value is None:
+            continue
+        if value is True:
+            text = "1"
+        elif value is False:
+            text = "0"
+        elif isinstance(value, str):
+            text = value
+        elif isinstance(value, int | float):
+            text = str(value)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                pairs.append((name, str(item)))
+            continue
+        else:
+            text = json.dumps(value, separators=(",", ":"))
+        pairs.append((name, text))
+    return pairs, tuple(dict.fromkeys(name for name, _ in pairs))
+
+
+def encode_filters(filters: Filters | None) -> str | None:
+    """Filters as the daemon's JSON (``{"name": {"value": true}}`` is accepted by all)."""
+    if not filters:
+        return None
+    encoded: dict[str, object] = {}
+    for name, value in filters.items():
+        if isinstance(value, str):
+            encoded[name] = [value]
+        elif isinstance(value, Mapping):
+            encoded[name] = dict(value)
+        else:
+            encoded[name] = list(value)
+    return json.dumps(encoded, separators=(",", ":"))
+
+
+def encode_timestamp(value: Timestamp | None) -> str | None:
+    """A `Timestamp` as the daemon's ``since``/``until`` query value (Unix seconds)."""
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        seconds = time.time() - value.total_seconds()
+        return f"{seconds:.9f}"
+    if isinstance(value, datetime):
+        return f"{value.timestamp():.9f}"
+    if isinstance(value, bool):
+        raise TypeError("a timestamp cannot be a bool")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:.9f}"
+    return value

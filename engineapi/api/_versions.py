@@ -1,0 +1,74 @@
+"""API version facts: negotiation and the check that a call exists in the version in use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engineapi.errors import APIVersionError, RemoteProtocolError
+
+__all__ = ["MAX_API_VERSION", "MIN_API_VERSION", "check", "negotiate", "version_key"]
+
+#: The oldest API version engineapi speaks (Docker 20.10).
+MIN_API_VERSION = "1.41"
+#: The newest API version engineapi knows (its models and operations come from this spec).
+MAX_API_VERSION = "1.55"
+
+
+def version_key(version: str | None) -> tuple[int, int]:
+    """``"1.41"`` → ``(1, 41)``, for comparisons; ``None`` sorts as the newest."""
+    if version is None:
+        return (1 << 30, 0)
+    major, _, minor = version.partition(".")
+    return (int(major), int(minor or 0))
+
+
+_MIN_KEY = version_key(MIN_API_VERSION)
+_MAX_KEY = version_key(MAX_API_VERSION)
+
+
+def negotiate(server_version: str | None, host: str) -> str:
+    """The version to use with a daemon whose newest is `server_version`."""
+    if not server_version:
+        raise RemoteProtocolError(
+            f"the daemon at {host} did not send an Api-Version header on /_ping; "
+            "pin a version with version= or DOCKER_API_VERSION"
+        )
+    try:
+        key = version_key(server_version)
+    except ValueError:
+        raise RemoteProtocolError(
+            f"the daemon at {host} sent a malformed Api-Version {server_version!r}"
+        ) from None
+    if key < _MIN_KEY:
+        raise APIVersionError(
+            f"the daemon at {host} speaks API {server_version}, older than {MIN_API_VERSION} "
+            "(Docker 20.10), the oldest engineapi supports; upgrade the engine"
+        )
+    return MAX_API_VERSION if key > _MAX_KEY else server_version
+
+
+def _operations() -> Any:
+    # The table is big; load it on the first versioned call, not at import.
+    from engineapi.api._operations import OPERATIONS
+
+    return OPERATIONS
+
+
+def check(call: Any, version: tuple[int, int], version_text: str | None) -> None:
+    """Raise `APIVersionError` if the operation or one of its given parameters is newer than
+    the API version in use. Nothing has been sent at this point."""
+    operation = _operations().get(call.operation_id)
+    if operation is None:
+        return
+    if version_key(operation.since) > version:
+        raise APIVersionError(
+            f"{call.operation_id} ({operation.http_method} {operation.path}) needs API "
+            f"{operation.since}; this daemon is used with API {version_text}"
+        )
+    for name in call.params:
+        param = operation.params.get(name)
+        if param is not None and version_key(param.since) > version:
+            raise APIVersionError(
+                f"parameter {name!r} of {call.operation_id} needs API {param.since}; "
+                f"this daemon is used with API {version_text}"
+            )

@@ -1,0 +1,123 @@
+"""System: ping, version, info, events, disk usage."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+
+from engineapi.api._call import (
+    Call,
+    Filters,
+    Reply,
+    StreamCall,
+    Timestamp,
+    encode_filters,
+    encode_timestamp,
+)
+from engineapi.models import EventMessage, SystemDataUsageResponse, SystemInfo, SystemVersion
+
+__all__ = ["PingResult", "data_usage", "events", "info", "ping", "ping_head", "version"]
+
+
+@attrs.frozen
+class PingResult:
+    """What ``/_ping`` tells about the daemon, read from its response headers."""
+
+    #: The newest API version the daemon supports (``Api-Version``).
+    api_version: str | None
+    #: ``linux`` or ``windows`` (``OSType``).
+    os_type: str | None
+    #: Whether the daemon runs with experimental features (``Docker-Experimental``).
+    experimental: bool
+    #: The builder the daemon recommends, ``1`` (classic) or ``2`` (BuildKit).
+    builder_version: str | None
+    #: Swarm state: ``inactive``, ``pending``, ``error``, ``locked``, ``active/worker``,
+    #: ``active/manager``; ``None`` when the daemon does not say.
+    swarm: str | None
+    #: The ``Server`` header (e.g. ``Docker/28.5.1 (linux)``, ``Libpod/4.3.1 (linux)``).
+    server: str | None
+
+    @classmethod
+    def from_reply(cls, reply: Reply) -> PingResult:
+        headers = reply.headers
+        return cls(
+            api_version=headers.get("api-version"),
+            os_type=headers.get("ostype"),
+            experimental=(headers.get("docker-experimental") or "").lower() == "true",
+            builder_version=headers.get("builder-version"),
+            swarm=headers.get("swarm"),
+            server=headers.get("server"),
+        )
+
+
+def ping() -> Call[PingResult]:
+    """Check the daemon answers and read what it tells about itself — ``GET /_ping``.
+
+    Unversioned, so it works before the API version is known.
+    """
+    return Call("SystemPing", "GET", "/_ping", decode=PingResult.from_reply, versioned=False)
+
+
+def ping_head() -> Call[PingResult]:
+    """`ping` without a body — ``HEAD /_ping``; version negotiation uses this one."""
+    return Call(
+        "SystemPingHead", "HEAD", "/_ping", decode=PingResult.from_reply, versioned=False
+    )
+
+
+def version() -> Call[SystemVersion]:
+    """Engine and component versions — ``GET /version``."""
+    return Call(
+        "SystemVersion", "GET", "/version", decode=lambda r: SystemVersion.from_wire(r.json())
+    )
+
+
+def info() -> Call[SystemInfo]:
+    """System-wide information: containers, images, drivers, swarm, … — ``GET /info``."""
+    return Call("SystemInfo", "GET", "/info", decode=lambda r: SystemInfo.from_wire(r.json()))
+
+
+def events(
+    *,
+    since: Timestamp | None = None,
+    until: Timestamp | None = None,
+    filters: Filters | None = None,
+) -> StreamCall[EventMessage]:
+    """Real-time events from the daemon, one `EventMessage` each — ``GET /events``.
+
+    Without `until` the stream runs until closed. `since`/`until` take a datetime, Unix
+    seconds, a `timedelta` back from now or the daemon's own string forms. `filters` as the
+    CLI's ``--filter``: ``{"type": ["container"], "event": ["start", "die"]}``.
+    """
+    return StreamCall(
+        "SystemEvents",
+        "GET",
+        "/events",
+        decode_item=EventMessage.from_wire,
+        query={
+            "since": encode_timestamp(since),
+            "until": encode_timestamp(until),
+            "filters": encode_filters(filters),
+        },
+        response_timeout=True,
+    )
+
+
+def data_usage(
+    *, type: Sequence[str] | None = None, verbose: bool | None = None
+) -> Call[SystemDataUsageResponse]:
+    """Disk space used by images, containers, volumes and the build cache — ``GET /system/df``.
+
+    `type` limits the answer to some of ``container``, ``image``, ``volume``, ``build-cache``.
+    """
+    query: dict[str, Any] = {"type": list(type) if type is not None else None, "verbose": verbose}
+    return Call(
+        "SystemDataUsage",
+        "GET",
+        "/system/df",
+        query=query,
+        decode=lambda r: SystemDataUsageResponse.from_wire(r.json()),
+        response_timeout=None,  # sizing every layer can take minutes on a big host
+    )

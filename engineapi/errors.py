@@ -1,0 +1,184 @@
+"""Every error engineapi raises, in one tree.
+
+::
+
+    EngineAPIError
+    ├── ConfigError              bad DOCKER_HOST / context / TLS files / API version setting
+    ├── APIVersionError          the negotiated API version lacks an operation or parameter
+    ├── TransportError           could not talk to the daemon at all
+    │   ├── ConnectError         connect failed: names the host, how it was chosen, what to check
+    │   ├── TimeoutError         connect / response-head / stream idle timeout
+    │   └── ConnectionLost       the daemon closed the connection mid-exchange
+    ├── ProtocolError            HTTP/1.1 framing violated
+    │   ├── LocalProtocolError   …by us (a bug, or a misuse such as a short body)
+    │   └── RemoteProtocolError  …by the daemon (malformed response)
+    ├── DaemonError              the daemon answered with an error status
+    │   ├── BadRequest 400 · Unauthorized 401 · Forbidden 403 · NotFound 404
+    │   ├── NotAcceptable 406 · Conflict 409 · ServerError 500 · ServiceUnavailable 503
+    └── StreamError              an error reported inside a stream (events, progress, logs)
+
+This module is a leaf: every layer may import it, it imports nothing from engineapi.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+__all__ = [
+    "APIVersionError",
+    "BadRequest",
+    "ConfigError",
+    "ConnectError",
+    "ConnectionLost",
+    "Conflict",
+    "DaemonError",
+    "EngineAPIError",
+    "Forbidden",
+    "LocalProtocolError",
+    "NotAcceptable",
+    "NotFound",
+    "ProtocolError",
+    "RemoteProtocolError",
+    "ServerError",
+    "ServiceUnavailable",
+    "StreamError",
+    "TimeoutError",
+    "TransportError",
+    "Unauthorized",
+    "daemon_error",
+]
+
+
+class EngineAPIError(Exception):
+    """Base class of every engineapi error."""
+
+
+class ConfigError(EngineAPIError, ValueError):
+    """A setting is wrong. `source` names the argument, variable or file at fault."""
+
+    def __init__(self, message: str, *, source: str | None = None) -> None:
+        super().__init__(message)
+        self.source = source
+
+
+class APIVersionError(EngineAPIError):
+    """The API version in use does not have what was asked for; nothing was sent."""
+
+
+class TransportError(EngineAPIError):
+    """The daemon could not be reached or the connection broke."""
+
+
+class ConnectError(TransportError, builtins.ConnectionError):
+    """Connecting to the daemon failed.
+
+    `host` is the address tried, `source` how it was chosen (argument, DOCKER_HOST, a context).
+    """
+
+    def __init__(self, message: str, *, host: str = "", source: str = "") -> None:
+        super().__init__(message)
+        self.host = host
+        self.source = source
+
+
+class TimeoutError(TransportError, builtins.TimeoutError):
+    """A connect, response-head or stream idle timeout expired."""
+
+
+class ConnectionLost(TransportError, builtins.ConnectionError):
+    """The daemon closed the connection in the middle of an exchange."""
+
+
+class ProtocolError(EngineAPIError):
+    """The HTTP/1.1 exchange broke the protocol."""
+
+
+class LocalProtocolError(ProtocolError):
+    """We broke the protocol: a client-side bug or misuse (e.g. body shorter than declared)."""
+
+
+class RemoteProtocolError(ProtocolError):
+    """The daemon's response is malformed."""
+
+
+class DaemonError(EngineAPIError):
+    """The daemon answered with an error status.
+
+    `status` is the HTTP status, `message` what the daemon said, `method` and `path` the request,
+    `host` the daemon address.
+    """
+
+    status: int = 0
+
+    def __init__(
+        self, message: str, *, status: int, method: str = "", path: str = "", host: str = ""
+    ) -> None:
+        self.message = message
+        self.status = status
+        self.method = method
+        self.path = path
+        self.host = host
+        where = f"{method} {path}" if method else path
+        on = f" on {host}" if host else ""
+        super().__init__(f"{status} from {where}{on}: {message}")
+
+
+class BadRequest(DaemonError):
+    """400: the daemon rejected the parameters or body."""
+
+
+class Unauthorized(DaemonError):
+    """401: credentials missing or wrong (registry or daemon)."""
+
+
+class Forbidden(DaemonError):
+    """403: the operation is not allowed (e.g. by an authorization plugin)."""
+
+
+class NotFound(DaemonError):
+    """404: no such object (container, image, network, …) or no such endpoint."""
+
+
+class NotAcceptable(DaemonError):
+    """406: the object is not in a state that allows the operation (e.g. not running)."""
+
+
+class Conflict(DaemonError):
+    """409: the operation conflicts with the object's state (name in use, container running)."""
+
+
+class ServerError(DaemonError):
+    """500: the daemon failed internally."""
+
+
+class ServiceUnavailable(DaemonError):
+    """503: the daemon cannot serve this now (e.g. the node is not a swarm manager)."""
+
+
+class StreamError(EngineAPIError):
+    """The daemon reported an error inside a stream (an event, progress or log message)."""
+
+    def __init__(self, message: str, *, code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+_BY_STATUS: dict[int, type[DaemonError]] = {
+    400: BadRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    406: NotAcceptable,
+    409: Conflict,
+    500: ServerError,
+    503: ServiceUnavailable,
+}
+
+
+def daemon_error(
+    status: int, message: str, *, method: str = "", path: str = "", host: str = ""
+) -> DaemonError:
+    """The `DaemonError` subclass for `status` (plain `DaemonError` for the others)."""
+    cls = _BY_STATUS.get(status, DaemonError)
+    return cls(message, status=status, method=method, path=path, host=host)

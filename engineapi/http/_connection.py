@@ -1,0 +1,427 @@
+"""A sans-IO HTTP/1.1 client connection: bytes in, events out, bytes to send back.
+
+The caller owns the socket. For each exchange it calls `send_request()` (and `send_data()` /
+`send_end()` for a body it streams), writes the bytes returned, feeds whatever it reads to
+`receive_data()` (``b""`` for EOF) and pulls events with `next_event()` until `EndOfMessage`.
+`start_next_cycle()` then readies the connection for the next request if it can be reused.
+
+One request at a time (the Engine API never needs pipelining). The parser is strict: anything
+malformed raises `RemoteProtocolError`, and the connection refuses further use afterwards.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from engineapi.errors import LocalProtocolError, RemoteProtocolError
+from engineapi.http._events import (
+    END_OF_MESSAGE,
+    NEED_DATA,
+    Data,
+    EndOfMessage,
+    Headers,
+    NeedData,
+    Response,
+)
+
+__all__ = ["ClientConnection", "Event"]
+
+Event = Response | Data | EndOfMessage | NeedData
+
+MAX_HEAD_SIZE = 64 * 1024
+MAX_CHUNK_LINE = 4 * 1024
+
+_STATUS_LINE = re.compile(rb"HTTP/(1\.[01]) ([1-9][0-9][0-9])(?: ([^\r\n]*))?")
+_TOKEN = re.compile(rb"[-!#$%&'*+.^_`|~0-9A-Za-z]+")
+_CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?")
+
+# Response states
+_IDLE = 0  # no request sent yet in this cycle
+_HEAD = 1  # waiting for the response head
+_BODY_LENGTH = 2  # Content-Length body
+_BODY_CHUNK_SIZE = 3  # chunked: next chunk-size line
+_BODY_CHUNK_DATA = 4  # chunked: inside a chunk
+_BODY_CHUNK_CRLF = 5  # chunked: CRLF after chunk data
+_BODY_TRAILERS = 6  # chunked: trailer section
+_BODY_UNTIL_CLOSE = 7  # close-delimited body
+_DONE = 8  # response complete
+_SWITCHED = 9  # 101: the bytes are no longer HTTP
+_ERROR = 10
+
+# Request-body framing
+_NO_BODY = 0
+_LENGTH = 1
+_CHUNKED = 2
+
+
+class ClientConnection:
+    """The HTTP/1.1 state of one client connection to the daemon."""
+
+    __slots__ = (
+        "_body_framing",
+        "_body_remaining",
+        "_buf",
+        "_eof",
+        "_keep_alive",
+        "_pos",
+        "_request_done",
+        "_request_method",
+        "_response",
+        "_state",
+        "_upgrade_requested",
+        "bytes_received",
+    )
+
+    def __init__(self) -> None:
+        self._buf = b""
+        self._pos = 0
+        self._eof = False
+        self._state = _IDLE
+        self._keep_alive = True
+        self._request_method = b""
+        self._request_done = False
+        self._upgrade_requested = False
+        self._body_framing = _NO_BODY
+        self._body_remaining = 0
+        self._response: Response | None = None
+        #: Bytes received for the current response; 0 means a failure may be retried safely.
+        self.bytes_received = 0
+
+    # -- sending -------------------------------------------------------------------------------
+
+    def send_request(
+        self,
+        method: str,
+        target: str,
+        headers: Iterable[tuple[str, str]],
+        *,
+        body: bytes | None = None,
+        content_length: int | None = None,
+        chunked: bool = False,
+    ) -> bytes:
+        """Serialise a request head (and `body`, when given whole) and return the bytes to send.
+
+        A streamed body is declared with `content_length` or `chunked=True`, then sent with
+        `send_data()` and finished with `send_end()`. The caller supplies the Host header.
+        """
+        if self._state != _IDLE:
+            raise LocalProtocolError("a request is already in progress on this connection")
+        if body is not None and (chunked or content_length is not None):
+            raise LocalProtocolError("give a whole body or declare a streamed one, not both")
+        parts = [f"{method} {target} HTTP/1.1\r\n"]
+        upgrade = False
+        for name, value in headers:
+            if "\r" in value or "\n" in value or "\r" in name or "\n" in name:
+                raise LocalProtocolError(f"line break in header {name!r}")
+            lname = name.lower()
+            if lname in ("content-length", "transfer-encoding"):
+                raise LocalProtocolError(f"{name} is set from the body framing, not by hand")
+            if lname == "upgrade":
+                upgrade = True
+            parts.append(f"{name}: {value}\r\n")
+        if body is not None:
+            parts.append(f"Content-Length: {len(body)}\r\n\r\n")
+            self._body_framing = _NO_BODY
+            self._request_done = True
+        elif chunked:
+            parts.append("Transfer-Encoding: chunked\r\n\r\n")
+            self._body_framing = _CHUNKED
+            self._request_done = False
+        elif content_length is not None:
+            parts.append(f"Content-Length: {content_length}\r\n\r\n")
+            self._body_framing = _LENGTH
+            self._body_remaining = content_length
+            self._request_done = content_length == 0
+        else:
+            if method in ("POST", "PUT", "PATCH"):
+                # Some daemons (and proxies) want an explicit empty body on these.
+                parts.append("Content-Length: 0\r\n")
+            parts.append("\r\n")
+            self._body_framing = _NO_BODY
+            self._request_done = True
+        self._request_method = method.encode("ascii")
+        self._upgrade_requested = upgrade
+        self._state = _HEAD
+        self.bytes_received = 0
+        head = "".join(parts).encode("latin-1")
+        return head + body if body else head
+
+    def send_data(self, data: bytes) -> bytes:
+        """Frame one piece of a streamed request body."""
+        if self._request_done or self._state in (_IDLE, _ERROR):
+            raise LocalProtocolError("no streamed request body is open")
+        if not data:
+            return b""
+        if self._body_framing == _CHUNKED:
+            return b"%x\r\n%b\r\n" % (len(data), data)
+        if len(data) > self._body_remaining:
+            self._state = _ERROR
+            raise LocalProtocolError("request body is longer than its Content-Length")
+        self._body_remaining -= len(data)
+        return data
+
+    def send_end(self) -> bytes:
+        """Finish a streamed request body."""
+        if self._request_done:
+            return b""
+        self._request_done = True
+        if self._body_framing == _CHUNKED:
+            return b"0\r\n\r\n"
+        if self._body_remaining:
+            self._state = _ERROR
+            raise LocalProtocolError(
+                f"request body is {self._body_remaining} bytes shorter than its Content-Length"
+            )
+        return b""
+
+    # -- receiving -----------------------------------------------------------------------------
+
+    def receive_data(self, data: bytes) -> None:
+        """Feed bytes read from the connection; ``b""`` means the daemon closed it."""
+        if not data:
+            self._eof = True
+            return
+        self.bytes_received += len(data)
+        if self._pos >= len(self._buf):
+            self._buf = data
+        else:
+            self._buf = self._buf[self._pos :] + data
+        self._pos = 0
+
+    def next_event(self) -> Event:
+        """The next event of the current response, or `NEED_DATA`."""
+        state = self._state
+        if state == _BODY_LENGTH:
+            return self._read_length_body()
+        if state == _HEAD:
+            return self._read_head()
+        if _BODY_CHUNK_SIZE <= state <= _BODY_TRAILERS:
+            return self._read_chunked()
+        if state == _BODY_UNTIL_CLOSE:
+            return self._read_until_close()
+        if state == _DONE:
+            return END_OF_MESSAGE
+        if state == _ERROR:
+            raise RemoteProtocolError("the connection is unusable after an earlier error")
+        if state == _SWITCHED:
+            raise LocalProtocolError("the connection switched protocols; use trailing_data")
+        raise LocalProtocolError("no request has been sent")
+
+    def _fail(self, message: str) -> RemoteProtocolError:
+        self._state = _ERROR
+        self._keep_alive = False
+        return RemoteProtocolError(message)
+
+    def _read_head(self) -> Event:
+        while True:
+            buf, pos = self._buf, self._pos
+            end = buf.find(b"\r\n\r\n", pos)
+            if end < 0:
+                if len(buf) - pos > MAX_HEAD_SIZE:
+                    raise self._fail(f"response head larger than {MAX_HEAD_SIZE} bytes")
+                if self._eof:
+                    if len(buf) == pos and self.bytes_received == 0:
+                        raise self._fail("the daemon closed the connection without a response")
+                    raise self._fail("the daemon closed the connection inside a response head")
+                return NEED_DATA
+            if end - pos > MAX_HEAD_SIZE:
+                raise self._fail(f"response head larger than {MAX_HEAD_SIZE} bytes")
+            self._pos = end + 4
+            response = self._parse_head(buf[pos:end])
+            status = response.status
+            if 100 <= status < 200 and status != 101:
+                continue  # interim response (100 Continue): the real one follows
+            self._response = response
+            self._start_body(response)
+            return response
+
+    def _parse_head(self, head: bytes) -> Response:
+        lines = head.split(b"\r\n")
+        match = _STATUS_LINE.fullmatch(lines[0])
+        if match is None:
+            raise self._fail(f"malformed status line {lines[0][:100]!r}")
+        version, status, reason = match.groups()
+        fields: list[tuple[str, str]] = []
+        for line in lines[1:]:
+            colon = line.find(b":")
+            if colon <= 0:
+                raise self._fail(f"malformed header line {line[:100]!r}")
+            name = line[:colon]
+            if _TOKEN.fullmatch(name) is None:
+                # Also rejects obs-fold continuation lines and whitespace before the colon.
+                raise self._fail(f"malformed header name {name[:100]!r}")
+            value = line[colon + 1 :].strip(b" \t")
+            if b"\r" in value or b"\n" in value or b"\x00" in value:
+                raise self._fail(f"invalid character in header {name.decode('latin-1')}")
+            fields.append((name.decode("ascii"), value.decode("latin-1")))
+        return Response(
+            int(status),
+            (reason or b"").decode("latin-1"),
+            Headers(fields),
+            version.decode("ascii"),
+        )
+
+    def _start_body(self, response: Response) -> None:
+        headers = response.headers
+        status = response.status
+        connection = (headers.get("connection") or "").lower()
+        if response.http_version == "1.0":
+            self._keep_alive = "keep-alive" in connection
+        elif "close" in connection:
+            self._keep_alive = False
+        if status == 101:
+            self._state = _SWITCHED
+            self._keep_alive = False
+            return
+        transfer_encoding = headers.get("transfer-encoding")
+        content_length = headers.get("content-length")
+        if self._request_method == b"HEAD" or status in (204, 304):
+            self._state = _DONE
+            return
+        if transfer_encoding is not None:
+            if content_length is not None:
+                raise self._fail("response has both Transfer-Encoding and Content-Length")
+            codings = [c.strip().lower() for c in transfer_encoding.split(",")]
+            if codings != ["chunked"]:
+                raise self._fail(f"unsupported Transfer-Encoding {transfer_encoding!r}")
+            self._state = _BODY_CHUNK_SIZE
+            return
+        if content_length is not None:
+            values = {v.strip() for v in content_length.split(",")}
+            if len(values) != 1:
+                raise self._fail(f"conflicting Content-Length {content_length!r}")
+            (value,) = values
+            if not value.isdigit() or not value.isascii():
+                raise self._fail(f"invalid Content-Length {content_length!r}")
+            self._body_remaining = int(value)
+            self._state = _BODY_LENGTH if self._body_remaining else _DONE
+            return
+        self._keep_alive = False
+        self._state = _BODY_UNTIL_CLOSE
+
+    def _take(self, limit: int) -> bytes:
+        """Up to `limit` buffered bytes, without copying when the whole buffer goes."""
+        buf, pos = self._buf, self._pos
+        available = len(buf) - pos
+        if available <= limit:
+            data = buf if pos == 0 else buf[pos:]
+            self._buf = b""
+            self._pos = 0
+            return data
+        self._pos = pos + limit
+        return buf[pos : pos + limit]
+
+    def _read_length_body(self) -> Event:
+        if self._pos < len(self._buf):
+            data = self._take(self._body_remaining)
+            self._body_remaining -= len(data)
+            if not self._body_remaining:
+                self._state = _DONE
+            return Data(data)
+        if self._body_remaining == 0:
+            self._state = _DONE
+            return END_OF_MESSAGE
+        if self._eof:
+            raise self._fail(
+                f"the daemon closed the connection with {self._body_remaining} body bytes missing"
+            )
+        return NEED_DATA
+
+    def _read_until_close(self) -> Event:
+        if self._pos < len(self._buf):
+            return Data(self._take(len(self._buf)))
+        if self._eof:
+            self._state = _DONE
+            return END_OF_MESSAGE
+        return NEED_DATA
+
+    def _read_chunked(self) -> Event:
+        while True:
+            state = self._state
+            buf, pos = self._buf, self._pos
+            if state == _BODY_CHUNK_DATA:
+                if pos < len(buf):
+                    data = self._take(self._body_remaining)
+                    self._body_remaining -= len(data)
+                    if not self._body_remaining:
+                        self._state = _BODY_CHUNK_CRLF
+                    return Data(data)
+            elif state == _BODY_CHUNK_CRLF:
+                if len(buf) - pos >= 2:
+                    if buf[pos : pos + 2] != b"\r\n":
+                        raise self._fail("chunk data not followed by CRLF")
+                    self._pos = pos + 2
+                    self._state = _BODY_CHUNK_SIZE
+                    continue
+            else:
+                end = buf.find(b"\r\n", pos)
+                if end >= 0:
+                    line = buf[pos:end]
+                    self._pos = end + 2
+                    if state == _BODY_TRAILERS:
+                        if not line:
+                            self._state = _DONE
+                            return END_OF_MESSAGE
+                        continue  # trailer fields are not used by the Engine API
+                    match = _CHUNK_SIZE.fullmatch(line)
+                    if match is None:
+                        raise self._fail(f"malformed chunk size line {line[:40]!r}")
+                    size = int(match.group(1), 16)
+                    if size == 0:
+                        self._state = _BODY_TRAILERS
+                    else:
+                        self._body_remaining = size
+                        self._state = _BODY_CHUNK_DATA
+                    continue
+                if len(buf) - pos > MAX_CHUNK_LINE:
+                    raise self._fail("chunk size line too long")
+            if self._eof:
+                raise self._fail("the daemon closed the connection inside a chunked body")
+            return NEED_DATA
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    @property
+    def response(self) -> Response | None:
+        """The head of the current response, once received."""
+        return self._response
+
+    @property
+    def response_complete(self) -> bool:
+        return self._state == _DONE
+
+    @property
+    def switched_protocol(self) -> bool:
+        """True after a `101 Switching Protocols`: the socket now carries raw bytes."""
+        return self._state == _SWITCHED
+
+    @property
+    def upgrade_requested(self) -> bool:
+        return self._upgrade_requested
+
+    @property
+    def trailing_data(self) -> bytes:
+        """Bytes buffered after the 101 head: the start of the raw stream, never drop them."""
+        return self._buf[self._pos :]
+
+    @property
+    def reusable(self) -> bool:
+        """Whether the next request may go on this connection (keep-alive, clean finish)."""
+        return (
+            self._state == _DONE
+            and self._keep_alive
+            and self._request_done
+            and not self._eof
+            and self._pos >= len(self._buf)
+        )
+
+    def start_next_cycle(self) -> None:
+        """Reset for the next request. Only valid when `reusable`."""
+        if not self.reusable:
+            raise LocalProtocolError("this connection cannot carry another request")
+        self._state = _IDLE
+        self._response = None
+        self._buf = b""
+        self._pos = 0
+        self.bytes_received = 0

@@ -1,0 +1,98 @@
+"""Events produced by :class:`~engineapi.http.ClientConnection`.
+
+Each response is a `Response` head, then zero or more `Data`, then `EndOfMessage`. A `101`
+response is followed by nothing: the connection has switched protocols and
+`ClientConnection.trailing_data` holds the bytes that arrived after the head.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Final
+
+__all__ = ["NEED_DATA", "Data", "EndOfMessage", "Headers", "NeedData", "Response"]
+
+
+class Headers(Mapping[str, str]):
+    """Response headers: case-insensitive names, duplicate fields joined with ", "."""
+
+    __slots__ = ("_fields", "_lookup")
+
+    def __init__(self, fields: list[tuple[str, str]]) -> None:
+        self._fields = fields
+        lookup: dict[str, str] = {}
+        for name, value in fields:
+            key = name.lower()
+            lookup[key] = f"{lookup[key]}, {value}" if key in lookup else value
+        self._lookup = lookup
+
+    def __getitem__(self, name: str) -> str:
+        return self._lookup[name.lower()]
+
+    def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        return self._lookup.get(name.lower(), default)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._lookup
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._lookup)
+
+    def __len__(self) -> int:
+        return len(self._lookup)
+
+    def raw(self) -> list[tuple[str, str]]:
+        """The fields as received, in order, with their original spelling."""
+        return list(self._fields)
+
+    def __repr__(self) -> str:
+        return f"Headers({self._fields!r})"
+
+
+class Response:
+    """A response head: status, reason phrase and headers."""
+
+    __slots__ = ("headers", "http_version", "reason", "status")
+
+    def __init__(self, status: int, reason: str, headers: Headers, http_version: str) -> None:
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+        self.http_version = http_version
+
+    def __repr__(self) -> str:
+        return f"Response({self.status} {self.reason!r})"
+
+
+class Data:
+    """A piece of the response body."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def __repr__(self) -> str:
+        return f"Data({self.data[:40]!r}{'…' if len(self.data) > 40 else ''})"
+
+
+class EndOfMessage:
+    """The response body is complete."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "EndOfMessage()"
+
+
+class NeedData:
+    """Signal: feed more bytes with `receive_data()` before asking for the next event."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NEED_DATA"
+
+
+NEED_DATA: Final = NeedData()
+END_OF_MESSAGE: Final = EndOfMessage()

@@ -1,0 +1,40 @@
+"""Transports: each dials the daemon and returns a byte stream (see `base`).
+
+Modules are imported on demand, so ``import engineapi`` never pays for ssl or asyncssh.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from engineapi.errors import ConfigError
+from engineapi.transports.base import AsyncStream, Stream, Transport
+
+if TYPE_CHECKING:
+    from engineapi.config import Endpoint
+
+__all__ = ["AsyncStream", "Stream", "Transport", "transport_for"]
+
+
+def transport_for(endpoint: Endpoint) -> Transport:
+    """The transport that reaches `endpoint` (unix socket, TCP, or TLS over TCP)."""
+    host = endpoint.host
+    if host.scheme == "unix":
+        from engineapi.transports.unix import UnixTransport
+
+        assert host.socket_path is not None
+        return UnixTransport(host.socket_path)
+    if host.scheme == "tcp":
+        from engineapi.transports.tcp import TCPTransport
+
+        assert host.hostname is not None and host.port is not None
+        tcp = TCPTransport(host.hostname, host.port)
+        if endpoint.tls is None:
+            return tcp
+        from engineapi.transports.tls import TLSTransport
+
+        return TLSTransport(tcp, endpoint.tls.ssl_context(), host.hostname)
+    raise ConfigError(
+        f"no transport for {host.url} yet: {host.scheme}:// arrives with the SSH transport",
+        source=endpoint.source,
+    )

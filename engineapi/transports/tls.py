@@ -1,0 +1,233 @@
+"""TLS as a layer over any byte stream: ``tcp://host:2376`` with ``DOCKER_TLS_VERIFY``.
+
+TLS runs over memory BIOs rather than a wrapped socket so that half-close works like the
+docker CLI's: `close_write()` sends close_notify and shuts the write side while the reply keeps
+coming in — stdin EOF for attach/exec over TLS.
+"""
+
+from __future__ import annotations
+
+import ssl
+
+from engineapi.errors import ConnectError, ConnectionLost
+from engineapi.transports.base import READ_SIZE, AsyncStream, Stream, Transport
+
+__all__ = ["AsyncTLSStream", "TLSStream", "TLSTransport"]
+
+
+class _TLSState:
+    """The TLS object and its two memory buffers, shared by both stream flavours."""
+
+    __slots__ = ("incoming", "outgoing", "sslobj", "write_closed")
+
+    def __init__(self, context: ssl.SSLContext, server_hostname: str | None) -> None:
+        self.incoming = ssl.MemoryBIO()
+        self.outgoing = ssl.MemoryBIO()
+        self.sslobj = context.wrap_bio(
+            self.incoming, self.outgoing, server_side=False, server_hostname=server_hostname
+        )
+        self.write_closed = False
+
+    def pending_output(self) -> bytes:
+        return self.outgoing.read() if self.outgoing.pending else b""
+
+    def feed(self, data: bytes) -> None:
+        if data:
+            self.incoming.write(data)
+        else:
+            self.incoming.write_eof()
+
+
+def _handshake_failed(exc: Exception, where: str) -> ConnectError:
+    return ConnectError(f"TLS handshake with {where} failed: {exc}", host=where)
+
+
+class TLSStream:
+    """A blocking TLS `Stream` over another blocking stream."""
+
+    __slots__ = ("_raw", "_tls")
+
+    def __init__(self, raw: Stream, tls: _TLSState) -> None:
+        self._raw = raw
+        self._tls = tls
+
+    @classmethod
+    def handshake(
+        cls,
+        raw: Stream,
+        context: ssl.SSLContext,
+        server_hostname: str | None,
+        timeout: float | None,
+        *,
+        describe: str,
+    ) -> TLSStream:
+        tls = _TLSState(context, server_hostname)
+        try:
+            while True:
+                try:
+                    tls.sslobj.do_handshake()
+                    break
+                except ssl.SSLWantReadError:
+                    if out := tls.pending_output():
+                        raw.write(out, timeout)
+                    tls.feed(raw.read(READ_SIZE, timeout))
+            if out := tls.pending_output():
+                raw.write(out, timeout)
+        except ssl.SSLError as exc:
+            raw.close()
+            raise _handshake_failed(exc, describe) from exc
+        except BaseException:
+            raw.close()
+            raise
+        return cls(raw, tls)
+
+    def read(self, max_bytes: int, timeout: float | None) -> bytes:
+        tls = self._tls
+        while True:
+            try:
+                return tls.sslobj.read(max_bytes)
+            except ssl.SSLWantReadError:
+                if out := tls.pending_output():
+                    self._raw.write(out, timeout)
+                tls.feed(self._raw.read(READ_SIZE, timeout))
+            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                return b""  # close_notify, or the daemon closed TCP without one
+            except ssl.SSLError as exc:
+                raise ConnectionLost(f"TLS error reading from the daemon: {exc}") from exc
+
+    def write(self, data: bytes, timeout: float | None) -> None:
+        try:
+            self._tls.sslobj.write(data)
+        except ssl.SSLError as exc:
+            raise ConnectionLost(f"TLS error writing to the daemon: {exc}") from exc
+        self._raw.write(self._tls.pending_output(), timeout)
+
+    def close_write(self) -> None:
+        tls = self._tls
+        if tls.write_closed:
+            return
+        tls.write_closed = True
+        try:
+            tls.sslobj.unwrap()
+        except ssl.SSLWantReadError:
+            pass  # close_notify is queued; the daemon's may come later, reads go on
+        except ssl.SSLError as exc:
+            raise ConnectionLost(f"TLS error closing the write side: {exc}") from exc
+        if out := tls.pending_output():
+            self._raw.write(out, None)
+        self._raw.close_write()
+
+    def close(self) -> None:
+        self._raw.close()
+
+    def is_readable(self) -> bool:
+        return self._tls.incoming.pending > 0 or self._raw.is_readable()
+
+
+class AsyncTLSStream:
+    """An asyncio TLS `AsyncStream` over another asyncio stream."""
+
+    __slots__ = ("_raw", "_tls")
+
+    def __init__(self, raw: AsyncStream, tls: _TLSState) -> None:
+        self._raw = raw
+        self._tls = tls
+
+    @classmethod
+    async def handshake(
+        cls,
+        raw: AsyncStream,
+        context: ssl.SSLContext,
+        server_hostname: str | None,
+        timeout: float | None,
+        *,
+        describe: str,
+    ) -> AsyncTLSStream:
+        tls = _TLSState(context, server_hostname)
+        try:
+            while True:
+                try:
+                    tls.sslobj.do_handshake()
+                    break
+                except ssl.SSLWantReadError:
+                    if out := tls.pending_output():
+                        await raw.write(out, timeout)
+                    tls.feed(await raw.read(READ_SIZE, timeout))
+            if out := tls.pending_output():
+                await raw.write(out, timeout)
+        except ssl.SSLError as exc:
+            await raw.aclose()
+            raise _handshake_failed(exc, describe) from exc
+        except BaseException:
+            await raw.aclose()
+            raise
+        return cls(raw, tls)
+
+    async def read(self, max_bytes: int, timeout: float | None) -> bytes:
+        tls = self._tls
+        while True:
+            try:
+                return tls.sslobj.read(max_bytes)
+            except ssl.SSLWantReadError:
+                if out := tls.pending_output():
+                    await self._raw.write(out, timeout)
+                tls.feed(await self._raw.read(READ_SIZE, timeout))
+            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                return b""
+            except ssl.SSLError as exc:
+                raise ConnectionLost(f"TLS error reading from the daemon: {exc}") from exc
+
+    async def write(self, data: bytes, timeout: float | None) -> None:
+        try:
+            self._tls.sslobj.write(data)
+        except ssl.SSLError as exc:
+            raise ConnectionLost(f"TLS error writing to the daemon: {exc}") from exc
+        await self._raw.write(self._tls.pending_output(), timeout)
+
+    async def close_write(self) -> None:
+        tls = self._tls
+        if tls.write_closed:
+            return
+        tls.write_closed = True
+        try:
+            tls.sslobj.unwrap()
+        except ssl.SSLWantReadError:
+            pass
+        except ssl.SSLError as exc:
+            raise ConnectionLost(f"TLS error closing the write side: {exc}") from exc
+        if out := tls.pending_output():
+            await self._raw.write(out, None)
+        await self._raw.close_write()
+
+    async def aclose(self) -> None:
+        await self._raw.aclose()
+
+    def is_readable(self) -> bool:
+        return self._tls.incoming.pending > 0 or self._raw.is_readable()
+
+
+class TLSTransport:
+    """TLS over another transport (normally `TCPTransport`)."""
+
+    def __init__(
+        self, inner: Transport, context: ssl.SSLContext, server_hostname: str | None
+    ) -> None:
+        self.inner = inner
+        self.context = context
+        self.server_hostname = server_hostname
+        self.address = inner.address
+
+    def connect(self, timeout: float | None) -> TLSStream:
+        raw = self.inner.connect(timeout)
+        return TLSStream.handshake(
+            raw, self.context, self.server_hostname, timeout, describe=self.address
+        )
+
+    async def aconnect(self, timeout: float | None) -> AsyncTLSStream:
+        raw = await self.inner.aconnect(timeout)
+        return await AsyncTLSStream.handshake(
+            raw, self.context, self.server_hostname, timeout, describe=self.address
+        )
+
+    def __repr__(self) -> str:
+        return f"TLSTransport({self.inner!r})"

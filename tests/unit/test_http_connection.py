@@ -1,0 +1,281 @@
+"""The sans-IO HTTP/1.1 client connection, fed bytes directly (no daemon can send these)."""
+
+from __future__ import annotations
+
+import pytest
+
+from engineapi.errors import LocalProtocolError, RemoteProtocolError
+from engineapi.http import NEED_DATA, ClientConnection, Data, EndOfMessage, Response
+
+
+def exchange(raw: bytes, *, method: str = "GET", split: int | None = None) -> list[object]:
+    """Send a request, feed `raw` (optionally in `split`-byte pieces), collect all events."""
+    conn = ClientConnection()
+    conn.send_request(method, "/x", [("Host", "docker")])
+    pieces = [raw] if split is None else [raw[i : i + split] for i in range(0, len(raw), split)]
+    pieces.append(b"")
+    events: list[object] = []
+    for piece in pieces:
+        conn.receive_data(piece)
+        while True:
+            event = conn.next_event()
+            if event is NEED_DATA:
+                break
+            events.append(event)
+            if isinstance(event, EndOfMessage):
+                return events
+    return events
+
+
+def body_of(events: list[object]) -> bytes:
+    return b"".join(e.data for e in events if isinstance(e, Data))
+
+
+def test_request_serialisation() -> None:
+    conn = ClientConnection()
+    head = conn.send_request("GET", "/v1.41/info", [("Host", "docker"), ("User-Agent", "t")])
+    assert head == b"GET /v1.41/info HTTP/1.1\r\nHost: docker\r\nUser-Agent: t\r\n\r\n"
+
+
+def test_post_without_body_sends_content_length_zero() -> None:
+    conn = ClientConnection()
+    head = conn.send_request("POST", "/containers/x/start", [("Host", "docker")])
+    assert b"Content-Length: 0\r\n" in head
+
+
+def test_whole_body_gets_content_length() -> None:
+    conn = ClientConnection()
+    out = conn.send_request("POST", "/x", [("Host", "d")], body=b'{"a":1}')
+    assert out.endswith(b"Content-Length: 7\r\n\r\n{\"a\":1}")
+
+
+def test_chunked_request_body() -> None:
+    conn = ClientConnection()
+    head = conn.send_request("POST", "/build", [("Host", "d")], chunked=True)
+    assert b"Transfer-Encoding: chunked\r\n" in head
+    assert conn.send_data(b"hello") == b"5\r\nhello\r\n"
+    assert conn.send_data(b"") == b""
+    assert conn.send_data(b"x" * 26) == b"1a\r\n" + b"x" * 26 + b"\r\n"
+    assert conn.send_end() == b"0\r\n\r\n"
+
+
+def test_content_length_request_body_must_match() -> None:
+    conn = ClientConnection()
+    conn.send_request("PUT", "/archive", [("Host", "d")], content_length=4)
+    conn.send_data(b"ab")
+    with pytest.raises(LocalProtocolError, match="2 bytes shorter"):
+        conn.send_end()
+    conn = ClientConnection()
+    conn.send_request("PUT", "/archive", [("Host", "d")], content_length=1)
+    with pytest.raises(LocalProtocolError, match="longer"):
+        conn.send_data(b"ab")
+
+
+def test_header_injection_refused() -> None:
+    conn = ClientConnection()
+    with pytest.raises(LocalProtocolError):
+        conn.send_request("GET", "/", [("X-A", "a\r\nEvil: 1")])
+    with pytest.raises(LocalProtocolError):
+        conn.send_request("GET", "/", [("Content-Length", "3")])
+
+
+@pytest.mark.parametrize("split", [None, 1, 3, 7])
+def test_content_length_body(split: int | None) -> None:
+    events = exchange(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n"
+        b'{"ok":true}',
+        split=split,
+    )
+    head = events[0]
+    assert isinstance(head, Response)
+    assert head.status == 200 and head.reason == "OK"
+    assert head.headers["content-type"] == "application/json"
+    assert head.headers.get("CONTENT-TYPE") == "application/json"
+    assert body_of(events) == b'{"ok":true}'
+    assert isinstance(events[-1], EndOfMessage)
+
+
+@pytest.mark.parametrize("split", [None, 1, 2, 5])
+def test_chunked_body_with_extensions_and_trailers(split: int | None) -> None:
+    raw = (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"5;ext=1\r\nhello\r\n1A\r\n" + b"z" * 26 + b"\r\n0\r\nX-Trailer: 1\r\n\r\n"
+    )
+    events = exchange(raw, split=split)
+    assert body_of(events) == b"hello" + b"z" * 26
+    assert isinstance(events[-1], EndOfMessage)
+
+
+def test_close_delimited_body_ends_at_eof() -> None:
+    events = exchange(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nsome text")
+    assert body_of(events) == b"some text"
+    assert isinstance(events[-1], EndOfMessage)
+
+
+@pytest.mark.parametrize("status", [204, 304])
+def test_no_body_statuses(status: int) -> None:
+    conn = ClientConnection()
+    conn.send_request("POST", "/containers/x/start", [("Host", "d")])
+    conn.receive_data(f"HTTP/1.1 {status} X\r\n\r\n".encode())
+    assert isinstance(conn.next_event(), Response)
+    assert isinstance(conn.next_event(), EndOfMessage)
+    assert conn.reusable
+
+
+def test_head_response_has_no_body_despite_content_length() -> None:
+    conn = ClientConnection()
+    conn.send_request("HEAD", "/_ping", [("Host", "d")])
+    conn.receive_data(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nApi-Version: 1.51\r\n\r\n")
+    head = conn.next_event()
+    assert isinstance(head, Response) and head.headers["api-version"] == "1.51"
+    assert isinstance(conn.next_event(), EndOfMessage)
+    assert conn.reusable
+
+
+def test_interim_100_continue_is_skipped() -> None:
+    events = exchange(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx")
+    assert isinstance(events[0], Response) and events[0].status == 200
+    assert body_of(events) == b"x"
+
+
+def test_switching_protocols_keeps_trailing_bytes() -> None:
+    conn = ClientConnection()
+    conn.send_request("POST", "/attach", [("Host", "d"), ("Connection", "Upgrade"), ("Upgrade", "tcp")])
+    conn.receive_data(
+        b"HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\n"
+        b"Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n\x01\x00\x00\x00\x00\x00\x00\x02hi"
+    )
+    head = conn.next_event()
+    assert isinstance(head, Response) and head.status == 101
+    assert conn.switched_protocol and conn.upgrade_requested
+    assert conn.trailing_data == b"\x01\x00\x00\x00\x00\x00\x00\x02hi"
+    assert not conn.reusable
+
+
+def test_keep_alive_cycle() -> None:
+    conn = ClientConnection()
+    for _ in range(3):
+        conn.send_request("GET", "/_ping", [("Host", "d")])
+        conn.receive_data(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK")
+        assert isinstance(conn.next_event(), Response)
+        assert isinstance(conn.next_event(), Data)
+        assert isinstance(conn.next_event(), EndOfMessage)
+        assert conn.reusable
+        conn.start_next_cycle()
+
+
+def test_connection_close_is_not_reusable() -> None:
+    conn = ClientConnection()
+    conn.send_request("GET", "/", [("Host", "d")])
+    conn.receive_data(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+    conn.next_event()
+    assert isinstance(conn.next_event(), EndOfMessage)
+    assert not conn.reusable
+    with pytest.raises(LocalProtocolError):
+        conn.start_next_cycle()
+
+
+def test_http10_without_keep_alive_is_not_reusable() -> None:
+    conn = ClientConnection()
+    conn.send_request("GET", "/", [("Host", "d")])
+    conn.receive_data(b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n")
+    conn.next_event()
+    conn.next_event()
+    assert not conn.reusable
+
+
+def test_extra_bytes_after_response_make_it_unreusable() -> None:
+    conn = ClientConnection()
+    conn.send_request("GET", "/", [("Host", "d")])
+    conn.receive_data(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nxJUNK")
+    conn.next_event()
+    conn.next_event()
+    assert isinstance(conn.next_event(), EndOfMessage)
+    assert not conn.reusable
+
+
+def test_duplicate_headers_are_joined() -> None:
+    events = exchange(b"HTTP/1.1 200 OK\r\nX-A: 1\r\nx-a: 2\r\nContent-Length: 0\r\n\r\n")
+    head = events[0]
+    assert isinstance(head, Response)
+    assert head.headers["X-A"] == "1, 2"
+    assert head.headers.raw() == [("X-A", "1"), ("x-a", "2"), ("Content-Length", "0")]
+
+
+MALFORMED = {
+    "status line": b"HTTP/1.1 OK\r\n\r\n",
+    "not http": b"SSH-2.0-OpenSSH_9.2\r\n\r\n",
+    "http/2": b"HTTP/2 200 OK\r\n\r\n",
+    "header without colon": b"HTTP/1.1 200 OK\r\nBroken\r\n\r\n",
+    "space before colon": b"HTTP/1.1 200 OK\r\nX-A : 1\r\n\r\n",
+    "obs-fold": b"HTTP/1.1 200 OK\r\nX-A: 1\r\n continued\r\n\r\n",
+    "bad content-length": b"HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n",
+    "negative content-length": b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+    "conflicting content-length": b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+    "te and cl": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 1\r\n\r\n",
+    "unknown te": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+    "bad chunk size": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    "chunk without crlf": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabXX",
+}
+
+
+@pytest.mark.parametrize("raw", MALFORMED.values(), ids=MALFORMED.keys())
+def test_malformed_responses_raise(raw: bytes) -> None:
+    with pytest.raises(RemoteProtocolError):
+        exchange(raw)
+
+
+def test_error_state_is_sticky() -> None:
+    conn = ClientConnection()
+    conn.send_request("GET", "/", [("Host", "d")])
+    conn.receive_data(b"garbage\r\n\r\n")
+    with pytest.raises(RemoteProtocolError):
+        conn.next_event()
+    with pytest.raises(RemoteProtocolError):
+        conn.next_event()
+
+
+def test_duplicate_equal_content_length_is_accepted() -> None:
+    events = exchange(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx")
+    assert body_of(events) == b"x"
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        (b"", "without a response"),
+        (b"HTTP/1.1 200 OK\r\nContent-Le", "inside a response head"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab", "3 body bytes missing"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", "chunked body"),
+    ],
+)
+def test_truncated_responses(raw: bytes, message: str) -> None:
+    with pytest.raises(RemoteProtocolError, match=message):
+        exchange(raw)
+
+
+def test_bytes_received_tells_whether_a_retry_is_safe() -> None:
+    conn = ClientConnection()
+    conn.send_request("GET", "/", [("Host", "d")])
+    assert conn.bytes_received == 0
+    conn.receive_data(b"HTTP/1.1")
+    assert conn.bytes_received == 8
+
+
+def test_head_size_limit() -> None:
+    conn = ClientConnection()
+    conn.send_request("GET", "/", [("Host", "d")])
+    conn.receive_data(b"HTTP/1.1 200 OK\r\n" + b"X-Big: " + b"a" * 70000)
+    with pytest.raises(RemoteProtocolError, match="larger than"):
+        conn.next_event()
+
+
+def test_large_body_is_not_copied_piecewise() -> None:
+    conn = ClientConnection()
+    conn.send_request("GET", "/logs", [("Host", "d")])
+    conn.receive_data(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n")
+    assert isinstance(conn.next_event(), Response)
+    piece = b"y" * 500000
+    conn.receive_data(piece)
+    event = conn.next_event()
+    assert isinstance(event, Data) and event.data is piece  # handed over, not copied
