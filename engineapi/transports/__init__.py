@@ -33,7 +33,9 @@ def transport_for(endpoint: Endpoint) -> Transport:
             return tcp
         from engineapi.transports.tls import TLSTransport
 
-        return TLSTransport(tcp, endpoint.tls.ssl_context(), host.hostname)
+        return TLSTransport(
+            tcp, endpoint.tls.ssl_context(), endpoint.tls.server_hostname or host.hostname
+        )
     raise ConfigError(
         f"no transport for {host.url} yet: {host.scheme}:// arrives with the SSH transport",
         source=endpoint.source,

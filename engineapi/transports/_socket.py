@@ -75,9 +75,7 @@ class SocketStream:
         return self._sock
 
 
-def dial(
-    family: int, address: Any, timeout: float | None, *, describe: str
-) -> SocketStream:
+def dial(family: int, address: Any, timeout: float | None, *, describe: str) -> SocketStream:
     """Connect a blocking socket; failures name `describe` (the daemon address)."""
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
