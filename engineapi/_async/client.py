@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from engineapi._async._namespaces import AsyncNamespaces
-from engineapi._async.connection import AsyncResponse
+from engineapi._async.connection import AsyncHijackedStream, AsyncResponse, RequestBody
 from engineapi._async.pool import AsyncConnectionPool
 from engineapi._async.streams import AsyncItemStream, AsyncRawStream
 from engineapi._concurrency import AsyncLock
@@ -121,7 +121,8 @@ class AsyncClient(AsyncNamespaces):
                 call.method,
                 call.target(version),
                 headers,
-                call.body,
+                # The sync twin takes no async iterables.
+                cast(RequestBody, call.body),  # type: ignore[redundant-cast, unused-ignore]
                 content_length=call.content_length,
                 timeouts=timeouts,
             )
@@ -151,6 +152,16 @@ class AsyncClient(AsyncNamespaces):
     def _stream(self, call: StreamCall[T]) -> AsyncItemStream[T]:
         """A stream of decoded items; the request goes out when iteration starts."""
         return AsyncItemStream(self, call)
+
+    async def _hijack(self, call: Call[Any]) -> AsyncHijackedStream:
+        """Send `call` asking to upgrade the connection; return the raw duplex stream.
+
+        The daemon answers ``101 UPGRADED`` (or, on old engines without the Upgrade header,
+        ``200`` and hijacks the connection all the same).
+        """
+        call.headers.extend([("Connection", "Upgrade"), ("Upgrade", "tcp")])
+        response = await self._open(call)
+        return self._pool.hijack(response)
 
     def _raw(self, call: RawCall) -> AsyncRawStream:
         """A raw body stream; the request goes out when iteration starts."""

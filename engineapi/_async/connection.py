@@ -94,7 +94,8 @@ class AsyncHTTPConnection:
             raise RemoteProtocolError(f"unexpected {event!r} inside a response body")
 
     def is_reusable(self) -> bool:
-        return self.h11.reusable and not self.stream.is_readable()
+        # A dead idle connection is caught when it is next taken from the pool.
+        return self.h11.reusable
 
     async def aclose(self) -> None:
         await self.stream.aclose()
@@ -125,8 +126,21 @@ class AsyncResponse:
 
     async def read(self) -> bytes:
         """The whole body."""
-        pieces = [piece async for piece in self.iter_bytes()]
-        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+        connection = self._connection
+        if connection is None:
+            raise LocalProtocolError("the response is closed")
+        pieces: list[bytes] = []
+        try:
+            while (piece := await connection.receive_body_piece(self._read_timeout)) is not None:
+                pieces.append(piece)
+        except BaseException:
+            await self.aclose()
+            raise
+        self._done = True
+        await self._release()
+        if len(pieces) == 1:
+            return pieces[0]
+        return b"".join(pieces)
 
     async def iter_bytes(self) -> AsyncIterator[bytes]:
         """The body as it arrives; each wait is bounded by the stream idle timeout."""

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from engineapi._concurrency import Lock
 from engineapi._explain import error_message, explain_connect_error
 from engineapi._sync._namespaces import Namespaces
-from engineapi._sync.connection import Response
+from engineapi._sync.connection import HijackedStream, RequestBody, Response
 from engineapi._sync.pool import ConnectionPool
 from engineapi._sync.streams import ItemStream, RawStream
 from engineapi._timeouts import Timeouts
@@ -123,7 +123,8 @@ class Client(Namespaces):
                 call.method,
                 call.target(version),
                 headers,
-                call.body,
+                # The sync twin takes no async iterables.
+                cast(RequestBody, call.body),  # type: ignore[redundant-cast, unused-ignore]
                 content_length=call.content_length,
                 timeouts=timeouts,
             )
@@ -153,6 +154,16 @@ class Client(Namespaces):
     def _stream(self, call: StreamCall[T]) -> ItemStream[T]:
         """A stream of decoded items; the request goes out when iteration starts."""
         return ItemStream(self, call)
+
+    def _hijack(self, call: Call[Any]) -> HijackedStream:
+        """Send `call` asking to upgrade the connection; return the raw duplex stream.
+
+        The daemon answers ``101 UPGRADED`` (or, on old engines without the Upgrade header,
+        ``200`` and hijacks the connection all the same).
+        """
+        call.headers.extend([("Connection", "Upgrade"), ("Upgrade", "tcp")])
+        response = self._open(call)
+        return self._pool.hijack(response)
 
     def _raw(self, call: RawCall) -> RawStream:
         """A raw body stream; the request goes out when iteration starts."""

@@ -91,7 +91,8 @@ class HTTPConnection:
             raise RemoteProtocolError(f"unexpected {event!r} inside a response body")
 
     def is_reusable(self) -> bool:
-        return self.h11.reusable and not self.stream.is_readable()
+        # A dead idle connection is caught when it is next taken from the pool.
+        return self.h11.reusable
 
     def close(self) -> None:
         self.stream.close()
@@ -122,8 +123,21 @@ class Response:
 
     def read(self) -> bytes:
         """The whole body."""
-        pieces = [piece for piece in self.iter_bytes()]
-        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+        connection = self._connection
+        if connection is None:
+            raise LocalProtocolError("the response is closed")
+        pieces: list[bytes] = []
+        try:
+            while (piece := connection.receive_body_piece(self._read_timeout)) is not None:
+                pieces.append(piece)
+        except BaseException:
+            self.close()
+            raise
+        self._done = True
+        self._release()
+        if len(pieces) == 1:
+            return pieces[0]
+        return b"".join(pieces)
 
     def iter_bytes(self) -> Iterator[bytes]:
         """The body as it arrives; each wait is bounded by the stream idle timeout."""

@@ -32,8 +32,12 @@ Event = Response | Data | EndOfMessage | NeedData
 MAX_HEAD_SIZE = 64 * 1024
 MAX_CHUNK_LINE = 4 * 1024
 
-_STATUS_LINE = re.compile(rb"HTTP/(1\.[01]) ([1-9][0-9][0-9])(?: ([^\r\n]*))?")
-_TOKEN = re.compile(rb"[-!#$%&'*+.^_`|~0-9A-Za-z]+")
+_STATUS_LINE = re.compile(r"HTTP/(1\.[01]) ([1-9][0-9][0-9])(?: ([^\r\n]*))?")
+_TOKEN = r"[-!#$%&'*+.^_`|~0-9A-Za-z]+"
+# A field line: token, colon, value without CR/LF/NUL. Rejects obs-fold continuation lines
+# and whitespace before the colon (RFC 9112 says a client must reject those).
+_FIELD_BLOCK = re.compile(rf"(?:{_TOKEN}:[^\r\n\x00]*\r\n)*")
+_FIELD = re.compile(rf"({_TOKEN}):[ \t]*([^\r\n]*?)[ \t]*\r\n")
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?")
 
 # Response states
@@ -237,30 +241,21 @@ class ClientConnection:
             return response
 
     def _parse_head(self, head: bytes) -> Response:
-        lines = head.split(b"\r\n")
-        match = _STATUS_LINE.fullmatch(lines[0])
+        # One C-level pass validates every field line, a second extracts them.
+        text = head.decode("latin-1")
+        line_end = text.find("\r\n")
+        status_line = text if line_end < 0 else text[:line_end]
+        match = _STATUS_LINE.fullmatch(status_line)
         if match is None:
-            raise self._fail(f"malformed status line {lines[0][:100]!r}")
-        version, status, reason = match.groups()
+            raise self._fail(f"malformed status line {status_line[:100]!r}")
         fields: list[tuple[str, str]] = []
-        for line in lines[1:]:
-            colon = line.find(b":")
-            if colon <= 0:
-                raise self._fail(f"malformed header line {line[:100]!r}")
-            name = line[:colon]
-            if _TOKEN.fullmatch(name) is None:
-                # Also rejects obs-fold continuation lines and whitespace before the colon.
-                raise self._fail(f"malformed header name {name[:100]!r}")
-            value = line[colon + 1 :].strip(b" \t")
-            if b"\r" in value or b"\n" in value or b"\x00" in value:
-                raise self._fail(f"invalid character in header {name.decode('latin-1')}")
-            fields.append((name.decode("ascii"), value.decode("latin-1")))
-        return Response(
-            int(status),
-            (reason or b"").decode("latin-1"),
-            Headers(fields),
-            version.decode("ascii"),
-        )
+        if line_end >= 0:
+            block = text[line_end + 2 :] + "\r\n"
+            if _FIELD_BLOCK.fullmatch(block) is None:
+                raise self._fail(f"malformed header line in {block[:200]!r}")
+            fields = _FIELD.findall(block)
+        version, status, reason = match.groups()
+        return Response(int(status), reason or "", Headers(fields), version)
 
     def _start_body(self, response: Response) -> None:
         headers = response.headers

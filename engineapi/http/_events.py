@@ -30,7 +30,8 @@ class Headers(Mapping[str, str]):
         return self._lookup[name.lower()]
 
     def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]
-        return self._lookup.get(name.lower(), default)
+        value = self._lookup.get(name)  # fast path: callers here pass lower-case names
+        return value if value is not None else self._lookup.get(name.lower(), default)
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.lower() in self._lookup

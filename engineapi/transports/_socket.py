@@ -10,6 +10,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from engineapi.errors import ConnectError, ConnectionLost, TimeoutError
+from engineapi.transports.base import READ_SIZE
 
 __all__ = ["AsyncSocketStream", "SocketStream", "async_dial", "dial"]
 
@@ -23,12 +24,16 @@ _HIGH_WATER = 1024 * 1024
 class SocketStream:
     """A blocking `Stream` over a connected socket."""
 
-    __slots__ = ("_closed", "_sock", "_timeout")
+    __slots__ = ("_buffer", "_closed", "_sock", "_timeout", "_view")
 
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
         self._timeout: float | None = sock.gettimeout()
         self._closed = False
+        # One receive buffer per stream: recv(n) would allocate (and, past 128 KiB, mmap and
+        # unmap) n bytes on every call, which costs more than the daemon takes to answer.
+        self._buffer = bytearray(READ_SIZE)
+        self._view = memoryview(self._buffer)
 
     def _set_timeout(self, timeout: float | None) -> None:
         if timeout != self._timeout:
@@ -38,7 +43,8 @@ class SocketStream:
     def read(self, max_bytes: int, timeout: float | None) -> bytes:
         self._set_timeout(timeout)
         try:
-            return self._sock.recv(max_bytes)
+            count = self._sock.recv_into(self._view, min(max_bytes, READ_SIZE))
+            return self._view[:count].tobytes()
         except TimeoutError_ as exc:
             raise TimeoutError(f"no data from the daemon for {timeout} s") from exc
         except OSError as exc:
@@ -92,10 +98,16 @@ def dial(family: int, address: Any, timeout: float | None, *, describe: str) -> 
     return SocketStream(sock)
 
 
-class _StreamProtocol(asyncio.Protocol):
-    """Collects received bytes and wakes the one reader; applies back-pressure both ways."""
+class _StreamProtocol(asyncio.BufferedProtocol):
+    """Collects received bytes and wakes the one reader; applies back-pressure both ways.
+
+    Buffered: the loop reads into one buffer of ours instead of allocating (and, at asyncio's
+    256 KiB read size, mapping and unmapping) fresh memory for every read.
+    """
 
     def __init__(self) -> None:
+        self._buffer = bytearray(READ_SIZE)
+        self._view = memoryview(self._buffer)
         self.transport: asyncio.Transport | None = None
         self.chunks: collections.deque[bytes] = collections.deque()
         self.buffered = 0
@@ -115,7 +127,11 @@ class _StreamProtocol(asyncio.Protocol):
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    def data_received(self, data: bytes) -> None:
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        data = self._view[:nbytes].tobytes()
         self.chunks.append(data)
         self.buffered += len(data)
         if self.buffered > _HIGH_WATER and not self.reading_paused and self.transport:

@@ -1,0 +1,68 @@
+# engineapi — the two set-up commands are `make run` and `make test`; both build .venv themselves.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+ENGINES := tests/engines/engines.sh
+# The engine `make run` falls back to when none is reachable (root on Debian only).
+LOCAL_ENGINE ?= unix:///run/engineapi/docker28.sock
+
+.PHONY: all venv run test unit lint gen check-gen bench engines engines-down clean
+
+all: test
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+	@touch $@
+
+venv: $(STAMP)
+
+# The main job: a diagnosis of the engine engineapi resolves, exactly as the docker CLI would.
+run: venv
+	@$(BIN)/python -m engineapi doctor || { \
+	  if [ "$$(id -u)" = 0 ] && [ -f /etc/debian_version ] && [ -z "$$DOCKER_HOST" ]; then \
+	    echo "--- no engine answered: starting the local engines ($(ENGINES) up)"; \
+	    $(ENGINES) up && DOCKER_HOST=$(LOCAL_ENGINE) $(BIN)/python -m engineapi doctor; \
+	  else exit 1; fi; }
+
+# Everything: generated code up to date, lint, unit tests, live tests on every local engine.
+# ENGINEAPI_NO_ENGINES=1 skips starting the engines and the live tests (said loudly).
+test: venv
+	@if [ -z "$$ENGINEAPI_NO_ENGINES" ]; then $(ENGINES) up; fi
+	$(MAKE) --no-print-directory check-gen lint
+	$(BIN)/python -m pytest -q -ra
+
+unit: venv
+	ENGINEAPI_NO_ENGINES=1 $(BIN)/python -m pytest -q tests/unit
+
+lint: venv
+	$(BIN)/ruff check engineapi tests
+	$(BIN)/ruff format --check engineapi tests
+	$(BIN)/mypy --strict engineapi
+
+gen: venv
+	$(BIN)/python -m engineapi._codegen.models
+	$(BIN)/python -m engineapi._codegen.namespaces
+	$(BIN)/python -m engineapi._codegen.unasync
+
+check-gen: venv
+	$(BIN)/python -m engineapi._codegen.models --check
+	$(BIN)/python -m engineapi._codegen.namespaces --check
+	$(BIN)/python -m engineapi._codegen.unasync --check
+
+bench: venv
+	@if [ -z "$$ENGINEAPI_NO_ENGINES" ]; then $(ENGINES) up >/dev/null; fi
+	$(BIN)/python tests/bench/bench_client.py
+	$(BIN)/python tests/bench/bench_models.py
+
+engines:
+	$(ENGINES) up
+
+engines-down:
+	$(ENGINES) down
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info

@@ -1,0 +1,763 @@
+#!/usr/bin/env bash
+# The real container engines that engineapi's live tests talk to.
+#
+#   engines.sh up      install what is missing, start every engine that is not
+#                      running, import busybox:latest, smoke-check each engine
+#                      and write /run/engineapi/engines.json
+#   engines.sh down    stop the engines, unmount their leftovers, delete their
+#                      bridges (installed packages and downloaded debs stay)
+#   engines.sh status  one line per engine; exit status 1 if one is down
+#
+# Engines (each with its own socket, data root, exec root, containerd, bridge
+# and cgroup parent, so that they neither disturb each other nor an engine
+# the machine runs itself on /var/run/docker.sock):
+#   docker20  bookworm's docker.io (20.10, API 1.41)
+#             unix:///run/engineapi/docker20.sock
+#             tcp://127.0.0.1:12376 with --tlsverify; client certificates in
+#             /var/lib/engineapi/tls/client (ca.pem, cert.pem, key.pem)
+#   docker28  sid's docker.io (28.x, API 1.51), unpacked, not installed;
+#             trixie's (26.1) if sid's binaries do not run here
+#             unix:///run/engineapi/docker28.sock, tcp://127.0.0.1:12375
+#   podman    bookworm's podman 4.3, docker compat API
+#             unix:///run/engineapi/podman.sock
+#
+# Runs as root on Debian bookworm. Knobs (environment):
+#   ENGINEAPI_WAIT_TIMEOUT   seconds to wait for an engine's socket (60)
+#   ENGINEAPI_STOP_TIMEOUT   seconds to wait for an engine to stop (45)
+#   ENGINEAPI_DEBIAN_MIRROR  Debian mirror for the docker28 debs (default:
+#                            the one the machine's apt uses for its release)
+#   ENGINEAPI_DOCKER28_SUITES  suites to try for docker28 ("sid trixie")
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+RUN_DIR=/run/engineapi
+LIB_DIR=/var/lib/engineapi
+LOG_DIR=$LIB_DIR/logs
+TLS_DIR=$LIB_DIR/tls
+IMAGE_TAR=$LIB_DIR/images/busybox.tar
+ENGINES_JSON=$RUN_DIR/engines.json
+WAIT_TIMEOUT=${ENGINEAPI_WAIT_TIMEOUT:-60}
+STOP_TIMEOUT=${ENGINEAPI_STOP_TIMEOUT:-45}
+
+D28_DIR=$LIB_DIR/docker28
+D28_ROOT=$D28_DIR/root
+# The docker CLI used for importing and smoke checks: sid's (it negotiates
+# the API version down for the older engines).
+DOCKER_CLI=$D28_ROOT/usr/bin/docker
+
+ENGINES=(docker20 docker28 podman)
+
+# Packages this script needs on a fresh bookworm machine.
+PACKAGES=(
+    # tools used here
+    ca-certificates curl jq openssl iproute2 iptables tar
+    # docker20 (bookworm), its containerd, runc and docker-init
+    docker.io containerd runc tini
+    # podman and what it runs with
+    podman conmon crun netavark aardvark-dns
+    golang-github-containers-common uidmap fuse-overlayfs slirp4netns
+    # the busybox image
+    busybox-static
+    # for the sshd and registry components to come
+    openssh-server docker-registry apache2-utils
+)
+
+# Keep the caller's docker settings away from the CLI calls made here.
+unset DOCKER_HOST DOCKER_CONTEXT DOCKER_TLS_VERIFY DOCKER_CERT_PATH \
+    DOCKER_API_VERSION DOCKER_DEFAULT_PLATFORM
+export DOCKER_CONFIG=$LIB_DIR/docker-cli-config
+export LC_ALL=C
+
+say() { printf '[engines] %s\n' "$*" >&2; }
+die() {
+    printf '[engines] ERROR: %s\n' "$*" >&2
+    exit 1
+}
+
+engine_sock() { echo "$RUN_DIR/$1.sock"; }
+engine_host() { echo "unix://$RUN_DIR/$1.sock"; }
+engine_pidfile() { echo "$RUN_DIR/$1.pid"; }
+engine_log() { echo "$LOG_DIR/$1.log"; }
+engine_stamp() { echo "$RUN_DIR/$1.started"; }
+
+# ---------------------------------------------------------------- engines --
+# engine_setup NAME sets, for that engine:
+#   KIND DAEMON_ENV DAEMON_CMD BRIDGE BRIDGE_CIDR SUBNET_PREFIX TCP_HOST
+#   TLS_HOST CONFIG_FILES
+# shellcheck disable=SC2054 # the commas are in --default-address-pool values
+engine_setup() {
+    KIND=docker BRIDGE='' BRIDGE_CIDR='' TCP_HOST='' TLS_HOST='' CONFIG_FILES=()
+    case $1 in
+    docker20)
+        BRIDGE=eabr20 BRIDGE_CIDR=172.31.20.1/24 SUBNET_PREFIX=172.31.20.
+        TLS_HOST=tcp://127.0.0.1:12376
+        DAEMON_ENV=(PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root)
+        DAEMON_CMD=(
+            /usr/sbin/dockerd
+            --config-file "$LIB_DIR/docker20/daemon.json"
+            --host "$(engine_host docker20)"
+            --host "$TLS_HOST"
+            --tlsverify
+            --tlscacert "$TLS_DIR/server/ca.pem"
+            --tlscert "$TLS_DIR/server/cert.pem"
+            --tlskey "$TLS_DIR/server/key.pem"
+            --data-root "$LIB_DIR/docker20/data"
+            --exec-root "$RUN_DIR/docker20"
+            --pidfile "$(engine_pidfile docker20)"
+            --bridge "$BRIDGE"
+            --default-address-pool base=10.120.0.0/16,size=24
+            --cgroup-parent /engineapi-docker20
+            --userland-proxy-path /usr/sbin/docker-proxy
+        )
+        CONFIG_FILES=("$LIB_DIR/docker20/daemon.json")
+        ;;
+    docker28)
+        BRIDGE=eabr28 BRIDGE_CIDR=172.31.28.1/24 SUBNET_PREFIX=172.31.28.
+        TCP_HOST=tcp://127.0.0.1:12375
+        # sid's binaries first; runc (and docker-init, should tini-static be
+        # missing) come from bookworm.
+        DAEMON_ENV=(
+            "PATH=$D28_ROOT/usr/sbin:$D28_ROOT/usr/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+            HOME=/root
+        )
+        DAEMON_CMD=(
+            "$D28_ROOT/usr/sbin/dockerd"
+            --config-file "$LIB_DIR/docker28/daemon.json"
+            --host "$(engine_host docker28)"
+            --host "$TCP_HOST"
+            --tls=false
+            --data-root "$LIB_DIR/docker28/data"
+            --exec-root "$RUN_DIR/docker28"
+            --pidfile "$(engine_pidfile docker28)"
+            --bridge "$BRIDGE"
+            --default-address-pool base=10.128.0.0/16,size=24
+            --cgroup-parent /engineapi-docker28
+            --userland-proxy-path "$D28_ROOT/usr/sbin/docker-proxy"
+        )
+        CONFIG_FILES=("$LIB_DIR/docker28/daemon.json")
+        ;;
+    podman)
+        KIND=podman SUBNET_PREFIX=172.31.88.
+        DAEMON_ENV=(PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root "${PODMAN_ENV[@]}")
+        DAEMON_CMD=(
+            /usr/bin/podman --log-level=info
+            system service --time=0 "$(engine_host podman)"
+        )
+        CONFIG_FILES=(
+            "$LIB_DIR/podman/etc/containers.conf"
+            "$LIB_DIR/podman/etc/storage.conf"
+            "$LIB_DIR/podman/etc/registries.conf"
+            "$LIB_DIR/podman/networks/podman.json"
+        )
+        ;;
+    *) die "unknown engine $1" ;;
+    esac
+}
+
+PODMAN_ENV=(
+    "CONTAINERS_CONF=$LIB_DIR/podman/etc/containers.conf"
+    "CONTAINERS_STORAGE_CONF=$LIB_DIR/podman/etc/storage.conf"
+    "CONTAINERS_REGISTRIES_CONF=$LIB_DIR/podman/etc/registries.conf"
+)
+
+podman_cli() { env "${PODMAN_ENV[@]}" /usr/bin/podman "$@"; }
+
+# Write the engine's configuration files (before it starts).
+prepare_engine() {
+    case $1 in
+    docker20 | docker28)
+        mkdir -p "$LIB_DIR/$1/data"
+        # An own config file so /etc/docker/daemon.json is not read; 20.10
+        # would otherwise write its trust key to /etc/docker/key.json.
+        local conf='{}'
+        [[ $1 == docker20 ]] && conf="{\"deprecated-key-path\": \"$LIB_DIR/docker20/key.json\"}"
+        [[ -f $LIB_DIR/$1/daemon.json && $(<"$LIB_DIR/$1/daemon.json") == "$conf" ]] ||
+            echo "$conf" >"$LIB_DIR/$1/daemon.json"
+        ;;
+    podman)
+        mkdir -p "$LIB_DIR/podman/etc" "$LIB_DIR/podman/networks" \
+            "$LIB_DIR/podman/events" "$RUN_DIR/podman"
+        local f
+        for f in containers.conf storage.conf registries.conf; do
+            install_if_changed "$HERE/podman/$f" "$LIB_DIR/podman/etc/$f"
+        done
+        # The default network, on a bridge of its own name.
+        install_if_changed "$HERE/podman/podman.json" "$LIB_DIR/podman/networks/podman.json"
+        ;;
+    esac
+}
+
+install_if_changed() {
+    cmp -s "$1" "$2" || install -m 0644 "$1" "$2"
+}
+
+# A digest of what the engine runs with: a running engine whose digest
+# differs from the current one is restarted by `up`.
+engine_fingerprint() {
+    {
+        printf '%s\n' "${DAEMON_ENV[@]}" "${DAEMON_CMD[@]}"
+        cat "${CONFIG_FILES[@]}"
+    } | sha256sum | cut -d' ' -f1
+}
+
+# ------------------------------------------------------------ processes --
+# The pid in the engine's pidfile, if that process is alive and is the
+# engine (its command line names the engine's socket).
+engine_pid() {
+    local pidfile pid
+    pidfile=$(engine_pidfile "$1")
+    [[ -s $pidfile ]] || return 1
+    pid=$(<"$pidfile")
+    [[ $pid =~ ^[0-9]+$ ]] || return 1
+    [[ -r /proc/$pid/cmdline ]] || return 1
+    { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -qF "$(engine_sock "$1")" || return 1
+    echo "$pid"
+}
+
+ping_engine() {
+    [[ -S $(engine_sock "$1") ]] &&
+        curl -sf --max-time 5 --unix-socket "$(engine_sock "$1")" http://d/_ping >/dev/null 2>&1
+}
+
+engine_running_ok() {
+    local e=$1 stamp
+    stamp=$(engine_stamp "$e")
+    ping_engine "$e" || return 1
+    engine_pid "$e" >/dev/null || return 1
+    [[ -f $stamp && $(<"$stamp") == "$(engine_fingerprint)" ]]
+}
+
+rotate_log() {
+    local log=$1
+    if [[ -f $log ]] && (($(stat -c %s "$log") > 50 * 1024 * 1024)); then
+        mv -f "$log" "$log.1"
+    fi
+}
+
+start_engine() {
+    local e=$1 log pid
+    log=$(engine_log "$e")
+    rotate_log "$log"
+    rm -f "$(engine_sock "$e")"
+    {
+        printf '\n===== %s engines.sh: starting %s\n' "$(date -Is)" "$e"
+        printf '%q ' "${DAEMON_CMD[@]}"
+        printf '\n'
+    } >>"$log"
+    say "starting $e (log: $log)"
+    # setsid: the engine outlives the shell (and session) that started it.
+    # (fd 9 is the lock: the engine must not keep it.)
+    env -i "${DAEMON_ENV[@]}" setsid "${DAEMON_CMD[@]}" </dev/null >>"$log" 2>&1 9>&- &
+    pid=$!
+    # dockerd writes its own pidfile; podman gets one from us.
+    [[ $KIND == podman ]] && echo "$pid" >"$(engine_pidfile "$e")"
+    STARTED_PIDS[$e]=$pid
+    engine_fingerprint >"$(engine_stamp "$e")"
+}
+
+fail_engine() {
+    local e=$1 msg=$2 log
+    log=$(engine_log "$e")
+    {
+        printf '[engines] ---- end of %s (since its last start) ----\n' "$log"
+        # From the last start marker on, at most 40 lines.
+        awk '/^===== .* engines\.sh: starting /{n=0} {line[n++]=$0}
+             END{for (i = (n > 40 ? n - 40 : 0); i < n; i++) print line[i]}' "$log" 2>/dev/null || true
+        printf '[engines] ----\n'
+    } >&2
+    die "$e: $msg (log: $log)"
+}
+
+wait_engine() {
+    local e=$1 pid=${2:-} deadline=$((SECONDS + WAIT_TIMEOUT))
+    until ping_engine "$e"; do
+        if [[ -n $pid ]] && ! kill -0 "$pid" 2>/dev/null; then
+            fail_engine "$e" "the engine exited while starting"
+        fi
+        if ((SECONDS >= deadline)); then
+            fail_engine "$e" "no answer on $(engine_host "$e") within ${WAIT_TIMEOUT}s"
+        fi
+        sleep 0.2
+    done
+}
+
+# Kill the processes of cgroups named like PATTERN (containers of an engine
+# whose daemon is gone).
+kill_cgroup_procs() {
+    local pattern=$1 f pid
+    while IFS= read -r f; do
+        while IFS= read -r pid; do
+            if [[ -n $pid ]]; then kill -KILL "$pid" 2>/dev/null || true; fi
+        done <"$f"
+    done < <(find /sys/fs/cgroup -path "*/$pattern/*" -name cgroup.procs 2>/dev/null)
+}
+
+# Kill leftover processes whose command line names one of the given paths
+# (the engine's containerd and shims, podman's conmons).
+kill_path_procs() {
+    local p cmd path pids=()
+    for p in /proc/[0-9]*; do
+        [[ ${p#/proc/} == "$$" ]] && continue
+        cmd=$({ tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null) || continue
+        for path in "$@"; do
+            if [[ $cmd == *"$path"* ]]; then
+                pids+=("${p#/proc/}")
+                break
+            fi
+        done
+    done
+    ((${#pids[@]})) || return 0
+    say "killing leftover processes ${pids[*]}"
+    kill -TERM "${pids[@]}" 2>/dev/null || true
+    sleep 1
+    kill -KILL "${pids[@]}" 2>/dev/null || true
+}
+
+# Unmount everything mounted at or below the given directories, deepest first.
+unmount_under() {
+    local mp prefix
+    while IFS= read -r mp; do
+        mp=$(printf '%b' "${mp//\\/\\0}") # mountinfo escapes spaces as \040
+        for prefix in "$@"; do
+            if [[ $mp == "$prefix" || $mp == "$prefix"/* ]]; then
+                umount "$mp" 2>/dev/null || umount -l "$mp" 2>/dev/null || true
+            fi
+        done
+    done < <(awk '{print $5}' /proc/self/mountinfo | sort -r)
+}
+
+wait_gone() {
+    local pid=$1 deadline=$((SECONDS + $2))
+    while kill -0 "$pid" 2>/dev/null; do
+        ((SECONDS >= deadline)) && return 1
+        sleep 0.2
+    done
+}
+
+# Stop containers quickly (an engine stops them on shutdown too, but one
+# at a time and gracefully).
+stop_containers() {
+    local e=$1 ids
+    if [[ $e == podman ]]; then
+        # conmon keeps podman's containers alive without the service.
+        [[ -x /usr/bin/podman && -f $LIB_DIR/podman/etc/containers.conf ]] || return 0
+        timeout 60 env "${PODMAN_ENV[@]}" /usr/bin/podman stop --all --time 2 >/dev/null 2>&1 || true
+    elif ping_engine "$e" && [[ -x $DOCKER_CLI ]]; then
+        ids=$(timeout 30 "$DOCKER_CLI" -H "$(engine_host "$e")" ps -q 2>/dev/null) || true
+        if [[ -n $ids ]]; then
+            # shellcheck disable=SC2086
+            timeout 60 "$DOCKER_CLI" -H "$(engine_host "$e")" kill $ids >/dev/null 2>&1 || true
+        fi
+    fi
+}
+
+# Stop the given engines (all at once), then clean up after them.
+stop_engines() {
+    local e pid
+    local -A stopping=()
+    for e in "$@"; do
+        stop_containers "$e"
+        if pid=$(engine_pid "$e"); then
+            say "stopping $e (pid $pid)"
+            kill -TERM "$pid" 2>/dev/null || true
+            stopping[$e]=$pid
+        fi
+    done
+    for e in "${!stopping[@]}"; do
+        if ! wait_gone "${stopping[$e]}" "$STOP_TIMEOUT"; then
+            say "$e did not stop within ${STOP_TIMEOUT}s; killing it"
+            kill -KILL "${stopping[$e]}" 2>/dev/null || true
+            wait_gone "${stopping[$e]}" 10 || true
+        fi
+    done
+    for e in "$@"; do
+        case $e in
+        docker20 | docker28)
+            kill_cgroup_procs "engineapi-$e"
+            kill_path_procs "$RUN_DIR/$e/" "$LIB_DIR/$e/data"
+            unmount_under "$RUN_DIR/$e" "$LIB_DIR/$e/data"
+            ;;
+        podman)
+            kill_path_procs "$LIB_DIR/podman/storage" "$RUN_DIR/podman/"
+            unmount_under "$RUN_DIR/podman" "$LIB_DIR/podman/storage"
+            ;;
+        esac
+        rm -f "$(engine_sock "$e")" "$(engine_pidfile "$e")" "$(engine_stamp "$e")"
+    done
+}
+
+# --------------------------------------------------------------- system --
+ensure_packages() {
+    local missing=() p updated=0 installed
+    installed=" $(dpkg-query -W -f='${Package}=${db:Status-Status} ' "${PACKAGES[@]}" 2>/dev/null || true) "
+    for p in "${PACKAGES[@]}"; do
+        [[ $installed == *" $p=installed "* ]] || missing+=("$p")
+    done
+    ((${#missing[@]})) || return 0
+    say "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    if ! apt-cache show --no-all-versions "${missing[@]}" >/dev/null 2>&1; then
+        apt-get update -q >&2
+        updated=1
+    fi
+    local install=(apt-get install -y -q --no-install-recommends "${missing[@]}")
+    if ! "${install[@]}" >&2; then
+        ((updated)) && die "apt-get install ${missing[*]} failed"
+        apt-get update -q >&2
+        "${install[@]}" >&2 || die "apt-get install ${missing[*]} failed"
+    fi
+}
+
+# The dockerds need a working iptables; fall back to the legacy backend if
+# the nftables one does not work on this kernel.
+ensure_iptables() {
+    if iptables -w -t nat -S >/dev/null 2>&1 && iptables -w -t filter -S >/dev/null 2>&1; then
+        return 0
+    fi
+    if iptables-legacy -w -t nat -S >/dev/null 2>&1 && iptables-legacy -w -t filter -S >/dev/null 2>&1; then
+        say "iptables (nft) does not work here; switching to iptables-legacy"
+        update-alternatives --set iptables /usr/sbin/iptables-legacy >&2
+        update-alternatives --set ip6tables /usr/sbin/ip6tables-legacy >&2 || true
+        return 0
+    fi
+    die "neither iptables-nft nor iptables-legacy works on this machine"
+}
+
+# Create (or complete) a bridge; BRIDGE_CREATED=1 if it did not exist.
+ensure_bridge() {
+    local br=$1 cidr=$2
+    BRIDGE_CREATED=0
+    if ! ip link show dev "$br" >/dev/null 2>&1; then
+        ip link add name "$br" type bridge
+        BRIDGE_CREATED=1
+    fi
+    if ! ip -4 -o addr show dev "$br" | grep -qF " inet $cidr "; then
+        ip addr replace "$cidr" dev "$br"
+    fi
+    ip link set dev "$br" up
+}
+
+delete_bridge() {
+    if ip link show dev "$1" >/dev/null 2>&1; then
+        ip link del dev "$1"
+    fi
+}
+
+# ------------------------------------------------------------------- TLS --
+# A throwaway CA, a server certificate for 127.0.0.1/localhost (docker20's
+# TCP socket) and a client certificate, laid out for DOCKER_CERT_PATH.
+ensure_tls() {
+    local f
+    for f in ca.pem ca-key.pem server/ca.pem server/cert.pem server/key.pem \
+        client/ca.pem client/cert.pem client/key.pem; do
+        [[ -s $TLS_DIR/$f ]] || break
+    done
+    [[ -s $TLS_DIR/$f ]] && openssl verify -CAfile "$TLS_DIR/ca.pem" \
+        "$TLS_DIR/server/cert.pem" "$TLS_DIR/client/cert.pem" >/dev/null 2>&1 && return 0
+
+    say "generating TLS material in $TLS_DIR"
+    local tmp=$TLS_DIR.new cnf=$HERE/openssl.cnf
+    rm -rf "$tmp"
+    mkdir -p "$tmp/server" "$tmp/client"
+    (
+        cd "$tmp"
+        umask 077
+        openssl req -x509 -config "$cnf" -extensions ca_ext -newkey rsa:2048 -nodes \
+            -keyout ca-key.pem -out ca.pem -days 3650 -subj "/CN=engineapi test CA"
+        openssl req -new -config "$cnf" -newkey rsa:2048 -nodes \
+            -keyout server/key.pem -out server.csr -subj "/CN=localhost"
+        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial \
+            -days 3650 -extfile "$cnf" -extensions server_ext -out server/cert.pem
+        openssl req -new -config "$cnf" -newkey rsa:2048 -nodes \
+            -keyout client/key.pem -out client.csr -subj "/CN=engineapi test client"
+        openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial \
+            -days 3650 -extfile "$cnf" -extensions client_ext -out client/cert.pem
+        cp ca.pem server/ca.pem
+        cp ca.pem client/ca.pem
+        rm -f server.csr client.csr ca.srl
+        # Test material: readable by whoever runs the tests.
+        chmod 0755 . server client
+        chmod 0644 ca.pem server/* client/*
+    ) >/dev/null 2>&1 || die "generating the TLS material failed"
+    rm -rf "$TLS_DIR"
+    mv "$tmp" "$TLS_DIR"
+}
+
+# --------------------------------------------------------------- busybox --
+# A busybox:latest image from bookworm's busybox-static: bin/busybox and a
+# symlink for each applet, some directories and a passwd/group.
+ensure_busybox_tar() {
+    [[ -s $IMAGE_TAR ]] && return 0
+    say "building $IMAGE_TAR"
+    local bb=/bin/busybox rootfs applet
+    [[ -x $bb ]] || die "$bb missing (package busybox-static)"
+    mkdir -p "$(dirname "$IMAGE_TAR")"
+    rootfs=$(mktemp -d "$LIB_DIR/images/rootfs.XXXXXX")
+    mkdir -p "$rootfs"/{bin,dev,etc,home,proc,root,sys,tmp,usr,var}
+    cp "$bb" "$rootfs/bin/busybox"
+    while IFS= read -r applet; do
+        # The list names busybox itself: keep the binary.
+        [[ -z $applet || $applet == busybox || -e $rootfs/bin/$applet ]] && continue
+        ln -s busybox "$rootfs/bin/$applet"
+    done < <("$bb" --list)
+    ln -s bin "$rootfs/sbin"
+    ln -s ../bin "$rootfs/usr/bin"
+    ln -s ../bin "$rootfs/usr/sbin"
+    chmod 1777 "$rootfs/tmp"
+    chmod 0700 "$rootfs/root"
+    printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' \
+        'nobody:x:65534:65534:nobody:/home:/bin/false' >"$rootfs/etc/passwd"
+    printf '%s\n' 'root:x:0:' 'nobody:x:65534:' >"$rootfs/etc/group"
+    tar -C "$rootfs" --sort=name --numeric-owner --owner=0 --group=0 \
+        --mtime=@0 -cf "$IMAGE_TAR.new" .
+    mv "$IMAGE_TAR.new" "$IMAGE_TAR"
+    rm -rf "$rootfs"
+}
+
+docker_cli() {
+    local e=$1
+    shift
+    "$DOCKER_CLI" -H "$(engine_host "$e")" "$@"
+}
+
+ensure_image() {
+    local e=$1
+    docker_cli "$e" image inspect busybox:latest >/dev/null 2>&1 && return 0
+    say "importing busybox:latest into $e"
+    timeout 120 "$DOCKER_CLI" -H "$(engine_host "$e")" import \
+        --change 'CMD ["sh"]' "$IMAGE_TAR" busybox:latest >/dev/null ||
+        fail_engine "$e" "docker import of $IMAGE_TAR failed"
+}
+
+# A container on the default network must start, and get an address on the
+# engine's own bridge.
+smoke_check() {
+    local e=$1 out
+    out=$(timeout 120 "$DOCKER_CLI" -H "$(engine_host "$e")" run --rm busybox \
+        sh -c 'echo ok; ip -4 -o addr show eth0' 2>&1) || true
+    if [[ $(head -n1 <<<"$out") != ok || $out != *" inet $SUBNET_PREFIX"* ]]; then
+        printf '%s\n' "$out" >&2
+        fail_engine "$e" "smoke check (docker run --rm busybox) failed"
+    fi
+}
+
+# ---------------------------------------------------------------- docker28 --
+debian_mirror() {
+    if [[ -n ${ENGINEAPI_DEBIAN_MIRROR:-} ]]; then
+        echo "$ENGINEAPI_DEBIAN_MIRROR"
+        return 0
+    fi
+    local codename
+    # shellcheck disable=SC1091
+    codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+    # shellcheck disable=SC2016 # apt expands $(...) in its format
+    apt-get indextargets --format '$(REPO_URI) $(RELEASE) $(IDENTIFIER)' 2>/dev/null |
+        awk -v c="$codename" '$2 == c && $3 == "Packages" {print $1; exit}'
+}
+
+d28_binaries_run() {
+    local r=$1
+    "$r/usr/sbin/dockerd" --version >/dev/null 2>&1 &&
+        "$r/usr/bin/containerd" --version >/dev/null 2>&1 &&
+        "$r/usr/bin/containerd-shim-runc-v2" -v >/dev/null 2>&1 &&
+        "$r/usr/bin/docker" --version >/dev/null 2>&1 &&
+        "$r/usr/sbin/docker-proxy" --version >/dev/null 2>&1
+}
+
+# Download docker.io, containerd, docker-cli and tini-static of SUITE into
+# $LIB_DIR/debs/SUITE, with an apt state of its own (the machine's apt
+# sources, lists and cache are left alone).
+fetch_debs() {
+    local suite=$1 debdir=$LIB_DIR/debs/$1 aptdir=$LIB_DIR/apt/$1 mirror pkg ver
+    if [[ -s $debdir/MANIFEST ]]; then
+        local ok=1 f
+        while IFS= read -r f; do [[ -s $debdir/$f ]] || ok=0; done <"$debdir/MANIFEST"
+        ((ok)) && return 0
+    fi
+    mirror=$(debian_mirror)
+    [[ -n $mirror ]] || die "cannot tell the machine's Debian mirror; set ENGINEAPI_DEBIAN_MIRROR"
+    say "downloading docker from Debian $suite"
+    mkdir -p "$aptdir/lists/partial" "$aptdir/cache/archives/partial"
+    echo "deb $mirror $suite main" >"$aptdir/sources.list"
+    local opts=(
+        -q
+        -o "Dir::Etc::SourceList=$aptdir/sources.list"
+        -o Dir::Etc::SourceParts=/dev/null
+        -o "Dir::State::Lists=$aptdir/lists"
+        -o "Dir::Cache=$aptdir/cache"
+        -o Dir::Etc::Preferences=/dev/null
+        -o Dir::Etc::PreferencesParts=/dev/null
+        -o APT::Sandbox::User=root
+    )
+    apt-get "${opts[@]}" update >&2 || return 1
+    rm -rf "$debdir.new"
+    mkdir -p "$debdir.new"
+    local specs=()
+    for pkg in docker.io containerd docker-cli tini-static; do
+        ver=$(apt-cache "${opts[@]}" madison "$pkg" 2>/dev/null |
+            awk -F' *[|] *' -v s=" $suite/" 'index($3, s) {print $2; exit}')
+        if [[ -z $ver ]]; then
+            # docker-cli and tini-static are not separate packages everywhere
+            [[ $pkg == docker.io || $pkg == containerd ]] && return 1
+            continue
+        fi
+        specs+=("$pkg=$ver")
+    done
+    (cd "$debdir.new" && apt-get "${opts[@]}" download "${specs[@]}" >&2) || return 1
+    (cd "$debdir.new" && ls -1 -- *.deb >MANIFEST)
+    rm -rf "$debdir"
+    mv "$debdir.new" "$debdir"
+}
+
+unpack_debs() {
+    local suite=$1 debdir=$LIB_DIR/debs/$1 f
+    rm -rf "$D28_ROOT.new"
+    mkdir -p "$D28_ROOT.new"
+    while IFS= read -r f; do
+        dpkg -x "$debdir/$f" "$D28_ROOT.new"
+    done <"$debdir/MANIFEST"
+    if ! d28_binaries_run "$D28_ROOT.new"; then
+        rm -rf "$D28_ROOT.new"
+        return 1
+    fi
+    {
+        echo "suite=$suite"
+        sed 's/^/deb=/' "$debdir/MANIFEST"
+    } >"$D28_ROOT.new/.engineapi-source"
+    rm -rf "$D28_ROOT"
+    mv "$D28_ROOT.new" "$D28_ROOT"
+}
+
+ensure_docker28_binaries() {
+    if [[ -f $D28_ROOT/.engineapi-source ]] && d28_binaries_run "$D28_ROOT"; then
+        return 0
+    fi
+    if engine_pid docker28 >/dev/null; then
+        stop_engines docker28
+    fi
+    local suite
+    for suite in ${ENGINEAPI_DOCKER28_SUITES:-sid trixie}; do
+        if fetch_debs "$suite" && unpack_debs "$suite"; then
+            local version
+            version=$("$D28_ROOT/usr/sbin/dockerd" --version)
+            say "docker28: $version from $suite"
+            if [[ $version != "Docker version 28."* ]]; then
+                say "WARNING: docker28 is not a 28.x here but $version"
+            fi
+            return 0
+        fi
+        say "docker from $suite could not be fetched or does not run here"
+    done
+    die "no usable docker for docker28 (tried: ${ENGINEAPI_DOCKER28_SUITES:-sid trixie})"
+}
+
+# --------------------------------------------------------------- results --
+write_engines_json() {
+    local e api entries=()
+    for e in "${ENGINES[@]}"; do
+        engine_setup "$e"
+        api=$(curl -sf --max-time 10 --unix-socket "$(engine_sock "$e")" http://d/version |
+            jq -r .ApiVersion) || die "$e: GET /version failed"
+        entries+=("$(jq -n \
+            --arg name "$e" --arg host "$(engine_host "$e")" --arg api "$api" \
+            --arg kind "$KIND" --arg tcp "$TCP_HOST" --arg tls "$TLS_HOST" \
+            --arg cert_path "$TLS_DIR/client" \
+            '{name: $name, host: $host, api_version: $api, kind: $kind,
+              tcp: (if $tcp == "" then null else $tcp end),
+              tls: (if $tls == "" then null
+                    else {host: $tls, cert_path: $cert_path} end)}')")
+    done
+    printf '%s\n' "${entries[@]}" | jq -s . >"$ENGINES_JSON.new"
+    mv "$ENGINES_JSON.new" "$ENGINES_JSON"
+}
+
+# -------------------------------------------------------------- commands --
+require_root() {
+    ((EUID == 0)) || die "must run as root"
+}
+
+take_lock() {
+    mkdir -p "$RUN_DIR"
+    exec 9>"$RUN_DIR/engines.lock"
+    flock -w 900 9 || die "another engines.sh holds $RUN_DIR/engines.lock"
+}
+
+declare -A STARTED_PIDS=()
+
+cmd_up() {
+    local t0=$SECONDS e
+    require_root
+    take_lock
+    mkdir -p "$RUN_DIR" "$LIB_DIR" "$LOG_DIR" "$DOCKER_CONFIG"
+    ensure_packages
+    ensure_iptables
+    ensure_tls
+    ensure_busybox_tar
+    ensure_docker28_binaries
+
+    for e in "${ENGINES[@]}"; do
+        engine_setup "$e"
+        prepare_engine "$e"
+        if [[ -n $BRIDGE ]]; then
+            ensure_bridge "$BRIDGE" "$BRIDGE_CIDR"
+            # A dockerd that lost its bridge cannot recover: restart it.
+            ((BRIDGE_CREATED)) && rm -f "$(engine_stamp "$e")"
+        fi
+        if engine_running_ok "$e"; then
+            continue
+        fi
+        stop_engines "$e"
+        start_engine "$e"
+    done
+    for e in "${!STARTED_PIDS[@]}"; do
+        wait_engine "$e" "${STARTED_PIDS[$e]}"
+        say "$e is up"
+    done
+    for e in "${ENGINES[@]}"; do
+        engine_setup "$e"
+        ensure_image "$e"
+        smoke_check "$e"
+    done
+    write_engines_json
+    cmd_status >&2 || true
+    say "all engines up ($((SECONDS - t0))s); see $ENGINES_JSON"
+}
+
+cmd_down() {
+    local e
+    require_root
+    take_lock
+    stop_engines "${ENGINES[@]}"
+    delete_bridge eabr20
+    delete_bridge eabr28
+    delete_bridge eabrpod
+    rm -f "$ENGINES_JSON"
+    say "all engines down"
+}
+
+cmd_status() {
+    local e pid info down=0
+    for e in "${ENGINES[@]}"; do
+        if ping_engine "$e"; then
+            pid=$(engine_pid "$e") || pid='?'
+            info=$(curl -sf --max-time 5 --unix-socket "$(engine_sock "$e")" http://d/version |
+                jq -r '"\(.Version) api \(.ApiVersion)"' 2>/dev/null) || info='?'
+            printf '%-9s up    pid %-8s %-34s %s\n' "$e" "$pid" "$(engine_host "$e")" "$info"
+        else
+            printf '%-9s down  %s\n' "$e" "(log: $(engine_log "$e"))"
+            down=1
+        fi
+    done
+    return "$down"
+}
+
+case ${1:-} in
+up) cmd_up ;;
+down) cmd_down ;;
+status) cmd_status ;;
+*)
+    echo "usage: $0 up|down|status" >&2
+    exit 2
+    ;;
+esac
