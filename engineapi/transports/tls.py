@@ -18,7 +18,7 @@ __all__ = ["AsyncTLSStream", "TLSStream", "TLSTransport"]
 class _TLSState:
     """The TLS object and its two memory buffers, shared by both stream flavours."""
 
-    __slots__ = ("incoming", "outgoing", "sslobj", "write_closed")
+    __slots__ = ("incoming", "outgoing", "received", "sslobj", "write_closed")
 
     def __init__(self, context: ssl.SSLContext, server_hostname: str | None) -> None:
         self.incoming = ssl.MemoryBIO()
@@ -27,6 +27,7 @@ class _TLSState:
             self.incoming, self.outgoing, server_side=False, server_hostname=server_hostname
         )
         self.write_closed = False
+        self.received = False
 
     def pending_output(self) -> bytes:
         return self.outgoing.read() if self.outgoing.pending else b""
@@ -42,14 +43,27 @@ def _handshake_failed(exc: Exception, where: str) -> ConnectError:
     return ConnectError(f"TLS handshake with {where} failed: {exc}", host=where)
 
 
+def _read_failed(tls: _TLSState, exc: ssl.SSLError, where: str) -> ConnectError | ConnectionLost:
+    if not tls.received:
+        # With TLS 1.3 the daemon refuses a client certificate after our side of the
+        # handshake is done: the refusal arrives as the first thing we read.
+        return ConnectError(
+            f"{where} refused the TLS connection: {exc.reason or exc}; it may require a client "
+            "certificate it trusts (cert.pem and key.pem in DOCKER_CERT_PATH)",
+            host=where,
+        )
+    return ConnectionLost(f"TLS error reading from {where}: {exc}")
+
+
 class TLSStream:
     """A blocking TLS `Stream` over another blocking stream."""
 
-    __slots__ = ("_raw", "_tls")
+    __slots__ = ("_raw", "_tls", "_where")
 
-    def __init__(self, raw: Stream, tls: _TLSState) -> None:
+    def __init__(self, raw: Stream, tls: _TLSState, where: str) -> None:
         self._raw = raw
         self._tls = tls
+        self._where = where
 
     @classmethod
     def handshake(
@@ -79,13 +93,15 @@ class TLSStream:
         except BaseException:
             raw.close()
             raise
-        return cls(raw, tls)
+        return cls(raw, tls, describe)
 
     def read(self, max_bytes: int, timeout: float | None) -> bytes:
         tls = self._tls
         while True:
             try:
-                return tls.sslobj.read(max_bytes)
+                data = tls.sslobj.read(max_bytes)
+                tls.received = True
+                return data
             except ssl.SSLWantReadError:
                 if out := tls.pending_output():
                     self._raw.write(out, timeout)
@@ -93,7 +109,7 @@ class TLSStream:
             except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
                 return b""  # close_notify, or the daemon closed TCP without one
             except ssl.SSLError as exc:
-                raise ConnectionLost(f"TLS error reading from the daemon: {exc}") from exc
+                raise _read_failed(tls, exc, self._where) from exc
 
     def write(self, data: bytes, timeout: float | None) -> None:
         try:
@@ -127,11 +143,12 @@ class TLSStream:
 class AsyncTLSStream:
     """An asyncio TLS `AsyncStream` over another asyncio stream."""
 
-    __slots__ = ("_raw", "_tls")
+    __slots__ = ("_raw", "_tls", "_where")
 
-    def __init__(self, raw: AsyncStream, tls: _TLSState) -> None:
+    def __init__(self, raw: AsyncStream, tls: _TLSState, where: str) -> None:
         self._raw = raw
         self._tls = tls
+        self._where = where
 
     @classmethod
     async def handshake(
@@ -161,13 +178,15 @@ class AsyncTLSStream:
         except BaseException:
             await raw.aclose()
             raise
-        return cls(raw, tls)
+        return cls(raw, tls, describe)
 
     async def read(self, max_bytes: int, timeout: float | None) -> bytes:
         tls = self._tls
         while True:
             try:
-                return tls.sslobj.read(max_bytes)
+                data = tls.sslobj.read(max_bytes)
+                tls.received = True
+                return data
             except ssl.SSLWantReadError:
                 if out := tls.pending_output():
                     await self._raw.write(out, timeout)
@@ -175,7 +194,7 @@ class AsyncTLSStream:
             except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
                 return b""
             except ssl.SSLError as exc:
-                raise ConnectionLost(f"TLS error reading from the daemon: {exc}") from exc
+                raise _read_failed(tls, exc, self._where) from exc
 
     async def write(self, data: bytes, timeout: float | None) -> None:
         try:

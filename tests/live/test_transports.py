@@ -1,0 +1,254 @@
+"""Transports, the pool, timeouts, hijack and errors against the live engines."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import ssl
+import time
+from pathlib import Path
+
+import pytest
+
+from engineapi import (
+    APIVersionError,
+    AsyncClient,
+    Client,
+    ConfigError,
+    ConnectError,
+    NotFound,
+    TimeoutError,
+)
+from engineapi.api._call import Call, RawCall
+from engineapi.config import TLSConfig
+from tests.conftest import Engine
+
+
+def test_tcp_transport(tcp_engine: Engine) -> None:
+    assert tcp_engine.tcp
+    with Client(tcp_engine.tcp) as client:
+        assert type(client.transport).__name__ == "TCPTransport"
+        assert client.api_version() == tcp_engine.api_version
+        assert client.system.info().id
+
+
+def test_tls_transport_with_client_certificate(tls_engine: Engine) -> None:
+    assert tls_engine.tls_host and tls_engine.tls_cert_path
+    tls = TLSConfig.from_cert_path(tls_engine.tls_cert_path, verify=True)
+    with Client(tls_engine.tls_host, tls=tls) as client:
+        assert type(client.transport).__name__ == "TLSTransport"
+        assert client.api_version() == tls_engine.api_version
+        assert client.system.version().version
+
+
+def test_tls_from_environment_like_the_cli(tls_engine: Engine) -> None:
+    assert tls_engine.tls_host and tls_engine.tls_cert_path
+    environ = {
+        "DOCKER_HOST": tls_engine.tls_host,
+        "DOCKER_TLS_VERIFY": "1",
+        "DOCKER_CERT_PATH": tls_engine.tls_cert_path,
+    }
+    with Client.from_env(environ=environ) as client:
+        assert client.endpoint.tls is not None and client.endpoint.tls.verify
+        assert client.system.ping().api_version == tls_engine.api_version
+
+
+async def test_async_tls(tls_engine: Engine) -> None:
+    assert tls_engine.tls_host and tls_engine.tls_cert_path
+    tls = TLSConfig.from_cert_path(tls_engine.tls_cert_path, verify=True)
+    async with AsyncClient(tls_engine.tls_host, tls=tls) as client:
+        infos = await asyncio.gather(*[client.system.info() for _ in range(5)])
+    assert len({i.id for i in infos}) == 1
+
+
+def test_tls_rejects_an_unknown_ca(tls_engine: Engine, tmp_path: Path) -> None:
+    assert tls_engine.tls_host and tls_engine.tls_cert_path
+    # The system CAs do not know the engine's throwaway CA: verification must fail.
+    certs = Path(tls_engine.tls_cert_path)
+    tls = TLSConfig(
+        ca_cert=None,
+        client_cert=str(certs / "cert.pem"),
+        client_key=str(certs / "key.pem"),
+        verify=True,
+    )
+    with Client(tls_engine.tls_host, tls=tls) as client, pytest.raises(ConnectError) as info:
+        client.system.ping()
+    assert "certificate" in str(info.value).lower()
+    assert isinstance(info.value.__cause__, ConnectError | ssl.SSLError)
+
+
+def test_tls_without_client_certificate_is_refused(tls_engine: Engine) -> None:
+    assert tls_engine.tls_host and tls_engine.tls_cert_path
+    tls = TLSConfig(ca_cert=str(Path(tls_engine.tls_cert_path) / "ca.pem"), verify=True)
+    with Client(tls_engine.tls_host, tls=tls) as client, pytest.raises(ConnectError):
+        client.system.ping()
+
+
+def test_keep_alive_reuses_one_connection(engine: Engine) -> None:
+    with Client(engine.host) as client:
+        for _ in range(20):
+            client.system.ping()
+        assert client._pool.idle_connections == 1
+
+
+def test_missing_socket_names_host_and_how_it_was_chosen(tmp_path: Path) -> None:
+    missing = tmp_path / "nothing.sock"
+    with Client.from_env(environ={"DOCKER_HOST": f"unix://{missing}"}) as client:
+        with pytest.raises(ConnectError) as info:
+            client.system.ping()
+    message = str(info.value)
+    assert str(missing) in message and "DOCKER_HOST" in message
+    assert info.value.host == f"unix://{missing}"
+
+
+def test_refused_tcp_port_says_what_to_check() -> None:
+    with Client("tcp://127.0.0.1:1") as client, pytest.raises(ConnectError) as info:
+        client.system.info()
+    assert "tcp://127.0.0.1:1" in str(info.value) and "argument" in str(info.value)
+
+
+def test_version_gating_happens_before_anything_is_sent(tmp_path: Path) -> None:
+    # Nothing listens there: if the request were sent this would be a ConnectError.
+    with Client(f"unix://{tmp_path}/none.sock", version="1.41") as client:
+        with pytest.raises(APIVersionError, match="manifests"):
+            client.images.list(manifests=True)
+
+
+def test_version_gating_on_a_real_old_engine(engine: Engine) -> None:
+    with Client(engine.host) as client:
+        if client.api_version() >= "1.47":
+            assert isinstance(client.images.list(manifests=True), list)
+        else:
+            with pytest.raises(APIVersionError):
+                client.images.list(manifests=True)
+
+
+def test_pinned_version_below_minimum_is_refused() -> None:
+    with pytest.raises(ConfigError, match="1.41"):
+        Client("unix:///var/run/none.sock", version="1.40")
+
+
+def test_pinned_version_is_used_without_negotiation(engine: Engine) -> None:
+    with Client(engine.host, version="1.41") as client:
+        assert client.api_version() == "1.41"
+        assert client.last_ping is None
+        assert client.system.version().api_version
+
+
+def test_daemon_error_is_typed_with_message(engine: Engine) -> None:
+    with Client(engine.host) as client:
+        call: Call[object] = Call(
+            "ContainerInspect", "GET", "/containers/engineapi-no-such/json", decode=lambda r: r
+        )
+        with pytest.raises(NotFound) as info:
+            client._send(call)
+    error = info.value
+    assert error.status == 404
+    assert "engineapi-no-such" in error.message
+    assert error.method == "GET" and error.path == "/containers/engineapi-no-such/json"
+    assert error.host == engine.host
+
+
+def test_stream_idle_timeout_not_a_whole_body_timeout(engine: Engine) -> None:
+    with Client(engine.host, timeout=None) as client:
+        client.timeouts = type(client.timeouts)(connect=5, response=5, read=0.5)
+        start = time.monotonic()
+        with pytest.raises(TimeoutError):
+            for _ in client.system.events(filters={"container": ["engineapi-never"]}):
+                pass
+        assert 0.4 < time.monotonic() - start < 5
+        assert client.system.ping().api_version  # the client is still usable
+
+
+def test_breaking_out_of_a_stream_closes_its_connection(engine: Engine) -> None:
+    with Client(engine.host, max_connections=1) as client:
+        engine.docker("run", "--rm", "busybox", "true")
+        for _event in client.system.events(since=time.time() - 60):
+            break
+        # With one slot, this would block forever if the stream had kept its connection.
+        assert client.system.ping().api_version
+        assert client._pool.idle_connections == 1
+
+
+async def test_cancelling_an_async_stream_releases_the_connection(engine: Engine) -> None:
+    async with AsyncClient(engine.host, max_connections=1) as client:
+
+        async def follow() -> None:
+            async for _ in client.system.events(filters={"container": ["engineapi-never"]}):
+                pass
+
+        task = asyncio.create_task(follow())
+        await asyncio.sleep(0.3)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        async with asyncio.timeout(10):
+            assert (await client.system.ping()).api_version
+
+
+def _hijack_cat(client: Client, engine: Engine, payload: bytes) -> bytes:
+    cid = engine.docker("create", "-i", "busybox", "cat").strip()
+    try:
+        call: Call[object] = Call(
+            "ContainerAttach",
+            "POST",
+            f"/containers/{cid}/attach",
+            query={"stream": True, "stdin": True, "stdout": True, "stderr": True},
+            decode=lambda r: r,
+        )
+        stream = client._hijack(call)
+        with stream:
+            engine.docker("start", cid)
+            stream.write(payload)
+            stream.close_write()
+            out = bytearray()
+            while chunk := stream.read(65536, timeout=30):
+                out += chunk
+        return bytes(out)
+    finally:
+        engine.docker("rm", "-f", cid, check=False)
+
+
+def _stdout_of(frames: bytes) -> bytes:
+    out = bytearray()
+    while frames:
+        size = int.from_bytes(frames[4:8], "big")
+        if frames[0] == 1:
+            out += frames[8 : 8 + size]
+        frames = frames[8 + size :]
+    return bytes(out)
+
+
+def test_hijack_with_half_close_on_unix(engine: Engine) -> None:
+    payload = os.urandom(64 * 1024).hex().encode()
+    with Client(engine.host) as client:
+        assert _stdout_of(_hijack_cat(client, engine, payload)) == payload
+
+
+def test_hijack_with_half_close_on_tcp(tcp_engine: Engine) -> None:
+    assert tcp_engine.tcp
+    with Client(tcp_engine.tcp) as client:
+        assert _stdout_of(_hijack_cat(client, tcp_engine, b"hello over tcp\n")) == (
+            b"hello over tcp\n"
+        )
+
+
+def test_hijack_with_half_close_on_tls(tls_engine: Engine) -> None:
+    assert tls_engine.tls_host and tls_engine.tls_cert_path
+    tls = TLSConfig.from_cert_path(tls_engine.tls_cert_path, verify=True)
+    with Client(tls_engine.tls_host, tls=tls) as client:
+        assert _stdout_of(_hijack_cat(client, tls_engine, b"hello over tls\n")) == (
+            b"hello over tls\n"
+        )
+
+
+def test_raw_body_streams_at_socket_pace(engine: Engine, busybox_container: str) -> None:
+    with Client(engine.host) as client:
+        call = RawCall(
+            "ContainerExport", "GET", f"/containers/{busybox_container}/export"
+        )
+        size = 0
+        with client._raw(call) as stream:
+            for piece in stream:
+                size += len(piece)
+    assert size > 500_000  # a busybox root filesystem as a tar
