@@ -30,8 +30,11 @@ def doctor(host: str | None = None, context: str | None = None) -> int:
     if endpoint.tls is not None:
         tls = endpoint.tls
         rows.append(
-            ("tls", f"verify={'on' if tls.verify else 'off'} ca={tls.ca_cert or 'system'} "
-             f"cert={tls.client_cert or '-'}")
+            (
+                "tls",
+                f"verify={'on' if tls.verify else 'off'} ca={tls.ca_cert or 'system'} "
+                f"cert={tls.client_cert or '-'}",
+            )
         )
     else:
         rows.append(("tls", "off"))
@@ -54,16 +57,25 @@ def doctor(host: str | None = None, context: str | None = None) -> int:
             print(f"\nengineapi: the engine did not answer: {exc}", file=sys.stderr)
             return 1
     rows += [
-        ("api version", f"{api_version} (daemon max {ping.api_version if ping else '?'}, "
-         f"{'pinned' if ping is None else 'negotiated'})"),
+        (
+            "api version",
+            f"{api_version} (daemon max {ping.api_version if ping else '?'}, "
+            f"{'pinned' if ping is None else 'negotiated'})",
+        ),
         ("engine", f"{version.version} ({ping.server if ping else '-'})"),
         ("os / arch", f"{version.os}/{version.arch}, kernel {version.kernel_version}"),
         ("name", f"{info.name}"),
-        ("containers", f"{len(containers)} ({sum(1 for c in containers if c.state == 'running')} running)"),
+        (
+            "containers",
+            f"{len(containers)} ({sum(1 for c in containers if c.state == 'running')} running)",
+        ),
         ("images", f"{len(images)}"),
         ("swarm", f"{ping.swarm if ping and ping.swarm else '-'}"),
-        ("ping round trip", f"median {statistics.median(samples) * 1e6:.0f} µs over "
-         f"{len(samples)} (min {min(samples) * 1e6:.0f} µs)"),
+        (
+            "ping round trip",
+            f"median {statistics.median(samples) * 1e6:.0f} µs over "
+            f"{len(samples)} (min {min(samples) * 1e6:.0f} µs)",
+        ),
     ]
     for name, value in rows:
         print(f"{name:>16}: {value}")

@@ -11,8 +11,8 @@ from engineapi._async.connection import AsyncHijackedStream, AsyncResponse, Requ
 from engineapi._async.pool import AsyncConnectionPool
 from engineapi._async.streams import AsyncItemStream, AsyncRawStream
 from engineapi._concurrency import AsyncLock
-from engineapi._timeouts import Timeouts
 from engineapi._explain import error_message, explain_connect_error
+from engineapi._timeouts import Timeouts
 from engineapi._version import USER_AGENT
 from engineapi.api import _versions
 from engineapi.api._call import Call, RawCall, Reply, StreamCall
@@ -23,7 +23,7 @@ from engineapi.transports import transport_for
 from engineapi.transports.base import Transport
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    from typing import Self
 
 __all__ = ["AsyncClient"]
 

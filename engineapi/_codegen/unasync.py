@@ -47,7 +47,11 @@ _REMOVE_MARK = "# unasync: remove"
 
 
 def rewrite(source: str, used: set[str]) -> str:
-    lines = [line for line in source.splitlines(keepends=True) if not line.rstrip().endswith(_REMOVE_MARK)]
+    lines = [
+        line
+        for line in source.splitlines(keepends=True)
+        if not line.rstrip().endswith(_REMOVE_MARK)
+    ]
     text = "".join(lines)
     for (pattern, replacement), (raw, _) in zip(_COMPILED, RULES, strict=True):
         text, count = pattern.subn(replacement, text)
@@ -67,15 +71,15 @@ def generate() -> tuple[dict[str, str], set[str]]:
 
 
 def ruff_format(text: str, path: Path) -> str:
-    """`text` as ruff formats it (lines shortened by the rewrite may now be joined)."""
-    fixed = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--fix-only", "--quiet", "--stdin-filename", str(path), "-"],
-        input=text, capture_output=True, text=True, check=True,
-    ).stdout
-    return subprocess.run(
-        [sys.executable, "-m", "ruff", "format", "--quiet", "--stdin-filename", str(path), "-"],
-        input=fixed, capture_output=True, text=True, check=True,
-    ).stdout
+    """`text` as ruff fixes and formats it (a rewrite may leave imports unsorted or lines
+    short enough to join)."""
+    fixed = _ruff(["check", "--fix-only", "--quiet"], text, path)
+    return _ruff(["format", "--quiet"], fixed, path)
+
+
+def _ruff(args: list[str], text: str, path: Path) -> str:
+    command = [sys.executable, "-m", "ruff", *args, "--stdin-filename", str(path), "-"]
+    return subprocess.run(command, input=text, capture_output=True, text=True, check=True).stdout
 
 
 def main(argv: list[str] | None = None) -> int:

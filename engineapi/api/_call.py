@@ -89,7 +89,7 @@ class Call(Generic[T]):
         content_length: int | None = None,
         expect: frozenset[int] = frozenset(),
         versioned: bool = True,
-        response_timeout: float | None | bool = True,
+        response_timeout: float | bool | None = True,
     ) -> None:
         self.operation_id = operation_id
         self.method = method
@@ -127,7 +127,12 @@ class StreamCall(Call[T]):
     __slots__ = ("decode_item",)
 
     def __init__(
-        self, operation_id: str, method: str, path: str, *, decode_item: Callable[[Any], T],
+        self,
+        operation_id: str,
+        method: str,
+        path: str,
+        *,
+        decode_item: Callable[[Any], T],
         **kwargs: Any,
     ) -> None:
         super().__init__(operation_id, method, path, decode=_no_whole_body, **kwargs)
@@ -156,7 +161,9 @@ def path_param(value: str) -> str:
     return quote(value, safe="")
 
 
-def _encode_query(query: Mapping[str, object] | None) -> tuple[list[tuple[str, str]], tuple[str, ...]]:
+def _encode_query(
+    query: Mapping[str, object] | None,
+) -> tuple[list[tuple[str, str]], tuple[str, ...]]:
     """Query pairs as strings, and the names of the parameters actually given (for gating)."""
     if not query:
         return [], ()

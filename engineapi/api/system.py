@@ -62,9 +62,7 @@ def ping() -> Call[PingResult]:
 
 def ping_head() -> Call[PingResult]:
     """`ping` without a body — ``HEAD /_ping``; version negotiation uses this one."""
-    return Call(
-        "SystemPingHead", "HEAD", "/_ping", decode=PingResult.from_reply, versioned=False
-    )
+    return Call("SystemPingHead", "HEAD", "/_ping", decode=PingResult.from_reply, versioned=False)
 
 
 def version() -> Call[SystemVersion]:

@@ -28,7 +28,9 @@ BATCHES = int(os.environ.get("ENGINEAPI_BENCH_BATCHES", "100"))
 PING = b"GET /_ping HTTP/1.1\r\nHost: docker\r\n\r\n"
 
 
-def interleaved(contenders: dict[str, Callable[[], object]], rounds: int = ROUNDS) -> dict[str, float]:
+def interleaved(
+    contenders: dict[str, Callable[[], object]], rounds: int = ROUNDS
+) -> dict[str, float]:
     """Median seconds per call of each contender, timed in alternating slices so that
     machine noise hits all of them alike."""
     for fn in contenders.values():
@@ -83,8 +85,10 @@ def p1() -> None:
     print(f"    engineapi       {ours * 1e6:8.1f} µs   {ours / raw:5.2f}× raw (target ≤ 1.5×)")
     if "docker-py" in result:
         theirs = result["docker-py"]
-        print(f"    docker-py       {theirs * 1e6:8.1f} µs   {theirs / raw:5.2f}× raw; "
-              f"engineapi is {theirs / ours:4.1f}× faster")
+        print(
+            f"    docker-py       {theirs * 1e6:8.1f} µs   {theirs / raw:5.2f}× raw; "
+            f"engineapi is {theirs / ours:4.1f}× faster"
+        )
         dpy.close()
     else:
         print("    docker-py       not installed")
@@ -159,8 +163,10 @@ async def p2() -> None:
     print(f"    engineapi       {ours:8.0f} /s   {ours / raw:5.2f}× raw")
     if "aiodocker" in result:
         theirs = result["aiodocker"]
-        print(f"    aiodocker       {theirs:8.0f} /s   engineapi is {ours / theirs:4.1f}× its "
-              "throughput (target ≥ 3×)")
+        print(
+            f"    aiodocker       {theirs:8.0f} /s   engineapi is {ours / theirs:4.1f}× its "
+            "throughput (target ≥ 3×)"
+        )
     else:
         print("    aiodocker       not installed")
 
@@ -190,8 +196,10 @@ def p3() -> None:
     except subprocess.CalledProcessError:
         print("    import docker             not installed")
         return
-    print(f"    import docker             {theirs * 1e3:6.1f} ms   engineapi costs "
-          f"{ours / theirs:4.2f}× of it (target ≤ 0.33)")
+    print(
+        f"    import docker             {theirs * 1e3:6.1f} ms   engineapi costs "
+        f"{ours / theirs:4.2f}× of it (target ≤ 0.33)"
+    )
 
 
 if __name__ == "__main__":

@@ -135,8 +135,17 @@ async def test_async_events_stream_follows_live(engine: Engine) -> None:
         stream = client.system.events(filters={"container": [name]})
         async with stream:
             proc = await asyncio.create_subprocess_exec(
-                "docker", "-H", engine.host, "run", "--rm", "--name", name, "busybox", "true",
-                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+                "docker",
+                "-H",
+                engine.host,
+                "run",
+                "--rm",
+                "--name",
+                name,
+                "busybox",
+                "true",
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
             )
             seen: list[str] = []
             async with asyncio.timeout(60):

@@ -244,11 +244,85 @@ def test_hijack_with_half_close_on_tls(tls_engine: Engine) -> None:
 
 def test_raw_body_streams_at_socket_pace(engine: Engine, busybox_container: str) -> None:
     with Client(engine.host) as client:
-        call = RawCall(
-            "ContainerExport", "GET", f"/containers/{busybox_container}/export"
-        )
+        call = RawCall("ContainerExport", "GET", f"/containers/{busybox_container}/export")
         size = 0
         with client._raw(call) as stream:
             for piece in stream:
                 size += len(piece)
     assert size > 500_000  # a busybox root filesystem as a tar
+
+
+def _tar_of(name: str, content: bytes) -> bytes:
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        info = tarfile.TarInfo(name)
+        info.size = len(content)
+        tar.addfile(info, io.BytesIO(content))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("framing", ["chunked", "content-length"])
+def test_streamed_request_body(engine: Engine, busybox_container: str, framing: str) -> None:
+    content = os.urandom(300_000)
+    tar = _tar_of("upload.bin", content)
+    pieces = [tar[i : i + 65536] for i in range(0, len(tar), 65536)]
+    call: Call[object] = Call(
+        "PutContainerArchive",
+        "PUT",
+        f"/containers/{busybox_container}/archive",
+        query={"path": "/tmp"},
+        headers=[("Content-Type", "application/x-tar")],
+        body=iter(pieces),
+        content_length=len(tar) if framing == "content-length" else None,
+        decode=lambda r: r.status,
+    )
+    with Client(engine.host) as client:
+        assert client._send(call) == 200
+    size = engine.docker("exec", busybox_container, "wc", "-c", "/tmp/upload.bin").split()[0]
+    assert int(size) == len(content)
+
+
+async def test_async_streamed_request_body(engine: Engine, busybox_container: str) -> None:
+    tar = _tar_of("async.txt", b"from an async generator\n")
+
+    async def pieces() -> object:
+        for i in range(0, len(tar), 1000):
+            await asyncio.sleep(0)
+            yield tar[i : i + 1000]
+
+    call: Call[object] = Call(
+        "PutContainerArchive",
+        "PUT",
+        f"/containers/{busybox_container}/archive",
+        query={"path": "/tmp"},
+        body=pieces(),  # type: ignore[arg-type]
+        decode=lambda r: r.status,
+    )
+    async with AsyncClient(engine.host) as client:
+        assert await client._send(call) == 200
+    assert engine.docker("exec", busybox_container, "cat", "/tmp/async.txt") == (
+        "from an async generator\n"
+    )
+
+
+def test_response_timeout_bounds_the_wait_for_the_head(
+    engine: Engine, busybox_container: str
+) -> None:
+    # busybox sleep as PID 1 ignores SIGTERM: stop answers only after its 3 s grace period.
+    call: Call[object] = Call(
+        "ContainerStop",
+        "POST",
+        f"/containers/{busybox_container}/stop",
+        query={"t": 3},
+        decode=lambda r: r.status,
+    )
+    with Client(engine.host) as client:
+        client.timeouts = type(client.timeouts)(connect=5, response=0.5, read=None)
+        start = time.monotonic()
+        with pytest.raises(TimeoutError):
+            client._send(call)
+        assert time.monotonic() - start < 2.5
+        assert client.system.ping().api_version  # a fresh connection works
