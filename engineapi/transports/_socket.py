@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 import collections
 import select
 import socket
@@ -188,7 +189,7 @@ class AsyncSocketStream:
                 else:
                     async with asyncio.timeout(timeout):
                         await waiter
-            except asyncio.TimeoutError as exc:
+            except builtins.TimeoutError as exc:
                 raise TimeoutError(f"no data from the daemon for {timeout} s") from exc
             finally:
                 protocol.read_waiter = None
@@ -216,7 +217,7 @@ class AsyncSocketStream:
                 else:
                     async with asyncio.timeout(timeout):
                         await waiter
-            except asyncio.TimeoutError as exc:
+            except builtins.TimeoutError as exc:
                 raise TimeoutError(f"the daemon accepted no data for {timeout} s") from exc
             finally:
                 protocol.write_waiter = None
@@ -248,7 +249,7 @@ async def async_dial(
         else:
             async with asyncio.timeout(timeout):
                 transport, protocol = await connect(_StreamProtocol)
-    except asyncio.TimeoutError as exc:
+    except builtins.TimeoutError as exc:
         raise TimeoutError(f"connecting to {describe} timed out after {timeout} s") from exc
     except OSError as exc:
         raise ConnectError(f"cannot connect to {describe}: {exc.strerror or exc}") from exc

@@ -46,7 +46,7 @@ def test_post_without_body_sends_content_length_zero() -> None:
 def test_whole_body_gets_content_length() -> None:
     conn = ClientConnection()
     out = conn.send_request("POST", "/x", [("Host", "d")], body=b'{"a":1}')
-    assert out.endswith(b"Content-Length: 7\r\n\r\n{\"a\":1}")
+    assert out.endswith(b'Content-Length: 7\r\n\r\n{"a":1}')
 
 
 def test_chunked_request_body() -> None:
@@ -140,7 +140,9 @@ def test_interim_100_continue_is_skipped() -> None:
 
 def test_switching_protocols_keeps_trailing_bytes() -> None:
     conn = ClientConnection()
-    conn.send_request("POST", "/attach", [("Host", "d"), ("Connection", "Upgrade"), ("Upgrade", "tcp")])
+    conn.send_request(
+        "POST", "/attach", [("Host", "d"), ("Connection", "Upgrade"), ("Upgrade", "tcp")]
+    )
     conn.receive_data(
         b"HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\n"
         b"Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n\x01\x00\x00\x00\x00\x00\x00\x02hi"

@@ -51,14 +51,18 @@ def test_sans_io_layers_import_no_io(layer: str) -> None:
 def test_transports_know_nothing_of_http() -> None:
     for path in files("transports"):
         imports = module_level_imports(path)
-        assert not any(name.startswith(("engineapi.http", "engineapi.api")) for name in imports), path
+        assert not any(name.startswith(("engineapi.http", "engineapi.api")) for name in imports), (
+            path
+        )
 
 
 @pytest.mark.parametrize("layer", [*SANS_IO, "transports"])
 def test_lower_layers_do_not_import_clients(layer: str) -> None:
     for path in files(layer):
         imports = module_level_imports(path)
-        assert not any(name.startswith(("engineapi._async", "engineapi._sync")) for name in imports), path
+        assert not any(
+            name.startswith(("engineapi._async", "engineapi._sync")) for name in imports
+        ), path
 
 
 def test_import_engineapi_is_lazy() -> None:
