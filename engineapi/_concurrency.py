@@ -3,10 +3,13 @@ generated `_sync/` twin gets the blocking ones by renaming (`AsyncLock` → `Loc
 
 from __future__ import annotations
 
-import asyncio
 import queue
 import threading
 from types import TracebackType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["AsyncLock", "AsyncSemaphore", "Lock", "Semaphore"]
 
@@ -21,6 +24,8 @@ class AsyncLock:
 
     async def __aenter__(self) -> None:
         if self._lock is None:
+            import asyncio  # lazily: the blocking client never needs it
+
             self._lock = asyncio.Lock()
         await self._lock.acquire()
 
@@ -59,6 +64,8 @@ class AsyncSemaphore:
 
     async def acquire(self) -> None:
         if self._semaphore is None:
+            import asyncio
+
             self._semaphore = asyncio.Semaphore(self._value)
         await self._semaphore.acquire()
 

@@ -110,7 +110,12 @@ def _module_methods(module: str) -> tuple[list[_Method], dict[str, str]]:
     origins: dict[str, str] = {}
     functions: dict[str, ast.FunctionDef] = {}
     for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and node.module:
+        if isinstance(node, ast.If):  # `if TYPE_CHECKING:` imports name types too
+            for inner in node.body:
+                if isinstance(inner, ast.ImportFrom) and inner.module:
+                    for alias in inner.names:
+                        origins[alias.asname or alias.name] = inner.module
+        elif isinstance(node, ast.ImportFrom) and node.module:
             for alias in node.names:
                 origins[alias.asname or alias.name] = node.module
         elif isinstance(node, ast.ClassDef):

@@ -14,7 +14,7 @@ import json
 import time
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import quote
 
 from engineapi.http import Headers
@@ -26,11 +26,13 @@ __all__ = [
     "Reply",
     "StreamCall",
     "Timestamp",
+    "decode_list",
     "encode_filters",
     "encode_timestamp",
 ]
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 #: Filters as the CLI takes them: ``{"status": ["running"], "label": ["a=b"]}``; a single
 #: string stands for a one-element list, a mapping ``{value: bool}`` is passed through.
@@ -146,6 +148,21 @@ class RawCall(Call[bytes]):
 
     def __init__(self, operation_id: str, method: str, path: str, **kwargs: Any) -> None:
         super().__init__(operation_id, method, path, decode=_whole_body, **kwargs)
+
+
+class _FromWire(Protocol[T_co]):
+    @classmethod
+    def from_wire(cls, data: Any) -> T_co: ...
+
+
+def decode_list(model: type[_FromWire[T]]) -> Callable[[Reply], list[T]]:
+    """A decoder for a JSON array of `model` (``null`` — some daemons' empty list — gives [])."""
+    from_wire = model.from_wire
+
+    def decode(reply: Reply) -> list[T]:
+        return [from_wire(item) for item in reply.json() or ()]
+
+    return decode
 
 
 def _no_whole_body(reply: Reply) -> Any:

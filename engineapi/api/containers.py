@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import builtins
+from typing import TYPE_CHECKING
 
-from engineapi.api._call import Call, Filters, encode_filters
-from engineapi.models import ContainerSummary
+from engineapi import models
+from engineapi.api._call import Call, Filters, decode_list, encode_filters
+
+if TYPE_CHECKING:
+    from engineapi.models import ContainerSummary
 
 __all__ = ["list"]
 
@@ -32,5 +36,5 @@ def list(
             "size": size or None,
             "filters": encode_filters(filters),
         },
-        decode=lambda r: [ContainerSummary.from_wire(item) for item in r.json() or ()],
+        decode=decode_list(models.ContainerSummary),
     )

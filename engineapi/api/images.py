@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import builtins
+from typing import TYPE_CHECKING
 
-from engineapi.api._call import Call, Filters, encode_filters
-from engineapi.models import ImageSummary
+from engineapi import models
+from engineapi.api._call import Call, Filters, decode_list, encode_filters
+
+if TYPE_CHECKING:
+    from engineapi.models import ImageSummary
 
 __all__ = ["list"]
 
@@ -38,5 +42,5 @@ def list(
             "manifests": manifests or None,
             "identity": identity or None,
         },
-        decode=lambda r: [ImageSummary.from_wire(item) for item in r.json() or ()],
+        decode=decode_list(models.ImageSummary),
     )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from engineapi import models
 from engineapi.api._call import (
     Call,
     Filters,
@@ -16,7 +17,9 @@ from engineapi.api._call import (
     encode_filters,
     encode_timestamp,
 )
-from engineapi.models import EventMessage, SystemDataUsageResponse, SystemInfo, SystemVersion
+
+if TYPE_CHECKING:
+    from engineapi.models import EventMessage, SystemDataUsageResponse, SystemInfo, SystemVersion
 
 __all__ = ["PingResult", "data_usage", "events", "info", "ping", "ping_head", "version"]
 
@@ -68,13 +71,18 @@ def ping_head() -> Call[PingResult]:
 def version() -> Call[SystemVersion]:
     """Engine and component versions — ``GET /version``."""
     return Call(
-        "SystemVersion", "GET", "/version", decode=lambda r: SystemVersion.from_wire(r.json())
+        "SystemVersion",
+        "GET",
+        "/version",
+        decode=lambda r: models.SystemVersion.from_wire(r.json()),
     )
 
 
 def info() -> Call[SystemInfo]:
     """System-wide information: containers, images, drivers, swarm, … — ``GET /info``."""
-    return Call("SystemInfo", "GET", "/info", decode=lambda r: SystemInfo.from_wire(r.json()))
+    return Call(
+        "SystemInfo", "GET", "/info", decode=lambda r: models.SystemInfo.from_wire(r.json())
+    )
 
 
 def events(
@@ -93,7 +101,7 @@ def events(
         "SystemEvents",
         "GET",
         "/events",
-        decode_item=EventMessage.from_wire,
+        decode_item=models.EventMessage.from_wire,
         query={
             "since": encode_timestamp(since),
             "until": encode_timestamp(until),
@@ -116,6 +124,6 @@ def data_usage(
         "GET",
         "/system/df",
         query=query,
-        decode=lambda r: SystemDataUsageResponse.from_wire(r.json()),
+        decode=lambda r: models.SystemDataUsageResponse.from_wire(r.json()),
         response_timeout=None,  # sizing every layer can take minutes on a big host
     )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
+from typing import TYPE_CHECKING
 
-from engineapi.transports._socket import AsyncSocketStream, SocketStream, async_dial, dial
+from engineapi.transports._socket import SocketStream, dial
+
+if TYPE_CHECKING:
+    from engineapi.transports._aio import AsyncSocketStream
 
 __all__ = ["TCPTransport"]
 
@@ -24,6 +27,10 @@ class TCPTransport:
         return dial(family, address, timeout, describe=self.address)
 
     async def aconnect(self, timeout: float | None) -> AsyncSocketStream:
+        import asyncio  # only async users pay for it
+
+        from engineapi.transports._aio import async_dial
+
         loop = asyncio.get_running_loop()
         return await async_dial(
             lambda factory: loop.create_connection(factory, self.host, self.port),

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
+from typing import TYPE_CHECKING
 
-from engineapi.transports._socket import AsyncSocketStream, SocketStream, async_dial, dial
+from engineapi.transports._socket import SocketStream, dial
+
+if TYPE_CHECKING:
+    from engineapi.transports._aio import AsyncSocketStream
 
 __all__ = ["UnixTransport"]
 
@@ -21,6 +24,10 @@ class UnixTransport:
         return dial(socket.AF_UNIX, self.path, timeout, describe=self.address)
 
     async def aconnect(self, timeout: float | None) -> AsyncSocketStream:
+        import asyncio  # only async users pay for it
+
+        from engineapi.transports._aio import async_dial
+
         loop = asyncio.get_running_loop()
         return await async_dial(
             lambda factory: loop.create_unix_connection(factory, self.path),

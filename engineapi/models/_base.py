@@ -1,0 +1,292 @@
+"""What every generated model shares: the field wrapper, open enums, repr, field facts.
+
+Design, in short (the generated ``from_wire``/``to_wire`` follow it):
+
+- **Attributes are optional, default None.** The daemon is the authority, so nothing is
+  required and nothing is validated. ``None`` means "absent or null" to users.
+- **Explicit nulls survive.** ``from_wire`` records the wire keys that arrived as JSON
+  ``null`` in a private, compare-neutral slot (``_wire_nulls``); ``to_wire`` writes ``null``
+  back for those keys while the attribute is still ``None``. A key that was absent stays
+  absent. The bookkeeping costs one ``is None`` test per key on the common path.
+- **Unknown keys survive.** Keys a class does not know (a newer daemon, an extension) are
+  kept in ``extra`` and written back, after the known keys, by ``to_wire``.
+- **Unexpected value types survive.** Decoding converts a value only when it has the
+  expected JSON shape (a ``dict`` for a model, a ``list`` for an array, a ``str`` for an
+  enum); anything else is kept as decoded, so ``to_wire(from_wire(x)) == x`` for every JSON
+  object *x*. Annotations describe what the spec promises; fields known to vary between
+  daemons (``Cmd``, ``Created``, …) are annotated with every shape they take.
+- **Enums are open.** Spec enums are :class:`OpenEnum` (``str``) or :class:`OpenIntEnum`
+  subclasses: known values decode to the class constants, unknown values to a new instance of
+  the same class. Either compares equal to the plain value; ``to_wire`` gives plain values.
+- **Classes are mutable** (``attrs.define``, not ``frozen``): ``from_wire`` skips
+  ``__init__`` and assigns the slots directly, which a frozen class does not allow; measured,
+  that is 2.5x faster than a keyword ``__init__`` and 4.5x faster than a frozen one.
+- **Each field records its wire name and API versions** in its attrs metadata, read back
+  with :func:`field_info`. Keys that only older specs have (down to the oldest version
+  described) are fields too, with ``until`` set: old daemons still send them.
+
+``to_wire`` shares plain JSON lists and dicts with the model rather than copying them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar, Final, Protocol, Self, TypeVar, cast
+
+import attrs
+
+#: The oldest API version the models describe; fields without a ``since`` date from it.
+OLDEST_API_VERSION: Final = "1.41"
+
+_WIRE: Final = "engineapi.wire"
+_SINCE: Final = "engineapi.since"
+_UNTIL: Final = "engineapi.until"
+_DEPRECATED: Final = "engineapi.deprecated"
+
+
+_T = TypeVar("_T")
+
+
+class _Allocate(Protocol):
+    def __call__(self, cls: type[_T], /) -> _T: ...
+
+
+#: ``object.__new__``, looked up once: ``from_wire`` makes instances without ``__init__``.
+new_instance = cast(_Allocate, object.__new__)
+
+
+def wire_field(
+    wire: str,
+    *,
+    since: str = OLDEST_API_VERSION,
+    until: str | None = None,
+    deprecated: bool = False,
+) -> Any:
+    """An optional model attribute (default ``None``) stored under *wire* in the JSON.
+
+    *since* is the first API version whose spec has the key, *until* the last one for keys
+    newer specs dropped, *deprecated* whether the spec says so.
+    """
+    metadata = {_WIRE: wire, _SINCE: since, _UNTIL: until, _DEPRECATED: deprecated}
+    return attrs.field(default=None, metadata=metadata)
+
+
+@attrs.frozen
+class FieldInfo:
+    """Facts about one model attribute, from the specs."""
+
+    attr: str
+    """The Python attribute name (``ip_address``)."""
+    wire: str
+    """The JSON key (``IPAddress``)."""
+    since: str
+    """The first API version whose spec has the key ("1.41": the oldest one described)."""
+    deprecated: bool
+    """Whether the spec marks the key deprecated (or newer specs dropped it)."""
+    until: str | None = None
+    """The last API version whose spec has the key, if newer specs dropped it."""
+
+
+_FIELD_INFO_CACHE: dict[type, Mapping[str, FieldInfo]] = {}
+
+
+def field_info(cls: type[WireModel]) -> Mapping[str, FieldInfo]:
+    """``{attribute name: FieldInfo}`` for every wire field of a model class, in spec order."""
+    try:
+        return _FIELD_INFO_CACHE[cls]
+    except KeyError:
+        pass
+    info = {
+        a.name: FieldInfo(
+            attr=a.name,
+            wire=a.metadata[_WIRE],
+            since=a.metadata[_SINCE],
+            deprecated=a.metadata[_DEPRECATED],
+            until=a.metadata[_UNTIL],
+        )
+        for a in attrs.fields(cls)
+        if _WIRE in a.metadata
+    }
+    _FIELD_INFO_CACHE[cls] = info
+    return info
+
+
+class WireModel:
+    """Base class of every generated model: the API a caller can rely on.
+
+    Subclasses are slotted attrs classes with generated ``from_wire``/``to_wire``.
+    """
+
+    __slots__ = ()
+
+    __attrs_attrs__: ClassVar[Any]  # set by attrs on every subclass
+
+    # Both are declared per class, as attrs fields.
+    extra: dict[str, Any]
+    _wire_nulls: tuple[str, ...]
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any]) -> Self:
+        """Decode a JSON object sent by the daemon (never raises on unexpected value types)."""
+        raise NotImplementedError
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON object for this model: set attributes under their wire names, then extra."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        # Models have dozens of optional fields; show only the ones that hold something.
+        shown = []
+        for a in attrs.fields(type(self)):
+            if not a.repr:
+                continue
+            value = getattr(self, a.name)
+            if value is not None and not (a.name == "extra" and not value):
+                shown.append(f"{a.name}={value!r}")
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+
+_WIRE_KEYS_CACHE: dict[type, frozenset[str]] = {}
+
+
+def wire_keys(cls: type[WireModel]) -> frozenset[str]:
+    """The JSON keys a model class knows."""
+    try:
+        return _WIRE_KEYS_CACHE[cls]
+    except KeyError:
+        keys = _WIRE_KEYS_CACHE[cls] = frozenset(info.wire for info in field_info(cls).values())
+        return keys
+
+
+def unknown_keys(cls: type[WireModel], data: Mapping[str, Any]) -> dict[str, Any]:
+    """The items of *data* whose keys *cls* does not know: its ``extra``."""
+    known = wire_keys(cls)
+    return {key: value for key, value in data.items() if key not in known}
+
+
+# -- open enums -----------------------------------------------------------------------------
+
+
+class _Constant:
+    """A placeholder for an enum constant, replaced by an instance when the class is made."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+
+def member(value: object) -> Any:
+    """Declare an enum constant in a class body: ``RUNNING: ClassVar[State] = member("running")``."""
+    return _Constant(value)
+
+
+class _ByValue(dict[Any, Any]):
+    """``value → constant``; a value the spec does not list gives a fresh, unstored instance."""
+
+    __slots__ = ("enum",)
+
+    def __init__(self, enum: type) -> None:
+        super().__init__()
+        self.enum = enum
+
+    def __missing__(self, value: Any) -> Any:
+        return self.enum(value)
+
+
+def _collect_constants(cls: type) -> tuple[dict[str, Any], _ByValue]:
+    by_name: dict[str, Any] = {}
+    by_value = _ByValue(cls)
+    for name, value in list(vars(cls).items()):
+        if isinstance(value, _Constant):
+            constant = cls(value.value)
+            setattr(cls, name, constant)
+            by_name[name] = constant
+            by_value[value.value] = constant
+    return by_name, by_value
+
+
+def _restore_constant(cls: Any, value: Any) -> Any:
+    """Unpickle an enum value as its class constant when the spec lists it."""
+    return cls.decode(value)
+
+
+class OpenEnum(str):
+    """A string enum that also accepts values the spec does not list.
+
+    Known values are class constants (``ContainerSummaryState.RUNNING``); decoding a listed
+    value returns that very constant, any other string becomes a new instance. Instances are
+    ``str`` s, so ``state == "running"`` and ``{"running": …}[state]`` work.
+    """
+
+    __slots__ = ()
+
+    _constants: ClassVar[Mapping[str, Any]] = {}
+    _by_value: ClassVar[_ByValue]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._constants, cls._by_value = _collect_constants(cls)
+
+    @classmethod
+    def constants(cls) -> Mapping[str, Self]:
+        """``{constant name: value}`` for the values the spec lists, in spec order."""
+        return dict(cls._constants)
+
+    @classmethod
+    def decode(cls, value: Any) -> Any:
+        """The constant for a listed value, a new instance for another string, else *value*."""
+        return cls._by_value[value] if type(value) is str else value
+
+    @property
+    def is_known(self) -> bool:
+        """Whether the spec lists this value."""
+        return str(self) in type(self)._by_value
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _restore_constant, (type(self), str(self))
+
+    def __repr__(self) -> str:
+        cls = type(self)
+        for name, constant in cls._constants.items():
+            if constant == self:
+                return f"{cls.__name__}.{name}"
+        return f"{cls.__name__}({str(self)!r})"
+
+
+class OpenIntEnum(int):
+    """An integer enum that also accepts values the spec does not list (see :class:`OpenEnum`)."""
+
+    __slots__ = ()
+
+    _constants: ClassVar[Mapping[str, Any]] = {}
+    _by_value: ClassVar[_ByValue]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._constants, cls._by_value = _collect_constants(cls)
+
+    @classmethod
+    def constants(cls) -> Mapping[str, Self]:
+        """``{constant name: value}`` for the values the spec lists, in spec order."""
+        return dict(cls._constants)
+
+    @classmethod
+    def decode(cls, value: Any) -> Any:
+        """The constant for a listed value, a new instance for another int, else *value*."""
+        return cls._by_value[value] if type(value) is int else value
+
+    @property
+    def is_known(self) -> bool:
+        """Whether the spec lists this value."""
+        return int(self) in type(self)._by_value
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _restore_constant, (type(self), int(self))
+
+    def __repr__(self) -> str:
+        cls = type(self)
+        for name, constant in cls._constants.items():
+            if constant == self:
+                return f"{cls.__name__}.{name}"
+        return f"{cls.__name__}({int(self)!r})"

@@ -1,0 +1,241 @@
+"""The generated models: decoding, encoding, open enums, field facts, lazy imports.
+
+These need only the generated code, not the specs.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+import engineapi.models as models
+from engineapi.models import (
+    ChangeType,
+    ContainerCreateRequest,
+    ContainerSummary,
+    ContainerSummaryState,
+    EndpointSettings,
+    FieldInfo,
+    LocalNodeState,
+    Mount,
+    MountType,
+    OpenEnum,
+    PortSummary,
+    WireModel,
+    field_info,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+
+SUMMARY = {
+    "Id": "8dfafdbc3a40",
+    "Names": ["/boring_feynman"],
+    "Image": "ubuntu:latest",
+    "Created": 1367854155,
+    "State": "running",
+    "Ports": [{"PrivatePort": 2222, "PublicPort": 3333, "Type": "tcp"}],
+    "Labels": {"com.example.vendor": "Acme"},
+    "HostConfig": {"NetworkMode": "default"},
+    "NetworkSettings": {
+        "Networks": {
+            "bridge": {
+                "IPAMConfig": None,
+                "Links": None,
+                "NetworkID": "7ea29fc14122",
+                "IPAddress": "172.17.0.2",
+                "IPPrefixLen": 16,
+            }
+        }
+    },
+    "Mounts": [],
+}
+
+
+def test_decoding_gives_typed_nested_objects() -> None:
+    c = ContainerSummary.from_wire(SUMMARY)
+    assert c.id == "8dfafdbc3a40" and c.names == ["/boring_feynman"]
+    assert c.ports is not None and isinstance(c.ports[0], PortSummary)
+    assert c.ports[0].public_port == 3333
+    assert c.network_settings is not None and c.network_settings.networks is not None
+    bridge = c.network_settings.networks["bridge"]
+    assert isinstance(bridge, EndpointSettings)
+    assert (bridge.ip_address, bridge.network_id, bridge.ipam_config) == (
+        "172.17.0.2",
+        "7ea29fc14122",
+        None,
+    )
+    assert c.size_rw is None and c.extra == {}
+    assert c.to_wire() == SUMMARY
+
+
+def test_explicit_nulls_and_absent_keys_stay_apart() -> None:
+    e = EndpointSettings.from_wire({"Links": None, "IPAddress": "10.0.0.2"})
+    assert e.links is None and e.aliases is None  # null and absent read alike …
+    assert e.to_wire() == {"Links": None, "IPAddress": "10.0.0.2"}  # … but encode apart
+    e.links = ["db"]
+    assert e.to_wire()["Links"] == ["db"]
+    e.links = None
+    assert e.to_wire() == {"Links": None, "IPAddress": "10.0.0.2"}
+    assert e == EndpointSettings(ip_address="10.0.0.2")  # nulls do not affect equality
+
+
+def test_unknown_keys_are_kept_in_extra_and_written_back() -> None:
+    data = {**SUMMARY, "FutureField": {"a": [1, None]}, "Ports": [{"Type": "tcp", "New": 1}]}
+    c = ContainerSummary.from_wire(data)
+    assert c.extra == {"FutureField": {"a": [1, None]}}
+    assert c.ports is not None and c.ports[0].extra == {"New": 1}
+    assert c.to_wire() == data
+
+
+def test_unexpected_value_types_are_kept_as_is() -> None:
+    odd = {
+        "Names": "/not-a-list",
+        "Ports": {"not": "a list"},
+        "Mounts": [1, "two", None, {"Type": "bind"}],
+        "State": 3,
+        "Created": "2024-01-01T00:00:00Z",
+        "NetworkSettings": [],
+        "HostConfig": "x",
+    }
+    c = ContainerSummary.from_wire(odd)
+    loose: Any = c  # the values contradict the annotations on purpose
+    assert (loose.names, loose.state, loose.host_config) == ("/not-a-list", 3, "x")
+    assert c.mounts is not None and c.mounts[:3] == [1, "two", None]
+    assert c.to_wire() == odd
+    assert ContainerSummary.from_wire(c.to_wire()) == c
+
+
+def test_loose_fields_accept_every_shape_daemons_send() -> None:
+    for cmd in ("echo hi", ["echo", "hi"]):
+        req = ContainerCreateRequest.from_wire({"Cmd": cmd, "Entrypoint": cmd})
+        assert req.cmd == cmd and req.to_wire() == {"Cmd": cmd, "Entrypoint": cmd}
+    for created in (1367854155, "2013-05-06T15:22:35Z"):
+        assert ContainerSummary.from_wire({"Created": created}).created == created
+
+
+def test_models_are_built_by_keyword_and_encode_only_what_is_set() -> None:
+    req = ContainerCreateRequest(
+        image="alpine",
+        cmd=["true"],
+        host_config=models.HostConfig(auto_remove=True, memory=1 << 20),
+        extra={"Custom": 1},
+    )
+    assert req.to_wire() == {
+        "Image": "alpine",
+        "Cmd": ["true"],
+        "HostConfig": {"AutoRemove": True, "Memory": 1 << 20},
+        "Custom": 1,
+    }
+    with pytest.raises(TypeError):
+        ContainerCreateRequest("alpine")  # type: ignore[call-arg]  # keyword-only
+
+
+def test_container_create_request_flattens_config_host_and_networking() -> None:
+    attrs_of = set(field_info(ContainerCreateRequest))
+    assert {"image", "cmd", "env", "labels", "host_config", "networking_config"} <= attrs_of
+    assert set(field_info(models.ContainerConfig)) < attrs_of
+    assert isinstance(
+        ContainerCreateRequest.from_wire({"HostConfig": {"Binds": []}}).host_config,
+        models.HostConfig,
+    )
+
+
+def test_open_enums() -> None:
+    assert ContainerSummaryState.RUNNING == "running"
+    assert isinstance(ContainerSummaryState.RUNNING, str | OpenEnum)
+    state = ContainerSummary.from_wire({"State": "running"}).state
+    assert state is ContainerSummaryState.RUNNING and state.is_known
+    odd = ContainerSummary.from_wire({"State": "hibernating"}).state
+    assert isinstance(odd, ContainerSummaryState) and odd == "hibernating"
+    assert not odd.is_known
+    assert repr(odd) == "ContainerSummaryState('hibernating')"
+    assert repr(ContainerSummaryState.RUNNING) == "ContainerSummaryState.RUNNING"
+    assert ContainerSummaryState.constants()["DEAD"] == "dead"
+    assert {"running": 1}[ContainerSummaryState.RUNNING] == 1
+    assert json.dumps(ContainerSummaryState.RUNNING) == '"running"'
+    assert LocalNodeState.decode("") is LocalNodeState.EMPTY
+    assert ContainerSummaryState.decode(None) is None
+    assert Mount(type=MountType.BIND).to_wire() == {"Type": "bind"}
+    # The integer enum of filesystem changes.
+    assert ChangeType.decode(1) is ChangeType.ADDED and ChangeType.ADDED == 1
+    assert models.FilesystemChange.from_wire({"Kind": 9}).kind == 9
+
+
+def test_field_info() -> None:
+    info = field_info(ContainerSummary)
+    assert list(info)[:3] == ["id", "names", "image"]
+    assert info["image_id"] == FieldInfo(
+        attr="image_id", wire="ImageID", since="1.41", deprecated=False
+    )
+    assert info["health"].since == "1.52"
+    assert "extra" not in info
+    assert field_info(models.HostConfig)["cpu_shares"].wire == "CpuShares"
+    assert field_info(models.SystemInfo)["ncpu"].wire == "NCPU"
+
+
+def test_repr_shows_only_what_is_set() -> None:
+    port = PortSummary(private_port=80, type=models.PortSummaryType.TCP)
+    assert repr(port) == "PortSummary(private_port=80, type=PortSummaryType.TCP)"
+
+
+def test_every_exported_name_resolves() -> None:
+    for name in models.__all__:
+        value = getattr(models, name)
+        if isinstance(value, type) and issubclass(value, WireModel) and value is not WireModel:
+            assert attrs.has(value), name
+            assert "__slots__" in vars(value), name
+    assert "ContainerSummary" in dir(models)
+    with pytest.raises(AttributeError):
+        models.NoSuchModel  # noqa: B018
+
+
+def _imported_after(statement: str) -> set[str]:
+    code = f"import sys; {statement}; print('\\n'.join(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
+    ).stdout
+    return set(out.split())
+
+
+def test_importing_the_package_imports_no_model() -> None:
+    loaded = _imported_after("import engineapi.models")
+    assert not {m for m in loaded if m.startswith("engineapi.models.")}
+
+
+def test_importing_one_class_imports_only_what_it_needs() -> None:
+    loaded = _imported_after("from engineapi.models import ContainerSummary")
+    generated = {
+        m.rsplit(".", 1)[1] for m in loaded if m.startswith("engineapi.models._generated.")
+    }
+    assert generated == {
+        "container_summary",
+        "endpoint_ipam_config",
+        "endpoint_settings",
+        "mount_point",
+        "mount_type",
+        "oci_descriptor",
+        "oci_platform",
+        "port_summary",
+    }
+
+
+def test_encoding_gives_plain_json_types() -> None:
+    out = ContainerSummary.from_wire({"State": "running", "Ports": [{"Type": "udp"}]}).to_wire()
+    assert type(out["State"]) is str and type(out["Ports"][0]["Type"]) is str
+    assert type(models.FilesystemChange(kind=ChangeType.ADDED).to_wire()["Kind"]) is int
+
+
+def test_models_pickle_and_copy_with_their_nulls() -> None:
+    import copy
+    import pickle
+
+    c = ContainerSummary.from_wire({"Id": "x", "Names": None, "State": "running", "Zed": 1})
+    for clone in (pickle.loads(pickle.dumps(c)), copy.deepcopy(c)):
+        assert clone == c and clone.to_wire() == c.to_wire()
+        assert clone.state is ContainerSummaryState.RUNNING
