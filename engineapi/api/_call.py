@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import quote
 
+from engineapi.errors import RemoteProtocolError
 from engineapi.http import Headers
 
 __all__ = [
@@ -56,7 +57,14 @@ class Reply:
         self.body = body
 
     def json(self) -> Any:
-        return json.loads(self.body)
+        """The body as JSON; an empty or malformed body is the daemon's protocol error."""
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            shown = repr(self.body[:200]) if self.body else "an empty body"
+            raise RemoteProtocolError(
+                f"expected JSON from the daemon (status {self.status}), got {shown}"
+            ) from None
 
 
 class Call(Generic[T]):

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from engineapi import OPERATIONS, Client, models
+from engineapi import OPERATIONS, Client, RemoteProtocolError, models
 from engineapi.api._call import Call, path_param
 from tests.conftest import Engine
 
@@ -62,7 +62,7 @@ CASES: dict[str, tuple[str | None, dict[str, object]]] = {
     "ContainerTop": ("container", {}),
     "ContainerChanges": ("container", {}),
     "ContainerStats": ("container", {"stream": False}),
-    "ImageList": (None, {"all": True, "digests": True}),
+    "ImageList": (None, {"all": True}),
     "ImageInspect": ("image", {}),
     "ImageHistory": ("image", {}),
     "SystemInfo": (None, {}),
@@ -130,3 +130,13 @@ def test_typed_fields_are_really_typed(engine: Engine, objects: dict[str, str]) 
     assert decoded.state.status == "running"
     assert decoded.config is not None and decoded.config.cmd == ["sleep", "300"]
     assert decoded.host_config is not None
+
+
+def test_podman_empty_body_is_a_typed_protocol_error(engine: Engine) -> None:
+    """Podman 4.3 answers GET /images/json?digests=1 with 200 and no body at all."""
+    with Client(engine.host) as client:
+        if not engine.is_podman:
+            assert client.images.list(digests=True)
+            return
+        with pytest.raises(RemoteProtocolError, match="empty body"):
+            client.images.list(digests=True)
