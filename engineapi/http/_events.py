@@ -20,10 +20,12 @@ class Headers(Mapping[str, str]):
 
     def __init__(self, fields: list[tuple[str, str]]) -> None:
         self._fields = fields
-        lookup: dict[str, str] = {}
-        for name, value in fields:
-            key = name.lower()
-            lookup[key] = f"{lookup[key]}, {value}" if key in lookup else value
+        lookup = {name.lower(): value for name, value in fields}
+        if len(lookup) != len(fields):  # a repeated field: join its values, in order
+            lookup = {}
+            for name, value in fields:
+                key = name.lower()
+                lookup[key] = f"{lookup[key]}, {value}" if key in lookup else value
         self._lookup = lookup
 
     def __getitem__(self, name: str) -> str:
