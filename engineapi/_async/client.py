@@ -41,6 +41,9 @@ class AsyncClient(AsyncNamespaces):
     Operations are grouped as on the API's tags: ``client.containers.list()``,
     ``client.system.info()``, … Use it as ``async with AsyncClient() as client:`` or call
     `aclose()`.
+
+    `ssh_mode` chooses how ``ssh://`` hosts are reached: ``"asyncssh"`` or ``"system"`` (the
+    ``ssh`` binary, like the docker CLI); see `engineapi.transports.transport_for`.
     """
 
     def __init__(
@@ -54,10 +57,11 @@ class AsyncClient(AsyncNamespaces):
         transport: Transport | None = None,
         max_connections: int = 10,
         environ: Mapping[str, str] | None = None,
+        ssh_mode: str | None = None,
     ) -> None:
         #: Where the daemon is and how that was decided (argument, DOCKER_HOST, a context).
         self.endpoint: Endpoint = resolve_endpoint(host, tls, context=context, environ=environ)
-        self.transport: Transport = transport or transport_for(self.endpoint)
+        self.transport: Transport = transport or transport_for(self.endpoint, ssh_mode=ssh_mode)
         self.timeouts = Timeouts.coerce(timeout)
         self._pool = AsyncConnectionPool(self.transport, max_connections=max_connections)
         self._pinned_version = resolve_api_version(version, environ)

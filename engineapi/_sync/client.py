@@ -43,6 +43,9 @@ class Client(Namespaces):
     Operations are grouped as on the API's tags: ``client.containers.list()``,
     ``client.system.info()``, … Use it as ``with Client() as client:`` or call
     `close()`.
+
+    `ssh_mode` chooses how ``ssh://`` hosts are reached: ``"asyncssh"`` or ``"system"`` (the
+    ``ssh`` binary, like the docker CLI); see `engineapi.transports.transport_for`.
     """
 
     def __init__(
@@ -56,10 +59,11 @@ class Client(Namespaces):
         transport: Transport | None = None,
         max_connections: int = 10,
         environ: Mapping[str, str] | None = None,
+        ssh_mode: str | None = None,
     ) -> None:
         #: Where the daemon is and how that was decided (argument, DOCKER_HOST, a context).
         self.endpoint: Endpoint = resolve_endpoint(host, tls, context=context, environ=environ)
-        self.transport: Transport = transport or transport_for(self.endpoint)
+        self.transport: Transport = transport or transport_for(self.endpoint, ssh_mode=ssh_mode)
         self.timeouts = Timeouts.coerce(timeout)
         self._pool = ConnectionPool(self.transport, max_connections=max_connections)
         self._pinned_version = resolve_api_version(version, environ)

@@ -16,8 +16,13 @@ if TYPE_CHECKING:
 __all__ = ["AsyncStream", "Stream", "Transport", "transport_for"]
 
 
-def transport_for(endpoint: Endpoint) -> Transport:
-    """The transport that reaches `endpoint` (unix socket, TCP, or TLS over TCP)."""
+def transport_for(endpoint: Endpoint, *, ssh_mode: str | None = None) -> Transport:
+    """The transport that reaches `endpoint` (unix socket, TCP, TLS over TCP, SSH).
+
+    `ssh_mode` picks how ``ssh://`` hosts are reached: ``"asyncssh"`` (in-process) or
+    ``"system"`` (the ``ssh`` binary, as the docker CLI); ``None`` reads
+    ``ENGINEAPI_SSH_MODE`` and defaults to asyncssh when it is installed.
+    """
     host = endpoint.host
     if host.scheme == "unix":
         from engineapi.transports.unix import UnixTransport
