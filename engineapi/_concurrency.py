@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import asyncio
 
-__all__ = ["AsyncLock", "AsyncSemaphore", "Lock", "Semaphore"]
+__all__ = ["AsyncLock", "AsyncSemaphore", "Lock", "Semaphore", "asleep", "sleep"]
 
 
 class AsyncLock:
@@ -93,3 +94,15 @@ class Semaphore:
 
     def release(self) -> None:
         self._tokens.put(None)
+
+
+async def asleep(seconds: float) -> None:
+    """`asyncio.sleep`; the generated sync code calls `sleep` instead."""
+    import asyncio
+
+    await asyncio.sleep(seconds)
+
+
+def sleep(seconds: float) -> None:
+    """`time.sleep`, the blocking twin of `asleep`."""
+    time.sleep(seconds)

@@ -8,19 +8,42 @@ import builtins
 from typing import TYPE_CHECKING, cast
 
 from engineapi.api import containers as _containers
+from engineapi.api import exec as _exec
 from engineapi.api import images as _images
 from engineapi.api import system as _system
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
+    from typing import Any
 
     from engineapi._async.client import AsyncClient
-    from engineapi._async.streams import AsyncItemStream
+    from engineapi._async.streams import (
+        AsyncAttachedStream,
+        AsyncExecStream,
+        AsyncItemStream,
+        AsyncOutputStream,
+        AsyncRawStream,
+    )
     from engineapi.api._call import Filters, Timestamp
+    from engineapi.api.containers import PathStat
+    from engineapi.api.exec import ExecResult
     from engineapi.api.system import PingResult
     from engineapi.models import (
+        ContainerCreateRequest,
+        ContainerCreateResponse,
+        ContainerInspectResponse,
+        ContainerPruneResponse,
+        ContainerStatsResponse,
         ContainerSummary,
+        ContainerTopResponse,
+        ContainerUpdateRequest,
+        ContainerUpdateResponse,
+        ContainerWaitResponse,
         EventMessage,
+        ExecConfig,
+        ExecInspectResponse,
+        FilesystemChange,
+        IDResponse,
         ImageSummary,
         SystemDataUsageResponse,
         SystemInfo,
@@ -106,6 +129,85 @@ class AsyncContainers:
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
 
+    async def archive_info(self, id: str, *, path: str) -> PathStat:
+        """Name, size, mode and link target of a path in a container —
+        ``HEAD /containers/{id}/archive``."""
+        return await self._client._send(_containers.archive_info(id, path=path))
+
+    async def attach(
+        self,
+        id: str,
+        *,
+        stdin: bool = False,
+        stdout: bool = True,
+        stderr: bool = True,
+        logs: bool = False,
+        stream: bool = True,
+        detach_keys: str | None = None,
+    ) -> AsyncAttachedStream:
+        """Attach to a container: its output as frames and, with `stdin`, its input —
+        ``POST /containers/{id}/attach`` (the connection is hijacked).
+
+        Use the result as a context manager; `close_write()` sends EOF to the container's stdin.
+        `logs` replays earlier output first.
+        """
+        return await self._client._attach(
+            _containers.attach(
+                id,
+                stdin=stdin,
+                stdout=stdout,
+                stderr=stderr,
+                logs=logs,
+                stream=stream,
+                detach_keys=detach_keys,
+            )
+        )
+
+    async def changes(self, id: str) -> builtins.list[FilesystemChange]:
+        """Files changed in the container's filesystem — ``GET /containers/{id}/changes``."""
+        return await self._client._send(_containers.changes(id))
+
+    async def create(
+        self,
+        config: ContainerCreateRequest | Mapping[str, Any],
+        *,
+        name: str | None = None,
+        platform: str | None = None,
+    ) -> ContainerCreateResponse:
+        """Create a container from `config` (image, command, host config, networks) —
+        ``POST /containers/create``.
+
+        ``ContainerCreateRequest(image="busybox", cmd=["echo", "hi"])`` is the typed form; a plain
+        mapping with the API's keys is accepted too. `platform` (``linux/arm64``) picks the image
+        variant.
+        """
+        return await self._client._send(_containers.create(config, name=name, platform=platform))
+
+    async def delete(
+        self, id: str, *, force: bool = False, volumes: bool = False, link: bool = False
+    ) -> None:
+        """Remove a container (`force` kills it first, `volumes` removes its anonymous volumes) —
+        ``DELETE /containers/{id}``."""
+        return await self._client._send(
+            _containers.delete(id, force=force, volumes=volumes, link=link)
+        )
+
+    def export(self, id: str) -> AsyncRawStream:
+        """The container's filesystem as a tar stream — ``GET /containers/{id}/export``."""
+        return self._client._raw(_containers.export(id))
+
+    def get_archive(self, id: str, *, path: str) -> AsyncRawStream:
+        """A path of the container as a tar stream — ``GET /containers/{id}/archive``."""
+        return self._client._raw(_containers.get_archive(id, path=path))
+
+    async def inspect(self, id: str, *, size: bool = False) -> ContainerInspectResponse:
+        """Everything about a container — ``GET /containers/{id}/json``."""
+        return await self._client._send(_containers.inspect(id, size=size))
+
+    async def kill(self, id: str, *, signal: str | None = None) -> None:
+        """Send a signal (default SIGKILL) to a container — ``POST /containers/{id}/kill``."""
+        return await self._client._send(_containers.kill(id, signal=signal))
+
     async def list(
         self,
         *,
@@ -122,6 +224,125 @@ class AsyncContainers:
         return await self._client._send(
             _containers.list(all=all, limit=limit, size=size, filters=filters)
         )
+
+    def logs(
+        self,
+        id: str,
+        *,
+        stdout: bool = True,
+        stderr: bool = True,
+        follow: bool = False,
+        since: Timestamp | None = None,
+        until: Timestamp | None = None,
+        timestamps: bool = False,
+        tail: int | str | None = None,
+    ) -> AsyncOutputStream:
+        """A container's output, as ``(stream, bytes)`` frames — ``GET /containers/{id}/logs``.
+
+        `follow` keeps the stream open for new output (no timeout applies to a quiet stream);
+        `since`/`until` bound it in time; `tail` keeps the last lines (``"all"`` for every line).
+        Multiplexed or raw (TTY) is decided from the Content-Type (API ≥ 1.42) or the
+        container's TTY flag.
+        """
+        return self._client._output(
+            _containers.logs(
+                id,
+                stdout=stdout,
+                stderr=stderr,
+                follow=follow,
+                since=since,
+                until=until,
+                timestamps=timestamps,
+                tail=tail,
+            )
+        )
+
+    async def pause(self, id: str) -> None:
+        """Freeze every process of a container — ``POST /containers/{id}/pause``."""
+        return await self._client._send(_containers.pause(id))
+
+    async def prune(self, *, filters: Filters | None = None) -> ContainerPruneResponse:
+        """Remove stopped containers — ``POST /containers/prune``."""
+        return await self._client._send(_containers.prune(filters=filters))
+
+    async def put_archive(
+        self,
+        id: str,
+        tar: bytes | Iterable[bytes] | AsyncIterable[bytes],
+        *,
+        path: str,
+        content_length: int | None = None,
+        no_overwrite_dir_non_dir: bool = False,
+        copy_uid_gid: bool = False,
+    ) -> None:
+        """Extract a tar archive (bytes, or pieces streamed as they come) into a directory of the
+        container — ``PUT /containers/{id}/archive``."""
+        return await self._client._send(
+            _containers.put_archive(
+                id,
+                tar,
+                path=path,
+                content_length=content_length,
+                no_overwrite_dir_non_dir=no_overwrite_dir_non_dir,
+                copy_uid_gid=copy_uid_gid,
+            )
+        )
+
+    async def rename(self, id: str, *, name: str) -> None:
+        """Rename a container — ``POST /containers/{id}/rename``."""
+        return await self._client._send(_containers.rename(id, name=name))
+
+    async def resize(self, id: str, *, height: int, width: int) -> None:
+        """Resize the container's TTY — ``POST /containers/{id}/resize``."""
+        return await self._client._send(_containers.resize(id, height=height, width=width))
+
+    async def restart(
+        self, id: str, *, timeout: int | None = None, signal: str | None = None
+    ) -> None:
+        """Restart a container (stop as in `stop`, then start) — ``POST /containers/{id}/restart``."""
+        return await self._client._send(_containers.restart(id, timeout=timeout, signal=signal))
+
+    async def start(self, id: str, *, detach_keys: str | None = None) -> None:
+        """Start a container; starting a running one is not an error — ``POST /containers/{id}/start``."""
+        return await self._client._send(_containers.start(id, detach_keys=detach_keys))
+
+    async def stats(self, id: str, *, one_shot: bool = False) -> ContainerStatsResponse:
+        """One resource-usage sample — ``GET /containers/{id}/stats?stream=false``.
+
+        The daemon waits for a second sample to compute CPU usage unless `one_shot` (Docker only;
+        Podman ignores it).
+        """
+        return await self._client._send(_containers.stats(id, one_shot=one_shot))
+
+    def stats_stream(self, id: str) -> AsyncItemStream[ContainerStatsResponse]:
+        """Resource usage, one sample a second until closed — ``GET /containers/{id}/stats``."""
+        return self._client._stream(_containers.stats_stream(id))
+
+    async def stop(self, id: str, *, timeout: int | None = None, signal: str | None = None) -> None:
+        """Stop a container: `signal` (default SIGTERM), then SIGKILL after `timeout` seconds;
+        stopping a stopped one is not an error — ``POST /containers/{id}/stop``."""
+        return await self._client._send(_containers.stop(id, timeout=timeout, signal=signal))
+
+    async def top(self, id: str, *, ps_args: str | None = None) -> ContainerTopResponse:
+        """The processes running in a container (``ps`` of it) — ``GET /containers/{id}/top``."""
+        return await self._client._send(_containers.top(id, ps_args=ps_args))
+
+    async def unpause(self, id: str) -> None:
+        """Thaw a paused container — ``POST /containers/{id}/unpause``."""
+        return await self._client._send(_containers.unpause(id))
+
+    async def update(
+        self, id: str, update: ContainerUpdateRequest | Mapping[str, Any]
+    ) -> ContainerUpdateResponse:
+        """Change a container's resources and restart policy — ``POST /containers/{id}/update``."""
+        return await self._client._send(_containers.update(id, update))
+
+    async def wait(self, id: str, *, condition: str | None = None) -> ContainerWaitResponse:
+        """Block until the container stops; its exit code — ``POST /containers/{id}/wait``.
+
+        `condition`: ``not-running`` (default), ``next-exit`` or ``removed``. No timeout applies.
+        """
+        return await self._client._send(_containers.wait(id, condition=condition))
 
 
 class AsyncImages:
@@ -186,6 +407,83 @@ class AsyncExec:
 
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
+
+    async def create(self, container: str, config: ExecConfig | Mapping[str, Any]) -> IDResponse:
+        """Set up a command to run in `container`; start it with `start` —
+        ``POST /containers/{id}/exec``.
+
+        ``ExecConfig(cmd=["ls", "/"], attach_stdout=True, attach_stderr=True)`` is the typed form.
+        """
+        return await self._client._send(_exec.create(container, config))
+
+    async def inspect(self, id: str) -> ExecInspectResponse:
+        """An exec's state, command and exit code — ``GET /exec/{id}/json``."""
+        return await self._client._send(_exec.inspect(id))
+
+    async def resize(self, id: str, *, height: int, width: int) -> None:
+        """Resize an exec's TTY — ``POST /exec/{id}/resize``."""
+        return await self._client._send(_exec.resize(id, height=height, width=width))
+
+    async def run(
+        self,
+        container: str,
+        cmd: Sequence[str] | str,
+        *,
+        tty: bool = False,
+        env: Mapping[str, str] | None = None,
+        workdir: str | None = None,
+        user: str | None = None,
+        privileged: bool = False,
+    ) -> ExecResult:
+        """Run `cmd` in `container` to completion: (exit code, stdout, stderr) as an `ExecResult`.
+
+        Creates the exec (``POST /containers/{id}/exec``), starts it attached
+        (``POST /exec/{id}/start``), reads all its output, then inspects it (``GET /exec/{id}/json``)
+        until the daemon reports the exit code — it can lag the end of the output.
+        """
+        return await self._client._flow(
+            _exec.run(
+                container, cmd, tty=tty, env=env, workdir=workdir, user=user, privileged=privileged
+            )
+        )
+
+    async def start(
+        self, id: str, *, tty: bool = False, console_size: Sequence[int] | None = None
+    ) -> AsyncAttachedStream:
+        """Start an exec and attach to it: output frames, stdin if the exec was created with
+        ``attach_stdin`` — ``POST /exec/{id}/start`` (the connection is hijacked).
+
+        `tty` must match the exec's own setting; it decides raw vs multiplexed output on engines
+        older than API 1.42. `console_size` is (height, width).
+        """
+        return await self._client._attach(_exec.start(id, tty=tty, console_size=console_size))
+
+    async def start_detached(self, id: str, *, tty: bool = False) -> None:
+        """Start an exec in the background — ``POST /exec/{id}/start`` with ``Detach``."""
+        return await self._client._send(_exec.start_detached(id, tty=tty))
+
+    def stream(
+        self,
+        container: str,
+        cmd: Sequence[str] | str,
+        *,
+        tty: bool = False,
+        env: Mapping[str, str] | None = None,
+        workdir: str | None = None,
+        user: str | None = None,
+        privileged: bool = False,
+    ) -> AsyncExecStream:
+        """Run `cmd` in `container`, handing its output over as it comes (``(stream, bytes)``
+        frames); its `exit_code` is set once the output has ended.
+
+        The same three requests as `run`: ``POST /containers/{id}/exec``,
+        ``POST /exec/{id}/start``, then ``GET /exec/{id}/json`` for the exit code.
+        """
+        return self._client._exec_stream(
+            _exec.stream(
+                container, cmd, tty=tty, env=env, workdir=workdir, user=user, privileged=privileged
+            )
+        )
 
 
 class AsyncSwarm:

@@ -9,16 +9,34 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from engineapi._async._namespaces import AsyncNamespaces
 from engineapi._async.connection import AsyncHijackedStream, AsyncResponse, RequestBody
 from engineapi._async.pool import AsyncConnectionPool
-from engineapi._async.streams import AsyncItemStream, AsyncRawStream
-from engineapi._concurrency import AsyncLock
+from engineapi._async.streams import (
+    AsyncAttachedStream,
+    AsyncExecStream,
+    AsyncItemStream,
+    AsyncOutputStream,
+    AsyncRawStream,
+)
+from engineapi._concurrency import AsyncLock, asleep
 from engineapi._explain import error_message, explain_connect_error
 from engineapi._timeouts import Timeouts
 from engineapi._version import USER_AGENT
 from engineapi.api import _versions
-from engineapi.api._call import Call, RawCall, Reply, StreamCall
+from engineapi.api._call import (
+    Call,
+    Flow,
+    HijackCall,
+    OutputCall,
+    Pause,
+    RawCall,
+    Reply,
+    StreamCall,
+)
+from engineapi.api.exec import ExecStreamCall
 from engineapi.api.system import PingResult, ping, ping_head
 from engineapi.config import Endpoint, TLSConfig, resolve_api_version, resolve_endpoint
 from engineapi.errors import ConnectError, DaemonError, daemon_error
+from engineapi.http import Headers
+from engineapi.streams.stdcopy import is_multiplexed
 from engineapi.transports import transport_for
 from engineapi.transports.base import Transport
 
@@ -156,6 +174,57 @@ class AsyncClient(AsyncNamespaces):
     def _stream(self, call: StreamCall[T]) -> AsyncItemStream[T]:
         """A stream of decoded items; the request goes out when iteration starts."""
         return AsyncItemStream(self, call)
+
+    async def _known_tty(self, call: OutputCall) -> bool | None:
+        """The TTY flag when the API version is too old for Content-Type to tell (< 1.42)."""
+        if call.tty is not None:
+            return call.tty
+        if self._api_version is None:
+            await self._negotiate()
+        if self._api_version_key < (1, 42) and call.tty_probe is not None:
+            return await self._send(call.tty_probe)
+        return None
+
+    async def _is_multiplexed(self, headers: Headers, tty: bool | None) -> bool:
+        # Before API 1.42 every such body claimed to be a raw stream: only the TTY flag counts.
+        content_type = headers.get("content-type") if self._api_version_key >= (1, 42) else None
+        decided = is_multiplexed(content_type, tty)
+        return True if decided is None else decided
+
+    def _exec_stream(self, call: ExecStreamCall) -> AsyncExecStream:
+        """An exec run whose output streams and whose exit code comes at the end."""
+        return AsyncExecStream(self, call)
+
+    def _output(self, call: OutputCall) -> AsyncOutputStream:
+        """Container output (logs); the request goes out when reading starts."""
+        return AsyncOutputStream(self, call)
+
+    async def _attach(self, call: HijackCall) -> AsyncAttachedStream:
+        """Hijack the connection for an attach or exec start; frames out, stdin in."""
+        tty = await self._known_tty(call)
+        call.headers.extend([("Connection", "Upgrade"), ("Upgrade", "tcp")])
+        response = await self._open(call)
+        multiplexed = await self._is_multiplexed(response.headers, tty)
+        return AsyncAttachedStream(self._pool.hijack(response), multiplexed)
+
+    async def _flow(self, flow: Flow[T]) -> T:
+        """Drive a sans-IO multi-step operation (see `engineapi.api._call.Flow`)."""
+        result: Any = None
+        try:
+            while True:
+                step = flow.send(result)
+                if isinstance(step, Pause):
+                    await asleep(step.seconds)
+                    result = None
+                elif isinstance(step, HijackCall):
+                    async with await self._attach(step) as attached:
+                        result = await attached.read_split()
+                else:
+                    result = await self._send(step)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        finally:
+            flow.close()
 
     async def _hijack(self, call: Call[Any]) -> AsyncHijackedStream:
         """Send `call` asking to upgrade the connection; return the raw duplex stream.

@@ -6,14 +6,26 @@ from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from engineapi._async.connection import AsyncResponse
-from engineapi.api._call import RawCall, StreamCall
+from engineapi._async.connection import AsyncHijackedStream, AsyncResponse
+from engineapi._concurrency import asleep
+from engineapi.api import exec as exec_api
+from engineapi.api._call import OutputCall, RawCall, StreamCall
+from engineapi.api.exec import ExecStreamCall
+from engineapi.errors import RemoteProtocolError
 from engineapi.streams.jsonlines import JSONLinesDecoder
+from engineapi.streams.stdcopy import STDERR, STDOUT, Frame, StdcopyDecoder
+from engineapi.transports.base import READ_SIZE
 
 if TYPE_CHECKING:
     from engineapi._async.client import AsyncClient
 
-__all__ = ["AsyncItemStream", "AsyncRawStream"]
+__all__ = [
+    "AsyncAttachedStream",
+    "AsyncExecStream",
+    "AsyncItemStream",
+    "AsyncOutputStream",
+    "AsyncRawStream",
+]
 
 T = TypeVar("T")
 
@@ -103,6 +115,208 @@ class AsyncRawStream:
             await self._response.aclose()
 
     async def __aenter__(self) -> AsyncRawStream:
+        await self._open()
+        return self
+
+    async def __aexit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+
+class AsyncOutputStream:
+    """Container output as it arrives: ``(stream, bytes)`` frames, stream being
+    `engineapi.streams.stdcopy.STDOUT` or `STDERR` (everything is STDOUT with a TTY).
+
+    Iterate it (``async for stream, data in output``), or read it whole with `read()` (merged)
+    or `read_split()` (stdout, stderr). A stream-3 frame raises `StreamError` with the
+    daemon's message. Closing it, or breaking out of the loop, closes the connection.
+    """
+
+    __slots__ = ("_call", "_client", "_multiplexed", "_response")
+
+    def __init__(self, client: AsyncClient, call: OutputCall) -> None:
+        self._client = client
+        self._call = call
+        self._response: AsyncResponse | None = None
+        self._multiplexed = True
+
+    async def _open(self) -> AsyncResponse:
+        if self._response is None:
+            tty = await self._client._known_tty(self._call)
+            response = await self._client._open(self._call)
+            self._multiplexed = await self._client._is_multiplexed(response.headers, tty)
+            self._response = response
+        return self._response
+
+    @property
+    def multiplexed(self) -> bool:
+        """False when the output is a TTY's raw bytes (known once the stream is open)."""
+        return self._multiplexed
+
+    def __aiter__(self) -> AsyncIterator[Frame]:
+        return self._frames()
+
+    async def _frames(self) -> AsyncIterator[Frame]:
+        try:
+            response = await self._open()
+            if not self._multiplexed:
+                async for piece in response.iter_bytes():
+                    yield (STDOUT, piece)
+                return
+            decoder = StdcopyDecoder()
+            async for piece in response.iter_bytes():
+                for frame in decoder.feed(piece):
+                    yield frame
+            decoder.end()
+        finally:
+            await self.aclose()
+
+    async def read(self) -> bytes:
+        """All output, stdout and stderr merged in arrival order."""
+        return b"".join([data async for _, data in self])
+
+    async def read_split(self) -> tuple[bytes, bytes]:
+        """All output as (stdout, stderr)."""
+        out: list[bytes] = []
+        err: list[bytes] = []
+        async for stream, data in self:
+            (err if stream == STDERR else out).append(data)
+        return b"".join(out), b"".join(err)
+
+    async def aclose(self) -> None:
+        if self._response is not None:
+            await self._response.aclose()
+
+    async def __aenter__(self) -> AsyncOutputStream:
+        await self._open()
+        return self
+
+    async def __aexit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+
+class AsyncAttachedStream:
+    """A hijacked attach or exec: the process's output as frames, its stdin as `write()`.
+
+    `close_write()` sends EOF to stdin while output keeps coming; iteration ends when the
+    process closes its output. Frames are ``(stream, bytes)`` as in `AsyncOutputStream`.
+    """
+
+    __slots__ = ("_decoder", "_pending", "_stream", "multiplexed")
+
+    def __init__(self, stream: AsyncHijackedStream, multiplexed: bool) -> None:
+        self._stream = stream
+        self.multiplexed = multiplexed
+        self._decoder = StdcopyDecoder()
+        self._pending: list[Frame] = []
+
+    async def read_frame(self, timeout: float | None = None) -> Frame | None:
+        """The next frame, or ``None`` once the output has ended."""
+        while not self._pending:
+            data = await self._stream.read(READ_SIZE, timeout)
+            if not data:
+                self._decoder.end()
+                return None
+            if not self.multiplexed:
+                return (STDOUT, data)
+            self._pending = self._decoder.feed(data)
+        return self._pending.pop(0)
+
+    def __aiter__(self) -> AsyncIterator[Frame]:
+        return self._frames()
+
+    async def _frames(self) -> AsyncIterator[Frame]:
+        while (frame := await self.read_frame()) is not None:
+            yield frame
+
+    async def read_split(self) -> tuple[bytes, bytes]:
+        """All remaining output as (stdout, stderr)."""
+        out: list[bytes] = []
+        err: list[bytes] = []
+        async for stream, data in self:
+            (err if stream == STDERR else out).append(data)
+        return b"".join(out), b"".join(err)
+
+    async def write(self, data: bytes, timeout: float | None = None) -> None:
+        """Send bytes to the process's stdin."""
+        await self._stream.write(data, timeout)
+
+    async def close_write(self) -> None:
+        """EOF on the process's stdin; output keeps coming."""
+        await self._stream.close_write()
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    async def __aenter__(self) -> AsyncAttachedStream:
+        return self
+
+    async def __aexit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+
+class AsyncExecStream:
+    """An exec's output as it arrives, and its exit code once the output has ended.
+
+    ``async with client.exec.stream(cid, ["make"]) as run: async for stream, data in run: …``
+    then ``run.exit_code``. Frames are ``(stream, bytes)`` as in `AsyncOutputStream`.
+    """
+
+    __slots__ = ("_attached", "_call", "_client", "exec_id", "exit_code")
+
+    def __init__(self, client: AsyncClient, call: ExecStreamCall) -> None:
+        self._client = client
+        self._call = call
+        self._attached: AsyncAttachedStream | None = None
+        #: The exec's id, once created.
+        self.exec_id: str | None = None
+        #: The exit code, once the output has ended (``None`` before).
+        self.exit_code: int | None = None
+
+    async def _open(self) -> AsyncAttachedStream:
+        if self._attached is None:
+            created = await self._client._send(self._call.create)
+            if not created.id:
+                raise RemoteProtocolError("the daemon created an exec without an id")
+            self.exec_id = created.id
+            self._attached = await self._client._attach(
+                exec_api.start(created.id, tty=self._call.tty)
+            )
+        return self._attached
+
+    def __aiter__(self) -> AsyncIterator[Frame]:
+        return self._frames()
+
+    async def _frames(self) -> AsyncIterator[Frame]:
+        try:
+            attached = await self._open()
+            while (frame := await attached.read_frame()) is not None:
+                yield frame
+        finally:
+            await self.aclose()
+        await self._wait_exit_code()
+
+    async def _wait_exit_code(self) -> None:
+        assert self.exec_id is not None
+        delay = 0.005
+        while True:
+            state = await self._client._send(exec_api.inspect(self.exec_id))
+            if not state.running and state.exit_code is not None:
+                self.exit_code = state.exit_code
+                return
+            await asleep(delay)
+            delay = min(delay * 2, 0.2)
+
+    async def aclose(self) -> None:
+        if self._attached is not None:
+            await self._attached.aclose()
+
+    async def __aenter__(self) -> AsyncExecStream:
         await self._open()
         return self
 

@@ -41,7 +41,15 @@ NAMESPACES: dict[str, str] = {
     "distribution": "Registry distribution information",
 }
 
-_KINDS = {"Call": "send", "StreamCall": "stream", "RawCall": "raw"}
+_KINDS = {
+    "Call": "send",
+    "StreamCall": "stream",
+    "RawCall": "raw",
+    "OutputCall": "output",
+    "HijackCall": "attach",
+    "Flow": "flow",
+    "ExecStreamCall": "exec_stream",
+}
 
 
 def _class_name(namespace: str) -> str:
@@ -94,6 +102,18 @@ class _Method:
         elif self.kind == "StreamCall":
             head = f"    def {self.name}({params}) -> AsyncItemStream[{self.item}]:"
             body = f"        return self._client._stream({call})"
+        elif self.kind == "Flow":
+            head = f"    async def {self.name}({params}) -> {self.item}:"
+            body = f"        return await self._client._flow({call})"
+        elif self.kind == "ExecStreamCall":
+            head = f"    def {self.name}({params}) -> AsyncExecStream:"
+            body = f"        return self._client._exec_stream({call})"
+        elif self.kind == "OutputCall":
+            head = f"    def {self.name}({params}) -> AsyncOutputStream:"
+            body = f"        return self._client._output({call})"
+        elif self.kind == "HijackCall":
+            head = f"    async def {self.name}({params}) -> AsyncAttachedStream:"
+            body = f"        return await self._client._attach({call})"
         else:
             head = f"    def {self.name}({params}) -> AsyncRawStream:"
             body = f"        return self._client._raw({call})"
@@ -191,7 +211,13 @@ from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     from engineapi._async.client import AsyncClient
-    from engineapi._async.streams import AsyncItemStream, AsyncRawStream
+    from engineapi._async.streams import (
+        AsyncAttachedStream,
+        AsyncExecStream,
+        AsyncItemStream,
+        AsyncOutputStream,
+        AsyncRawStream,
+    )
 {typing_imports}
 
 __all__ = [{", ".join(repr(_class_name(n)) for n in NAMESPACES)}, "AsyncNamespaces"]

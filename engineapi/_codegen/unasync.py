@@ -39,6 +39,7 @@ RULES: list[tuple[str, str]] = [
     (r"\b__aiter__\b", "__iter__"),
     (r"\baclose\b", "close"),
     (r"\baconnect\b", "connect"),
+    (r"\basleep\b", "sleep"),
     (r"\bAsync([A-Z]\w*)", r"\1"),
 ]
 

@@ -8,14 +8,26 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from engineapi._sync.connection import Response
-from engineapi.api._call import RawCall, StreamCall
+from engineapi._concurrency import sleep
+from engineapi._sync.connection import HijackedStream, Response
+from engineapi.api import exec as exec_api
+from engineapi.api._call import OutputCall, RawCall, StreamCall
+from engineapi.api.exec import ExecStreamCall
+from engineapi.errors import RemoteProtocolError
 from engineapi.streams.jsonlines import JSONLinesDecoder
+from engineapi.streams.stdcopy import STDERR, STDOUT, Frame, StdcopyDecoder
+from engineapi.transports.base import READ_SIZE
 
 if TYPE_CHECKING:
     from engineapi._sync.client import Client
 
-__all__ = ["ItemStream", "RawStream"]
+__all__ = [
+    "AttachedStream",
+    "ExecStream",
+    "ItemStream",
+    "OutputStream",
+    "RawStream",
+]
 
 T = TypeVar("T")
 
@@ -105,6 +117,206 @@ class RawStream:
             self._response.close()
 
     def __enter__(self) -> RawStream:
+        self._open()
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class OutputStream:
+    """Container output as it arrives: ``(stream, bytes)`` frames, stream being
+    `engineapi.streams.stdcopy.STDOUT` or `STDERR` (everything is STDOUT with a TTY).
+
+    Iterate it (``for stream, data in output``), or read it whole with `read()` (merged)
+    or `read_split()` (stdout, stderr). A stream-3 frame raises `StreamError` with the
+    daemon's message. Closing it, or breaking out of the loop, closes the connection.
+    """
+
+    __slots__ = ("_call", "_client", "_multiplexed", "_response")
+
+    def __init__(self, client: Client, call: OutputCall) -> None:
+        self._client = client
+        self._call = call
+        self._response: Response | None = None
+        self._multiplexed = True
+
+    def _open(self) -> Response:
+        if self._response is None:
+            tty = self._client._known_tty(self._call)
+            response = self._client._open(self._call)
+            self._multiplexed = self._client._is_multiplexed(response.headers, tty)
+            self._response = response
+        return self._response
+
+    @property
+    def multiplexed(self) -> bool:
+        """False when the output is a TTY's raw bytes (known once the stream is open)."""
+        return self._multiplexed
+
+    def __iter__(self) -> Iterator[Frame]:
+        return self._frames()
+
+    def _frames(self) -> Iterator[Frame]:
+        try:
+            response = self._open()
+            if not self._multiplexed:
+                for piece in response.iter_bytes():
+                    yield (STDOUT, piece)
+                return
+            decoder = StdcopyDecoder()
+            for piece in response.iter_bytes():
+                for frame in decoder.feed(piece):
+                    yield frame
+            decoder.end()
+        finally:
+            self.close()
+
+    def read(self) -> bytes:
+        """All output, stdout and stderr merged in arrival order."""
+        return b"".join([data for _, data in self])
+
+    def read_split(self) -> tuple[bytes, bytes]:
+        """All output as (stdout, stderr)."""
+        out: list[bytes] = []
+        err: list[bytes] = []
+        for stream, data in self:
+            (err if stream == STDERR else out).append(data)
+        return b"".join(out), b"".join(err)
+
+    def close(self) -> None:
+        if self._response is not None:
+            self._response.close()
+
+    def __enter__(self) -> OutputStream:
+        self._open()
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class AttachedStream:
+    """A hijacked attach or exec: the process's output as frames, its stdin as `write()`.
+
+    `close_write()` sends EOF to stdin while output keeps coming; iteration ends when the
+    process closes its output. Frames are ``(stream, bytes)`` as in `OutputStream`.
+    """
+
+    __slots__ = ("_decoder", "_pending", "_stream", "multiplexed")
+
+    def __init__(self, stream: HijackedStream, multiplexed: bool) -> None:
+        self._stream = stream
+        self.multiplexed = multiplexed
+        self._decoder = StdcopyDecoder()
+        self._pending: list[Frame] = []
+
+    def read_frame(self, timeout: float | None = None) -> Frame | None:
+        """The next frame, or ``None`` once the output has ended."""
+        while not self._pending:
+            data = self._stream.read(READ_SIZE, timeout)
+            if not data:
+                self._decoder.end()
+                return None
+            if not self.multiplexed:
+                return (STDOUT, data)
+            self._pending = self._decoder.feed(data)
+        return self._pending.pop(0)
+
+    def __iter__(self) -> Iterator[Frame]:
+        return self._frames()
+
+    def _frames(self) -> Iterator[Frame]:
+        while (frame := self.read_frame()) is not None:
+            yield frame
+
+    def read_split(self) -> tuple[bytes, bytes]:
+        """All remaining output as (stdout, stderr)."""
+        out: list[bytes] = []
+        err: list[bytes] = []
+        for stream, data in self:
+            (err if stream == STDERR else out).append(data)
+        return b"".join(out), b"".join(err)
+
+    def write(self, data: bytes, timeout: float | None = None) -> None:
+        """Send bytes to the process's stdin."""
+        self._stream.write(data, timeout)
+
+    def close_write(self) -> None:
+        """EOF on the process's stdin; output keeps coming."""
+        self._stream.close_write()
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def __enter__(self) -> AttachedStream:
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class ExecStream:
+    """An exec's output as it arrives, and its exit code once the output has ended.
+
+    ``with client.exec.stream(cid, ["make"]) as run: for stream, data in run: …``
+    then ``run.exit_code``. Frames are ``(stream, bytes)`` as in `OutputStream`.
+    """
+
+    __slots__ = ("_attached", "_call", "_client", "exec_id", "exit_code")
+
+    def __init__(self, client: Client, call: ExecStreamCall) -> None:
+        self._client = client
+        self._call = call
+        self._attached: AttachedStream | None = None
+        #: The exec's id, once created.
+        self.exec_id: str | None = None
+        #: The exit code, once the output has ended (``None`` before).
+        self.exit_code: int | None = None
+
+    def _open(self) -> AttachedStream:
+        if self._attached is None:
+            created = self._client._send(self._call.create)
+            if not created.id:
+                raise RemoteProtocolError("the daemon created an exec without an id")
+            self.exec_id = created.id
+            self._attached = self._client._attach(exec_api.start(created.id, tty=self._call.tty))
+        return self._attached
+
+    def __iter__(self) -> Iterator[Frame]:
+        return self._frames()
+
+    def _frames(self) -> Iterator[Frame]:
+        try:
+            attached = self._open()
+            while (frame := attached.read_frame()) is not None:
+                yield frame
+        finally:
+            self.close()
+        self._wait_exit_code()
+
+    def _wait_exit_code(self) -> None:
+        assert self.exec_id is not None
+        delay = 0.005
+        while True:
+            state = self._client._send(exec_api.inspect(self.exec_id))
+            if not state.running and state.exit_code is not None:
+                self.exit_code = state.exit_code
+                return
+            sleep(delay)
+            delay = min(delay * 2, 0.2)
+
+    def close(self) -> None:
+        if self._attached is not None:
+            self._attached.close()
+
+    def __enter__(self) -> ExecStream:
         self._open()
         return self
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterable, Callable, Generator, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import quote
@@ -23,6 +23,10 @@ from engineapi.http import Headers
 __all__ = [
     "Call",
     "Filters",
+    "Flow",
+    "HijackCall",
+    "OutputCall",
+    "Pause",
     "RawCall",
     "Reply",
     "StreamCall",
@@ -30,6 +34,8 @@ __all__ = [
     "decode_list",
     "encode_filters",
     "encode_timestamp",
+    "path_param",
+    "to_body",
 ]
 
 T = TypeVar("T")
@@ -171,6 +177,62 @@ def decode_list(model: type[_FromWire[T]]) -> Callable[[Reply], list[T]]:
         return [from_wire(item) for item in reply.json() or ()]
 
     return decode
+
+
+class OutputCall(Call[bytes]):
+    """Container output (logs): multiplexed frames, or raw bytes when the container has a TTY.
+
+    Which of the two is decided from the response's Content-Type on API ≥ 1.42 and from the
+    TTY flag on older engines: `tty` when the caller knows it, else `tty_probe` is executed
+    first (an inspect of the container or exec).
+    """
+
+    __slots__ = ("tty", "tty_probe")
+
+    def __init__(
+        self,
+        operation_id: str,
+        method: str,
+        path: str,
+        *,
+        tty: bool | None = None,
+        tty_probe: Call[bool] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(operation_id, method, path, decode=_whole_body, **kwargs)
+        self.tty = tty
+        self.tty_probe = tty_probe
+
+
+class HijackCall(OutputCall):
+    """A request that takes the connection over (attach, exec start): a duplex stream."""
+
+    __slots__ = ()
+
+
+class Pause:
+    """A step of a `Flow`: wait this long before the next call (the drivers sleep)."""
+
+    __slots__ = ("seconds",)
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+
+#: A sans-IO operation of several steps (e.g. exec.run): a generator that yields calls and is
+#: sent their results, returning `T`. A `HijackCall` step is sent the whole output as
+#: (stdout, stderr); a `Pause` step is sent None. The clients drive it with their own I/O.
+Flow = Generator["Call[Any] | Pause", Any, T]
+
+
+def to_body(value: Any) -> Any:
+    """A request body as JSON data: a model's wire form, or a plain mapping as given."""
+    to_wire = getattr(value, "to_wire", None)
+    if to_wire is not None:
+        return to_wire()
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"expected a model or a mapping for the request body, not {type(value)!r}")
 
 
 def _no_whole_body(reply: Reply) -> Any:

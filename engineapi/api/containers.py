@@ -1,17 +1,93 @@
-"""Containers: list (more operations arrive with the containers issue)."""
+"""Containers: every operation of the Container tag, as call builders."""
 
 from __future__ import annotations
 
+import base64
 import builtins
-from typing import TYPE_CHECKING
+import json
+from collections.abc import AsyncIterable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
 
 from engineapi import models
-from engineapi.api._call import Call, Filters, decode_list, encode_filters
+from engineapi.api._call import (
+    Call,
+    Filters,
+    HijackCall,
+    OutputCall,
+    RawCall,
+    Reply,
+    StreamCall,
+    Timestamp,
+    decode_list,
+    encode_filters,
+    encode_timestamp,
+    path_param,
+    to_body,
+)
 
 if TYPE_CHECKING:
-    from engineapi.models import ContainerSummary
+    from engineapi.models import (
+        ContainerCreateRequest,
+        ContainerCreateResponse,
+        ContainerInspectResponse,
+        ContainerPruneResponse,
+        ContainerStatsResponse,
+        ContainerSummary,
+        ContainerTopResponse,
+        ContainerUpdateRequest,
+        ContainerUpdateResponse,
+        ContainerWaitResponse,
+        FilesystemChange,
+    )
 
-__all__ = ["list"]
+__all__ = [
+    "PathStat",
+    "archive_info",
+    "attach",
+    "changes",
+    "create",
+    "delete",
+    "export",
+    "get_archive",
+    "inspect",
+    "kill",
+    "list",
+    "logs",
+    "pause",
+    "prune",
+    "put_archive",
+    "rename",
+    "resize",
+    "restart",
+    "start",
+    "stats",
+    "stats_stream",
+    "stop",
+    "top",
+    "unpause",
+    "update",
+    "wait",
+]
+
+
+def _path(id: str, suffix: str = "") -> str:
+    return f"/containers/{path_param(id)}{suffix}"
+
+
+def _none(reply: Reply) -> None:
+    return None
+
+
+def _tty_probe(id: str) -> Call[bool]:
+    """Whether the container has a TTY (raw output) — needed before API 1.42."""
+    return Call(
+        "ContainerInspect",
+        "GET",
+        _path(id, "/json"),
+        decode=lambda r: bool((r.json().get("Config") or {}).get("Tty")),
+    )
 
 
 def list(
@@ -37,4 +113,348 @@ def list(
             "filters": encode_filters(filters),
         },
         decode=decode_list(models.ContainerSummary),
+    )
+
+
+def create(
+    config: ContainerCreateRequest | Mapping[str, Any],
+    *,
+    name: str | None = None,
+    platform: str | None = None,
+) -> Call[ContainerCreateResponse]:
+    """Create a container from `config` (image, command, host config, networks) —
+    ``POST /containers/create``.
+
+    ``ContainerCreateRequest(image="busybox", cmd=["echo", "hi"])`` is the typed form; a plain
+    mapping with the API's keys is accepted too. `platform` (``linux/arm64``) picks the image
+    variant.
+    """
+    return Call(
+        "ContainerCreate",
+        "POST",
+        "/containers/create",
+        query={"name": name, "platform": platform},
+        json_body=to_body(config),
+        decode=lambda r: models.ContainerCreateResponse.from_wire(r.json()),
+    )
+
+
+def inspect(id: str, *, size: bool = False) -> Call[ContainerInspectResponse]:
+    """Everything about a container — ``GET /containers/{id}/json``."""
+    return Call(
+        "ContainerInspect",
+        "GET",
+        _path(id, "/json"),
+        query={"size": size or None},
+        decode=lambda r: models.ContainerInspectResponse.from_wire(r.json()),
+    )
+
+
+def top(id: str, *, ps_args: str | None = None) -> Call[ContainerTopResponse]:
+    """The processes running in a container (``ps`` of it) — ``GET /containers/{id}/top``."""
+    return Call(
+        "ContainerTop",
+        "GET",
+        _path(id, "/top"),
+        query={"ps_args": ps_args},
+        decode=lambda r: models.ContainerTopResponse.from_wire(r.json()),
+    )
+
+
+def logs(
+    id: str,
+    *,
+    stdout: bool = True,
+    stderr: bool = True,
+    follow: bool = False,
+    since: Timestamp | None = None,
+    until: Timestamp | None = None,
+    timestamps: bool = False,
+    tail: int | str | None = None,
+) -> OutputCall:
+    """A container's output, as ``(stream, bytes)`` frames — ``GET /containers/{id}/logs``.
+
+    `follow` keeps the stream open for new output (no timeout applies to a quiet stream);
+    `since`/`until` bound it in time; `tail` keeps the last lines (``"all"`` for every line).
+    Multiplexed or raw (TTY) is decided from the Content-Type (API ≥ 1.42) or the
+    container's TTY flag.
+    """
+    return OutputCall(
+        "ContainerLogs",
+        "GET",
+        _path(id, "/logs"),
+        query={
+            "follow": follow or None,
+            "stdout": stdout,
+            "stderr": stderr,
+            "since": encode_timestamp(since),
+            "until": encode_timestamp(until),
+            "timestamps": timestamps or None,
+            "tail": tail,
+        },
+        tty_probe=_tty_probe(id),
+    )
+
+
+def changes(id: str) -> Call[builtins.list[FilesystemChange]]:
+    """Files changed in the container's filesystem — ``GET /containers/{id}/changes``."""
+    return Call(
+        "ContainerChanges",
+        "GET",
+        _path(id, "/changes"),
+        decode=decode_list(models.FilesystemChange),
+    )
+
+
+def export(id: str) -> RawCall:
+    """The container's filesystem as a tar stream — ``GET /containers/{id}/export``."""
+    return RawCall("ContainerExport", "GET", _path(id, "/export"))
+
+
+def stats(id: str, *, one_shot: bool = False) -> Call[ContainerStatsResponse]:
+    """One resource-usage sample — ``GET /containers/{id}/stats?stream=false``.
+
+    The daemon waits for a second sample to compute CPU usage unless `one_shot` (Docker only;
+    Podman ignores it).
+    """
+    return Call(
+        "ContainerStats",
+        "GET",
+        _path(id, "/stats"),
+        query={"stream": False, "one-shot": one_shot or None},
+        decode=lambda r: models.ContainerStatsResponse.from_wire(r.json()),
+    )
+
+
+def stats_stream(id: str) -> StreamCall[ContainerStatsResponse]:
+    """Resource usage, one sample a second until closed — ``GET /containers/{id}/stats``."""
+    return StreamCall(
+        "ContainerStats",
+        "GET",
+        _path(id, "/stats"),
+        query={"stream": True},
+        decode_item=models.ContainerStatsResponse.from_wire,
+    )
+
+
+def resize(id: str, *, height: int, width: int) -> Call[None]:
+    """Resize the container's TTY — ``POST /containers/{id}/resize``."""
+    return Call(
+        "ContainerResize",
+        "POST",
+        _path(id, "/resize"),
+        query={"h": height, "w": width},
+        decode=_none,
+    )
+
+
+def start(id: str, *, detach_keys: str | None = None) -> Call[None]:
+    """Start a container; starting a running one is not an error — ``POST /containers/{id}/start``."""
+    return Call(
+        "ContainerStart",
+        "POST",
+        _path(id, "/start"),
+        query={"detachKeys": detach_keys},
+        decode=_none,
+        expect=frozenset({304}),
+    )
+
+
+def stop(id: str, *, timeout: int | None = None, signal: str | None = None) -> Call[None]:
+    """Stop a container: `signal` (default SIGTERM), then SIGKILL after `timeout` seconds;
+    stopping a stopped one is not an error — ``POST /containers/{id}/stop``."""
+    return Call(
+        "ContainerStop",
+        "POST",
+        _path(id, "/stop"),
+        query={"t": timeout, "signal": signal},
+        decode=_none,
+        expect=frozenset({304}),
+        response_timeout=None,  # the daemon answers once the container is down
+    )
+
+
+def restart(id: str, *, timeout: int | None = None, signal: str | None = None) -> Call[None]:
+    """Restart a container (stop as in `stop`, then start) — ``POST /containers/{id}/restart``."""
+    return Call(
+        "ContainerRestart",
+        "POST",
+        _path(id, "/restart"),
+        query={"t": timeout, "signal": signal},
+        decode=_none,
+        response_timeout=None,
+    )
+
+
+def kill(id: str, *, signal: str | None = None) -> Call[None]:
+    """Send a signal (default SIGKILL) to a container — ``POST /containers/{id}/kill``."""
+    return Call("ContainerKill", "POST", _path(id, "/kill"), query={"signal": signal}, decode=_none)
+
+
+def update(
+    id: str, update: ContainerUpdateRequest | Mapping[str, Any]
+) -> Call[ContainerUpdateResponse]:
+    """Change a container's resources and restart policy — ``POST /containers/{id}/update``."""
+    return Call(
+        "ContainerUpdate",
+        "POST",
+        _path(id, "/update"),
+        json_body=to_body(update),
+        decode=lambda r: models.ContainerUpdateResponse.from_wire(r.json()),
+    )
+
+
+def rename(id: str, *, name: str) -> Call[None]:
+    """Rename a container — ``POST /containers/{id}/rename``."""
+    return Call("ContainerRename", "POST", _path(id, "/rename"), query={"name": name}, decode=_none)
+
+
+def pause(id: str) -> Call[None]:
+    """Freeze every process of a container — ``POST /containers/{id}/pause``."""
+    return Call("ContainerPause", "POST", _path(id, "/pause"), decode=_none)
+
+
+def unpause(id: str) -> Call[None]:
+    """Thaw a paused container — ``POST /containers/{id}/unpause``."""
+    return Call("ContainerUnpause", "POST", _path(id, "/unpause"), decode=_none)
+
+
+def attach(
+    id: str,
+    *,
+    stdin: bool = False,
+    stdout: bool = True,
+    stderr: bool = True,
+    logs: bool = False,
+    stream: bool = True,
+    detach_keys: str | None = None,
+) -> HijackCall:
+    """Attach to a container: its output as frames and, with `stdin`, its input —
+    ``POST /containers/{id}/attach`` (the connection is hijacked).
+
+    Use the result as a context manager; `close_write()` sends EOF to the container's stdin.
+    `logs` replays earlier output first.
+    """
+    return HijackCall(
+        "ContainerAttach",
+        "POST",
+        _path(id, "/attach"),
+        query={
+            "stream": stream,
+            "stdin": stdin,
+            "stdout": stdout,
+            "stderr": stderr,
+            "logs": logs or None,
+            "detachKeys": detach_keys,
+        },
+        tty_probe=_tty_probe(id),
+        response_timeout=None,
+    )
+
+
+def wait(id: str, *, condition: str | None = None) -> Call[ContainerWaitResponse]:
+    """Block until the container stops; its exit code — ``POST /containers/{id}/wait``.
+
+    `condition`: ``not-running`` (default), ``next-exit`` or ``removed``. No timeout applies.
+    """
+    return Call(
+        "ContainerWait",
+        "POST",
+        _path(id, "/wait"),
+        query={"condition": condition},
+        decode=lambda r: models.ContainerWaitResponse.from_wire(r.json()),
+        response_timeout=None,
+    )
+
+
+def delete(
+    id: str, *, force: bool = False, volumes: bool = False, link: bool = False
+) -> Call[None]:
+    """Remove a container (`force` kills it first, `volumes` removes its anonymous volumes) —
+    ``DELETE /containers/{id}``."""
+    return Call(
+        "ContainerDelete",
+        "DELETE",
+        _path(id),
+        query={"force": force or None, "v": volumes or None, "link": link or None},
+        decode=_none,
+    )
+
+
+@attrs.frozen
+class PathStat:
+    """What the daemon tells about a path in a container (``X-Docker-Container-Path-Stat``)."""
+
+    name: str
+    size: int
+    mode: int
+    mtime: str
+    link_target: str
+
+    @classmethod
+    def from_reply(cls, reply: Reply) -> PathStat:
+        header = reply.headers.get("x-docker-container-path-stat") or ""
+        data = json.loads(base64.b64decode(header)) if header else {}
+        return cls(
+            name=data.get("name", ""),
+            size=data.get("size", 0),
+            mode=data.get("mode", 0),
+            mtime=data.get("mtime", ""),
+            link_target=data.get("linkTarget", ""),
+        )
+
+
+def archive_info(id: str, *, path: str) -> Call[PathStat]:
+    """Name, size, mode and link target of a path in a container —
+    ``HEAD /containers/{id}/archive``."""
+    return Call(
+        "ContainerArchiveInfo",
+        "HEAD",
+        _path(id, "/archive"),
+        query={"path": path},
+        decode=PathStat.from_reply,
+    )
+
+
+def get_archive(id: str, *, path: str) -> RawCall:
+    """A path of the container as a tar stream — ``GET /containers/{id}/archive``."""
+    return RawCall("ContainerArchive", "GET", _path(id, "/archive"), query={"path": path})
+
+
+def put_archive(
+    id: str,
+    tar: bytes | Iterable[bytes] | AsyncIterable[bytes],
+    *,
+    path: str,
+    content_length: int | None = None,
+    no_overwrite_dir_non_dir: bool = False,
+    copy_uid_gid: bool = False,
+) -> Call[None]:
+    """Extract a tar archive (bytes, or pieces streamed as they come) into a directory of the
+    container — ``PUT /containers/{id}/archive``."""
+    return Call(
+        "PutContainerArchive",
+        "PUT",
+        _path(id, "/archive"),
+        query={
+            "path": path,
+            "noOverwriteDirNonDir": no_overwrite_dir_non_dir or None,
+            "copyUIDGID": copy_uid_gid or None,
+        },
+        headers=[("Content-Type", "application/x-tar")],
+        body=tar,
+        content_length=content_length,
+        decode=_none,
+    )
+
+
+def prune(*, filters: Filters | None = None) -> Call[ContainerPruneResponse]:
+    """Remove stopped containers — ``POST /containers/prune``."""
+    return Call(
+        "ContainerPrune",
+        "POST",
+        "/containers/prune",
+        query={"filters": encode_filters(filters)},
+        decode=lambda r: models.ContainerPruneResponse.from_wire(r.json()),
+        response_timeout=None,
     )

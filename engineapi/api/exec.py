@@ -1,0 +1,190 @@
+"""Exec: run a command in a running container — the Exec tag's operations, and `run`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from engineapi import models
+from engineapi.api._call import Call, Flow, HijackCall, Pause, Reply, path_param, to_body
+
+if TYPE_CHECKING:
+    from engineapi.models import ExecConfig, ExecInspectResponse, IDResponse
+
+__all__ = [
+    "ExecResult",
+    "ExecStreamCall",
+    "create",
+    "inspect",
+    "resize",
+    "run",
+    "start",
+    "start_detached",
+    "stream",
+]
+
+
+def _none(reply: Reply) -> None:
+    return None
+
+
+def create(container: str, config: ExecConfig | Mapping[str, Any]) -> Call[IDResponse]:
+    """Set up a command to run in `container`; start it with `start` —
+    ``POST /containers/{id}/exec``.
+
+    ``ExecConfig(cmd=["ls", "/"], attach_stdout=True, attach_stderr=True)`` is the typed form.
+    """
+    return Call(
+        "ContainerExec",
+        "POST",
+        f"/containers/{path_param(container)}/exec",
+        json_body=to_body(config),
+        decode=lambda r: models.IDResponse.from_wire(r.json()),
+    )
+
+
+def start(id: str, *, tty: bool = False, console_size: Sequence[int] | None = None) -> HijackCall:
+    """Start an exec and attach to it: output frames, stdin if the exec was created with
+    ``attach_stdin`` — ``POST /exec/{id}/start`` (the connection is hijacked).
+
+    `tty` must match the exec's own setting; it decides raw vs multiplexed output on engines
+    older than API 1.42. `console_size` is (height, width).
+    """
+    body: dict[str, Any] = {"Detach": False, "Tty": tty}
+    if console_size is not None:
+        body["ConsoleSize"] = list(console_size)
+    return HijackCall(
+        "ExecStart",
+        "POST",
+        f"/exec/{path_param(id)}/start",
+        json_body=body,
+        tty=tty,
+        response_timeout=None,
+    )
+
+
+def start_detached(id: str, *, tty: bool = False) -> Call[None]:
+    """Start an exec in the background — ``POST /exec/{id}/start`` with ``Detach``."""
+    return Call(
+        "ExecStart",
+        "POST",
+        f"/exec/{path_param(id)}/start",
+        json_body={"Detach": True, "Tty": tty},
+        decode=_none,
+    )
+
+
+def resize(id: str, *, height: int, width: int) -> Call[None]:
+    """Resize an exec's TTY — ``POST /exec/{id}/resize``."""
+    return Call(
+        "ExecResize",
+        "POST",
+        f"/exec/{path_param(id)}/resize",
+        query={"h": height, "w": width},
+        decode=_none,
+    )
+
+
+def inspect(id: str) -> Call[ExecInspectResponse]:
+    """An exec's state, command and exit code — ``GET /exec/{id}/json``."""
+    return Call(
+        "ExecInspect",
+        "GET",
+        f"/exec/{path_param(id)}/json",
+        decode=lambda r: models.ExecInspectResponse.from_wire(r.json()),
+    )
+
+
+class ExecStreamCall(Call[Any]):
+    """`stream`: create an exec, attach to it, and inspect it for the exit code at the end."""
+
+    __slots__ = ("create", "tty")
+
+    def __init__(self, create: Call[IDResponse], *, tty: bool) -> None:
+        super().__init__(create.operation_id, create.method, create.path, decode=create.decode)
+        self.create = create
+        self.tty = tty
+
+
+@attrs.frozen
+class ExecResult:
+    """What `run` returns: the exit code is never lost, even for a command that fails."""
+
+    exit_code: int
+    stdout: bytes
+    stderr: bytes
+
+
+def _run_config(
+    cmd: Sequence[str] | str,
+    tty: bool,
+    env: Mapping[str, str] | None,
+    workdir: str | None,
+    user: str | None,
+    privileged: bool,
+) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "Cmd": [cmd] if isinstance(cmd, str) else list(cmd),
+        "AttachStdout": True,
+        "AttachStderr": True,
+        "Tty": tty,
+    }
+    if env:
+        config["Env"] = [f"{key}={value}" for key, value in env.items()]
+    if workdir is not None:
+        config["WorkingDir"] = workdir
+    if user is not None:
+        config["User"] = user
+    if privileged:
+        config["Privileged"] = True
+    return config
+
+
+def run(
+    container: str,
+    cmd: Sequence[str] | str,
+    *,
+    tty: bool = False,
+    env: Mapping[str, str] | None = None,
+    workdir: str | None = None,
+    user: str | None = None,
+    privileged: bool = False,
+) -> Flow[ExecResult]:
+    """Run `cmd` in `container` to completion: (exit code, stdout, stderr) as an `ExecResult`.
+
+    Creates the exec (``POST /containers/{id}/exec``), starts it attached
+    (``POST /exec/{id}/start``), reads all its output, then inspects it (``GET /exec/{id}/json``)
+    until the daemon reports the exit code — it can lag the end of the output.
+    """
+    config = _run_config(cmd, tty, env, workdir, user, privileged)
+    created: Any = yield create(container, config)
+    stdout, stderr = yield start(created.id, tty=tty)
+    delay = 0.005
+    while True:
+        state: Any = yield inspect(created.id)
+        if not state.running and state.exit_code is not None:
+            return ExecResult(exit_code=state.exit_code, stdout=stdout, stderr=stderr)
+        yield Pause(delay)
+        delay = min(delay * 2, 0.2)
+
+
+def stream(
+    container: str,
+    cmd: Sequence[str] | str,
+    *,
+    tty: bool = False,
+    env: Mapping[str, str] | None = None,
+    workdir: str | None = None,
+    user: str | None = None,
+    privileged: bool = False,
+) -> ExecStreamCall:
+    """Run `cmd` in `container`, handing its output over as it comes (``(stream, bytes)``
+    frames); its `exit_code` is set once the output has ended.
+
+    The same three requests as `run`: ``POST /containers/{id}/exec``,
+    ``POST /exec/{id}/start``, then ``GET /exec/{id}/json`` for the exit code.
+    """
+    config = _run_config(cmd, tty, env, workdir, user, privileged)
+    return ExecStreamCall(create(container, config), tty=tty)
