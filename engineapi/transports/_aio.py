@@ -36,6 +36,8 @@ class _StreamProtocol(asyncio.BufferedProtocol):
         self.read_waiter: asyncio.Future[None] | None = None
         self.write_waiter: asyncio.Future[None] | None = None
         self.writing_paused = False
+        self.lost = False
+        self.lost_waiter: asyncio.Future[None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -66,6 +68,9 @@ class _StreamProtocol(asyncio.BufferedProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.eof = True
         self.error = exc
+        self.lost = True
+        if self.lost_waiter is not None and not self.lost_waiter.done():
+            self.lost_waiter.set_result(None)
         self._wake_reader()
         waiter = self.write_waiter
         if waiter is not None and not waiter.done():
@@ -148,6 +153,15 @@ class AsyncSocketStream:
         if not self._closed:
             self._closed = True
             self._transport.close()
+            # The loop closes the socket on a later turn: wait for it, so that a closed
+            # client really has released its file descriptors.
+            protocol = self._protocol
+            if not protocol.lost:
+                protocol.lost_waiter = self._loop.create_future()
+                try:
+                    await asyncio.wait_for(asyncio.shield(protocol.lost_waiter), 1.0)
+                except builtins.TimeoutError:
+                    pass
 
     def is_readable(self) -> bool:
         protocol = self._protocol

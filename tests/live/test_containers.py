@@ -1,0 +1,387 @@
+"""Containers and exec on every live engine: lifecycle, logs, stats, archives, attach, exec."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import tarfile
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from engineapi import AsyncClient, Client, Conflict, NotFound
+from engineapi.models import ContainerCreateRequest, ContainerUpdateRequest, HostConfig
+from engineapi.streams.stdcopy import STDERR, STDOUT
+from tests.conftest import Engine
+
+
+@pytest.fixture
+def client(engine: Engine) -> Iterator[Client]:
+    with Client(engine.host) as c:
+        yield c
+
+
+@pytest.fixture
+def make_container(client: Client) -> Iterator[object]:
+    created: list[str] = []
+
+    def make(cmd: list[str], *, tty: bool = False, stdin: bool = False, start: bool = True) -> str:
+        config = ContainerCreateRequest(
+            image="busybox",
+            cmd=cmd,
+            tty=tty,
+            open_stdin=stdin,
+            attach_stdin=stdin,
+            stdin_once=stdin,
+            labels={"engineapi.test": "1"},
+        )
+        cid = client.containers.create(config).id
+        assert cid
+        created.append(cid)
+        if start:
+            client.containers.start(cid)
+        return cid
+
+    yield make
+    for cid in created:
+        try:
+            client.containers.delete(cid, force=True)
+        except NotFound:
+            pass
+
+
+def wait_for_status(client: Client, cid: str, status: str) -> bool:
+    """The daemon may report the old state for a moment after pause/unpause returns."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if client.containers.inspect(cid).state.status == status:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_lifecycle(client: Client, make_container, engine: Engine) -> None:  # type: ignore[no-untyped-def]
+    cid = make_container(["sleep", "300"], start=False)
+    assert client.containers.inspect(cid).state.status == "created"
+    client.containers.start(cid)
+    client.containers.start(cid)  # already started: not an error (304)
+    inspect = client.containers.inspect(cid, size=True)
+    assert inspect.state.running is True and "busybox" in (inspect.config.image or "")
+    top = client.containers.top(cid)
+    assert top.processes and any("sleep" in " ".join(p) for p in top.processes)
+    client.containers.pause(cid)
+    assert client.containers.inspect(cid).state.status == "paused"
+    client.containers.unpause(cid)
+    assert wait_for_status(client, cid, "running")
+    new_name = f"engineapi-renamed-{cid[:8]}"
+    client.containers.rename(cid, name=new_name)
+    assert client.containers.inspect(cid).name == f"/{new_name}"
+    if engine.is_podman:  # Podman 4.3's compat API has no /containers/{id}/update
+        with pytest.raises(NotFound):
+            client.containers.update(cid, ContainerUpdateRequest(cpu_shares=512))
+    else:
+        client.containers.update(cid, ContainerUpdateRequest(cpu_shares=512))
+        assert client.containers.inspect(cid).host_config.cpu_shares == 512
+    client.containers.restart(cid, timeout=1)
+    assert client.containers.inspect(cid).state.running is True
+    client.containers.kill(cid, signal="SIGKILL")
+    assert client.containers.wait(cid).status_code == 137
+    client.containers.stop(cid)  # already stopped: not an error (304)
+    other = make_container(["true"], start=False)
+    with pytest.raises(Conflict):
+        client.containers.rename(other, name=new_name)  # the name is taken
+    client.containers.delete(cid)
+    with pytest.raises(NotFound) as info:
+        client.containers.inspect(cid)
+    assert cid[:12] in info.value.message or "no such" in info.value.message.lower()
+
+
+def test_wait_returns_the_exit_code(client: Client, make_container) -> None:  # type: ignore[no-untyped-def]
+    cid = make_container(["sh", "-c", "sleep 0.5; exit 7"])
+    assert client.containers.wait(cid).status_code == 7
+
+
+def test_stop_with_signal_and_timeout(client: Client, make_container, engine: Engine) -> None:  # type: ignore[no-untyped-def]
+    cid = make_container(["sleep", "300"])
+    start = time.monotonic()
+    if client.api_version() >= "1.42":
+        client.containers.stop(cid, signal="SIGKILL", timeout=30)
+        assert time.monotonic() - start < 10  # SIGKILL at once, no 30 s grace
+    else:
+        client.containers.stop(cid, timeout=1)
+    assert client.containers.inspect(cid).state.running is False
+
+
+def test_logs_demultiplexed(client: Client, make_container) -> None:  # type: ignore[no-untyped-def]
+    cid = make_container(["sh", "-c", "echo out1; echo err1 >&2; echo out2"])
+    client.containers.wait(cid)
+    frames = list(client.containers.logs(cid))
+    assert (STDOUT, b"out1\n") in frames and (STDERR, b"err1\n") in frames
+    out, err = client.containers.logs(cid).read_split()
+    assert out == b"out1\nout2\n" and err == b"err1\n"
+    assert client.containers.logs(cid, stderr=False).read() == b"out1\nout2\n"
+    assert client.containers.logs(cid, stdout=False).read() == b"err1\n"
+    # tail counts lines of both streams together (their order across pipes is not fixed)
+    last = client.containers.logs(cid, tail=1).read()
+    assert last in (b"out2\n", b"err1\n")
+    assert len(client.containers.logs(cid, tail="all").read().splitlines()) == 3
+    stamped = client.containers.logs(cid, timestamps=True, stderr=False).read().splitlines()
+    assert stamped[0].endswith(b" out1") and stamped[0][:4].isdigit()
+
+
+def test_logs_of_a_tty_container_are_raw(client: Client, make_container) -> None:  # type: ignore[no-untyped-def]
+    cid = make_container(["sh", "-c", "echo on a tty; echo err too >&2"], tty=True)
+    client.containers.wait(cid)
+    output = client.containers.logs(cid)
+    data = output.read()
+    assert not output.multiplexed
+    assert b"on a tty" in data and b"err too" in data
+
+
+def test_logs_since_until(client: Client, make_container) -> None:  # type: ignore[no-untyped-def]
+    cid = make_container(["sh", "-c", "echo early; sleep 2; echo late"])
+    client.containers.wait(cid)
+    inspect = client.containers.inspect(cid)
+    assert inspect.state.started_at
+    middle = time.time() - 1  # between the two lines (the container just finished)
+    assert client.containers.logs(cid, since=middle).read() == b"late\n"
+    assert client.containers.logs(cid, until=middle).read() == b"early\n"
+
+
+def test_logs_follow_streams_and_ends_with_the_container(client: Client, make_container) -> None:  # type: ignore[no-untyped-def]
+    cid = make_container(["sh", "-c", "for i in 1 2 3; do echo $i; sleep 0.3; done"])
+    seen = [data for _, data in client.containers.logs(cid, follow=True)]
+    assert b"".join(seen) == b"1\n2\n3\n"
+
+
+def test_changes_export_stats(client: Client, make_container, engine: Engine) -> None:  # type: ignore[no-untyped-def]
+    cid = make_container(["sh", "-c", "echo x > /tmp/new-file; sleep 300"])
+    time.sleep(0.5)
+    changes = client.containers.changes(cid)
+    assert any(c.path == "/tmp/new-file" for c in changes)
+    size = 0
+    with client.containers.export(cid) as stream:
+        for piece in stream:
+            size += len(piece)
+    assert size > 500_000
+    sample = client.containers.stats(cid, one_shot=not engine.is_podman)
+    assert sample.memory_stats is not None
+    with client.containers.stats_stream(cid) as samples:
+        first = next(iter(samples))
+    assert first.cpu_stats is not None
+
+
+def test_archives_put_info_get(client: Client, make_container) -> None:  # type: ignore[no-untyped-def]
+    cid = make_container(["sleep", "300"])
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        info = tarfile.TarInfo("hello.txt")
+        payload = b"hello archive\n"
+        info.size = len(payload)
+        tar.addfile(info, io.BytesIO(payload))
+    client.containers.put_archive(cid, buffer.getvalue(), path="/tmp")
+    stat = client.containers.archive_info(cid, path="/tmp/hello.txt")
+    assert stat.name == "hello.txt" and stat.size == len(payload)
+    data = client.containers.get_archive(cid, path="/tmp/hello.txt").read()
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        member = tar.extractfile("hello.txt")
+        assert member is not None and member.read() == payload
+    with pytest.raises(NotFound):
+        client.containers.archive_info(cid, path="/no/such/path")
+
+
+def test_prune_removes_stopped_labelled_containers(client: Client, make_container) -> None:  # type: ignore[no-untyped-def]
+    label = f"engineapi.prune={os.getpid()}-{time.time_ns()}"
+    cid = client.containers.create(
+        {"Image": "busybox", "Cmd": ["true"], "Labels": {label.split("=")[0]: label.split("=")[1]}}
+    ).id
+    assert cid
+    client.containers.start(cid)
+    client.containers.wait(cid)
+    report = client.containers.prune(filters={"label": [label]})
+    assert cid in (report.containers_deleted or [])
+
+
+def _attach_cat(client: Client, make_container, payload_size: int) -> tuple[bytes, int]:  # type: ignore[no-untyped-def]
+    cid = make_container(["cat"], stdin=True, start=False)
+    attached = client.containers.attach(cid, stdin=True)
+    payload = os.urandom(payload_size)
+    received = bytearray()
+    with attached:
+        client.containers.start(cid)
+
+        def feed() -> None:
+            view = memoryview(payload)
+            for offset in range(0, len(payload), 1 << 20):
+                attached.write(bytes(view[offset : offset + (1 << 20)]))
+            attached.close_write()
+
+        writer = threading.Thread(target=feed)
+        writer.start()
+        for stream, data in attached:
+            assert stream == STDOUT
+            received += data
+        writer.join()
+    assert bytes(received) == payload
+    return bytes(received), client.containers.wait(cid).status_code or 0
+
+
+def test_attach_cat_echoes_100_mb_and_exits_after_close_write(
+    client: Client, make_container
+) -> None:  # type: ignore[no-untyped-def]
+    _, exit_code = _attach_cat(client, make_container, 100 * 1024 * 1024)
+    assert exit_code == 0
+
+
+def test_attach_to_a_container_that_exits_at_once(client: Client, make_container) -> None:  # type: ignore[no-untyped-def]
+    cid = make_container(["sh", "-c", "echo bye; echo gone >&2"], start=False)
+    with client.containers.attach(cid, logs=True) as attached:
+        client.containers.start(cid)
+        out, err = attached.read_split()  # must end, not hang
+    assert out == b"bye\n" and err == b"gone\n"
+
+
+def test_exec_run_keeps_the_exit_code(client: Client, make_container) -> None:  # type: ignore[no-untyped-def]
+    cid = make_container(["sleep", "300"])
+    result = client.exec.run(cid, ["sh", "-c", "echo out; echo err >&2; exit 3"])
+    assert (result.exit_code, result.stdout, result.stderr) == (3, b"out\n", b"err\n")
+    ok = client.exec.run(cid, "true")
+    assert ok.exit_code == 0
+    env = client.exec.run(cid, ["sh", "-c", "echo $A-$(pwd)"], env={"A": "1"}, workdir="/tmp")
+    assert env.stdout == b"1-/tmp\n"
+
+
+def test_exec_stream_gives_exit_code_at_the_end(client: Client, make_container) -> None:  # type: ignore[no-untyped-def]
+    cid = make_container(["sleep", "300"])
+    with client.exec.stream(cid, ["sh", "-c", "echo a; sleep 0.2; echo b >&2; exit 4"]) as run:
+        assert run.exit_code is None
+        frames = list(run)
+    assert frames == [(STDOUT, b"a\n"), (STDERR, b"b\n")]
+    assert run.exit_code == 4
+
+
+def test_exec_with_tty_and_resize(client: Client, make_container) -> None:  # type: ignore[no-untyped-def]
+    cid = make_container(["sleep", "300"])
+    created = client.exec.create(
+        cid,
+        {"Cmd": ["sh", "-c", "sleep 0.5; stty size"], "Tty": True, "AttachStdout": True},
+    )
+    assert created.id
+    with client.exec.start(created.id, tty=True) as attached:
+        assert attached.multiplexed is False
+        client.exec.resize(created.id, height=33, width=111)
+        out, _ = attached.read_split()
+    assert b"33 111" in out
+    inspect = client.exec.inspect(created.id)
+    assert inspect.exit_code == 0 and inspect.process_config is not None
+
+
+def test_exec_stdin_through_hijack(client: Client, make_container) -> None:  # type: ignore[no-untyped-def]
+    cid = make_container(["sleep", "300"])
+    created = client.exec.create(
+        cid,
+        {"Cmd": ["sh", "-c", "wc -c"], "AttachStdin": True, "AttachStdout": True},
+    )
+    assert created.id
+    with client.exec.start(created.id) as attached:
+        attached.write(b"x" * 12345)
+        attached.close_write()
+        out, _ = attached.read_split()
+    assert out.strip() == b"12345"
+
+
+def test_resize_a_tty_container(client: Client, make_container) -> None:  # type: ignore[no-untyped-def]
+    cid = make_container(["sh", "-c", "sleep 1; stty size"], tty=True)
+    client.containers.resize(cid, height=40, width=100)
+    client.containers.wait(cid)
+    assert client.containers.logs(cid).read().strip() == b"40 100"
+
+
+async def test_async_lifecycle_and_follow_cancel(engine: Engine) -> None:
+    async with AsyncClient(engine.host, max_connections=4) as client:
+        cid = (
+            await client.containers.create(
+                ContainerCreateRequest(
+                    image="busybox",
+                    cmd=["sh", "-c", "while true; do echo tick; sleep 0.1; done"],
+                    host_config=HostConfig(auto_remove=False),
+                )
+            )
+        ).id
+        assert cid
+        try:
+            await client.containers.start(cid)
+            ticks = 0
+
+            async def follow() -> None:
+                nonlocal ticks
+                async for _, data in client.containers.logs(cid, follow=True):
+                    ticks += data.count(b"tick")
+
+            task = asyncio.create_task(follow())
+            await asyncio.sleep(1)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert ticks >= 3
+            result = await client.exec.run(cid, ["sh", "-c", "echo async; exit 2"])
+            assert (result.exit_code, result.stdout) == (2, b"async\n")
+            async with client.exec.stream(cid, ["echo", "streamed"]) as run:
+                frames = [frame async for frame in run]
+            assert frames == [(STDOUT, b"streamed\n")] and run.exit_code == 0
+            await client.containers.kill(cid)
+            assert (await client.containers.wait(cid)).status_code == 137
+        finally:
+            await client.containers.delete(cid, force=True)
+
+
+async def test_async_attach_cat_echoes_with_close_write(engine: Engine) -> None:
+    payload = os.urandom(8 * 1024 * 1024)
+    async with AsyncClient(engine.host) as client:
+        cid = (
+            await client.containers.create(
+                {
+                    "Image": "busybox",
+                    "Cmd": ["cat"],
+                    "OpenStdin": True,
+                    "StdinOnce": True,
+                    "AttachStdin": True,
+                }
+            )
+        ).id
+        assert cid
+        try:
+            async with await client.containers.attach(cid, stdin=True) as attached:
+                await client.containers.start(cid)
+
+                async def feed() -> None:
+                    for offset in range(0, len(payload), 1 << 20):
+                        await attached.write(payload[offset : offset + (1 << 20)])
+                    await attached.close_write()
+
+                writer = asyncio.create_task(feed())
+                out, _ = await attached.read_split()
+                await writer
+            assert out == payload
+            assert (await client.containers.wait(cid)).status_code == 0
+        finally:
+            await client.containers.delete(cid, force=True)
+
+
+async def test_200_concurrent_inspects_leak_no_file_descriptor(engine: Engine) -> None:
+    async with AsyncClient(engine.host, max_connections=8) as client:
+        cid = (await client.containers.create({"Image": "busybox", "Cmd": ["true"]})).id
+        assert cid
+        try:
+            await client.containers.inspect(cid)
+            before = len(os.listdir("/proc/self/fd"))
+            results = await asyncio.gather(*[client.containers.inspect(cid) for _ in range(200)])
+            assert all(r.id == cid for r in results)
+            assert client._pool.idle_connections <= 8
+        finally:
+            await client.containers.delete(cid, force=True)
+    after = len(os.listdir("/proc/self/fd"))
+    assert after <= before
