@@ -57,6 +57,7 @@ bench: venv
 	@if [ -z "$$ENGINEAPI_NO_ENGINES" ]; then $(ENGINES) up >/dev/null; fi
 	$(BIN)/python tests/bench/bench_client.py
 	$(BIN)/python tests/bench/bench_models.py
+	$(BIN)/python tests/bench/bench_logs.py
 
 engines:
 	$(ENGINES) up

@@ -11,6 +11,7 @@ from the container's (or exec's) TTY flag — never by sniffing the bytes.
 
 from __future__ import annotations
 
+import struct
 from typing import Final
 
 from engineapi.errors import RemoteProtocolError, StreamError
@@ -38,6 +39,9 @@ RAW: Final = "application/vnd.docker.raw-stream"
 Frame = tuple[int, bytes]
 
 _HEADER = 8
+# The header's first word is the stream id followed by three zero bytes: look both up at once.
+_HEADER_STRUCT = struct.Struct(">LL")
+_STREAM_OF_WORD = {0 << 24: STDOUT, 1 << 24: STDOUT, 2 << 24: STDERR, 3 << 24: _SYSTEM_ERROR}
 
 
 def is_multiplexed(content_type: str | None, tty: bool | None) -> bool | None:
@@ -69,20 +73,22 @@ class StdcopyDecoder:
         pos = 0
         frames: list[Frame] = []
         append = frames.append
+        unpack = _HEADER_STRUCT.unpack_from
+        streams = _STREAM_OF_WORD
         while size - pos >= _HEADER:
-            stream = buf[pos]
-            length = int.from_bytes(buf[pos + 4 : pos + 8], "big")
+            word, length = unpack(buf, pos)
+            stream = streams.get(word)
             end = pos + _HEADER + length
-            if stream > _SYSTEM_ERROR or buf[pos + 1 : pos + 4] != b"\0\0\0":
+            if stream is None:
                 raise RemoteProtocolError(
                     f"malformed multiplexed stream header {buf[pos : pos + 8]!r}"
                 )
             if end > size:
                 break
-            payload = buf[pos + _HEADER : end]
             if stream == _SYSTEM_ERROR:
-                raise StreamError(payload.decode("utf-8", "replace").strip())
-            append((STDERR if stream == STDERR else STDOUT, payload))
+                message = buf[pos + _HEADER : end].decode("utf-8", "replace").strip()
+                raise StreamError(message)
+            append((stream, buf[pos + _HEADER : end]))
             pos = end
         self._pending = buf[pos:] if pos < size else b""
         return frames

@@ -1,0 +1,72 @@
+"""The multiplexed-stream decoder. Stream 3 (a daemon error mid-stream) cannot be provoked from
+a real engine on demand, so it is fed here."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engineapi.errors import RemoteProtocolError, StreamError
+from engineapi.streams.stdcopy import (
+    STDERR,
+    STDOUT,
+    StdcopyDecoder,
+    encode_frame,
+    is_multiplexed,
+)
+
+
+def test_frames_by_stream() -> None:
+    data = encode_frame(1, b"out") + encode_frame(2, b"err") + encode_frame(0, b"echoed stdin")
+    assert StdcopyDecoder().feed(data) == [
+        (STDOUT, b"out"),
+        (STDERR, b"err"),
+        (STDOUT, b"echoed stdin"),
+    ]
+
+
+def test_stream_3_raises_the_daemon_error() -> None:
+    decoder = StdcopyDecoder()
+    data = encode_frame(1, b"partial output") + encode_frame(3, b"error from daemon: boom\n")
+    with pytest.raises(StreamError, match="error from daemon: boom"):
+        decoder.feed(data)
+
+
+def test_bad_header_is_a_protocol_error() -> None:
+    with pytest.raises(RemoteProtocolError):
+        StdcopyDecoder().feed(b"\x07\x00\x00\x00\x00\x00\x00\x01x")
+    with pytest.raises(RemoteProtocolError):
+        StdcopyDecoder().feed(b"\x01\x01\x00\x00\x00\x00\x00\x01x")
+
+
+def test_truncated_frame_at_end_is_an_error() -> None:
+    decoder = StdcopyDecoder()
+    assert decoder.feed(encode_frame(1, b"abcdef")[:10]) == []
+    with pytest.raises(RemoteProtocolError, match="inside a frame"):
+        decoder.end()
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from([1, 2]), st.binary(max_size=300)), max_size=20),
+    st.lists(st.integers(min_value=1, max_value=50), max_size=40),
+)
+def test_any_split_gives_the_same_frames(frames: list[tuple[int, bytes]], cuts: list[int]) -> None:
+    raw = b"".join(encode_frame(s, d) for s, d in frames)
+    decoder = StdcopyDecoder()
+    out = []
+    start = 0
+    for cut in cuts:
+        out += decoder.feed(raw[start : start + cut])
+        start += cut
+    out += decoder.feed(raw[start:])
+    out += decoder.end()
+    assert out == frames
+
+
+def test_multiplexed_decision() -> None:
+    assert is_multiplexed("application/vnd.docker.multiplexed-stream", None) is True
+    assert is_multiplexed("application/vnd.docker.raw-stream", False) is False
+    assert is_multiplexed(None, True) is False
+    assert is_multiplexed("text/plain", False) is True
+    assert is_multiplexed(None, None) is None
