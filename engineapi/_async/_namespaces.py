@@ -22,13 +22,20 @@ if TYPE_CHECKING:
         AsyncExecStream,
         AsyncItemStream,
         AsyncOutputStream,
+        AsyncProgressStream,
         AsyncRawStream,
     )
     from engineapi.api._call import Filters, Timestamp
     from engineapi.api.containers import PathStat
     from engineapi.api.exec import ExecResult
+    from engineapi.api.images import Body
     from engineapi.api.system import PingResult
     from engineapi.models import (
+        AttestationStatement,
+        AuthConfig,
+        BuildInfo,
+        BuildPruneResponse,
+        ContainerConfig,
         ContainerCreateRequest,
         ContainerCreateResponse,
         ContainerInspectResponse,
@@ -39,12 +46,19 @@ if TYPE_CHECKING:
         ContainerUpdateRequest,
         ContainerUpdateResponse,
         ContainerWaitResponse,
+        CreateImageInfo,
         EventMessage,
         ExecConfig,
         ExecInspectResponse,
         FilesystemChange,
         IDResponse,
+        ImageDeleteResponseItem,
+        ImageHistoryResponseItem,
+        ImageInspect,
+        ImagePruneResponse,
+        ImageSearchResponseItem,
         ImageSummary,
+        PushImageInfo,
         SystemDataUsageResponse,
         SystemInfo,
         SystemVersion,
@@ -353,6 +367,188 @@ class AsyncImages:
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
 
+    async def attestations(
+        self,
+        name: str,
+        *,
+        platform: Sequence[str] | None = None,
+        type: Sequence[str] | None = None,
+        statement: bool = False,
+    ) -> builtins.list[AttestationStatement]:
+        """The attestations (SBOM, provenance) attached to an image —
+        ``GET /images/{name}/attestations`` (API ≥ 1.55)."""
+        return await self._client._send(
+            _images.attestations(name, platform=platform, type=type, statement=statement)
+        )
+
+    def build(
+        self,
+        context: Body,
+        *,
+        tag: Sequence[str] | str | None = None,
+        dockerfile: str | None = None,
+        build_args: Mapping[str, str] | None = None,
+        labels: Mapping[str, str] | None = None,
+        target: str | None = None,
+        network_mode: str | None = None,
+        platform: str | None = None,
+        pull: bool = False,
+        no_cache: bool = False,
+        rm: bool = True,
+        force_rm: bool = False,
+        extra_hosts: Sequence[str] | None = None,
+        gzip: bool = False,
+        registry_config: Mapping[str, Any] | None = None,
+    ) -> AsyncProgressStream[BuildInfo]:
+        """Build an image from a tar build context (classic builder) — ``POST /build``; a
+        progress stream whose `wait()` raises the build's error.
+
+        `context` is the tar (bytes, or pieces streamed as they come); `gzip` says it is
+        compressed. `registry_config` is sent as ``X-Registry-Config``.
+        """
+        return self._client._progress(
+            _images.build(
+                context,
+                tag=tag,
+                dockerfile=dockerfile,
+                build_args=build_args,
+                labels=labels,
+                target=target,
+                network_mode=network_mode,
+                platform=platform,
+                pull=pull,
+                no_cache=no_cache,
+                rm=rm,
+                force_rm=force_rm,
+                extra_hosts=extra_hosts,
+                gzip=gzip,
+                registry_config=registry_config,
+            )
+        )
+
+    async def build_prune(
+        self, *, all: bool = False, filters: Filters | None = None, keep_storage: int | None = None
+    ) -> BuildPruneResponse:
+        """Remove the build cache — ``POST /build/prune``."""
+        return await self._client._send(
+            _images.build_prune(all=all, filters=filters, keep_storage=keep_storage)
+        )
+
+    async def commit(
+        self,
+        container: str,
+        *,
+        repo: str | None = None,
+        tag: str | None = None,
+        comment: str | None = None,
+        author: str | None = None,
+        pause: bool = True,
+        changes: str | None = None,
+        config: ContainerConfig | Mapping[str, Any] | None = None,
+    ) -> IDResponse:
+        """Make an image from a container's changes — ``POST /commit``."""
+        return await self._client._send(
+            _images.commit(
+                container,
+                repo=repo,
+                tag=tag,
+                comment=comment,
+                author=author,
+                pause=pause,
+                changes=changes,
+                config=config,
+            )
+        )
+
+    def create(
+        self,
+        *,
+        from_image: str | None = None,
+        from_src: str | None = None,
+        repo: str | None = None,
+        tag: str | None = None,
+        message: str | None = None,
+        changes: Sequence[str] | None = None,
+        platform: str | None = None,
+        body: Body | None = None,
+        auth: AuthConfig | Mapping[str, Any] | None = None,
+    ) -> AsyncProgressStream[CreateImageInfo]:
+        """Pull an image (`from_image`) or import one from a tarball (`from_src`: a URL, or ``"-"``
+        with the tar as `body`) — ``POST /images/create``; a progress stream.
+
+        `pull` and `import_image` are the friendlier forms. `auth` is sent as ``X-Registry-Auth``.
+        """
+        return self._client._progress(
+            _images.create(
+                from_image=from_image,
+                from_src=from_src,
+                repo=repo,
+                tag=tag,
+                message=message,
+                changes=changes,
+                platform=platform,
+                body=body,
+                auth=auth,
+            )
+        )
+
+    async def delete(
+        self,
+        name: str,
+        *,
+        force: bool = False,
+        noprune: bool = False,
+        platforms: Sequence[str] | None = None,
+    ) -> builtins.list[ImageDeleteResponseItem]:
+        """Remove an image (or one of its names) — ``DELETE /images/{name}``; what was untagged
+        and deleted."""
+        return await self._client._send(
+            _images.delete(name, force=force, noprune=noprune, platforms=platforms)
+        )
+
+    def get(self, name: str, *, platform: Sequence[str] | None = None) -> AsyncRawStream:
+        """An image (and its parents) as a tarball, streamed (``docker save``) —
+        ``GET /images/{name}/get``."""
+        return self._client._raw(_images.get(name, platform=platform))
+
+    def get_all(
+        self, names: Sequence[str], *, platform: Sequence[str] | None = None
+    ) -> AsyncRawStream:
+        """Several images in one tarball, streamed — ``GET /images/get``."""
+        return self._client._raw(_images.get_all(names, platform=platform))
+
+    async def history(
+        self, name: str, *, platform: str | None = None
+    ) -> builtins.list[ImageHistoryResponseItem]:
+        """The layers an image was built from, newest first — ``GET /images/{name}/history``."""
+        return await self._client._send(_images.history(name, platform=platform))
+
+    def import_image(
+        self,
+        tar: Body,
+        *,
+        repo: str | None = None,
+        tag: str | None = None,
+        message: str | None = None,
+        changes: Sequence[str] | None = None,
+        platform: str | None = None,
+    ) -> AsyncProgressStream[CreateImageInfo]:
+        """Make an image from a root filesystem tarball (``docker import``) —
+        ``POST /images/create?fromSrc=-``; `changes` are Dockerfile instructions (``CMD ["sh"]``)."""
+        return self._client._progress(
+            _images.import_image(
+                tar, repo=repo, tag=tag, message=message, changes=changes, platform=platform
+            )
+        )
+
+    async def inspect(
+        self, name: str, *, manifests: bool = False, platform: str | None = None
+    ) -> ImageInspect:
+        """Everything about an image — ``GET /images/{name}/json``."""
+        return await self._client._send(
+            _images.inspect(name, manifests=manifests, platform=platform)
+        )
+
     async def list(
         self,
         *,
@@ -380,6 +576,61 @@ class AsyncImages:
                 identity=identity,
             )
         )
+
+    def load(
+        self,
+        tar: Body,
+        *,
+        quiet: bool = False,
+        platform: Sequence[str] | None = None,
+        content_length: int | None = None,
+    ) -> AsyncProgressStream[BuildInfo]:
+        """Load images from a tarball made by `get` (``docker load``), streamed up —
+        ``POST /images/load``; a progress stream (``Loaded image: …``)."""
+        return self._client._progress(
+            _images.load(tar, quiet=quiet, platform=platform, content_length=content_length)
+        )
+
+    async def prune(self, *, filters: Filters | None = None) -> ImagePruneResponse:
+        """Remove unused images (dangling only, unless ``filters={"dangling": ["false"]}``) —
+        ``POST /images/prune``."""
+        return await self._client._send(_images.prune(filters=filters))
+
+    def pull(
+        self,
+        reference: str,
+        *,
+        platform: str | None = None,
+        auth: AuthConfig | Mapping[str, Any] | None = None,
+    ) -> AsyncProgressStream[CreateImageInfo]:
+        """Pull `reference` (``busybox``, ``registry:5000/app:1.2``, ``app@sha256:…``) — a
+        progress stream over ``POST /images/create?fromImage=…``; `wait()` raises on failure.
+
+        Without a tag, ``latest`` is pulled (the docker CLI's rule), never every tag.
+        """
+        return self._client._progress(_images.pull(reference, platform=platform, auth=auth))
+
+    def push(
+        self,
+        name: str,
+        *,
+        tag: str | None = None,
+        platform: str | None = None,
+        auth: AuthConfig | Mapping[str, Any] | None = None,
+    ) -> AsyncProgressStream[PushImageInfo]:
+        """Push an image to its registry — ``POST /images/{name}/push``; a progress stream whose
+        `wait()` raises the registry's error (e.g. unauthorized) instead of swallowing it."""
+        return self._client._progress(_images.push(name, tag=tag, platform=platform, auth=auth))
+
+    async def search(
+        self, term: str, *, limit: int | None = None, filters: Filters | None = None
+    ) -> builtins.list[ImageSearchResponseItem]:
+        """Search the registry index (Docker Hub) — ``GET /images/search``."""
+        return await self._client._send(_images.search(term, limit=limit, filters=filters))
+
+    async def tag(self, name: str, *, repo: str, tag: str | None = None) -> None:
+        """Give an image another name — ``POST /images/{name}/tag``."""
+        return await self._client._send(_images.tag(name, repo=repo, tag=tag))
 
 
 class AsyncNetworks:

@@ -14,6 +14,7 @@ from engineapi._async.streams import (
     AsyncExecStream,
     AsyncItemStream,
     AsyncOutputStream,
+    AsyncProgressStream,
     AsyncRawStream,
 )
 from engineapi._concurrency import AsyncLock, asleep
@@ -27,6 +28,7 @@ from engineapi.api._call import (
     HijackCall,
     OutputCall,
     Pause,
+    ProgressCall,
     RawCall,
     Reply,
     StreamCall,
@@ -235,6 +237,10 @@ class AsyncClient(AsyncNamespaces):
         call.headers.extend([("Connection", "Upgrade"), ("Upgrade", "tcp")])
         response = await self._open(call)
         return self._pool.hijack(response)
+
+    def _progress(self, call: ProgressCall[T]) -> AsyncProgressStream[T]:
+        """A progress stream; the request goes out when iteration (or `wait()`) starts."""
+        return AsyncProgressStream(self, call)
 
     def _raw(self, call: RawCall) -> AsyncRawStream:
         """A raw body stream; the request goes out when iteration starts."""

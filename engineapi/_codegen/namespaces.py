@@ -49,6 +49,7 @@ _KINDS = {
     "HijackCall": "attach",
     "Flow": "flow",
     "ExecStreamCall": "exec_stream",
+    "ProgressCall": "progress",
 }
 
 
@@ -105,6 +106,9 @@ class _Method:
         elif self.kind == "Flow":
             head = f"    async def {self.name}({params}) -> {self.item}:"
             body = f"        return await self._client._flow({call})"
+        elif self.kind == "ProgressCall":
+            head = f"    def {self.name}({params}) -> AsyncProgressStream[{self.item}]:"
+            body = f"        return self._client._progress({call})"
         elif self.kind == "ExecStreamCall":
             head = f"    def {self.name}({params}) -> AsyncExecStream:"
             body = f"        return self._client._exec_stream({call})"
@@ -146,6 +150,10 @@ def _module_methods(module: str) -> tuple[list[_Method], dict[str, str]]:
             isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
         ):
             exported = list(ast.literal_eval(node.value))
+        elif isinstance(node, ast.Assign):  # a module-level type alias used in signatures
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    origins[target.id] = f"engineapi.api.{module}"
     names = exported if exported is not None else list(functions)
     return [_Method(module, functions[n]) for n in names if n in functions], origins
 
@@ -216,6 +224,7 @@ if TYPE_CHECKING:
         AsyncExecStream,
         AsyncItemStream,
         AsyncOutputStream,
+        AsyncProgressStream,
         AsyncRawStream,
     )
 {typing_imports}

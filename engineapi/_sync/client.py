@@ -18,6 +18,7 @@ from engineapi._sync.streams import (
     ExecStream,
     ItemStream,
     OutputStream,
+    ProgressStream,
     RawStream,
 )
 from engineapi._timeouts import Timeouts
@@ -29,6 +30,7 @@ from engineapi.api._call import (
     HijackCall,
     OutputCall,
     Pause,
+    ProgressCall,
     RawCall,
     Reply,
     StreamCall,
@@ -237,6 +239,10 @@ class Client(Namespaces):
         call.headers.extend([("Connection", "Upgrade"), ("Upgrade", "tcp")])
         response = self._open(call)
         return self._pool.hijack(response)
+
+    def _progress(self, call: ProgressCall[T]) -> ProgressStream[T]:
+        """A progress stream; the request goes out when iteration (or `wait()`) starts."""
+        return ProgressStream(self, call)
 
     def _raw(self, call: RawCall) -> RawStream:
         """A raw body stream; the request goes out when iteration starts."""

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Generic, TypeVar
@@ -13,7 +14,7 @@ from engineapi._sync.connection import HijackedStream, Response
 from engineapi.api import exec as exec_api
 from engineapi.api._call import OutputCall, RawCall, StreamCall
 from engineapi.api.exec import ExecStreamCall
-from engineapi.errors import RemoteProtocolError
+from engineapi.errors import RemoteProtocolError, StreamError
 from engineapi.streams.jsonlines import JSONLinesDecoder
 from engineapi.streams.stdcopy import STDERR, STDOUT, Frame, StdcopyDecoder
 from engineapi.transports.base import READ_SIZE
@@ -26,6 +27,7 @@ __all__ = [
     "ExecStream",
     "ItemStream",
     "OutputStream",
+    "ProgressStream",
     "RawStream",
 ]
 
@@ -80,6 +82,38 @@ class ItemStream(Generic[T]):
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def progress_error(item: object) -> StreamError | None:
+    """The error a progress message reports (``errorDetail``, or the old ``error``), if any."""
+    detail = getattr(item, "error_detail", None)
+    message = getattr(detail, "message", None) if detail is not None else None
+    message = message or getattr(item, "error", None)
+    if not message:
+        return None
+    return StreamError(str(message), code=getattr(detail, "code", None))
+
+
+class ProgressStream(ItemStream[T]):
+    """Progress messages of a pull, push, build, load or import.
+
+    Iterating yields each message; a message that reports an error raises `StreamError` with
+    the daemon's text (it is never handed over as if it were progress). `wait()` consumes the
+    stream and returns every message.
+    """
+
+    __slots__ = ()
+
+    def _items(self) -> Iterator[T]:
+        for item in super()._items():
+            error = progress_error(item)
+            if error is not None:
+                raise error
+            yield item
+
+    def wait(self) -> builtins.list[T]:
+        """Run to the end; every message, or the `StreamError` one of them reported."""
+        return [item for item in self]
 
 
 class RawStream:

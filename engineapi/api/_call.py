@@ -27,6 +27,7 @@ __all__ = [
     "HijackCall",
     "OutputCall",
     "Pause",
+    "ProgressCall",
     "RawCall",
     "Reply",
     "StreamCall",
@@ -153,6 +154,13 @@ class StreamCall(Call[T]):
     ) -> None:
         super().__init__(operation_id, method, path, decode=_no_whole_body, **kwargs)
         self.decode_item = decode_item
+
+
+class ProgressCall(StreamCall[T]):
+    """A JSON-message progress stream (pull, push, build, load, import): items as they come,
+    and a ``wait()`` that raises the error a message reports."""
+
+    __slots__ = ()
 
 
 class RawCall(Call[bytes]):

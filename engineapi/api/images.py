@@ -1,17 +1,77 @@
-"""Images: list (more operations arrive with the images issue)."""
+"""Images: list, pull/import, push, inspect, history, tag, delete, search, prune, commit,
+save/load, build — the Image tag's operations as call builders."""
 
 from __future__ import annotations
 
+import base64
 import builtins
-from typing import TYPE_CHECKING
+import json
+from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from engineapi import models
-from engineapi.api._call import Call, Filters, decode_list, encode_filters
+from engineapi.api._call import (
+    Call,
+    Filters,
+    ProgressCall,
+    RawCall,
+    decode_list,
+    encode_filters,
+    path_param,
+    to_body,
+)
 
 if TYPE_CHECKING:
-    from engineapi.models import ImageSummary
+    from engineapi.models import (
+        AttestationStatement,
+        AuthConfig,
+        BuildInfo,
+        BuildPruneResponse,
+        ContainerConfig,
+        CreateImageInfo,
+        IDResponse,
+        ImageDeleteResponseItem,
+        ImageHistoryResponseItem,
+        ImageInspect,
+        ImagePruneResponse,
+        ImageSearchResponseItem,
+        ImageSummary,
+        PushImageInfo,
+    )
 
-__all__ = ["list"]
+__all__ = [
+    "attestations",
+    "build",
+    "build_prune",
+    "commit",
+    "create",
+    "delete",
+    "get",
+    "get_all",
+    "history",
+    "import_image",
+    "inspect",
+    "list",
+    "load",
+    "prune",
+    "pull",
+    "push",
+    "search",
+    "tag",
+]
+
+Body = bytes | Iterable[bytes] | AsyncIterable[bytes]
+
+
+def registry_auth_header(auth: AuthConfig | Mapping[str, Any] | None) -> builtins.list[tuple[str, str]]:
+    """``X-Registry-Auth``: the credentials as base64url JSON (an empty object when none)."""
+    data = to_body(auth) if auth is not None else {}
+    encoded = base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode())
+    return [("X-Registry-Auth", encoded.decode("ascii"))]
+
+
+def _path(name: str, suffix: str = "") -> str:
+    return f"/images/{path_param(name)}{suffix}"
 
 
 def list(
@@ -43,4 +103,375 @@ def list(
             "identity": identity or None,
         },
         decode=decode_list(models.ImageSummary),
+    )
+
+
+def create(
+    *,
+    from_image: str | None = None,
+    from_src: str | None = None,
+    repo: str | None = None,
+    tag: str | None = None,
+    message: str | None = None,
+    changes: Sequence[str] | None = None,
+    platform: str | None = None,
+    body: Body | None = None,
+    auth: AuthConfig | Mapping[str, Any] | None = None,
+) -> ProgressCall[CreateImageInfo]:
+    """Pull an image (`from_image`) or import one from a tarball (`from_src`: a URL, or ``"-"``
+    with the tar as `body`) — ``POST /images/create``; a progress stream.
+
+    `pull` and `import_image` are the friendlier forms. `auth` is sent as ``X-Registry-Auth``.
+    """
+    return ProgressCall(
+        "ImageCreate",
+        "POST",
+        "/images/create",
+        query={
+            "fromImage": from_image,
+            "fromSrc": from_src,
+            "repo": repo,
+            "tag": tag,
+            "message": message,
+            "changes": builtins.list(changes) if changes else None,
+            "platform": platform,
+        },
+        headers=registry_auth_header(auth) if auth is not None or from_image else (),
+        body=body,
+        decode_item=models.CreateImageInfo.from_wire,
+        response_timeout=None,
+    )
+
+
+def pull(
+    reference: str,
+    *,
+    platform: str | None = None,
+    auth: AuthConfig | Mapping[str, Any] | None = None,
+) -> ProgressCall[CreateImageInfo]:
+    """Pull `reference` (``busybox``, ``registry:5000/app:1.2``, ``app@sha256:…``) — a
+    progress stream over ``POST /images/create?fromImage=…``; `wait()` raises on failure.
+
+    Without a tag, ``latest`` is pulled (the docker CLI's rule), never every tag.
+    """
+    name, tag = _split_reference(reference)
+    return create(from_image=name, tag=tag, platform=platform, auth=auth)
+
+
+def import_image(
+    tar: Body,
+    *,
+    repo: str | None = None,
+    tag: str | None = None,
+    message: str | None = None,
+    changes: Sequence[str] | None = None,
+    platform: str | None = None,
+) -> ProgressCall[CreateImageInfo]:
+    """Make an image from a root filesystem tarball (``docker import``) —
+    ``POST /images/create?fromSrc=-``; `changes` are Dockerfile instructions (``CMD ["sh"]``)."""
+    return create(
+        from_src="-",
+        repo=repo,
+        tag=tag,
+        message=message,
+        changes=changes,
+        platform=platform,
+        body=tar,
+    )
+
+
+def _split_reference(reference: str) -> tuple[str, str | None]:
+    """``name[:tag|@digest]`` → (name, tag or digest); ``latest`` when neither is given."""
+    if "@" in reference:
+        name, digest = reference.split("@", 1)
+        return name, digest
+    slash = reference.rfind("/")
+    colon = reference.rfind(":")
+    if colon > slash:
+        return reference[:colon], reference[colon + 1 :]
+    return reference, "latest"
+
+
+def inspect(
+    name: str, *, manifests: bool = False, platform: str | None = None
+) -> Call[ImageInspect]:
+    """Everything about an image — ``GET /images/{name}/json``."""
+    return Call(
+        "ImageInspect",
+        "GET",
+        _path(name, "/json"),
+        query={"manifests": manifests or None, "platform": platform},
+        decode=lambda r: models.ImageInspect.from_wire(r.json()),
+    )
+
+
+def attestations(
+    name: str,
+    *,
+    platform: Sequence[str] | None = None,
+    type: Sequence[str] | None = None,
+    statement: bool = False,
+) -> Call[builtins.list[AttestationStatement]]:
+    """The attestations (SBOM, provenance) attached to an image —
+    ``GET /images/{name}/attestations`` (API ≥ 1.55)."""
+    return Call(
+        "ImageAttestations",
+        "GET",
+        _path(name, "/attestations"),
+        query={
+            "platform": builtins.list(platform) if platform else None,
+            "type": builtins.list(type) if type else None,
+            "statement": statement or None,
+        },
+        decode=decode_list(models.AttestationStatement),
+    )
+
+
+def history(
+    name: str, *, platform: str | None = None
+) -> Call[builtins.list[ImageHistoryResponseItem]]:
+    """The layers an image was built from, newest first — ``GET /images/{name}/history``."""
+    return Call(
+        "ImageHistory",
+        "GET",
+        _path(name, "/history"),
+        query={"platform": platform},
+        decode=decode_list(models.ImageHistoryResponseItem),
+    )
+
+
+def push(
+    name: str,
+    *,
+    tag: str | None = None,
+    platform: str | None = None,
+    auth: AuthConfig | Mapping[str, Any] | None = None,
+) -> ProgressCall[PushImageInfo]:
+    """Push an image to its registry — ``POST /images/{name}/push``; a progress stream whose
+    `wait()` raises the registry's error (e.g. unauthorized) instead of swallowing it."""
+    return ProgressCall(
+        "ImagePush",
+        "POST",
+        _path(name, "/push"),
+        query={"tag": tag, "platform": platform},
+        headers=registry_auth_header(auth),
+        decode_item=models.PushImageInfo.from_wire,
+        response_timeout=None,
+    )
+
+
+def tag(name: str, *, repo: str, tag: str | None = None) -> Call[None]:
+    """Give an image another name — ``POST /images/{name}/tag``."""
+    return Call(
+        "ImageTag",
+        "POST",
+        _path(name, "/tag"),
+        query={"repo": repo, "tag": tag},
+        decode=lambda r: None,
+    )
+
+
+def delete(
+    name: str,
+    *,
+    force: bool = False,
+    noprune: bool = False,
+    platforms: Sequence[str] | None = None,
+) -> Call[builtins.list[ImageDeleteResponseItem]]:
+    """Remove an image (or one of its names) — ``DELETE /images/{name}``; what was untagged
+    and deleted."""
+    return Call(
+        "ImageDelete",
+        "DELETE",
+        _path(name),
+        query={
+            "force": force or None,
+            "noprune": noprune or None,
+            "platforms": builtins.list(platforms) if platforms else None,
+        },
+        decode=decode_list(models.ImageDeleteResponseItem),
+    )
+
+
+def search(
+    term: str, *, limit: int | None = None, filters: Filters | None = None
+) -> Call[builtins.list[ImageSearchResponseItem]]:
+    """Search the registry index (Docker Hub) — ``GET /images/search``."""
+    return Call(
+        "ImageSearch",
+        "GET",
+        "/images/search",
+        query={"term": term, "limit": limit, "filters": encode_filters(filters)},
+        decode=decode_list(models.ImageSearchResponseItem),
+    )
+
+
+def prune(*, filters: Filters | None = None) -> Call[ImagePruneResponse]:
+    """Remove unused images (dangling only, unless ``filters={"dangling": ["false"]}``) —
+    ``POST /images/prune``."""
+    return Call(
+        "ImagePrune",
+        "POST",
+        "/images/prune",
+        query={"filters": encode_filters(filters)},
+        decode=lambda r: models.ImagePruneResponse.from_wire(r.json()),
+        response_timeout=None,
+    )
+
+
+def commit(
+    container: str,
+    *,
+    repo: str | None = None,
+    tag: str | None = None,
+    comment: str | None = None,
+    author: str | None = None,
+    pause: bool = True,
+    changes: str | None = None,
+    config: ContainerConfig | Mapping[str, Any] | None = None,
+) -> Call[IDResponse]:
+    """Make an image from a container's changes — ``POST /commit``."""
+    return Call(
+        "ImageCommit",
+        "POST",
+        "/commit",
+        query={
+            "container": container,
+            "repo": repo,
+            "tag": tag,
+            "comment": comment,
+            "author": author,
+            "pause": pause,
+            "changes": changes,
+        },
+        json_body=to_body(config) if config is not None else {},
+        decode=lambda r: models.IDResponse.from_wire(r.json()),
+        response_timeout=None,
+    )
+
+
+def get(name: str, *, platform: Sequence[str] | None = None) -> RawCall:
+    """An image (and its parents) as a tarball, streamed (``docker save``) —
+    ``GET /images/{name}/get``."""
+    return RawCall(
+        "ImageGet",
+        "GET",
+        _path(name, "/get"),
+        query={"platform": builtins.list(platform) if platform else None},
+    )
+
+
+def get_all(names: Sequence[str], *, platform: Sequence[str] | None = None) -> RawCall:
+    """Several images in one tarball, streamed — ``GET /images/get``."""
+    return RawCall(
+        "ImageGetAll",
+        "GET",
+        "/images/get",
+        query={
+            "names": builtins.list(names),
+            "platform": builtins.list(platform) if platform else None,
+        },
+    )
+
+
+def load(
+    tar: Body,
+    *,
+    quiet: bool = False,
+    platform: Sequence[str] | None = None,
+    content_length: int | None = None,
+) -> ProgressCall[BuildInfo]:
+    """Load images from a tarball made by `get` (``docker load``), streamed up —
+    ``POST /images/load``; a progress stream (``Loaded image: …``)."""
+    return ProgressCall(
+        "ImageLoad",
+        "POST",
+        "/images/load",
+        query={
+            "quiet": quiet or None,
+            "platform": builtins.list(platform) if platform else None,
+        },
+        headers=[("Content-Type", "application/x-tar")],
+        body=tar,
+        content_length=content_length,
+        decode_item=models.BuildInfo.from_wire,
+        response_timeout=None,
+    )
+
+
+def build(
+    context: Body,
+    *,
+    tag: Sequence[str] | str | None = None,
+    dockerfile: str | None = None,
+    build_args: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
+    target: str | None = None,
+    network_mode: str | None = None,
+    platform: str | None = None,
+    pull: bool = False,
+    no_cache: bool = False,
+    rm: bool = True,
+    force_rm: bool = False,
+    extra_hosts: Sequence[str] | None = None,
+    gzip: bool = False,
+    registry_config: Mapping[str, Any] | None = None,
+) -> ProgressCall[BuildInfo]:
+    """Build an image from a tar build context (classic builder) — ``POST /build``; a
+    progress stream whose `wait()` raises the build's error.
+
+    `context` is the tar (bytes, or pieces streamed as they come); `gzip` says it is
+    compressed. `registry_config` is sent as ``X-Registry-Config``.
+    """
+    tags = [tag] if isinstance(tag, str) else builtins.list(tag or ())
+    headers = [("Content-Type", "application/x-tar")]
+    if gzip:
+        headers.append(("Content-Encoding", "gzip"))
+    if registry_config is not None:
+        encoded = base64.urlsafe_b64encode(json.dumps(dict(registry_config)).encode())
+        headers.append(("X-Registry-Config", encoded.decode("ascii")))
+    return ProgressCall(
+        "ImageBuild",
+        "POST",
+        "/build",
+        query={
+            "t": tags or None,
+            "dockerfile": dockerfile,
+            "buildargs": json.dumps(dict(build_args)) if build_args else None,
+            "labels": json.dumps(dict(labels)) if labels else None,
+            "target": target,
+            "networkmode": network_mode,
+            "platform": platform,
+            "pull": "1" if pull else None,
+            "nocache": no_cache or None,
+            "rm": rm,
+            "forcerm": force_rm or None,
+            "extrahosts": ",".join(extra_hosts) if extra_hosts else None,
+            "version": "1",
+        },
+        headers=headers,
+        body=context,
+        decode_item=models.BuildInfo.from_wire,
+        response_timeout=None,
+    )
+
+
+def build_prune(
+    *,
+    all: bool = False,
+    filters: Filters | None = None,
+    keep_storage: int | None = None,
+) -> Call[BuildPruneResponse]:
+    """Remove the build cache — ``POST /build/prune``."""
+    return Call(
+        "BuildPrune",
+        "POST",
+        "/build/prune",
+        query={
+            "all": all or None,
+            "filters": encode_filters(filters),
+            "keep-storage": keep_storage,
+        },
+        decode=lambda r: models.BuildPruneResponse.from_wire(r.json()),
+        response_timeout=None,
     )
