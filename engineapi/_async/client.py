@@ -16,6 +16,7 @@ from engineapi._async.streams import (
     AsyncOutputStream,
     AsyncProgressStream,
     AsyncRawStream,
+    AsyncWebSocketAttach,
 )
 from engineapi._concurrency import AsyncLock, asleep
 from engineapi._explain import error_message, explain_connect_error
@@ -24,6 +25,7 @@ from engineapi._version import USER_AGENT
 from engineapi.api import _versions
 from engineapi.api._call import (
     Call,
+    ExtractCall,
     Flow,
     HijackCall,
     OutputCall,
@@ -32,6 +34,7 @@ from engineapi.api._call import (
     RawCall,
     Reply,
     StreamCall,
+    WebSocketCall,
 )
 from engineapi.api.exec import ExecStreamCall
 from engineapi.api.system import PingResult, ping, ping_head
@@ -39,6 +42,8 @@ from engineapi.config import Endpoint, TLSConfig, resolve_api_version, resolve_e
 from engineapi.errors import ConnectError, DaemonError, daemon_error
 from engineapi.http import Headers
 from engineapi.streams.stdcopy import is_multiplexed
+from engineapi.streams.tarball import extract_async_stream
+from engineapi.streams.websocket import check_accept, handshake_headers
 from engineapi.transports import transport_for
 from engineapi.transports.base import Transport
 
@@ -135,6 +140,14 @@ class AsyncClient(AsyncNamespaces):
                 await self._negotiate()
             version = self._api_version
             _versions.check(call, self._api_version_key, version)
+            if call.optional_query:
+                key = self._api_version_key
+                call.query += [
+                    (name, value)
+                    for name, value in call.optional_query
+                    if _versions.supported(call, name, key)
+                ]
+                call.optional_query = []
         timeouts = self.timeouts
         if call.response_timeout is not True:
             timeouts = Timeouts(timeouts.connect, call.response_timeout or None, timeouts.read)
@@ -227,6 +240,22 @@ class AsyncClient(AsyncNamespaces):
             return stop.value  # type: ignore[no-any-return]
         finally:
             flow.close()
+
+    async def _websocket(self, call: WebSocketCall) -> AsyncWebSocketAttach:
+        """Upgrade to a WebSocket (the daemon insists on an Origin header)."""
+        key, headers = handshake_headers(origin="http://localhost")
+        call.headers.extend(headers)
+        response = await self._open(call)
+        check_accept(key, response.headers)
+        return AsyncWebSocketAttach(self._pool.hijack(response))
+
+    async def _extract(self, call: ExtractCall) -> list[str]:
+        """Extract a tar response into `call.dest` as it arrives; the extracted paths."""
+        response = await self._open(call)
+        try:
+            return await extract_async_stream(response.iter_bytes(), call.dest)
+        finally:
+            await response.aclose()
 
     async def _hijack(self, call: Call[Any]) -> AsyncHijackedStream:
         """Send `call` asking to upgrade the connection; return the raw duplex stream.

@@ -50,6 +50,8 @@ _KINDS = {
     "Flow": "flow",
     "ExecStreamCall": "exec_stream",
     "ProgressCall": "progress",
+    "WebSocketCall": "websocket",
+    "ExtractCall": "extract",
 }
 
 
@@ -106,6 +108,12 @@ class _Method:
         elif self.kind == "Flow":
             head = f"    async def {self.name}({params}) -> {self.item}:"
             body = f"        return await self._client._flow({call})"
+        elif self.kind == "WebSocketCall":
+            head = f"    async def {self.name}({params}) -> AsyncWebSocketAttach:"
+            body = f"        return await self._client._websocket({call})"
+        elif self.kind == "ExtractCall":
+            head = f"    async def {self.name}({params}) -> builtins.list[str]:"
+            body = f"        return await self._client._extract({call})"
         elif self.kind == "ProgressCall":
             head = f"    def {self.name}({params}) -> AsyncProgressStream[{self.item}]:"
             body = f"        return self._client._progress({call})"
@@ -158,7 +166,7 @@ def _module_methods(module: str) -> tuple[list[_Method], dict[str, str]]:
     return [_Method(module, functions[n]) for n in names if n in functions], origins
 
 
-_BUILTIN_NAMES = {"None", "True", "False", "builtins", "str", "int", "float", "bool", "bytes"}
+_BUILTIN_NAMES = {"None", "True", "False", "builtins", "str", "int", "float", "bool", "bytes", "os"}
 
 
 def render() -> str:
@@ -218,6 +226,8 @@ from typing import TYPE_CHECKING, cast
 {module_imports}
 
 if TYPE_CHECKING:
+    import os
+
     from engineapi._async.client import AsyncClient
     from engineapi._async.streams import (
         AsyncAttachedStream,
@@ -226,6 +236,7 @@ if TYPE_CHECKING:
         AsyncOutputStream,
         AsyncProgressStream,
         AsyncRawStream,
+        AsyncWebSocketAttach,
     )
 {typing_imports}
 

@@ -15,6 +15,7 @@ from engineapi.api import images as _images
 from engineapi.api import system as _system
 
 if TYPE_CHECKING:
+    import os
     from collections.abc import Iterable, Mapping, Sequence
     from typing import Any
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
         OutputStream,
         ProgressStream,
         RawStream,
+        WebSocketAttach,
     )
     from engineapi.api._call import Filters, Timestamp
     from engineapi.api.containers import PathStat
@@ -179,9 +181,55 @@ class Containers:
             )
         )
 
+    def attach_websocket(
+        self,
+        id: str,
+        *,
+        stdin: bool = False,
+        stdout: bool = True,
+        stderr: bool = True,
+        logs: bool = False,
+        stream: bool = True,
+        detach_keys: str | None = None,
+    ) -> WebSocketAttach:
+        """Attach to a container over a WebSocket — ``GET /containers/{id}/attach/ws``.
+
+        The output arrives as raw bytes (stdout and stderr are not told apart on this endpoint);
+        `write()` sends stdin. `stdin`/`stdout`/`stderr` choose the streams on API ≥ 1.42; older
+        engines attach all three.
+        """
+        return self._client._websocket(
+            _containers.attach_websocket(
+                id,
+                stdin=stdin,
+                stdout=stdout,
+                stderr=stderr,
+                logs=logs,
+                stream=stream,
+                detach_keys=detach_keys,
+            )
+        )
+
     def changes(self, id: str) -> builtins.list[FilesystemChange]:
         """Files changed in the container's filesystem — ``GET /containers/{id}/changes``."""
         return self._client._send(_containers.changes(id))
+
+    def copy_from(self, id: str, path: str, *, dest: str | os.PathLike[str]) -> builtins.list[str]:
+        """Copy `path` out of the container into the local directory `dest`
+        (``docker cp CONTAINER:PATH DEST``) — ``GET /containers/{id}/archive``; the extracted paths.
+
+        Extraction is incremental and safe: absolute names, ``..`` escapes, links pointing
+        outside `dest` and device nodes raise `UnsafeArchiveError` before anything lands there.
+        """
+        return self._client._extract(_containers.copy_from(id, path, dest=dest))
+
+    def copy_to(self, id: str, source: str | os.PathLike[str], *, path: str) -> None:
+        """Copy a local file or directory into the container directory `path`
+        (``docker cp SRC CONTAINER:PATH``) — ``PUT /containers/{id}/archive``.
+
+        The tar is streamed from disk as it is sent (flat memory), with its exact length.
+        """
+        return self._client._send(_containers.copy_to(id, source, path=path))
 
     def create(
         self,

@@ -20,12 +20,14 @@ from engineapi._sync.streams import (
     OutputStream,
     ProgressStream,
     RawStream,
+    WebSocketAttach,
 )
 from engineapi._timeouts import Timeouts
 from engineapi._version import USER_AGENT
 from engineapi.api import _versions
 from engineapi.api._call import (
     Call,
+    ExtractCall,
     Flow,
     HijackCall,
     OutputCall,
@@ -34,6 +36,7 @@ from engineapi.api._call import (
     RawCall,
     Reply,
     StreamCall,
+    WebSocketCall,
 )
 from engineapi.api.exec import ExecStreamCall
 from engineapi.api.system import PingResult, ping, ping_head
@@ -41,6 +44,8 @@ from engineapi.config import Endpoint, TLSConfig, resolve_api_version, resolve_e
 from engineapi.errors import ConnectError, DaemonError, daemon_error
 from engineapi.http import Headers
 from engineapi.streams.stdcopy import is_multiplexed
+from engineapi.streams.tarball import extract_stream
+from engineapi.streams.websocket import check_accept, handshake_headers
 from engineapi.transports import transport_for
 from engineapi.transports.base import Transport
 
@@ -137,6 +142,14 @@ class Client(Namespaces):
                 self._negotiate()
             version = self._api_version
             _versions.check(call, self._api_version_key, version)
+            if call.optional_query:
+                key = self._api_version_key
+                call.query += [
+                    (name, value)
+                    for name, value in call.optional_query
+                    if _versions.supported(call, name, key)
+                ]
+                call.optional_query = []
         timeouts = self.timeouts
         if call.response_timeout is not True:
             timeouts = Timeouts(timeouts.connect, call.response_timeout or None, timeouts.read)
@@ -229,6 +242,22 @@ class Client(Namespaces):
             return stop.value  # type: ignore[no-any-return]
         finally:
             flow.close()
+
+    def _websocket(self, call: WebSocketCall) -> WebSocketAttach:
+        """Upgrade to a WebSocket (the daemon insists on an Origin header)."""
+        key, headers = handshake_headers(origin="http://localhost")
+        call.headers.extend(headers)
+        response = self._open(call)
+        check_accept(key, response.headers)
+        return WebSocketAttach(self._pool.hijack(response))
+
+    def _extract(self, call: ExtractCall) -> list[str]:
+        """Extract a tar response into `call.dest` as it arrives; the extracted paths."""
+        response = self._open(call)
+        try:
+            return extract_stream(response.iter_bytes(), call.dest)
+        finally:
+            response.close()
 
     def _hijack(self, call: Call[Any]) -> HijackedStream:
         """Send `call` asking to upgrade the connection; return the raw duplex stream.

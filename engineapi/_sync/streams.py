@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import builtins
+import collections
 from collections.abc import Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Generic, TypeVar
@@ -14,9 +15,10 @@ from engineapi._sync.connection import HijackedStream, Response
 from engineapi.api import exec as exec_api
 from engineapi.api._call import OutputCall, RawCall, StreamCall
 from engineapi.api.exec import ExecStreamCall
-from engineapi.errors import RemoteProtocolError, StreamError
+from engineapi.errors import EngineAPIError, RemoteProtocolError, StreamError
 from engineapi.streams.jsonlines import JSONLinesDecoder
 from engineapi.streams.stdcopy import STDERR, STDOUT, Frame, StdcopyDecoder
+from engineapi.streams.websocket import Close, Message, Ping, WebSocketConnection
 from engineapi.transports.base import READ_SIZE
 
 if TYPE_CHECKING:
@@ -29,6 +31,7 @@ __all__ = [
     "OutputStream",
     "ProgressStream",
     "RawStream",
+    "WebSocketAttach",
 ]
 
 T = TypeVar("T")
@@ -352,6 +355,68 @@ class ExecStream:
 
     def __enter__(self) -> ExecStream:
         self._open()
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class WebSocketAttach:
+    """A container attached over a WebSocket: raw output bytes in, stdin out.
+
+    `read()` returns the next piece of output (``b""`` once the daemon closed the session);
+    pings are answered. There is no half-close on a WebSocket: `close()` ends the session.
+    """
+
+    __slots__ = ("_events", "_stream", "_ws")
+
+    def __init__(self, stream: HijackedStream) -> None:
+        self._stream = stream
+        self._ws = WebSocketConnection()
+        self._events: collections.deque[object] = collections.deque()
+
+    def read(self, timeout: float | None = None) -> bytes:
+        """The next piece of output; ``b""`` when the session is over."""
+        while True:
+            while self._events:
+                event = self._events.popleft()
+                if isinstance(event, Message):
+                    return event.data
+                if isinstance(event, Ping):
+                    self._stream.write(self._ws.send_pong(event.payload), timeout)
+                elif isinstance(event, Close):
+                    if not self._ws.close_sent:
+                        self._stream.write(self._ws.send_close(), timeout)
+                    return b""
+            data = self._stream.read(READ_SIZE, timeout)
+            self._ws.receive_data(data)
+            self._events.extend(self._ws.events())
+            if not data and not self._events:
+                return b""
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self._pieces()
+
+    def _pieces(self) -> Iterator[bytes]:
+        while data := self.read():
+            yield data
+
+    def write(self, data: bytes, timeout: float | None = None) -> None:
+        """Send bytes to the container's stdin (a binary message)."""
+        self._stream.write(self._ws.send_binary(data), timeout)
+
+    def close(self) -> None:
+        """Say goodbye (a close frame) and drop the connection."""
+        if not self._ws.close_sent and not self._ws.close_received:
+            try:
+                self._stream.write(self._ws.send_close(), 1.0)
+            except EngineAPIError:
+                pass
+        self._stream.close()
+
+    def __enter__(self) -> WebSocketAttach:
         return self
 
     def __exit__(

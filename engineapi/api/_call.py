@@ -22,6 +22,7 @@ from engineapi.http import Headers
 
 __all__ = [
     "Call",
+    "ExtractCall",
     "Filters",
     "Flow",
     "HijackCall",
@@ -32,6 +33,7 @@ __all__ = [
     "Reply",
     "StreamCall",
     "Timestamp",
+    "WebSocketCall",
     "decode_list",
     "encode_filters",
     "encode_timestamp",
@@ -85,6 +87,7 @@ class Call(Generic[T]):
         "headers",
         "method",
         "operation_id",
+        "optional_query",
         "params",
         "path",
         "query",
@@ -107,12 +110,15 @@ class Call(Generic[T]):
         expect: frozenset[int] = frozenset(),
         versioned: bool = True,
         response_timeout: float | bool | None = True,
+        optional_query: Mapping[str, object] | None = None,
     ) -> None:
         self.operation_id = operation_id
         self.method = method
         self.path = path
         self.decode = decode
         self.query, self.params = _encode_query(query)
+        #: Parameters sent only when the API version in use has them (the client decides).
+        self.optional_query = _encode_query(optional_query)[0]
         self.headers = list(headers)
         if json_body is not None:
             body = json.dumps(json_body, separators=(",", ":")).encode()
@@ -161,6 +167,27 @@ class ProgressCall(StreamCall[T]):
     and a ``wait()`` that raises the error a message reports."""
 
     __slots__ = ()
+
+
+class WebSocketCall(Call[bytes]):
+    """A request upgraded to a WebSocket (``/containers/{id}/attach/ws``)."""
+
+    __slots__ = ()
+
+    def __init__(self, operation_id: str, method: str, path: str, **kwargs: Any) -> None:
+        super().__init__(operation_id, method, path, decode=_whole_body, **kwargs)
+
+
+class ExtractCall(Call[list[str]]):
+    """A tar body extracted safely into the local directory `dest` as it arrives."""
+
+    __slots__ = ("dest",)
+
+    def __init__(
+        self, operation_id: str, method: str, path: str, *, dest: str, **kwargs: Any
+    ) -> None:
+        super().__init__(operation_id, method, path, decode=_no_whole_body, **kwargs)
+        self.dest = dest
 
 
 class RawCall(Call[bytes]):

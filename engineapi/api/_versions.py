@@ -72,3 +72,10 @@ def check(call: Any, version: tuple[int, int], version_text: str | None) -> None
                 f"parameter {name!r} of {call.operation_id} needs API {param.since}; "
                 f"this daemon is used with API {version_text}"
             )
+
+
+def supported(call: Any, name: str, version: tuple[int, int]) -> bool:
+    """Whether the operation of `call` has the parameter `name` in the API version in use."""
+    operation = _operations().get(call.operation_id)
+    param = operation.params.get(name) if operation is not None else None
+    return param is None or version_key(param.since) <= version

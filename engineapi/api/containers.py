@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import builtins
 import json
+import os
 from collections.abc import AsyncIterable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +14,7 @@ import attrs
 from engineapi import models
 from engineapi.api._call import (
     Call,
+    ExtractCall,
     Filters,
     HijackCall,
     OutputCall,
@@ -20,6 +22,7 @@ from engineapi.api._call import (
     Reply,
     StreamCall,
     Timestamp,
+    WebSocketCall,
     decode_list,
     encode_filters,
     encode_timestamp,
@@ -46,7 +49,10 @@ __all__ = [
     "PathStat",
     "archive_info",
     "attach",
+    "attach_websocket",
     "changes",
+    "copy_from",
+    "copy_to",
     "create",
     "delete",
     "export",
@@ -352,6 +358,33 @@ def attach(
     )
 
 
+def attach_websocket(
+    id: str,
+    *,
+    stdin: bool = False,
+    stdout: bool = True,
+    stderr: bool = True,
+    logs: bool = False,
+    stream: bool = True,
+    detach_keys: str | None = None,
+) -> WebSocketCall:
+    """Attach to a container over a WebSocket — ``GET /containers/{id}/attach/ws``.
+
+    The output arrives as raw bytes (stdout and stderr are not told apart on this endpoint);
+    `write()` sends stdin. `stdin`/`stdout`/`stderr` choose the streams on API ≥ 1.42; older
+    engines attach all three.
+    """
+    return WebSocketCall(
+        "ContainerAttachWebsocket",
+        "GET",
+        _path(id, "/attach/ws"),
+        query={"stream": stream or None, "logs": logs or None, "detachKeys": detach_keys},
+        # Before API 1.42 the endpoint attaches all three streams and takes no choice.
+        optional_query={"stdin": stdin, "stdout": stdout, "stderr": stderr},
+        response_timeout=None,
+    )
+
+
 def wait(id: str, *, condition: str | None = None) -> Call[ContainerWaitResponse]:
     """Block until the container stops; its exit code — ``POST /containers/{id}/wait``.
 
@@ -445,6 +478,33 @@ def put_archive(
         body=tar,
         content_length=content_length,
         decode=_none,
+    )
+
+
+def copy_to(id: str, source: str | os.PathLike[str], *, path: str) -> Call[None]:
+    """Copy a local file or directory into the container directory `path`
+    (``docker cp SRC CONTAINER:PATH``) — ``PUT /containers/{id}/archive``.
+
+    The tar is streamed from disk as it is sent (flat memory), with its exact length.
+    """
+    from engineapi.streams.tarball import tar_size, tar_stream
+
+    return put_archive(id, tar_stream(source), path=path, content_length=tar_size(source))
+
+
+def copy_from(id: str, path: str, *, dest: str | os.PathLike[str]) -> ExtractCall:
+    """Copy `path` out of the container into the local directory `dest`
+    (``docker cp CONTAINER:PATH DEST``) — ``GET /containers/{id}/archive``; the extracted paths.
+
+    Extraction is incremental and safe: absolute names, ``..`` escapes, links pointing
+    outside `dest` and device nodes raise `UnsafeArchiveError` before anything lands there.
+    """
+    return ExtractCall(
+        "ContainerArchive",
+        "GET",
+        _path(id, "/archive"),
+        query={"path": path},
+        dest=os.fspath(dest),
     )
 
 

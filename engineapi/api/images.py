@@ -63,7 +63,9 @@ __all__ = [
 Body = bytes | Iterable[bytes] | AsyncIterable[bytes]
 
 
-def registry_auth_header(auth: AuthConfig | Mapping[str, Any] | None) -> builtins.list[tuple[str, str]]:
+def registry_auth_header(
+    auth: AuthConfig | Mapping[str, Any] | None,
+) -> builtins.list[tuple[str, str]]:
     """``X-Registry-Auth``: the credentials as base64url JSON (an empty object when none)."""
     data = to_body(auth) if auth is not None else {}
     encoded = base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode())

@@ -385,3 +385,49 @@ async def test_200_concurrent_inspects_leak_no_file_descriptor(engine: Engine) -
             await client.containers.delete(cid, force=True)
     after = len(os.listdir("/proc/self/fd"))
     assert after <= before
+
+
+def test_attach_over_websocket(client: Client, make_container, engine: Engine) -> None:  # type: ignore[no-untyped-def]
+    cid = make_container(["cat"], stdin=True, start=False)
+    if engine.is_podman:  # Podman 4.3's compat API has no /attach/ws
+        with pytest.raises(NotFound):
+            client.containers.attach_websocket(cid, stdin=True)
+        return
+    with client.containers.attach_websocket(cid, stdin=True) as ws:
+        client.containers.start(cid)
+        ws.write(b"over a websocket\n")
+        received = b""
+        while b"\n" not in received:
+            received += ws.read(timeout=10)
+    assert received == b"over a websocket\n"
+
+
+def test_copy_to_and_from_a_directory_tree(client: Client, make_container, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    cid = make_container(["sleep", "300"])
+    source = tmp_path / "tree"
+    (source / "sub").mkdir(parents=True)
+    (source / "a.txt").write_bytes(b"alpha")
+    (source / "sub" / "b.bin").write_bytes(os.urandom(300_000))
+    (source / "link").symlink_to("a.txt")
+    client.containers.copy_to(cid, source, path="/tmp")
+    assert client.exec.run(cid, ["cat", "/tmp/tree/link"]).stdout == b"alpha"
+    dest = tmp_path / "back"
+    dest.mkdir()
+    extracted = client.containers.copy_from(cid, "/tmp/tree", dest=dest)
+    assert "tree/sub/b.bin" in extracted
+    assert (dest / "tree" / "sub" / "b.bin").read_bytes() == (source / "sub" / "b.bin").read_bytes()
+    assert os.readlink(dest / "tree" / "link") == "a.txt"
+
+
+def test_copy_from_refuses_a_link_escaping_dest(client: Client, make_container, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from engineapi.streams.tarball import UnsafeArchiveError
+
+    cid = make_container(
+        ["sh", "-c", "mkdir /tmp/evil && ln -s ../../../../etc/passwd /tmp/evil/p; sleep 300"]
+    )
+    time.sleep(0.5)
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    with pytest.raises(UnsafeArchiveError, match="p"):
+        client.containers.copy_from(cid, "/tmp/evil", dest=dest)
+    assert not (tmp_path / "etc").exists()
