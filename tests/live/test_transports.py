@@ -326,3 +326,17 @@ def test_response_timeout_bounds_the_wait_for_the_head(
             client._send(call)
         assert time.monotonic() - start < 2.5
         assert client.system.ping().api_version  # a fresh connection works
+
+
+async def test_async_stream_idle_timeout(engine: Engine) -> None:
+    from engineapi import Timeouts
+
+    async with AsyncClient(
+        engine.host, timeout=Timeouts(connect=5, response=5, read=0.5)
+    ) as client:
+        start = time.monotonic()
+        with pytest.raises(TimeoutError):
+            async for _ in client.system.events(filters={"container": ["engineapi-never"]}):
+                pass
+        assert 0.4 < time.monotonic() - start < 5
+        assert (await client.system.ping()).api_version
