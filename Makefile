@@ -8,7 +8,7 @@ ENGINES := tests/engines/engines.sh
 # The engine `make run` falls back to when none is reachable (root on Debian only).
 LOCAL_ENGINE ?= unix:///run/engineapi/docker28.sock
 
-.PHONY: all venv run test unit lint gen check-gen bench engines engines-down clean
+.PHONY: all venv run test unit test-offline record lint gen check-gen bench engines engines-down clean
 
 all: test
 
@@ -37,6 +37,15 @@ test: venv
 
 unit: venv
 	ENGINEAPI_NO_ENGINES=1 $(BIN)/python -m pytest -q tests/unit
+
+# No engine needed (a laptop, CI): unit tests and the recorded fixtures under fixtures/, replayed.
+test-offline: venv
+	ENGINEAPI_NO_ENGINES=1 $(BIN)/python -m pytest -q -ra tests/unit tests/replay
+
+# Re-record fixtures/<engine>/<scenario>.json against the live engines (review the diff after).
+record: venv
+	$(ENGINES) up
+	ENGINEAPI_RECORD=1 $(BIN)/python -m pytest -q -ra tests/replay/test_scenarios.py
 
 lint: venv
 	$(BIN)/ruff check engineapi tests

@@ -91,9 +91,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "engine" not in metafunc.fixturenames:
         return
     if isinstance(_ENGINES, str):
-        metafunc.parametrize("engine", [_ENGINES], ids=["no-engines"])
+        metafunc.parametrize("engine", [_ENGINES], ids=["no-engines"], indirect=True)
     else:
-        metafunc.parametrize("engine", _ENGINES, ids=[e.name for e in _ENGINES])
+        metafunc.parametrize("engine", _ENGINES, ids=[e.name for e in _ENGINES], indirect=True)
 
 
 @pytest.fixture

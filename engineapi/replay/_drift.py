@@ -1,0 +1,269 @@
+"""Drift: does a fresh recording say the same as the committed cassette, volatile values aside?
+
+Both cassettes are brought to a comparable form, then compared value by value:
+
+- bodies are decoded (JSON to values, tar archives to their member list without mtimes, other
+  binary to its size and digest); a chunked body is joined (chunk boundaries are the
+  transport's timing, not the daemon's answer): one JSON document gives its value, JSON lines
+  the list of their values; how a body was framed is not compared (Go switches from
+  Content-Length to chunked by size);
+- volatile values are replaced by placeholders: every string is rewritten with
+  `VOLATILE_PATTERNS` (64- and 12-hex ids, RFC 3339 times, Unix times), integers under
+  `TIME_KEYS` become ``<time>``, MAC addresses ``<mac>``, and the cassette's own ``volatile``
+  rules, plus `DEFAULT_RULES`, blank whole values;
+- ``meta.recorded_at`` and ``meta.engineapi_version`` are ignored.
+
+A volatile rule is ``"METHOD PATH FIELD"``: the method (``*`` for any), a glob on the path
+(``/containers/*/json``) and a dotted path in the exchange, ``*`` matching any one key or
+index: ``request.query.since``, ``response.body.SystemTime``, ``response.body`` (the whole
+body), ``response.body.*.time`` (in every item of a JSON-lines stream),
+``response.headers.X-Docker-Container-Path-Stat``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import io
+import json
+import re
+import tarfile
+from typing import Any
+
+from engineapi.replay._cassette import Cassette, Exchange, encode_body
+
+__all__ = ["DEFAULT_RULES", "TIME_KEYS", "VOLATILE_PATTERNS", "drift", "normalise"]
+
+VOLATILE = "<volatile>"
+
+VOLATILE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])"), "<id>"),
+    (re.compile(r"(?<![0-9A-Za-z])[0-9a-f]{12}(?![0-9A-Za-z])"), "<id>"),
+    (
+        re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)"),
+        "<time>",
+    ),
+    (re.compile(r"(?<![0-9a-f:])(?:[0-9a-f]{2}:){5}[0-9a-f]{2}(?![0-9a-f:])"), "<mac>"),
+    (re.compile(r"(?<![\d.])1[6-9]\d{17}(?![\d.])"), "<time>"),
+    (re.compile(r"(?<![\d.])1[6-9]\d{8}(?:\.\d+)?(?![\d.])"), "<time>"),
+]
+TIME_KEYS = frozenset({"Created", "created", "time", "timeNano"})
+#: Rules applied to every cassette: values no scenario can hold still.
+DEFAULT_RULES = [
+    "* * response.headers.X-Reference-Id",  # Podman: an address in its memory
+    "GET /containers/*/json response.body.State.Pid",
+    "GET /containers/*/json response.body.Config.Env",  # Podman: in a new order each time
+    "GET /containers/*/json response.body.NetworkSettings",  # addresses handed out in turn
+    "GET /containers/json response.body.*.NetworkSettings",
+]
+
+
+def _tar_listing(data: bytes) -> list[dict[str, Any]] | None:
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
+            members = []
+            for member in tar.getmembers():
+                item: dict[str, Any] = {
+                    "name": member.name,
+                    "type": member.type.decode("ascii", "replace"),
+                    "mode": oct(member.mode),
+                    "size": member.size,
+                }
+                if member.isfile() and member.size:
+                    file = tar.extractfile(member)
+                    content = file.read() if file is not None else b""
+                    try:
+                        if len(content) > 4096:
+                            raise UnicodeDecodeError("utf-8", b"", 0, 1, "too long")
+                        item["content"] = content.decode("utf-8")
+                    except UnicodeDecodeError:
+                        item["sha256"] = hashlib.sha256(content).hexdigest()
+                if member.issym() or member.islnk():
+                    item["link"] = member.linkname
+                members.append(item)
+            return members
+    except (tarfile.TarError, EOFError, ValueError):
+        return None
+
+
+def _value(data: bytes) -> Any:
+    """A body, comparable: JSON value, text, tar listing or binary digest."""
+    if not data:
+        return None
+    stored = encode_body(data)
+    if isinstance(stored, dict) and "json" in stored:
+        return stored["json"]
+    if isinstance(stored, str):
+        return stored
+    listing = _tar_listing(data)
+    if listing is not None:
+        return {"tar": listing}
+    return {"binary": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def _stream(chunks: list[bytes]) -> Any:
+    """A chunked body: one JSON document as its value, JSON lines as the list of their values."""
+    joined = b"".join(chunks)
+    if not joined:
+        return []
+    single = encode_body(joined)
+    if isinstance(single, dict) and "json" in single and b"\n" not in joined.rstrip(b"\n"):
+        return single["json"]
+    try:
+        text = joined.decode("utf-8")
+    except UnicodeDecodeError:
+        return _value(joined)
+    if "\0" in text:
+        return _value(joined)
+    return [_value(line.encode()) for line in text.splitlines(keepends=True)]
+
+
+def _exchange_tree(exchange: Exchange) -> dict[str, Any]:
+    request = exchange.request
+    tree: dict[str, Any] = {
+        "request": {
+            "method": request.method,
+            "path": request.path,
+            "query": _pairs(request.query),
+            "headers": dict(request.headers),
+            "body": _value(request.body),
+        }
+    }
+    response = exchange.response
+    if response is None:
+        tree["response"] = None
+    else:
+        item: dict[str, Any] = {
+            "status": response.status,
+            "reason": response.reason,
+            "headers": dict(response.headers),
+            "complete": response.complete,
+        }
+        if response.chunks is not None:
+            item["body"] = _stream(response.chunks)
+        if response.body is not None:
+            item["body"] = _value(response.body)
+        tree["response"] = item
+    if exchange.hijack is not None:
+        tree["hijack"] = [
+            {"from": step.source, "close_write": step.close_write, "eof": step.eof}
+            | ({"data": _value(step.data)} if step.data else {})
+            for step in exchange.hijack
+        ]
+    return tree
+
+
+def _pairs(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for name, value in sorted(pairs):
+        result.setdefault(name, []).append(value)
+    return result
+
+
+def _blank(node: Any, segments: list[str]) -> Any:
+    """`node` with the value(s) at `segments` replaced by the volatile placeholder."""
+    if not segments:
+        return VOLATILE
+    head, rest = segments[0], segments[1:]
+    if isinstance(node, dict):
+        keys = list(node) if head == "*" else [k for k in node if k.lower() == head.lower()]
+        for key in keys:
+            node[key] = _blank(node[key], rest)
+    elif isinstance(node, list):
+        indexes = range(len(node)) if head == "*" else [int(head)] if head.isdigit() else []
+        for index in indexes:
+            if index < len(node):
+                node[index] = _blank(node[index], rest)
+    return node
+
+
+def _apply_rules(tree: dict[str, Any], rules: list[str]) -> None:
+    for rule in rules:
+        parts = rule.split(None, 2)
+        if len(parts) != 3:
+            raise ValueError(f"a volatile rule is 'METHOD PATH FIELD', not {rule!r}")
+        method, path, field = parts
+        request = tree["request"]
+        if method not in ("*", request["method"]) or not fnmatch.fnmatchcase(request["path"], path):
+            continue
+        _blank(tree, field.split("."))
+
+
+def _scrub_volatile(node: Any, key: str | None = None) -> Any:
+    if isinstance(node, dict):
+        return {k: _scrub_volatile(v, k) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_scrub_volatile(v) for v in node]
+    if isinstance(node, str):
+        for pattern, placeholder in VOLATILE_PATTERNS:
+            node = pattern.sub(placeholder, node)
+        return node
+    if isinstance(node, int) and not isinstance(node, bool) and key in TIME_KEYS:
+        return "<time>"
+    return node
+
+
+def normalise(cassette: Cassette, *, rules: list[str] | None = None) -> dict[str, Any]:
+    """The comparable form of `cassette` (see the module docstring)."""
+    all_rules = [*DEFAULT_RULES, *cassette.volatile, *(rules or [])]
+    meta = {
+        k: v
+        for k, v in json.loads(json.dumps(cassette.to_document()["meta"])).items()
+        if k not in ("recorded_at", "engineapi_version")
+    }
+    exchanges = []
+    for exchange in cassette.exchanges:
+        tree = _exchange_tree(exchange)
+        _apply_rules(tree, all_rules)
+        exchanges.append(_scrub_volatile(tree))
+    return {"meta": meta, "exchanges": exchanges}
+
+
+def _differences(old: Any, new: Any, where: str, out: list[str]) -> None:
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in dict.fromkeys([*old, *new]):
+            if key not in old:
+                out.append(f"{where}.{key}: added {_short(new[key])}")
+            elif key not in new:
+                out.append(f"{where}.{key}: removed {_short(old[key])}")
+            else:
+                _differences(old[key], new[key], f"{where}.{key}", out)
+    elif isinstance(old, list) and isinstance(new, list):
+        if len(old) != len(new):
+            out.append(f"{where}: {len(old)} items, now {len(new)}")
+        for index, (a, b) in enumerate(zip(old, new, strict=False)):
+            _differences(a, b, f"{where}[{index}]", out)
+    elif old != new:
+        out.append(f"{where}: {_short(old)} → {_short(new)}")
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 120 else text[:117] + "…"
+
+
+def drift(recorded: Cassette, fresh: Cassette, *, rules: list[str] | None = None) -> list[str]:
+    """The differences between two recordings of one scenario, volatile values aside.
+
+    An empty list means no drift. Each entry names where (``exchanges[3].response.body.Foo``)
+    and what changed. The rules of both cassettes apply.
+    """
+    rules = list(dict.fromkeys([*recorded.volatile, *fresh.volatile, *(rules or [])]))
+    old = normalise(recorded, rules=rules)
+    new = normalise(fresh, rules=rules)
+    out: list[str] = []
+    for index, (a, b) in enumerate(zip(old["exchanges"], new["exchanges"], strict=False)):
+        request = a["request"]
+        _differences(a, b, f"exchanges[{index}] ({request['method']} {request['path']})", out)
+    if len(old["exchanges"]) != len(new["exchanges"]):
+        out.append(
+            f"exchanges: {len(old['exchanges'])} recorded, {len(new['exchanges'])} now; "
+            + "; ".join(
+                f"{e['request']['method']} {e['request']['path']}"
+                for e in (new if len(new["exchanges"]) > len(old["exchanges"]) else old)[
+                    "exchanges"
+                ][min(len(old["exchanges"]), len(new["exchanges"])) :]
+            )
+        )
+    _differences(old["meta"], new["meta"], "meta", out)
+    return out
