@@ -67,6 +67,7 @@ bench: venv
 	$(BIN)/python tests/bench/bench_client.py
 	$(BIN)/python tests/bench/bench_models.py
 	$(BIN)/python tests/bench/bench_logs.py
+	$(BIN)/python tests/bench/bench_ssh.py
 
 engines:
 	$(ENGINES) up

@@ -86,7 +86,9 @@ class AsyncClient(AsyncNamespaces):
     ) -> None:
         #: Where the daemon is and how that was decided (argument, DOCKER_HOST, a context).
         self.endpoint: Endpoint = resolve_endpoint(host, tls, context=context, environ=environ)
-        self.transport: Transport = transport or transport_for(self.endpoint, ssh_mode=ssh_mode)
+        self.transport: Transport = transport or transport_for(
+            self.endpoint, ssh_mode=ssh_mode, environ=environ
+        )
         self.timeouts = Timeouts.coerce(timeout)
         self._pool = AsyncConnectionPool(self.transport, max_connections=max_connections)
         self._pinned_version = resolve_api_version(version, environ)
@@ -278,8 +280,12 @@ class AsyncClient(AsyncNamespaces):
     # -- lifecycle -------------------------------------------------------------------------------
 
     async def aclose(self) -> None:
-        """Close the idle connections; connections in use close when their response ends."""
+        """Close the idle connections (those in use close when their response ends) and what
+        the transport holds (an SSH connection)."""
         await self._pool.aclose()
+        close_transport = getattr(self.transport, "aclose", None)
+        if close_transport is not None:
+            await close_transport()
 
     async def __aenter__(self) -> Self:
         return self

@@ -88,7 +88,9 @@ class Client(Namespaces):
     ) -> None:
         #: Where the daemon is and how that was decided (argument, DOCKER_HOST, a context).
         self.endpoint: Endpoint = resolve_endpoint(host, tls, context=context, environ=environ)
-        self.transport: Transport = transport or transport_for(self.endpoint, ssh_mode=ssh_mode)
+        self.transport: Transport = transport or transport_for(
+            self.endpoint, ssh_mode=ssh_mode, environ=environ
+        )
         self.timeouts = Timeouts.coerce(timeout)
         self._pool = ConnectionPool(self.transport, max_connections=max_connections)
         self._pinned_version = resolve_api_version(version, environ)
@@ -280,8 +282,12 @@ class Client(Namespaces):
     # -- lifecycle -------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the idle connections; connections in use close when their response ends."""
+        """Close the idle connections (those in use close when their response ends) and what
+        the transport holds (an SSH connection)."""
         self._pool.close()
+        close_transport = getattr(self.transport, "close", None)
+        if close_transport is not None:
+            close_transport()
 
     def __enter__(self) -> Self:
         return self

@@ -5,6 +5,7 @@ Modules are imported on demand, so ``import engineapi`` never pays for ssl or as
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from engineapi.errors import ConfigError
@@ -16,7 +17,12 @@ if TYPE_CHECKING:
 __all__ = ["AsyncStream", "Stream", "Transport", "transport_for"]
 
 
-def transport_for(endpoint: Endpoint, *, ssh_mode: str | None = None) -> Transport:
+def transport_for(
+    endpoint: Endpoint,
+    *,
+    ssh_mode: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Transport:
     """The transport that reaches `endpoint` (unix socket, TCP, TLS over TCP, SSH).
 
     `ssh_mode` picks how ``ssh://`` hosts are reached: ``"asyncssh"`` (in-process) or
@@ -41,7 +47,14 @@ def transport_for(endpoint: Endpoint, *, ssh_mode: str | None = None) -> Transpo
         return TLSTransport(
             tcp, endpoint.tls.ssl_context(), endpoint.tls.server_hostname or host.hostname
         )
-    raise ConfigError(
-        f"no transport for {host.url} yet: {host.scheme}:// arrives with the SSH transport",
-        source=endpoint.source,
-    )
+    if host.scheme == "ssh":
+        from engineapi.transports._ssh import MODE_ASYNCSSH, resolve_ssh_mode
+
+        if resolve_ssh_mode(ssh_mode, environ) == MODE_ASYNCSSH:
+            from engineapi.transports.ssh import SSHTransport
+
+            return SSHTransport(host)
+        from engineapi.transports.sshcmd import SSHCommandTransport
+
+        return SSHCommandTransport(host)
+    raise ConfigError(f"no transport for {host.url}", source=endpoint.source)

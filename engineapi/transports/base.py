@@ -63,3 +63,7 @@ class Transport(Protocol):
 
     async def aconnect(self, timeout: float | None) -> AsyncStream:
         """Open a new asyncio stream to the daemon."""
+
+
+# A transport that holds resources of its own (an SSH connection, a loop thread) may also have
+# `close()` and `async aclose()`; the clients call them when they close.

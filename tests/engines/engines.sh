@@ -3,7 +3,8 @@
 #
 #   engines.sh up      install what is missing, start every engine that is not
 #                      running, import busybox:latest, smoke-check each engine
-#                      and write /run/engineapi/engines.json
+#                      and write /run/engineapi/engines.json; start the test
+#                      sshd and write /run/engineapi/sshd.json
 #   engines.sh down    stop the engines, unmount their leftovers, delete their
 #                      bridges (installed packages and downloaded debs stay)
 #   engines.sh status  one line per engine; exit status 1 if one is down
@@ -20,6 +21,22 @@
 #             unix:///run/engineapi/docker28.sock, tcp://127.0.0.1:12375
 #   podman    bookworm's podman 4.3, docker compat API
 #             unix:///run/engineapi/podman.sock
+# and one sshd for the ssh:// transports (the "remote host" of the tests):
+#   sshd      bookworm's openssh-server on 127.0.0.1, a random port chosen
+#             once; its own host key, user keys, authorized_keys and
+#             sshd_config in /var/lib/engineapi/ssh; described (port, keys,
+#             known_hosts, an ssh_config with the alias engineapi-test) in
+#             /run/engineapi/sshd.json. Neither the machine's own sshd nor
+#             ~/.ssh is touched.
+# two registries for push/pull, plugins and auth (section "registry"):
+#   reg-open  bookworm's docker-registry, http://127.0.0.1:15000, no auth
+#   reg-auth  the same on http://127.0.0.1:15001 with htpasswd basic auth;
+#             both described (user, password) in /run/engineapi/registry.json
+# and a swarm worker for the two-node swarm tests (section "swarm worker"):
+#   docker28w docker28's binaries in the network namespace engineapi-sw
+#             (10.231.28.2, the host side of its veth is 10.231.28.1),
+#             unix:///run/engineapi/docker28w.sock; described in
+#             /run/engineapi/swarm.json, not in engines.json.
 #
 # Runs as root on Debian bookworm. Knobs (environment):
 #   ENGINEAPI_WAIT_TIMEOUT   seconds to wait for an engine's socket (60)
@@ -137,6 +154,31 @@ engine_setup() {
         )
         CONFIG_FILES=("$LIB_DIR/docker28/daemon.json")
         ;;
+    docker28w)
+        # The swarm worker (see "swarm worker" below): docker28's binaries
+        # in the network namespace $SW_NETNS, where docker0 is its own.
+        SUBNET_PREFIX=172.31.29.
+        DAEMON_ENV=(
+            "PATH=$D28_ROOT/usr/sbin:$D28_ROOT/usr/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+            HOME=/root
+        )
+        DAEMON_CMD=(
+            /usr/bin/nsenter "--net=/run/netns/$SW_NETNS" --
+            /usr/bin/unshare --mount --propagation slave --
+            /bin/sh -c "$SW_SYSFS" "$LIB_DIR/docker28w/resolv.conf"
+            "$D28_ROOT/usr/sbin/dockerd"
+            --config-file "$LIB_DIR/docker28w/daemon.json"
+            --host "$(engine_host docker28w)"
+            --data-root "$LIB_DIR/docker28w/data"
+            --exec-root "$RUN_DIR/docker28w"
+            --pidfile "$(engine_pidfile docker28w)"
+            --bip 172.31.29.1/24
+            --default-address-pool base=10.129.0.0/16,size=24
+            --cgroup-parent /engineapi-docker28w
+            --userland-proxy-path "$D28_ROOT/usr/sbin/docker-proxy"
+        )
+        CONFIG_FILES=("$LIB_DIR/docker28w/daemon.json" "$LIB_DIR/docker28w/resolv.conf")
+        ;;
     podman)
         KIND=podman SUBNET_PREFIX=172.31.88.
         DAEMON_ENV=(PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root "${PODMAN_ENV[@]}")
@@ -166,7 +208,7 @@ podman_cli() { env "${PODMAN_ENV[@]}" /usr/bin/podman "$@"; }
 # Write the engine's configuration files (before it starts).
 prepare_engine() {
     case $1 in
-    docker20 | docker28)
+    docker20 | docker28 | docker28w)
         mkdir -p "$LIB_DIR/$1/data"
         # An own config file so /etc/docker/daemon.json is not read; 20.10
         # would otherwise write its trust key to /etc/docker/key.json.
@@ -174,6 +216,9 @@ prepare_engine() {
         [[ $1 == docker20 ]] && conf="{\"deprecated-key-path\": \"$LIB_DIR/docker20/key.json\"}"
         [[ -f $LIB_DIR/$1/daemon.json && $(<"$LIB_DIR/$1/daemon.json") == "$conf" ]] ||
             echo "$conf" >"$LIB_DIR/$1/daemon.json"
+        if [[ $1 == docker28w && $(cat "$LIB_DIR/$1/resolv.conf" 2>/dev/null) != "nameserver 127.0.0.1" ]]; then
+            echo "nameserver 127.0.0.1" >"$LIB_DIR/$1/resolv.conf"
+        fi
         ;;
     podman)
         mkdir -p "$LIB_DIR/podman/etc" "$LIB_DIR/podman/networks" \
@@ -373,7 +418,7 @@ stop_engines() {
     done
     for e in "$@"; do
         case $e in
-        docker20 | docker28)
+        docker20 | docker28 | docker28w)
             kill_cgroup_procs "engineapi-$e"
             kill_path_procs "$RUN_DIR/$e/" "$LIB_DIR/$e/data"
             unmount_under "$RUN_DIR/$e" "$LIB_DIR/$e/data"
@@ -652,6 +697,554 @@ ensure_docker28_binaries() {
     die "no usable docker for docker28 (tried: ${ENGINEAPI_DOCKER28_SUITES:-sid trixie})"
 }
 
+# ------------------------------------------------------------------- sshd --
+# A throwaway sshd on 127.0.0.1 for the ssh:// transports. Root logs in with
+# keys only; `docker` on the "remote" side is bookworm's /usr/bin/docker, and
+# sessions get DOCKER_HOST=docker28 so that ssh URLs without a socket path
+# reach an engine as on a real remote host. Three user keys:
+#   id_ed25519   the normal key
+#   id_nodocker  forced to a PATH without docker (a remote lacking the CLI)
+#   id_banner    forced to print a line on stdout first (a chatty login
+#                script, docker/cli#3019)
+SSH_DIR=$LIB_DIR/ssh
+SSHD_CONFIG=$SSH_DIR/sshd_config
+SSHD_PIDFILE=$RUN_DIR/sshd.pid
+SSHD_STAMP=$RUN_DIR/sshd.started
+SSHD_JSON=$RUN_DIR/sshd.json
+SSHD_LOG=$LOG_DIR/sshd.log
+SSHD_ALIAS=engineapi-test
+SSHD_DOCKER_HOST=unix://$RUN_DIR/docker28.sock
+SSH_USER_KEYS=(id_ed25519 id_nodocker id_banner)
+
+ensure_ssh_keys() {
+    local k
+    mkdir -p "$SSH_DIR"
+    chmod 0755 "$SSH_DIR"
+    if [[ ! -s $SSH_DIR/ssh_host_ed25519_key ]]; then
+        say "generating the sshd host key in $SSH_DIR"
+        rm -f "$SSH_DIR/ssh_host_ed25519_key" "$SSH_DIR/ssh_host_ed25519_key.pub"
+        ssh-keygen -q -t ed25519 -N '' -C 'engineapi test sshd' \
+            -f "$SSH_DIR/ssh_host_ed25519_key" >/dev/null
+    fi
+    for k in "${SSH_USER_KEYS[@]}"; do
+        [[ -s $SSH_DIR/$k && -s $SSH_DIR/$k.pub ]] && continue
+        rm -f "$SSH_DIR/$k" "$SSH_DIR/$k.pub"
+        ssh-keygen -q -t ed25519 -N '' -C "engineapi test $k" -f "$SSH_DIR/$k" >/dev/null
+    done
+    # OpenSSH refuses private keys that others can read.
+    chmod 0600 "$SSH_DIR/ssh_host_ed25519_key" "${SSH_USER_KEYS[@]/#/$SSH_DIR/}"
+}
+
+# The port chosen once (kept in $SSH_DIR/port) while it is ours or free.
+ssh_port() {
+    local port='' pid
+    [[ -s $SSH_DIR/port ]] && port=$(<"$SSH_DIR/port")
+    if [[ $port =~ ^[0-9]+$ ]]; then
+        if pid=$(sshd_pid) && grep -qx "Port $port" "$SSHD_CONFIG" 2>/dev/null; then
+            echo "$port"
+            return 0
+        fi
+        if [[ -z $(ss -Hltn "sport = :$port" 2>/dev/null) ]]; then
+            echo "$port"
+            return 0
+        fi
+    fi
+    local tries
+    for ((tries = 0; tries < 50; tries++)); do
+        port=$(shuf -i 20000-59999 -n 1)
+        if [[ -z $(ss -Hltn "sport = :$port" 2>/dev/null) ]]; then
+            echo "$port" >"$SSH_DIR/port"
+            echo "$port"
+            return 0
+        fi
+    done
+    die "no free port for sshd"
+}
+
+# authorized_keys, sshd_config, known_hosts and ssh_config for PORT.
+write_ssh_files() {
+    local port=$1 tmp
+    tmp=$(mktemp "$SSH_DIR/.new.XXXXXX")
+    {
+        cat "$SSH_DIR/id_ed25519.pub"
+        # The forced commands run the client's command as sshd would.
+        # shellcheck disable=SC2016 # $SSH_ORIGINAL_COMMAND is for the remote shell
+        printf 'restrict,command="PATH=/nonexistent exec /bin/sh -c \\"$SSH_ORIGINAL_COMMAND\\"" %s\n' \
+            "$(<"$SSH_DIR/id_nodocker.pub")"
+        # shellcheck disable=SC2016
+        printf 'restrict,command="echo %s; exec /bin/sh -c \\"$SSH_ORIGINAL_COMMAND\\"" %s\n' \
+            "'Welcome to engineapi-test! (a login script that talks on stdout)'" \
+            "$(<"$SSH_DIR/id_banner.pub")"
+    } >"$tmp"
+    replace_if_changed "$tmp" "$SSH_DIR/authorized_keys" 0644
+
+    tmp=$(mktemp "$SSH_DIR/.new.XXXXXX")
+    cat >"$tmp" <<EOF_SSHD
+# engineapi test sshd (tests/engines/engines.sh); not the machine's sshd.
+Port $port
+ListenAddress 127.0.0.1
+AddressFamily inet
+HostKey $SSH_DIR/ssh_host_ed25519_key
+PidFile $SSHD_PIDFILE
+AuthorizedKeysFile $SSH_DIR/authorized_keys
+AuthorizedPrincipalsFile none
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+HostbasedAuthentication no
+UsePAM no
+StrictModes yes
+PrintMotd no
+PrintLastLog no
+X11Forwarding no
+AllowTcpForwarding no
+AllowAgentForwarding no
+PermitUserEnvironment no
+MaxSessions 10
+MaxStartups 64:30:128
+LoginGraceTime 30
+SetEnv DOCKER_HOST=$SSHD_DOCKER_HOST
+LogLevel VERBOSE
+EOF_SSHD
+    replace_if_changed "$tmp" "$SSHD_CONFIG" 0644
+
+    tmp=$(mktemp "$SSH_DIR/.new.XXXXXX")
+    printf '[127.0.0.1]:%s,[localhost]:%s %s\n' "$port" "$port" \
+        "$(cut -d' ' -f1,2 "$SSH_DIR/ssh_host_ed25519_key.pub")" >"$tmp"
+    replace_if_changed "$tmp" "$SSH_DIR/known_hosts" 0644
+
+    tmp=$(mktemp "$SSH_DIR/.new.XXXXXX")
+    cat >"$tmp" <<EOF_SSH
+# For ssh -F and asyncssh: the engineapi test sshd as "$SSHD_ALIAS".
+Host $SSHD_ALIAS
+    HostName 127.0.0.1
+    Port $port
+    User root
+    IdentityFile $SSH_DIR/id_ed25519
+    IdentitiesOnly yes
+    IdentityAgent none
+    UserKnownHostsFile $SSH_DIR/known_hosts
+    StrictHostKeyChecking yes
+    BatchMode yes
+EOF_SSH
+    replace_if_changed "$tmp" "$SSH_DIR/ssh_config" 0644
+}
+
+replace_if_changed() {
+    local new=$1 target=$2 mode=$3
+    chmod "$mode" "$new"
+    if cmp -s "$new" "$target"; then
+        rm -f "$new"
+    else
+        mv -f "$new" "$target"
+    fi
+}
+
+sshd_fingerprint() {
+    cat "$SSHD_CONFIG" "$SSH_DIR/authorized_keys" "$SSH_DIR/ssh_host_ed25519_key.pub" |
+        sha256sum | cut -d' ' -f1
+}
+
+# The pid of our sshd listener (its command line names our sshd_config).
+sshd_pid() {
+    local pid
+    [[ -s $SSHD_PIDFILE ]] || return 1
+    pid=$(<"$SSHD_PIDFILE")
+    [[ $pid =~ ^[0-9]+$ && -r /proc/$pid/cmdline ]] || return 1
+    { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -qF "$SSHD_CONFIG" || return 1
+    echo "$pid"
+}
+
+# The sshd greets on its port.
+ping_sshd() {
+    local port=$1 greeting
+    greeting=$(timeout 3 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port && head -c 4 <&3" 2>/dev/null) ||
+        return 1
+    [[ $greeting == SSH- ]]
+}
+
+# Over ssh, dial-stdio reaches docker28 (ssh_config alias, exact host key).
+smoke_check_sshd() {
+    local out
+    out=$(printf 'GET /_ping HTTP/1.0\r\nHost: d\r\n\r\n' |
+        timeout 30 ssh -F "$SSH_DIR/ssh_config" -T "$SSHD_ALIAS" docker system dial-stdio 2>&1) || true
+    if [[ $out != "HTTP/1."*" 200 "* ]]; then
+        printf '%s\n' "$out" >&2
+        fail_sshd "smoke check (ssh $SSHD_ALIAS docker system dial-stdio) failed"
+    fi
+}
+
+fail_sshd() {
+    {
+        printf '[engines] ---- end of %s ----\n' "$SSHD_LOG"
+        tail -n 30 "$SSHD_LOG" 2>/dev/null || true
+        printf '[engines] ----\n'
+    } >&2
+    die "sshd: $1 (log: $SSHD_LOG)"
+}
+
+start_sshd() {
+    local port pid deadline
+    ensure_ssh_keys
+    port=$(ssh_port)
+    [[ -n $port ]] || die "sshd: no port"
+    write_ssh_files "$port"
+    if pid=$(sshd_pid) && ping_sshd "$port" &&
+        [[ -f $SSHD_STAMP && $(<"$SSHD_STAMP") == "$(sshd_fingerprint)" ]]; then
+        write_sshd_json "$port"
+        return 0
+    fi
+    stop_sshd
+    # sshd insists on its privilege separation directory.
+    mkdir -p /run/sshd
+    chmod 0755 /run/sshd
+    /usr/sbin/sshd -t -f "$SSHD_CONFIG" 2>>"$SSHD_LOG" || fail_sshd "sshd -t rejects $SSHD_CONFIG"
+    rotate_log "$SSHD_LOG"
+    printf '\n===== %s engines.sh: starting sshd on 127.0.0.1:%s\n' "$(date -Is)" "$port" >>"$SSHD_LOG"
+    say "starting sshd on 127.0.0.1:$port (log: $SSHD_LOG)"
+    # sshd daemonizes itself and writes its pidfile. (fd 9 is the lock.)
+    env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin /usr/sbin/sshd -f "$SSHD_CONFIG" -E "$SSHD_LOG" \
+        </dev/null 9>&- || fail_sshd "sshd did not start"
+    deadline=$((SECONDS + WAIT_TIMEOUT))
+    until sshd_pid >/dev/null && ping_sshd "$port"; do
+        ((SECONDS >= deadline)) && fail_sshd "no greeting on 127.0.0.1:$port within ${WAIT_TIMEOUT}s"
+        sleep 0.2
+    done
+    sshd_fingerprint >"$SSHD_STAMP"
+    smoke_check_sshd
+    write_sshd_json "$port"
+    say "sshd is up"
+}
+
+# Stop our sshd listener and the sessions it forked (by their parent pid).
+stop_sshd() {
+    local pid children
+    if pid=$(sshd_pid); then
+        say "stopping sshd (pid $pid)"
+        children=$(ps -o pid= --ppid "$pid" 2>/dev/null | tr -d ' ' | tr '\n' ' ') || true
+        kill -TERM "$pid" 2>/dev/null || true
+        if [[ -n $children ]]; then
+            # shellcheck disable=SC2086
+            kill -TERM $children 2>/dev/null || true
+        fi
+        wait_gone "$pid" 10 || kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$SSHD_PIDFILE" "$SSHD_STAMP" "$SSHD_JSON"
+}
+
+write_sshd_json() {
+    local port=$1
+    jq -n --argjson port "$port" --arg dir "$SSH_DIR" --arg alias "$SSHD_ALIAS" \
+        --arg docker_host "$SSHD_DOCKER_HOST" \
+        '{host: "127.0.0.1", port: $port, user: "root", alias: $alias,
+          identity: "\($dir)/id_ed25519",
+          identities: {nodocker: "\($dir)/id_nodocker", banner: "\($dir)/id_banner"},
+          known_hosts: "\($dir)/known_hosts",
+          host_key: "\($dir)/ssh_host_ed25519_key.pub",
+          config: "\($dir)/ssh_config",
+          sshd_config: "\($dir)/sshd_config",
+          default_docker_host: $docker_host}' >"$SSHD_JSON.new"
+    mv "$SSHD_JSON.new" "$SSHD_JSON"
+}
+
+sshd_status() {
+    local pid port
+    port=$(cat "$SSH_DIR/port" 2>/dev/null) || port='?'
+    if pid=$(sshd_pid) && ping_sshd "$port"; then
+        printf '%-9s up    pid %-8s %-34s %s\n' sshd "$pid" "ssh://root@127.0.0.1:$port" \
+            "alias $SSHD_ALIAS in $SSH_DIR/ssh_config"
+    else
+        printf '%-9s down  %s\n' sshd "(log: $SSHD_LOG)"
+        return 1
+    fi
+}
+
+# --------------------------------------------------------------- registry --
+# Two throwaway registries (Debian's docker-registry, distribution 2.8) on
+# 127.0.0.1, plain HTTP. The dockerds treat 127.0.0.0/8 as insecure by
+# default, so neither engine needs a flag for them, and distribution does
+# basic auth without TLS:
+#   open  127.0.0.1:15000  anyone pushes and pulls
+#   auth  127.0.0.1:15001  htpasswd basic auth, user engineapi, a password
+#                          generated once ($REGISTRY_DIR/password)
+# Configs, htpasswd and storage in $REGISTRY_DIR/<name>; described (open and
+# auth addresses, user, password) in /run/engineapi/registry.json.
+# Podman 4.3 would need the addresses in its registries.conf (insecure); it
+# is not pointed at them, the registry tests run on the Docker engines.
+REGISTRY_DIR=$LIB_DIR/registry
+REGISTRY_JSON=$RUN_DIR/registry.json
+REGISTRY_USER=engineapi
+REGISTRIES=(open auth)
+declare -A REGISTRY_PORT=([open]=15000 [auth]=15001)
+
+registry_config() { echo "$REGISTRY_DIR/$1/config.yml"; }
+registry_pidfile() { echo "$RUN_DIR/registry-$1.pid"; }
+registry_stamp() { echo "$RUN_DIR/registry-$1.started"; }
+registry_log() { echo "$LOG_DIR/registry-$1.log"; }
+
+# The password, and an htpasswd (bcrypt) that accepts it.
+ensure_registry_password() {
+    mkdir -p "$REGISTRY_DIR/auth"
+    if [[ ! -s $REGISTRY_DIR/password ]]; then
+        (umask 077 && openssl rand -hex 16 >"$REGISTRY_DIR/password")
+    fi
+    if ! htpasswd -vb "$REGISTRY_DIR/auth/htpasswd" "$REGISTRY_USER" \
+        "$(<"$REGISTRY_DIR/password")" >/dev/null 2>&1; then
+        htpasswd -Bbc "$REGISTRY_DIR/auth/htpasswd" "$REGISTRY_USER" \
+            "$(<"$REGISTRY_DIR/password")" >/dev/null 2>&1 ||
+            die "registry: htpasswd failed"
+    fi
+}
+
+write_registry_config() {
+    local r=$1 tmp
+    mkdir -p "$REGISTRY_DIR/$r/data"
+    tmp=$(mktemp "$REGISTRY_DIR/$r/.new.XXXXXX")
+    cat >"$tmp" <<EOF_REG
+# engineapi test registry "$r" (tests/engines/engines.sh)
+version: 0.1
+log:
+  level: warn
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $REGISTRY_DIR/$r/data
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:${REGISTRY_PORT[$r]}
+  secret: engineapi-test-$r
+EOF_REG
+    if [[ $r == auth ]]; then
+        cat >>"$tmp" <<EOF_AUTH
+auth:
+  htpasswd:
+    realm: engineapi-test
+    path: $REGISTRY_DIR/auth/htpasswd
+EOF_AUTH
+    fi
+    replace_if_changed "$tmp" "$(registry_config "$r")" 0644
+}
+
+registry_fingerprint() {
+    cat "$(registry_config "$1")" "$REGISTRY_DIR/auth/htpasswd" | sha256sum | cut -d' ' -f1
+}
+
+registry_pid() {
+    local pidfile pid
+    pidfile=$(registry_pidfile "$1")
+    [[ -s $pidfile ]] || return 1
+    pid=$(<"$pidfile")
+    [[ $pid =~ ^[0-9]+$ && -r /proc/$pid/cmdline ]] || return 1
+    { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null |
+        grep -qF "$(registry_config "$1")" || return 1
+    echo "$pid"
+}
+
+# The open registry answers /v2/ with 200, the auth one with 401 (and 200
+# with the credentials).
+ping_registry() {
+    local r=$1 url code
+    url="http://127.0.0.1:${REGISTRY_PORT[$r]}/v2/"
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$url" 2>/dev/null) || return 1
+    if [[ $r == open ]]; then
+        [[ $code == 200 ]]
+    else
+        [[ $code == 401 ]] || return 1
+        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
+            -u "$REGISTRY_USER:$(<"$REGISTRY_DIR/password")" "$url" 2>/dev/null) || return 1
+        [[ $code == 200 ]]
+    fi
+}
+
+fail_registry() {
+    local r=$1 log
+    log=$(registry_log "$r")
+    {
+        printf '[engines] ---- end of %s ----\n' "$log"
+        tail -n 20 "$log" 2>/dev/null || true
+        printf '[engines] ----\n'
+    } >&2
+    die "registry $r: $2 (log: $log)"
+}
+
+stop_registry() {
+    local r=$1 pid
+    if pid=$(registry_pid "$r"); then
+        say "stopping registry $r (pid $pid)"
+        kill -TERM "$pid" 2>/dev/null || true
+        wait_gone "$pid" 10 || kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$(registry_pidfile "$r")" "$(registry_stamp "$r")"
+}
+
+start_registries() {
+    local r pid deadline log
+    [[ -x /usr/bin/docker-registry ]] || die "registry: /usr/bin/docker-registry missing"
+    ensure_registry_password
+    for r in "${REGISTRIES[@]}"; do
+        write_registry_config "$r"
+        if registry_pid "$r" >/dev/null && ping_registry "$r" &&
+            [[ -f $(registry_stamp "$r") && $(<"$(registry_stamp "$r")") == "$(registry_fingerprint "$r")" ]]; then
+            continue
+        fi
+        stop_registry "$r"
+        [[ -z $(ss -Hltn "sport = :${REGISTRY_PORT[$r]}" 2>/dev/null) ]] ||
+            die "registry $r: port ${REGISTRY_PORT[$r]} on 127.0.0.1 is taken by another process"
+        log=$(registry_log "$r")
+        rotate_log "$log"
+        printf '\n===== %s engines.sh: starting registry %s\n' "$(date -Is)" "$r" >>"$log"
+        say "starting registry $r on 127.0.0.1:${REGISTRY_PORT[$r]} (log: $log)"
+        # (fd 9 is the lock.)
+        env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root setsid \
+            /usr/bin/docker-registry serve "$(registry_config "$r")" \
+            </dev/null >>"$log" 2>&1 9>&- &
+        pid=$!
+        echo "$pid" >"$(registry_pidfile "$r")"
+        deadline=$((SECONDS + WAIT_TIMEOUT))
+        until ping_registry "$r"; do
+            kill -0 "$pid" 2>/dev/null || fail_registry "$r" "exited while starting"
+            ((SECONDS >= deadline)) && fail_registry "$r" "no answer within ${WAIT_TIMEOUT}s"
+            sleep 0.2
+        done
+        registry_fingerprint "$r" >"$(registry_stamp "$r")"
+    done
+    jq -n --arg open "127.0.0.1:${REGISTRY_PORT[open]}" \
+        --arg auth "127.0.0.1:${REGISTRY_PORT[auth]}" \
+        --arg user "$REGISTRY_USER" --arg password "$(<"$REGISTRY_DIR/password")" \
+        '{open: $open, auth: $auth, username: $user, password: $password,
+          scheme: "http"}' >"$REGISTRY_JSON.new"
+    chmod 0600 "$REGISTRY_JSON.new"
+    mv "$REGISTRY_JSON.new" "$REGISTRY_JSON"
+}
+
+stop_registries() {
+    local r
+    for r in "${REGISTRIES[@]}"; do stop_registry "$r"; done
+    rm -f "$REGISTRY_JSON"
+}
+
+registry_status() {
+    local r pid down=0
+    for r in "${REGISTRIES[@]}"; do
+        if pid=$(registry_pid "$r") && ping_registry "$r"; then
+            printf '%-9s up    pid %-8s %-34s %s\n' "reg-$r" "$pid" \
+                "http://127.0.0.1:${REGISTRY_PORT[$r]}" "$(registry_config "$r")"
+        else
+            printf '%-9s down  %s\n' "reg-$r" "(log: $(registry_log "$r"))"
+            down=1
+        fi
+    done
+    return "$down"
+}
+
+# ----------------------------------------------------------- swarm worker --
+# A fourth dockerd, docker28w (docker28's binaries, so Docker 28.x), for the
+# two-node swarm tests. Two dockerds in one network namespace clash on the
+# swarm ports (2377 control, 7946 gossip, 4789 VXLAN), so this one lives in
+# a network namespace of its own, joined to the host by a veth pair:
+#   host side  easw0       10.231.28.1/24  (the manager, docker20 in the
+#                                           host namespace, advertises this)
+#   netns      $SW_NETNS   eth0 10.231.28.2/24, default route via the host
+# It also gets a mount namespace (a slave of the host's) whose /sys shows the
+# network namespace's devices, the host's cgroup mounts moved onto it (what
+# `ip netns exec` does, minus losing the cgroups); its socket
+# unix:///run/engineapi/docker28w.sock is reached from the host as the others'.
+# Its resolv.conf names 127.0.0.1 (nothing listens there): the namespace has
+# no way out, and a lookup that fails at once beats one that times out (a
+# swarm task tries to pull its image before it starts). It is not in engines.json (the per-engine tests do not run on it);
+# /run/engineapi/swarm.json describes it.
+SW_NETNS=engineapi-sw
+SW_HOST_IF=easw0
+SW_NS_IF=eth0
+SW_HOST_ADDR=10.231.28.1
+SW_NS_ADDR=10.231.28.2
+SW_PREFIX=24
+# shellcheck disable=SC2016 # expanded by the sh that starts docker28w
+SW_SYSFS='d=$(mktemp -d) && mount --rbind /sys/fs/cgroup "$d" &&
+    mount -t sysfs -o nosuid,nodev,noexec sysfs /sys &&
+    mount --move "$d" /sys/fs/cgroup && rmdir "$d" &&
+    mount --bind "$0" /etc/resolv.conf && exec "$@"'
+SWARM_JSON=$RUN_DIR/swarm.json
+
+# Create (or complete) the namespace and its link; SW_NETNS_CREATED=1 when
+# the namespace is new (a dockerd in an old one must be restarted).
+ensure_swarm_netns() {
+    SW_NETNS_CREATED=0
+    if ! ip netns exec "$SW_NETNS" true 2>/dev/null; then
+        ip netns delete "$SW_NETNS" 2>/dev/null || true
+        ip netns add "$SW_NETNS"
+        SW_NETNS_CREATED=1
+    fi
+    if ! ip -n "$SW_NETNS" link show dev "$SW_NS_IF" >/dev/null 2>&1; then
+        ip link del dev "$SW_HOST_IF" 2>/dev/null || true
+        ip link add "$SW_HOST_IF" type veth peer name "$SW_NS_IF" netns "$SW_NETNS"
+    fi
+    ip addr replace "$SW_HOST_ADDR/$SW_PREFIX" dev "$SW_HOST_IF"
+    ip link set dev "$SW_HOST_IF" up
+    ip -n "$SW_NETNS" link set dev lo up
+    ip -n "$SW_NETNS" addr replace "$SW_NS_ADDR/$SW_PREFIX" dev "$SW_NS_IF"
+    ip -n "$SW_NETNS" link set dev "$SW_NS_IF" up
+    ip -n "$SW_NETNS" route replace default via "$SW_HOST_ADDR"
+}
+
+delete_swarm_netns() {
+    ip link del dev "$SW_HOST_IF" 2>/dev/null || true
+    ip netns delete "$SW_NETNS" 2>/dev/null || true
+}
+
+# The running docker28w is in the current namespace.
+swarm_worker_in_netns() {
+    local pid
+    pid=$(engine_pid docker28w) || return 1
+    [[ $(readlink "/proc/$pid/ns/net") == "$(ip netns exec "$SW_NETNS" readlink /proc/self/ns/net)" ]]
+}
+
+start_swarm_worker() {
+    local e=docker28w pid
+    ensure_swarm_netns
+    engine_setup "$e"
+    prepare_engine "$e"
+    if ((SW_NETNS_CREATED)) || ! swarm_worker_in_netns; then
+        rm -f "$(engine_stamp "$e")"
+    fi
+    if ! engine_running_ok "$e"; then
+        stop_engines "$e"
+        start_engine "$e"
+        wait_engine "$e" "${STARTED_PIDS[$e]}"
+        say "$e is up (network namespace $SW_NETNS, $SW_NS_ADDR)"
+    fi
+    ensure_image "$e"
+    smoke_check "$e"
+    jq -n --arg host "$(engine_host "$e")" --arg netns "$SW_NETNS" \
+        --arg manager_addr "$SW_HOST_ADDR" --arg worker_addr "$SW_NS_ADDR" \
+        --arg api "$(curl -sf --max-time 10 --unix-socket "$(engine_sock "$e")" \
+            http://d/version | jq -r .ApiVersion)" \
+        '{manager: {engine: "docker20", address: $manager_addr},
+          worker: {name: "docker28w", host: $host, api_version: $api,
+                   netns: $netns, address: $worker_addr}}' >"$SWARM_JSON.new"
+    mv "$SWARM_JSON.new" "$SWARM_JSON"
+}
+
+stop_swarm_worker() {
+    stop_engines docker28w
+    delete_swarm_netns
+    rm -f "$SWARM_JSON"
+}
+
+swarm_worker_status() {
+    local pid
+    if ping_engine docker28w && pid=$(engine_pid docker28w); then
+        printf '%-9s up    pid %-8s %-34s %s\n' docker28w "$pid" "$(engine_host docker28w)" \
+            "swarm worker in netns $SW_NETNS ($SW_NS_ADDR)"
+    else
+        printf '%-9s down  %s\n' docker28w "(log: $(engine_log docker28w))"
+        return 1
+    fi
+}
+
 # --------------------------------------------------------------- results --
 write_engines_json() {
     local e api entries=()
@@ -720,20 +1313,27 @@ cmd_up() {
         smoke_check "$e"
     done
     write_engines_json
+    start_sshd
+    start_registries
+    start_swarm_worker
     cmd_status >&2 || true
-    say "all engines up ($((SECONDS - t0))s); see $ENGINES_JSON"
+    say "all engines, sshd, registries and swarm worker up ($((SECONDS - t0))s); see" \
+        "$ENGINES_JSON, $SSHD_JSON, $REGISTRY_JSON and $SWARM_JSON"
 }
 
 cmd_down() {
     local e
     require_root
     take_lock
+    stop_sshd
+    stop_registries
+    stop_swarm_worker
     stop_engines "${ENGINES[@]}"
     delete_bridge eabr20
     delete_bridge eabr28
     delete_bridge eabrpod
     rm -f "$ENGINES_JSON"
-    say "all engines down"
+    say "all engines, sshd, registries and swarm worker down"
 }
 
 cmd_status() {
@@ -749,6 +1349,9 @@ cmd_status() {
             down=1
         fi
     done
+    sshd_status || down=1
+    registry_status || down=1
+    swarm_worker_status || down=1
     return "$down"
 }
 
