@@ -93,6 +93,54 @@ def test_unknown_keys_are_kept_in_extra_and_written_back() -> None:
     assert c.to_wire() == data
 
 
+PORT = {"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": None, "Type": "tcp"}  # every key
+
+
+def test_objects_with_exactly_the_known_keys_take_the_fast_path_losslessly() -> None:
+    p = PortSummary.from_wire(PORT)
+    assert (p.ip, p.private_port, p.public_port, p.type) == ("0.0.0.0", 80, None, "tcp")
+    assert p.type is models.PortSummaryType.TCP and p.to_wire() == PORT
+    # As many keys as the class knows, but one unknown in place of a known one.
+    swapped = {"IP": "::", "PrivatePort": 80, "Type": "udp", "Zone": None}
+    q = PortSummary.from_wire(swapped)
+    assert q.public_port is None and q.extra == {"Zone": None} and q.to_wire() == swapped
+    # Every key null; and a class with a single key (its map of models decoded).
+    nulls = dict.fromkeys(PORT)
+    assert PortSummary.from_wire(nulls).to_wire() == nulls
+    settings = models.ContainerSummaryNetworkSettings.from_wire({"Networks": {"n": {}}})
+    assert settings.networks is not None and isinstance(settings.networks["n"], EndpointSettings)
+
+
+def test_any_mapping_decodes_without_being_changed() -> None:
+    from collections import Counter, defaultdict
+    from types import MappingProxyType
+
+    partial = {"PrivatePort": 80, "Type": "tcp", "Extra": 1, "Other": 2}  # len == 4 too
+    for data in (
+        MappingProxyType(partial),
+        defaultdict(list, partial),
+        Counter(partial),
+    ):
+        p = PortSummary.from_wire(data)
+        assert (p.ip, p.public_port, p.private_port) == (None, None, 80)
+        assert p.extra == {"Extra": 1, "Other": 2} and p.to_wire() == partial
+        assert dict(data) == partial  # no key added by a default factory
+
+
+def test_extra_is_a_dict_made_on_first_use() -> None:
+    p = PortSummary.from_wire({"Type": "tcp"})
+    tcp = models.PortSummaryType.TCP
+    assert p == PortSummary(type=tcp) == PortSummary(type=tcp, extra={})
+    assert p.extra == {} and p.extra is p.extra
+    p.extra["Zone"] = "eu"
+    assert p.to_wire() == {"Type": "tcp", "Zone": "eu"}
+    assert p != PortSummary(type=tcp)
+    p.extra = {"Other": 1}
+    assert p.to_wire() == {"Type": "tcp", "Other": 1}
+    assert repr(p) == "PortSummary(type=PortSummaryType.TCP, extra={'Other': 1})"
+    assert attrs.evolve(p, private_port=1).extra == {"Other": 1}
+
+
 def test_unexpected_value_types_are_kept_as_is() -> None:
     odd = {
         "Names": "/not-a-list",

@@ -12,7 +12,7 @@ from typing import Any, Self
 
 import attrs
 
-from engineapi.models._base import WireModel, new_instance, unknown_keys, wire_field
+from engineapi.models._base import WireModel, extra_key, new_instance, unknown_keys, wire_field
 from engineapi.models._generated.subnet_status import SubnetStatus
 
 
@@ -22,32 +22,53 @@ class IPAMStatus(WireModel):
 
     subnets: dict[str, SubnetStatus] | None = wire_field("Subnets", since="1.52")
     """Since API 1.52."""
-    extra: dict[str, Any] = attrs.field(factory=dict)
-    """Keys the class does not know, as received; written back by ``to_wire``."""
-    _wire_nulls: tuple[str, ...] = attrs.field(default=(), init=False, repr=False, eq=False)
+    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
+    """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
+    _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)
 
     @classmethod
     def from_wire(cls, data: Mapping[str, Any]) -> Self:
         """Decode a JSON object from the daemon; unexpected value types are kept as-is."""
         self = new_instance(cls)
-        get = data.get
+        nulls = 0  # bit i set: the i-th key arrived as an explicit null
+        if len(data) == 1 and type(data) is dict:
+            # The usual reply: every key known and present, read at once.
+            try:
+                v0 = data["Subnets"]
+            except KeyError:
+                pass  # an unknown key in place of a known one
+            else:
+                if v0 is None:
+                    nulls |= 1
+                elif type(v0) is dict:
+                    subnets_items = {}
+                    for k, x in v0.items():
+                        subnets_items[k] = _from_wire_SubnetStatus(x) if type(x) is dict else x
+                    v0 = subnets_items
+                self.subnets = v0
+                self._wire_nulls = nulls
+                self._extra = None
+                return self
         # Per key: a None is an explicit null (remembered) or an absent key (counted).
+        get = data.get
         missing = 0
-        nulls: tuple[str, ...] = ()
         v = get("Subnets")
         if v is None:
             if "Subnets" in data:
-                nulls += ("Subnets",)
+                nulls |= 1
             else:
                 missing += 1
         elif type(v) is dict:
-            v = {k: _from_wire_SubnetStatus(x) if type(x) is dict else x for k, x in v.items()}
+            subnets_items = {}
+            for k, x in v.items():
+                subnets_items[k] = _from_wire_SubnetStatus(x) if type(x) is dict else x
+            v = subnets_items
         self.subnets = v
         self._wire_nulls = nulls
         if len(data) + missing == 1:  # every key is known
-            self.extra = {}
+            self._extra = None
         else:
-            self.extra = unknown_keys(cls, data)
+            self._extra = unknown_keys(cls, data)
         return self
 
     def to_wire(self) -> dict[str, Any]:
@@ -60,10 +81,11 @@ class IPAMStatus(WireModel):
             if isinstance(v, dict):
                 v = {k: x.to_wire() if isinstance(x, WireModel) else x for k, x in v.items()}
             out["Subnets"] = v
-        elif "Subnets" in nulls:
+        elif nulls & 1:
             out["Subnets"] = None
-        if self.extra:
-            out.update(self.extra)
+        extra = self._extra
+        if extra:
+            out.update(extra)
         return out
 
 

@@ -12,7 +12,7 @@ from typing import Any, Self
 
 import attrs
 
-from engineapi.models._base import WireModel, new_instance, unknown_keys, wire_field
+from engineapi.models._base import WireModel, extra_key, new_instance, unknown_keys, wire_field
 from engineapi.models._generated.endpoint_settings import EndpointSettings
 
 
@@ -29,32 +29,55 @@ class NetworkingConfig(WireModel):
     The endpoint configuration can be left empty to connect to that
     network with no particular endpoint configuration.
     """
-    extra: dict[str, Any] = attrs.field(factory=dict)
-    """Keys the class does not know, as received; written back by ``to_wire``."""
-    _wire_nulls: tuple[str, ...] = attrs.field(default=(), init=False, repr=False, eq=False)
+    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
+    """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
+    _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)
 
     @classmethod
     def from_wire(cls, data: Mapping[str, Any]) -> Self:
         """Decode a JSON object from the daemon; unexpected value types are kept as-is."""
         self = new_instance(cls)
-        get = data.get
+        nulls = 0  # bit i set: the i-th key arrived as an explicit null
+        if len(data) == 1 and type(data) is dict:
+            # The usual reply: every key known and present, read at once.
+            try:
+                v0 = data["EndpointsConfig"]
+            except KeyError:
+                pass  # an unknown key in place of a known one
+            else:
+                if v0 is None:
+                    nulls |= 1
+                elif type(v0) is dict:
+                    endpoints_config_items = {}
+                    for k, x in v0.items():
+                        endpoints_config_items[k] = (
+                            _from_wire_EndpointSettings(x) if type(x) is dict else x
+                        )
+                    v0 = endpoints_config_items
+                self.endpoints_config = v0
+                self._wire_nulls = nulls
+                self._extra = None
+                return self
         # Per key: a None is an explicit null (remembered) or an absent key (counted).
+        get = data.get
         missing = 0
-        nulls: tuple[str, ...] = ()
         v = get("EndpointsConfig")
         if v is None:
             if "EndpointsConfig" in data:
-                nulls += ("EndpointsConfig",)
+                nulls |= 1
             else:
                 missing += 1
         elif type(v) is dict:
-            v = {k: _from_wire_EndpointSettings(x) if type(x) is dict else x for k, x in v.items()}
+            endpoints_config_items = {}
+            for k, x in v.items():
+                endpoints_config_items[k] = _from_wire_EndpointSettings(x) if type(x) is dict else x
+            v = endpoints_config_items
         self.endpoints_config = v
         self._wire_nulls = nulls
         if len(data) + missing == 1:  # every key is known
-            self.extra = {}
+            self._extra = None
         else:
-            self.extra = unknown_keys(cls, data)
+            self._extra = unknown_keys(cls, data)
         return self
 
     def to_wire(self) -> dict[str, Any]:
@@ -67,10 +90,11 @@ class NetworkingConfig(WireModel):
             if isinstance(v, dict):
                 v = {k: x.to_wire() if isinstance(x, WireModel) else x for k, x in v.items()}
             out["EndpointsConfig"] = v
-        elif "EndpointsConfig" in nulls:
+        elif nulls & 1:
             out["EndpointsConfig"] = None
-        if self.extra:
-            out.update(self.extra)
+        extra = self._extra
+        if extra:
+            out.update(extra)
         return out
 
 

@@ -12,7 +12,7 @@ from typing import Any, Self
 
 import attrs
 
-from engineapi.models._base import WireModel, new_instance, unknown_keys, wire_field
+from engineapi.models._base import WireModel, extra_key, new_instance, unknown_keys, wire_field
 
 
 @attrs.define(slots=True, kw_only=True, repr=False)
@@ -31,30 +31,43 @@ class NRIInfo(WireModel):
 
     Since API 1.53.
     """
-    extra: dict[str, Any] = attrs.field(factory=dict)
-    """Keys the class does not know, as received; written back by ``to_wire``."""
-    _wire_nulls: tuple[str, ...] = attrs.field(default=(), init=False, repr=False, eq=False)
+    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
+    """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
+    _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)
 
     @classmethod
     def from_wire(cls, data: Mapping[str, Any]) -> Self:
         """Decode a JSON object from the daemon; unexpected value types are kept as-is."""
         self = new_instance(cls)
-        get = data.get
+        nulls = 0  # bit i set: the i-th key arrived as an explicit null
+        if len(data) == 1 and type(data) is dict:
+            # The usual reply: every key known and present, read at once.
+            try:
+                v0 = data["Info"]
+            except KeyError:
+                pass  # an unknown key in place of a known one
+            else:
+                if v0 is None:
+                    nulls |= 1
+                self.info = v0
+                self._wire_nulls = nulls
+                self._extra = None
+                return self
         # Per key: a None is an explicit null (remembered) or an absent key (counted).
+        get = data.get
         missing = 0
-        nulls: tuple[str, ...] = ()
         v = get("Info")
         if v is None:
             if "Info" in data:
-                nulls += ("Info",)
+                nulls |= 1
             else:
                 missing += 1
         self.info = v
         self._wire_nulls = nulls
         if len(data) + missing == 1:  # every key is known
-            self.extra = {}
+            self._extra = None
         else:
-            self.extra = unknown_keys(cls, data)
+            self._extra = unknown_keys(cls, data)
         return self
 
     def to_wire(self) -> dict[str, Any]:
@@ -65,8 +78,9 @@ class NRIInfo(WireModel):
         v = self.info
         if v is not None:
             out["Info"] = v
-        elif "Info" in nulls:
+        elif nulls & 1:
             out["Info"] = None
-        if self.extra:
-            out.update(self.extra)
+        extra = self._extra
+        if extra:
+            out.update(extra)
         return out
