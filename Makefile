@@ -8,7 +8,7 @@ ENGINES := tests/engines/engines.sh
 # The engine `make run` falls back to when none is reachable (root on Debian only).
 LOCAL_ENGINE ?= unix:///run/engineapi/docker28.sock
 
-.PHONY: all venv run test unit test-offline record lint gen check-gen bench engines engines-down clean
+.PHONY: all venv run test unit test-offline record lint gen check-gen coverage-api bench engines engines-down clean
 
 all: test
 
@@ -61,6 +61,11 @@ check-gen: venv
 	$(BIN)/python -m engineapi._codegen.models --check
 	$(BIN)/python -m engineapi._codegen.namespaces --check
 	$(BIN)/python -m engineapi._codegen.unasync --check
+
+# For every operation of the newest spec: its method on Client and AsyncClient, whether a
+# live test calls it, whether a replay cassette holds it; totals at the end.
+coverage-api: venv
+	@$(BIN)/python tests/tools/coverage_api.py
 
 bench: venv
 	@if [ -z "$$ENGINEAPI_NO_ENGINES" ]; then $(ENGINES) up >/dev/null; fi

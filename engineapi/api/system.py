@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -16,12 +16,29 @@ from engineapi.api._call import (
     Timestamp,
     encode_filters,
     encode_timestamp,
+    to_body,
 )
 
 if TYPE_CHECKING:
-    from engineapi.models import EventMessage, SystemDataUsageResponse, SystemInfo, SystemVersion
+    from engineapi.models import (
+        AuthConfig,
+        AuthResponse,
+        EventMessage,
+        SystemDataUsageResponse,
+        SystemInfo,
+        SystemVersion,
+    )
 
-__all__ = ["PingResult", "data_usage", "events", "info", "ping", "ping_head", "version"]
+__all__ = [
+    "PingResult",
+    "auth",
+    "data_usage",
+    "events",
+    "info",
+    "ping",
+    "ping_head",
+    "version",
+]
 
 
 @attrs.frozen
@@ -126,4 +143,27 @@ def data_usage(
         query=query,
         decode=lambda r: models.SystemDataUsageResponse.from_wire(r.json()),
         response_timeout=None,  # sizing every layer can take minutes on a big host
+    )
+
+
+def _auth_response(reply: Reply) -> AuthResponse:
+    # 204 (no body) is a success without a status text.
+    return models.AuthResponse.from_wire(reply.json() if reply.body.strip() else {})
+
+
+def auth(config: AuthConfig | Mapping[str, Any]) -> Call[AuthResponse]:
+    """Check credentials against a registry, as ``docker login`` does — ``POST /auth``.
+
+    ``AuthConfig(username="me", password="…", serveraddress="registry.example:5000")``;
+    without `serveraddress` Docker Hub is meant. Success is ``status == "Login Succeeded"``
+    (with an ``identity_token`` when the registry hands one out); wrong credentials are the
+    daemon's error (`Unauthorized`, or `ServerError` for engines that report it as 500).
+    """
+    return Call(
+        "SystemAuth",
+        "POST",
+        "/auth",
+        json_body=to_body(config),
+        decode=_auth_response,
+        response_timeout=None,  # the daemon talks to the registry first
     )

@@ -1154,8 +1154,14 @@ registry_status() {
 # unix:///run/engineapi/docker28w.sock is reached from the host as the others'.
 # Its resolv.conf names 127.0.0.1 (nothing listens there): the namespace has
 # no way out, and a lookup that fails at once beats one that times out (a
-# swarm task tries to pull its image before it starts). It is not in engines.json (the per-engine tests do not run on it);
-# /run/engineapi/swarm.json describes it.
+# swarm task tries to pull its image before it starts).
+# It is not in engines.json (the per-engine tests do not run on it);
+# /run/engineapi/swarm.json describes it. The swarm tests restart it (SIGTERM,
+# then `engines.sh up`): an autolocked manager is only locked after a restart.
+# Swarm mode runs on docker20 and docker28w only, never on docker28, which
+# shares the host namespace with docker20: both would create their ingress
+# VXLAN with VNI 4096 on port 4789 ("error creating vxlan interface: file
+# exists") and a bridge device named docker_gwbridge.
 SW_NETNS=engineapi-sw
 SW_HOST_IF=easw0
 SW_NS_IF=eth0

@@ -1,0 +1,97 @@
+"""Configs: non-sensitive files a swarm hands to services — the Config tag's operations.
+
+The API carries a config's data base64-encoded; the builders take bytes (or text) and
+encode them.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from engineapi import models
+from engineapi.api._call import Call, Filters, Reply, decode_list, encode_filters, path_param
+from engineapi.api.secrets import decode_id, spec_body
+
+if TYPE_CHECKING:
+    from engineapi.models import Config, ConfigSpec, Driver, IDResponse
+
+__all__ = ["create", "delete", "inspect", "list", "update"]
+
+
+def _path(id: str, suffix: str = "") -> str:
+    return f"/configs/{path_param(id)}{suffix}"
+
+
+def _none(reply: Reply) -> None:
+    return None
+
+
+def list(*, filters: Filters | None = None) -> Call[builtins.list[Config]]:
+    """Configs, with their data — ``GET /configs`` (swarm managers only).
+
+    `filters`: ``{"name": [...]}``, ``{"label": ["team=a"]}``, ``{"id": [...]}``,
+    ``{"names": [...]}``.
+    """
+    return Call(
+        "ConfigList",
+        "GET",
+        "/configs",
+        query={"filters": encode_filters(filters)},
+        decode=decode_list(models.Config),
+    )
+
+
+def create(
+    spec: ConfigSpec | Mapping[str, Any] | None = None,
+    *,
+    name: str | None = None,
+    data: bytes | str | None = None,
+    labels: Mapping[str, str] | None = None,
+    templating: Driver | Mapping[str, Any] | None = None,
+) -> Call[IDResponse]:
+    """Create a config; its ID — ``POST /configs/create``.
+
+    ``create(name="app.conf", data=b"port = 80\\n")``: `data` is bytes (or text, sent as
+    UTF-8) and is base64-encoded here. A `spec` (``ConfigSpec`` or a mapping with the API's
+    keys, its ``Data`` already base64 — or bytes, encoded here) may be given instead;
+    keywords override its fields. `templating` names a template driver
+    (``Driver(name="golang")``).
+    """
+    return Call(
+        "ConfigCreate",
+        "POST",
+        "/configs/create",
+        json_body=spec_body(spec, name=name, data=data, labels=labels, Templating=templating),
+        decode=decode_id,
+    )
+
+
+def inspect(id: str) -> Call[Config]:
+    """A config: its spec (with the data, base64), version and dates —
+    ``GET /configs/{id}``; ``base64.b64decode(config.spec.data)`` is the content."""
+    return Call(
+        "ConfigInspect", "GET", _path(id), decode=lambda r: models.Config.from_wire(r.json())
+    )
+
+
+def update(id: str, spec: ConfigSpec | Mapping[str, Any], *, version: int) -> Call[None]:
+    """Change a config's labels (nothing else can change) — ``POST /configs/{id}/update``.
+
+    `version` is the config's current ``Version.Index``; send its whole current spec
+    (``inspect(id).spec``) with the new labels.
+    """
+    return Call(
+        "ConfigUpdate",
+        "POST",
+        _path(id, "/update"),
+        query={"version": version},
+        json_body=spec_body(spec),
+        decode=_none,
+    )
+
+
+def delete(id: str) -> Call[None]:
+    """Remove a config; one in use by a service is a `Conflict` — ``DELETE /configs/{id}``."""
+    return Call("ConfigDelete", "DELETE", _path(id), decode=_none)
