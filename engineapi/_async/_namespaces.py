@@ -7,16 +7,27 @@ from __future__ import annotations
 import builtins
 from typing import TYPE_CHECKING, cast
 
+from engineapi.api import configs as _configs
 from engineapi.api import containers as _containers
+from engineapi.api import distribution as _distribution
 from engineapi.api import exec as _exec
 from engineapi.api import images as _images
+from engineapi.api import networks as _networks
+from engineapi.api import nodes as _nodes
+from engineapi.api import plugins as _plugins
+from engineapi.api import secrets as _secrets
+from engineapi.api import services as _services
+from engineapi.api import swarm as _swarm
 from engineapi.api import system as _system
+from engineapi.api import tasks as _tasks
+from engineapi.api import volumes as _volumes
 
 if TYPE_CHECKING:
     import os
     from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
     from typing import Any
 
+    from engineapi import models
     from engineapi._async.client import AsyncClient
     from engineapi._async.streams import (
         AsyncAttachedStream,
@@ -35,8 +46,11 @@ if TYPE_CHECKING:
     from engineapi.models import (
         AttestationStatement,
         AuthConfig,
+        AuthResponse,
         BuildInfo,
         BuildPruneResponse,
+        Config,
+        ConfigSpec,
         ContainerConfig,
         ContainerCreateRequest,
         ContainerCreateResponse,
@@ -49,6 +63,9 @@ if TYPE_CHECKING:
         ContainerUpdateResponse,
         ContainerWaitResponse,
         CreateImageInfo,
+        DistributionInspect,
+        Driver,
+        EndpointSettings,
         EventMessage,
         ExecConfig,
         ExecInspectResponse,
@@ -60,10 +77,36 @@ if TYPE_CHECKING:
         ImagePruneResponse,
         ImageSearchResponseItem,
         ImageSummary,
+        NetworkCreateRequest,
+        NetworkCreateResponse,
+        NetworkInspect,
+        NetworkPruneResponse,
+        NetworkSummary,
+        Node,
+        NodeSpec,
+        Plugin,
+        PluginPrivilege,
         PushImageInfo,
+        Secret,
+        SecretSpec,
+        Service,
+        ServiceCreateResponse,
+        ServiceSpec,
+        ServiceUpdateResponse,
+        SwarmInitRequest,
+        SwarmJoinRequest,
+        SwarmSpec,
+        SwarmUnlockRequest,
         SystemDataUsageResponse,
         SystemInfo,
         SystemVersion,
+        Task,
+        UnlockKeyResponse,
+        Volume,
+        VolumeCreateRequest,
+        VolumeListResponse,
+        VolumePruneResponse,
+        VolumeUpdateRequest,
     )
 
 __all__ = [
@@ -92,6 +135,16 @@ class AsyncSystem:
 
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
+
+    async def auth(self, config: AuthConfig | Mapping[str, Any]) -> AuthResponse:
+        """Check credentials against a registry, as ``docker login`` does — ``POST /auth``.
+
+        ``AuthConfig(username="me", password="…", serveraddress="registry.example:5000")``;
+        without `serveraddress` Docker Hub is meant. Success is ``status == "Login Succeeded"``
+        (with an ``identity_token`` when the registry hands one out); wrong credentials are the
+        daemon's error (`Unauthorized`, or `ServerError` for engines that report it as 500).
+        """
+        return await self._client._send(_system.auth(config))
 
     async def data_usage(
         self, *, type: Sequence[str] | None = None, verbose: bool | None = None
@@ -433,7 +486,7 @@ class AsyncImages:
 
     def build(
         self,
-        context: Body,
+        context: Body | str | os.PathLike[str],
         *,
         tag: Sequence[str] | str | None = None,
         dockerfile: str | None = None,
@@ -450,11 +503,16 @@ class AsyncImages:
         gzip: bool = False,
         registry_config: Mapping[str, Any] | None = None,
     ) -> AsyncProgressStream[BuildInfo]:
-        """Build an image from a tar build context (classic builder) — ``POST /build``; a
-        progress stream whose `wait()` raises the build's error.
+        """Build an image (classic builder) — ``POST /build``; a progress stream whose `wait()`
+        raises the build's error.
 
-        `context` is the tar (bytes, or pieces streamed as they come); `gzip` says it is
-        compressed. `registry_config` is sent as ``X-Registry-Config``.
+        `context` is a directory, or a tar (bytes, or pieces streamed as they come; `gzip` says it
+        is compressed). A directory is sent as ``docker build DIR`` sends it — its
+        ``.dockerignore`` applied, the Dockerfile and ``.dockerignore`` always included —
+        streamed from disk as it is uploaded (gzip-compressed with `gzip`); `dockerfile` is then
+        relative to it (default ``Dockerfile``), and a missing one raises `BuildContextError`.
+        `registry_config` (registry → credentials) is sent as ``X-Registry-Config``; by default,
+        every registry's credentials the docker CLI knows, as the CLI sends them.
         """
         return self._client._progress(
             _images.build(
@@ -656,7 +714,10 @@ class AsyncImages:
         """Pull `reference` (``busybox``, ``registry:5000/app:1.2``, ``app@sha256:…``) — a
         progress stream over ``POST /images/create?fromImage=…``; `wait()` raises on failure.
 
-        Without a tag, ``latest`` is pulled (the docker CLI's rule), never every tag.
+        Without a tag, ``latest`` is pulled (the docker CLI's rule), never every tag. Without
+        `auth`, the credentials the docker CLI would use for the reference's registry are sent
+        (``config.json`` auths, credential helpers, ``DOCKER_AUTH_CONFIG``; see
+        `engineapi.config.auth.auth_for`).
         """
         return self._client._progress(_images.pull(reference, platform=platform, auth=auth))
 
@@ -669,7 +730,9 @@ class AsyncImages:
         auth: AuthConfig | Mapping[str, Any] | None = None,
     ) -> AsyncProgressStream[PushImageInfo]:
         """Push an image to its registry — ``POST /images/{name}/push``; a progress stream whose
-        `wait()` raises the registry's error (e.g. unauthorized) instead of swallowing it."""
+        `wait()` raises the registry's error (e.g. unauthorized) instead of swallowing it.
+
+        Without `auth`, the credentials the docker CLI would use for the registry are sent."""
         return self._client._progress(_images.push(name, tag=tag, platform=platform, auth=auth))
 
     async def search(
@@ -691,6 +754,68 @@ class AsyncNetworks:
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
 
+    async def connect(
+        self,
+        id: str,
+        container: str,
+        *,
+        endpoint_config: EndpointSettings | Mapping[str, Any] | None = None,
+    ) -> None:
+        """Attach `container` to the network — ``POST /networks/{id}/connect``.
+
+        `endpoint_config` sets the container's endpoint on it: ``EndpointSettings(aliases=["db"],
+        ipam_config=EndpointIPAMConfig(ipv4_address="10.50.0.10"))``.
+        """
+        return await self._client._send(
+            _networks.connect(id, container, endpoint_config=endpoint_config)
+        )
+
+    async def create(
+        self, config: NetworkCreateRequest | Mapping[str, Any]
+    ) -> NetworkCreateResponse:
+        """Create a network — ``POST /networks/create``.
+
+        The typed form: ``NetworkCreateRequest(name="app", driver="bridge",
+        ipam=IPAM(config=[IPAMConfig(subnet="10.50.0.0/24", gateway="10.50.0.1")]),
+        labels={"team": "a"})``; a mapping with the API's keys is accepted too. In a swarm,
+        ``driver="overlay"`` (``attachable=True`` to let plain containers join it).
+        """
+        return await self._client._send(_networks.create(config))
+
+    async def delete(self, id: str) -> None:
+        """Remove a network — ``DELETE /networks/{id}``."""
+        return await self._client._send(_networks.delete(id))
+
+    async def disconnect(self, id: str, container: str, *, force: bool = False) -> None:
+        """Detach `container` from the network (`force`: even if it is not running) —
+        ``POST /networks/{id}/disconnect``."""
+        return await self._client._send(_networks.disconnect(id, container, force=force))
+
+    async def inspect(
+        self, id: str, *, verbose: bool = False, scope: str | None = None
+    ) -> NetworkInspect:
+        """A network, its IPAM and the containers attached to it — ``GET /networks/{id}``.
+
+        `verbose` adds, for a swarm network, the services and tasks on it across the cluster;
+        `scope` (``swarm``, ``global``, ``local``) picks among networks of the same name.
+        """
+        return await self._client._send(_networks.inspect(id, verbose=verbose, scope=scope))
+
+    async def list(self, *, filters: Filters | None = None) -> builtins.list[NetworkSummary]:
+        """Networks — ``GET /networks``.
+
+        `filters` as ``docker network ls --filter``: ``{"driver": ["bridge"]}``,
+        ``{"label": ["team=a"]}``, ``{"name": ["app"]}``, ``{"type": ["custom"]}``, …
+        """
+        return await self._client._send(_networks.list(filters=filters))
+
+    async def prune(self, *, filters: Filters | None = None) -> NetworkPruneResponse:
+        """Remove the networks no container uses — ``POST /networks/prune``.
+
+        `filters`: ``{"until": ["24h"]}``, ``{"label": ["team=a"]}`` or ``{"label!": [...]}``.
+        """
+        return await self._client._send(_networks.prune(filters=filters))
+
 
 class AsyncVolumes:
     """Volumes — ``client.volumes``."""
@@ -699,6 +824,65 @@ class AsyncVolumes:
 
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
+
+    async def create(
+        self,
+        config: VolumeCreateRequest | Mapping[str, Any] | None = None,
+        *,
+        name: str | None = None,
+        driver: str | None = None,
+        driver_opts: Mapping[str, str] | None = None,
+        labels: Mapping[str, str] | None = None,
+    ) -> Volume:
+        """Create a volume (an anonymous one without a name) — ``POST /volumes/create``.
+
+        Either a `config` (``VolumeCreateRequest(name="data", labels={"team": "a"})``, or a
+        mapping with the API's keys) or the keywords; a keyword given overrides the config's
+        field. Creating a volume whose name exists returns the existing one.
+        """
+        return await self._client._send(
+            _volumes.create(
+                config, name=name, driver=driver, driver_opts=driver_opts, labels=labels
+            )
+        )
+
+    async def delete(self, name: str, *, force: bool = False) -> None:
+        """Remove a volume (`force`: even if the driver fails to) — ``DELETE /volumes/{name}``.
+
+        A volume in use by a container is a `Conflict`.
+        """
+        return await self._client._send(_volumes.delete(name, force=force))
+
+    async def inspect(self, name: str) -> Volume:
+        """A volume: driver, mountpoint, labels, options, usage — ``GET /volumes/{name}``."""
+        return await self._client._send(_volumes.inspect(name))
+
+    async def list(self, *, filters: Filters | None = None) -> VolumeListResponse:
+        """Volumes, and the warnings of drivers that could not list theirs — ``GET /volumes``.
+
+        `filters` as ``docker volume ls --filter``: ``{"dangling": ["true"]}``,
+        ``{"driver": ["local"]}``, ``{"label": ["team=a"]}``, ``{"name": ["data"]}``.
+        """
+        return await self._client._send(_volumes.list(filters=filters))
+
+    async def prune(self, *, filters: Filters | None = None) -> VolumePruneResponse:
+        """Remove the volumes no container uses — ``POST /volumes/prune``.
+
+        From API 1.42 only anonymous volumes are removed unless ``filters={"all": ["true"]}``;
+        ``{"label": ["team=a"]}`` narrows it down.
+        """
+        return await self._client._send(_volumes.prune(filters=filters))
+
+    async def update(
+        self, name: str, spec: VolumeUpdateRequest | Mapping[str, Any], *, version: int
+    ) -> None:
+        """Change a cluster volume's availability — ``PUT /volumes/{name}`` (API ≥ 1.42).
+
+        Only swarm cluster volumes (CSI) can be updated; `version` is the volume's current
+        ``ClusterVolume.Version.Index``. An engine that is not a swarm manager answers with its
+        error (raised as `DaemonError`), an older API raises `APIVersionError` before sending.
+        """
+        return await self._client._send(_volumes.update(name, spec, version=version))
 
 
 class AsyncExec:
@@ -795,6 +979,79 @@ class AsyncSwarm:
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
 
+    async def init(self, config: SwarmInitRequest | Mapping[str, Any] | None = None) -> str:
+        """Make this engine the first manager of a new swarm; the node's ID —
+        ``POST /swarm/init``.
+
+        ``SwarmInitRequest(advertise_addr="10.0.0.5", listen_addr="10.0.0.5:2377",
+        default_addr_pool=["10.20.0.0/16"])``. As in the docker CLI, `listen_addr` defaults to
+        ``0.0.0.0:2377`` and `subnet_size` (with a `default_addr_pool`) to 24. A host with several
+        addresses needs `advertise_addr`.
+        """
+        return await self._client._send(_swarm.init(config))
+
+    async def inspect(self) -> models.Swarm:
+        """The swarm: its ID, spec, version and join tokens — ``GET /swarm`` (managers only).
+
+        ``swarm.inspect().join_tokens.worker`` is what a worker joins with. An engine that is not
+        in a swarm answers 503 (`ServiceUnavailable`), a worker too.
+        """
+        return await self._client._send(_swarm.inspect())
+
+    async def join(self, config: SwarmJoinRequest | Mapping[str, Any]) -> None:
+        """Join a swarm as a worker or manager — ``POST /swarm/join``.
+
+        ``SwarmJoinRequest(remote_addrs=["10.0.0.5:2377"], join_token=tokens.worker,
+        advertise_addr="10.0.0.6")``; the token decides the role. `listen_addr` defaults to
+        ``0.0.0.0:2377``.
+        """
+        return await self._client._send(_swarm.join(config))
+
+    async def leave(self, *, force: bool = False) -> None:
+        """Leave the swarm — ``POST /swarm/leave``.
+
+        A manager must `force` it (the last manager's leaving ends the swarm and its state).
+        """
+        return await self._client._send(_swarm.leave(force=force))
+
+    async def unlock(self, key: str | SwarmUnlockRequest | Mapping[str, Any]) -> None:
+        """Unlock a locked manager with the swarm's unlock key — ``POST /swarm/unlock``.
+
+        A manager that is not locked refuses it (the daemon's error is raised).
+        """
+        return await self._client._send(_swarm.unlock(key))
+
+    async def unlock_key(self) -> UnlockKeyResponse:
+        """The key that unlocks an autolocked swarm's managers after a restart —
+        ``GET /swarm/unlockkey``."""
+        return await self._client._send(_swarm.unlock_key())
+
+    async def update(
+        self,
+        spec: SwarmSpec | Mapping[str, Any],
+        *,
+        version: int,
+        rotate_worker_token: bool = False,
+        rotate_manager_token: bool = False,
+        rotate_manager_unlock_key: bool = False,
+    ) -> None:
+        """Change the swarm's spec (raft, dispatcher, CA, autolock, …) or rotate its tokens —
+        ``POST /swarm/update``.
+
+        `version` is the swarm's current ``Version.Index`` (from `inspect`): an update based on
+        a stale version is refused, so concurrent changes are not lost. The spec replaces the
+        whole current one: start from ``inspect().spec``.
+        """
+        return await self._client._send(
+            _swarm.update(
+                spec,
+                version=version,
+                rotate_worker_token=rotate_worker_token,
+                rotate_manager_token=rotate_manager_token,
+                rotate_manager_unlock_key=rotate_manager_unlock_key,
+            )
+        )
+
 
 class AsyncNodes:
     """Swarm nodes — ``client.nodes``."""
@@ -803,6 +1060,35 @@ class AsyncNodes:
 
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
+
+    async def delete(self, id: str, *, force: bool = False) -> None:
+        """Remove a node from the swarm — ``DELETE /nodes/{id}``.
+
+        A node still up must leave first, or be removed with `force`.
+        """
+        return await self._client._send(_nodes.delete(id, force=force))
+
+    async def inspect(self, id: str) -> Node:
+        """A node: spec, description (hostname, engine, resources), status, manager status —
+        ``GET /nodes/{id}``; ``self`` names the node answering."""
+        return await self._client._send(_nodes.inspect(id))
+
+    async def list(self, *, filters: Filters | None = None) -> builtins.list[Node]:
+        """The swarm's nodes — ``GET /nodes`` (managers only).
+
+        `filters`: ``{"role": ["worker"]}``, ``{"membership": ["accepted"]}``,
+        ``{"node.label": ["zone=a"]}``, ``{"id": [...]}``, ``{"name": [...]}``.
+        """
+        return await self._client._send(_nodes.list(filters=filters))
+
+    async def update(self, id: str, spec: NodeSpec | Mapping[str, Any], *, version: int) -> None:
+        """Change a node's role, availability (``active``, ``pause``, ``drain``) or labels —
+        ``POST /nodes/{id}/update``.
+
+        `version` is the node's current ``Version.Index``; the spec replaces the whole current
+        one, so start from ``inspect(id).spec``. Draining moves the node's tasks elsewhere.
+        """
+        return await self._client._send(_nodes.update(id, spec, version=version))
 
 
 class AsyncServices:
@@ -813,6 +1099,114 @@ class AsyncServices:
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
 
+    async def create(
+        self,
+        spec: ServiceSpec | Mapping[str, Any],
+        *,
+        auth: AuthConfig | Mapping[str, Any] | None = None,
+    ) -> ServiceCreateResponse:
+        """Create a service — ``POST /services/create``.
+
+        ``ServiceSpec(name="web", task_template=TaskSpec(container_spec=TaskSpecContainerSpec(
+        image="busybox", command=["sleep", "1d"])), mode=ServiceSpecMode(
+        replicated=ServiceSpecModeReplicated(replicas=2)))``. `auth` (sent as
+        ``X-Registry-Auth``) lets the nodes pull a private image.
+        """
+        return await self._client._send(_services.create(spec, auth=auth))
+
+    async def delete(self, id: str) -> None:
+        """Remove a service; its tasks are stopped — ``DELETE /services/{id}``."""
+        return await self._client._send(_services.delete(id))
+
+    async def inspect(self, id: str, *, insert_defaults: bool = False) -> Service:
+        """A service: its spec, the previous spec, version, endpoint and update status —
+        ``GET /services/{id}``; `insert_defaults` fills in the defaults the spec left out."""
+        return await self._client._send(_services.inspect(id, insert_defaults=insert_defaults))
+
+    async def list(
+        self, *, filters: Filters | None = None, status: bool = False
+    ) -> builtins.list[Service]:
+        """The swarm's services — ``GET /services`` (managers only).
+
+        `status` adds each service's running/desired task counts (``service_status``);
+        `filters`: ``{"name": [...]}``, ``{"label": ["team=a"]}``, ``{"mode": ["replicated"]}``,
+        ``{"id": [...]}``.
+        """
+        return await self._client._send(_services.list(filters=filters, status=status))
+
+    def logs(
+        self,
+        id: str,
+        *,
+        stdout: bool = True,
+        stderr: bool = True,
+        follow: bool = False,
+        since: Timestamp | None = None,
+        timestamps: bool = False,
+        tail: int | str | None = None,
+        details: bool = False,
+    ) -> AsyncOutputStream:
+        """The output of every task of a service, as ``(stream, bytes)`` frames —
+        ``GET /services/{id}/logs``.
+
+        As container logs: `follow` keeps the stream open, `since` bounds it, `tail` keeps the
+        last lines. `details` prefixes each line with its task's attributes
+        (``com.docker.swarm.node.id=…,com.docker.swarm.service.id=…,…``). Multiplexed or raw (a
+        TTY service) is decided from the Content-Type (API ≥ 1.42) or the service's TTY flag.
+        """
+        return self._client._output(
+            _services.logs(
+                id,
+                stdout=stdout,
+                stderr=stderr,
+                follow=follow,
+                since=since,
+                timestamps=timestamps,
+                tail=tail,
+                details=details,
+            )
+        )
+
+    async def rollback(self, id: str) -> ServiceUpdateResponse:
+        """Return a service to its previous spec, as ``docker service rollback`` does:
+        ``GET /services/{id}`` for the version and spec, then ``POST /services/{id}/update``
+        with ``rollback=previous``."""
+        return await self._client._flow(_services.rollback(id))
+
+    async def scale(self, id: str, replicas: int) -> ServiceUpdateResponse:
+        """Set a replicated service's number of tasks: ``GET /services/{id}``, then
+        ``POST /services/{id}/update`` with the same spec and `replicas`."""
+        return await self._client._flow(_services.scale(id, replicas))
+
+    async def update(
+        self,
+        id: str,
+        spec: ServiceSpec | Mapping[str, Any],
+        *,
+        version: int,
+        rollback: str | None = None,
+        registry_auth_from: str | None = None,
+        auth: AuthConfig | Mapping[str, Any] | None = None,
+    ) -> ServiceUpdateResponse:
+        """Replace a service's spec (image, env, replicas, …) — ``POST /services/{id}/update``.
+
+        `version` is the service's current ``Version.Index`` (from `inspect`): an update based on
+        a stale version is refused. The spec replaces the whole current one: start from
+        ``inspect(id).spec``. ``rollback="previous"`` returns to the previous spec instead (send
+        the current spec with it; `rollback` does both). `registry_auth_from` (``spec`` or
+        ``previous-spec``) picks the credentials kept with the service when no `auth` is given.
+        """
+        return await self._client._send(
+            _services.update(
+                id,
+                spec,
+                version=version,
+                rollback=rollback,
+                registry_auth_from=registry_auth_from,
+                auth=auth,
+            )
+        )
+
 
 class AsyncTasks:
     """Swarm tasks — ``client.tasks``."""
@@ -821,6 +1215,48 @@ class AsyncTasks:
 
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
+
+    async def inspect(self, id: str) -> Task:
+        """A task: its spec, node, slot, desired state and status (with the container ID) —
+        ``GET /tasks/{id}``."""
+        return await self._client._send(_tasks.inspect(id))
+
+    async def list(self, *, filters: Filters | None = None) -> builtins.list[Task]:
+        """The swarm's tasks — ``GET /tasks`` (managers only).
+
+        `filters`: ``{"service": [name or id]}``, ``{"desired-state": ["running"]}``,
+        ``{"node": [...]}``, ``{"label": [...]}``, ``{"id": [...]}``, ``{"name": [...]}``.
+        """
+        return await self._client._send(_tasks.list(filters=filters))
+
+    def logs(
+        self,
+        id: str,
+        *,
+        stdout: bool = True,
+        stderr: bool = True,
+        follow: bool = False,
+        since: Timestamp | None = None,
+        timestamps: bool = False,
+        tail: int | str | None = None,
+        details: bool = False,
+    ) -> AsyncOutputStream:
+        """One task's output, as ``(stream, bytes)`` frames — ``GET /tasks/{id}/logs``.
+
+        The options are those of `services.logs`; a TTY task's output is raw.
+        """
+        return self._client._output(
+            _tasks.logs(
+                id,
+                stdout=stdout,
+                stderr=stderr,
+                follow=follow,
+                since=since,
+                timestamps=timestamps,
+                tail=tail,
+                details=details,
+            )
+        )
 
 
 class AsyncSecrets:
@@ -831,6 +1267,54 @@ class AsyncSecrets:
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
 
+    async def create(
+        self,
+        spec: SecretSpec | Mapping[str, Any] | None = None,
+        *,
+        name: str | None = None,
+        data: bytes | str | None = None,
+        labels: Mapping[str, str] | None = None,
+        driver: Driver | Mapping[str, Any] | None = None,
+        templating: Driver | Mapping[str, Any] | None = None,
+    ) -> IDResponse:
+        """Create a secret; its ID — ``POST /secrets/create``.
+
+        ``create(name="db-password", data=b"s3cret")``: `data` is bytes (or text, sent as UTF-8)
+        and is base64-encoded here. A `spec` (``SecretSpec`` or a mapping with the API's keys,
+        its ``Data`` already base64 — or bytes, encoded here) may be given instead; keywords
+        override its fields. `driver` names an external secret store, `templating` a template
+        driver (``Driver(name="golang")``).
+        """
+        return await self._client._send(
+            _secrets.create(
+                spec, name=name, data=data, labels=labels, driver=driver, templating=templating
+            )
+        )
+
+    async def delete(self, id: str) -> None:
+        """Remove a secret; one in use by a service is a `Conflict` — ``DELETE /secrets/{id}``."""
+        return await self._client._send(_secrets.delete(id))
+
+    async def inspect(self, id: str) -> Secret:
+        """A secret's spec (without the data), version and dates — ``GET /secrets/{id}``."""
+        return await self._client._send(_secrets.inspect(id))
+
+    async def list(self, *, filters: Filters | None = None) -> builtins.list[Secret]:
+        """Secrets, without their data — ``GET /secrets`` (swarm managers; Podman has its own).
+
+        `filters`: ``{"name": [...]}``, ``{"label": ["team=a"]}``, ``{"id": [...]}``,
+        ``{"names": [...]}``.
+        """
+        return await self._client._send(_secrets.list(filters=filters))
+
+    async def update(self, id: str, spec: SecretSpec | Mapping[str, Any], *, version: int) -> None:
+        """Change a secret's labels (nothing else can change) — ``POST /secrets/{id}/update``.
+
+        `version` is the secret's current ``Version.Index``; send its whole current spec
+        (``inspect(id).spec``) with the new labels.
+        """
+        return await self._client._send(_secrets.update(id, spec, version=version))
+
 
 class AsyncConfigs:
     """Swarm configs — ``client.configs``."""
@@ -839,6 +1323,52 @@ class AsyncConfigs:
 
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
+
+    async def create(
+        self,
+        spec: ConfigSpec | Mapping[str, Any] | None = None,
+        *,
+        name: str | None = None,
+        data: bytes | str | None = None,
+        labels: Mapping[str, str] | None = None,
+        templating: Driver | Mapping[str, Any] | None = None,
+    ) -> IDResponse:
+        """Create a config; its ID — ``POST /configs/create``.
+
+        ``create(name="app.conf", data=b"port = 80\n")``: `data` is bytes (or text, sent as
+        UTF-8) and is base64-encoded here. A `spec` (``ConfigSpec`` or a mapping with the API's
+        keys, its ``Data`` already base64 — or bytes, encoded here) may be given instead;
+        keywords override its fields. `templating` names a template driver
+        (``Driver(name="golang")``).
+        """
+        return await self._client._send(
+            _configs.create(spec, name=name, data=data, labels=labels, templating=templating)
+        )
+
+    async def delete(self, id: str) -> None:
+        """Remove a config; one in use by a service is a `Conflict` — ``DELETE /configs/{id}``."""
+        return await self._client._send(_configs.delete(id))
+
+    async def inspect(self, id: str) -> Config:
+        """A config: its spec (with the data, base64), version and dates —
+        ``GET /configs/{id}``; ``base64.b64decode(config.spec.data)`` is the content."""
+        return await self._client._send(_configs.inspect(id))
+
+    async def list(self, *, filters: Filters | None = None) -> builtins.list[Config]:
+        """Configs, with their data — ``GET /configs`` (swarm managers only).
+
+        `filters`: ``{"name": [...]}``, ``{"label": ["team=a"]}``, ``{"id": [...]}``,
+        ``{"names": [...]}``.
+        """
+        return await self._client._send(_configs.list(filters=filters))
+
+    async def update(self, id: str, spec: ConfigSpec | Mapping[str, Any], *, version: int) -> None:
+        """Change a config's labels (nothing else can change) — ``POST /configs/{id}/update``.
+
+        `version` is the config's current ``Version.Index``; send its whole current spec
+        (``inspect(id).spec``) with the new labels.
+        """
+        return await self._client._send(_configs.update(id, spec, version=version))
 
 
 class AsyncPlugins:
@@ -849,6 +1379,120 @@ class AsyncPlugins:
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
 
+    async def create(
+        self,
+        name: str,
+        context: bytes | Iterable[bytes] | AsyncIterable[bytes] | str | os.PathLike[str],
+        *,
+        content_length: int | None = None,
+    ) -> None:
+        """Create a plugin from a directory holding ``config.json`` and ``rootfs/`` —
+        ``POST /plugins/create``.
+
+        `context` is that directory's path (sent as a tar, streamed), or the tar itself (bytes,
+        or pieces streamed as they come). `name` is the plugin's reference, e.g.
+        ``registry:5000/team/myplugin:1.0`` to `push` it there later. The plugin starts disabled.
+        """
+        return await self._client._send(
+            _plugins.create(name, context, content_length=content_length)
+        )
+
+    async def delete(self, name: str, *, force: bool = False) -> Plugin | None:
+        """Remove a plugin (`force`: even an enabled one) — ``DELETE /plugins/{name}``.
+
+        The spec promises the removed plugin; Docker sends nothing back (``None`` then).
+        """
+        return await self._client._send(_plugins.delete(name, force=force))
+
+    async def disable(self, name: str, *, force: bool = False) -> None:
+        """Stop a plugin (`force`: even while something uses it) —
+        ``POST /plugins/{name}/disable``."""
+        return await self._client._send(_plugins.disable(name, force=force))
+
+    async def enable(self, name: str, *, timeout: int = 0) -> None:
+        """Start a plugin — ``POST /plugins/{name}/enable``.
+
+        The daemon waits until the plugin listens on its socket. `timeout` (seconds, 0: the
+        daemon's default) bounds the daemon's calls to the plugin once it runs; it is always sent,
+        as Docker 20.10 fails on an enable without it.
+        """
+        return await self._client._send(_plugins.enable(name, timeout=timeout))
+
+    async def inspect(self, name: str) -> Plugin:
+        """An installed plugin: its config, settings and whether it is enabled —
+        ``GET /plugins/{name}/json``."""
+        return await self._client._send(_plugins.inspect(name))
+
+    async def list(self, *, filters: Filters | None = None) -> builtins.list[Plugin]:
+        """Installed plugins — ``GET /plugins``.
+
+        `filters`: ``{"capability": ["volumedriver"]}``, ``{"enabled": ["true"]}``.
+        """
+        return await self._client._send(_plugins.list(filters=filters))
+
+    async def privileges(
+        self, remote: str, *, auth: AuthConfig | Mapping[str, Any] | None = None
+    ) -> builtins.list[PluginPrivilege]:
+        """What the plugin `remote` (a registry reference) asks for: network, mounts, devices,
+        capabilities… — ``GET /plugins/privileges``; grant exactly these to `pull` it.
+
+        `auth` (sent as ``X-Registry-Auth``) is for a private registry. Docker answers an empty
+        list, not an error, for a plugin it cannot read (missing, or the credentials refused).
+        """
+        return await self._client._send(_plugins.privileges(remote, auth=auth))
+
+    def pull(
+        self,
+        remote: str,
+        *,
+        name: str | None = None,
+        privileges: Sequence[PluginPrivilege | Mapping[str, Any]] | None = None,
+        auth: AuthConfig | Mapping[str, Any] | None = None,
+    ) -> AsyncProgressStream[CreateImageInfo]:
+        """Install the plugin `remote` (disabled) — ``POST /plugins/pull``; a progress stream
+        whose `wait()` raises the daemon's error.
+
+        `privileges` must be exactly what `privileges(remote)` lists (the daemon refuses others);
+        `name` installs it under another name (a local alias); `auth` is sent as
+        ``X-Registry-Auth``.
+        """
+        return self._client._progress(
+            _plugins.pull(remote, name=name, privileges=privileges, auth=auth)
+        )
+
+    def push(
+        self, name: str, *, auth: AuthConfig | Mapping[str, Any] | None = None
+    ) -> AsyncProgressStream[PushImageInfo]:
+        """Push a plugin to the registry its name points at — ``POST /plugins/{name}/push``; a
+        progress stream whose `wait()` raises the registry's error (e.g. unauthorized)."""
+        return self._client._progress(_plugins.push(name, auth=auth))
+
+    async def set(self, name: str, settings: Sequence[str] | Mapping[str, str]) -> None:
+        """Change a disabled plugin's settings — ``POST /plugins/{name}/set``.
+
+        ``{"DEBUG": "1"}`` sets an env variable, ``{"mymount.source": "/data"}`` a mount source,
+        ``{"myargs": "a b"}`` args, ``{"mydevice.path": "/dev/x"}`` a device; a list of
+        ``"key=value"`` strings is accepted too. Only what the plugin declares settable changes.
+        """
+        return await self._client._send(_plugins.set(name, settings))
+
+    def upgrade(
+        self,
+        name: str,
+        *,
+        remote: str,
+        privileges: Sequence[PluginPrivilege | Mapping[str, Any]] | None = None,
+        auth: AuthConfig | Mapping[str, Any] | None = None,
+    ) -> AsyncProgressStream[CreateImageInfo]:
+        """Replace a disabled plugin with `remote` (a newer tag), keeping its settings —
+        ``POST /plugins/{name}/upgrade``; a progress stream whose `wait()` raises on failure.
+
+        `privileges` as for `pull`: exactly what `privileges(remote)` lists.
+        """
+        return self._client._progress(
+            _plugins.upgrade(name, remote=remote, privileges=privileges, auth=auth)
+        )
+
 
 class AsyncDistribution:
     """Registry distribution information — ``client.distribution``."""
@@ -857,6 +1501,16 @@ class AsyncDistribution:
 
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
+
+    async def inspect(
+        self, name: str, *, auth: AuthConfig | Mapping[str, Any] | None = None
+    ) -> DistributionInspect:
+        """The manifest descriptor (digest, media type, size) and platforms of image `name` in
+        its registry, without pulling it — ``GET /distribution/{name}/json``.
+
+        The daemon asks the registry; `auth` (sent as ``X-Registry-Auth``) is for a private one.
+        """
+        return await self._client._send(_distribution.inspect(name, auth=auth))
 
 
 class AsyncNamespaces:

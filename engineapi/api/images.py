@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import builtins
 import json
+import os
 from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -154,8 +155,15 @@ def pull(
     """Pull `reference` (``busybox``, ``registry:5000/app:1.2``, ``app@sha256:…``) — a
     progress stream over ``POST /images/create?fromImage=…``; `wait()` raises on failure.
 
-    Without a tag, ``latest`` is pulled (the docker CLI's rule), never every tag.
+    Without a tag, ``latest`` is pulled (the docker CLI's rule), never every tag. Without
+    `auth`, the credentials the docker CLI would use for the reference's registry are sent
+    (``config.json`` auths, credential helpers, ``DOCKER_AUTH_CONFIG``; see
+    `engineapi.config.auth.auth_for`).
     """
+    if auth is None:
+        from engineapi.config.auth import auth_for
+
+        auth = auth_for(reference)
     name, tag = _split_reference(reference)
     return create(from_image=name, tag=tag, platform=platform, auth=auth)
 
@@ -250,7 +258,13 @@ def push(
     auth: AuthConfig | Mapping[str, Any] | None = None,
 ) -> ProgressCall[PushImageInfo]:
     """Push an image to its registry — ``POST /images/{name}/push``; a progress stream whose
-    `wait()` raises the registry's error (e.g. unauthorized) instead of swallowing it."""
+    `wait()` raises the registry's error (e.g. unauthorized) instead of swallowing it.
+
+    Without `auth`, the credentials the docker CLI would use for the registry are sent."""
+    if auth is None:
+        from engineapi.config.auth import auth_for
+
+        auth = auth_for(name)
     return ProgressCall(
         "ImagePush",
         "POST",
@@ -402,7 +416,7 @@ def load(
 
 
 def build(
-    context: Body,
+    context: Body | str | os.PathLike[str],
     *,
     tag: Sequence[str] | str | None = None,
     dockerfile: str | None = None,
@@ -419,19 +433,35 @@ def build(
     gzip: bool = False,
     registry_config: Mapping[str, Any] | None = None,
 ) -> ProgressCall[BuildInfo]:
-    """Build an image from a tar build context (classic builder) — ``POST /build``; a
-    progress stream whose `wait()` raises the build's error.
+    """Build an image (classic builder) — ``POST /build``; a progress stream whose `wait()`
+    raises the build's error.
 
-    `context` is the tar (bytes, or pieces streamed as they come); `gzip` says it is
-    compressed. `registry_config` is sent as ``X-Registry-Config``.
+    `context` is a directory, or a tar (bytes, or pieces streamed as they come; `gzip` says it
+    is compressed). A directory is sent as ``docker build DIR`` sends it — its
+    ``.dockerignore`` applied, the Dockerfile and ``.dockerignore`` always included —
+    streamed from disk as it is uploaded (gzip-compressed with `gzip`); `dockerfile` is then
+    relative to it (default ``Dockerfile``), and a missing one raises `BuildContextError`.
+    `registry_config` (registry → credentials) is sent as ``X-Registry-Config``; by default,
+    every registry's credentials the docker CLI knows, as the CLI sends them.
     """
+    if isinstance(context, str | os.PathLike):
+        from engineapi.streams.dockerignore import build_context, resolve_dockerfile
+
+        dockerfile = resolve_dockerfile(context, dockerfile)
+        body: Body = build_context(context, dockerfile=dockerfile, gzip=gzip)
+    else:
+        body = context
+    if registry_config is None:
+        from engineapi.config import auth as _auth
+
+        registry_config = _auth.registry_config()
     tags = [tag] if isinstance(tag, str) else builtins.list(tag or ())
     headers = [("Content-Type", "application/x-tar")]
     if gzip:
         headers.append(("Content-Encoding", "gzip"))
-    if registry_config is not None:
-        encoded = base64.urlsafe_b64encode(json.dumps(dict(registry_config)).encode())
-        headers.append(("X-Registry-Config", encoded.decode("ascii")))
+    configs = {key: to_body(value) for key, value in registry_config.items()}
+    encoded = base64.urlsafe_b64encode(json.dumps(configs, separators=(",", ":")).encode())
+    headers.append(("X-Registry-Config", encoded.decode("ascii")))
     return ProgressCall(
         "ImageBuild",
         "POST",
@@ -452,7 +482,7 @@ def build(
             "version": "1",
         },
         headers=headers,
-        body=context,
+        body=body,
         decode_item=models.BuildInfo.from_wire,
         response_timeout=None,
     )

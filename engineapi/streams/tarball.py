@@ -74,6 +74,8 @@ def tar_stream(
     chunk_size: int = 256 * 1024,
     gzip: bool = False,
     include: Callable[[str], bool] | None = None,
+    owner: tuple[int, int] | None = None,
+    hardlinks: bool = False,
 ) -> Iterator[bytes]:
     """A pax tar of the file or directory at `path`, as pieces of about `chunk_size` bytes.
 
@@ -89,6 +91,10 @@ def tar_stream(
     walked so that an include rule may take back some of its contents (as ``.dockerignore``
     exceptions do); its own entry is left out.
 
+    `owner` (uid, gid) replaces every entry's owner ids; with `hardlinks`, a second path to a
+    file already archived is stored as a hard link to the first (both as the docker CLI
+    writes build contexts: ``owner=(0, 0), hardlinks=True``).
+
     Memory stays flat whatever the sizes: file contents are read `chunk_size` at a time. With
     `gzip` the pieces are gzip-compressed (the length is then not `tar_size()`). A regular file
     whose size changes while it is read raises `ArchiveError` (a grown file is cut at the size
@@ -97,7 +103,7 @@ def tar_stream(
     if chunk_size <= 0:
         raise ValueError(f"chunk_size must be positive, not {chunk_size}")
     root, name = _root_and_name(path, arcname)
-    chunks = _tar_chunks(_members(root, name, include), chunk_size)
+    chunks = _tar_chunks(_members(root, name, include, owner, hardlinks), chunk_size)
     return _gzipped(chunks) if gzip else chunks
 
 
@@ -106,12 +112,14 @@ def tar_size(
     *,
     arcname: str | None = None,
     include: Callable[[str], bool] | None = None,
+    owner: tuple[int, int] | None = None,
+    hardlinks: bool = False,
 ) -> int:
-    """The exact length of ``tar_stream(path, arcname=arcname, include=include)`` (uncompressed),
-    as long as the tree does not change in between."""
+    """The exact length of ``tar_stream()`` with the same arguments (uncompressed), as long as
+    the tree does not change in between."""
     root, name = _root_and_name(path, arcname)
     total = len(_END_OF_ARCHIVE)
-    for info, _source in _members(root, name, include):
+    for info, _source in _members(root, name, include, owner, hardlinks):
         total += len(_header(info)) + info.size + (-info.size % BLOCK)
     return total
 
@@ -130,7 +138,11 @@ def _root_and_name(path: str | os.PathLike[str], arcname: str | None) -> tuple[s
 
 
 def _members(
-    root: str, name: str, include: Callable[[str], bool] | None
+    root: str,
+    name: str,
+    include: Callable[[str], bool] | None,
+    owner: tuple[int, int] | None = None,
+    hardlinks: bool = False,
 ) -> Iterator[tuple[tarfile.TarInfo, str | None]]:
     """(header, file to copy the content from) for each entry, in archive order."""
     st = os.lstat(root)
@@ -139,12 +151,17 @@ def _members(
             raise ValueError("a file needs a non-empty arcname")
         info = _info(root, name, st)
         if info is not None:
+            if owner is not None:
+                info.uid, info.gid = owner
             yield info, root if info.isreg() else None
         return
     if name:
         info = _info(root, name, st)
         assert info is not None
+        if owner is not None:
+            info.uid, info.gid = owner
         yield info, None
+    seen: dict[int, str] = {}  # inode → first archived name, for `hardlinks`
     # Depth first without recursion: one sorted listing per open directory.
     stack: list[tuple[str, str, Iterator[str]]] = [(root, "", iter(sorted(os.listdir(root))))]
     while stack:
@@ -159,6 +176,12 @@ def _members(
         if include is None or include(rel):
             info = _info(source, f"{name}/{rel}" if name else rel, st)
             if info is not None:
+                if owner is not None:
+                    info.uid, info.gid = owner
+                if hardlinks and st.st_nlink > 1 and not info.isdir():
+                    first = seen.setdefault(st.st_ino, info.name)
+                    if first != info.name:
+                        info.type, info.linkname, info.size = tarfile.LNKTYPE, first, 0
                 yield info, source if info.isreg() else None
         if stat.S_ISDIR(st.st_mode):
             stack.append((source, rel, iter(sorted(os.listdir(source)))))

@@ -1,0 +1,772 @@
+"""``.dockerignore`` and build contexts, exactly as the docker CLI makes them for the classic
+builder (``DOCKER_BUILDKIT=0 docker build DIR``).
+
+- `read_patterns()` turns a ``.dockerignore`` into its pattern list: a line whose first
+  character is ``#`` is a comment, blank lines are skipped, whitespace around a pattern and
+  after a leading ``!`` is trimmed, each pattern is cleaned as a path (``./a//b/`` → ``a/b``,
+  ``a/../b`` → ``b``) and loses one leading ``/``; a UTF-8 byte order mark on the first line is
+  dropped.
+- `DockerIgnore` matches context-relative paths against such a list. ``*`` and ``?`` never
+  cross a ``/``, ``**`` crosses any number of directories, ``[…]`` are character classes and
+  ``\\`` escapes; a later pattern overrides an earlier one, so ``!`` exceptions re-include
+  what came before them; a pattern that matches a directory excludes everything under it.
+  `DockerIgnore.matches()` answers whether the CLI leaves a path out of the context — including
+  its quirk of never looking inside an excluded directory unless an exception pattern starts
+  with that directory's path (``dir`` + ``!dir/keep`` re-includes ``dir/keep``, ``dir`` +
+  ``!*/keep`` does not).
+- `build_context()` streams the context of a directory as a tar, read from disk piece by piece:
+  the ``.dockerignore`` applied, the Dockerfile and ``.dockerignore`` always sent (the daemon
+  drops them itself when they are excluded), symbolic links stored as links, never followed.
+
+The patterns are turned into regular expressions the way the CLI turns them (into Go regular
+expressions, then translated here to Python's), quirks included: ``[*]`` is not "a star".
+Unicode classes (``\\pL``) are the one piece of Go syntax not supported; a pattern using one
+raises `DockerignoreError` when it is first matched.
+
+Only `DockerIgnore.from_context()`, `resolve_dockerfile()` and `build_context()` touch the
+filesystem; nothing here touches a socket.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from collections.abc import Callable, Iterable, Iterator
+from typing import Final
+
+from engineapi.errors import EngineAPIError
+from engineapi.streams.tarball import tar_stream
+
+__all__ = [
+    "DOCKERIGNORE",
+    "BuildContextError",
+    "DockerIgnore",
+    "DockerignoreError",
+    "build_context",
+    "read_patterns",
+    "resolve_dockerfile",
+]
+
+DOCKERIGNORE: Final = ".dockerignore"
+_DEFAULT_DOCKERFILE: Final = "Dockerfile"
+
+
+class BuildContextError(EngineAPIError, ValueError):
+    """A build context could not be made from a directory: it is not a directory, the
+    Dockerfile is missing or outside it, or its ``.dockerignore`` is invalid."""
+
+
+class DockerignoreError(BuildContextError):
+    """A ``.dockerignore`` the docker CLI would refuse too: an exception with no pattern
+    (``!``), a malformed pattern (``[a-``, a trailing ``\\``), or a line over 64 KiB."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading a .dockerignore
+
+_BOM: Final = b"\xef\xbb\xbf"
+_MAX_LINE: Final = 64 * 1024  # Go's bufio.Scanner token limit, newline included
+# What Go's strings.TrimSpace removes: unicode.IsSpace (not Python's wider str.isspace).
+_GO_SPACE: Final = (
+    "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+    "\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
+
+def read_patterns(data: bytes | str) -> list[str]:
+    """The patterns of a ``.dockerignore`` file's contents, normalized as the CLI does.
+
+    An exception keeps its ``!`` prefix (``"!keep.txt"``). Raises `DockerignoreError` for a
+    line longer than the CLI reads (64 KiB).
+    """
+    raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else bytes(data)
+    lines = raw.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    patterns: list[str] = []
+    for number, line in enumerate(lines, 1):
+        # A line must fit the CLI's 64 KiB buffer with its newline; an unterminated last
+        # line fails at the same length, as the buffer fills before the end is seen.
+        if len(line) >= _MAX_LINE:
+            raise DockerignoreError(f"{DOCKERIGNORE} line {number} is longer than 64 KiB")
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        if number == 1 and line.startswith(_BOM):
+            line = line[len(_BOM) :]
+        text = line.decode("utf-8", "surrogateescape")
+        if text.startswith("#"):  # only in the first column: " #x" is a pattern
+            continue
+        text = text.strip(_GO_SPACE)
+        if not text:
+            continue
+        invert = text[0] == "!"
+        if invert:
+            text = text[1:].strip(_GO_SPACE)
+        if text:
+            text = _clean(text)
+            if len(text) > 1 and text[0] == "/":
+                text = text[1:]
+        patterns.append("!" + text if invert else text)
+    return patterns
+
+
+def _clean(path: str) -> str:
+    """Go's ``filepath.Clean`` (Unix): the shortest equivalent path, purely lexically."""
+    if not path:
+        return "."
+    rooted = path.startswith("/")
+    parts: list[str] = []
+    for part in path.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if parts and parts[-1] != "..":
+                parts.pop()
+            elif not rooted:
+                parts.append("..")
+        else:
+            parts.append(part)
+    cleaned = "/".join(parts)
+    if rooted:
+        return "/" + cleaned
+    return cleaned or "."
+
+
+def _dirname(path: str) -> str:
+    """Go's ``filepath.Dir`` for a clean relative path: ``"."`` when there is no parent."""
+    head = path.rpartition("/")[0]
+    return head if head else "."
+
+
+# ---------------------------------------------------------------------------------------------
+# One pattern
+
+_UNKNOWN: Final = 0
+_EXACT: Final = 1
+_PREFIX: Final = 2
+_SUFFIX: Final = 3
+_REGEXP: Final = 4
+
+_ESCAPED: Final = frozenset(".+()|{}$")  # regexp metacharacters with no glob meaning
+
+
+class _Pattern:
+    """One cleaned pattern; compiled on first use, as the CLI compiles it."""
+
+    __slots__ = ("_error", "_kind", "_regex", "dirs", "exclusion", "text")
+
+    def __init__(self, text: str, exclusion: bool) -> None:
+        self.text = text
+        self.exclusion = exclusion
+        self.dirs = len(text.split("/"))
+        self._kind = _UNKNOWN
+        self._regex: re.Pattern[str] | None = None
+        self._error: str | None = None
+
+    def match(self, path: str) -> bool:
+        if self._kind == _UNKNOWN:
+            self._compile()
+        if self._error is not None:
+            raise DockerignoreError(f"syntax error in pattern {self.text!r}: {self._error}")
+        kind = self._kind
+        if kind == _EXACT:
+            return path == self.text
+        if kind == _PREFIX:
+            return path.startswith(self.text[:-2])
+        if kind == _SUFFIX:
+            if self.text.startswith("\ufeff"):  # Go slices bytes: the suffix is mangled
+                return False
+            suffix = self.text[2:]
+            return path.endswith(suffix) or (suffix[0] == "/" and path == suffix[1:])
+        assert self._regex is not None
+        return self._regex.search(path) is not None
+
+    def _compile(self) -> None:
+        """The Go regular expression the CLI builds for this pattern (and its shortcut kinds:
+        exact, ``prefix**``, ``**suffix``), then its Python translation."""
+        text = self.text
+        pos = 1 if text.startswith("\ufeff") else 0  # Go's text/scanner skips a leading BOM
+        end = len(text)
+        kind = _EXACT
+        out = ["^"]
+        first = True
+        while pos < end:
+            ch = text[pos]
+            pos += 1
+            if ch == "*":
+                if pos < end and text[pos] == "*":
+                    pos += 1
+                    if pos < end and text[pos] == "/":
+                        pos += 1
+                    if pos >= end:
+                        if kind == _EXACT:
+                            kind = _PREFIX
+                        else:
+                            out.append(".*")
+                            kind = _REGEXP
+                    else:
+                        if out[-1] != "(.*/)?":  # two in a row mean one (and backtrack less)
+                            out.append("(.*/)?")
+                        kind = _REGEXP
+                    if first:
+                        kind = _SUFFIX
+                else:
+                    out.append("[^/]*")
+                    kind = _REGEXP
+            elif ch == "?":
+                out.append("[^/]")
+                kind = _REGEXP
+            elif ch in _ESCAPED:
+                out.append("\\" + ch)
+            elif ch == "\\":
+                if pos < end:
+                    out.append("\\" + text[pos])
+                    pos += 1
+                    kind = _REGEXP
+                else:
+                    out.append("\\")
+            elif ch in "[]":
+                out.append(ch)
+                kind = _REGEXP
+            else:
+                out.append(ch)
+            first = False
+        self._kind = kind
+        if kind != _REGEXP:
+            return
+        out.append("$")
+        try:
+            self._regex = re.compile(_translate("".join(out)), re.ASCII)
+        except _RegexpError as exc:
+            self._error = str(exc)
+
+
+# ---------------------------------------------------------------------------------------------
+# Go regular expressions (RE2 syntax, Perl flags) → Python regular expressions
+#
+# Only what the pattern compiler above can produce needs to work: literals, escapes, classes
+# (ranges, negation, POSIX [:name:], Perl \d \s \w), `^`, `$` and the fixed pieces `[^/]`,
+# `[^/]*`, `(.*/)?` and `.*`. Classes become explicit code point ranges, so Python never sees
+# Go's class syntax.
+
+
+class _RegexpError(Exception):
+    pass
+
+
+_MAX_RUNE: Final = 0x10FFFF
+_Ranges = list[tuple[int, int]]
+
+
+def _r(spec: str) -> _Ranges:
+    """Ranges from a compact spec: ``"09AZ__"`` → [(0x30, 0x39), (0x41, 0x5A), (0x5F, 0x5F)]."""
+    return [(ord(spec[i]), ord(spec[i + 1])) for i in range(0, len(spec), 2)]
+
+
+def _negate(ranges: _Ranges) -> _Ranges:
+    out: _Ranges = []
+    next_lo = 0
+    for lo, hi in _merge(ranges):
+        if lo > next_lo:
+            out.append((next_lo, lo - 1))
+        next_lo = hi + 1
+    if next_lo <= _MAX_RUNE:
+        out.append((next_lo, _MAX_RUNE))
+    return out
+
+
+def _merge(ranges: _Ranges) -> _Ranges:
+    out: _Ranges = []
+    for lo, hi in sorted(ranges):
+        if out and lo <= out[-1][1] + 1:
+            if hi > out[-1][1]:
+                out[-1] = (out[-1][0], hi)
+        else:
+            out.append((lo, hi))
+    return out
+
+
+_PERL: Final[dict[str, _Ranges]] = {
+    "d": _r("09"),
+    "s": _r("\t\n\f\r  "),
+    "w": _r("09AZ__az"),
+}
+_POSIX_BASE: Final[dict[str, _Ranges]] = {
+    "alnum": _r("09AZaz"),
+    "alpha": _r("AZaz"),
+    "ascii": _r("\x00\x7f"),
+    "blank": _r("\t\t  "),
+    "cntrl": _r("\x00\x1f\x7f\x7f"),
+    "digit": _r("09"),
+    "graph": _r("!~"),
+    "lower": _r("az"),
+    "print": _r(" ~"),
+    "punct": _r("!/:@[`{~"),
+    "space": _r("\t\r  "),
+    "upper": _r("AZ"),
+    "word": _r("09AZ__az"),
+    "xdigit": _r("09AFaf"),
+}
+_POSIX: Final[dict[str, _Ranges]] = {
+    **{f"[:{name}:]": ranges for name, ranges in _POSIX_BASE.items()},
+    **{f"[:^{name}:]": _negate(ranges) for name, ranges in _POSIX_BASE.items()},
+}
+_SIMPLE_ESCAPES: Final = {"a": "\a", "f": "\f", "t": "\t", "n": "\n", "r": "\r", "v": "\v"}
+_ASSERTIONS: Final = {"A": r"\A", "z": r"\Z", "b": r"\b", "B": r"\B"}
+_OCTAL: Final = "01234567"
+_HEX: Final = "0123456789abcdefABCDEF"
+
+
+def _class_regex(ranges: _Ranges) -> str:
+    merged = _merge(ranges)
+    if not merged:
+        return "(?!)"
+    parts = [f"\\U{lo:08x}" if lo == hi else f"\\U{lo:08x}-\\U{hi:08x}" for lo, hi in merged]
+    return "[" + "".join(parts) + "]"
+
+
+def _translate(src: str) -> str:
+    out: list[str] = []
+    pos, end = 0, len(src)
+    while pos < end:
+        ch = src[pos]
+        if ch == "\\":
+            piece, pos = _escape_outside(src, pos + 1)
+            out.append(piece)
+        elif ch == "[":
+            ranges, pos = _parse_class(src, pos + 1)
+            out.append(_class_regex(ranges))
+        elif ch == "$":  # Go's $ (no multi-line flag) is the end of the text
+            out.append(r"\Z")
+            pos += 1
+        elif ch in "^.*?()|":  # the anchor, and the pieces the compiler emits
+            out.append(ch)
+            pos += 1
+        else:
+            out.append(re.escape(ch))
+            pos += 1
+    return "".join(out)
+
+
+def _escape_outside(src: str, pos: int) -> tuple[str, int]:
+    if pos >= len(src):
+        raise _RegexpError("trailing backslash at end of expression")
+    ch = src[pos]
+    if ch == "Q":  # literal text up to \E
+        stop = src.find("\\E", pos + 1)
+        if stop < 0:
+            return re.escape(src[pos + 1 :]), len(src)
+        return re.escape(src[pos + 1 : stop]), stop + 2
+    if ch in _ASSERTIONS:
+        return _ASSERTIONS[ch], pos + 1
+    if ch.lower() in _PERL:
+        return _class_regex(_perl(ch)), pos + 1
+    if ch in "pP":
+        raise _RegexpError("Unicode classes (\\p, \\P) are not supported by engineapi")
+    char, pos = _escape_char(src, pos)
+    return re.escape(char), pos
+
+
+def _perl(letter: str) -> _Ranges:
+    ranges = _PERL[letter.lower()]
+    return _negate(ranges) if letter.isupper() else list(ranges)
+
+
+def _escape_char(src: str, pos: int) -> tuple[str, int]:
+    """The character a backslash escape (after the backslash, at `pos`) stands for."""
+    end = len(src)
+    ch = src[pos]
+    pos += 1
+    if ord(ch) < 0x80 and not ch.isalnum():
+        return ch, pos
+    if ch in _SIMPLE_ESCAPES:
+        return _SIMPLE_ESCAPES[ch], pos
+    if ch in _OCTAL and (ch == "0" or (pos < end and src[pos] in _OCTAL)):
+        value = int(ch)
+        for _ in range(2):
+            if pos < end and src[pos] in _OCTAL:
+                value = value * 8 + int(src[pos])
+                pos += 1
+        return chr(value), pos
+    if ch == "x" and pos < end:
+        if src[pos] == "{":
+            stop = src.find("}", pos + 1)
+            digits = src[pos + 1 : stop] if stop > 0 else ""
+            if digits and all(d in _HEX for d in digits) and int(digits, 16) <= _MAX_RUNE:
+                return chr(int(digits, 16)), stop + 1
+        elif pos + 1 < end and src[pos] in _HEX and src[pos + 1] in _HEX:
+            return chr(int(src[pos : pos + 2], 16)), pos + 2
+    raise _RegexpError(f"invalid escape sequence \\{ch}")
+
+
+def _parse_class(src: str, pos: int) -> tuple[_Ranges, int]:
+    """A ``[…]`` class whose ``[`` is just before `pos`: its ranges and the position after
+    its ``]``. A ``]`` first in the class is a literal, as in Go."""
+    end = len(src)
+    negate = pos < end and src[pos] == "^"
+    if negate:
+        pos += 1
+    ranges: _Ranges = []
+    first = True
+    while first or pos >= end or src[pos] != "]":
+        if pos >= end:
+            raise _RegexpError("missing closing ]")
+        first = False
+        if end - pos > 2 and src.startswith("[:", pos):
+            stop = src.find(":]", pos + 2)
+            if stop >= 0:
+                name = src[pos : stop + 2]
+                if name not in _POSIX:
+                    raise _RegexpError(f"invalid character class range {name}")
+                ranges += _POSIX[name]
+                pos = stop + 2
+                continue
+        if src.startswith(("\\p", "\\P"), pos):
+            raise _RegexpError("Unicode classes (\\p, \\P) are not supported by engineapi")
+        if src[pos] == "\\" and pos + 1 < end and src[pos + 1].lower() in _PERL:
+            ranges += _perl(src[pos + 1])
+            pos += 2
+            continue
+        lo, pos = _class_char(src, pos)
+        hi = lo
+        if end - pos >= 2 and src[pos] == "-" and src[pos + 1] != "]":
+            hi, pos = _class_char(src, pos + 1)
+            if hi < lo:
+                raise _RegexpError(f"invalid character class range {lo}-{hi}")
+        ranges.append((ord(lo), ord(hi)))
+    return (_negate(ranges) if negate else ranges), pos + 1
+
+
+def _class_char(src: str, pos: int) -> tuple[str, int]:
+    if pos >= len(src):
+        raise _RegexpError("missing closing ]")
+    if src[pos] == "\\":
+        if pos + 1 >= len(src):
+            raise _RegexpError("trailing backslash at end of expression")
+        return _escape_char(src, pos + 1)
+    return src[pos], pos + 1
+
+
+def _check_glob(pattern: str) -> None:
+    """Raise unless Go's ``filepath.Match`` accepts `pattern`'s syntax (the CLI checks every
+    pattern with it before using it)."""
+    pos, end = 0, len(pattern)
+
+    def escaped_char(at: int) -> int:
+        # One class member: not empty, not starting with - or ], something after it.
+        if at >= end or pattern[at] in "-]":
+            raise DockerignoreError(f"syntax error in pattern {pattern!r}")
+        if pattern[at] == "\\":
+            at += 1
+            if at >= end:
+                raise DockerignoreError(f"syntax error in pattern {pattern!r}")
+        if "\udc80" <= pattern[at] <= "\udcff":  # a byte that is not UTF-8
+            raise DockerignoreError(f"syntax error in pattern {pattern!r}")
+        at += 1
+        if at >= end:
+            raise DockerignoreError(f"syntax error in pattern {pattern!r}")
+        return at
+
+    while pos < end:
+        ch = pattern[pos]
+        if ch == "\\":
+            if pos + 1 >= end:
+                raise DockerignoreError(f"syntax error in pattern {pattern!r}")
+            pos += 2
+        elif ch == "[":
+            pos += 1
+            if pos < end and pattern[pos] == "^":
+                pos += 1
+            members = 0
+            while True:
+                if pos < end and pattern[pos] == "]" and members:
+                    pos += 1
+                    break
+                pos = escaped_char(pos)
+                if pattern[pos] == "-":
+                    pos = escaped_char(pos + 1)
+                members += 1
+        else:
+            pos += 1
+
+
+# ---------------------------------------------------------------------------------------------
+# A pattern list
+
+_ParentInfo = tuple[bool, ...]
+
+
+class DockerIgnore:
+    """A list of ``.dockerignore`` patterns, matched as the docker CLI matches them.
+
+    `patterns` are ``.dockerignore`` lines as `read_patterns()` returns them (an exception
+    starts with ``!``); each is trimmed and cleaned again, empty ones are dropped. Raises
+    `DockerignoreError` for ``!`` alone or a pattern with malformed syntax, as the CLI refuses
+    them before it sends anything.
+    """
+
+    __slots__ = ("_exclusions", "_patterns", "patterns")
+
+    def __init__(self, patterns: Iterable[str] = ()) -> None:
+        kept: list[str] = []
+        compiled: list[_Pattern] = []
+        for raw in patterns:
+            text = raw.strip(_GO_SPACE)
+            if not text:
+                continue
+            text = _clean(text)
+            exclusion = text[0] == "!"
+            if exclusion:
+                if len(text) == 1:
+                    raise DockerignoreError('illegal exclusion pattern: "!"')
+                text = text[1:]
+            _check_glob(text)
+            kept.append(raw)
+            compiled.append(_Pattern(text, exclusion))
+        #: The patterns as given (empty ones left out).
+        self.patterns: tuple[str, ...] = tuple(kept)
+        self._patterns = tuple(compiled)
+        self._exclusions = tuple(p for p in compiled if p.exclusion)
+
+    @classmethod
+    def parse(cls, data: bytes | str) -> DockerIgnore:
+        """The patterns of a ``.dockerignore`` file's contents."""
+        return cls(read_patterns(data))
+
+    @classmethod
+    def from_context(cls, context: str | os.PathLike[str]) -> DockerIgnore:
+        """The ``.dockerignore`` at the root of the directory `context` (none: no patterns)."""
+        try:
+            with open(os.path.join(context, DOCKERIGNORE), "rb") as file:
+                data = file.read()
+        except FileNotFoundError:
+            return cls()
+        return cls.parse(data)
+
+    def __repr__(self) -> str:
+        return f"DockerIgnore({list(self.patterns)!r})"
+
+    def __bool__(self) -> bool:
+        return bool(self._patterns)
+
+    def matches(self, path: str) -> bool:
+        """Whether the CLI leaves the context-relative `path` (``/``-separated, e.g.
+        ``"src/app.log"``) out of a build context.
+
+        The last pattern matching the path or one of its parent directories decides; and a
+        path under an excluded directory stays out, whatever the exceptions say, unless an
+        exception pattern begins with that directory's path (the CLI does not look inside
+        the directory otherwise). ``""`` and ``"."``, the context itself, are never excluded.
+        """
+        path = _clean(path.replace(os.sep, "/")).lstrip("/")
+        if path in ("", "."):
+            return False
+        return _ContextWalk(self).excluded(path)
+
+    def matches_or_parent(self, path: str) -> bool:
+        """Whether the last pattern matching `path` or one of its parent directories is an
+        exclusion, without the walk's directory skipping: the rule the daemon uses to drop an
+        excluded Dockerfile or ``.dockerignore`` from the context it received."""
+        path = _clean(path.replace(os.sep, "/")).lstrip("/")
+        if path in ("", "."):
+            return False
+        return self._evaluate(path, None)[0]
+
+    def keeping(self, dockerfile: str) -> DockerIgnore:
+        """These patterns plus the exceptions the CLI adds so that ``.dockerignore`` and
+        `dockerfile` (context-relative) are sent even when excluded: ``!.dockerignore`` and
+        ``!<dockerfile>``, each only if the file would otherwise be excluded."""
+        extra: list[str] = []
+        if self._legacy_matches(DOCKERIGNORE):
+            extra.append("!" + DOCKERIGNORE)
+        dockerfile = dockerfile.replace(os.sep, "/")
+        if self._legacy_matches(dockerfile):
+            extra.append("!" + dockerfile)
+        if not extra:
+            return self
+        return DockerIgnore([*self.patterns, *extra])
+
+    def context_filter(self) -> Callable[[str], bool]:
+        """An ``include`` callback for `tar_stream()`: true for the paths the CLI puts in the
+        context. It keeps the chain of the current path's parent directories, so it is
+        cheapest when called in walk order (each directory before its contents)."""
+        walk = _ContextWalk(self)
+        return lambda path: not walk.excluded(path)
+
+    # The CLI's matching functions, each kept for the caller that uses it.
+
+    def _evaluate(self, path: str, parent: _ParentInfo | None) -> tuple[bool, _ParentInfo]:
+        """Is `path` excluded, and which patterns matched it — given which patterns matched
+        its parent directory (None: not known, so the parent directories are tried)."""
+        matched = False
+        info: list[bool] = []
+        for index, pattern in enumerate(self._patterns):
+            match = parent[index] if parent else False
+            if not match:
+                if pattern.exclusion != matched:
+                    info.append(False)
+                    continue
+                match = pattern.match(path)
+                if not match and not parent:
+                    directory = _dirname(path)
+                    if directory != ".":
+                        parts = directory.split("/")
+                        for depth in range(1, len(parts) + 1):
+                            if pattern.match("/".join(parts[:depth])):
+                                match = True
+                                break
+            info.append(match)
+            if match:
+                matched = not pattern.exclusion
+        return matched, tuple(info)
+
+    def _legacy_matches(self, path: str) -> bool:
+        """The older rule the CLI still uses to decide whether to keep the Dockerfile and
+        ``.dockerignore``: a pattern is tried on the path, then on the one parent directory
+        with as many components as the pattern has."""
+        path = _clean(path)
+        if path == ".":
+            return False
+        directory = _dirname(path)
+        parents = directory.split("/")
+        matched = False
+        try:
+            for pattern in self._patterns:
+                if pattern.exclusion != matched:
+                    continue
+                match = pattern.match(path)
+                if not match and directory != "." and pattern.dirs <= len(parents):
+                    match = pattern.match("/".join(parents[: pattern.dirs]))
+                if match:
+                    matched = not pattern.exclusion
+        except DockerignoreError:  # the CLI ignores the error here (and fails later)
+            return False
+        return matched
+
+    def _may_enter(self, directory: str) -> bool:
+        """Whether the CLI looks inside the excluded `directory`: only when an exception
+        pattern starts with its path."""
+        prefix = directory + "/"
+        return any((p.text + "/").startswith(prefix) for p in self._exclusions)
+
+
+class _ContextWalk:
+    """The CLI's verdicts along a walk: the match results of the current path's parent
+    directories are kept (and reused), as the CLI passes them from directory to contents."""
+
+    __slots__ = ("_ignore", "_last", "_stack")
+
+    def __init__(self, ignore: DockerIgnore) -> None:
+        self._ignore = ignore
+        # (name, match info, skipped) for each parent directory of the current path.
+        self._stack: list[tuple[str, _ParentInfo, bool]] = []
+        # The last path asked about, if it may become a parent: (path, excluded, info).
+        self._last: tuple[str, bool, _ParentInfo] | None = None
+
+    def excluded(self, path: str) -> bool:
+        ignore = self._ignore
+        if not ignore._patterns:
+            return False
+        parts = path.split("/")
+        stack = self._stack
+        depth = 0
+        limit = min(len(stack), len(parts) - 1)
+        while depth < limit and stack[depth][0] == parts[depth]:
+            depth += 1
+        del stack[depth:]
+        while len(stack) < len(parts) - 1:
+            level = len(stack)
+            name = parts[level]
+            if stack and stack[-1][2]:
+                stack.append((name, (), True))
+                continue
+            directory = "/".join(parts[: level + 1])
+            last = self._last
+            if last is not None and last[0] == directory:
+                excluded, info = last[1], last[2]
+            else:
+                excluded, info = ignore._evaluate(directory, stack[-1][1] if stack else None)
+            skipped = excluded and not ignore._may_enter(directory)
+            stack.append((name, info, skipped))
+        if stack and stack[-1][2]:
+            return True
+        excluded, info = ignore._evaluate(path, stack[-1][1] if stack else None)
+        self._last = (path, excluded, info)
+        return excluded
+
+
+# ---------------------------------------------------------------------------------------------
+# Build contexts
+
+
+def _context_root(context: str | os.PathLike[str]) -> str:
+    """The context directory with symbolic links resolved, as the CLI resolves it."""
+    try:
+        root = os.path.realpath(os.fspath(context), strict=True)
+    except OSError as exc:
+        raise BuildContextError(f"unable to prepare context {os.fspath(context)!r}: {exc}") from exc
+    if not stat.S_ISDIR(os.stat(root).st_mode):
+        raise BuildContextError(f"context must be a directory: {root}")
+    return root
+
+
+def resolve_dockerfile(context: str | os.PathLike[str], dockerfile: str | None = None) -> str:
+    """The Dockerfile's path relative to the directory `context` (``/``-separated), as the CLI
+    sends it: `dockerfile` is relative to `context` (default ``Dockerfile``, or ``dockerfile``
+    when only that exists), and symbolic links are resolved, so a ``Dockerfile`` linking to
+    ``docker/prod.Dockerfile`` gives ``"docker/prod.Dockerfile"``.
+
+    Raises `BuildContextError` when it does not exist or lies outside the context.
+    """
+    root = _context_root(context)
+    if dockerfile is None:
+        candidate = os.path.join(root, _DEFAULT_DOCKERFILE)
+        lower = os.path.join(root, _DEFAULT_DOCKERFILE.lower())
+        if not os.path.lexists(candidate) and os.path.lexists(lower):
+            candidate = lower
+    else:
+        candidate = os.path.join(root, dockerfile)
+    try:
+        real = os.path.realpath(candidate, strict=True)
+    except OSError:
+        raise BuildContextError(f"cannot locate Dockerfile: {candidate!r}") from None
+    rel = os.path.relpath(real, root).replace(os.sep, "/")
+    if rel == ".." or rel.startswith("../"):
+        raise BuildContextError(
+            f"the Dockerfile {real!r} is outside the build context {root!r}; "
+            f"engineapi sends only Dockerfiles inside the context"
+        )
+    return rel
+
+
+def build_context(
+    path: str | os.PathLike[str],
+    *,
+    dockerfile: str = _DEFAULT_DOCKERFILE,
+    gzip: bool = False,
+) -> Iterator[bytes]:
+    """The build context of the directory `path` as a tar, in pieces read from disk as they
+    are sent (memory stays flat however large the context).
+
+    Exactly what ``DOCKER_BUILDKIT=0 docker build`` sends: the entries its ``.dockerignore``
+    leaves in, plus `dockerfile` (relative to `path`) and ``.dockerignore`` themselves even when
+    excluded; symbolic links are stored as links, also those pointing outside the context; a
+    file's second path is a hard link to its first; every entry is owned by uid/gid 0.
+    With `gzip` the tar is gzip-compressed (send ``Content-Encoding: gzip``).
+
+    The context, the Dockerfile and the ``.dockerignore`` are checked now: a missing
+    directory or Dockerfile or an invalid ``.dockerignore`` raises `BuildContextError` (or
+    `DockerignoreError`) before the first piece.
+    """
+    root = _context_root(path)
+    relative = resolve_dockerfile(root, dockerfile)
+    ignore = DockerIgnore.from_context(root).keeping(relative)
+    return tar_stream(
+        root,
+        arcname="",
+        gzip=gzip,
+        include=ignore.context_filter(),
+        owner=(0, 0),
+        hardlinks=True,
+    )
