@@ -55,6 +55,8 @@ DEFAULT_RULES = [
     "GET /containers/*/json response.body.Config.Env",  # Podman: in a new order each time
     "GET /containers/*/json response.body.NetworkSettings",  # addresses handed out in turn
     "GET /containers/json response.body.*.NetworkSettings",
+    # Podman: every name an image ever had, so it grows with whatever else tagged it
+    "GET /images/json response.body.*.History",
 ]
 
 
