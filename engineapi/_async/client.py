@@ -7,7 +7,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from engineapi._async._namespaces import AsyncNamespaces
-from engineapi._async.connection import AsyncHijackedStream, AsyncResponse, RequestBody
+from engineapi._async.connection import RequestBody
 from engineapi._async.pool import AsyncConnectionPool
 from engineapi._async.streams import (
     AsyncAttachedStream,
@@ -38,9 +38,9 @@ from engineapi.api._call import (
 )
 from engineapi.api.exec import ExecStreamCall
 from engineapi.api.system import PingResult, ping, ping_head
+from engineapi.backends.base import AsyncBackend, AsyncBackendResponse, AsyncDuplex
 from engineapi.config import Endpoint, TLSConfig, resolve_api_version, resolve_endpoint
 from engineapi.errors import ConnectError, DaemonError, daemon_error
-from engineapi.http import Headers
 from engineapi.streams.stdcopy import is_multiplexed
 from engineapi.streams.tarball import extract_async_stream
 from engineapi.streams.websocket import check_accept, handshake_headers
@@ -67,6 +67,7 @@ class AsyncClient(AsyncNamespaces):
     ``client.system.info()``, … Use it as ``async with AsyncClient() as client:`` or call
     `aclose()`.
 
+    `backend` replaces engineapi's own HTTP/1.1 engine (see `engineapi.backends`).
     `ssh_mode` chooses how ``ssh://`` hosts are reached: ``"asyncssh"`` or ``"system"`` (the
     ``ssh`` binary, like the docker CLI); see `engineapi.transports.transport_for`.
     """
@@ -83,6 +84,7 @@ class AsyncClient(AsyncNamespaces):
         max_connections: int = 10,
         environ: Mapping[str, str] | None = None,
         ssh_mode: str | None = None,
+        backend: AsyncBackend | None = None,
     ) -> None:
         #: Where the daemon is and how that was decided (argument, DOCKER_HOST, a context).
         self.endpoint: Endpoint = resolve_endpoint(host, tls, context=context, environ=environ)
@@ -90,7 +92,11 @@ class AsyncClient(AsyncNamespaces):
             self.endpoint, ssh_mode=ssh_mode, environ=environ
         )
         self.timeouts = Timeouts.coerce(timeout)
-        self._pool = AsyncConnectionPool(self.transport, max_connections=max_connections)
+        #: What executes requests: engineapi's own HTTP/1.1 pool unless another `backend` is
+        #: given (see `engineapi.backends`).
+        self._pool: AsyncBackend = backend or AsyncConnectionPool(
+            self.transport, max_connections=max_connections
+        )
         self._pinned_version = resolve_api_version(version, environ)
         self._api_version: str | None = self._pinned_version
         self._api_version_key = _versions.version_key(self._api_version)
@@ -134,7 +140,7 @@ class AsyncClient(AsyncNamespaces):
 
     # -- executing calls -------------------------------------------------------------------------
 
-    async def _open(self, call: Call[T]) -> AsyncResponse:
+    async def _open(self, call: Call[T]) -> AsyncBackendResponse:
         """Send `call` and return the response once its head is in; raise daemon errors."""
         version: str | None = None
         if call.versioned:
@@ -202,7 +208,7 @@ class AsyncClient(AsyncNamespaces):
             return await self._send(call.tty_probe)
         return None
 
-    async def _is_multiplexed(self, headers: Headers, tty: bool | None) -> bool:
+    async def _is_multiplexed(self, headers: Mapping[str, str], tty: bool | None) -> bool:
         # Before API 1.42 every such body claimed to be a raw stream: only the TTY flag counts.
         content_type = headers.get("content-type") if self._api_version_key >= (1, 42) else None
         decided = is_multiplexed(content_type, tty)
@@ -259,7 +265,7 @@ class AsyncClient(AsyncNamespaces):
         finally:
             await response.aclose()
 
-    async def _hijack(self, call: Call[Any]) -> AsyncHijackedStream:
+    async def _hijack(self, call: Call[Any]) -> AsyncDuplex:
         """Send `call` asking to upgrade the connection; return the raw duplex stream.
 
         The daemon answers ``101 UPGRADED`` (or, on old engines without the Upgrade header,

@@ -10,6 +10,7 @@ from engineapi._async.connection import (
 )
 from engineapi._concurrency import AsyncSemaphore
 from engineapi._timeouts import Timeouts
+from engineapi.backends.base import AsyncBackendResponse
 from engineapi.errors import ConnectionLost, RemoteProtocolError
 from engineapi.transports.base import Transport
 
@@ -100,8 +101,10 @@ class AsyncConnectionPool:
         finally:
             self._slots.release()
 
-    def hijack(self, response: AsyncResponse) -> AsyncHijackedStream:
+    def hijack(self, response: AsyncBackendResponse) -> AsyncHijackedStream:
         """Turn a 101 (or raw-stream) response into a duplex stream that owns its connection."""
+        if not isinstance(response, AsyncResponse):
+            raise TypeError("this pool can only hijack its own responses")
         connection = response._detach()
         return AsyncHijackedStream(connection.stream, connection.h11.trailing_data, self)
 

@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from engineapi._async.connection import AsyncHijackedStream, AsyncResponse
 from engineapi._concurrency import asleep
 from engineapi.api import exec as exec_api
 from engineapi.api._call import OutputCall, RawCall, StreamCall
 from engineapi.api.exec import ExecStreamCall
+from engineapi.backends.base import AsyncBackendResponse, AsyncDuplex
 from engineapi.errors import EngineAPIError, RemoteProtocolError, StreamError
 from engineapi.streams.jsonlines import JSONLinesDecoder
 from engineapi.streams.stdcopy import STDERR, STDOUT, Frame, StdcopyDecoder
@@ -47,9 +47,9 @@ class AsyncItemStream(Generic[T]):
     def __init__(self, client: AsyncClient, call: StreamCall[T]) -> None:
         self._client = client
         self._call = call
-        self._response: AsyncResponse | None = None
+        self._response: AsyncBackendResponse | None = None
 
-    async def _open(self) -> AsyncResponse:
+    async def _open(self) -> AsyncBackendResponse:
         if self._response is None:
             self._response = await self._client._open(self._call)
         return self._response
@@ -125,9 +125,9 @@ class AsyncRawStream:
     def __init__(self, client: AsyncClient, call: RawCall) -> None:
         self._client = client
         self._call = call
-        self._response: AsyncResponse | None = None
+        self._response: AsyncBackendResponse | None = None
 
-    async def _open(self) -> AsyncResponse:
+    async def _open(self) -> AsyncBackendResponse:
         if self._response is None:
             self._response = await self._client._open(self._call)
         return self._response
@@ -175,10 +175,10 @@ class AsyncOutputStream:
     def __init__(self, client: AsyncClient, call: OutputCall) -> None:
         self._client = client
         self._call = call
-        self._response: AsyncResponse | None = None
+        self._response: AsyncBackendResponse | None = None
         self._multiplexed = True
 
-    async def _open(self) -> AsyncResponse:
+    async def _open(self) -> AsyncBackendResponse:
         if self._response is None:
             tty = await self._client._known_tty(self._call)
             response = await self._client._open(self._call)
@@ -244,7 +244,7 @@ class AsyncAttachedStream:
 
     __slots__ = ("_decoder", "_pending", "_stream", "multiplexed")
 
-    def __init__(self, stream: AsyncHijackedStream, multiplexed: bool) -> None:
+    def __init__(self, stream: AsyncDuplex, multiplexed: bool) -> None:
         self._stream = stream
         self.multiplexed = multiplexed
         self._decoder = StdcopyDecoder()
@@ -372,7 +372,7 @@ class AsyncWebSocketAttach:
 
     __slots__ = ("_events", "_stream", "_ws")
 
-    def __init__(self, stream: AsyncHijackedStream) -> None:
+    def __init__(self, stream: AsyncDuplex) -> None:
         self._stream = stream
         self._ws = WebSocketConnection()
         self._events: collections.deque[object] = collections.deque()

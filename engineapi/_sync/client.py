@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from engineapi._concurrency import Lock, sleep
 from engineapi._explain import error_message, explain_connect_error
 from engineapi._sync._namespaces import Namespaces
-from engineapi._sync.connection import HijackedStream, RequestBody, Response
+from engineapi._sync.connection import RequestBody
 from engineapi._sync.pool import ConnectionPool
 from engineapi._sync.streams import (
     AttachedStream,
@@ -40,9 +40,9 @@ from engineapi.api._call import (
 )
 from engineapi.api.exec import ExecStreamCall
 from engineapi.api.system import PingResult, ping, ping_head
+from engineapi.backends.base import Backend, BackendResponse, Duplex
 from engineapi.config import Endpoint, TLSConfig, resolve_api_version, resolve_endpoint
 from engineapi.errors import ConnectError, DaemonError, daemon_error
-from engineapi.http import Headers
 from engineapi.streams.stdcopy import is_multiplexed
 from engineapi.streams.tarball import extract_stream
 from engineapi.streams.websocket import check_accept, handshake_headers
@@ -69,6 +69,7 @@ class Client(Namespaces):
     ``client.system.info()``, … Use it as ``with Client() as client:`` or call
     `close()`.
 
+    `backend` replaces engineapi's own HTTP/1.1 engine (see `engineapi.backends`).
     `ssh_mode` chooses how ``ssh://`` hosts are reached: ``"asyncssh"`` or ``"system"`` (the
     ``ssh`` binary, like the docker CLI); see `engineapi.transports.transport_for`.
     """
@@ -85,6 +86,7 @@ class Client(Namespaces):
         max_connections: int = 10,
         environ: Mapping[str, str] | None = None,
         ssh_mode: str | None = None,
+        backend: Backend | None = None,
     ) -> None:
         #: Where the daemon is and how that was decided (argument, DOCKER_HOST, a context).
         self.endpoint: Endpoint = resolve_endpoint(host, tls, context=context, environ=environ)
@@ -92,7 +94,11 @@ class Client(Namespaces):
             self.endpoint, ssh_mode=ssh_mode, environ=environ
         )
         self.timeouts = Timeouts.coerce(timeout)
-        self._pool = ConnectionPool(self.transport, max_connections=max_connections)
+        #: What executes requests: engineapi's own HTTP/1.1 pool unless another `backend` is
+        #: given (see `engineapi.backends`).
+        self._pool: Backend = backend or ConnectionPool(
+            self.transport, max_connections=max_connections
+        )
         self._pinned_version = resolve_api_version(version, environ)
         self._api_version: str | None = self._pinned_version
         self._api_version_key = _versions.version_key(self._api_version)
@@ -136,7 +142,7 @@ class Client(Namespaces):
 
     # -- executing calls -------------------------------------------------------------------------
 
-    def _open(self, call: Call[T]) -> Response:
+    def _open(self, call: Call[T]) -> BackendResponse:
         """Send `call` and return the response once its head is in; raise daemon errors."""
         version: str | None = None
         if call.versioned:
@@ -204,7 +210,7 @@ class Client(Namespaces):
             return self._send(call.tty_probe)
         return None
 
-    def _is_multiplexed(self, headers: Headers, tty: bool | None) -> bool:
+    def _is_multiplexed(self, headers: Mapping[str, str], tty: bool | None) -> bool:
         # Before API 1.42 every such body claimed to be a raw stream: only the TTY flag counts.
         content_type = headers.get("content-type") if self._api_version_key >= (1, 42) else None
         decided = is_multiplexed(content_type, tty)
@@ -261,7 +267,7 @@ class Client(Namespaces):
         finally:
             response.close()
 
-    def _hijack(self, call: Call[Any]) -> HijackedStream:
+    def _hijack(self, call: Call[Any]) -> Duplex:
         """Send `call` asking to upgrade the connection; return the raw duplex stream.
 
         The daemon answers ``101 UPGRADED`` (or, on old engines without the Upgrade header,

@@ -12,6 +12,7 @@ from engineapi._sync.connection import (
     Response,
 )
 from engineapi._timeouts import Timeouts
+from engineapi.backends.base import BackendResponse
 from engineapi.errors import ConnectionLost, RemoteProtocolError
 from engineapi.transports.base import Transport
 
@@ -102,8 +103,10 @@ class ConnectionPool:
         finally:
             self._slots.release()
 
-    def hijack(self, response: Response) -> HijackedStream:
+    def hijack(self, response: BackendResponse) -> HijackedStream:
         """Turn a 101 (or raw-stream) response into a duplex stream that owns its connection."""
+        if not isinstance(response, Response):
+            raise TypeError("this pool can only hijack its own responses")
         connection = response._detach()
         return HijackedStream(connection.stream, connection.h11.trailing_data, self)
 

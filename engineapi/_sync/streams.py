@@ -11,10 +11,10 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from engineapi._concurrency import sleep
-from engineapi._sync.connection import HijackedStream, Response
 from engineapi.api import exec as exec_api
 from engineapi.api._call import OutputCall, RawCall, StreamCall
 from engineapi.api.exec import ExecStreamCall
+from engineapi.backends.base import BackendResponse, Duplex
 from engineapi.errors import EngineAPIError, RemoteProtocolError, StreamError
 from engineapi.streams.jsonlines import JSONLinesDecoder
 from engineapi.streams.stdcopy import STDERR, STDOUT, Frame, StdcopyDecoder
@@ -49,9 +49,9 @@ class ItemStream(Generic[T]):
     def __init__(self, client: Client, call: StreamCall[T]) -> None:
         self._client = client
         self._call = call
-        self._response: Response | None = None
+        self._response: BackendResponse | None = None
 
-    def _open(self) -> Response:
+    def _open(self) -> BackendResponse:
         if self._response is None:
             self._response = self._client._open(self._call)
         return self._response
@@ -127,9 +127,9 @@ class RawStream:
     def __init__(self, client: Client, call: RawCall) -> None:
         self._client = client
         self._call = call
-        self._response: Response | None = None
+        self._response: BackendResponse | None = None
 
-    def _open(self) -> Response:
+    def _open(self) -> BackendResponse:
         if self._response is None:
             self._response = self._client._open(self._call)
         return self._response
@@ -177,10 +177,10 @@ class OutputStream:
     def __init__(self, client: Client, call: OutputCall) -> None:
         self._client = client
         self._call = call
-        self._response: Response | None = None
+        self._response: BackendResponse | None = None
         self._multiplexed = True
 
-    def _open(self) -> Response:
+    def _open(self) -> BackendResponse:
         if self._response is None:
             tty = self._client._known_tty(self._call)
             response = self._client._open(self._call)
@@ -246,7 +246,7 @@ class AttachedStream:
 
     __slots__ = ("_decoder", "_pending", "_stream", "multiplexed")
 
-    def __init__(self, stream: HijackedStream, multiplexed: bool) -> None:
+    def __init__(self, stream: Duplex, multiplexed: bool) -> None:
         self._stream = stream
         self.multiplexed = multiplexed
         self._decoder = StdcopyDecoder()
@@ -372,7 +372,7 @@ class WebSocketAttach:
 
     __slots__ = ("_events", "_stream", "_ws")
 
-    def __init__(self, stream: HijackedStream) -> None:
+    def __init__(self, stream: Duplex) -> None:
         self._stream = stream
         self._ws = WebSocketConnection()
         self._events: collections.deque[object] = collections.deque()

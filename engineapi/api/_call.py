@@ -18,7 +18,6 @@ from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import quote
 
 from engineapi.errors import RemoteProtocolError
-from engineapi.http import Headers
 
 __all__ = [
     "Call",
@@ -60,7 +59,7 @@ class Reply:
 
     __slots__ = ("body", "headers", "status")
 
-    def __init__(self, status: int, headers: Headers, body: bytes) -> None:
+    def __init__(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
         self.status = status
         self.headers = headers
         self.body = body
