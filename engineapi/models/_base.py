@@ -159,17 +159,32 @@ class WireModel:
 
     def __repr__(self) -> str:
         # Models have dozens of optional fields; show only the ones that hold something.
+        # Credentials never show (they end up in logs and tracebacks).
+        secret = _SECRET_FIELDS.get(type(self).__name__, frozenset())
         shown = []
         for a in attrs.fields(type(self)):
             if not a.repr:
                 continue
             value = getattr(self, a.name)
             if value is not None:
-                shown.append(f"{a.name}={value!r}")
+                shown.append(f"{a.name}={'***' if a.name in secret else repr(value)}")
         if self._extra:
-            shown.append(f"extra={self._extra!r}")
+            extra = {
+                key: "***" if key.lower() in _SECRET_KEYS else value
+                for key, value in self._extra.items()
+            }
+            shown.append(f"extra={extra!r}")
         return f"{type(self).__name__}({', '.join(shown)})"
 
+
+#: Attributes whose values `repr` hides, by class: registry credentials and secret payloads.
+_SECRET_FIELDS: dict[str, frozenset[str]] = {
+    "AuthConfig": frozenset({"password"}),
+    "AuthResponse": frozenset({"identity_token"}),
+    "SecretSpec": frozenset({"data"}),
+}
+#: Unknown JSON keys hidden the same way, whatever the class.
+_SECRET_KEYS = frozenset({"password", "auth", "identitytoken", "registrytoken", "data"})
 
 _WIRE_KEYS_CACHE: dict[type, frozenset[str]] = {}
 

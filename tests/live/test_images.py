@@ -138,3 +138,49 @@ def test_a_failing_pull_is_a_typed_error(client: Client) -> None:
 def test_prune_dangling_images(client: Client) -> None:
     report = client.images.prune(filters={"label": ["engineapi.never=set"]})
     assert report.images_deleted in (None, [])
+
+
+def test_save_delete_load_restores_the_image(client: Client) -> None:
+    name = unique("saved")
+    client.images.tag("busybox", repo=name, tag="1")
+    image_id = client.images.inspect(f"{name}:1").id
+    with client.images.get(f"{name}:1") as tar:
+        saved = b"".join(tar)
+    client.images.delete(f"{name}:1")
+    with pytest.raises(NotFound):
+        client.images.inspect(f"{name}:1")
+    client.images.load(saved).wait()
+    assert client.images.inspect(f"{name}:1").id == image_id
+    client.images.delete(f"{name}:1")
+
+
+def test_push_progress_is_aggregated_per_layer(client: Client, engine: Engine) -> None:
+    import json
+    from pathlib import Path
+
+    from engineapi.streams.progress import ProgressTracker
+
+    if engine.is_podman:
+        pytest.skip("Podman is not configured for the plain-HTTP test registries")
+    registry = json.loads(Path("/run/engineapi/registry.json").read_text())
+    cid = client.containers.create(
+        {
+            "Image": "busybox",
+            "Cmd": ["sh", "-c", f"head -c 300000 /dev/urandom > /layer-{time.time_ns()}"],
+        }
+    ).id
+    assert cid
+    try:
+        client.containers.start(cid)
+        client.containers.wait(cid)
+        repo = f"{registry['open']}/engineapi/progress-{time.time_ns()}"
+        client.images.commit(cid, repo=repo, tag="1")
+        tracker = ProgressTracker()
+        for message in client.images.push(repo, tag="1", auth={}):
+            tracker.feed(message)
+        assert tracker.complete
+        assert len(tracker.layers) >= 2  # busybox's layer and the new one
+        assert any("digest: sha256:" in m for m in tracker.messages)
+        client.images.delete(f"{repo}:1")
+    finally:
+        client.containers.delete(cid, force=True)

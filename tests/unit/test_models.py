@@ -287,3 +287,15 @@ def test_models_pickle_and_copy_with_their_nulls() -> None:
     for clone in (pickle.loads(pickle.dumps(c)), copy.deepcopy(c)):
         assert clone == c and clone.to_wire() == c.to_wire()
         assert clone.state is ContainerSummaryState.RUNNING
+
+
+def test_repr_never_shows_credentials() -> None:
+    from engineapi.models import AuthConfig, AuthResponse, SecretSpec
+
+    auth = AuthConfig.from_wire(
+        {"username": "u", "password": "hunter2", "serveraddress": "r", "identitytoken": "tok9"}
+    )
+    assert "hunter2" not in repr(auth) and "tok9" not in repr(auth) and "u" in repr(auth)
+    assert "tok8" not in repr(AuthResponse.from_wire({"IdentityToken": "tok8", "Status": "ok"}))
+    assert "c2VjcmV0" not in repr(SecretSpec(name="s", data="c2VjcmV0"))
+    assert auth.to_wire()["password"] == "hunter2"  # the wire form is untouched
