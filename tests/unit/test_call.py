@@ -84,3 +84,28 @@ def test_negotiation() -> None:
     assert negotiate("1.99", "h") == "1.55"
     with pytest.raises(APIVersionError, match="1.40"):
         negotiate("1.40", "h")
+
+
+def test_decode_list_pauses_the_collector_only_while_decoding() -> None:
+    import gc
+
+    from engineapi.api._call import Reply, decode_list
+    from engineapi.errors import RemoteProtocolError
+    from engineapi.http import Headers
+    from engineapi.models import ContainerSummary
+
+    decode = decode_list(ContainerSummary)
+    reply = Reply(200, Headers([]), b'[{"Id": "a", "Names": ["/x"]}, {"Id": "b"}]')
+    assert gc.isenabled()
+    assert [c.id for c in decode(reply)] == ["a", "b"]
+    assert gc.isenabled()
+    with pytest.raises(RemoteProtocolError):
+        decode(Reply(200, Headers([]), b"[{"))
+    assert gc.isenabled()  # restored after an error too
+    gc.disable()
+    try:
+        decode(reply)
+        assert not gc.isenabled()  # a caller's choice is left alone
+    finally:
+        gc.enable()
+    assert decode(Reply(200, Headers([]), b"null")) == []
