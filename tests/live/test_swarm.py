@@ -862,3 +862,48 @@ def test_two_node_swarm_spreads_drains_and_loses_a_worker(label: str) -> None:
             leave_and_clean(worker, gw_worker)
             leave_and_clean(manager, gw_manager)
         assert not in_swarm(manager) and not in_swarm(worker)
+
+
+def test_swarm_get_endpoints_round_trip_through_their_models(manager: Client, label: str) -> None:
+    """The models issue's lossless rule for the swarm GET endpoints: raw JSON from the daemon,
+    decoded with the model the operations table names, encoded again, is the same JSON."""
+    import json as _json
+
+    from engineapi import OPERATIONS, models
+    from engineapi.api._call import Call
+
+    name = f"rt-{label}"
+    service = manager.services.create(busybox_service(name, label, replicas=1))
+    secret = manager.secrets.create(name=f"rt-secret-{label}", data=b"s")
+    config = manager.configs.create(name=f"rt-config-{label}", data=b"c")
+    try:
+        wait_running(manager, name, 1)
+        node = manager.nodes.list()[0].id
+        task = running_tasks(manager, name)[0].id
+        paths = {
+            "SwarmInspect": "/swarm",
+            "NodeList": "/nodes",
+            "NodeInspect": f"/nodes/{node}",
+            "ServiceList": "/services",
+            "ServiceInspect": f"/services/{service.id}",
+            "TaskList": "/tasks",
+            "TaskInspect": f"/tasks/{task}",
+            "SecretList": "/secrets",
+            "SecretInspect": f"/secrets/{secret.id}",
+            "ConfigList": "/configs",
+            "ConfigInspect": f"/configs/{config.id}",
+        }
+        for operation_id, path in paths.items():
+            raw = manager._send(
+                Call(operation_id, "GET", path, decode=lambda r: _json.loads(r.body))
+            )
+            operation = OPERATIONS[operation_id]
+            model = getattr(models, operation.response_model or "")
+            items = raw if operation.response_is_list else [raw]
+            assert items, operation_id
+            for item in items:
+                assert model.from_wire(item).to_wire() == item, operation_id
+    finally:
+        manager.services.delete(name)
+        manager.secrets.delete(secret.id)
+        manager.configs.delete(config.id)
