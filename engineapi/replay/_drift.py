@@ -44,6 +44,15 @@ VOLATILE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
         "<time>",
     ),
     (re.compile(r"(?<![0-9a-f:])(?:[0-9a-f]{2}:){5}[0-9a-f]{2}(?![0-9a-f:])"), "<mac>"),
+    # Swarm object ids (nodes, services, tasks, secrets, configs, the swarm): 25 base-36
+    # characters, random for each object the swarm makes, so new in every recording.
+    (
+        re.compile(
+            r"(?<![0-9A-Za-z])(?=[0-9a-z]{0,24}[0-9])(?=[0-9a-z]{0,24}[a-z])[0-9a-z]{25}"
+            r"(?![0-9A-Za-z])"
+        ),
+        "<id>",
+    ),
     (re.compile(r"(?<![\d.])1[6-9]\d{17}(?![\d.])"), "<time>"),
     (re.compile(r"(?<![\d.])1[6-9]\d{8}(?:\.\d+)?(?![\d.])"), "<time>"),
 ]
@@ -88,10 +97,25 @@ def _tar_listing(data: bytes) -> list[dict[str, Any]] | None:
         return None
 
 
+def _json(data: bytes) -> tuple[bool, Any]:
+    """(True, value) when `data` is one JSON document, in whatever spelling: the daemon's
+    (Docker 20.10 leaves ``>`` unescaped in an inspect) need not be the compact form
+    `encode_body` stores as JSON, and the rules must still reach into it."""
+    if data.lstrip()[:1] not in (b"{", b"["):
+        return False, None
+    try:
+        return True, json.loads(data)
+    except ValueError:
+        return False, None
+
+
 def _value(data: bytes) -> Any:
     """A body, comparable: JSON value, text, tar listing or binary digest."""
     if not data:
         return None
+    is_json, value = _json(data)
+    if is_json:
+        return value
     stored = encode_body(data)
     if isinstance(stored, dict) and "json" in stored:
         return stored["json"]
@@ -108,6 +132,9 @@ def _stream(chunks: list[bytes]) -> Any:
     joined = b"".join(chunks)
     if not joined:
         return []
+    is_json, value = _json(joined)
+    if is_json:
+        return value
     single = encode_body(joined)
     if isinstance(single, dict) and "json" in single and b"\n" not in joined.rstrip(b"\n"):
         return single["json"]

@@ -7,18 +7,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from engineapi import AsyncClient, Client
+from engineapi import AsyncClient, Client, DaemonError
 from engineapi.api._call import Call
 from engineapi.replay import Session, record_requested
 from tests.conftest import OPT_OUT, live_engines
-from tests.replay.scenarios import LABEL, TINY_IMAGE, Scenario
+from tests.replay.scenarios import LABEL, PREFIX, SWARM_LOCK, TINY_IMAGE, Scenario
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
@@ -49,9 +51,11 @@ def live_host(engine_name: str) -> str:
     pytest.fail(f"engine {engine_name!r} is not running: run 'make engines'", pytrace=False)
 
 
-def clean_up(host: str) -> None:
+def clean_up(host: str, *, swarm: bool = False) -> None:
     """Remove what an interrupted recording left behind (this is not recorded)."""
     with Client(host, environ={}) as client:
+        if swarm:
+            leave_swarm(client)
         for container in client.containers.list(all=True, filters={"label": [LABEL]}):
             client._send(
                 Call(
@@ -72,6 +76,38 @@ def clean_up(host: str) -> None:
                     decode=lambda r: r.status,
                 )
             )
+        for image in client.images.list(filters={"reference": [f"{PREFIX}/*"]}):
+            for tag in image.repo_tags or ():
+                client.images.delete(tag, force=True)
+        for network in client.networks.list(filters={"label": [LABEL]}):
+            client.networks.delete(network.id or "")
+        for volume in client.volumes.list(filters={"label": [LABEL]}).volumes or ():
+            client.volumes.delete(volume.name or "", force=True)
+
+
+def leave_swarm(client: Client) -> None:
+    """Out of swarm mode, with the task containers and the docker_gwbridge network gone."""
+    info = client.system.info()
+    if info.swarm and info.swarm.local_node_state not in (None, "", "inactive"):
+        client.swarm.leave(force=True)
+    for c in client.containers.list(all=True, filters={"label": ["com.docker.swarm.task.id"]}):
+        with contextlib.suppress(DaemonError):
+            client.containers.delete(c.id or "", force=True)
+    for network in client.networks.list(filters={"name": ["docker_gwbridge"]}):
+        with contextlib.suppress(DaemonError):
+            client.networks.delete(network.id or "")
+
+
+@contextlib.contextmanager
+def swarm_lock() -> Iterator[None]:
+    """The live swarm tests' lock: one swarm on the engines at a time."""
+    SWARM_LOCK.parent.mkdir(parents=True, exist_ok=True)
+    with open(SWARM_LOCK, "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def open_session(
@@ -86,7 +122,7 @@ def open_session(
     if not record:
         return Session(path, "replay", **options)  # type: ignore[arg-type]
     host = live_host(engine_name)
-    clean_up(host)
+    clean_up(host, swarm=scenario.swarm)
     return Session(path, "record", host=host, engine=engine_name, environ={}, **options)  # type: ignore[arg-type]
 
 
@@ -113,7 +149,19 @@ def run(
 
 
 def run_scenario(session: Session, scenario: Scenario) -> str:
-    """Run `scenario` in `session`, end the session; return the API version the client used."""
-    version = run(scenario, session.client, session.async_client)
-    session.finish()
+    """Run `scenario` in `session`, end the session; return the API version the client used.
+
+    A swarm scenario records under the swarm lock, and its engine leaves the swarm afterwards
+    whatever happened (unrecorded)."""
+    if not (session.recording and scenario.swarm):
+        version = run(scenario, session.client, session.async_client)
+        session.finish()
+        return version
+    with swarm_lock():
+        try:
+            version = run(scenario, session.client, session.async_client)
+            session.finish()
+        finally:
+            with Client(session._host, environ={}) as client:
+                leave_swarm(client)
     return version

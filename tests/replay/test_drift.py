@@ -15,11 +15,10 @@ import pytest
 
 from engineapi.replay import Cassette, drift
 from tests.replay.conftest import FIXTURES, open_session, run_scenario
-from tests.replay.scenarios import ENGINES, SCENARIOS
+from tests.replay.scenarios import SCENARIOS, cases
 
 
-@pytest.mark.parametrize("name", list(SCENARIOS))
-@pytest.mark.parametrize("engine_name", ENGINES)
+@pytest.mark.parametrize(("engine_name", "name"), cases())
 def test_rerecording_changes_only_volatile_values(
     engine_name: str, name: str, tmp_path: Path
 ) -> None:

@@ -11,11 +11,10 @@ import pytest
 from engineapi import AsyncClient, Client
 from engineapi.replay import RecordingTransport, ReplayTransport, Scrubber
 from tests.replay.conftest import FIXTURES, open_session, run, run_scenario
-from tests.replay.scenarios import API_VERSIONS, ENGINES, SCENARIOS
+from tests.replay.scenarios import API_VERSIONS, SCENARIOS, cases
 
 
-@pytest.mark.parametrize("name", list(SCENARIOS))
-@pytest.mark.parametrize("engine_name", ENGINES)
+@pytest.mark.parametrize(("engine_name", "name"), cases())
 def test_scenario(
     engine_name: str, name: str, record_mode: bool, request: pytest.FixtureRequest
 ) -> None:
@@ -34,8 +33,7 @@ def test_scenario(
         assert meta.negotiated
 
 
-@pytest.mark.parametrize("name", list(SCENARIOS))
-@pytest.mark.parametrize("engine_name", ENGINES)
+@pytest.mark.parametrize(("engine_name", "name"), cases())
 def test_recording_a_replay_gives_the_same_cassette(
     engine_name: str, name: str, tmp_path: Path, no_network: None
 ) -> None:
