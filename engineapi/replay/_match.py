@@ -295,6 +295,57 @@ def _head(exchange: Exchange) -> tuple[bytes, list[bytes], _Signal | None]:
     return head.encode("latin-1"), units, after
 
 
+def unmask_client_frames(data: bytes) -> bytes:
+    """WebSocket client frames with their payloads unmasked and mask keys zeroed.
+
+    Clients mask every frame with a fresh random key, so recorded and replayed bytes differ
+    even when the messages are the same. This keeps lengths (so offsets still line up) and
+    handles a frame cut short at the end.
+    """
+    out = bytearray(data)
+    pos = 0
+    size = len(data)
+    while pos + 2 <= size:
+        masked = data[pos + 1] & 0x80
+        length = data[pos + 1] & 0x7F
+        header = 2
+        if length == 126:
+            if pos + 4 > size:
+                break
+            length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+            header = 4
+        elif length == 127:
+            if pos + 10 > size:
+                break
+            length = int.from_bytes(data[pos + 2 : pos + 10], "big")
+            header = 10
+        if not masked:
+            pos += header + length
+            continue
+        if pos + header + 4 > size:
+            break
+        key = data[pos + header : pos + header + 4]
+        out[pos + header : pos + header + 4] = b"\0\0\0\0"
+        start = pos + header + 4
+        end = min(start + length, size)
+        for index in range(start, end):
+            out[index] = data[index] ^ key[(index - start) % 4]
+        pos = start + length
+    return bytes(out)
+
+
+def _websocket_accept(request: Request, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The handshake answer for this request's own key (the recorded one was for another)."""
+    key = next((v for n, v in request.headers if n.lower() == "sec-websocket-key"), None)
+    if key is None:
+        return headers
+    from engineapi.streams.websocket import accept_value
+
+    return [
+        (n, accept_value(key) if n.lower() == "sec-websocket-accept" else v) for n, v in headers
+    ]
+
+
 class Conversation:
     """The replayed daemon's side of one connection (no I/O, no waiting).
 
@@ -315,6 +366,7 @@ class Conversation:
         self._offset = 0
         self._client = bytearray()
         self._client_closed = False
+        self._websocket = False
 
     # -- from the client -------------------------------------------------------------------------
 
@@ -373,6 +425,10 @@ class Conversation:
         if exchange.response is None:
             self._after = SILENT
             return
+        if any(n.lower() == "sec-websocket-key" for n, _ in request.headers):
+            self._websocket = True
+            assert exchange.response is not None
+            exchange.response.headers = _websocket_accept(request, list(exchange.response.headers))
         head_bytes, units, after = _head(exchange)
         self._units.append(head_bytes)
         if exchange.hijack is not None:
@@ -428,9 +484,13 @@ class Conversation:
                 return WAIT
         return SILENT
 
+    def _normalised(self, data: bytes) -> bytes:
+        return unmask_client_frames(data) if self._websocket else data
+
     def _consume_client(self, expected: bytes) -> bool:
         """Match the client's bytes with one recorded client step; False: wait for more."""
-        raw = bytes(self._client)
+        expected = self._normalised(expected)
+        raw = self._normalised(bytes(self._client))
         scrubbed = self.player.scrubber.data(raw)
         if scrubbed == raw:
             if raw.startswith(expected):
@@ -455,7 +515,9 @@ class Conversation:
             (s.data for s in steps[self._step :] if s.source == "client" and not s.close_write),
             None,
         )
-        raw = bytes(self._client)
+        if expected is not None:
+            expected = self._normalised(expected)
+        raw = self._normalised(bytes(self._client))
         if not raw:
             return
         if self.player.scrubber.data(raw) != raw:
