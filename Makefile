@@ -73,6 +73,7 @@ bench: venv
 	$(BIN)/python tests/bench/bench_models.py
 	$(BIN)/python tests/bench/bench_logs.py
 	$(BIN)/python tests/bench/bench_ssh.py
+	$(BIN)/python tests/bench/bench_backends.py
 
 engines:
 	$(ENGINES) up

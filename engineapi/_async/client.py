@@ -38,6 +38,7 @@ from engineapi.api._call import (
 )
 from engineapi.api.exec import ExecStreamCall
 from engineapi.api.system import PingResult, ping, ping_head
+from engineapi.backends._select import select_backend
 from engineapi.backends.base import AsyncBackend, AsyncBackendResponse, AsyncDuplex
 from engineapi.config import Endpoint, TLSConfig, resolve_api_version, resolve_endpoint
 from engineapi.errors import ConnectError, DaemonError, daemon_error
@@ -67,7 +68,9 @@ class AsyncClient(AsyncNamespaces):
     ``client.system.info()``, … Use it as ``async with AsyncClient() as client:`` or call
     `aclose()`.
 
-    `backend` replaces engineapi's own HTTP/1.1 engine (see `engineapi.backends`).
+    `backend` replaces engineapi's own HTTP/1.1 engine: a backend object, or a name
+    (``"builtin"``, ``"httpx"``, ``"requests"`` for `Client` only); unset, ``ENGINEAPI_BACKEND``
+    names it (see `engineapi.backends`).
     `ssh_mode` chooses how ``ssh://`` hosts are reached: ``"asyncssh"`` or ``"system"`` (the
     ``ssh`` binary, like the docker CLI); see `engineapi.transports.transport_for`.
     """
@@ -84,7 +87,7 @@ class AsyncClient(AsyncNamespaces):
         max_connections: int = 10,
         environ: Mapping[str, str] | None = None,
         ssh_mode: str | None = None,
-        backend: AsyncBackend | None = None,
+        backend: AsyncBackend | str | None = None,
     ) -> None:
         #: Where the daemon is and how that was decided (argument, DOCKER_HOST, a context).
         self.endpoint: Endpoint = resolve_endpoint(host, tls, context=context, environ=environ)
@@ -94,8 +97,13 @@ class AsyncClient(AsyncNamespaces):
         self.timeouts = Timeouts.coerce(timeout)
         #: What executes requests: engineapi's own HTTP/1.1 pool unless another `backend` is
         #: given (see `engineapi.backends`).
-        self._pool: AsyncBackend = backend or AsyncConnectionPool(
-            self.transport, max_connections=max_connections
+        self._pool: AsyncBackend = select_backend(
+            backend,
+            self.endpoint,
+            AsyncConnectionPool,
+            self.transport,
+            max_connections=max_connections,
+            environ=environ,
         )
         self._pinned_version = resolve_api_version(version, environ)
         self._api_version: str | None = self._pinned_version

@@ -40,6 +40,7 @@ from engineapi.api._call import (
 )
 from engineapi.api.exec import ExecStreamCall
 from engineapi.api.system import PingResult, ping, ping_head
+from engineapi.backends._select import select_backend
 from engineapi.backends.base import Backend, BackendResponse, Duplex
 from engineapi.config import Endpoint, TLSConfig, resolve_api_version, resolve_endpoint
 from engineapi.errors import ConnectError, DaemonError, daemon_error
@@ -69,7 +70,9 @@ class Client(Namespaces):
     ``client.system.info()``, … Use it as ``with Client() as client:`` or call
     `close()`.
 
-    `backend` replaces engineapi's own HTTP/1.1 engine (see `engineapi.backends`).
+    `backend` replaces engineapi's own HTTP/1.1 engine: a backend object, or a name
+    (``"builtin"``, ``"httpx"``, ``"requests"`` for `Client` only); unset, ``ENGINEAPI_BACKEND``
+    names it (see `engineapi.backends`).
     `ssh_mode` chooses how ``ssh://`` hosts are reached: ``"asyncssh"`` or ``"system"`` (the
     ``ssh`` binary, like the docker CLI); see `engineapi.transports.transport_for`.
     """
@@ -86,7 +89,7 @@ class Client(Namespaces):
         max_connections: int = 10,
         environ: Mapping[str, str] | None = None,
         ssh_mode: str | None = None,
-        backend: Backend | None = None,
+        backend: Backend | str | None = None,
     ) -> None:
         #: Where the daemon is and how that was decided (argument, DOCKER_HOST, a context).
         self.endpoint: Endpoint = resolve_endpoint(host, tls, context=context, environ=environ)
@@ -96,8 +99,13 @@ class Client(Namespaces):
         self.timeouts = Timeouts.coerce(timeout)
         #: What executes requests: engineapi's own HTTP/1.1 pool unless another `backend` is
         #: given (see `engineapi.backends`).
-        self._pool: Backend = backend or ConnectionPool(
-            self.transport, max_connections=max_connections
+        self._pool: Backend = select_backend(
+            backend,
+            self.endpoint,
+            ConnectionPool,
+            self.transport,
+            max_connections=max_connections,
+            environ=environ,
         )
         self._pinned_version = resolve_api_version(version, environ)
         self._api_version: str | None = self._pinned_version

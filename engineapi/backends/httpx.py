@@ -1,0 +1,464 @@
+"""Backends on httpx: `HttpxBackend` (an ``httpx.Client``) and `AsyncHttpxBackend`.
+
+Install with ``pip install engineapi[httpx]``. Either backend is built from the daemon's
+`Endpoint` (or a host string such as ``unix:///var/run/docker.sock``), when it makes and owns
+its httpx client, or around a caller's preconfigured client, which it uses but never closes.
+
+Only httpx's public API is used. Bodies stream both ways (``iter_raw()`` out, iterables in).
+A ``101`` response hands over the raw connection through httpcore's ``network_stream``
+response extension; half-close shuts down the write side of that stream's socket
+(``get_extra_info("socket")``).
+
+Timeouts: httpx has one read timeout for the response head and every body read, where
+engineapi has two (`Timeouts.response` and `Timeouts.read`). The async backend keeps them
+apart by bounding the head and each body piece itself (the head's clock starts when
+httpcore's public ``trace`` extension reports the request going out). The sync backend cannot: it gives
+httpx the larger of the two, or none if either is ``None``, so it never gives up earlier than
+engineapi's own engine would, but may wait longer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import os
+import socket
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
+from typing import Any, NoReturn
+
+import httpx
+
+from engineapi._timeouts import Timeouts
+from engineapi.config import Endpoint, resolve_endpoint
+from engineapi.errors import (
+    ConfigError,
+    ConnectError,
+    ConnectionLost,
+    LocalProtocolError,
+    RemoteProtocolError,
+    TimeoutError,
+)
+
+__all__ = ["AsyncHttpxBackend", "HttpxBackend"]
+
+_READ_SIZE = 256 * 1024
+
+
+def _endpoint(endpoint: Endpoint | str) -> Endpoint:
+    return resolve_endpoint(endpoint) if isinstance(endpoint, str) else endpoint
+
+
+def _base_url(endpoint: Endpoint) -> str:
+    host = endpoint.host
+    if host.scheme == "unix":
+        return "http://localhost"  # the transport dials the socket; the name is not used
+    if host.scheme == "tcp":
+        return f"{'https' if endpoint.tls else 'http'}://{host.netloc}"
+    raise ConfigError(
+        f"the httpx backend cannot reach {host.url}: it speaks to unix://, tcp:// and TLS "
+        "hosts only (use the built-in backend for ssh://)",
+        source=endpoint.source,
+    )
+
+
+def _client_options(endpoint: Endpoint) -> dict[str, Any]:
+    """Keyword arguments for an httpx client (and its transport) that reaches `endpoint`."""
+    _base_url(endpoint)  # refuse ssh:// early
+    options: dict[str, Any] = {"uds": endpoint.host.socket_path}
+    if endpoint.tls is not None:
+        options["verify"] = endpoint.tls.ssl_context()
+    return options
+
+
+def _httpx_timeout(timeouts: Timeouts, read: float | None) -> httpx.Timeout:
+    return httpx.Timeout(connect=timeouts.connect, read=read, write=timeouts.response, pool=None)
+
+
+def _one_read_timeout(timeouts: Timeouts) -> float | None:
+    """httpx's single read timeout standing for both of engineapi's (see the module doc)."""
+    if timeouts.response is None or timeouts.read is None:
+        return None
+    return max(timeouts.response, timeouts.read)
+
+
+def _translate(exc: Exception, where: str) -> Exception:
+    """An engineapi error for an httpx/httpcore one (others are returned unchanged)."""
+    import httpcore
+
+    if isinstance(exc, httpx.ConnectTimeout | httpcore.ConnectTimeout):
+        return TimeoutError(f"connecting to {where} timed out")
+    if isinstance(exc, httpx.TimeoutException | httpcore.TimeoutException):
+        return TimeoutError(f"{where} did not answer in time ({type(exc).__name__})")
+    if isinstance(exc, httpx.ConnectError | httpcore.ConnectError):
+        return ConnectError(f"cannot connect to {where}: {exc}", host=where)
+    if isinstance(exc, httpx.RemoteProtocolError | httpcore.RemoteProtocolError):
+        return RemoteProtocolError(f"{where}: {exc}")
+    if isinstance(exc, httpx.LocalProtocolError | httpcore.LocalProtocolError):
+        return LocalProtocolError(str(exc))
+    if isinstance(exc, httpx.TransportError | httpcore.NetworkError):
+        return ConnectionLost(f"the connection to {where} broke: {exc}")
+    return exc
+
+
+def _headers(headers: list[tuple[str, str]], content_length: int | None) -> list[tuple[str, str]]:
+    if content_length is None:
+        return headers
+    return [*headers, ("Content-Length", str(content_length))]
+
+
+def _extensions(endpoint: Endpoint | None) -> dict[str, Any]:
+    if endpoint is not None and endpoint.tls is not None and endpoint.tls.server_hostname:
+        return {"sni_hostname": endpoint.tls.server_hostname}
+    return {}
+
+
+def _half_close(network_stream: Any) -> None:
+    """Shut down the write side of the upgraded connection's socket (stdin EOF).
+
+    The shutdown goes through a duplicate of the descriptor: it acts on the shared socket
+    while leaving the original socket object (and its TLS state) untouched.
+    """
+    sock = network_stream.get_extra_info("socket")
+    if not isinstance(sock, socket.socket):
+        raise LocalProtocolError("this httpx connection does not expose its socket: no half-close")
+    dup = socket.socket(sock.family, sock.type, sock.proto, fileno=os.dup(sock.fileno()))
+    try:
+        dup.shutdown(socket.SHUT_WR)
+    except OSError as exc:
+        raise ConnectionLost(f"half-closing the connection failed: {exc}") from exc
+    finally:
+        dup.close()
+
+
+def _not_upgraded(status: int) -> NoReturn:
+    raise RemoteProtocolError(
+        f"the daemon answered {status} instead of 101 Switching Protocols: an httpx connection "
+        "can only be taken over after a 101 (use the built-in backend for such engines)"
+    )
+
+
+# -- async ----------------------------------------------------------------------------------------
+
+
+class _AsyncResponse:
+    __slots__ = ("_read_timeout", "_response", "_where")
+
+    def __init__(self, response: httpx.Response, read_timeout: float | None, where: str) -> None:
+        self._response = response
+        self._read_timeout = read_timeout
+        self._where = where
+
+    @property
+    def status(self) -> int:
+        return self._response.status_code
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return self._response.headers
+
+    async def read(self) -> bytes:
+        return b"".join([piece async for piece in self.iter_bytes()])
+
+    async def iter_bytes(self) -> AsyncIterator[bytes]:
+        if self._response.is_stream_consumed:  # a transport that preloads (MockTransport)
+            yield self._response.content
+            return
+        pieces = self._response.aiter_raw()
+        try:
+            while True:
+                try:
+                    async with asyncio.timeout(self._read_timeout):
+                        piece = await anext(pieces)
+                except StopAsyncIteration:
+                    break
+                except builtins.TimeoutError as exc:
+                    raise TimeoutError(
+                        f"{self._where} sent nothing for {self._read_timeout} s"
+                    ) from exc
+                except Exception as exc:
+                    raise _translate(exc, self._where) from exc
+                yield piece
+        finally:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._response.aclose()
+
+
+class _AsyncDuplex:
+    __slots__ = ("_response", "_stream", "_where")
+
+    def __init__(self, response: httpx.Response, where: str) -> None:
+        self._response = response
+        self._stream = response.extensions["network_stream"]
+        self._where = where
+
+    async def read(self, max_bytes: int = _READ_SIZE, timeout: float | None = None) -> bytes:
+        try:
+            data: bytes = await self._stream.read(max_bytes, timeout=timeout)
+        except Exception as exc:
+            error = _translate(exc, self._where)
+            if isinstance(error, ConnectionLost):
+                return b""  # as the built-in engine: a reset after the output is its end
+            raise error from exc
+        return data
+
+    async def write(self, data: bytes, timeout: float | None = None) -> None:
+        try:
+            await self._stream.write(data, timeout=timeout)
+        except Exception as exc:
+            raise _translate(exc, self._where) from exc
+
+    async def close_write(self) -> None:
+        _half_close(self._stream)
+
+    async def aclose(self) -> None:
+        try:
+            await self._stream.aclose()
+        finally:
+            await self._response.aclose()
+
+    async def __aenter__(self) -> _AsyncDuplex:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+
+async def _aiter(pieces: Iterable[bytes]) -> AsyncIterator[bytes]:
+    for piece in pieces:
+        yield piece
+
+
+class AsyncHttpxBackend:
+    """An `engineapi.backends.AsyncBackend` on an ``httpx.AsyncClient``.
+
+    ``AsyncHttpxBackend("unix:///var/run/docker.sock")`` makes its own client;
+    ``AsyncHttpxBackend(endpoint, client=my_client)`` uses yours (with your limits, proxies,
+    event hooks…) and leaves closing it to you. A given client with a ``base_url`` receives
+    relative URLs; without one, the URL comes from `endpoint`, and for a unix socket your
+    client's transport must dial it (``httpx.AsyncHTTPTransport(uds=…)``).
+    """
+
+    def __init__(
+        self,
+        endpoint: Endpoint | str | None = None,
+        *,
+        client: httpx.AsyncClient | None = None,
+        max_connections: int = 10,
+    ) -> None:
+        self.endpoint = None if endpoint is None else _endpoint(endpoint)
+        self._owned = client is None
+        if client is None:
+            if self.endpoint is None:
+                raise ConfigError("AsyncHttpxBackend needs an endpoint or a client")
+            options = _client_options(self.endpoint)
+            transport = httpx.AsyncHTTPTransport(
+                uds=options.pop("uds"),
+                limits=httpx.Limits(max_connections=max_connections),
+                **options,
+            )
+            client = httpx.AsyncClient(transport=transport, base_url=_base_url(self.endpoint))
+        self.client = client
+        self._prefix = "" if str(client.base_url) else _base_url(_require(self.endpoint))
+        self._where = self.endpoint.host.url if self.endpoint else str(client.base_url)
+
+    async def request(
+        self,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        body: bytes | Iterable[bytes] | AsyncIterable[bytes] | None = None,
+        *,
+        content_length: int | None = None,
+        timeouts: Timeouts,
+    ) -> _AsyncResponse:
+        content: bytes | AsyncIterable[bytes] | None = (
+            body if body is None or isinstance(body, bytes | AsyncIterable) else _aiter(body)
+        )
+        # The response timeout runs from the moment the request goes out (once connected, a
+        # bound httpx enforces itself): httpcore's public "trace" extension says when.
+        head = asyncio.timeout(None)
+        response_timeout = timeouts.response
+
+        async def trace(event: str, info: Mapping[str, Any]) -> None:
+            if event == "http11.send_request_headers.started" and response_timeout is not None:
+                head.reschedule(asyncio.get_running_loop().time() + response_timeout)
+
+        request = self.client.build_request(
+            method,
+            self._prefix + target,
+            headers=_headers(headers, content_length),
+            content=content,
+            timeout=_httpx_timeout(timeouts, None),
+            extensions={**_extensions(self.endpoint), "trace": trace},
+        )
+        try:
+            async with head:
+                response = await self.client.send(request, stream=True)
+        except builtins.TimeoutError as exc:
+            raise TimeoutError(
+                f"{self._where} did not answer {method} within {timeouts.response} s"
+            ) from exc
+        except Exception as exc:
+            raise _translate(exc, self._where) from exc
+        return _AsyncResponse(response, timeouts.read, self._where)
+
+    def hijack(self, response: Any) -> _AsyncDuplex:
+        if not isinstance(response, _AsyncResponse):
+            raise TypeError("this backend can only hijack its own responses")
+        if response.status != 101:
+            _not_upgraded(response.status)
+        return _AsyncDuplex(response._response, self._where)
+
+    async def aclose(self) -> None:
+        if self._owned:
+            await self.client.aclose()
+
+
+# -- sync -----------------------------------------------------------------------------------------
+
+
+class _Response:
+    __slots__ = ("_response", "_where")
+
+    def __init__(self, response: httpx.Response, where: str) -> None:
+        self._response = response
+        self._where = where
+
+    @property
+    def status(self) -> int:
+        return self._response.status_code
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return self._response.headers
+
+    def read(self) -> bytes:
+        return b"".join(list(self.iter_bytes()))
+
+    def iter_bytes(self) -> Iterator[bytes]:
+        if self._response.is_stream_consumed:  # a transport that preloads (MockTransport)
+            yield self._response.content
+            return
+        try:
+            try:
+                yield from self._response.iter_raw()
+            except Exception as exc:
+                raise _translate(exc, self._where) from exc
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._response.close()
+
+
+class _Duplex:
+    __slots__ = ("_response", "_stream", "_where")
+
+    def __init__(self, response: httpx.Response, where: str) -> None:
+        self._response = response
+        self._stream = response.extensions["network_stream"]
+        self._where = where
+
+    def read(self, max_bytes: int = _READ_SIZE, timeout: float | None = None) -> bytes:
+        try:
+            data: bytes = self._stream.read(max_bytes, timeout=timeout)
+        except Exception as exc:
+            error = _translate(exc, self._where)
+            if isinstance(error, ConnectionLost):
+                return b""
+            raise error from exc
+        return data
+
+    def write(self, data: bytes, timeout: float | None = None) -> None:
+        try:
+            self._stream.write(data, timeout=timeout)
+        except Exception as exc:
+            raise _translate(exc, self._where) from exc
+
+    def close_write(self) -> None:
+        _half_close(self._stream)
+
+    def close(self) -> None:
+        try:
+            self._stream.close()
+        finally:
+            self._response.close()
+
+    def __enter__(self) -> _Duplex:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class HttpxBackend:
+    """An `engineapi.backends.Backend` on an ``httpx.Client``; see `AsyncHttpxBackend`."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint | str | None = None,
+        *,
+        client: httpx.Client | None = None,
+        max_connections: int = 10,
+    ) -> None:
+        self.endpoint = None if endpoint is None else _endpoint(endpoint)
+        self._owned = client is None
+        if client is None:
+            if self.endpoint is None:
+                raise ConfigError("HttpxBackend needs an endpoint or a client")
+            options = _client_options(self.endpoint)
+            transport = httpx.HTTPTransport(
+                uds=options.pop("uds"),
+                limits=httpx.Limits(max_connections=max_connections),
+                **options,
+            )
+            client = httpx.Client(transport=transport, base_url=_base_url(self.endpoint))
+        self.client = client
+        self._prefix = "" if str(client.base_url) else _base_url(_require(self.endpoint))
+        self._where = self.endpoint.host.url if self.endpoint else str(client.base_url)
+
+    def request(
+        self,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        body: bytes | Iterable[bytes] | None = None,
+        *,
+        content_length: int | None = None,
+        timeouts: Timeouts,
+    ) -> _Response:
+        request = self.client.build_request(
+            method,
+            self._prefix + target,
+            headers=_headers(headers, content_length),
+            content=body,
+            timeout=_httpx_timeout(timeouts, _one_read_timeout(timeouts)),
+            extensions=_extensions(self.endpoint),
+        )
+        try:
+            response = self.client.send(request, stream=True)
+        except Exception as exc:
+            raise _translate(exc, self._where) from exc
+        return _Response(response, self._where)
+
+    def hijack(self, response: Any) -> _Duplex:
+        if not isinstance(response, _Response):
+            raise TypeError("this backend can only hijack its own responses")
+        if response.status != 101:
+            _not_upgraded(response.status)
+        return _Duplex(response._response, self._where)
+
+    def close(self) -> None:
+        if self._owned:
+            self.client.close()
+
+
+def _require(endpoint: Endpoint | None) -> Endpoint:
+    if endpoint is None:
+        raise ConfigError(
+            "a client without base_url needs the endpoint too: pass endpoint= or give the "
+            "client a base_url"
+        )
+    return endpoint

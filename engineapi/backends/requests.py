@@ -1,0 +1,261 @@
+"""A sync backend on requests: `RequestsBackend`.
+
+Install with ``pip install engineapi[requests]``. ``unix://`` hosts go through
+requests-unixsocket, ``tcp://`` and TLS hosts through a plain ``requests.Session``; a caller's
+preconfigured session may be given instead (it is used, never closed).
+
+Only public requests/urllib3 API is used, and that rules out hijacking: after a ``101`` the
+bytes that followed the response head sit in the read buffer of http.client's response
+object, and neither requests nor urllib3 offers a public way to take them over together with
+the socket. Attach, exec start with a stream and the WebSocket attach therefore raise
+`HijackUnsupported` *before anything is sent*; every other operation works. (Reaching into
+those private attributes is what makes other Docker clients break on requests and urllib3
+releases.)
+
+Timeouts: requests has one read timeout for the response head and every body read; the
+backend gives it the larger of `Timeouts.response` and `Timeouts.read`, or none if either is
+``None`` — never giving up earlier than engineapi's own engine, but possibly later.
+"""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import requests
+import requests_unixsocket  # type: ignore[import-untyped]
+import urllib3
+
+from engineapi._timeouts import Timeouts
+from engineapi.config import Endpoint, resolve_endpoint
+from engineapi.errors import (
+    ConfigError,
+    ConnectError,
+    ConnectionLost,
+    RemoteProtocolError,
+    TimeoutError,
+)
+
+__all__ = ["HijackUnsupported", "RequestsBackend"]
+
+_READ_SIZE = 256 * 1024
+_CONNECT_ERRNOS = {errno.ENOENT, errno.ECONNREFUSED, errno.EACCES, errno.EHOSTUNREACH}
+
+
+class HijackUnsupported(ConfigError, NotImplementedError):
+    """The chosen backend cannot take over a connection (attach, exec start, WebSocket)."""
+
+
+def _base_url(endpoint: Endpoint) -> str:
+    host = endpoint.host
+    if host.scheme == "unix":
+        assert host.socket_path is not None
+        return f"http+unix://{quote(host.socket_path, safe='')}"
+    if host.scheme == "tcp":
+        return f"{'https' if endpoint.tls else 'http'}://{host.netloc}"
+    raise ConfigError(
+        f"the requests backend cannot reach {host.url}: it speaks to unix://, tcp:// and TLS "
+        "hosts only (use the built-in backend for ssh://)",
+        source=endpoint.source,
+    )
+
+
+def _session_for(endpoint: Endpoint, max_connections: int) -> requests.Session:
+    if endpoint.host.scheme == "unix":
+        session: requests.Session = requests_unixsocket.Session()
+        session.mount(
+            "http+unix://", _SocketAdapter(pool_connections=1, pool_maxsize=max_connections)
+        )
+        return session
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_maxsize=max_connections)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    tls = endpoint.tls
+    if tls is not None:
+        session.verify = (tls.ca_cert or True) if tls.verify else False
+        if tls.client_cert and tls.client_key:
+            session.cert = (tls.client_cert, tls.client_key)
+    return session
+
+
+class _SocketAdapter(requests_unixsocket.UnixAdapter):  # type: ignore[misc]
+    """requests-unixsocket's adapter with one connection pool per socket.
+
+    The stock adapter keys its pools by the whole URL, so every API path would get a pool
+    (and a connection) of its own; here the key is the socket alone.
+    """
+
+    def get_connection_with_tls_context(
+        self, request: requests.PreparedRequest, verify: Any, proxies: Any = None, cert: Any = None
+    ) -> Any:
+        return self.get_connection(request.url or "", proxies)
+
+    def get_connection(self, url: str | bytes, proxies: Any = None) -> Any:
+        text = url.decode() if isinstance(url, bytes) else url
+        return super().get_connection(f"http+unix://{urlsplit(text).netloc}/", proxies)
+
+
+def _one_read_timeout(timeouts: Timeouts) -> float | None:
+    if timeouts.response is None or timeouts.read is None:
+        return None
+    return max(timeouts.response, timeouts.read)
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """`exc`, its arguments that are exceptions, and their causes, depth first."""
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        todo.extend(arg for arg in current.args if isinstance(arg, BaseException))
+        for attr in ("reason", "__cause__", "__context__"):
+            linked = getattr(current, attr, None)
+            if isinstance(linked, BaseException):
+                todo.append(linked)
+
+
+def _translate(exc: Exception, where: str, *, connecting: bool) -> Exception:
+    """An engineapi error for a requests/urllib3 one (others are returned unchanged)."""
+    causes = list(_causes(exc))
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return TimeoutError(f"connecting to {where} timed out")
+    if any(
+        isinstance(c, requests.exceptions.ReadTimeout | urllib3.exceptions.ReadTimeoutError)
+        for c in causes
+    ):
+        return TimeoutError(f"{where} did not answer in time")
+    if isinstance(exc, requests.exceptions.SSLError):
+        return ConnectError(f"cannot connect to {where}: {exc}", host=where)
+    if connecting and any(
+        isinstance(c, urllib3.exceptions.NewConnectionError)
+        or (isinstance(c, OSError) and c.errno in _CONNECT_ERRNOS)
+        for c in causes
+    ):
+        return ConnectError(f"cannot connect to {where}: {exc}", host=where)
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return RemoteProtocolError(f"{where}: the response body was cut short ({exc})")
+    if isinstance(exc, requests.exceptions.RequestException | urllib3.exceptions.HTTPError):
+        return ConnectionLost(f"the connection to {where} broke: {exc}")
+    return exc
+
+
+class _Response:
+    __slots__ = ("_response", "_where")
+
+    def __init__(self, response: requests.Response, where: str) -> None:
+        self._response = response
+        self._where = where
+
+    @property
+    def status(self) -> int:
+        return self._response.status_code
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return self._response.headers
+
+    def read(self) -> bytes:
+        return b"".join(list(self.iter_bytes()))
+
+    def iter_bytes(self) -> Iterator[bytes]:
+        raw: urllib3.HTTPResponse = self._response.raw
+        done = False
+        try:
+            try:
+                if raw.chunked:
+                    yield from raw.stream(_READ_SIZE, decode_content=False)
+                else:
+                    while piece := raw.read1(_READ_SIZE, decode_content=False):
+                        yield piece
+            except Exception as exc:
+                raise _translate(exc, self._where, connecting=False) from exc
+            done = True
+        finally:
+            if done:
+                raw.release_conn()  # read to the end: the connection may be reused
+            else:
+                self.close()
+
+    def close(self) -> None:
+        """Drop the connection (a body not read to the end cannot be reused)."""
+        self._response.close()
+
+
+def _wants_upgrade(headers: list[tuple[str, str]]) -> bool:
+    return any(
+        name.lower() == "connection" and "upgrade" in value.lower() for name, value in headers
+    )
+
+
+class RequestsBackend:
+    """An `engineapi.backends.Backend` on requests (and requests-unixsocket for sockets).
+
+    ``RequestsBackend("unix:///var/run/docker.sock")`` makes and owns its session;
+    ``RequestsBackend(endpoint, session=my_session)`` uses yours (for ``unix://`` it must be
+    able to send ``http+unix://`` URLs, as ``requests_unixsocket.Session()`` does).
+    Hijacking operations raise `HijackUnsupported` (see the module documentation).
+    """
+
+    def __init__(
+        self,
+        endpoint: Endpoint | str,
+        *,
+        session: requests.Session | None = None,
+        max_connections: int = 10,
+    ) -> None:
+        self.endpoint = resolve_endpoint(endpoint) if isinstance(endpoint, str) else endpoint
+        self._base = _base_url(self.endpoint)
+        self._owned = session is None
+        self.session = session or _session_for(self.endpoint, max_connections)
+        self._where = self.endpoint.host.url
+
+    def request(
+        self,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        body: bytes | Iterable[bytes] | None = None,
+        *,
+        content_length: int | None = None,
+        timeouts: Timeouts,
+    ) -> _Response:
+        if _wants_upgrade(headers):
+            raise HijackUnsupported(
+                f"the requests backend cannot hijack a connection ({method} {target} asks for "
+                "an upgrade): requests and urllib3 have no public way to take over the socket "
+                "after 101. Use backend='builtin' or backend='httpx' for attach and exec.",
+                source="backend=requests",
+            )
+        request = requests.Request(method, self._base + target, headers=dict(headers), data=body)
+        prepared = self.session.prepare_request(request)
+        if content_length is not None and not isinstance(body, bytes):
+            prepared.headers.pop("Transfer-Encoding", None)
+            prepared.headers["Content-Length"] = str(content_length)
+        try:
+            response = self.session.send(
+                prepared,
+                stream=True,
+                timeout=(timeouts.connect, _one_read_timeout(timeouts)),
+                allow_redirects=False,
+            )
+        except Exception as exc:
+            raise _translate(exc, self._where, connecting=True) from exc
+        return _Response(response, self._where)
+
+    def hijack(self, response: Any) -> Any:
+        raise HijackUnsupported(
+            "the requests backend cannot hijack a connection: use backend='builtin' or "
+            "backend='httpx' for attach and exec",
+            source="backend=requests",
+        )
+
+    def close(self) -> None:
+        if self._owned:
+            self.session.close()
