@@ -6,11 +6,11 @@ import builtins
 import collections
 from collections.abc import AsyncIterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 from engineapi._concurrency import asleep
 from engineapi.api import exec as exec_api
-from engineapi.api._call import OutputCall, RawCall, StreamCall
+from engineapi.api._call import Call, OutputCall, RawCall, StreamCall
 from engineapi.api.exec import ExecStreamCall
 from engineapi.backends.base import AsyncBackendResponse, AsyncDuplex
 from engineapi.errors import EngineAPIError, RemoteProtocolError, StreamError
@@ -33,18 +33,17 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+CallT = TypeVar("CallT", bound="Call[Any]")
 
 
-class AsyncItemStream(Generic[T]):
-    """A stream of decoded items (events, stats, progress messages).
-
-    The request is sent when iteration starts. Leaving an ``async with`` block, calling
-    `aclose()` or breaking out of the loop closes the connection: nothing is drained.
-    """
+class AsyncBodyStream(Generic[CallT]):
+    """A response body read as it arrives. The request goes out when reading starts; leaving an
+    ``async with`` block, calling `aclose()` or breaking out of a loop closes the connection
+    (nothing is drained)."""
 
     __slots__ = ("_call", "_client", "_response")
 
-    def __init__(self, client: AsyncClient, call: StreamCall[T]) -> None:
+    def __init__(self, client: AsyncClient, call: CallT) -> None:
         self._client = client
         self._call = call
         self._response: AsyncBackendResponse | None = None
@@ -53,6 +52,30 @@ class AsyncItemStream(Generic[T]):
         if self._response is None:
             self._response = await self._client._open(self._call)
         return self._response
+
+    async def aclose(self) -> None:
+        """Stop reading and close the connection."""
+        if self._response is not None:
+            await self._response.aclose()
+
+    async def __aenter__(self) -> Self:
+        await self._open()
+        return self
+
+    async def __aexit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+
+class AsyncItemStream(AsyncBodyStream[StreamCall[T]]):
+    """A stream of decoded items (events, stats, progress messages).
+
+    The request is sent when iteration starts. Leaving an ``async with`` block, calling
+    `aclose()` or breaking out of the loop closes the connection: nothing is drained.
+    """
+
+    __slots__ = ()
 
     def __aiter__(self) -> AsyncIterator[T]:
         return self._items()
@@ -69,20 +92,6 @@ class AsyncItemStream(Generic[T]):
                 yield decode_item(value)
         finally:
             await self.aclose()
-
-    async def aclose(self) -> None:
-        """Stop the stream and close its connection."""
-        if self._response is not None:
-            await self._response.aclose()
-
-    async def __aenter__(self) -> AsyncItemStream[T]:
-        await self._open()
-        return self
-
-    async def __aexit__(
-        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
 
 
 def progress_error(item: object) -> StreamError | None:
@@ -117,20 +126,10 @@ class AsyncProgressStream(AsyncItemStream[T]):
         return [item async for item in self]
 
 
-class AsyncRawStream:
+class AsyncRawStream(AsyncBodyStream[RawCall]):
     """A response body handed over as bytes as they arrive (export, archives, raw logs)."""
 
-    __slots__ = ("_call", "_client", "_response")
-
-    def __init__(self, client: AsyncClient, call: RawCall) -> None:
-        self._client = client
-        self._call = call
-        self._response: AsyncBackendResponse | None = None
-
-    async def _open(self) -> AsyncBackendResponse:
-        if self._response is None:
-            self._response = await self._client._open(self._call)
-        return self._response
+    __slots__ = ()
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self._pieces()
@@ -147,21 +146,8 @@ class AsyncRawStream:
         """The whole body at once."""
         return b"".join([piece async for piece in self])
 
-    async def aclose(self) -> None:
-        if self._response is not None:
-            await self._response.aclose()
 
-    async def __aenter__(self) -> AsyncRawStream:
-        await self._open()
-        return self
-
-    async def __aexit__(
-        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
-
-
-class AsyncOutputStream:
+class AsyncOutputStream(AsyncBodyStream[OutputCall]):
     """Container output as it arrives: ``(stream, bytes)`` frames, stream being
     `engineapi.streams.stdcopy.STDOUT` or `STDERR` (everything is STDOUT with a TTY).
 
@@ -170,12 +156,10 @@ class AsyncOutputStream:
     daemon's message. Closing it, or breaking out of the loop, closes the connection.
     """
 
-    __slots__ = ("_call", "_client", "_multiplexed", "_response")
+    __slots__ = ("_multiplexed",)
 
     def __init__(self, client: AsyncClient, call: OutputCall) -> None:
-        self._client = client
-        self._call = call
-        self._response: AsyncBackendResponse | None = None
+        super().__init__(client, call)
         self._multiplexed = True
 
     async def _open(self) -> AsyncBackendResponse:
@@ -220,19 +204,6 @@ class AsyncOutputStream:
         async for stream, data in self:
             (err if stream == STDERR else out).append(data)
         return b"".join(out), b"".join(err)
-
-    async def aclose(self) -> None:
-        if self._response is not None:
-            await self._response.aclose()
-
-    async def __aenter__(self) -> AsyncOutputStream:
-        await self._open()
-        return self
-
-    async def __aexit__(
-        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
 
 
 class AsyncAttachedStream:

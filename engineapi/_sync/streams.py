@@ -8,11 +8,11 @@ import builtins
 import collections
 from collections.abc import Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 from engineapi._concurrency import sleep
 from engineapi.api import exec as exec_api
-from engineapi.api._call import OutputCall, RawCall, StreamCall
+from engineapi.api._call import Call, OutputCall, RawCall, StreamCall
 from engineapi.api.exec import ExecStreamCall
 from engineapi.backends.base import BackendResponse, Duplex
 from engineapi.errors import EngineAPIError, RemoteProtocolError, StreamError
@@ -35,18 +35,17 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+CallT = TypeVar("CallT", bound="Call[Any]")
 
 
-class ItemStream(Generic[T]):
-    """A stream of decoded items (events, stats, progress messages).
-
-    The request is sent when iteration starts. Leaving an ``with`` block, calling
-    `close()` or breaking out of the loop closes the connection: nothing is drained.
-    """
+class BodyStream(Generic[CallT]):
+    """A response body read as it arrives. The request goes out when reading starts; leaving an
+    ``with`` block, calling `close()` or breaking out of a loop closes the connection
+    (nothing is drained)."""
 
     __slots__ = ("_call", "_client", "_response")
 
-    def __init__(self, client: Client, call: StreamCall[T]) -> None:
+    def __init__(self, client: Client, call: CallT) -> None:
         self._client = client
         self._call = call
         self._response: BackendResponse | None = None
@@ -55,6 +54,30 @@ class ItemStream(Generic[T]):
         if self._response is None:
             self._response = self._client._open(self._call)
         return self._response
+
+    def close(self) -> None:
+        """Stop reading and close the connection."""
+        if self._response is not None:
+            self._response.close()
+
+    def __enter__(self) -> Self:
+        self._open()
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class ItemStream(BodyStream[StreamCall[T]]):
+    """A stream of decoded items (events, stats, progress messages).
+
+    The request is sent when iteration starts. Leaving an ``with`` block, calling
+    `close()` or breaking out of the loop closes the connection: nothing is drained.
+    """
+
+    __slots__ = ()
 
     def __iter__(self) -> Iterator[T]:
         return self._items()
@@ -71,20 +94,6 @@ class ItemStream(Generic[T]):
                 yield decode_item(value)
         finally:
             self.close()
-
-    def close(self) -> None:
-        """Stop the stream and close its connection."""
-        if self._response is not None:
-            self._response.close()
-
-    def __enter__(self) -> ItemStream[T]:
-        self._open()
-        return self
-
-    def __exit__(
-        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 def progress_error(item: object) -> StreamError | None:
@@ -119,20 +128,10 @@ class ProgressStream(ItemStream[T]):
         return [item for item in self]
 
 
-class RawStream:
+class RawStream(BodyStream[RawCall]):
     """A response body handed over as bytes as they arrive (export, archives, raw logs)."""
 
-    __slots__ = ("_call", "_client", "_response")
-
-    def __init__(self, client: Client, call: RawCall) -> None:
-        self._client = client
-        self._call = call
-        self._response: BackendResponse | None = None
-
-    def _open(self) -> BackendResponse:
-        if self._response is None:
-            self._response = self._client._open(self._call)
-        return self._response
+    __slots__ = ()
 
     def __iter__(self) -> Iterator[bytes]:
         return self._pieces()
@@ -149,21 +148,8 @@ class RawStream:
         """The whole body at once."""
         return b"".join([piece for piece in self])
 
-    def close(self) -> None:
-        if self._response is not None:
-            self._response.close()
 
-    def __enter__(self) -> RawStream:
-        self._open()
-        return self
-
-    def __exit__(
-        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-
-class OutputStream:
+class OutputStream(BodyStream[OutputCall]):
     """Container output as it arrives: ``(stream, bytes)`` frames, stream being
     `engineapi.streams.stdcopy.STDOUT` or `STDERR` (everything is STDOUT with a TTY).
 
@@ -172,12 +158,10 @@ class OutputStream:
     daemon's message. Closing it, or breaking out of the loop, closes the connection.
     """
 
-    __slots__ = ("_call", "_client", "_multiplexed", "_response")
+    __slots__ = ("_multiplexed",)
 
     def __init__(self, client: Client, call: OutputCall) -> None:
-        self._client = client
-        self._call = call
-        self._response: BackendResponse | None = None
+        super().__init__(client, call)
         self._multiplexed = True
 
     def _open(self) -> BackendResponse:
@@ -222,19 +206,6 @@ class OutputStream:
         for stream, data in self:
             (err if stream == STDERR else out).append(data)
         return b"".join(out), b"".join(err)
-
-    def close(self) -> None:
-        if self._response is not None:
-            self._response.close()
-
-    def __enter__(self) -> OutputStream:
-        self._open()
-        return self
-
-    def __exit__(
-        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 class AttachedStream:
