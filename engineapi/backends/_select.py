@@ -81,7 +81,7 @@ def select_backend(
     if name == "httpx":
         module = _import("engineapi.backends.httpx", "httpx", source)
         factory = module.AsyncHttpxBackend if asynchronous else module.HttpxBackend
-        return factory(endpoint, max_connections=max_connections)
+        return factory(endpoint, max_connections=max_connections, transport=transport)
     if name == "requests":
         if asynchronous:
             raise ConfigError(

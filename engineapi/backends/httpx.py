@@ -9,6 +9,12 @@ A ``101`` response hands over the raw connection through httpcore's ``network_st
 response extension; half-close shuts down the write side of that stream's socket
 (``get_extra_info("socket")``).
 
+``ssh://`` hosts (and any host reached through an engineapi `Transport` that is not a plain
+socket) go through httpcore's public network-backend seam: an ``httpcore.ConnectionPool`` whose
+``network_backend`` opens every connection with the engineapi transport's ``connect()`` /
+``aconnect()``, wrapped in a small ``httpx.BaseTransport``. Half-close then uses the engineapi
+stream's own ``close_write()``.
+
 Timeouts: httpx has one read timeout for the response head and every body read, where
 engineapi has two (`Timeouts.response` and `Timeouts.read`). The async backend keeps them
 apart by bounding the head and each body piece itself (the head's clock starts when
@@ -24,8 +30,9 @@ import builtins
 import os
 import socket
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
+import httpcore
 import httpx
 
 from engineapi._timeouts import Timeouts
@@ -39,6 +46,12 @@ from engineapi.errors import (
     TimeoutError,
 )
 
+if TYPE_CHECKING:
+    import ssl
+    import typing
+
+    from engineapi.transports.base import AsyncStream, Stream, Transport
+
 __all__ = ["AsyncHttpxBackend", "HttpxBackend"]
 
 _READ_SIZE = 256 * 1024
@@ -48,17 +61,32 @@ def _endpoint(endpoint: Endpoint | str) -> Endpoint:
     return resolve_endpoint(endpoint) if isinstance(endpoint, str) else endpoint
 
 
-def _base_url(endpoint: Endpoint) -> str:
+_SOCKET_SCHEMES = ("unix", "tcp")
+
+
+def _base_url(endpoint: Endpoint, *, through_transport: bool = False) -> str:
     host = endpoint.host
     if host.scheme == "unix":
         return "http://localhost"  # the transport dials the socket; the name is not used
     if host.scheme == "tcp":
         return f"{'https' if endpoint.tls else 'http'}://{host.netloc}"
+    if through_transport:
+        # The engineapi transport dials; the URL only names the Host header (as the CLI's).
+        return f"http://{host.http_host}"
     raise ConfigError(
-        f"the httpx backend cannot reach {host.url}: it speaks to unix://, tcp:// and TLS "
-        "hosts only (use the built-in backend for ssh://)",
+        f"the httpx backend reaches {host.url} only through an engineapi transport: pass "
+        "transport=engineapi.transports.transport_for(endpoint), as Client(..., "
+        "backend='httpx') does, or use the built-in backend",
         source=endpoint.source,
     )
+
+
+def _uses_transport(endpoint: Endpoint, transport: Transport | None) -> bool:
+    """True if `endpoint` is reached through `transport` (ssh://) rather than a socket."""
+    if endpoint.host.scheme in _SOCKET_SCHEMES:
+        return False
+    _base_url(endpoint, through_transport=transport is not None)  # refuse if no transport
+    return True
 
 
 def _client_options(endpoint: Endpoint) -> dict[str, Any]:
@@ -83,8 +111,6 @@ def _one_read_timeout(timeouts: Timeouts) -> float | None:
 
 def _translate(exc: Exception, where: str) -> Exception:
     """An engineapi error for an httpx/httpcore one (others are returned unchanged)."""
-    import httpcore
-
     if isinstance(exc, httpx.ConnectTimeout | httpcore.ConnectTimeout):
         return TimeoutError(f"connecting to {where} timed out")
     if isinstance(exc, httpx.TimeoutException | httpcore.TimeoutException):
@@ -118,6 +144,10 @@ def _half_close(network_stream: Any) -> None:
     The shutdown goes through a duplicate of the descriptor: it acts on the shared socket
     while leaving the original socket object (and its TLS state) untouched.
     """
+    own = network_stream.get_extra_info(_ENGINE_STREAM)
+    if own is not None:
+        own.close_write()
+        return
     sock = network_stream.get_extra_info("socket")
     if not isinstance(sock, socket.socket):
         raise LocalProtocolError("this httpx connection does not expose its socket: no half-close")
@@ -135,6 +165,219 @@ def _not_upgraded(status: int) -> NoReturn:
         f"the daemon answered {status} instead of 101 Switching Protocols: an httpx connection "
         "can only be taken over after a 101 (use the built-in backend for such engines)"
     )
+
+
+# -- engineapi transports as httpcore's network backend (ssh://) -----------------------------------
+
+#: The `get_extra_info` key under which our network streams expose the engineapi stream.
+_ENGINE_STREAM = "engineapi_stream"
+
+
+def _no_tls() -> NoReturn:
+    raise LocalProtocolError("TLS over an engineapi transport stream is not supported")
+
+
+class _NetworkStream(httpcore.NetworkStream):
+    """An engineapi `Stream` as an ``httpcore.NetworkStream``."""
+
+    def __init__(self, stream: Stream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, timeout)
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        if buffer:
+            self._stream.write(buffer, timeout)
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        _no_tls()
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable":
+            return self._stream.is_readable()
+        if info == _ENGINE_STREAM:
+            return self._stream
+        return None
+
+
+class _AsyncNetworkStream(httpcore.AsyncNetworkStream):
+    """An engineapi `AsyncStream` as an ``httpcore.AsyncNetworkStream``."""
+
+    def __init__(self, stream: AsyncStream) -> None:
+        self._stream = stream
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return await self._stream.read(max_bytes, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        if buffer:
+            await self._stream.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        _no_tls()
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable":
+            return self._stream.is_readable()
+        if info == _ENGINE_STREAM:
+            return self._stream
+        return None
+
+
+class _NetworkBackend(httpcore.NetworkBackend):
+    """Every connection httpcore opens is a new stream of the engineapi `Transport`."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        return _NetworkStream(self._transport.connect(timeout))
+
+    def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        return _NetworkStream(self._transport.connect(timeout))
+
+
+class _AsyncNetworkBackend(httpcore.AsyncNetworkBackend):
+    """The asyncio twin of `_NetworkBackend`."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        return _AsyncNetworkStream(await self._transport.aconnect(timeout))
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        return _AsyncNetworkStream(await self._transport.aconnect(timeout))
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+def _core_request(request: httpx.Request, content: Any) -> httpcore.Request:
+    return httpcore.Request(
+        method=request.method,
+        url=httpcore.URL(
+            scheme=request.url.raw_scheme,
+            host=request.url.raw_host,
+            port=request.url.port,
+            target=request.url.raw_path,
+        ),
+        headers=request.headers.raw,
+        content=content,
+        extensions=request.extensions,
+    )
+
+
+class _CoreBody(httpx.SyncByteStream):
+    def __init__(self, stream: Iterable[bytes], response: httpcore.Response) -> None:
+        self._stream = stream
+        self._response = response
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._stream
+
+    def close(self) -> None:
+        self._response.close()
+
+
+class _AsyncCoreBody(httpx.AsyncByteStream):
+    def __init__(self, stream: AsyncIterable[bytes], response: httpcore.Response) -> None:
+        self._stream = stream
+        self._response = response
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for piece in self._stream:
+            yield piece
+
+    async def aclose(self) -> None:
+        await self._response.aclose()
+
+
+class _EngineTransport(httpx.BaseTransport):
+    """An ``httpx.BaseTransport`` on an ``httpcore.ConnectionPool`` over an engineapi transport."""
+
+    def __init__(self, transport: Transport, *, max_connections: int) -> None:
+        self._pool = httpcore.ConnectionPool(
+            max_connections=max_connections, network_backend=_NetworkBackend(transport)
+        )
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        assert isinstance(request.stream, httpx.SyncByteStream)
+        response = self._pool.handle_request(_core_request(request, request.stream))
+        assert isinstance(response.stream, Iterable)
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.headers,
+            stream=_CoreBody(response.stream, response),
+            extensions=response.extensions,
+        )
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+class _AsyncEngineTransport(httpx.AsyncBaseTransport):
+    """The asyncio twin of `_EngineTransport`."""
+
+    def __init__(self, transport: Transport, *, max_connections: int) -> None:
+        self._pool = httpcore.AsyncConnectionPool(
+            max_connections=max_connections, network_backend=_AsyncNetworkBackend(transport)
+        )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        assert isinstance(request.stream, httpx.AsyncByteStream)
+        response = await self._pool.handle_async_request(_core_request(request, request.stream))
+        assert isinstance(response.stream, AsyncIterable)
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.headers,
+            stream=_AsyncCoreBody(response.stream, response),
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        await self._pool.aclose()
 
 
 # -- async ----------------------------------------------------------------------------------------
@@ -210,7 +453,11 @@ class _AsyncDuplex:
             raise _translate(exc, self._where) from exc
 
     async def close_write(self) -> None:
-        _half_close(self._stream)
+        own = self._stream.get_extra_info(_ENGINE_STREAM)
+        if own is not None:
+            await own.close_write()
+        else:
+            _half_close(self._stream)
 
     async def aclose(self) -> None:
         try:
@@ -238,6 +485,11 @@ class AsyncHttpxBackend:
     event hooks…) and leaves closing it to you. A given client with a ``base_url`` receives
     relative URLs; without one, the URL comes from `endpoint`, and for a unix socket your
     client's transport must dial it (``httpx.AsyncHTTPTransport(uds=…)``).
+
+    An ``ssh://`` endpoint needs `transport`, the engineapi `Transport` that reaches it
+    (``engineapi.transports.transport_for(endpoint)``; ``AsyncClient(..., backend="httpx")``
+    passes its own): httpcore then opens each connection with ``transport.aconnect()``. The
+    transport stays the caller's to close.
     """
 
     def __init__(
@@ -246,19 +498,27 @@ class AsyncHttpxBackend:
         *,
         client: httpx.AsyncClient | None = None,
         max_connections: int = 10,
+        transport: Transport | None = None,
     ) -> None:
         self.endpoint = None if endpoint is None else _endpoint(endpoint)
         self._owned = client is None
         if client is None:
             if self.endpoint is None:
                 raise ConfigError("AsyncHttpxBackend needs an endpoint or a client")
-            options = _client_options(self.endpoint)
-            transport = httpx.AsyncHTTPTransport(
-                uds=options.pop("uds"),
-                limits=httpx.Limits(max_connections=max_connections),
-                **options,
-            )
-            client = httpx.AsyncClient(transport=transport, base_url=_base_url(self.endpoint))
+            if _uses_transport(self.endpoint, transport):
+                assert transport is not None
+                client = httpx.AsyncClient(
+                    transport=_AsyncEngineTransport(transport, max_connections=max_connections),
+                    base_url=_base_url(self.endpoint, through_transport=True),
+                )
+            else:
+                options = _client_options(self.endpoint)
+                http = httpx.AsyncHTTPTransport(
+                    uds=options.pop("uds"),
+                    limits=httpx.Limits(max_connections=max_connections),
+                    **options,
+                )
+                client = httpx.AsyncClient(transport=http, base_url=_base_url(self.endpoint))
         self.client = client
         self._prefix = "" if str(client.base_url) else _base_url(_require(self.endpoint))
         self._where = self.endpoint.host.url if self.endpoint else str(client.base_url)
@@ -402,19 +662,27 @@ class HttpxBackend:
         *,
         client: httpx.Client | None = None,
         max_connections: int = 10,
+        transport: Transport | None = None,
     ) -> None:
         self.endpoint = None if endpoint is None else _endpoint(endpoint)
         self._owned = client is None
         if client is None:
             if self.endpoint is None:
                 raise ConfigError("HttpxBackend needs an endpoint or a client")
-            options = _client_options(self.endpoint)
-            transport = httpx.HTTPTransport(
-                uds=options.pop("uds"),
-                limits=httpx.Limits(max_connections=max_connections),
-                **options,
-            )
-            client = httpx.Client(transport=transport, base_url=_base_url(self.endpoint))
+            if _uses_transport(self.endpoint, transport):
+                assert transport is not None
+                client = httpx.Client(
+                    transport=_EngineTransport(transport, max_connections=max_connections),
+                    base_url=_base_url(self.endpoint, through_transport=True),
+                )
+            else:
+                options = _client_options(self.endpoint)
+                http = httpx.HTTPTransport(
+                    uds=options.pop("uds"),
+                    limits=httpx.Limits(max_connections=max_connections),
+                    **options,
+                )
+                client = httpx.Client(transport=http, base_url=_base_url(self.endpoint))
         self.client = client
         self._prefix = "" if str(client.base_url) else _base_url(_require(self.endpoint))
         self._where = self.endpoint.host.url if self.endpoint else str(client.base_url)

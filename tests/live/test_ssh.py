@@ -885,3 +885,35 @@ async def test_async_sshd_killed_mid_stream(
             docker28.docker("rm", "-f", cid, check=False)
             if isinstance(client.transport, SSHTransport):
                 await client.transport.aclose()
+
+
+# -- the httpx backend over SSH (engineapi's transports as httpcore's network backend) ----------
+
+
+def test_httpx_backend_over_ssh(ssh_home: SSHHome, mode: str) -> None:
+    from engineapi.backends.httpx import AsyncHttpxBackend, HttpxBackend
+
+    docker28 = _engine("docker28")
+    url = ssh_home.url(docker28)
+    payload = b"httpx over ssh\n" * 3000  # more than one SSH window packet
+    with _client(url, mode, backend="httpx") as client:
+        assert isinstance(client._pool, HttpxBackend)
+        assert client.system.ping().api_version == docker28.api_version
+        assert isinstance(client.containers.list(all=True), list)
+        assert _stdout_of(_hijack_cat(client, docker28, payload)) == payload
+        assert client.system.ping().api_version  # the pool still works afterwards
+        _close_transport(client)
+
+    async def run() -> None:
+        async with AsyncClient(url, ssh_mode=mode, timeout=TIMEOUTS, backend="httpx") as client:
+            assert isinstance(client._pool, AsyncHttpxBackend)
+            assert (await client.system.ping()).api_version == docker28.api_version
+            pings = await asyncio.gather(*[client.system.ping() for _ in range(4)])
+            assert all(ping.api_version for ping in pings)
+            assert isinstance(await client.containers.list(all=True), list)
+            assert _stdout_of(await _async_hijack_cat(client, docker28, payload)) == payload
+            assert (await client.system.ping()).api_version
+            if isinstance(client.transport, SSHTransport):
+                await client.transport.aclose()
+
+    asyncio.run(run())
