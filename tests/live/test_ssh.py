@@ -37,6 +37,7 @@ from engineapi.config import parse_host
 from engineapi.transports.ssh import SSHTransport
 from engineapi.transports.sshcmd import SSHCommandTransport
 from tests.conftest import OPT_OUT, Engine, live_engines
+from tests.live.test_transports import _hijack_cat, _stdout_of
 
 SSHD_FILE = Path(os.environ.get("ENGINEAPI_SSHD_FILE", "/run/engineapi/sshd.json"))
 MODES = ["asyncssh", "system"]
@@ -352,29 +353,6 @@ async def test_async_large_bodies_both_ways(ssh_home: SSHHome, mode: str) -> Non
                 await client.transport.aclose()
 
 
-def _hijack_cat(client: Client, engine: Engine, payload: bytes) -> bytes:
-    """Attach to a `cat` container with the raw hijack; send, half-close, read all."""
-    cid = engine.docker("create", "-i", "--label", "engineapi.test=1", "busybox", "cat").strip()
-    try:
-        call: Call[object] = Call(
-            "ContainerAttach",
-            "POST",
-            f"/containers/{cid}/attach",
-            query={"stream": True, "stdin": True, "stdout": True, "stderr": True},
-            decode=lambda r: r,
-        )
-        with client._hijack(call) as stream:
-            engine.docker("start", cid)
-            stream.write(payload)
-            stream.close_write()
-            out = bytearray()
-            while chunk := stream.read(65536, timeout=30):
-                out += chunk
-        return bytes(out)
-    finally:
-        engine.docker("rm", "-f", cid, check=False)
-
-
 async def _async_hijack_cat(client: AsyncClient, engine: Engine, payload: bytes) -> bytes:
     cid = engine.docker("create", "-i", "--label", "engineapi.test=1", "busybox", "cat").strip()
     try:
@@ -395,16 +373,6 @@ async def _async_hijack_cat(client: AsyncClient, engine: Engine, payload: bytes)
         return bytes(out)
     finally:
         engine.docker("rm", "-f", cid, check=False)
-
-
-def _stdout_of(frames: bytes) -> bytes:
-    out = bytearray()
-    while frames:
-        size = int.from_bytes(frames[4:8], "big")
-        if frames[0] == 1:
-            out += frames[8 : 8 + size]
-        frames = frames[8 + size :]
-    return bytes(out)
 
 
 def test_hijacked_attach_with_half_close(ssh_home: SSHHome, docker: Engine, mode: str) -> None:
