@@ -168,6 +168,27 @@ def scale(id: str, replicas: int) -> Flow[ServiceUpdateResponse]:
     return result
 
 
+def swarm_logs_query(
+    stdout: bool,
+    stderr: bool,
+    follow: bool,
+    since: Timestamp | None,
+    timestamps: bool,
+    tail: int | str | None,
+    details: bool,
+) -> dict[str, object]:
+    """The query of a service's or a task's logs (the two endpoints take the same options)."""
+    return {
+        "details": details or None,
+        "follow": follow or None,
+        "stdout": stdout,
+        "stderr": stderr,
+        "since": encode_timestamp(since),
+        "timestamps": timestamps or None,
+        "tail": tail,
+    }
+
+
 def logs(
     id: str,
     *,
@@ -191,14 +212,6 @@ def logs(
         "ServiceLogs",
         "GET",
         _path(id, "/logs"),
-        query={
-            "details": details or None,
-            "follow": follow or None,
-            "stdout": stdout,
-            "stderr": stderr,
-            "since": encode_timestamp(since),
-            "timestamps": timestamps or None,
-            "tail": tail,
-        },
+        query=swarm_logs_query(stdout, stderr, follow, since, timestamps, tail, details),
         tty_probe=Call("ServiceInspect", "GET", _path(id), decode=_service_tty),
     )

@@ -14,9 +14,9 @@ from engineapi.api._call import (
     Timestamp,
     decode_list,
     encode_filters,
-    encode_timestamp,
     path_param,
 )
+from engineapi.api.services import swarm_logs_query
 
 if TYPE_CHECKING:
     from engineapi.models import Task
@@ -73,14 +73,6 @@ def logs(
         "TaskLogs",
         "GET",
         _path(id, "/logs"),
-        query={
-            "details": details or None,
-            "follow": follow or None,
-            "stdout": stdout,
-            "stderr": stderr,
-            "since": encode_timestamp(since),
-            "timestamps": timestamps or None,
-            "tail": tail,
-        },
+        query=swarm_logs_query(stdout, stderr, follow, since, timestamps, tail, details),
         tty_probe=Call("TaskInspect", "GET", _path(id), decode=_task_tty),
     )
