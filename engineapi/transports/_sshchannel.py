@@ -4,10 +4,10 @@ Imported only when an SSH transport first connects (it imports asyncssh). An `SS
 the SSH connection of one event loop and opens a session channel running dial-stdio for each
 stream; channels are capped per connection (`max_channels`, and the server's MaxSessions once
 learned), and a stream beyond the cap waits in line for a while before it gets one more SSH
-connection (see `SSHLink`). `ChannelSession` receives a channel's events on the loop; the
-asyncio stream reads them on that loop, the blocking stream from another thread through a
-condition variable, so that a blocking read costs one thread wake-up and no coroutine round
-trip, and a blocking write one ``call_soon_threadsafe``.
+connection (see `SSHLink`). `ChannelSession` receives a channel's events on the loop. The
+asyncio stream reads them on that loop; the blocking stream's loop is a `SharedLoop`, which
+the reading or writing thread runs itself whenever it can, so that a blocking request costs no
+thread switch.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import collections
 import contextlib
 import functools
 import os
-import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -37,7 +36,7 @@ from engineapi.transports._ssh import (
 
 if TYPE_CHECKING:
     from engineapi.config import Host
-    from engineapi.transports._sshloop import LoopThread
+    from engineapi.transports._sshloop import SharedLoop
 
 __all__ = ["AsyncSSHStream", "ChannelSession", "SSHLink", "SSHStream"]
 
@@ -51,11 +50,11 @@ _EXIT_WAIT = 3.0
 class ChannelSession(asyncssh.SSHClientSession[bytes]):
     """One channel's state, fed by asyncssh's callbacks on the link's loop.
 
-    With `threaded`, every change happens under `cond` and wakes the blocking reader; else
-    the asyncio reader's future is woken.
+    With a `shared` loop (the blocking client's), every change happens under its `cond` and
+    is announced to it; else the asyncio reader's or writer's future is woken.
     """
 
-    def __init__(self, threaded: bool) -> None:
+    def __init__(self, shared: SharedLoop | None) -> None:
         self.chan: asyncssh.SSHClientChannel[bytes] | None = None
         self.chunks: collections.deque[bytes] = collections.deque()
         self.buffered = 0
@@ -70,15 +69,20 @@ class ChannelSession(asyncssh.SSHClientSession[bytes]):
         self.writing_paused = False
         #: Bytes a blocking writer handed to the loop that the channel has not taken yet.
         self.queued = 0
-        self.cond: threading.Condition | None = threading.Condition() if threaded else None
-        self.lock: contextlib.AbstractContextManager[Any] = self.cond or contextlib.nullcontext()
+        self.shared = shared
+        self.lock: contextlib.AbstractContextManager[Any] = (
+            shared.cond if shared is not None else contextlib.nullcontext()
+        )
         self.read_waiter: asyncio.Future[None] | None = None
         self.write_waiter: asyncio.Future[None] | None = None
         self.on_closed: Callable[[], None] | None = None
 
-    def _notify(self) -> None:
-        if self.cond is not None:
-            self.cond.notify_all()
+    def readable(self) -> bool:
+        return bool(self.chunks) or self.eof
+
+    def notify(self) -> None:
+        if self.shared is not None:
+            self.shared.notify()
             return
         for waiter in (self.read_waiter, self.write_waiter):
             if waiter is not None and not waiter.done():
@@ -100,12 +104,12 @@ class ChannelSession(asyncssh.SSHClientSession[bytes]):
             if self.buffered > _HIGH_WATER and not self.reading_paused and self.chan is not None:
                 self.reading_paused = True
                 self.chan.pause_reading()
-            self._notify()
+            self.notify()
 
     def eof_received(self) -> bool:
         with self.lock:
             self.eof = True
-            self._notify()
+            self.notify()
         return True  # keep our side open: the daemon half-closed, we may still write
 
     def exit_status_received(self, status: int) -> None:
@@ -121,14 +125,14 @@ class ChannelSession(asyncssh.SSHClientSession[bytes]):
     def resume_writing(self) -> None:
         with self.lock:
             self.writing_paused = False
-            self._notify()
+            self.notify()
 
     def connection_lost(self, exc: Exception | None) -> None:
         with self.lock:
             self.eof = True
             self.closed = True
             self.error = exc
-            self._notify()
+            self.notify()
         on_closed, self.on_closed = self.on_closed, None
         if on_closed is not None:
             on_closed()
@@ -361,17 +365,18 @@ class SSHLink:
     # -- channels ----------------------------------------------------------------------------
 
     async def open_channel(
-        self, timeout: float | None, *, threaded: bool
+        self, timeout: float | None, shared: SharedLoop | None = None
     ) -> tuple[asyncssh.SSHClientChannel[bytes], ChannelSession]:
-        """A new channel running dial-stdio (after the handshake, on first use)."""
+        """A new channel running dial-stdio (after the handshake, on first use); `shared` is
+        the blocking client's loop, which the channel's events are announced to."""
         try:
             async with asyncio.timeout(timeout):
-                return await self._open_channel(threaded)
+                return await self._open_channel(shared)
         except builtins.TimeoutError as exc:
             raise TimeoutError(f"connecting to {self.address} timed out after {timeout} s") from exc
 
     async def _open_channel(
-        self, threaded: bool
+        self, shared: SharedLoop | None
     ) -> tuple[asyncssh.SSHClientChannel[bytes], ChannelSession]:
         where = f"{self.address} ({MODE_ASYNCSSH})"
         loop = asyncio.get_running_loop()
@@ -390,7 +395,7 @@ class SSHLink:
                 if connection.used >= min(connection.limit, self.limit):
                     continue
             connection.used += 1
-            session = ChannelSession(threaded)
+            session = ChannelSession(shared)
             try:
                 chan, _ = await connection.conn.create_session(
                     functools.partial(_same, session),
@@ -575,41 +580,31 @@ class AsyncSSHStream:
 
 
 class SSHStream:
-    """A blocking `Stream` over one SSH channel whose events arrive on a `LoopThread`."""
+    """A blocking `Stream` over one SSH channel on a `SharedLoop`."""
 
-    __slots__ = ("_chan", "_closed", "_head", "_link", "_session", "_thread")
+    __slots__ = ("_chan", "_closed", "_head", "_link", "_loop", "_session")
 
     def __init__(
         self,
         chan: asyncssh.SSHClientChannel[bytes],
         session: ChannelSession,
         link: SSHLink,
-        thread: LoopThread,
+        loop: SharedLoop,
     ) -> None:
-        assert session.cond is not None
         self._chan = chan
         self._session = session
         self._link = link
-        self._thread = thread
+        self._loop = loop
         self._head = HeadCheck()
         self._closed = False
 
     def read(self, max_bytes: int, timeout: float | None) -> bytes:
         session = self._session
-        cond = session.cond
-        assert cond is not None
+        if not session.readable() and not self._loop.wait_until(session.readable, timeout):
+            raise TimeoutError(f"no data from the daemon for {timeout} s")
         resume = False
-        with cond:
-            if not session.chunks and not session.eof:
-                deadline = None if timeout is None else time.monotonic() + timeout
-                while not session.chunks and not session.eof:
-                    remaining = None if deadline is None else deadline - time.monotonic()
-                    if remaining is not None and remaining <= 0:
-                        raise TimeoutError(f"no data from the daemon for {timeout} s")
-                    cond.wait(remaining)
-            if not session.chunks:
-                data = b""
-            else:
+        with session.lock:
+            if session.chunks:
                 data = session.chunks.popleft()
                 if len(data) > max_bytes:
                     session.chunks.appendleft(data[max_bytes:])
@@ -618,8 +613,12 @@ class SSHStream:
                 if session.reading_paused and session.buffered <= _LOW_WATER:
                     session.reading_paused = False
                     resume = True
+            elif session.eof:
+                data = b""
+            else:  # the loop was stopped under us
+                raise self._closed_error()
         if resume:
-            self._thread.call_soon(self._chan.resume_reading)
+            self._loop.call_soon(self._chan.resume_reading)
         if not data:
             return self._at_eof()
         if not self._head.done and not self._head.feed(data):
@@ -633,61 +632,59 @@ class SSHStream:
             raise _lost(session, self._link)
         if session.received:
             return b""
-        cond = session.cond
-        assert cond is not None
-        with cond:
-            cond.wait_for(lambda: session.closed, _EXIT_WAIT)
+        # Nothing came: the remote command failed. Its exit status follows shortly.
+        self._loop.wait_until(lambda: session.closed, _EXIT_WAIT)
         raise _failure(session, self._link)
 
     def write(self, data: bytes, timeout: float | None) -> None:
         session = self._session
-        cond = session.cond
-        assert cond is not None
-        with cond:
+
+        def writable() -> bool:
             # Bounded: the loop must have taken earlier writes and the channel take more.
-            ready = cond.wait_for(
-                lambda: (
-                    session.closed or (not session.writing_paused and session.queued < _HIGH_WATER)
-                ),
-                timeout,
-            )
-            if not ready:
-                raise TimeoutError(f"the daemon accepted no data for {timeout} s")
-            closed = session.closed
+            return session.closed or (not session.writing_paused and session.queued < _HIGH_WATER)
+
+        if not self._loop.wait_until(writable, timeout):
+            raise TimeoutError(f"the daemon accepted no data for {timeout} s")
+        with session.lock:
+            closed = session.closed or self._loop.dead
             if not closed:
                 session.queued += len(data)
-        if closed or not self._thread.call_soon(_write, session, data):
-            if session.received == 0 and session.error is None:
+        if closed or not self._loop.call_soon(_write, session, data):
+            if session.closed and session.received == 0 and session.error is None:
                 raise _failure(session, self._link)
             if session.error is not None:
                 raise _lost(session, self._link)
-            raise ConnectionLost(
-                f"{self._link.address} ({MODE_ASYNCSSH}): writing failed: the channel is closed"
-            )
+            raise self._closed_error()
+
+    def _closed_error(self) -> ConnectionLost:
+        return ConnectionLost(
+            f"{self._link.address} ({MODE_ASYNCSSH}): the channel is closed (the transport or "
+            "the stream was closed)"
+        )
 
     def close_write(self) -> None:
-        self._thread.call_soon(_write_eof, self._chan)
+        self._loop.call_soon(_write_eof, self._chan)
 
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            self._thread.call_soon(self._chan.close)
+            self._loop.call_soon(self._chan.close)
 
     def is_readable(self) -> bool:
         session = self._session
-        return bool(session.chunks) or session.eof or session.closed
+        return session.readable() or session.closed
 
 
 def _write(session: ChannelSession, data: bytes) -> None:
     # On the loop: a channel closed meanwhile shows up as EOF on the next read.
-    assert session.chan is not None and session.cond is not None
+    assert session.chan is not None
     try:
         with contextlib.suppress(BrokenPipeError, OSError, asyncssh.Error):
             session.chan.write(data)
     finally:
-        with session.cond:
+        with session.lock:
             session.queued -= len(data)
-            session.cond.notify_all()
+            session.notify()
 
 
 def _write_eof(chan: asyncssh.SSHClientChannel[bytes]) -> None:

@@ -15,22 +15,23 @@ UserKnownHostsFile). An unknown or changed host key is a `ConnectError` that sho
 server's fingerprint and the command to trust it; nothing is accepted silently.
 
 asyncssh is imported when the first stream is opened, never by ``import engineapi``. The
-asyncio client uses the SSH connection of its own event loop; the blocking client uses one
-kept on a background event-loop thread owned by the transport, which `close()` stops (and
-which never outlives the interpreter: it is a daemon thread, also stopped at exit).
+asyncio client uses the SSH connection of its own event loop. The blocking client's lives on
+an event loop of the transport's (`SharedLoop`) that the thread waiting for a channel runs
+itself, with no thread switch, and a background daemon thread runs when no caller has for a
+few milliseconds; `close()` stops that thread, as does the interpreter's exit.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
+import builtins
 import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from engineapi.errors import ConfigError, TimeoutError
 from engineapi.transports._ssh import DEFAULT_MAX_CHANNELS, MODE_ASYNCSSH
-from engineapi.transports._sshloop import LoopThread
+from engineapi.transports._sshloop import SharedLoop
 
 if TYPE_CHECKING:
     from engineapi.config import Host
@@ -43,19 +44,19 @@ DEFAULT_QUEUE_TIMEOUT = 1.0
 
 
 class _SyncSide:
-    """The blocking client's half: a loop thread and the SSH link living on it.
+    """The blocking client's half: a shared loop and the SSH link living on it.
 
     Kept apart from the transport so that a finalizer can stop it without holding the
     transport alive.
     """
 
     def __init__(self, name: str) -> None:
-        self.thread = LoopThread(name)
+        self.loop = SharedLoop(name)
         self.link: SSHLink | None = None
 
     def shutdown(self) -> None:
         link = self.link
-        self.thread.stop(link.aclose if link is not None else None)
+        self.loop.stop(link.aclose if link is not None else None)
 
 
 class SSHTransport:
@@ -117,14 +118,16 @@ class SSHTransport:
         side = self._sync
         if side.link is None:
             side.link = self._new_link()
+            # Ctrl-C may have hit the loop in the middle of an SSH packet: start afresh.
+            side.loop.on_interrupt = side.link.close_soon
         link = side.link
         # The coroutine enforces `timeout`; the extra wait only guards against a stuck loop.
         wait = None if timeout is None else timeout + 5
         try:
-            chan, session = side.thread.run(link.open_channel(timeout, threaded=True), wait)
-        except concurrent.futures.TimeoutError as exc:
+            chan, session = side.loop.run(link.open_channel(timeout, side.loop), wait)
+        except builtins.TimeoutError as exc:
             raise TimeoutError(f"connecting to {self.address} timed out after {timeout} s") from exc
-        return SSHStream(chan, session, link, side.thread)
+        return SSHStream(chan, session, link, side.loop)
 
     async def aconnect(self, timeout: float | None) -> AsyncSSHStream:
         from engineapi.transports._sshchannel import AsyncSSHStream
@@ -133,7 +136,7 @@ class SSHTransport:
         link = self._links.get(loop)
         if link is None:
             link = self._links[loop] = self._new_link()
-        chan, session = await link.open_channel(timeout, threaded=False)
+        chan, session = await link.open_channel(timeout)
         return AsyncSSHStream(chan, session, link)
 
     def close(self) -> None:
@@ -143,7 +146,7 @@ class SSHTransport:
         again. The asyncio side's connections are closed on their loops (without waiting);
         prefer `aclose()` from async code.
         """
-        if self._sync.thread.started or self._sync.link is not None:
+        if self._sync.loop.started or self._sync.link is not None:
             self._finalizer()
             self._sync = _SyncSide(f"engineapi-ssh {self.address}")
             self._finalizer = weakref.finalize(self, self._sync.shutdown)
@@ -160,7 +163,7 @@ class SSHTransport:
         link = self._links.pop(asyncio.get_running_loop(), None)
         if link is not None:
             await link.aclose()
-        if self._sync.thread.started:
+        if self._sync.loop.started:
             await asyncio.to_thread(self.close)
         else:
             self.close()

@@ -232,7 +232,8 @@ def _client(url: str, mode: str, **kwargs: object) -> Client:
 
 
 def _close_transport(client: Client | AsyncClient) -> None:
-    """What Client.close() should do for an SSH transport (the close hook asked of the lead)."""
+    """Close the SSH transport at once (Client.close() does it too), mid-test, so that the
+    next step proves a closed transport reconnects or that closing twice is harmless."""
     close = getattr(client.transport, "close", None)
     if close is not None:
         close()
@@ -595,6 +596,85 @@ def test_sync_close_stops_the_loop_thread(ssh_home: SSHHome) -> None:
     while ssh_threads() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert ssh_threads() == []
+
+
+def test_sync_threads_share_the_ssh_connection(ssh_home: SSHHome) -> None:
+    # Threads take turns running the shared loop or wait for the one running it, while
+    # another thread blocks on an endless events stream on the same SSH connection.
+    docker28 = _engine("docker28")
+    label = f"engineapi.ssh-threads={os.getpid()}"
+    with _client(ssh_home.url(docker28), "asyncssh", max_connections=8) as client:
+        events = client.system.events(filters={"label": [label], "event": ["start"]})
+        seen: list[str] = []
+
+        def follow() -> None:
+            with events:
+                for event in events:
+                    seen.append(str(event.action))
+                    return
+
+        follower = threading.Thread(target=follow)
+        follower.start()
+        errors: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                for _ in range(25):
+                    assert client.system.ping().api_version == docker28.api_version
+                    assert isinstance(client.containers.list(all=True), list)
+            except BaseException as exc:
+                errors.append(exc)
+
+        workers = [threading.Thread(target=work) for _ in range(6)]
+        start = time.monotonic()
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(60)
+        assert not errors, errors
+        assert time.monotonic() - start < 60
+        docker28.docker("run", "--rm", "--label", label, "busybox", "true")
+        follower.join(30)
+        assert seen == ["start"]
+        assert isinstance(client.transport, SSHTransport)
+        assert client.transport.handshakes == 1  # 7 channels at most: within MaxSessions
+
+
+def test_sync_client_inside_a_running_event_loop(ssh_home: SSHHome) -> None:
+    # As in a notebook: the calling thread runs an event loop of its own, so it cannot run
+    # the SSH loop; the transport's daemon thread does it for it.
+    docker28 = _engine("docker28")
+    payload = b"from inside a loop\n" * 5000
+
+    async def main() -> None:
+        with _client(ssh_home.url(docker28), "asyncssh") as client:
+            for _ in range(20):
+                assert client.system.ping().api_version == docker28.api_version
+            assert _stdout_of(_hijack_cat(client, docker28, payload)) == payload
+
+    asyncio.run(main())
+
+
+def test_ctrl_c_while_following_a_stream(ssh_home: SSHHome) -> None:
+    # SIGINT reaches the main thread while it runs the SSH loop, waiting on an events stream:
+    # the client drops that SSH connection (an SSH packet may have been cut in half) and the
+    # next request makes a new one.
+    assert threading.current_thread() is threading.main_thread()
+    docker28 = _engine("docker28")
+    with _client(ssh_home.url(docker28), "asyncssh") as client:
+        client.system.ping()
+        events = client.system.events(filters={"label": ["engineapi.never=1"]})
+        timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+        timer.start()
+        try:
+            with pytest.raises(KeyboardInterrupt), events:
+                for _ in events:
+                    pass
+        finally:
+            timer.cancel()
+        assert client.system.ping().api_version == docker28.api_version
+        assert isinstance(client.transport, SSHTransport)
+        assert client.transport.handshakes == 2
 
 
 # -- failures: each a typed error, quickly -------------------------------------------------------
