@@ -70,15 +70,32 @@ def _session_for(endpoint: Endpoint, max_connections: int) -> requests.Session:
         )
         return session
     session = requests.Session()
-    adapter = requests.adapters.HTTPAdapter(pool_maxsize=max_connections)
+    tls = endpoint.tls
+    adapter = _TLSNameAdapter(
+        tls.server_hostname if tls is not None else None, pool_maxsize=max_connections
+    )
     session.mount("http://", adapter)
     session.mount("https://", adapter)
-    tls = endpoint.tls
     if tls is not None:
         session.verify = (tls.ca_cert or True) if tls.verify else False
         if tls.client_cert and tls.client_key:
             session.cert = (tls.client_cert, tls.client_key)
     return session
+
+
+class _TLSNameAdapter(requests.adapters.HTTPAdapter):
+    """Sends `server_hostname` in SNI and checks the certificate against it (urllib3's pool
+    options), for `TLSConfig.server_hostname`."""
+
+    def __init__(self, server_hostname: str | None, **kwargs: Any) -> None:
+        self._server_hostname = server_hostname
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        if self._server_hostname:
+            kwargs["server_hostname"] = self._server_hostname
+            kwargs["assert_hostname"] = self._server_hostname
+        super().init_poolmanager(*args, **kwargs)
 
 
 class _SocketAdapter(requests_unixsocket.UnixAdapter):  # type: ignore[misc]

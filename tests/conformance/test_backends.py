@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from engineapi import AsyncClient, Client, Timeouts
@@ -275,6 +276,21 @@ def test_tls_and_tcp_plain_requests(tls_engine: Engine, tcp_engine: Engine, back
         assert client.api_version() == tls_engine.api_version
     with Client(tcp_engine.tcp, backend=backend) as client:
         assert client.system.info().id
+
+
+def test_tls_server_hostname(tls_engine: Engine, backend: str) -> None:
+    # The test certificate names localhost and 127.0.0.1: the overriding name is the one sent
+    # in SNI and checked, whatever the URL says.
+    assert tls_engine.tls_host and tls_engine.tls_cert_path
+    tls = TLSConfig.from_cert_path(tls_engine.tls_cert_path, verify=True)
+    named = attrs.evolve(tls, server_hostname="localhost")
+    with Client(tls_engine.tls_host, tls=named, backend=backend) as client:
+        assert client.api_version() == tls_engine.api_version
+    wrong = attrs.evolve(tls, server_hostname="elsewhere.invalid")
+    with Client(tls_engine.tls_host, tls=wrong, backend=backend) as client:
+        with pytest.raises(ConnectError) as info:
+            client.system.ping()
+    assert "elsewhere.invalid" in str(info.value)
 
 
 # -- timeouts, failures, reuse ----------------------------------------------------------------------
