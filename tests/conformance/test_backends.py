@@ -246,6 +246,40 @@ def test_hijack_with_close_write(client: Client, engine: Engine, backend: str) -
         engine.docker("rm", "-f", cid, check=False)
 
 
+def _websocket_lines(count: int) -> bytes:
+    return b"".join(b"websocket line %d\n" % i for i in range(count))
+
+
+def test_websocket_attach(client: Client, engine: Engine, backend: str) -> None:
+    # The upgrade to a WebSocket is a hijack too: our own RFC 6455 framing over the stream
+    # the backend hands over.
+    cid = engine.docker("create", "-i", "busybox", "cat").strip()
+    try:
+        if backend == "requests":
+            from engineapi.backends.requests import HijackUnsupported
+
+            with pytest.raises(HijackUnsupported):
+                client.containers.attach_websocket(cid, stdin=True)
+            return
+        if engine.is_podman:  # Podman 4.3's compat API has no /attach/ws
+            with pytest.raises(NotFound):
+                client.containers.attach_websocket(cid, stdin=True)
+            return
+        payload = _websocket_lines(2000)
+        with client.containers.attach_websocket(cid, stdin=True) as ws:
+            engine.docker("start", cid)
+            received = bytearray()
+            for start in range(0, len(payload), 4096):
+                ws.write(payload[start : start + 4096])
+            while len(received) < len(payload):
+                piece = ws.read(timeout=30)
+                assert piece, "the session ended early"
+                received += piece
+        assert bytes(received) == payload
+    finally:
+        engine.docker("rm", "-f", cid, check=False)
+
+
 def test_hijack_over_tcp_and_tls(tls_engine: Engine, tcp_engine: Engine, backend: str) -> None:
     if backend == "requests":
         pytest.skip("requests cannot hijack (asserted in test_hijack_with_close_write)")
@@ -466,6 +500,27 @@ async def test_async_hijack_with_close_write(engine: Engine, abackend: str) -> N
                 while chunk := await stream.read(65536, timeout=30):
                     out += chunk
         assert _stdout_of(bytes(out)) == b"async stdin\n"
+    finally:
+        engine.docker("rm", "-f", cid, check=False)
+
+
+async def test_async_websocket_attach(engine: Engine, abackend: str) -> None:
+    if engine.is_podman:
+        pytest.skip("Podman 4.3's compat API has no /attach/ws (asserted in the sync test)")
+    cid = engine.docker("create", "-i", "busybox", "cat").strip()
+    payload = _websocket_lines(2000)
+    try:
+        async with AsyncClient(engine.host, backend=abackend) as client:
+            async with await client.containers.attach_websocket(cid, stdin=True) as ws:
+                await asyncio.to_thread(engine.docker, "start", cid)
+                for start in range(0, len(payload), 4096):
+                    await ws.write(payload[start : start + 4096])
+                received = bytearray()
+                while len(received) < len(payload):
+                    piece = await ws.read(timeout=30)
+                    assert piece, "the session ended early"
+                    received += piece
+        assert bytes(received) == payload
     finally:
         engine.docker("rm", "-f", cid, check=False)
 
