@@ -5,6 +5,7 @@ the registry; Docker Hub is unreachable here.)"""
 from __future__ import annotations
 
 import io
+import json
 import tarfile
 import time
 from collections.abc import Iterator
@@ -184,3 +185,48 @@ def test_push_progress_is_aggregated_per_layer(client: Client, engine: Engine) -
         client.images.delete(f"{repo}:1")
     finally:
         client.containers.delete(cid, force=True)
+
+
+def test_create_imports_with_a_message(client: Client, engine: Engine) -> None:
+    # The raw ImageCreate: fromSrc=- with the tar as the body, as `docker import -m` sends it.
+    name = unique("created")
+    messages = client.images.create(
+        from_src="-", body=context_tar({"a.txt": b"1"}), repo=name, tag="7", message="by create"
+    ).wait()
+    assert (messages[-1].status or "").startswith("sha256:")
+    reference = f"{name}:latest" if engine.is_podman else f"{name}:7"  # Podman ignores tag=
+    assert [entry.comment for entry in client.images.history(reference)] == ["by create"]
+    client.images.delete(reference)
+
+
+def test_get_all_saves_several_images_in_one_tarball(client: Client, engine: Engine) -> None:
+    names = [unique("many-a"), unique("many-b")]
+    ids = []
+    for index, name in enumerate(names):
+        client.images.import_image(context_tar({"which": str(index).encode()}), repo=name).wait()
+        ids.append(client.images.inspect(name).id)
+    assert ids[0] != ids[1]
+    with client.images.get_all(names) as stream:
+        saved = b"".join(stream)
+    with tarfile.open(fileobj=io.BytesIO(saved)) as tar:
+        manifest = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
+    tags = {tag for entry in manifest for tag in entry.get("RepoTags") or []}
+    for name in names:
+        assert any(tag.endswith(f"{name}:latest") for tag in tags), tags
+    for name in names:
+        client.images.delete(name)
+    client.images.load(saved).wait()
+    assert [client.images.inspect(name).id for name in names] == ids
+    for name in names:
+        client.images.delete(name)
+
+
+def test_build_prune(client: Client, engine: Engine) -> None:
+    if engine.is_podman:  # Podman 4.3's compat API has no /build/prune
+        with pytest.raises(NotFound):
+            client.images.build_prune()
+        return
+    # No BuildKit cache can be made here (BuildKit builds need a session), so nothing goes.
+    report = client.images.build_prune(all=True, filters={"until": ["1h"]})
+    assert report.space_reclaimed == 0
+    assert not report.caches_deleted
