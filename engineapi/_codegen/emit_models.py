@@ -2,7 +2,10 @@
 
 Each generated class gets straight-line ``from_wire``/``to_wire`` methods: one block per key,
 no reflection at run time. See ``engineapi/models/_base.py`` for the design they follow.
-Output is plain text; :mod:`.models` runs ``ruff format`` over it afterwards.
+A class an ``allOf`` builds on another (``HostConfig`` on ``Resources``) subclasses it: each
+class of such a family decodes and encodes its own keys in module-level functions
+(``_set_own_X``, ``_read_own_X``, ``_put_own_X``) that its subclasses call too, so no key's code
+is written twice. Output is plain text; :mod:`.models` runs ``ruff format`` over it afterwards.
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ from engineapi._codegen.schema import (
     TypeExpr,
     UnionT,
     iter_types,
+    lineage,
     needs_conversion,
+    own_fields,
 )
 from engineapi._codegen.specs import MIN_VERSION
 
@@ -221,6 +226,48 @@ def _field_lines(field: FieldDef, var: str, null: list[str]) -> list[str]:
     return out
 
 
+def _fast_lines(fields: list[FieldDef], first_bit: int) -> list[str]:
+    """Decode keys already read into ``v0``, ``v1``, …; a None sets the key's null bit."""
+    out: list[str] = []
+    for i, field in enumerate(fields):
+        out += _field_lines(field, f"v{i}", [f"nulls |= {_bit(first_bit + i)}\n"])
+    return out
+
+
+def _slow_lines(fields: list[FieldDef], first_bit: int) -> list[str]:
+    """Read and decode keys one by one: a None is an explicit null or an absent key."""
+    out: list[str] = []
+    for i, field in enumerate(fields):
+        wire = field.wire
+        null = [
+            f'if "{wire}" in data:\n',
+            f"    nulls |= {_bit(first_bit + i)}\n",
+            "else:\n",
+            "    missing += 1\n",
+        ]
+        out += [f'v = get("{wire}")\n', *_field_lines(field, "v", null)]
+    return out
+
+
+def _put_lines(fields: list[FieldDef], first_bit: int) -> list[str]:
+    """Write the set fields into ``out`` by wire name, and the explicit nulls."""
+    out: list[str] = []
+    for i, field in enumerate(fields):
+        wire = field.wire
+        out += [f"v = self.{field.attr}\n", "if v is not None:\n"]
+        if _needs_encoding(field.type):
+            out += [
+                f"    if {_encode_test(field.type, 'v')}:\n",
+                f"        v = {_encode_value(field.type, 'v', 0)}\n",
+            ]
+        out += [
+            f'    out["{wire}"] = v\n',
+            f"elif nulls & {_bit(first_bit + i)}:\n",
+            f'    out["{wire}"] = None\n',
+        ]
+    return out
+
+
 def _from_wire(model: ModelDef) -> str:
     """``from_wire``: a fast path for an object with exactly the known keys, then one by one.
 
@@ -261,8 +308,7 @@ def _from_wire(model: ModelDef) -> str:
         "        pass  # an unknown key in place of a known one\n",
         "    else:\n",
     ]
-    for i, (field, name) in enumerate(zip(fields, names, strict=True)):
-        body += _indent(_field_lines(field, name, [f"nulls |= {_bit(i)}\n"]), "        ")
+    body += _indent(_fast_lines(fields, 0), "        ")
     body += [
         "        self._wire_nulls = nulls\n",
         "        self._extra = None\n",
@@ -271,15 +317,7 @@ def _from_wire(model: ModelDef) -> str:
         "get = data.get\n",
         "missing = 0\n",
     ]
-    for i, field in enumerate(fields):
-        wire = field.wire
-        null = [
-            f'if "{wire}" in data:\n',
-            f"    nulls |= {_bit(i)}\n",
-            "else:\n",
-            "    missing += 1\n",
-        ]
-        body += [f'v = get("{wire}")\n', *_field_lines(field, "v", null)]
+    body += _slow_lines(fields, 0)
     body += [
         "self._wire_nulls = nulls\n",
         f"if len(data) + missing == {len(fields)}:  # every key is known\n",
@@ -301,19 +339,7 @@ def _to_wire(model: ModelDef) -> str:
     ]
     if model.fields:
         out.append("        nulls = self._wire_nulls\n")
-    for i, field in enumerate(model.fields):
-        wire = field.wire
-        out += [f"        v = self.{field.attr}\n", "        if v is not None:\n"]
-        if _needs_encoding(field.type):
-            out += [
-                f"            if {_encode_test(field.type, 'v')}:\n",
-                f"                v = {_encode_value(field.type, 'v', 0)}\n",
-            ]
-        out += [
-            f'            out["{wire}"] = v\n',
-            f"        elif nulls & {_bit(i)}:\n",
-            f'            out["{wire}"] = None\n',
-        ]
+    out += _indent(_put_lines(model.fields, 0), "        ")
     out += [
         "        extra = self._extra\n",
         "        if extra:\n",
@@ -323,27 +349,134 @@ def _to_wire(model: ModelDef) -> str:
     return "".join(out)
 
 
-def _model_source(model: ModelDef) -> str:
+def in_family(registry: Registry, model: ModelDef) -> bool:
+    """Whether *model* subclasses another model or is subclassed."""
+    return model.base is not None or any(m.base == model.name for m in registry.models())
+
+
+def _family_from_wire(registry: Registry, model: ModelDef) -> str:
+    """``from_wire`` of a class in a family: each class of its lineage reads its own keys."""
+    parts = [m for m in lineage(registry, model) if own_fields(registry, m)]
+    total = len(model.fields)
+    body = [
+        "self = new_instance(cls)\n",
+        f"if len(data) == {total} and type(data) is dict:\n",
+        "    # The usual reply: every key known and present, read at once.\n",
+        "    try:\n",
+        *[f"        part{i} = _get_own_{m.name}(data)\n" for i, m in enumerate(parts)],
+        "    except KeyError:\n",
+        "        pass  # an unknown key in place of a known one\n",
+        "    else:\n",
+        "        self._wire_nulls = "
+        + " | ".join(f"_set_own_{m.name}(self, part{i})" for i, m in enumerate(parts))
+        + "\n",
+        "        self._extra = None\n",
+        "        return self\n",
+        "# Per key: a None is an explicit null (remembered) or an absent key (counted).\n",
+        *[f"nulls{i}, missing{i} = _read_own_{m.name}(self, data)\n" for i, m in enumerate(parts)],
+        f"self._wire_nulls = {' | '.join(f'nulls{i}' for i in range(len(parts)))}\n",
+        f"if len(data) + {' + '.join(f'missing{i}' for i in range(len(parts)))} == {total}:\n",
+        "    self._extra = None  # every key is known\n",
+        "else:\n",
+        "    self._extra = unknown_keys(cls, data)\n",
+        "return self\n",
+    ]
+    out = [
+        "    @classmethod\n",
+        "    def from_wire(cls, data: Mapping[str, Any]) -> Self:\n",
+        '        """Decode a JSON object from the daemon; unexpected value types are kept as-is."""\n',
+        *_indent(body, "        "),
+    ]
+    return "".join(out)
+
+
+def _family_to_wire(registry: Registry, model: ModelDef) -> str:
+    parts = [m for m in lineage(registry, model) if own_fields(registry, m)]
+    out = [
+        "    def to_wire(self) -> dict[str, Any]:\n",
+        '        """The JSON object for the daemon: set fields by wire name, then ``extra``."""\n',
+        "        out: dict[str, Any] = {}\n",
+        "        nulls = self._wire_nulls\n",
+        *[f"        _put_own_{m.name}(self, out, nulls)\n" for m in parts],
+        "        extra = self._extra\n",
+        "        if extra:\n",
+        "            out.update(extra)\n",
+        "        return out\n",
+    ]
+    return "".join(out)
+
+
+def _own_part_functions(registry: Registry, model: ModelDef) -> str:
+    """The functions decoding and encoding the keys *model* declares, for it and its
+    subclasses; bits in ``_wire_nulls`` continue after the base's."""
+    fields = own_fields(registry, model)
+    if not fields:
+        return ""
+    name = model.name
+    first_bit = len(model.fields) - len(fields)
+    values = (
+        "v0 = values\n"
+        if len(fields) == 1
+        else f"({', '.join(f'v{i}' for i in range(len(fields)))}) = values\n"
+    )
+    set_own = [
+        f"def _set_own_{name}(self: {name}, values: Any) -> int:\n",
+        f'    """Set the fields ``{name}`` declares from ``_get_own_{name}(data)``; their null bits."""\n',
+        *_indent(
+            [values, "nulls = 0\n", *_fast_lines(fields, first_bit), "return nulls\n"], "    "
+        ),
+    ]
+    read_own = [
+        f"def _read_own_{name}(self: {name}, data: Mapping[str, Any]) -> tuple[int, int]:\n",
+        f'    """Set the fields ``{name}`` declares, key by key; their null bits and absent keys."""\n',
+        *_indent(
+            [
+                "get = data.get\n",
+                "nulls = 0\n",
+                "missing = 0\n",
+                *_slow_lines(fields, first_bit),
+                "return nulls, missing\n",
+            ],
+            "    ",
+        ),
+    ]
+    put_own = [
+        f"def _put_own_{name}(self: {name}, out: dict[str, Any], nulls: int) -> None:\n",
+        f'    """Write the fields ``{name}`` declares into `out`."""\n',
+        *_indent(["v: Any\n", *_put_lines(fields, first_bit)], "    "),
+    ]
+    return "\n\n" + "".join(set_own) + "\n\n" + "".join(read_own) + "\n\n" + "".join(put_own)
+
+
+def _model_source(registry: Registry, model: ModelDef) -> str:
     description = model.description or f"The ``{model.name}`` object of the Engine API."
+    family = in_family(registry, model)
     out = [
         "@attrs.define(slots=True, kw_only=True, repr=False)\n",
-        f"class {model.name}(WireModel):\n",
+        f"class {model.name}({model.base or 'WireModel'}):\n",
         docstring(description, "    "),
         "\n",
     ]
-    for field in model.fields:
+    for field in own_fields(registry, model):
         out.append(_field_line(field))
         out.append(_field_doc(field))
-    out += [
-        # Behind the ``extra`` property of WireModel; ``__init__`` takes it as ``extra=``.
-        "    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)\n",
-        '    """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""\n',
-        "    _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)\n",
-        "\n",
-    ]
-    out.append(_from_wire(model))
+    if model.base is None:
+        out += [
+            # Behind the ``extra`` property of WireModel; ``__init__`` takes it as ``extra=``.
+            "    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)\n",
+            '    """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""\n',
+            "    _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)\n",
+        ]
     out.append("\n")
-    out.append(_to_wire(model))
+    if family:
+        out.append(_family_from_wire(registry, model))
+        out.append("\n")
+        out.append(_family_to_wire(registry, model))
+        out.append(_own_part_functions(registry, model))
+    else:
+        out.append(_from_wire(model))
+        out.append("\n")
+        out.append(_to_wire(model))
     return "".join(out)
 
 
@@ -367,10 +500,12 @@ def _alias_source(alias: AliasDef) -> str:
 # -- modules --------------------------------------------------------------------------------
 
 
-def _referenced_names(definition: TypeDef) -> Iterable[str]:
+def _referenced_names(registry: Registry, definition: TypeDef) -> Iterable[str]:
     types: list[TypeExpr] = []
     if isinstance(definition, ModelDef):
-        types = [field.type for field in definition.fields]
+        types = [field.type for field in own_fields(registry, definition)]
+        if definition.base is not None:
+            yield definition.base
     elif isinstance(definition, AliasDef):
         types = [definition.target]
     for t in types:
@@ -390,23 +525,39 @@ def _import_lines(members: list[TypeDef], registry: Registry) -> list[str]:
     local = {m.name for m in members}
     generated: dict[str, set[str]] = {}
     for member in members:
-        for name in _referenced_names(member):
+        for name in _referenced_names(registry, member):
             if name not in local:
                 generated.setdefault(modules[name], set()).add(name)
     models = [m for m in members if isinstance(m, ModelDef)]
+    for model in models:
+        if model.base is None:
+            continue
+        for ancestor in lineage(registry, model)[:-1]:
+            if ancestor.name not in local and own_fields(registry, ancestor):
+                generated.setdefault(modules[ancestor.name], set()).update(
+                    f"_{verb}_own_{ancestor.name}" for verb in ("get", "set", "read", "put")
+                )
     enums = [m for m in members if isinstance(m, EnumDef)]
     base_names: set[str] = set()
     typing_names: set[str] = set()
     if models:
-        base_names |= {"WireModel", "extra_key", "new_instance", "unknown_keys", "wire_field"}
+        base_names |= {"new_instance", "unknown_keys"}
         typing_names |= {"Any", "Self"}
+    for model in models:
+        fields = own_fields(registry, model)
+        if model.base is None:
+            base_names |= {"WireModel", "extra_key"}
+        if fields:
+            base_names.add("wire_field")
+        if any(isinstance(part, ModelT) for f in fields for part in iter_types(f.type)):
+            base_names.add("WireModel")  # to_wire's isinstance test
     if enums:
         base_names |= {"member", *(_ENUM_BASES[e.kind] for e in enums)}
         typing_names.add("ClassVar")
     encoded_enums = {
         part.kind
         for m in models
-        for f in m.fields
+        for f in own_fields(registry, m)
         for part in iter_types(f.type)
         if isinstance(part, EnumT)
     }
@@ -414,14 +565,17 @@ def _import_lines(members: list[TypeDef], registry: Registry) -> list[str]:
     aliases = [m for m in members if isinstance(m, AliasDef)]
     if aliases:
         typing_names.add("TypeAlias")
-    annotated = [f.type for m in models for f in m.fields] + [a.target for a in aliases]
+    annotated = [f.type for m in models for f in own_fields(registry, m)]
+    annotated += [a.target for a in aliases]
     if any(part == ANY for t in annotated for part in iter_types(t)):
         typing_names.add("Any")
 
     lines = ["from __future__ import annotations\n", "\n"]
     if models:
         lines.append("from collections.abc import Mapping\n")
-    if any(len(m.fields) > 1 for m in models):
+    if any(
+        own_fields(registry, m) if in_family(registry, m) else len(m.fields) > 1 for m in models
+    ):
         lines.append("from operator import itemgetter\n")
     lines += [f"from typing import {', '.join(sorted(typing_names))}\n", "\n"]
     if models:
@@ -439,7 +593,10 @@ def render_module(members: list[TypeDef], registry: Registry) -> str:
     root = members[0].root
     title = f"``{root}``" + (", with the types only it uses." if len(members) > 1 else ".")
     out = [f'"""{title}\n\n{GENERATED_NOTE} Do not edit.\n"""\n\n']
-    if any(isinstance(m, ModelDef) and any(_mutable(f.type) for f in m.fields) for m in members):
+    if any(
+        isinstance(m, ModelDef) and any(_mutable(f.type) for f in own_fields(registry, m))
+        for m in members
+    ):
         # wire_field() wraps attrs.field(), which ruff does not know; it flags the call
         # as a shared mutable default wherever the annotation is not an immutable type.
         out.append("# ruff: noqa: RUF009\n\n")
@@ -447,25 +604,33 @@ def render_module(members: list[TypeDef], registry: Registry) -> str:
     for member in members:
         out.append("\n\n")
         if isinstance(member, ModelDef):
-            out.append(_model_source(member))
+            out.append(_model_source(registry, member))
         elif isinstance(member, EnumDef):
             out.append(_enum_source(member))
         else:
             out.append(_alias_source(member))
-    out.append(_decoder_aliases(members))
+    out.append(_decoder_aliases(registry, members))
     return "".join(out)
 
 
-def _decoder_aliases(members: list[TypeDef]) -> str:
+def _decoder_aliases(registry: Registry, members: list[TypeDef]) -> str:
     """Module globals for what ``from_wire`` calls: found faster than a class attribute."""
-    return _key_getters(members) + _bound_decoders(members)
+    return _key_getters(registry, members) + _bound_decoders(registry, members)
 
 
-def _key_getters(members: list[TypeDef]) -> str:
-    """``itemgetter`` s reading every key of a model at once (its ``from_wire`` fast path)."""
+def _key_getters(registry: Registry, members: list[TypeDef]) -> str:
+    """``itemgetter`` s reading every key of a model at once (its ``from_wire`` fast path);
+    in a family, the keys each class declares."""
     lines = []
     for member in members:
-        if isinstance(member, ModelDef) and len(member.fields) > 1:
+        if not isinstance(member, ModelDef):
+            continue
+        if in_family(registry, member):
+            fields = own_fields(registry, member)
+            if fields:
+                keys = ", ".join(f'"{field.wire}"' for field in fields)
+                lines.append(f"_get_own_{member.name} = itemgetter({keys})\n")
+        elif len(member.fields) > 1:
             keys = ", ".join(f'"{field.wire}"' for field in member.fields)
             lines.append(f"_get_all_{member.name} = itemgetter({keys})\n")
     if not lines:
@@ -473,11 +638,11 @@ def _key_getters(members: list[TypeDef]) -> str:
     return "\n\n# Every key of a model in spec order, looked up by one C call.\n" + "".join(lines)
 
 
-def _bound_decoders(members: list[TypeDef]) -> str:
+def _bound_decoders(registry: Registry, members: list[TypeDef]) -> str:
     decoded: set[ModelT | EnumT] = set()
     for member in members:
         if isinstance(member, ModelDef):
-            for field in member.fields:
+            for field in own_fields(registry, member):
                 if needs_conversion(field.type):
                     decoded.update(
                         p for p in iter_types(field.type) if isinstance(p, ModelT | EnumT)

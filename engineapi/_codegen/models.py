@@ -23,7 +23,7 @@ from pathlib import Path
 
 from engineapi._codegen.emit_models import render_models
 from engineapi._codegen.operations import collect_operations, render_operations
-from engineapi._codegen.schema import Registry
+from engineapi._codegen.schema import Registry, apply_inheritance
 from engineapi._codegen.specs import REPO_ROOT, Spec, SpecsNotFoundError, load_specs, specs_dir
 from engineapi._codegen.versions import apply_field_versions
 
@@ -37,6 +37,7 @@ def build_registry(directory: Path | None = None) -> tuple[list[Spec], Registry]
     specs = load_specs(directory)
     registry = Registry(specs[-1])
     apply_field_versions(registry, specs)
+    apply_inheritance(registry)
     return specs, registry
 
 

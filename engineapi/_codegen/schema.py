@@ -129,6 +129,10 @@ class ModelDef:
     description: str
     fields: list[FieldDef]
     root: str  # the definition or operation class whose module holds this class
+    #: The definition an ``allOf`` builds this class on (its first part, a ``$ref``).
+    allof_base: str | None = None
+    #: The class this one subclasses, set by `apply_inheritance`: its fields come first.
+    base: str | None = None
 
 
 @attrs.define
@@ -332,13 +336,16 @@ class Registry:
         model = ModelDef(name, describe(self.spec, schema), [], root)
         self._claim(model)
         fields: dict[str, FieldDef] = {}
-        for part in schema.get("allOf", ()):
+        parts = schema.get("allOf", ())
+        for part in parts:
             if "$ref" in part:
                 # Flattened fields keep the types (and inline classes) of the definition.
                 base = self.definition_type(ref_name(part["$ref"]))
                 base_model = self.types[base.name] if isinstance(base, ModelT) else None
                 if not isinstance(base_model, ModelDef):
                     raise SchemaError(f"{name}: allOf part {part['$ref']} is not an object")
+                if part is parts[0] and sum("$ref" in p for p in parts) == 1:
+                    model.allof_base = base_model.name
                 fields.update((f.wire, attrs.evolve(f)) for f in base_model.fields)
             else:
                 fields.update(self._own_fields(part, name, root))
@@ -398,3 +405,54 @@ class Registry:
             item_name = items.get("title") or f"{name}Item"
             return ListT(self.type_of(items, item_name, root=item_name))
         return self.type_of(schema, name, root=name)
+
+
+def apply_inheritance(registry: Registry) -> None:
+    """Make each class an ``allOf`` builds on one definition a subclass of that definition's
+    class, where it can be one.
+
+    Runs after the version pass, which adds the keys only older specs have to every class that
+    had them. A class inherits when it has every field of its base exactly as the base has it
+    (type, versions, prose); its fields are then the base's, in the base's order, and its own
+    after them. One that redefines an inherited field stays flat (``NetworkInspect`` types the
+    ``Containers`` that ``Network`` keeps loose for older daemons).
+    """
+    settled: set[str] = set()
+
+    def settle(model: ModelDef) -> None:
+        if model.name in settled:
+            return
+        settled.add(model.name)
+        if model.allof_base is None:
+            return
+        base = registry.types[model.allof_base]
+        assert isinstance(base, ModelDef)
+        settle(base)
+        mine = {field.wire: field for field in model.fields}
+        if any(mine.get(field.wire) != field for field in base.fields):
+            return
+        inherited = {field.wire for field in base.fields}
+        model.fields = [*base.fields, *(f for f in model.fields if f.wire not in inherited)]
+        model.base = base.name
+
+    for model in registry.models():
+        settle(model)
+
+
+def own_fields(registry: Registry, model: ModelDef) -> list[FieldDef]:
+    """The fields *model* declares itself: those after its base's."""
+    if model.base is None:
+        return model.fields
+    base = registry.types[model.base]
+    assert isinstance(base, ModelDef)
+    return model.fields[len(base.fields) :]
+
+
+def lineage(registry: Registry, model: ModelDef) -> list[ModelDef]:
+    """*model*'s base classes, the root first, then *model*."""
+    chain = [model]
+    while chain[-1].base is not None:
+        base = registry.types[chain[-1].base]
+        assert isinstance(base, ModelDef)
+        chain.append(base)
+    return chain[::-1]

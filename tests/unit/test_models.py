@@ -194,6 +194,51 @@ def test_container_create_request_flattens_config_host_and_networking() -> None:
     )
 
 
+def test_allof_children_subclass_their_base() -> None:
+    assert issubclass(models.HostConfig, models.Resources)
+    assert issubclass(models.ContainerUpdateRequest, models.Resources)
+    assert issubclass(ContainerCreateRequest, models.ContainerConfig)
+    assert issubclass(models.NetworkSummary, models.Network)
+    assert issubclass(models.Swarm, models.ClusterInfo)
+    # NetworkInspect types the Containers that Network keeps loose for older daemons.
+    assert not issubclass(models.NetworkInspect, models.Network)
+    assert list(field_info(models.HostConfig))[: len(field_info(models.Resources))] == list(
+        field_info(models.Resources)
+    )
+
+
+@pytest.mark.parametrize(
+    ("cls", "inherited", "own"),
+    [
+        ("HostConfig", "Memory", "Binds"),
+        ("ContainerUpdateRequest", "CpuShares", "RestartPolicy"),
+        ("Swarm", "Version", "JoinTokens"),
+    ],
+)
+def test_a_subclass_decodes_inherited_and_own_keys_on_both_paths(
+    cls: str, inherited: str, own: str
+) -> None:
+    model: type[WireModel] = getattr(models, cls)
+    keys = [info.wire for info in field_info(model).values()]
+    # Every key present (the fast path): explicit nulls on both sides of the base line.
+    everything = dict.fromkeys(keys)
+    decoded = model.from_wire(everything)
+    assert decoded.to_wire() == everything and not decoded.extra
+    # Some keys, one unknown (the per-key path).
+    some = {inherited: None, own: None, "FromTheFuture": 1}
+    decoded = model.from_wire(some)
+    assert decoded.extra == {"FromTheFuture": 1} and decoded.to_wire() == some
+    # As many keys as the class knows, one of them unknown.
+    swapped = dict.fromkeys(keys[1:]) | {"FromTheFuture": 2}
+    assert model.from_wire(swapped).to_wire() == swapped
+
+
+def test_a_subclass_instance_is_accepted_where_its_base_is() -> None:
+    host = models.HostConfig.from_wire({"Memory": 64 * 1024 * 1024, "Binds": ["/a:/b"]})
+    assert isinstance(host, models.Resources) and host.memory == 64 * 1024 * 1024
+    assert models.Resources.from_wire(host.to_wire()).extra == {"Binds": ["/a:/b"]}
+
+
 def test_open_enums() -> None:
     assert ContainerSummaryState.RUNNING == "running"
     assert isinstance(ContainerSummaryState.RUNNING, str | OpenEnum)

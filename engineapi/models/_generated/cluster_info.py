@@ -61,135 +61,21 @@ class ClusterInfo(WireModel):
     def from_wire(cls, data: Mapping[str, Any]) -> Self:
         """Decode a JSON object from the daemon; unexpected value types are kept as-is."""
         self = new_instance(cls)
-        nulls = 0  # bit i set: the i-th key arrived as an explicit null
         if len(data) == 10 and type(data) is dict:
             # The usual reply: every key known and present, read at once.
             try:
-                (v0, v1, v2, v3, v4, v5, v6, v7, v8, v9) = _get_all_ClusterInfo(data)
+                part0 = _get_own_ClusterInfo(data)
             except KeyError:
                 pass  # an unknown key in place of a known one
             else:
-                if v0 is None:
-                    nulls |= 1
-                self.id = v0
-                if v1 is None:
-                    nulls |= 1 << 1
-                elif type(v1) is dict:
-                    v1 = _from_wire_ObjectVersion(v1)
-                self.version = v1
-                if v2 is None:
-                    nulls |= 1 << 2
-                self.created_at = v2
-                if v3 is None:
-                    nulls |= 1 << 3
-                self.updated_at = v3
-                if v4 is None:
-                    nulls |= 1 << 4
-                elif type(v4) is dict:
-                    v4 = _from_wire_SwarmSpec(v4)
-                self.spec = v4
-                if v5 is None:
-                    nulls |= 1 << 5
-                elif type(v5) is dict:
-                    v5 = _from_wire_TLSInfo(v5)
-                self.tls_info = v5
-                if v6 is None:
-                    nulls |= 1 << 6
-                self.root_rotation_in_progress = v6
-                if v7 is None:
-                    nulls |= 1 << 7
-                self.data_path_port = v7
-                if v8 is None:
-                    nulls |= 1 << 8
-                self.default_addr_pool = v8
-                if v9 is None:
-                    nulls |= 1 << 9
-                self.subnet_size = v9
-                self._wire_nulls = nulls
+                self._wire_nulls = _set_own_ClusterInfo(self, part0)
                 self._extra = None
                 return self
         # Per key: a None is an explicit null (remembered) or an absent key (counted).
-        get = data.get
-        missing = 0
-        v = get("ID")
-        if v is None:
-            if "ID" in data:
-                nulls |= 1
-            else:
-                missing += 1
-        self.id = v
-        v = get("Version")
-        if v is None:
-            if "Version" in data:
-                nulls |= 1 << 1
-            else:
-                missing += 1
-        elif type(v) is dict:
-            v = _from_wire_ObjectVersion(v)
-        self.version = v
-        v = get("CreatedAt")
-        if v is None:
-            if "CreatedAt" in data:
-                nulls |= 1 << 2
-            else:
-                missing += 1
-        self.created_at = v
-        v = get("UpdatedAt")
-        if v is None:
-            if "UpdatedAt" in data:
-                nulls |= 1 << 3
-            else:
-                missing += 1
-        self.updated_at = v
-        v = get("Spec")
-        if v is None:
-            if "Spec" in data:
-                nulls |= 1 << 4
-            else:
-                missing += 1
-        elif type(v) is dict:
-            v = _from_wire_SwarmSpec(v)
-        self.spec = v
-        v = get("TLSInfo")
-        if v is None:
-            if "TLSInfo" in data:
-                nulls |= 1 << 5
-            else:
-                missing += 1
-        elif type(v) is dict:
-            v = _from_wire_TLSInfo(v)
-        self.tls_info = v
-        v = get("RootRotationInProgress")
-        if v is None:
-            if "RootRotationInProgress" in data:
-                nulls |= 1 << 6
-            else:
-                missing += 1
-        self.root_rotation_in_progress = v
-        v = get("DataPathPort")
-        if v is None:
-            if "DataPathPort" in data:
-                nulls |= 1 << 7
-            else:
-                missing += 1
-        self.data_path_port = v
-        v = get("DefaultAddrPool")
-        if v is None:
-            if "DefaultAddrPool" in data:
-                nulls |= 1 << 8
-            else:
-                missing += 1
-        self.default_addr_pool = v
-        v = get("SubnetSize")
-        if v is None:
-            if "SubnetSize" in data:
-                nulls |= 1 << 9
-            else:
-                missing += 1
-        self.subnet_size = v
-        self._wire_nulls = nulls
-        if len(data) + missing == 10:  # every key is known
-            self._extra = None
+        nulls0, missing0 = _read_own_ClusterInfo(self, data)
+        self._wire_nulls = nulls0
+        if len(data) + missing0 == 10:
+            self._extra = None  # every key is known
         else:
             self._extra = unknown_keys(cls, data)
         return self
@@ -197,72 +83,204 @@ class ClusterInfo(WireModel):
     def to_wire(self) -> dict[str, Any]:
         """The JSON object for the daemon: set fields by wire name, then ``extra``."""
         out: dict[str, Any] = {}
-        v: Any
         nulls = self._wire_nulls
-        v = self.id
-        if v is not None:
-            out["ID"] = v
-        elif nulls & 1:
-            out["ID"] = None
-        v = self.version
-        if v is not None:
-            if isinstance(v, WireModel):
-                v = v.to_wire()
-            out["Version"] = v
-        elif nulls & (1 << 1):
-            out["Version"] = None
-        v = self.created_at
-        if v is not None:
-            out["CreatedAt"] = v
-        elif nulls & (1 << 2):
-            out["CreatedAt"] = None
-        v = self.updated_at
-        if v is not None:
-            out["UpdatedAt"] = v
-        elif nulls & (1 << 3):
-            out["UpdatedAt"] = None
-        v = self.spec
-        if v is not None:
-            if isinstance(v, WireModel):
-                v = v.to_wire()
-            out["Spec"] = v
-        elif nulls & (1 << 4):
-            out["Spec"] = None
-        v = self.tls_info
-        if v is not None:
-            if isinstance(v, WireModel):
-                v = v.to_wire()
-            out["TLSInfo"] = v
-        elif nulls & (1 << 5):
-            out["TLSInfo"] = None
-        v = self.root_rotation_in_progress
-        if v is not None:
-            out["RootRotationInProgress"] = v
-        elif nulls & (1 << 6):
-            out["RootRotationInProgress"] = None
-        v = self.data_path_port
-        if v is not None:
-            out["DataPathPort"] = v
-        elif nulls & (1 << 7):
-            out["DataPathPort"] = None
-        v = self.default_addr_pool
-        if v is not None:
-            out["DefaultAddrPool"] = v
-        elif nulls & (1 << 8):
-            out["DefaultAddrPool"] = None
-        v = self.subnet_size
-        if v is not None:
-            out["SubnetSize"] = v
-        elif nulls & (1 << 9):
-            out["SubnetSize"] = None
+        _put_own_ClusterInfo(self, out, nulls)
         extra = self._extra
         if extra:
             out.update(extra)
         return out
 
 
+def _set_own_ClusterInfo(self: ClusterInfo, values: Any) -> int:
+    """Set the fields ``ClusterInfo`` declares from ``_get_own_ClusterInfo(data)``; their null bits."""
+    (v0, v1, v2, v3, v4, v5, v6, v7, v8, v9) = values
+    nulls = 0
+    if v0 is None:
+        nulls |= 1
+    self.id = v0
+    if v1 is None:
+        nulls |= 1 << 1
+    elif type(v1) is dict:
+        v1 = _from_wire_ObjectVersion(v1)
+    self.version = v1
+    if v2 is None:
+        nulls |= 1 << 2
+    self.created_at = v2
+    if v3 is None:
+        nulls |= 1 << 3
+    self.updated_at = v3
+    if v4 is None:
+        nulls |= 1 << 4
+    elif type(v4) is dict:
+        v4 = _from_wire_SwarmSpec(v4)
+    self.spec = v4
+    if v5 is None:
+        nulls |= 1 << 5
+    elif type(v5) is dict:
+        v5 = _from_wire_TLSInfo(v5)
+    self.tls_info = v5
+    if v6 is None:
+        nulls |= 1 << 6
+    self.root_rotation_in_progress = v6
+    if v7 is None:
+        nulls |= 1 << 7
+    self.data_path_port = v7
+    if v8 is None:
+        nulls |= 1 << 8
+    self.default_addr_pool = v8
+    if v9 is None:
+        nulls |= 1 << 9
+    self.subnet_size = v9
+    return nulls
+
+
+def _read_own_ClusterInfo(self: ClusterInfo, data: Mapping[str, Any]) -> tuple[int, int]:
+    """Set the fields ``ClusterInfo`` declares, key by key; their null bits and absent keys."""
+    get = data.get
+    nulls = 0
+    missing = 0
+    v = get("ID")
+    if v is None:
+        if "ID" in data:
+            nulls |= 1
+        else:
+            missing += 1
+    self.id = v
+    v = get("Version")
+    if v is None:
+        if "Version" in data:
+            nulls |= 1 << 1
+        else:
+            missing += 1
+    elif type(v) is dict:
+        v = _from_wire_ObjectVersion(v)
+    self.version = v
+    v = get("CreatedAt")
+    if v is None:
+        if "CreatedAt" in data:
+            nulls |= 1 << 2
+        else:
+            missing += 1
+    self.created_at = v
+    v = get("UpdatedAt")
+    if v is None:
+        if "UpdatedAt" in data:
+            nulls |= 1 << 3
+        else:
+            missing += 1
+    self.updated_at = v
+    v = get("Spec")
+    if v is None:
+        if "Spec" in data:
+            nulls |= 1 << 4
+        else:
+            missing += 1
+    elif type(v) is dict:
+        v = _from_wire_SwarmSpec(v)
+    self.spec = v
+    v = get("TLSInfo")
+    if v is None:
+        if "TLSInfo" in data:
+            nulls |= 1 << 5
+        else:
+            missing += 1
+    elif type(v) is dict:
+        v = _from_wire_TLSInfo(v)
+    self.tls_info = v
+    v = get("RootRotationInProgress")
+    if v is None:
+        if "RootRotationInProgress" in data:
+            nulls |= 1 << 6
+        else:
+            missing += 1
+    self.root_rotation_in_progress = v
+    v = get("DataPathPort")
+    if v is None:
+        if "DataPathPort" in data:
+            nulls |= 1 << 7
+        else:
+            missing += 1
+    self.data_path_port = v
+    v = get("DefaultAddrPool")
+    if v is None:
+        if "DefaultAddrPool" in data:
+            nulls |= 1 << 8
+        else:
+            missing += 1
+    self.default_addr_pool = v
+    v = get("SubnetSize")
+    if v is None:
+        if "SubnetSize" in data:
+            nulls |= 1 << 9
+        else:
+            missing += 1
+    self.subnet_size = v
+    return nulls, missing
+
+
+def _put_own_ClusterInfo(self: ClusterInfo, out: dict[str, Any], nulls: int) -> None:
+    """Write the fields ``ClusterInfo`` declares into `out`."""
+    v: Any
+    v = self.id
+    if v is not None:
+        out["ID"] = v
+    elif nulls & 1:
+        out["ID"] = None
+    v = self.version
+    if v is not None:
+        if isinstance(v, WireModel):
+            v = v.to_wire()
+        out["Version"] = v
+    elif nulls & (1 << 1):
+        out["Version"] = None
+    v = self.created_at
+    if v is not None:
+        out["CreatedAt"] = v
+    elif nulls & (1 << 2):
+        out["CreatedAt"] = None
+    v = self.updated_at
+    if v is not None:
+        out["UpdatedAt"] = v
+    elif nulls & (1 << 3):
+        out["UpdatedAt"] = None
+    v = self.spec
+    if v is not None:
+        if isinstance(v, WireModel):
+            v = v.to_wire()
+        out["Spec"] = v
+    elif nulls & (1 << 4):
+        out["Spec"] = None
+    v = self.tls_info
+    if v is not None:
+        if isinstance(v, WireModel):
+            v = v.to_wire()
+        out["TLSInfo"] = v
+    elif nulls & (1 << 5):
+        out["TLSInfo"] = None
+    v = self.root_rotation_in_progress
+    if v is not None:
+        out["RootRotationInProgress"] = v
+    elif nulls & (1 << 6):
+        out["RootRotationInProgress"] = None
+    v = self.data_path_port
+    if v is not None:
+        out["DataPathPort"] = v
+    elif nulls & (1 << 7):
+        out["DataPathPort"] = None
+    v = self.default_addr_pool
+    if v is not None:
+        out["DefaultAddrPool"] = v
+    elif nulls & (1 << 8):
+        out["DefaultAddrPool"] = None
+    v = self.subnet_size
+    if v is not None:
+        out["SubnetSize"] = v
+    elif nulls & (1 << 9):
+        out["SubnetSize"] = None
+
+
 # Every key of a model in spec order, looked up by one C call.
-_get_all_ClusterInfo = itemgetter(
+_get_own_ClusterInfo = itemgetter(
     "ID",
     "Version",
     "CreatedAt",

@@ -105,303 +105,21 @@ class ContainerConfig(WireModel):
     def from_wire(cls, data: Mapping[str, Any]) -> Self:
         """Decode a JSON object from the daemon; unexpected value types are kept as-is."""
         self = new_instance(cls)
-        nulls = 0  # bit i set: the i-th key arrived as an explicit null
         if len(data) == 25 and type(data) is dict:
             # The usual reply: every key known and present, read at once.
             try:
-                (
-                    v0,
-                    v1,
-                    v2,
-                    v3,
-                    v4,
-                    v5,
-                    v6,
-                    v7,
-                    v8,
-                    v9,
-                    v10,
-                    v11,
-                    v12,
-                    v13,
-                    v14,
-                    v15,
-                    v16,
-                    v17,
-                    v18,
-                    v19,
-                    v20,
-                    v21,
-                    v22,
-                    v23,
-                    v24,
-                ) = _get_all_ContainerConfig(data)
+                part0 = _get_own_ContainerConfig(data)
             except KeyError:
                 pass  # an unknown key in place of a known one
             else:
-                if v0 is None:
-                    nulls |= 1
-                self.hostname = v0
-                if v1 is None:
-                    nulls |= 1 << 1
-                self.domainname = v1
-                if v2 is None:
-                    nulls |= 1 << 2
-                self.user = v2
-                if v3 is None:
-                    nulls |= 1 << 3
-                self.attach_stdin = v3
-                if v4 is None:
-                    nulls |= 1 << 4
-                self.attach_stdout = v4
-                if v5 is None:
-                    nulls |= 1 << 5
-                self.attach_stderr = v5
-                if v6 is None:
-                    nulls |= 1 << 6
-                self.exposed_ports = v6
-                if v7 is None:
-                    nulls |= 1 << 7
-                self.tty = v7
-                if v8 is None:
-                    nulls |= 1 << 8
-                self.open_stdin = v8
-                if v9 is None:
-                    nulls |= 1 << 9
-                self.stdin_once = v9
-                if v10 is None:
-                    nulls |= 1 << 10
-                self.env = v10
-                if v11 is None:
-                    nulls |= 1 << 11
-                self.cmd = v11
-                if v12 is None:
-                    nulls |= 1 << 12
-                elif type(v12) is dict:
-                    v12 = _from_wire_HealthConfig(v12)
-                self.healthcheck = v12
-                if v13 is None:
-                    nulls |= 1 << 13
-                self.args_escaped = v13
-                if v14 is None:
-                    nulls |= 1 << 14
-                self.image = v14
-                if v15 is None:
-                    nulls |= 1 << 15
-                self.volumes = v15
-                if v16 is None:
-                    nulls |= 1 << 16
-                self.working_dir = v16
-                if v17 is None:
-                    nulls |= 1 << 17
-                self.entrypoint = v17
-                if v18 is None:
-                    nulls |= 1 << 18
-                self.network_disabled = v18
-                if v19 is None:
-                    nulls |= 1 << 19
-                self.on_build = v19
-                if v20 is None:
-                    nulls |= 1 << 20
-                self.labels = v20
-                if v21 is None:
-                    nulls |= 1 << 21
-                self.stop_signal = v21
-                if v22 is None:
-                    nulls |= 1 << 22
-                self.stop_timeout = v22
-                if v23 is None:
-                    nulls |= 1 << 23
-                self.shell = v23
-                if v24 is None:
-                    nulls |= 1 << 24
-                self.mac_address = v24
-                self._wire_nulls = nulls
+                self._wire_nulls = _set_own_ContainerConfig(self, part0)
                 self._extra = None
                 return self
         # Per key: a None is an explicit null (remembered) or an absent key (counted).
-        get = data.get
-        missing = 0
-        v = get("Hostname")
-        if v is None:
-            if "Hostname" in data:
-                nulls |= 1
-            else:
-                missing += 1
-        self.hostname = v
-        v = get("Domainname")
-        if v is None:
-            if "Domainname" in data:
-                nulls |= 1 << 1
-            else:
-                missing += 1
-        self.domainname = v
-        v = get("User")
-        if v is None:
-            if "User" in data:
-                nulls |= 1 << 2
-            else:
-                missing += 1
-        self.user = v
-        v = get("AttachStdin")
-        if v is None:
-            if "AttachStdin" in data:
-                nulls |= 1 << 3
-            else:
-                missing += 1
-        self.attach_stdin = v
-        v = get("AttachStdout")
-        if v is None:
-            if "AttachStdout" in data:
-                nulls |= 1 << 4
-            else:
-                missing += 1
-        self.attach_stdout = v
-        v = get("AttachStderr")
-        if v is None:
-            if "AttachStderr" in data:
-                nulls |= 1 << 5
-            else:
-                missing += 1
-        self.attach_stderr = v
-        v = get("ExposedPorts")
-        if v is None:
-            if "ExposedPorts" in data:
-                nulls |= 1 << 6
-            else:
-                missing += 1
-        self.exposed_ports = v
-        v = get("Tty")
-        if v is None:
-            if "Tty" in data:
-                nulls |= 1 << 7
-            else:
-                missing += 1
-        self.tty = v
-        v = get("OpenStdin")
-        if v is None:
-            if "OpenStdin" in data:
-                nulls |= 1 << 8
-            else:
-                missing += 1
-        self.open_stdin = v
-        v = get("StdinOnce")
-        if v is None:
-            if "StdinOnce" in data:
-                nulls |= 1 << 9
-            else:
-                missing += 1
-        self.stdin_once = v
-        v = get("Env")
-        if v is None:
-            if "Env" in data:
-                nulls |= 1 << 10
-            else:
-                missing += 1
-        self.env = v
-        v = get("Cmd")
-        if v is None:
-            if "Cmd" in data:
-                nulls |= 1 << 11
-            else:
-                missing += 1
-        self.cmd = v
-        v = get("Healthcheck")
-        if v is None:
-            if "Healthcheck" in data:
-                nulls |= 1 << 12
-            else:
-                missing += 1
-        elif type(v) is dict:
-            v = _from_wire_HealthConfig(v)
-        self.healthcheck = v
-        v = get("ArgsEscaped")
-        if v is None:
-            if "ArgsEscaped" in data:
-                nulls |= 1 << 13
-            else:
-                missing += 1
-        self.args_escaped = v
-        v = get("Image")
-        if v is None:
-            if "Image" in data:
-                nulls |= 1 << 14
-            else:
-                missing += 1
-        self.image = v
-        v = get("Volumes")
-        if v is None:
-            if "Volumes" in data:
-                nulls |= 1 << 15
-            else:
-                missing += 1
-        self.volumes = v
-        v = get("WorkingDir")
-        if v is None:
-            if "WorkingDir" in data:
-                nulls |= 1 << 16
-            else:
-                missing += 1
-        self.working_dir = v
-        v = get("Entrypoint")
-        if v is None:
-            if "Entrypoint" in data:
-                nulls |= 1 << 17
-            else:
-                missing += 1
-        self.entrypoint = v
-        v = get("NetworkDisabled")
-        if v is None:
-            if "NetworkDisabled" in data:
-                nulls |= 1 << 18
-            else:
-                missing += 1
-        self.network_disabled = v
-        v = get("OnBuild")
-        if v is None:
-            if "OnBuild" in data:
-                nulls |= 1 << 19
-            else:
-                missing += 1
-        self.on_build = v
-        v = get("Labels")
-        if v is None:
-            if "Labels" in data:
-                nulls |= 1 << 20
-            else:
-                missing += 1
-        self.labels = v
-        v = get("StopSignal")
-        if v is None:
-            if "StopSignal" in data:
-                nulls |= 1 << 21
-            else:
-                missing += 1
-        self.stop_signal = v
-        v = get("StopTimeout")
-        if v is None:
-            if "StopTimeout" in data:
-                nulls |= 1 << 22
-            else:
-                missing += 1
-        self.stop_timeout = v
-        v = get("Shell")
-        if v is None:
-            if "Shell" in data:
-                nulls |= 1 << 23
-            else:
-                missing += 1
-        self.shell = v
-        v = get("MacAddress")
-        if v is None:
-            if "MacAddress" in data:
-                nulls |= 1 << 24
-            else:
-                missing += 1
-        self.mac_address = v
-        self._wire_nulls = nulls
-        if len(data) + missing == 25:  # every key is known
-            self._extra = None
+        nulls0, missing0 = _read_own_ContainerConfig(self, data)
+        self._wire_nulls = nulls0
+        if len(data) + missing0 == 25:
+            self._extra = None  # every key is known
         else:
             self._extra = unknown_keys(cls, data)
         return self
@@ -409,143 +127,443 @@ class ContainerConfig(WireModel):
     def to_wire(self) -> dict[str, Any]:
         """The JSON object for the daemon: set fields by wire name, then ``extra``."""
         out: dict[str, Any] = {}
-        v: Any
         nulls = self._wire_nulls
-        v = self.hostname
-        if v is not None:
-            out["Hostname"] = v
-        elif nulls & 1:
-            out["Hostname"] = None
-        v = self.domainname
-        if v is not None:
-            out["Domainname"] = v
-        elif nulls & (1 << 1):
-            out["Domainname"] = None
-        v = self.user
-        if v is not None:
-            out["User"] = v
-        elif nulls & (1 << 2):
-            out["User"] = None
-        v = self.attach_stdin
-        if v is not None:
-            out["AttachStdin"] = v
-        elif nulls & (1 << 3):
-            out["AttachStdin"] = None
-        v = self.attach_stdout
-        if v is not None:
-            out["AttachStdout"] = v
-        elif nulls & (1 << 4):
-            out["AttachStdout"] = None
-        v = self.attach_stderr
-        if v is not None:
-            out["AttachStderr"] = v
-        elif nulls & (1 << 5):
-            out["AttachStderr"] = None
-        v = self.exposed_ports
-        if v is not None:
-            out["ExposedPorts"] = v
-        elif nulls & (1 << 6):
-            out["ExposedPorts"] = None
-        v = self.tty
-        if v is not None:
-            out["Tty"] = v
-        elif nulls & (1 << 7):
-            out["Tty"] = None
-        v = self.open_stdin
-        if v is not None:
-            out["OpenStdin"] = v
-        elif nulls & (1 << 8):
-            out["OpenStdin"] = None
-        v = self.stdin_once
-        if v is not None:
-            out["StdinOnce"] = v
-        elif nulls & (1 << 9):
-            out["StdinOnce"] = None
-        v = self.env
-        if v is not None:
-            out["Env"] = v
-        elif nulls & (1 << 10):
-            out["Env"] = None
-        v = self.cmd
-        if v is not None:
-            out["Cmd"] = v
-        elif nulls & (1 << 11):
-            out["Cmd"] = None
-        v = self.healthcheck
-        if v is not None:
-            if isinstance(v, WireModel):
-                v = v.to_wire()
-            out["Healthcheck"] = v
-        elif nulls & (1 << 12):
-            out["Healthcheck"] = None
-        v = self.args_escaped
-        if v is not None:
-            out["ArgsEscaped"] = v
-        elif nulls & (1 << 13):
-            out["ArgsEscaped"] = None
-        v = self.image
-        if v is not None:
-            out["Image"] = v
-        elif nulls & (1 << 14):
-            out["Image"] = None
-        v = self.volumes
-        if v is not None:
-            out["Volumes"] = v
-        elif nulls & (1 << 15):
-            out["Volumes"] = None
-        v = self.working_dir
-        if v is not None:
-            out["WorkingDir"] = v
-        elif nulls & (1 << 16):
-            out["WorkingDir"] = None
-        v = self.entrypoint
-        if v is not None:
-            out["Entrypoint"] = v
-        elif nulls & (1 << 17):
-            out["Entrypoint"] = None
-        v = self.network_disabled
-        if v is not None:
-            out["NetworkDisabled"] = v
-        elif nulls & (1 << 18):
-            out["NetworkDisabled"] = None
-        v = self.on_build
-        if v is not None:
-            out["OnBuild"] = v
-        elif nulls & (1 << 19):
-            out["OnBuild"] = None
-        v = self.labels
-        if v is not None:
-            out["Labels"] = v
-        elif nulls & (1 << 20):
-            out["Labels"] = None
-        v = self.stop_signal
-        if v is not None:
-            out["StopSignal"] = v
-        elif nulls & (1 << 21):
-            out["StopSignal"] = None
-        v = self.stop_timeout
-        if v is not None:
-            out["StopTimeout"] = v
-        elif nulls & (1 << 22):
-            out["StopTimeout"] = None
-        v = self.shell
-        if v is not None:
-            out["Shell"] = v
-        elif nulls & (1 << 23):
-            out["Shell"] = None
-        v = self.mac_address
-        if v is not None:
-            out["MacAddress"] = v
-        elif nulls & (1 << 24):
-            out["MacAddress"] = None
+        _put_own_ContainerConfig(self, out, nulls)
         extra = self._extra
         if extra:
             out.update(extra)
         return out
 
 
+def _set_own_ContainerConfig(self: ContainerConfig, values: Any) -> int:
+    """Set the fields ``ContainerConfig`` declares from ``_get_own_ContainerConfig(data)``; their null bits."""
+    (
+        v0,
+        v1,
+        v2,
+        v3,
+        v4,
+        v5,
+        v6,
+        v7,
+        v8,
+        v9,
+        v10,
+        v11,
+        v12,
+        v13,
+        v14,
+        v15,
+        v16,
+        v17,
+        v18,
+        v19,
+        v20,
+        v21,
+        v22,
+        v23,
+        v24,
+    ) = values
+    nulls = 0
+    if v0 is None:
+        nulls |= 1
+    self.hostname = v0
+    if v1 is None:
+        nulls |= 1 << 1
+    self.domainname = v1
+    if v2 is None:
+        nulls |= 1 << 2
+    self.user = v2
+    if v3 is None:
+        nulls |= 1 << 3
+    self.attach_stdin = v3
+    if v4 is None:
+        nulls |= 1 << 4
+    self.attach_stdout = v4
+    if v5 is None:
+        nulls |= 1 << 5
+    self.attach_stderr = v5
+    if v6 is None:
+        nulls |= 1 << 6
+    self.exposed_ports = v6
+    if v7 is None:
+        nulls |= 1 << 7
+    self.tty = v7
+    if v8 is None:
+        nulls |= 1 << 8
+    self.open_stdin = v8
+    if v9 is None:
+        nulls |= 1 << 9
+    self.stdin_once = v9
+    if v10 is None:
+        nulls |= 1 << 10
+    self.env = v10
+    if v11 is None:
+        nulls |= 1 << 11
+    self.cmd = v11
+    if v12 is None:
+        nulls |= 1 << 12
+    elif type(v12) is dict:
+        v12 = _from_wire_HealthConfig(v12)
+    self.healthcheck = v12
+    if v13 is None:
+        nulls |= 1 << 13
+    self.args_escaped = v13
+    if v14 is None:
+        nulls |= 1 << 14
+    self.image = v14
+    if v15 is None:
+        nulls |= 1 << 15
+    self.volumes = v15
+    if v16 is None:
+        nulls |= 1 << 16
+    self.working_dir = v16
+    if v17 is None:
+        nulls |= 1 << 17
+    self.entrypoint = v17
+    if v18 is None:
+        nulls |= 1 << 18
+    self.network_disabled = v18
+    if v19 is None:
+        nulls |= 1 << 19
+    self.on_build = v19
+    if v20 is None:
+        nulls |= 1 << 20
+    self.labels = v20
+    if v21 is None:
+        nulls |= 1 << 21
+    self.stop_signal = v21
+    if v22 is None:
+        nulls |= 1 << 22
+    self.stop_timeout = v22
+    if v23 is None:
+        nulls |= 1 << 23
+    self.shell = v23
+    if v24 is None:
+        nulls |= 1 << 24
+    self.mac_address = v24
+    return nulls
+
+
+def _read_own_ContainerConfig(self: ContainerConfig, data: Mapping[str, Any]) -> tuple[int, int]:
+    """Set the fields ``ContainerConfig`` declares, key by key; their null bits and absent keys."""
+    get = data.get
+    nulls = 0
+    missing = 0
+    v = get("Hostname")
+    if v is None:
+        if "Hostname" in data:
+            nulls |= 1
+        else:
+            missing += 1
+    self.hostname = v
+    v = get("Domainname")
+    if v is None:
+        if "Domainname" in data:
+            nulls |= 1 << 1
+        else:
+            missing += 1
+    self.domainname = v
+    v = get("User")
+    if v is None:
+        if "User" in data:
+            nulls |= 1 << 2
+        else:
+            missing += 1
+    self.user = v
+    v = get("AttachStdin")
+    if v is None:
+        if "AttachStdin" in data:
+            nulls |= 1 << 3
+        else:
+            missing += 1
+    self.attach_stdin = v
+    v = get("AttachStdout")
+    if v is None:
+        if "AttachStdout" in data:
+            nulls |= 1 << 4
+        else:
+            missing += 1
+    self.attach_stdout = v
+    v = get("AttachStderr")
+    if v is None:
+        if "AttachStderr" in data:
+            nulls |= 1 << 5
+        else:
+            missing += 1
+    self.attach_stderr = v
+    v = get("ExposedPorts")
+    if v is None:
+        if "ExposedPorts" in data:
+            nulls |= 1 << 6
+        else:
+            missing += 1
+    self.exposed_ports = v
+    v = get("Tty")
+    if v is None:
+        if "Tty" in data:
+            nulls |= 1 << 7
+        else:
+            missing += 1
+    self.tty = v
+    v = get("OpenStdin")
+    if v is None:
+        if "OpenStdin" in data:
+            nulls |= 1 << 8
+        else:
+            missing += 1
+    self.open_stdin = v
+    v = get("StdinOnce")
+    if v is None:
+        if "StdinOnce" in data:
+            nulls |= 1 << 9
+        else:
+            missing += 1
+    self.stdin_once = v
+    v = get("Env")
+    if v is None:
+        if "Env" in data:
+            nulls |= 1 << 10
+        else:
+            missing += 1
+    self.env = v
+    v = get("Cmd")
+    if v is None:
+        if "Cmd" in data:
+            nulls |= 1 << 11
+        else:
+            missing += 1
+    self.cmd = v
+    v = get("Healthcheck")
+    if v is None:
+        if "Healthcheck" in data:
+            nulls |= 1 << 12
+        else:
+            missing += 1
+    elif type(v) is dict:
+        v = _from_wire_HealthConfig(v)
+    self.healthcheck = v
+    v = get("ArgsEscaped")
+    if v is None:
+        if "ArgsEscaped" in data:
+            nulls |= 1 << 13
+        else:
+            missing += 1
+    self.args_escaped = v
+    v = get("Image")
+    if v is None:
+        if "Image" in data:
+            nulls |= 1 << 14
+        else:
+            missing += 1
+    self.image = v
+    v = get("Volumes")
+    if v is None:
+        if "Volumes" in data:
+            nulls |= 1 << 15
+        else:
+            missing += 1
+    self.volumes = v
+    v = get("WorkingDir")
+    if v is None:
+        if "WorkingDir" in data:
+            nulls |= 1 << 16
+        else:
+            missing += 1
+    self.working_dir = v
+    v = get("Entrypoint")
+    if v is None:
+        if "Entrypoint" in data:
+            nulls |= 1 << 17
+        else:
+            missing += 1
+    self.entrypoint = v
+    v = get("NetworkDisabled")
+    if v is None:
+        if "NetworkDisabled" in data:
+            nulls |= 1 << 18
+        else:
+            missing += 1
+    self.network_disabled = v
+    v = get("OnBuild")
+    if v is None:
+        if "OnBuild" in data:
+            nulls |= 1 << 19
+        else:
+            missing += 1
+    self.on_build = v
+    v = get("Labels")
+    if v is None:
+        if "Labels" in data:
+            nulls |= 1 << 20
+        else:
+            missing += 1
+    self.labels = v
+    v = get("StopSignal")
+    if v is None:
+        if "StopSignal" in data:
+            nulls |= 1 << 21
+        else:
+            missing += 1
+    self.stop_signal = v
+    v = get("StopTimeout")
+    if v is None:
+        if "StopTimeout" in data:
+            nulls |= 1 << 22
+        else:
+            missing += 1
+    self.stop_timeout = v
+    v = get("Shell")
+    if v is None:
+        if "Shell" in data:
+            nulls |= 1 << 23
+        else:
+            missing += 1
+    self.shell = v
+    v = get("MacAddress")
+    if v is None:
+        if "MacAddress" in data:
+            nulls |= 1 << 24
+        else:
+            missing += 1
+    self.mac_address = v
+    return nulls, missing
+
+
+def _put_own_ContainerConfig(self: ContainerConfig, out: dict[str, Any], nulls: int) -> None:
+    """Write the fields ``ContainerConfig`` declares into `out`."""
+    v: Any
+    v = self.hostname
+    if v is not None:
+        out["Hostname"] = v
+    elif nulls & 1:
+        out["Hostname"] = None
+    v = self.domainname
+    if v is not None:
+        out["Domainname"] = v
+    elif nulls & (1 << 1):
+        out["Domainname"] = None
+    v = self.user
+    if v is not None:
+        out["User"] = v
+    elif nulls & (1 << 2):
+        out["User"] = None
+    v = self.attach_stdin
+    if v is not None:
+        out["AttachStdin"] = v
+    elif nulls & (1 << 3):
+        out["AttachStdin"] = None
+    v = self.attach_stdout
+    if v is not None:
+        out["AttachStdout"] = v
+    elif nulls & (1 << 4):
+        out["AttachStdout"] = None
+    v = self.attach_stderr
+    if v is not None:
+        out["AttachStderr"] = v
+    elif nulls & (1 << 5):
+        out["AttachStderr"] = None
+    v = self.exposed_ports
+    if v is not None:
+        out["ExposedPorts"] = v
+    elif nulls & (1 << 6):
+        out["ExposedPorts"] = None
+    v = self.tty
+    if v is not None:
+        out["Tty"] = v
+    elif nulls & (1 << 7):
+        out["Tty"] = None
+    v = self.open_stdin
+    if v is not None:
+        out["OpenStdin"] = v
+    elif nulls & (1 << 8):
+        out["OpenStdin"] = None
+    v = self.stdin_once
+    if v is not None:
+        out["StdinOnce"] = v
+    elif nulls & (1 << 9):
+        out["StdinOnce"] = None
+    v = self.env
+    if v is not None:
+        out["Env"] = v
+    elif nulls & (1 << 10):
+        out["Env"] = None
+    v = self.cmd
+    if v is not None:
+        out["Cmd"] = v
+    elif nulls & (1 << 11):
+        out["Cmd"] = None
+    v = self.healthcheck
+    if v is not None:
+        if isinstance(v, WireModel):
+            v = v.to_wire()
+        out["Healthcheck"] = v
+    elif nulls & (1 << 12):
+        out["Healthcheck"] = None
+    v = self.args_escaped
+    if v is not None:
+        out["ArgsEscaped"] = v
+    elif nulls & (1 << 13):
+        out["ArgsEscaped"] = None
+    v = self.image
+    if v is not None:
+        out["Image"] = v
+    elif nulls & (1 << 14):
+        out["Image"] = None
+    v = self.volumes
+    if v is not None:
+        out["Volumes"] = v
+    elif nulls & (1 << 15):
+        out["Volumes"] = None
+    v = self.working_dir
+    if v is not None:
+        out["WorkingDir"] = v
+    elif nulls & (1 << 16):
+        out["WorkingDir"] = None
+    v = self.entrypoint
+    if v is not None:
+        out["Entrypoint"] = v
+    elif nulls & (1 << 17):
+        out["Entrypoint"] = None
+    v = self.network_disabled
+    if v is not None:
+        out["NetworkDisabled"] = v
+    elif nulls & (1 << 18):
+        out["NetworkDisabled"] = None
+    v = self.on_build
+    if v is not None:
+        out["OnBuild"] = v
+    elif nulls & (1 << 19):
+        out["OnBuild"] = None
+    v = self.labels
+    if v is not None:
+        out["Labels"] = v
+    elif nulls & (1 << 20):
+        out["Labels"] = None
+    v = self.stop_signal
+    if v is not None:
+        out["StopSignal"] = v
+    elif nulls & (1 << 21):
+        out["StopSignal"] = None
+    v = self.stop_timeout
+    if v is not None:
+        out["StopTimeout"] = v
+    elif nulls & (1 << 22):
+        out["StopTimeout"] = None
+    v = self.shell
+    if v is not None:
+        out["Shell"] = v
+    elif nulls & (1 << 23):
+        out["Shell"] = None
+    v = self.mac_address
+    if v is not None:
+        out["MacAddress"] = v
+    elif nulls & (1 << 24):
+        out["MacAddress"] = None
+
+
 # Every key of a model in spec order, looked up by one C call.
-_get_all_ContainerConfig = itemgetter(
+_get_own_ContainerConfig = itemgetter(
     "Hostname",
     "Domainname",
     "User",

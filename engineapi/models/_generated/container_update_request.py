@@ -13,664 +13,46 @@ from typing import Any, Self
 
 import attrs
 
-from engineapi.models._base import WireModel, extra_key, new_instance, unknown_keys, wire_field
-from engineapi.models._generated.device_mapping import DeviceMapping
-from engineapi.models._generated.device_request import DeviceRequest
+from engineapi.models._base import WireModel, new_instance, unknown_keys, wire_field
 from engineapi.models._generated.resources import (
-    ResourcesBlkioWeightDeviceItem,
-    ResourcesUlimitsItem,
+    Resources,
+    _get_own_Resources,
+    _put_own_Resources,
+    _read_own_Resources,
+    _set_own_Resources,
 )
 from engineapi.models._generated.restart_policy import RestartPolicy
-from engineapi.models._generated.throttle_device import ThrottleDevice
 
 
 @attrs.define(slots=True, kw_only=True, repr=False)
-class ContainerUpdateRequest(WireModel):
+class ContainerUpdateRequest(Resources):
     """A container's resources (cgroups config, ulimits, etc)"""
 
-    cpu_shares: int | None = wire_field("CpuShares")
-    """An integer value representing this container's relative CPU weight
-    versus other containers.
-    """
-    memory: int | None = wire_field("Memory")
-    """Memory limit in bytes."""
-    cgroup_parent: str | None = wire_field("CgroupParent")
-    """Path to `cgroups` under which the container's `cgroup` is created. If
-    the path is not absolute, the path is considered to be relative to the
-    `cgroups` path of the init process. Cgroups are created if they do not
-    already exist.
-    """
-    blkio_weight: int | None = wire_field("BlkioWeight")
-    """Block IO weight (relative weight)."""
-    blkio_weight_device: list[ResourcesBlkioWeightDeviceItem] | None = wire_field(
-        "BlkioWeightDevice"
-    )
-    """Block IO weight (relative device weight) in the form:
-
-    ```
-    [{"Path": "device_path", "Weight": weight}]
-    ```
-    """
-    blkio_device_read_bps: list[ThrottleDevice] | None = wire_field("BlkioDeviceReadBps")
-    """Limit read rate (bytes per second) from a device, in the form:
-
-    ```
-    [{"Path": "device_path", "Rate": rate}]
-    ```
-    """
-    blkio_device_write_bps: list[ThrottleDevice] | None = wire_field("BlkioDeviceWriteBps")
-    """Limit write rate (bytes per second) to a device, in the form:
-
-    ```
-    [{"Path": "device_path", "Rate": rate}]
-    ```
-    """
-    blkio_device_read_iops: list[ThrottleDevice] | None = wire_field("BlkioDeviceReadIOps")
-    """Limit read rate (IO per second) from a device, in the form:
-
-    ```
-    [{"Path": "device_path", "Rate": rate}]
-    ```
-    """
-    blkio_device_write_iops: list[ThrottleDevice] | None = wire_field("BlkioDeviceWriteIOps")
-    """Limit write rate (IO per second) to a device, in the form:
-
-    ```
-    [{"Path": "device_path", "Rate": rate}]
-    ```
-    """
-    cpu_period: int | None = wire_field("CpuPeriod")
-    """The length of a CPU period in microseconds."""
-    cpu_quota: int | None = wire_field("CpuQuota")
-    """Microseconds of CPU time that the container can get in a CPU period."""
-    cpu_realtime_period: int | None = wire_field("CpuRealtimePeriod")
-    """The length of a CPU real-time period in microseconds. Set to 0 to
-    allocate no time allocated to real-time tasks.
-    """
-    cpu_realtime_runtime: int | None = wire_field("CpuRealtimeRuntime")
-    """The length of a CPU real-time runtime in microseconds. Set to 0 to
-    allocate no time allocated to real-time tasks.
-    """
-    cpuset_cpus: str | None = wire_field("CpusetCpus")
-    """CPUs in which to allow execution (e.g., `0-3`, `0,1`)."""
-    cpuset_mems: str | None = wire_field("CpusetMems")
-    """Memory nodes (MEMs) in which to allow execution (0-3, 0,1). Only
-    effective on NUMA systems.
-    """
-    devices: list[DeviceMapping] | None = wire_field("Devices")
-    """A list of devices to add to the container."""
-    device_cgroup_rules: list[str] | None = wire_field("DeviceCgroupRules")
-    """a list of cgroup rules to apply to the container"""
-    device_requests: list[DeviceRequest] | None = wire_field("DeviceRequests")
-    """A list of requests for devices to be sent to device drivers."""
-    memory_reservation: int | None = wire_field("MemoryReservation")
-    """Memory soft limit in bytes."""
-    memory_swap: int | None = wire_field("MemorySwap")
-    """Total memory limit (memory + swap). Set as `-1` to enable unlimited
-    swap.
-    """
-    memory_swappiness: int | None = wire_field("MemorySwappiness")
-    """Tune a container's memory swappiness behavior. Accepts an integer
-    between 0 and 100.
-    """
-    nano_cpus: int | None = wire_field("NanoCpus")
-    """CPU quota in units of 10<sup>-9</sup> CPUs."""
-    oom_kill_disable: bool | None = wire_field("OomKillDisable")
-    """Disable OOM Killer for the container."""
-    init: bool | None = wire_field("Init")
-    """Run an init inside the container that forwards signals and reaps
-    processes. This field is omitted if empty, and the default (as
-    configured on the daemon) is used.
-    """
-    pids_limit: int | None = wire_field("PidsLimit")
-    """Tune a container's PIDs limit. Set `0` or `-1` for unlimited, or `null`
-    to not change.
-    """
-    ulimits: list[ResourcesUlimitsItem] | None = wire_field("Ulimits")
-    """A list of resource limits to set in the container. For example:
-
-    ```
-    {"Name": "nofile", "Soft": 1024, "Hard": 2048}
-    ```
-    """
-    cpu_count: int | None = wire_field("CpuCount")
-    """The number of usable CPUs (Windows only).
-
-    On Windows Server containers, the processor resource controls are
-    mutually exclusive. The order of precedence is `CPUCount` first, then
-    `CPUShares`, and `CPUPercent` last.
-    """
-    cpu_percent: int | None = wire_field("CpuPercent")
-    """The usable percentage of the available CPUs (Windows only).
-
-    On Windows Server containers, the processor resource controls are
-    mutually exclusive. The order of precedence is `CPUCount` first, then
-    `CPUShares`, and `CPUPercent` last.
-    """
-    io_maximum_iops: int | None = wire_field("IOMaximumIOps")
-    """Maximum IOps for the container system drive (Windows only)"""
-    io_maximum_bandwidth: int | None = wire_field("IOMaximumBandwidth")
-    """Maximum IO in bytes per second for the container system drive
-    (Windows only).
-    """
     restart_policy: RestartPolicy | None = wire_field("RestartPolicy")
-    kernel_memory: int | None = wire_field("KernelMemory", until="1.41", deprecated=True)
-    """Kernel memory limit in bytes.
-
-    > **Deprecated**: This field is deprecated as the kernel 5.4 deprecated
-    > `kmem.limit_in_bytes`.
-
-    Only in API versions 1.41 to 1.41.
-    """
-    kernel_memory_tcp: int | None = wire_field("KernelMemoryTCP", until="1.51", deprecated=True)
-    """Hard limit for kernel TCP buffer memory (in bytes). Depending on the
-    OCI runtime in use, this option may be ignored. It is no longer supported
-    by the default (runc) runtime.
-
-    This field is omitted when empty.
-
-    **Deprecated**: This field is deprecated as kernel 6.12 has deprecated `memory.kmem.tcp.limit_in_bytes` field
-    for cgroups v1. This field will be removed in a future release.
-
-    Only in API versions 1.41 to 1.51.
-    """
-    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
-    """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
-    _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)
 
     @classmethod
     def from_wire(cls, data: Mapping[str, Any]) -> Self:
         """Decode a JSON object from the daemon; unexpected value types are kept as-is."""
         self = new_instance(cls)
-        nulls = 0  # bit i set: the i-th key arrived as an explicit null
         if len(data) == 33 and type(data) is dict:
             # The usual reply: every key known and present, read at once.
             try:
-                (
-                    v0,
-                    v1,
-                    v2,
-                    v3,
-                    v4,
-                    v5,
-                    v6,
-                    v7,
-                    v8,
-                    v9,
-                    v10,
-                    v11,
-                    v12,
-                    v13,
-                    v14,
-                    v15,
-                    v16,
-                    v17,
-                    v18,
-                    v19,
-                    v20,
-                    v21,
-                    v22,
-                    v23,
-                    v24,
-                    v25,
-                    v26,
-                    v27,
-                    v28,
-                    v29,
-                    v30,
-                    v31,
-                    v32,
-                ) = _get_all_ContainerUpdateRequest(data)
+                part0 = _get_own_Resources(data)
+                part1 = _get_own_ContainerUpdateRequest(data)
             except KeyError:
                 pass  # an unknown key in place of a known one
             else:
-                if v0 is None:
-                    nulls |= 1
-                self.cpu_shares = v0
-                if v1 is None:
-                    nulls |= 1 << 1
-                self.memory = v1
-                if v2 is None:
-                    nulls |= 1 << 2
-                self.cgroup_parent = v2
-                if v3 is None:
-                    nulls |= 1 << 3
-                self.blkio_weight = v3
-                if v4 is None:
-                    nulls |= 1 << 4
-                elif type(v4) is list:
-                    blkio_weight_device_items = []
-                    for x in v4:
-                        blkio_weight_device_items.append(
-                            _from_wire_ResourcesBlkioWeightDeviceItem(x) if type(x) is dict else x
-                        )
-                    v4 = blkio_weight_device_items
-                self.blkio_weight_device = v4
-                if v5 is None:
-                    nulls |= 1 << 5
-                elif type(v5) is list:
-                    blkio_device_read_bps_items = []
-                    for x in v5:
-                        blkio_device_read_bps_items.append(
-                            _from_wire_ThrottleDevice(x) if type(x) is dict else x
-                        )
-                    v5 = blkio_device_read_bps_items
-                self.blkio_device_read_bps = v5
-                if v6 is None:
-                    nulls |= 1 << 6
-                elif type(v6) is list:
-                    blkio_device_write_bps_items = []
-                    for x in v6:
-                        blkio_device_write_bps_items.append(
-                            _from_wire_ThrottleDevice(x) if type(x) is dict else x
-                        )
-                    v6 = blkio_device_write_bps_items
-                self.blkio_device_write_bps = v6
-                if v7 is None:
-                    nulls |= 1 << 7
-                elif type(v7) is list:
-                    blkio_device_read_iops_items = []
-                    for x in v7:
-                        blkio_device_read_iops_items.append(
-                            _from_wire_ThrottleDevice(x) if type(x) is dict else x
-                        )
-                    v7 = blkio_device_read_iops_items
-                self.blkio_device_read_iops = v7
-                if v8 is None:
-                    nulls |= 1 << 8
-                elif type(v8) is list:
-                    blkio_device_write_iops_items = []
-                    for x in v8:
-                        blkio_device_write_iops_items.append(
-                            _from_wire_ThrottleDevice(x) if type(x) is dict else x
-                        )
-                    v8 = blkio_device_write_iops_items
-                self.blkio_device_write_iops = v8
-                if v9 is None:
-                    nulls |= 1 << 9
-                self.cpu_period = v9
-                if v10 is None:
-                    nulls |= 1 << 10
-                self.cpu_quota = v10
-                if v11 is None:
-                    nulls |= 1 << 11
-                self.cpu_realtime_period = v11
-                if v12 is None:
-                    nulls |= 1 << 12
-                self.cpu_realtime_runtime = v12
-                if v13 is None:
-                    nulls |= 1 << 13
-                self.cpuset_cpus = v13
-                if v14 is None:
-                    nulls |= 1 << 14
-                self.cpuset_mems = v14
-                if v15 is None:
-                    nulls |= 1 << 15
-                elif type(v15) is list:
-                    devices_items = []
-                    for x in v15:
-                        devices_items.append(_from_wire_DeviceMapping(x) if type(x) is dict else x)
-                    v15 = devices_items
-                self.devices = v15
-                if v16 is None:
-                    nulls |= 1 << 16
-                self.device_cgroup_rules = v16
-                if v17 is None:
-                    nulls |= 1 << 17
-                elif type(v17) is list:
-                    device_requests_items = []
-                    for x in v17:
-                        device_requests_items.append(
-                            _from_wire_DeviceRequest(x) if type(x) is dict else x
-                        )
-                    v17 = device_requests_items
-                self.device_requests = v17
-                if v18 is None:
-                    nulls |= 1 << 18
-                self.memory_reservation = v18
-                if v19 is None:
-                    nulls |= 1 << 19
-                self.memory_swap = v19
-                if v20 is None:
-                    nulls |= 1 << 20
-                self.memory_swappiness = v20
-                if v21 is None:
-                    nulls |= 1 << 21
-                self.nano_cpus = v21
-                if v22 is None:
-                    nulls |= 1 << 22
-                self.oom_kill_disable = v22
-                if v23 is None:
-                    nulls |= 1 << 23
-                self.init = v23
-                if v24 is None:
-                    nulls |= 1 << 24
-                self.pids_limit = v24
-                if v25 is None:
-                    nulls |= 1 << 25
-                elif type(v25) is list:
-                    ulimits_items = []
-                    for x in v25:
-                        ulimits_items.append(
-                            _from_wire_ResourcesUlimitsItem(x) if type(x) is dict else x
-                        )
-                    v25 = ulimits_items
-                self.ulimits = v25
-                if v26 is None:
-                    nulls |= 1 << 26
-                self.cpu_count = v26
-                if v27 is None:
-                    nulls |= 1 << 27
-                self.cpu_percent = v27
-                if v28 is None:
-                    nulls |= 1 << 28
-                self.io_maximum_iops = v28
-                if v29 is None:
-                    nulls |= 1 << 29
-                self.io_maximum_bandwidth = v29
-                if v30 is None:
-                    nulls |= 1 << 30
-                elif type(v30) is dict:
-                    v30 = _from_wire_RestartPolicy(v30)
-                self.restart_policy = v30
-                if v31 is None:
-                    nulls |= 1 << 31
-                self.kernel_memory = v31
-                if v32 is None:
-                    nulls |= 1 << 32
-                self.kernel_memory_tcp = v32
-                self._wire_nulls = nulls
+                self._wire_nulls = _set_own_Resources(
+                    self, part0
+                ) | _set_own_ContainerUpdateRequest(self, part1)
                 self._extra = None
                 return self
         # Per key: a None is an explicit null (remembered) or an absent key (counted).
-        get = data.get
-        missing = 0
-        v = get("CpuShares")
-        if v is None:
-            if "CpuShares" in data:
-                nulls |= 1
-            else:
-                missing += 1
-        self.cpu_shares = v
-        v = get("Memory")
-        if v is None:
-            if "Memory" in data:
-                nulls |= 1 << 1
-            else:
-                missing += 1
-        self.memory = v
-        v = get("CgroupParent")
-        if v is None:
-            if "CgroupParent" in data:
-                nulls |= 1 << 2
-            else:
-                missing += 1
-        self.cgroup_parent = v
-        v = get("BlkioWeight")
-        if v is None:
-            if "BlkioWeight" in data:
-                nulls |= 1 << 3
-            else:
-                missing += 1
-        self.blkio_weight = v
-        v = get("BlkioWeightDevice")
-        if v is None:
-            if "BlkioWeightDevice" in data:
-                nulls |= 1 << 4
-            else:
-                missing += 1
-        elif type(v) is list:
-            blkio_weight_device_items = []
-            for x in v:
-                blkio_weight_device_items.append(
-                    _from_wire_ResourcesBlkioWeightDeviceItem(x) if type(x) is dict else x
-                )
-            v = blkio_weight_device_items
-        self.blkio_weight_device = v
-        v = get("BlkioDeviceReadBps")
-        if v is None:
-            if "BlkioDeviceReadBps" in data:
-                nulls |= 1 << 5
-            else:
-                missing += 1
-        elif type(v) is list:
-            blkio_device_read_bps_items = []
-            for x in v:
-                blkio_device_read_bps_items.append(
-                    _from_wire_ThrottleDevice(x) if type(x) is dict else x
-                )
-            v = blkio_device_read_bps_items
-        self.blkio_device_read_bps = v
-        v = get("BlkioDeviceWriteBps")
-        if v is None:
-            if "BlkioDeviceWriteBps" in data:
-                nulls |= 1 << 6
-            else:
-                missing += 1
-        elif type(v) is list:
-            blkio_device_write_bps_items = []
-            for x in v:
-                blkio_device_write_bps_items.append(
-                    _from_wire_ThrottleDevice(x) if type(x) is dict else x
-                )
-            v = blkio_device_write_bps_items
-        self.blkio_device_write_bps = v
-        v = get("BlkioDeviceReadIOps")
-        if v is None:
-            if "BlkioDeviceReadIOps" in data:
-                nulls |= 1 << 7
-            else:
-                missing += 1
-        elif type(v) is list:
-            blkio_device_read_iops_items = []
-            for x in v:
-                blkio_device_read_iops_items.append(
-                    _from_wire_ThrottleDevice(x) if type(x) is dict else x
-                )
-            v = blkio_device_read_iops_items
-        self.blkio_device_read_iops = v
-        v = get("BlkioDeviceWriteIOps")
-        if v is None:
-            if "BlkioDeviceWriteIOps" in data:
-                nulls |= 1 << 8
-            else:
-                missing += 1
-        elif type(v) is list:
-            blkio_device_write_iops_items = []
-            for x in v:
-                blkio_device_write_iops_items.append(
-                    _from_wire_ThrottleDevice(x) if type(x) is dict else x
-                )
-            v = blkio_device_write_iops_items
-        self.blkio_device_write_iops = v
-        v = get("CpuPeriod")
-        if v is None:
-            if "CpuPeriod" in data:
-                nulls |= 1 << 9
-            else:
-                missing += 1
-        self.cpu_period = v
-        v = get("CpuQuota")
-        if v is None:
-            if "CpuQuota" in data:
-                nulls |= 1 << 10
-            else:
-                missing += 1
-        self.cpu_quota = v
-        v = get("CpuRealtimePeriod")
-        if v is None:
-            if "CpuRealtimePeriod" in data:
-                nulls |= 1 << 11
-            else:
-                missing += 1
-        self.cpu_realtime_period = v
-        v = get("CpuRealtimeRuntime")
-        if v is None:
-            if "CpuRealtimeRuntime" in data:
-                nulls |= 1 << 12
-            else:
-                missing += 1
-        self.cpu_realtime_runtime = v
-        v = get("CpusetCpus")
-        if v is None:
-            if "CpusetCpus" in data:
-                nulls |= 1 << 13
-            else:
-                missing += 1
-        self.cpuset_cpus = v
-        v = get("CpusetMems")
-        if v is None:
-            if "CpusetMems" in data:
-                nulls |= 1 << 14
-            else:
-                missing += 1
-        self.cpuset_mems = v
-        v = get("Devices")
-        if v is None:
-            if "Devices" in data:
-                nulls |= 1 << 15
-            else:
-                missing += 1
-        elif type(v) is list:
-            devices_items = []
-            for x in v:
-                devices_items.append(_from_wire_DeviceMapping(x) if type(x) is dict else x)
-            v = devices_items
-        self.devices = v
-        v = get("DeviceCgroupRules")
-        if v is None:
-            if "DeviceCgroupRules" in data:
-                nulls |= 1 << 16
-            else:
-                missing += 1
-        self.device_cgroup_rules = v
-        v = get("DeviceRequests")
-        if v is None:
-            if "DeviceRequests" in data:
-                nulls |= 1 << 17
-            else:
-                missing += 1
-        elif type(v) is list:
-            device_requests_items = []
-            for x in v:
-                device_requests_items.append(_from_wire_DeviceRequest(x) if type(x) is dict else x)
-            v = device_requests_items
-        self.device_requests = v
-        v = get("MemoryReservation")
-        if v is None:
-            if "MemoryReservation" in data:
-                nulls |= 1 << 18
-            else:
-                missing += 1
-        self.memory_reservation = v
-        v = get("MemorySwap")
-        if v is None:
-            if "MemorySwap" in data:
-                nulls |= 1 << 19
-            else:
-                missing += 1
-        self.memory_swap = v
-        v = get("MemorySwappiness")
-        if v is None:
-            if "MemorySwappiness" in data:
-                nulls |= 1 << 20
-            else:
-                missing += 1
-        self.memory_swappiness = v
-        v = get("NanoCpus")
-        if v is None:
-            if "NanoCpus" in data:
-                nulls |= 1 << 21
-            else:
-                missing += 1
-        self.nano_cpus = v
-        v = get("OomKillDisable")
-        if v is None:
-            if "OomKillDisable" in data:
-                nulls |= 1 << 22
-            else:
-                missing += 1
-        self.oom_kill_disable = v
-        v = get("Init")
-        if v is None:
-            if "Init" in data:
-                nulls |= 1 << 23
-            else:
-                missing += 1
-        self.init = v
-        v = get("PidsLimit")
-        if v is None:
-            if "PidsLimit" in data:
-                nulls |= 1 << 24
-            else:
-                missing += 1
-        self.pids_limit = v
-        v = get("Ulimits")
-        if v is None:
-            if "Ulimits" in data:
-                nulls |= 1 << 25
-            else:
-                missing += 1
-        elif type(v) is list:
-            ulimits_items = []
-            for x in v:
-                ulimits_items.append(_from_wire_ResourcesUlimitsItem(x) if type(x) is dict else x)
-            v = ulimits_items
-        self.ulimits = v
-        v = get("CpuCount")
-        if v is None:
-            if "CpuCount" in data:
-                nulls |= 1 << 26
-            else:
-                missing += 1
-        self.cpu_count = v
-        v = get("CpuPercent")
-        if v is None:
-            if "CpuPercent" in data:
-                nulls |= 1 << 27
-            else:
-                missing += 1
-        self.cpu_percent = v
-        v = get("IOMaximumIOps")
-        if v is None:
-            if "IOMaximumIOps" in data:
-                nulls |= 1 << 28
-            else:
-                missing += 1
-        self.io_maximum_iops = v
-        v = get("IOMaximumBandwidth")
-        if v is None:
-            if "IOMaximumBandwidth" in data:
-                nulls |= 1 << 29
-            else:
-                missing += 1
-        self.io_maximum_bandwidth = v
-        v = get("RestartPolicy")
-        if v is None:
-            if "RestartPolicy" in data:
-                nulls |= 1 << 30
-            else:
-                missing += 1
-        elif type(v) is dict:
-            v = _from_wire_RestartPolicy(v)
-        self.restart_policy = v
-        v = get("KernelMemory")
-        if v is None:
-            if "KernelMemory" in data:
-                nulls |= 1 << 31
-            else:
-                missing += 1
-        self.kernel_memory = v
-        v = get("KernelMemoryTCP")
-        if v is None:
-            if "KernelMemoryTCP" in data:
-                nulls |= 1 << 32
-            else:
-                missing += 1
-        self.kernel_memory_tcp = v
-        self._wire_nulls = nulls
-        if len(data) + missing == 33:  # every key is known
-            self._extra = None
+        nulls0, missing0 = _read_own_Resources(self, data)
+        nulls1, missing1 = _read_own_ContainerUpdateRequest(self, data)
+        self._wire_nulls = nulls0 | nulls1
+        if len(data) + missing0 + missing1 == 33:
+            self._extra = None  # every key is known
         else:
             self._extra = unknown_keys(cls, data)
         return self
@@ -678,239 +60,63 @@ class ContainerUpdateRequest(WireModel):
     def to_wire(self) -> dict[str, Any]:
         """The JSON object for the daemon: set fields by wire name, then ``extra``."""
         out: dict[str, Any] = {}
-        v: Any
         nulls = self._wire_nulls
-        v = self.cpu_shares
-        if v is not None:
-            out["CpuShares"] = v
-        elif nulls & 1:
-            out["CpuShares"] = None
-        v = self.memory
-        if v is not None:
-            out["Memory"] = v
-        elif nulls & (1 << 1):
-            out["Memory"] = None
-        v = self.cgroup_parent
-        if v is not None:
-            out["CgroupParent"] = v
-        elif nulls & (1 << 2):
-            out["CgroupParent"] = None
-        v = self.blkio_weight
-        if v is not None:
-            out["BlkioWeight"] = v
-        elif nulls & (1 << 3):
-            out["BlkioWeight"] = None
-        v = self.blkio_weight_device
-        if v is not None:
-            if isinstance(v, (list, tuple)):
-                v = [x.to_wire() if isinstance(x, WireModel) else x for x in v]
-            out["BlkioWeightDevice"] = v
-        elif nulls & (1 << 4):
-            out["BlkioWeightDevice"] = None
-        v = self.blkio_device_read_bps
-        if v is not None:
-            if isinstance(v, (list, tuple)):
-                v = [x.to_wire() if isinstance(x, WireModel) else x for x in v]
-            out["BlkioDeviceReadBps"] = v
-        elif nulls & (1 << 5):
-            out["BlkioDeviceReadBps"] = None
-        v = self.blkio_device_write_bps
-        if v is not None:
-            if isinstance(v, (list, tuple)):
-                v = [x.to_wire() if isinstance(x, WireModel) else x for x in v]
-            out["BlkioDeviceWriteBps"] = v
-        elif nulls & (1 << 6):
-            out["BlkioDeviceWriteBps"] = None
-        v = self.blkio_device_read_iops
-        if v is not None:
-            if isinstance(v, (list, tuple)):
-                v = [x.to_wire() if isinstance(x, WireModel) else x for x in v]
-            out["BlkioDeviceReadIOps"] = v
-        elif nulls & (1 << 7):
-            out["BlkioDeviceReadIOps"] = None
-        v = self.blkio_device_write_iops
-        if v is not None:
-            if isinstance(v, (list, tuple)):
-                v = [x.to_wire() if isinstance(x, WireModel) else x for x in v]
-            out["BlkioDeviceWriteIOps"] = v
-        elif nulls & (1 << 8):
-            out["BlkioDeviceWriteIOps"] = None
-        v = self.cpu_period
-        if v is not None:
-            out["CpuPeriod"] = v
-        elif nulls & (1 << 9):
-            out["CpuPeriod"] = None
-        v = self.cpu_quota
-        if v is not None:
-            out["CpuQuota"] = v
-        elif nulls & (1 << 10):
-            out["CpuQuota"] = None
-        v = self.cpu_realtime_period
-        if v is not None:
-            out["CpuRealtimePeriod"] = v
-        elif nulls & (1 << 11):
-            out["CpuRealtimePeriod"] = None
-        v = self.cpu_realtime_runtime
-        if v is not None:
-            out["CpuRealtimeRuntime"] = v
-        elif nulls & (1 << 12):
-            out["CpuRealtimeRuntime"] = None
-        v = self.cpuset_cpus
-        if v is not None:
-            out["CpusetCpus"] = v
-        elif nulls & (1 << 13):
-            out["CpusetCpus"] = None
-        v = self.cpuset_mems
-        if v is not None:
-            out["CpusetMems"] = v
-        elif nulls & (1 << 14):
-            out["CpusetMems"] = None
-        v = self.devices
-        if v is not None:
-            if isinstance(v, (list, tuple)):
-                v = [x.to_wire() if isinstance(x, WireModel) else x for x in v]
-            out["Devices"] = v
-        elif nulls & (1 << 15):
-            out["Devices"] = None
-        v = self.device_cgroup_rules
-        if v is not None:
-            out["DeviceCgroupRules"] = v
-        elif nulls & (1 << 16):
-            out["DeviceCgroupRules"] = None
-        v = self.device_requests
-        if v is not None:
-            if isinstance(v, (list, tuple)):
-                v = [x.to_wire() if isinstance(x, WireModel) else x for x in v]
-            out["DeviceRequests"] = v
-        elif nulls & (1 << 17):
-            out["DeviceRequests"] = None
-        v = self.memory_reservation
-        if v is not None:
-            out["MemoryReservation"] = v
-        elif nulls & (1 << 18):
-            out["MemoryReservation"] = None
-        v = self.memory_swap
-        if v is not None:
-            out["MemorySwap"] = v
-        elif nulls & (1 << 19):
-            out["MemorySwap"] = None
-        v = self.memory_swappiness
-        if v is not None:
-            out["MemorySwappiness"] = v
-        elif nulls & (1 << 20):
-            out["MemorySwappiness"] = None
-        v = self.nano_cpus
-        if v is not None:
-            out["NanoCpus"] = v
-        elif nulls & (1 << 21):
-            out["NanoCpus"] = None
-        v = self.oom_kill_disable
-        if v is not None:
-            out["OomKillDisable"] = v
-        elif nulls & (1 << 22):
-            out["OomKillDisable"] = None
-        v = self.init
-        if v is not None:
-            out["Init"] = v
-        elif nulls & (1 << 23):
-            out["Init"] = None
-        v = self.pids_limit
-        if v is not None:
-            out["PidsLimit"] = v
-        elif nulls & (1 << 24):
-            out["PidsLimit"] = None
-        v = self.ulimits
-        if v is not None:
-            if isinstance(v, (list, tuple)):
-                v = [x.to_wire() if isinstance(x, WireModel) else x for x in v]
-            out["Ulimits"] = v
-        elif nulls & (1 << 25):
-            out["Ulimits"] = None
-        v = self.cpu_count
-        if v is not None:
-            out["CpuCount"] = v
-        elif nulls & (1 << 26):
-            out["CpuCount"] = None
-        v = self.cpu_percent
-        if v is not None:
-            out["CpuPercent"] = v
-        elif nulls & (1 << 27):
-            out["CpuPercent"] = None
-        v = self.io_maximum_iops
-        if v is not None:
-            out["IOMaximumIOps"] = v
-        elif nulls & (1 << 28):
-            out["IOMaximumIOps"] = None
-        v = self.io_maximum_bandwidth
-        if v is not None:
-            out["IOMaximumBandwidth"] = v
-        elif nulls & (1 << 29):
-            out["IOMaximumBandwidth"] = None
-        v = self.restart_policy
-        if v is not None:
-            if isinstance(v, WireModel):
-                v = v.to_wire()
-            out["RestartPolicy"] = v
-        elif nulls & (1 << 30):
-            out["RestartPolicy"] = None
-        v = self.kernel_memory
-        if v is not None:
-            out["KernelMemory"] = v
-        elif nulls & (1 << 31):
-            out["KernelMemory"] = None
-        v = self.kernel_memory_tcp
-        if v is not None:
-            out["KernelMemoryTCP"] = v
-        elif nulls & (1 << 32):
-            out["KernelMemoryTCP"] = None
+        _put_own_Resources(self, out, nulls)
+        _put_own_ContainerUpdateRequest(self, out, nulls)
         extra = self._extra
         if extra:
             out.update(extra)
         return out
 
 
+def _set_own_ContainerUpdateRequest(self: ContainerUpdateRequest, values: Any) -> int:
+    """Set the fields ``ContainerUpdateRequest`` declares from ``_get_own_ContainerUpdateRequest(data)``; their null bits."""
+    v0 = values
+    nulls = 0
+    if v0 is None:
+        nulls |= 1 << 32
+    elif type(v0) is dict:
+        v0 = _from_wire_RestartPolicy(v0)
+    self.restart_policy = v0
+    return nulls
+
+
+def _read_own_ContainerUpdateRequest(
+    self: ContainerUpdateRequest, data: Mapping[str, Any]
+) -> tuple[int, int]:
+    """Set the fields ``ContainerUpdateRequest`` declares, key by key; their null bits and absent keys."""
+    get = data.get
+    nulls = 0
+    missing = 0
+    v = get("RestartPolicy")
+    if v is None:
+        if "RestartPolicy" in data:
+            nulls |= 1 << 32
+        else:
+            missing += 1
+    elif type(v) is dict:
+        v = _from_wire_RestartPolicy(v)
+    self.restart_policy = v
+    return nulls, missing
+
+
+def _put_own_ContainerUpdateRequest(
+    self: ContainerUpdateRequest, out: dict[str, Any], nulls: int
+) -> None:
+    """Write the fields ``ContainerUpdateRequest`` declares into `out`."""
+    v: Any
+    v = self.restart_policy
+    if v is not None:
+        if isinstance(v, WireModel):
+            v = v.to_wire()
+        out["RestartPolicy"] = v
+    elif nulls & (1 << 32):
+        out["RestartPolicy"] = None
+
+
 # Every key of a model in spec order, looked up by one C call.
-_get_all_ContainerUpdateRequest = itemgetter(
-    "CpuShares",
-    "Memory",
-    "CgroupParent",
-    "BlkioWeight",
-    "BlkioWeightDevice",
-    "BlkioDeviceReadBps",
-    "BlkioDeviceWriteBps",
-    "BlkioDeviceReadIOps",
-    "BlkioDeviceWriteIOps",
-    "CpuPeriod",
-    "CpuQuota",
-    "CpuRealtimePeriod",
-    "CpuRealtimeRuntime",
-    "CpusetCpus",
-    "CpusetMems",
-    "Devices",
-    "DeviceCgroupRules",
-    "DeviceRequests",
-    "MemoryReservation",
-    "MemorySwap",
-    "MemorySwappiness",
-    "NanoCpus",
-    "OomKillDisable",
-    "Init",
-    "PidsLimit",
-    "Ulimits",
-    "CpuCount",
-    "CpuPercent",
-    "IOMaximumIOps",
-    "IOMaximumBandwidth",
-    "RestartPolicy",
-    "KernelMemory",
-    "KernelMemoryTCP",
-)
+_get_own_ContainerUpdateRequest = itemgetter("RestartPolicy")
 
 
 # Bound once: cheaper to call than looking the classmethod up for every value.
-_from_wire_DeviceMapping = DeviceMapping.from_wire
-_from_wire_DeviceRequest = DeviceRequest.from_wire
-_from_wire_ResourcesBlkioWeightDeviceItem = ResourcesBlkioWeightDeviceItem.from_wire
-_from_wire_ResourcesUlimitsItem = ResourcesUlimitsItem.from_wire
 _from_wire_RestartPolicy = RestartPolicy.from_wire
-_from_wire_ThrottleDevice = ThrottleDevice.from_wire

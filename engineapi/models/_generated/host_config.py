@@ -22,148 +22,23 @@ from engineapi.models._base import (
     unknown_keys,
     wire_field,
 )
-from engineapi.models._generated.device_mapping import DeviceMapping
-from engineapi.models._generated.device_request import DeviceRequest
 from engineapi.models._generated.mount import Mount
 from engineapi.models._generated.port_binding import PortBinding
 from engineapi.models._generated.port_map import PortMap
 from engineapi.models._generated.resources import (
-    ResourcesBlkioWeightDeviceItem,
-    ResourcesUlimitsItem,
+    Resources,
+    _get_own_Resources,
+    _put_own_Resources,
+    _read_own_Resources,
+    _set_own_Resources,
 )
 from engineapi.models._generated.restart_policy import RestartPolicy
-from engineapi.models._generated.throttle_device import ThrottleDevice
 
 
 @attrs.define(slots=True, kw_only=True, repr=False)
-class HostConfig(WireModel):
+class HostConfig(Resources):
     """Container configuration that depends on the host we are running on"""
 
-    cpu_shares: int | None = wire_field("CpuShares")
-    """An integer value representing this container's relative CPU weight
-    versus other containers.
-    """
-    memory: int | None = wire_field("Memory")
-    """Memory limit in bytes."""
-    cgroup_parent: str | None = wire_field("CgroupParent")
-    """Path to `cgroups` under which the container's `cgroup` is created. If
-    the path is not absolute, the path is considered to be relative to the
-    `cgroups` path of the init process. Cgroups are created if they do not
-    already exist.
-    """
-    blkio_weight: int | None = wire_field("BlkioWeight")
-    """Block IO weight (relative weight)."""
-    blkio_weight_device: list[ResourcesBlkioWeightDeviceItem] | None = wire_field(
-        "BlkioWeightDevice"
-    )
-    """Block IO weight (relative device weight) in the form:
-
-    ```
-    [{"Path": "device_path", "Weight": weight}]
-    ```
-    """
-    blkio_device_read_bps: list[ThrottleDevice] | None = wire_field("BlkioDeviceReadBps")
-    """Limit read rate (bytes per second) from a device, in the form:
-
-    ```
-    [{"Path": "device_path", "Rate": rate}]
-    ```
-    """
-    blkio_device_write_bps: list[ThrottleDevice] | None = wire_field("BlkioDeviceWriteBps")
-    """Limit write rate (bytes per second) to a device, in the form:
-
-    ```
-    [{"Path": "device_path", "Rate": rate}]
-    ```
-    """
-    blkio_device_read_iops: list[ThrottleDevice] | None = wire_field("BlkioDeviceReadIOps")
-    """Limit read rate (IO per second) from a device, in the form:
-
-    ```
-    [{"Path": "device_path", "Rate": rate}]
-    ```
-    """
-    blkio_device_write_iops: list[ThrottleDevice] | None = wire_field("BlkioDeviceWriteIOps")
-    """Limit write rate (IO per second) to a device, in the form:
-
-    ```
-    [{"Path": "device_path", "Rate": rate}]
-    ```
-    """
-    cpu_period: int | None = wire_field("CpuPeriod")
-    """The length of a CPU period in microseconds."""
-    cpu_quota: int | None = wire_field("CpuQuota")
-    """Microseconds of CPU time that the container can get in a CPU period."""
-    cpu_realtime_period: int | None = wire_field("CpuRealtimePeriod")
-    """The length of a CPU real-time period in microseconds. Set to 0 to
-    allocate no time allocated to real-time tasks.
-    """
-    cpu_realtime_runtime: int | None = wire_field("CpuRealtimeRuntime")
-    """The length of a CPU real-time runtime in microseconds. Set to 0 to
-    allocate no time allocated to real-time tasks.
-    """
-    cpuset_cpus: str | None = wire_field("CpusetCpus")
-    """CPUs in which to allow execution (e.g., `0-3`, `0,1`)."""
-    cpuset_mems: str | None = wire_field("CpusetMems")
-    """Memory nodes (MEMs) in which to allow execution (0-3, 0,1). Only
-    effective on NUMA systems.
-    """
-    devices: list[DeviceMapping] | None = wire_field("Devices")
-    """A list of devices to add to the container."""
-    device_cgroup_rules: list[str] | None = wire_field("DeviceCgroupRules")
-    """a list of cgroup rules to apply to the container"""
-    device_requests: list[DeviceRequest] | None = wire_field("DeviceRequests")
-    """A list of requests for devices to be sent to device drivers."""
-    memory_reservation: int | None = wire_field("MemoryReservation")
-    """Memory soft limit in bytes."""
-    memory_swap: int | None = wire_field("MemorySwap")
-    """Total memory limit (memory + swap). Set as `-1` to enable unlimited
-    swap.
-    """
-    memory_swappiness: int | None = wire_field("MemorySwappiness")
-    """Tune a container's memory swappiness behavior. Accepts an integer
-    between 0 and 100.
-    """
-    nano_cpus: int | None = wire_field("NanoCpus")
-    """CPU quota in units of 10<sup>-9</sup> CPUs."""
-    oom_kill_disable: bool | None = wire_field("OomKillDisable")
-    """Disable OOM Killer for the container."""
-    init: bool | None = wire_field("Init")
-    """Run an init inside the container that forwards signals and reaps
-    processes. This field is omitted if empty, and the default (as
-    configured on the daemon) is used.
-    """
-    pids_limit: int | None = wire_field("PidsLimit")
-    """Tune a container's PIDs limit. Set `0` or `-1` for unlimited, or `null`
-    to not change.
-    """
-    ulimits: list[ResourcesUlimitsItem] | None = wire_field("Ulimits")
-    """A list of resource limits to set in the container. For example:
-
-    ```
-    {"Name": "nofile", "Soft": 1024, "Hard": 2048}
-    ```
-    """
-    cpu_count: int | None = wire_field("CpuCount")
-    """The number of usable CPUs (Windows only).
-
-    On Windows Server containers, the processor resource controls are
-    mutually exclusive. The order of precedence is `CPUCount` first, then
-    `CPUShares`, and `CPUPercent` last.
-    """
-    cpu_percent: int | None = wire_field("CpuPercent")
-    """The usable percentage of the available CPUs (Windows only).
-
-    On Windows Server containers, the processor resource controls are
-    mutually exclusive. The order of precedence is `CPUCount` first, then
-    `CPUShares`, and `CPUPercent` last.
-    """
-    io_maximum_iops: int | None = wire_field("IOMaximumIOps")
-    """Maximum IOps for the container system drive (Windows only)"""
-    io_maximum_bandwidth: int | None = wire_field("IOMaximumBandwidth")
-    """Maximum IO in bytes per second for the container system drive
-    (Windows only).
-    """
     binds: list[str] | None = wire_field("Binds")
     """A list of volume bindings for this container. Each volume binding
     is a string in one of these forms:
@@ -347,981 +222,30 @@ class HostConfig(WireModel):
     """The list of paths to be set as read-only inside the container
     (this overrides the default set of paths).
     """
-    kernel_memory: int | None = wire_field("KernelMemory", until="1.41", deprecated=True)
-    """Kernel memory limit in bytes.
-
-    > **Deprecated**: This field is deprecated as the kernel 5.4 deprecated
-    > `kmem.limit_in_bytes`.
-
-    Only in API versions 1.41 to 1.41.
-    """
-    kernel_memory_tcp: int | None = wire_field("KernelMemoryTCP", until="1.51", deprecated=True)
-    """Hard limit for kernel TCP buffer memory (in bytes). Depending on the
-    OCI runtime in use, this option may be ignored. It is no longer supported
-    by the default (runc) runtime.
-
-    This field is omitted when empty.
-
-    **Deprecated**: This field is deprecated as kernel 6.12 has deprecated `memory.kmem.tcp.limit_in_bytes` field
-    for cgroups v1. This field will be removed in a future release.
-
-    Only in API versions 1.41 to 1.51.
-    """
-    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
-    """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
-    _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)
 
     @classmethod
     def from_wire(cls, data: Mapping[str, Any]) -> Self:
         """Decode a JSON object from the daemon; unexpected value types are kept as-is."""
         self = new_instance(cls)
-        nulls = 0  # bit i set: the i-th key arrived as an explicit null
         if len(data) == 71 and type(data) is dict:
             # The usual reply: every key known and present, read at once.
             try:
-                (
-                    v0,
-                    v1,
-                    v2,
-                    v3,
-                    v4,
-                    v5,
-                    v6,
-                    v7,
-                    v8,
-                    v9,
-                    v10,
-                    v11,
-                    v12,
-                    v13,
-                    v14,
-                    v15,
-                    v16,
-                    v17,
-                    v18,
-                    v19,
-                    v20,
-                    v21,
-                    v22,
-                    v23,
-                    v24,
-                    v25,
-                    v26,
-                    v27,
-                    v28,
-                    v29,
-                    v30,
-                    v31,
-                    v32,
-                    v33,
-                    v34,
-                    v35,
-                    v36,
-                    v37,
-                    v38,
-                    v39,
-                    v40,
-                    v41,
-                    v42,
-                    v43,
-                    v44,
-                    v45,
-                    v46,
-                    v47,
-                    v48,
-                    v49,
-                    v50,
-                    v51,
-                    v52,
-                    v53,
-                    v54,
-                    v55,
-                    v56,
-                    v57,
-                    v58,
-                    v59,
-                    v60,
-                    v61,
-                    v62,
-                    v63,
-                    v64,
-                    v65,
-                    v66,
-                    v67,
-                    v68,
-                    v69,
-                    v70,
-                ) = _get_all_HostConfig(data)
+                part0 = _get_own_Resources(data)
+                part1 = _get_own_HostConfig(data)
             except KeyError:
                 pass  # an unknown key in place of a known one
             else:
-                if v0 is None:
-                    nulls |= 1
-                self.cpu_shares = v0
-                if v1 is None:
-                    nulls |= 1 << 1
-                self.memory = v1
-                if v2 is None:
-                    nulls |= 1 << 2
-                self.cgroup_parent = v2
-                if v3 is None:
-                    nulls |= 1 << 3
-                self.blkio_weight = v3
-                if v4 is None:
-                    nulls |= 1 << 4
-                elif type(v4) is list:
-                    blkio_weight_device_items = []
-                    for x in v4:
-                        blkio_weight_device_items.append(
-                            _from_wire_ResourcesBlkioWeightDeviceItem(x) if type(x) is dict else x
-                        )
-                    v4 = blkio_weight_device_items
-                self.blkio_weight_device = v4
-                if v5 is None:
-                    nulls |= 1 << 5
-                elif type(v5) is list:
-                    blkio_device_read_bps_items = []
-                    for x in v5:
-                        blkio_device_read_bps_items.append(
-                            _from_wire_ThrottleDevice(x) if type(x) is dict else x
-                        )
-                    v5 = blkio_device_read_bps_items
-                self.blkio_device_read_bps = v5
-                if v6 is None:
-                    nulls |= 1 << 6
-                elif type(v6) is list:
-                    blkio_device_write_bps_items = []
-                    for x in v6:
-                        blkio_device_write_bps_items.append(
-                            _from_wire_ThrottleDevice(x) if type(x) is dict else x
-                        )
-                    v6 = blkio_device_write_bps_items
-                self.blkio_device_write_bps = v6
-                if v7 is None:
-                    nulls |= 1 << 7
-                elif type(v7) is list:
-                    blkio_device_read_iops_items = []
-                    for x in v7:
-                        blkio_device_read_iops_items.append(
-                            _from_wire_ThrottleDevice(x) if type(x) is dict else x
-                        )
-                    v7 = blkio_device_read_iops_items
-                self.blkio_device_read_iops = v7
-                if v8 is None:
-                    nulls |= 1 << 8
-                elif type(v8) is list:
-                    blkio_device_write_iops_items = []
-                    for x in v8:
-                        blkio_device_write_iops_items.append(
-                            _from_wire_ThrottleDevice(x) if type(x) is dict else x
-                        )
-                    v8 = blkio_device_write_iops_items
-                self.blkio_device_write_iops = v8
-                if v9 is None:
-                    nulls |= 1 << 9
-                self.cpu_period = v9
-                if v10 is None:
-                    nulls |= 1 << 10
-                self.cpu_quota = v10
-                if v11 is None:
-                    nulls |= 1 << 11
-                self.cpu_realtime_period = v11
-                if v12 is None:
-                    nulls |= 1 << 12
-                self.cpu_realtime_runtime = v12
-                if v13 is None:
-                    nulls |= 1 << 13
-                self.cpuset_cpus = v13
-                if v14 is None:
-                    nulls |= 1 << 14
-                self.cpuset_mems = v14
-                if v15 is None:
-                    nulls |= 1 << 15
-                elif type(v15) is list:
-                    devices_items = []
-                    for x in v15:
-                        devices_items.append(_from_wire_DeviceMapping(x) if type(x) is dict else x)
-                    v15 = devices_items
-                self.devices = v15
-                if v16 is None:
-                    nulls |= 1 << 16
-                self.device_cgroup_rules = v16
-                if v17 is None:
-                    nulls |= 1 << 17
-                elif type(v17) is list:
-                    device_requests_items = []
-                    for x in v17:
-                        device_requests_items.append(
-                            _from_wire_DeviceRequest(x) if type(x) is dict else x
-                        )
-                    v17 = device_requests_items
-                self.device_requests = v17
-                if v18 is None:
-                    nulls |= 1 << 18
-                self.memory_reservation = v18
-                if v19 is None:
-                    nulls |= 1 << 19
-                self.memory_swap = v19
-                if v20 is None:
-                    nulls |= 1 << 20
-                self.memory_swappiness = v20
-                if v21 is None:
-                    nulls |= 1 << 21
-                self.nano_cpus = v21
-                if v22 is None:
-                    nulls |= 1 << 22
-                self.oom_kill_disable = v22
-                if v23 is None:
-                    nulls |= 1 << 23
-                self.init = v23
-                if v24 is None:
-                    nulls |= 1 << 24
-                self.pids_limit = v24
-                if v25 is None:
-                    nulls |= 1 << 25
-                elif type(v25) is list:
-                    ulimits_items = []
-                    for x in v25:
-                        ulimits_items.append(
-                            _from_wire_ResourcesUlimitsItem(x) if type(x) is dict else x
-                        )
-                    v25 = ulimits_items
-                self.ulimits = v25
-                if v26 is None:
-                    nulls |= 1 << 26
-                self.cpu_count = v26
-                if v27 is None:
-                    nulls |= 1 << 27
-                self.cpu_percent = v27
-                if v28 is None:
-                    nulls |= 1 << 28
-                self.io_maximum_iops = v28
-                if v29 is None:
-                    nulls |= 1 << 29
-                self.io_maximum_bandwidth = v29
-                if v30 is None:
-                    nulls |= 1 << 30
-                self.binds = v30
-                if v31 is None:
-                    nulls |= 1 << 31
-                self.container_id_file = v31
-                if v32 is None:
-                    nulls |= 1 << 32
-                elif type(v32) is dict:
-                    v32 = _from_wire_HostConfigLogConfig(v32)
-                self.log_config = v32
-                if v33 is None:
-                    nulls |= 1 << 33
-                self.network_mode = v33
-                if v34 is None:
-                    nulls |= 1 << 34
-                elif type(v34) is dict:
-                    port_bindings_items = {}
-                    for k, x in v34.items():
-                        port_bindings_items[k] = (
-                            [_from_wire_PortBinding(x1) if type(x1) is dict else x1 for x1 in x]
-                            if type(x) is list
-                            else x
-                        )
-                    v34 = port_bindings_items
-                self.port_bindings = v34
-                if v35 is None:
-                    nulls |= 1 << 35
-                elif type(v35) is dict:
-                    v35 = _from_wire_RestartPolicy(v35)
-                self.restart_policy = v35
-                if v36 is None:
-                    nulls |= 1 << 36
-                self.auto_remove = v36
-                if v37 is None:
-                    nulls |= 1 << 37
-                self.volume_driver = v37
-                if v38 is None:
-                    nulls |= 1 << 38
-                self.volumes_from = v38
-                if v39 is None:
-                    nulls |= 1 << 39
-                elif type(v39) is list:
-                    mounts_items = []
-                    for x in v39:
-                        mounts_items.append(_from_wire_Mount(x) if type(x) is dict else x)
-                    v39 = mounts_items
-                self.mounts = v39
-                if v40 is None:
-                    nulls |= 1 << 40
-                self.console_size = v40
-                if v41 is None:
-                    nulls |= 1 << 41
-                self.annotations = v41
-                if v42 is None:
-                    nulls |= 1 << 42
-                self.cap_add = v42
-                if v43 is None:
-                    nulls |= 1 << 43
-                self.cap_drop = v43
-                if v44 is None:
-                    nulls |= 1 << 44
-                elif type(v44) is str:
-                    v44 = _by_value_HostConfigCgroupnsMode[v44]
-                self.cgroupns_mode = v44
-                if v45 is None:
-                    nulls |= 1 << 45
-                self.dns = v45
-                if v46 is None:
-                    nulls |= 1 << 46
-                self.dns_options = v46
-                if v47 is None:
-                    nulls |= 1 << 47
-                self.dns_search = v47
-                if v48 is None:
-                    nulls |= 1 << 48
-                self.extra_hosts = v48
-                if v49 is None:
-                    nulls |= 1 << 49
-                self.group_add = v49
-                if v50 is None:
-                    nulls |= 1 << 50
-                self.ipc_mode = v50
-                if v51 is None:
-                    nulls |= 1 << 51
-                self.cgroup = v51
-                if v52 is None:
-                    nulls |= 1 << 52
-                self.links = v52
-                if v53 is None:
-                    nulls |= 1 << 53
-                self.oom_score_adj = v53
-                if v54 is None:
-                    nulls |= 1 << 54
-                self.pid_mode = v54
-                if v55 is None:
-                    nulls |= 1 << 55
-                self.privileged = v55
-                if v56 is None:
-                    nulls |= 1 << 56
-                self.publish_all_ports = v56
-                if v57 is None:
-                    nulls |= 1 << 57
-                self.readonly_rootfs = v57
-                if v58 is None:
-                    nulls |= 1 << 58
-                self.security_opt = v58
-                if v59 is None:
-                    nulls |= 1 << 59
-                self.storage_opt = v59
-                if v60 is None:
-                    nulls |= 1 << 60
-                self.tmpfs = v60
-                if v61 is None:
-                    nulls |= 1 << 61
-                self.uts_mode = v61
-                if v62 is None:
-                    nulls |= 1 << 62
-                self.userns_mode = v62
-                if v63 is None:
-                    nulls |= 1 << 63
-                self.shm_size = v63
-                if v64 is None:
-                    nulls |= 1 << 64
-                self.sysctls = v64
-                if v65 is None:
-                    nulls |= 1 << 65
-                self.runtime = v65
-                if v66 is None:
-                    nulls |= 1 << 66
-                elif type(v66) is str:
-                    v66 = _by_value_HostConfigIsolation[v66]
-                self.isolation = v66
-                if v67 is None:
-                    nulls |= 1 << 67
-                self.masked_paths = v67
-                if v68 is None:
-                    nulls |= 1 << 68
-                self.readonly_paths = v68
-                if v69 is None:
-                    nulls |= 1 << 69
-                self.kernel_memory = v69
-                if v70 is None:
-                    nulls |= 1 << 70
-                self.kernel_memory_tcp = v70
-                self._wire_nulls = nulls
+                self._wire_nulls = _set_own_Resources(self, part0) | _set_own_HostConfig(
+                    self, part1
+                )
                 self._extra = None
                 return self
         # Per key: a None is an explicit null (remembered) or an absent key (counted).
-        get = data.get
-        missing = 0
-        v = get("CpuShares")
-        if v is None:
-            if "CpuShares" in data:
-                nulls |= 1
-            else:
-                missing += 1
-        self.cpu_shares = v
-        v = get("Memory")
-        if v is None:
-            if "Memory" in data:
-                nulls |= 1 << 1
-            else:
-                missing += 1
-        self.memory = v
-        v = get("CgroupParent")
-        if v is None:
-            if "CgroupParent" in data:
-                nulls |= 1 << 2
-            else:
-                missing += 1
-        self.cgroup_parent = v
-        v = get("BlkioWeight")
-        if v is None:
-            if "BlkioWeight" in data:
-                nulls |= 1 << 3
-            else:
-                missing += 1
-        self.blkio_weight = v
-        v = get("BlkioWeightDevice")
-        if v is None:
-            if "BlkioWeightDevice" in data:
-                nulls |= 1 << 4
-            else:
-                missing += 1
-        elif type(v) is list:
-            blkio_weight_device_items = []
-            for x in v:
-                blkio_weight_device_items.append(
-                    _from_wire_ResourcesBlkioWeightDeviceItem(x) if type(x) is dict else x
-                )
-            v = blkio_weight_device_items
-        self.blkio_weight_device = v
-        v = get("BlkioDeviceReadBps")
-        if v is None:
-            if "BlkioDeviceReadBps" in data:
-                nulls |= 1 << 5
-            else:
-                missing += 1
-        elif type(v) is list:
-            blkio_device_read_bps_items = []
-            for x in v:
-                blkio_device_read_bps_items.append(
-                    _from_wire_ThrottleDevice(x) if type(x) is dict else x
-                )
-            v = blkio_device_read_bps_items
-        self.blkio_device_read_bps = v
-        v = get("BlkioDeviceWriteBps")
-        if v is None:
-            if "BlkioDeviceWriteBps" in data:
-                nulls |= 1 << 6
-            else:
-                missing += 1
-        elif type(v) is list:
-            blkio_device_write_bps_items = []
-            for x in v:
-                blkio_device_write_bps_items.append(
-                    _from_wire_ThrottleDevice(x) if type(x) is dict else x
-                )
-            v = blkio_device_write_bps_items
-        self.blkio_device_write_bps = v
-        v = get("BlkioDeviceReadIOps")
-        if v is None:
-            if "BlkioDeviceReadIOps" in data:
-                nulls |= 1 << 7
-            else:
-                missing += 1
-        elif type(v) is list:
-            blkio_device_read_iops_items = []
-            for x in v:
-                blkio_device_read_iops_items.append(
-                    _from_wire_ThrottleDevice(x) if type(x) is dict else x
-                )
-            v = blkio_device_read_iops_items
-        self.blkio_device_read_iops = v
-        v = get("BlkioDeviceWriteIOps")
-        if v is None:
-            if "BlkioDeviceWriteIOps" in data:
-                nulls |= 1 << 8
-            else:
-                missing += 1
-        elif type(v) is list:
-            blkio_device_write_iops_items = []
-            for x in v:
-                blkio_device_write_iops_items.append(
-                    _from_wire_ThrottleDevice(x) if type(x) is dict else x
-                )
-            v = blkio_device_write_iops_items
-        self.blkio_device_write_iops = v
-        v = get("CpuPeriod")
-        if v is None:
-            if "CpuPeriod" in data:
-                nulls |= 1 << 9
-            else:
-                missing += 1
-        self.cpu_period = v
-        v = get("CpuQuota")
-        if v is None:
-            if "CpuQuota" in data:
-                nulls |= 1 << 10
-            else:
-                missing += 1
-        self.cpu_quota = v
-        v = get("CpuRealtimePeriod")
-        if v is None:
-            if "CpuRealtimePeriod" in data:
-                nulls |= 1 << 11
-            else:
-                missing += 1
-        self.cpu_realtime_period = v
-        v = get("CpuRealtimeRuntime")
-        if v is None:
-            if "CpuRealtimeRuntime" in data:
-                nulls |= 1 << 12
-            else:
-                missing += 1
-        self.cpu_realtime_runtime = v
-        v = get("CpusetCpus")
-        if v is None:
-            if "CpusetCpus" in data:
-                nulls |= 1 << 13
-            else:
-                missing += 1
-        self.cpuset_cpus = v
-        v = get("CpusetMems")
-        if v is None:
-            if "CpusetMems" in data:
-                nulls |= 1 << 14
-            else:
-                missing += 1
-        self.cpuset_mems = v
-        v = get("Devices")
-        if v is None:
-            if "Devices" in data:
-                nulls |= 1 << 15
-            else:
-                missing += 1
-        elif type(v) is list:
-            devices_items = []
-            for x in v:
-                devices_items.append(_from_wire_DeviceMapping(x) if type(x) is dict else x)
-            v = devices_items
-        self.devices = v
-        v = get("DeviceCgroupRules")
-        if v is None:
-            if "DeviceCgroupRules" in data:
-                nulls |= 1 << 16
-            else:
-                missing += 1
-        self.device_cgroup_rules = v
-        v = get("DeviceRequests")
-        if v is None:
-            if "DeviceRequests" in data:
-                nulls |= 1 << 17
-            else:
-                missing += 1
-        elif type(v) is list:
-            device_requests_items = []
-            for x in v:
-                device_requests_items.append(_from_wire_DeviceRequest(x) if type(x) is dict else x)
-            v = device_requests_items
-        self.device_requests = v
-        v = get("MemoryReservation")
-        if v is None:
-            if "MemoryReservation" in data:
-                nulls |= 1 << 18
-            else:
-                missing += 1
-        self.memory_reservation = v
-        v = get("MemorySwap")
-        if v is None:
-            if "MemorySwap" in data:
-                nulls |= 1 << 19
-            else:
-                missing += 1
-        self.memory_swap = v
-        v = get("MemorySwappiness")
-        if v is None:
-            if "MemorySwappiness" in data:
-                nulls |= 1 << 20
-            else:
-                missing += 1
-        self.memory_swappiness = v
-        v = get("NanoCpus")
-        if v is None:
-            if "NanoCpus" in data:
-                nulls |= 1 << 21
-            else:
-                missing += 1
-        self.nano_cpus = v
-        v = get("OomKillDisable")
-        if v is None:
-            if "OomKillDisable" in data:
-                nulls |= 1 << 22
-            else:
-                missing += 1
-        self.oom_kill_disable = v
-        v = get("Init")
-        if v is None:
-            if "Init" in data:
-                nulls |= 1 << 23
-            else:
-                missing += 1
-        self.init = v
-        v = get("PidsLimit")
-        if v is None:
-            if "PidsLimit" in data:
-                nulls |= 1 << 24
-            else:
-                missing += 1
-        self.pids_limit = v
-        v = get("Ulimits")
-        if v is None:
-            if "Ulimits" in data:
-                nulls |= 1 << 25
-            else:
-                missing += 1
-        elif type(v) is list:
-            ulimits_items = []
-            for x in v:
-                ulimits_items.append(_from_wire_ResourcesUlimitsItem(x) if type(x) is dict else x)
-            v = ulimits_items
-        self.ulimits = v
-        v = get("CpuCount")
-        if v is None:
-            if "CpuCount" in data:
-                nulls |= 1 << 26
-            else:
-                missing += 1
-        self.cpu_count = v
-        v = get("CpuPercent")
-        if v is None:
-            if "CpuPercent" in data:
-                nulls |= 1 << 27
-            else:
-                missing += 1
-        self.cpu_percent = v
-        v = get("IOMaximumIOps")
-        if v is None:
-            if "IOMaximumIOps" in data:
-                nulls |= 1 << 28
-            else:
-                missing += 1
-        self.io_maximum_iops = v
-        v = get("IOMaximumBandwidth")
-        if v is None:
-            if "IOMaximumBandwidth" in data:
-                nulls |= 1 << 29
-            else:
-                missing += 1
-        self.io_maximum_bandwidth = v
-        v = get("Binds")
-        if v is None:
-            if "Binds" in data:
-                nulls |= 1 << 30
-            else:
-                missing += 1
-        self.binds = v
-        v = get("ContainerIDFile")
-        if v is None:
-            if "ContainerIDFile" in data:
-                nulls |= 1 << 31
-            else:
-                missing += 1
-        self.container_id_file = v
-        v = get("LogConfig")
-        if v is None:
-            if "LogConfig" in data:
-                nulls |= 1 << 32
-            else:
-                missing += 1
-        elif type(v) is dict:
-            v = _from_wire_HostConfigLogConfig(v)
-        self.log_config = v
-        v = get("NetworkMode")
-        if v is None:
-            if "NetworkMode" in data:
-                nulls |= 1 << 33
-            else:
-                missing += 1
-        self.network_mode = v
-        v = get("PortBindings")
-        if v is None:
-            if "PortBindings" in data:
-                nulls |= 1 << 34
-            else:
-                missing += 1
-        elif type(v) is dict:
-            port_bindings_items = {}
-            for k, x in v.items():
-                port_bindings_items[k] = (
-                    [_from_wire_PortBinding(x1) if type(x1) is dict else x1 for x1 in x]
-                    if type(x) is list
-                    else x
-                )
-            v = port_bindings_items
-        self.port_bindings = v
-        v = get("RestartPolicy")
-        if v is None:
-            if "RestartPolicy" in data:
-                nulls |= 1 << 35
-            else:
-                missing += 1
-        elif type(v) is dict:
-            v = _from_wire_RestartPolicy(v)
-        self.restart_policy = v
-        v = get("AutoRemove")
-        if v is None:
-            if "AutoRemove" in data:
-                nulls |= 1 << 36
-            else:
-                missing += 1
-        self.auto_remove = v
-        v = get("VolumeDriver")
-        if v is None:
-            if "VolumeDriver" in data:
-                nulls |= 1 << 37
-            else:
-                missing += 1
-        self.volume_driver = v
-        v = get("VolumesFrom")
-        if v is None:
-            if "VolumesFrom" in data:
-                nulls |= 1 << 38
-            else:
-                missing += 1
-        self.volumes_from = v
-        v = get("Mounts")
-        if v is None:
-            if "Mounts" in data:
-                nulls |= 1 << 39
-            else:
-                missing += 1
-        elif type(v) is list:
-            mounts_items = []
-            for x in v:
-                mounts_items.append(_from_wire_Mount(x) if type(x) is dict else x)
-            v = mounts_items
-        self.mounts = v
-        v = get("ConsoleSize")
-        if v is None:
-            if "ConsoleSize" in data:
-                nulls |= 1 << 40
-            else:
-                missing += 1
-        self.console_size = v
-        v = get("Annotations")
-        if v is None:
-            if "Annotations" in data:
-                nulls |= 1 << 41
-            else:
-                missing += 1
-        self.annotations = v
-        v = get("CapAdd")
-        if v is None:
-            if "CapAdd" in data:
-                nulls |= 1 << 42
-            else:
-                missing += 1
-        self.cap_add = v
-        v = get("CapDrop")
-        if v is None:
-            if "CapDrop" in data:
-                nulls |= 1 << 43
-            else:
-                missing += 1
-        self.cap_drop = v
-        v = get("CgroupnsMode")
-        if v is None:
-            if "CgroupnsMode" in data:
-                nulls |= 1 << 44
-            else:
-                missing += 1
-        elif type(v) is str:
-            v = _by_value_HostConfigCgroupnsMode[v]
-        self.cgroupns_mode = v
-        v = get("Dns")
-        if v is None:
-            if "Dns" in data:
-                nulls |= 1 << 45
-            else:
-                missing += 1
-        self.dns = v
-        v = get("DnsOptions")
-        if v is None:
-            if "DnsOptions" in data:
-                nulls |= 1 << 46
-            else:
-                missing += 1
-        self.dns_options = v
-        v = get("DnsSearch")
-        if v is None:
-            if "DnsSearch" in data:
-                nulls |= 1 << 47
-            else:
-                missing += 1
-        self.dns_search = v
-        v = get("ExtraHosts")
-        if v is None:
-            if "ExtraHosts" in data:
-                nulls |= 1 << 48
-            else:
-                missing += 1
-        self.extra_hosts = v
-        v = get("GroupAdd")
-        if v is None:
-            if "GroupAdd" in data:
-                nulls |= 1 << 49
-            else:
-                missing += 1
-        self.group_add = v
-        v = get("IpcMode")
-        if v is None:
-            if "IpcMode" in data:
-                nulls |= 1 << 50
-            else:
-                missing += 1
-        self.ipc_mode = v
-        v = get("Cgroup")
-        if v is None:
-            if "Cgroup" in data:
-                nulls |= 1 << 51
-            else:
-                missing += 1
-        self.cgroup = v
-        v = get("Links")
-        if v is None:
-            if "Links" in data:
-                nulls |= 1 << 52
-            else:
-                missing += 1
-        self.links = v
-        v = get("OomScoreAdj")
-        if v is None:
-            if "OomScoreAdj" in data:
-                nulls |= 1 << 53
-            else:
-                missing += 1
-        self.oom_score_adj = v
-        v = get("PidMode")
-        if v is None:
-            if "PidMode" in data:
-                nulls |= 1 << 54
-            else:
-                missing += 1
-        self.pid_mode = v
-        v = get("Privileged")
-        if v is None:
-            if "Privileged" in data:
-                nulls |= 1 << 55
-            else:
-                missing += 1
-        self.privileged = v
-        v = get("PublishAllPorts")
-        if v is None:
-            if "PublishAllPorts" in data:
-                nulls |= 1 << 56
-            else:
-                missing += 1
-        self.publish_all_ports = v
-        v = get("ReadonlyRootfs")
-        if v is None:
-            if "ReadonlyRootfs" in data:
-                nulls |= 1 << 57
-            else:
-                missing += 1
-        self.readonly_rootfs = v
-        v = get("SecurityOpt")
-        if v is None:
-            if "SecurityOpt" in data:
-                nulls |= 1 << 58
-            else:
-                missing += 1
-        self.security_opt = v
-        v = get("StorageOpt")
-        if v is None:
-            if "StorageOpt" in data:
-                nulls |= 1 << 59
-            else:
-                missing += 1
-        self.storage_opt = v
-        v = get("Tmpfs")
-        if v is None:
-            if "Tmpfs" in data:
-                nulls |= 1 << 60
-            else:
-                missing += 1
-        self.tmpfs = v
-        v = get("UTSMode")
-        if v is None:
-            if "UTSMode" in data:
-                nulls |= 1 << 61
-            else:
-                missing += 1
-        self.uts_mode = v
-        v = get("UsernsMode")
-        if v is None:
-            if "UsernsMode" in data:
-                nulls |= 1 << 62
-            else:
-                missing += 1
-        self.userns_mode = v
-        v = get("ShmSize")
-        if v is None:
-            if "ShmSize" in data:
-                nulls |= 1 << 63
-            else:
-                missing += 1
-        self.shm_size = v
-        v = get("Sysctls")
-        if v is None:
-            if "Sysctls" in data:
-                nulls |= 1 << 64
-            else:
-                missing += 1
-        self.sysctls = v
-        v = get("Runtime")
-        if v is None:
-            if "Runtime" in data:
-                nulls |= 1 << 65
-            else:
-                missing += 1
-        self.runtime = v
-        v = get("Isolation")
-        if v is None:
-            if "Isolation" in data:
-                nulls |= 1 << 66
-            else:
-                missing += 1
-        elif type(v) is str:
-            v = _by_value_HostConfigIsolation[v]
-        self.isolation = v
-        v = get("MaskedPaths")
-        if v is None:
-            if "MaskedPaths" in data:
-                nulls |= 1 << 67
-            else:
-                missing += 1
-        self.masked_paths = v
-        v = get("ReadonlyPaths")
-        if v is None:
-            if "ReadonlyPaths" in data:
-                nulls |= 1 << 68
-            else:
-                missing += 1
-        self.readonly_paths = v
-        v = get("KernelMemory")
-        if v is None:
-            if "KernelMemory" in data:
-                nulls |= 1 << 69
-            else:
-                missing += 1
-        self.kernel_memory = v
-        v = get("KernelMemoryTCP")
-        if v is None:
-            if "KernelMemoryTCP" in data:
-                nulls |= 1 << 70
-            else:
-                missing += 1
-        self.kernel_memory_tcp = v
-        self._wire_nulls = nulls
-        if len(data) + missing == 71:  # every key is known
-            self._extra = None
+        nulls0, missing0 = _read_own_Resources(self, data)
+        nulls1, missing1 = _read_own_HostConfig(self, data)
+        self._wire_nulls = nulls0 | nulls1
+        if len(data) + missing0 + missing1 == 71:
+            self._extra = None  # every key is known
         else:
             self._extra = unknown_keys(cls, data)
         return self
@@ -1329,400 +253,719 @@ class HostConfig(WireModel):
     def to_wire(self) -> dict[str, Any]:
         """The JSON object for the daemon: set fields by wire name, then ``extra``."""
         out: dict[str, Any] = {}
-        v: Any
         nulls = self._wire_nulls
-        v = self.cpu_shares
-        if v is not None:
-            out["CpuShares"] = v
-        elif nulls & 1:
-            out["CpuShares"] = None
-        v = self.memory
-        if v is not None:
-            out["Memory"] = v
-        elif nulls & (1 << 1):
-            out["Memory"] = None
-        v = self.cgroup_parent
-        if v is not None:
-            out["CgroupParent"] = v
-        elif nulls & (1 << 2):
-            out["CgroupParent"] = None
-        v = self.blkio_weight
-        if v is not None:
-            out["BlkioWeight"] = v
-        elif nulls & (1 << 3):
-            out["BlkioWeight"] = None
-        v = self.blkio_weight_device
-        if v is not None:
-            if isinstance(v, (list, tuple)):
-                v = [x.to_wire() if isinstance(x, WireModel) else x for x in v]
-            out["BlkioWeightDevice"] = v
-        elif nulls & (1 << 4):
-            out["BlkioWeightDevice"] = None
-        v = self.blkio_device_read_bps
-        if v is not None:
-            if isinstance(v, (list, tuple)):
-                v = [x.to_wire() if isinstance(x, WireModel) else x for x in v]
-            out["BlkioDeviceReadBps"] = v
-        elif nulls & (1 << 5):
-            out["BlkioDeviceReadBps"] = None
-        v = self.blkio_device_write_bps
-        if v is not None:
-            if isinstance(v, (list, tuple)):
-                v = [x.to_wire() if isinstance(x, WireModel) else x for x in v]
-            out["BlkioDeviceWriteBps"] = v
-        elif nulls & (1 << 6):
-            out["BlkioDeviceWriteBps"] = None
-        v = self.blkio_device_read_iops
-        if v is not None:
-            if isinstance(v, (list, tuple)):
-                v = [x.to_wire() if isinstance(x, WireModel) else x for x in v]
-            out["BlkioDeviceReadIOps"] = v
-        elif nulls & (1 << 7):
-            out["BlkioDeviceReadIOps"] = None
-        v = self.blkio_device_write_iops
-        if v is not None:
-            if isinstance(v, (list, tuple)):
-                v = [x.to_wire() if isinstance(x, WireModel) else x for x in v]
-            out["BlkioDeviceWriteIOps"] = v
-        elif nulls & (1 << 8):
-            out["BlkioDeviceWriteIOps"] = None
-        v = self.cpu_period
-        if v is not None:
-            out["CpuPeriod"] = v
-        elif nulls & (1 << 9):
-            out["CpuPeriod"] = None
-        v = self.cpu_quota
-        if v is not None:
-            out["CpuQuota"] = v
-        elif nulls & (1 << 10):
-            out["CpuQuota"] = None
-        v = self.cpu_realtime_period
-        if v is not None:
-            out["CpuRealtimePeriod"] = v
-        elif nulls & (1 << 11):
-            out["CpuRealtimePeriod"] = None
-        v = self.cpu_realtime_runtime
-        if v is not None:
-            out["CpuRealtimeRuntime"] = v
-        elif nulls & (1 << 12):
-            out["CpuRealtimeRuntime"] = None
-        v = self.cpuset_cpus
-        if v is not None:
-            out["CpusetCpus"] = v
-        elif nulls & (1 << 13):
-            out["CpusetCpus"] = None
-        v = self.cpuset_mems
-        if v is not None:
-            out["CpusetMems"] = v
-        elif nulls & (1 << 14):
-            out["CpusetMems"] = None
-        v = self.devices
-        if v is not None:
-            if isinstance(v, (list, tuple)):
-                v = [x.to_wire() if isinstance(x, WireModel) else x for x in v]
-            out["Devices"] = v
-        elif nulls & (1 << 15):
-            out["Devices"] = None
-        v = self.device_cgroup_rules
-        if v is not None:
-            out["DeviceCgroupRules"] = v
-        elif nulls & (1 << 16):
-            out["DeviceCgroupRules"] = None
-        v = self.device_requests
-        if v is not None:
-            if isinstance(v, (list, tuple)):
-                v = [x.to_wire() if isinstance(x, WireModel) else x for x in v]
-            out["DeviceRequests"] = v
-        elif nulls & (1 << 17):
-            out["DeviceRequests"] = None
-        v = self.memory_reservation
-        if v is not None:
-            out["MemoryReservation"] = v
-        elif nulls & (1 << 18):
-            out["MemoryReservation"] = None
-        v = self.memory_swap
-        if v is not None:
-            out["MemorySwap"] = v
-        elif nulls & (1 << 19):
-            out["MemorySwap"] = None
-        v = self.memory_swappiness
-        if v is not None:
-            out["MemorySwappiness"] = v
-        elif nulls & (1 << 20):
-            out["MemorySwappiness"] = None
-        v = self.nano_cpus
-        if v is not None:
-            out["NanoCpus"] = v
-        elif nulls & (1 << 21):
-            out["NanoCpus"] = None
-        v = self.oom_kill_disable
-        if v is not None:
-            out["OomKillDisable"] = v
-        elif nulls & (1 << 22):
-            out["OomKillDisable"] = None
-        v = self.init
-        if v is not None:
-            out["Init"] = v
-        elif nulls & (1 << 23):
-            out["Init"] = None
-        v = self.pids_limit
-        if v is not None:
-            out["PidsLimit"] = v
-        elif nulls & (1 << 24):
-            out["PidsLimit"] = None
-        v = self.ulimits
-        if v is not None:
-            if isinstance(v, (list, tuple)):
-                v = [x.to_wire() if isinstance(x, WireModel) else x for x in v]
-            out["Ulimits"] = v
-        elif nulls & (1 << 25):
-            out["Ulimits"] = None
-        v = self.cpu_count
-        if v is not None:
-            out["CpuCount"] = v
-        elif nulls & (1 << 26):
-            out["CpuCount"] = None
-        v = self.cpu_percent
-        if v is not None:
-            out["CpuPercent"] = v
-        elif nulls & (1 << 27):
-            out["CpuPercent"] = None
-        v = self.io_maximum_iops
-        if v is not None:
-            out["IOMaximumIOps"] = v
-        elif nulls & (1 << 28):
-            out["IOMaximumIOps"] = None
-        v = self.io_maximum_bandwidth
-        if v is not None:
-            out["IOMaximumBandwidth"] = v
-        elif nulls & (1 << 29):
-            out["IOMaximumBandwidth"] = None
-        v = self.binds
-        if v is not None:
-            out["Binds"] = v
-        elif nulls & (1 << 30):
-            out["Binds"] = None
-        v = self.container_id_file
-        if v is not None:
-            out["ContainerIDFile"] = v
-        elif nulls & (1 << 31):
-            out["ContainerIDFile"] = None
-        v = self.log_config
-        if v is not None:
-            if isinstance(v, WireModel):
-                v = v.to_wire()
-            out["LogConfig"] = v
-        elif nulls & (1 << 32):
-            out["LogConfig"] = None
-        v = self.network_mode
-        if v is not None:
-            out["NetworkMode"] = v
-        elif nulls & (1 << 33):
-            out["NetworkMode"] = None
-        v = self.port_bindings
-        if v is not None:
-            if isinstance(v, dict):
-                v = {
-                    k: [x1.to_wire() if isinstance(x1, WireModel) else x1 for x1 in x]
-                    if isinstance(x, (list, tuple))
-                    else x
-                    for k, x in v.items()
-                }
-            out["PortBindings"] = v
-        elif nulls & (1 << 34):
-            out["PortBindings"] = None
-        v = self.restart_policy
-        if v is not None:
-            if isinstance(v, WireModel):
-                v = v.to_wire()
-            out["RestartPolicy"] = v
-        elif nulls & (1 << 35):
-            out["RestartPolicy"] = None
-        v = self.auto_remove
-        if v is not None:
-            out["AutoRemove"] = v
-        elif nulls & (1 << 36):
-            out["AutoRemove"] = None
-        v = self.volume_driver
-        if v is not None:
-            out["VolumeDriver"] = v
-        elif nulls & (1 << 37):
-            out["VolumeDriver"] = None
-        v = self.volumes_from
-        if v is not None:
-            out["VolumesFrom"] = v
-        elif nulls & (1 << 38):
-            out["VolumesFrom"] = None
-        v = self.mounts
-        if v is not None:
-            if isinstance(v, (list, tuple)):
-                v = [x.to_wire() if isinstance(x, WireModel) else x for x in v]
-            out["Mounts"] = v
-        elif nulls & (1 << 39):
-            out["Mounts"] = None
-        v = self.console_size
-        if v is not None:
-            out["ConsoleSize"] = v
-        elif nulls & (1 << 40):
-            out["ConsoleSize"] = None
-        v = self.annotations
-        if v is not None:
-            out["Annotations"] = v
-        elif nulls & (1 << 41):
-            out["Annotations"] = None
-        v = self.cap_add
-        if v is not None:
-            out["CapAdd"] = v
-        elif nulls & (1 << 42):
-            out["CapAdd"] = None
-        v = self.cap_drop
-        if v is not None:
-            out["CapDrop"] = v
-        elif nulls & (1 << 43):
-            out["CapDrop"] = None
-        v = self.cgroupns_mode
-        if v is not None:
-            if isinstance(v, OpenEnum):
-                v = str(v)
-            out["CgroupnsMode"] = v
-        elif nulls & (1 << 44):
-            out["CgroupnsMode"] = None
-        v = self.dns
-        if v is not None:
-            out["Dns"] = v
-        elif nulls & (1 << 45):
-            out["Dns"] = None
-        v = self.dns_options
-        if v is not None:
-            out["DnsOptions"] = v
-        elif nulls & (1 << 46):
-            out["DnsOptions"] = None
-        v = self.dns_search
-        if v is not None:
-            out["DnsSearch"] = v
-        elif nulls & (1 << 47):
-            out["DnsSearch"] = None
-        v = self.extra_hosts
-        if v is not None:
-            out["ExtraHosts"] = v
-        elif nulls & (1 << 48):
-            out["ExtraHosts"] = None
-        v = self.group_add
-        if v is not None:
-            out["GroupAdd"] = v
-        elif nulls & (1 << 49):
-            out["GroupAdd"] = None
-        v = self.ipc_mode
-        if v is not None:
-            out["IpcMode"] = v
-        elif nulls & (1 << 50):
-            out["IpcMode"] = None
-        v = self.cgroup
-        if v is not None:
-            out["Cgroup"] = v
-        elif nulls & (1 << 51):
-            out["Cgroup"] = None
-        v = self.links
-        if v is not None:
-            out["Links"] = v
-        elif nulls & (1 << 52):
-            out["Links"] = None
-        v = self.oom_score_adj
-        if v is not None:
-            out["OomScoreAdj"] = v
-        elif nulls & (1 << 53):
-            out["OomScoreAdj"] = None
-        v = self.pid_mode
-        if v is not None:
-            out["PidMode"] = v
-        elif nulls & (1 << 54):
-            out["PidMode"] = None
-        v = self.privileged
-        if v is not None:
-            out["Privileged"] = v
-        elif nulls & (1 << 55):
-            out["Privileged"] = None
-        v = self.publish_all_ports
-        if v is not None:
-            out["PublishAllPorts"] = v
-        elif nulls & (1 << 56):
-            out["PublishAllPorts"] = None
-        v = self.readonly_rootfs
-        if v is not None:
-            out["ReadonlyRootfs"] = v
-        elif nulls & (1 << 57):
-            out["ReadonlyRootfs"] = None
-        v = self.security_opt
-        if v is not None:
-            out["SecurityOpt"] = v
-        elif nulls & (1 << 58):
-            out["SecurityOpt"] = None
-        v = self.storage_opt
-        if v is not None:
-            out["StorageOpt"] = v
-        elif nulls & (1 << 59):
-            out["StorageOpt"] = None
-        v = self.tmpfs
-        if v is not None:
-            out["Tmpfs"] = v
-        elif nulls & (1 << 60):
-            out["Tmpfs"] = None
-        v = self.uts_mode
-        if v is not None:
-            out["UTSMode"] = v
-        elif nulls & (1 << 61):
-            out["UTSMode"] = None
-        v = self.userns_mode
-        if v is not None:
-            out["UsernsMode"] = v
-        elif nulls & (1 << 62):
-            out["UsernsMode"] = None
-        v = self.shm_size
-        if v is not None:
-            out["ShmSize"] = v
-        elif nulls & (1 << 63):
-            out["ShmSize"] = None
-        v = self.sysctls
-        if v is not None:
-            out["Sysctls"] = v
-        elif nulls & (1 << 64):
-            out["Sysctls"] = None
-        v = self.runtime
-        if v is not None:
-            out["Runtime"] = v
-        elif nulls & (1 << 65):
-            out["Runtime"] = None
-        v = self.isolation
-        if v is not None:
-            if isinstance(v, OpenEnum):
-                v = str(v)
-            out["Isolation"] = v
-        elif nulls & (1 << 66):
-            out["Isolation"] = None
-        v = self.masked_paths
-        if v is not None:
-            out["MaskedPaths"] = v
-        elif nulls & (1 << 67):
-            out["MaskedPaths"] = None
-        v = self.readonly_paths
-        if v is not None:
-            out["ReadonlyPaths"] = v
-        elif nulls & (1 << 68):
-            out["ReadonlyPaths"] = None
-        v = self.kernel_memory
-        if v is not None:
-            out["KernelMemory"] = v
-        elif nulls & (1 << 69):
-            out["KernelMemory"] = None
-        v = self.kernel_memory_tcp
-        if v is not None:
-            out["KernelMemoryTCP"] = v
-        elif nulls & (1 << 70):
-            out["KernelMemoryTCP"] = None
+        _put_own_Resources(self, out, nulls)
+        _put_own_HostConfig(self, out, nulls)
         extra = self._extra
         if extra:
             out.update(extra)
         return out
+
+
+def _set_own_HostConfig(self: HostConfig, values: Any) -> int:
+    """Set the fields ``HostConfig`` declares from ``_get_own_HostConfig(data)``; their null bits."""
+    (
+        v0,
+        v1,
+        v2,
+        v3,
+        v4,
+        v5,
+        v6,
+        v7,
+        v8,
+        v9,
+        v10,
+        v11,
+        v12,
+        v13,
+        v14,
+        v15,
+        v16,
+        v17,
+        v18,
+        v19,
+        v20,
+        v21,
+        v22,
+        v23,
+        v24,
+        v25,
+        v26,
+        v27,
+        v28,
+        v29,
+        v30,
+        v31,
+        v32,
+        v33,
+        v34,
+        v35,
+        v36,
+        v37,
+        v38,
+    ) = values
+    nulls = 0
+    if v0 is None:
+        nulls |= 1 << 32
+    self.binds = v0
+    if v1 is None:
+        nulls |= 1 << 33
+    self.container_id_file = v1
+    if v2 is None:
+        nulls |= 1 << 34
+    elif type(v2) is dict:
+        v2 = _from_wire_HostConfigLogConfig(v2)
+    self.log_config = v2
+    if v3 is None:
+        nulls |= 1 << 35
+    self.network_mode = v3
+    if v4 is None:
+        nulls |= 1 << 36
+    elif type(v4) is dict:
+        port_bindings_items = {}
+        for k, x in v4.items():
+            port_bindings_items[k] = (
+                [_from_wire_PortBinding(x1) if type(x1) is dict else x1 for x1 in x]
+                if type(x) is list
+                else x
+            )
+        v4 = port_bindings_items
+    self.port_bindings = v4
+    if v5 is None:
+        nulls |= 1 << 37
+    elif type(v5) is dict:
+        v5 = _from_wire_RestartPolicy(v5)
+    self.restart_policy = v5
+    if v6 is None:
+        nulls |= 1 << 38
+    self.auto_remove = v6
+    if v7 is None:
+        nulls |= 1 << 39
+    self.volume_driver = v7
+    if v8 is None:
+        nulls |= 1 << 40
+    self.volumes_from = v8
+    if v9 is None:
+        nulls |= 1 << 41
+    elif type(v9) is list:
+        mounts_items = []
+        for x in v9:
+            mounts_items.append(_from_wire_Mount(x) if type(x) is dict else x)
+        v9 = mounts_items
+    self.mounts = v9
+    if v10 is None:
+        nulls |= 1 << 42
+    self.console_size = v10
+    if v11 is None:
+        nulls |= 1 << 43
+    self.annotations = v11
+    if v12 is None:
+        nulls |= 1 << 44
+    self.cap_add = v12
+    if v13 is None:
+        nulls |= 1 << 45
+    self.cap_drop = v13
+    if v14 is None:
+        nulls |= 1 << 46
+    elif type(v14) is str:
+        v14 = _by_value_HostConfigCgroupnsMode[v14]
+    self.cgroupns_mode = v14
+    if v15 is None:
+        nulls |= 1 << 47
+    self.dns = v15
+    if v16 is None:
+        nulls |= 1 << 48
+    self.dns_options = v16
+    if v17 is None:
+        nulls |= 1 << 49
+    self.dns_search = v17
+    if v18 is None:
+        nulls |= 1 << 50
+    self.extra_hosts = v18
+    if v19 is None:
+        nulls |= 1 << 51
+    self.group_add = v19
+    if v20 is None:
+        nulls |= 1 << 52
+    self.ipc_mode = v20
+    if v21 is None:
+        nulls |= 1 << 53
+    self.cgroup = v21
+    if v22 is None:
+        nulls |= 1 << 54
+    self.links = v22
+    if v23 is None:
+        nulls |= 1 << 55
+    self.oom_score_adj = v23
+    if v24 is None:
+        nulls |= 1 << 56
+    self.pid_mode = v24
+    if v25 is None:
+        nulls |= 1 << 57
+    self.privileged = v25
+    if v26 is None:
+        nulls |= 1 << 58
+    self.publish_all_ports = v26
+    if v27 is None:
+        nulls |= 1 << 59
+    self.readonly_rootfs = v27
+    if v28 is None:
+        nulls |= 1 << 60
+    self.security_opt = v28
+    if v29 is None:
+        nulls |= 1 << 61
+    self.storage_opt = v29
+    if v30 is None:
+        nulls |= 1 << 62
+    self.tmpfs = v30
+    if v31 is None:
+        nulls |= 1 << 63
+    self.uts_mode = v31
+    if v32 is None:
+        nulls |= 1 << 64
+    self.userns_mode = v32
+    if v33 is None:
+        nulls |= 1 << 65
+    self.shm_size = v33
+    if v34 is None:
+        nulls |= 1 << 66
+    self.sysctls = v34
+    if v35 is None:
+        nulls |= 1 << 67
+    self.runtime = v35
+    if v36 is None:
+        nulls |= 1 << 68
+    elif type(v36) is str:
+        v36 = _by_value_HostConfigIsolation[v36]
+    self.isolation = v36
+    if v37 is None:
+        nulls |= 1 << 69
+    self.masked_paths = v37
+    if v38 is None:
+        nulls |= 1 << 70
+    self.readonly_paths = v38
+    return nulls
+
+
+def _read_own_HostConfig(self: HostConfig, data: Mapping[str, Any]) -> tuple[int, int]:
+    """Set the fields ``HostConfig`` declares, key by key; their null bits and absent keys."""
+    get = data.get
+    nulls = 0
+    missing = 0
+    v = get("Binds")
+    if v is None:
+        if "Binds" in data:
+            nulls |= 1 << 32
+        else:
+            missing += 1
+    self.binds = v
+    v = get("ContainerIDFile")
+    if v is None:
+        if "ContainerIDFile" in data:
+            nulls |= 1 << 33
+        else:
+            missing += 1
+    self.container_id_file = v
+    v = get("LogConfig")
+    if v is None:
+        if "LogConfig" in data:
+            nulls |= 1 << 34
+        else:
+            missing += 1
+    elif type(v) is dict:
+        v = _from_wire_HostConfigLogConfig(v)
+    self.log_config = v
+    v = get("NetworkMode")
+    if v is None:
+        if "NetworkMode" in data:
+            nulls |= 1 << 35
+        else:
+            missing += 1
+    self.network_mode = v
+    v = get("PortBindings")
+    if v is None:
+        if "PortBindings" in data:
+            nulls |= 1 << 36
+        else:
+            missing += 1
+    elif type(v) is dict:
+        port_bindings_items = {}
+        for k, x in v.items():
+            port_bindings_items[k] = (
+                [_from_wire_PortBinding(x1) if type(x1) is dict else x1 for x1 in x]
+                if type(x) is list
+                else x
+            )
+        v = port_bindings_items
+    self.port_bindings = v
+    v = get("RestartPolicy")
+    if v is None:
+        if "RestartPolicy" in data:
+            nulls |= 1 << 37
+        else:
+            missing += 1
+    elif type(v) is dict:
+        v = _from_wire_RestartPolicy(v)
+    self.restart_policy = v
+    v = get("AutoRemove")
+    if v is None:
+        if "AutoRemove" in data:
+            nulls |= 1 << 38
+        else:
+            missing += 1
+    self.auto_remove = v
+    v = get("VolumeDriver")
+    if v is None:
+        if "VolumeDriver" in data:
+            nulls |= 1 << 39
+        else:
+            missing += 1
+    self.volume_driver = v
+    v = get("VolumesFrom")
+    if v is None:
+        if "VolumesFrom" in data:
+            nulls |= 1 << 40
+        else:
+            missing += 1
+    self.volumes_from = v
+    v = get("Mounts")
+    if v is None:
+        if "Mounts" in data:
+            nulls |= 1 << 41
+        else:
+            missing += 1
+    elif type(v) is list:
+        mounts_items = []
+        for x in v:
+            mounts_items.append(_from_wire_Mount(x) if type(x) is dict else x)
+        v = mounts_items
+    self.mounts = v
+    v = get("ConsoleSize")
+    if v is None:
+        if "ConsoleSize" in data:
+            nulls |= 1 << 42
+        else:
+            missing += 1
+    self.console_size = v
+    v = get("Annotations")
+    if v is None:
+        if "Annotations" in data:
+            nulls |= 1 << 43
+        else:
+            missing += 1
+    self.annotations = v
+    v = get("CapAdd")
+    if v is None:
+        if "CapAdd" in data:
+            nulls |= 1 << 44
+        else:
+            missing += 1
+    self.cap_add = v
+    v = get("CapDrop")
+    if v is None:
+        if "CapDrop" in data:
+            nulls |= 1 << 45
+        else:
+            missing += 1
+    self.cap_drop = v
+    v = get("CgroupnsMode")
+    if v is None:
+        if "CgroupnsMode" in data:
+            nulls |= 1 << 46
+        else:
+            missing += 1
+    elif type(v) is str:
+        v = _by_value_HostConfigCgroupnsMode[v]
+    self.cgroupns_mode = v
+    v = get("Dns")
+    if v is None:
+        if "Dns" in data:
+            nulls |= 1 << 47
+        else:
+            missing += 1
+    self.dns = v
+    v = get("DnsOptions")
+    if v is None:
+        if "DnsOptions" in data:
+            nulls |= 1 << 48
+        else:
+            missing += 1
+    self.dns_options = v
+    v = get("DnsSearch")
+    if v is None:
+        if "DnsSearch" in data:
+            nulls |= 1 << 49
+        else:
+            missing += 1
+    self.dns_search = v
+    v = get("ExtraHosts")
+    if v is None:
+        if "ExtraHosts" in data:
+            nulls |= 1 << 50
+        else:
+            missing += 1
+    self.extra_hosts = v
+    v = get("GroupAdd")
+    if v is None:
+        if "GroupAdd" in data:
+            nulls |= 1 << 51
+        else:
+            missing += 1
+    self.group_add = v
+    v = get("IpcMode")
+    if v is None:
+        if "IpcMode" in data:
+            nulls |= 1 << 52
+        else:
+            missing += 1
+    self.ipc_mode = v
+    v = get("Cgroup")
+    if v is None:
+        if "Cgroup" in data:
+            nulls |= 1 << 53
+        else:
+            missing += 1
+    self.cgroup = v
+    v = get("Links")
+    if v is None:
+        if "Links" in data:
+            nulls |= 1 << 54
+        else:
+            missing += 1
+    self.links = v
+    v = get("OomScoreAdj")
+    if v is None:
+        if "OomScoreAdj" in data:
+            nulls |= 1 << 55
+        else:
+            missing += 1
+    self.oom_score_adj = v
+    v = get("PidMode")
+    if v is None:
+        if "PidMode" in data:
+            nulls |= 1 << 56
+        else:
+            missing += 1
+    self.pid_mode = v
+    v = get("Privileged")
+    if v is None:
+        if "Privileged" in data:
+            nulls |= 1 << 57
+        else:
+            missing += 1
+    self.privileged = v
+    v = get("PublishAllPorts")
+    if v is None:
+        if "PublishAllPorts" in data:
+            nulls |= 1 << 58
+        else:
+            missing += 1
+    self.publish_all_ports = v
+    v = get("ReadonlyRootfs")
+    if v is None:
+        if "ReadonlyRootfs" in data:
+            nulls |= 1 << 59
+        else:
+            missing += 1
+    self.readonly_rootfs = v
+    v = get("SecurityOpt")
+    if v is None:
+        if "SecurityOpt" in data:
+            nulls |= 1 << 60
+        else:
+            missing += 1
+    self.security_opt = v
+    v = get("StorageOpt")
+    if v is None:
+        if "StorageOpt" in data:
+            nulls |= 1 << 61
+        else:
+            missing += 1
+    self.storage_opt = v
+    v = get("Tmpfs")
+    if v is None:
+        if "Tmpfs" in data:
+            nulls |= 1 << 62
+        else:
+            missing += 1
+    self.tmpfs = v
+    v = get("UTSMode")
+    if v is None:
+        if "UTSMode" in data:
+            nulls |= 1 << 63
+        else:
+            missing += 1
+    self.uts_mode = v
+    v = get("UsernsMode")
+    if v is None:
+        if "UsernsMode" in data:
+            nulls |= 1 << 64
+        else:
+            missing += 1
+    self.userns_mode = v
+    v = get("ShmSize")
+    if v is None:
+        if "ShmSize" in data:
+            nulls |= 1 << 65
+        else:
+            missing += 1
+    self.shm_size = v
+    v = get("Sysctls")
+    if v is None:
+        if "Sysctls" in data:
+            nulls |= 1 << 66
+        else:
+            missing += 1
+    self.sysctls = v
+    v = get("Runtime")
+    if v is None:
+        if "Runtime" in data:
+            nulls |= 1 << 67
+        else:
+            missing += 1
+    self.runtime = v
+    v = get("Isolation")
+    if v is None:
+        if "Isolation" in data:
+            nulls |= 1 << 68
+        else:
+            missing += 1
+    elif type(v) is str:
+        v = _by_value_HostConfigIsolation[v]
+    self.isolation = v
+    v = get("MaskedPaths")
+    if v is None:
+        if "MaskedPaths" in data:
+            nulls |= 1 << 69
+        else:
+            missing += 1
+    self.masked_paths = v
+    v = get("ReadonlyPaths")
+    if v is None:
+        if "ReadonlyPaths" in data:
+            nulls |= 1 << 70
+        else:
+            missing += 1
+    self.readonly_paths = v
+    return nulls, missing
+
+
+def _put_own_HostConfig(self: HostConfig, out: dict[str, Any], nulls: int) -> None:
+    """Write the fields ``HostConfig`` declares into `out`."""
+    v: Any
+    v = self.binds
+    if v is not None:
+        out["Binds"] = v
+    elif nulls & (1 << 32):
+        out["Binds"] = None
+    v = self.container_id_file
+    if v is not None:
+        out["ContainerIDFile"] = v
+    elif nulls & (1 << 33):
+        out["ContainerIDFile"] = None
+    v = self.log_config
+    if v is not None:
+        if isinstance(v, WireModel):
+            v = v.to_wire()
+        out["LogConfig"] = v
+    elif nulls & (1 << 34):
+        out["LogConfig"] = None
+    v = self.network_mode
+    if v is not None:
+        out["NetworkMode"] = v
+    elif nulls & (1 << 35):
+        out["NetworkMode"] = None
+    v = self.port_bindings
+    if v is not None:
+        if isinstance(v, dict):
+            v = {
+                k: [x1.to_wire() if isinstance(x1, WireModel) else x1 for x1 in x]
+                if isinstance(x, (list, tuple))
+                else x
+                for k, x in v.items()
+            }
+        out["PortBindings"] = v
+    elif nulls & (1 << 36):
+        out["PortBindings"] = None
+    v = self.restart_policy
+    if v is not None:
+        if isinstance(v, WireModel):
+            v = v.to_wire()
+        out["RestartPolicy"] = v
+    elif nulls & (1 << 37):
+        out["RestartPolicy"] = None
+    v = self.auto_remove
+    if v is not None:
+        out["AutoRemove"] = v
+    elif nulls & (1 << 38):
+        out["AutoRemove"] = None
+    v = self.volume_driver
+    if v is not None:
+        out["VolumeDriver"] = v
+    elif nulls & (1 << 39):
+        out["VolumeDriver"] = None
+    v = self.volumes_from
+    if v is not None:
+        out["VolumesFrom"] = v
+    elif nulls & (1 << 40):
+        out["VolumesFrom"] = None
+    v = self.mounts
+    if v is not None:
+        if isinstance(v, (list, tuple)):
+            v = [x.to_wire() if isinstance(x, WireModel) else x for x in v]
+        out["Mounts"] = v
+    elif nulls & (1 << 41):
+        out["Mounts"] = None
+    v = self.console_size
+    if v is not None:
+        out["ConsoleSize"] = v
+    elif nulls & (1 << 42):
+        out["ConsoleSize"] = None
+    v = self.annotations
+    if v is not None:
+        out["Annotations"] = v
+    elif nulls & (1 << 43):
+        out["Annotations"] = None
+    v = self.cap_add
+    if v is not None:
+        out["CapAdd"] = v
+    elif nulls & (1 << 44):
+        out["CapAdd"] = None
+    v = self.cap_drop
+    if v is not None:
+        out["CapDrop"] = v
+    elif nulls & (1 << 45):
+        out["CapDrop"] = None
+    v = self.cgroupns_mode
+    if v is not None:
+        if isinstance(v, OpenEnum):
+            v = str(v)
+        out["CgroupnsMode"] = v
+    elif nulls & (1 << 46):
+        out["CgroupnsMode"] = None
+    v = self.dns
+    if v is not None:
+        out["Dns"] = v
+    elif nulls & (1 << 47):
+        out["Dns"] = None
+    v = self.dns_options
+    if v is not None:
+        out["DnsOptions"] = v
+    elif nulls & (1 << 48):
+        out["DnsOptions"] = None
+    v = self.dns_search
+    if v is not None:
+        out["DnsSearch"] = v
+    elif nulls & (1 << 49):
+        out["DnsSearch"] = None
+    v = self.extra_hosts
+    if v is not None:
+        out["ExtraHosts"] = v
+    elif nulls & (1 << 50):
+        out["ExtraHosts"] = None
+    v = self.group_add
+    if v is not None:
+        out["GroupAdd"] = v
+    elif nulls & (1 << 51):
+        out["GroupAdd"] = None
+    v = self.ipc_mode
+    if v is not None:
+        out["IpcMode"] = v
+    elif nulls & (1 << 52):
+        out["IpcMode"] = None
+    v = self.cgroup
+    if v is not None:
+        out["Cgroup"] = v
+    elif nulls & (1 << 53):
+        out["Cgroup"] = None
+    v = self.links
+    if v is not None:
+        out["Links"] = v
+    elif nulls & (1 << 54):
+        out["Links"] = None
+    v = self.oom_score_adj
+    if v is not None:
+        out["OomScoreAdj"] = v
+    elif nulls & (1 << 55):
+        out["OomScoreAdj"] = None
+    v = self.pid_mode
+    if v is not None:
+        out["PidMode"] = v
+    elif nulls & (1 << 56):
+        out["PidMode"] = None
+    v = self.privileged
+    if v is not None:
+        out["Privileged"] = v
+    elif nulls & (1 << 57):
+        out["Privileged"] = None
+    v = self.publish_all_ports
+    if v is not None:
+        out["PublishAllPorts"] = v
+    elif nulls & (1 << 58):
+        out["PublishAllPorts"] = None
+    v = self.readonly_rootfs
+    if v is not None:
+        out["ReadonlyRootfs"] = v
+    elif nulls & (1 << 59):
+        out["ReadonlyRootfs"] = None
+    v = self.security_opt
+    if v is not None:
+        out["SecurityOpt"] = v
+    elif nulls & (1 << 60):
+        out["SecurityOpt"] = None
+    v = self.storage_opt
+    if v is not None:
+        out["StorageOpt"] = v
+    elif nulls & (1 << 61):
+        out["StorageOpt"] = None
+    v = self.tmpfs
+    if v is not None:
+        out["Tmpfs"] = v
+    elif nulls & (1 << 62):
+        out["Tmpfs"] = None
+    v = self.uts_mode
+    if v is not None:
+        out["UTSMode"] = v
+    elif nulls & (1 << 63):
+        out["UTSMode"] = None
+    v = self.userns_mode
+    if v is not None:
+        out["UsernsMode"] = v
+    elif nulls & (1 << 64):
+        out["UsernsMode"] = None
+    v = self.shm_size
+    if v is not None:
+        out["ShmSize"] = v
+    elif nulls & (1 << 65):
+        out["ShmSize"] = None
+    v = self.sysctls
+    if v is not None:
+        out["Sysctls"] = v
+    elif nulls & (1 << 66):
+        out["Sysctls"] = None
+    v = self.runtime
+    if v is not None:
+        out["Runtime"] = v
+    elif nulls & (1 << 67):
+        out["Runtime"] = None
+    v = self.isolation
+    if v is not None:
+        if isinstance(v, OpenEnum):
+            v = str(v)
+        out["Isolation"] = v
+    elif nulls & (1 << 68):
+        out["Isolation"] = None
+    v = self.masked_paths
+    if v is not None:
+        out["MaskedPaths"] = v
+    elif nulls & (1 << 69):
+        out["MaskedPaths"] = None
+    v = self.readonly_paths
+    if v is not None:
+        out["ReadonlyPaths"] = v
+    elif nulls & (1 << 70):
+        out["ReadonlyPaths"] = None
 
 
 @attrs.define(slots=True, kw_only=True, repr=False)
@@ -1852,37 +1095,7 @@ class HostConfigIsolation(OpenEnum):
 
 
 # Every key of a model in spec order, looked up by one C call.
-_get_all_HostConfig = itemgetter(
-    "CpuShares",
-    "Memory",
-    "CgroupParent",
-    "BlkioWeight",
-    "BlkioWeightDevice",
-    "BlkioDeviceReadBps",
-    "BlkioDeviceWriteBps",
-    "BlkioDeviceReadIOps",
-    "BlkioDeviceWriteIOps",
-    "CpuPeriod",
-    "CpuQuota",
-    "CpuRealtimePeriod",
-    "CpuRealtimeRuntime",
-    "CpusetCpus",
-    "CpusetMems",
-    "Devices",
-    "DeviceCgroupRules",
-    "DeviceRequests",
-    "MemoryReservation",
-    "MemorySwap",
-    "MemorySwappiness",
-    "NanoCpus",
-    "OomKillDisable",
-    "Init",
-    "PidsLimit",
-    "Ulimits",
-    "CpuCount",
-    "CpuPercent",
-    "IOMaximumIOps",
-    "IOMaximumBandwidth",
+_get_own_HostConfig = itemgetter(
     "Binds",
     "ContainerIDFile",
     "LogConfig",
@@ -1922,22 +1135,15 @@ _get_all_HostConfig = itemgetter(
     "Isolation",
     "MaskedPaths",
     "ReadonlyPaths",
-    "KernelMemory",
-    "KernelMemoryTCP",
 )
 _get_all_HostConfigLogConfig = itemgetter("Type", "Config")
 
 
 # Bound once: cheaper to call than looking the classmethod up for every value.
-_from_wire_DeviceMapping = DeviceMapping.from_wire
-_from_wire_DeviceRequest = DeviceRequest.from_wire
 _from_wire_HostConfigLogConfig = HostConfigLogConfig.from_wire
 _from_wire_Mount = Mount.from_wire
 _from_wire_PortBinding = PortBinding.from_wire
-_from_wire_ResourcesBlkioWeightDeviceItem = ResourcesBlkioWeightDeviceItem.from_wire
-_from_wire_ResourcesUlimitsItem = ResourcesUlimitsItem.from_wire
 _from_wire_RestartPolicy = RestartPolicy.from_wire
-_from_wire_ThrottleDevice = ThrottleDevice.from_wire
 _by_value_HostConfigCgroupnsMode = HostConfigCgroupnsMode._by_value
 _by_value_HostConfigIsolation = HostConfigIsolation._by_value
 _by_value_HostConfigLogConfigType = HostConfigLogConfigType._by_value

@@ -88,213 +88,21 @@ class Network(WireModel):
     def from_wire(cls, data: Mapping[str, Any]) -> Self:
         """Decode a JSON object from the daemon; unexpected value types are kept as-is."""
         self = new_instance(cls)
-        nulls = 0  # bit i set: the i-th key arrived as an explicit null
         if len(data) == 17 and type(data) is dict:
             # The usual reply: every key known and present, read at once.
             try:
-                (v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16) = (
-                    _get_all_Network(data)
-                )
+                part0 = _get_own_Network(data)
             except KeyError:
                 pass  # an unknown key in place of a known one
             else:
-                if v0 is None:
-                    nulls |= 1
-                self.name = v0
-                if v1 is None:
-                    nulls |= 1 << 1
-                self.id = v1
-                if v2 is None:
-                    nulls |= 1 << 2
-                self.created = v2
-                if v3 is None:
-                    nulls |= 1 << 3
-                self.scope = v3
-                if v4 is None:
-                    nulls |= 1 << 4
-                self.driver = v4
-                if v5 is None:
-                    nulls |= 1 << 5
-                self.enable_ipv4 = v5
-                if v6 is None:
-                    nulls |= 1 << 6
-                self.enable_ipv6 = v6
-                if v7 is None:
-                    nulls |= 1 << 7
-                elif type(v7) is dict:
-                    v7 = _from_wire_IPAM(v7)
-                self.ipam = v7
-                if v8 is None:
-                    nulls |= 1 << 8
-                self.internal = v8
-                if v9 is None:
-                    nulls |= 1 << 9
-                self.attachable = v9
-                if v10 is None:
-                    nulls |= 1 << 10
-                self.ingress = v10
-                if v11 is None:
-                    nulls |= 1 << 11
-                elif type(v11) is dict:
-                    v11 = _from_wire_ConfigReference(v11)
-                self.config_from = v11
-                if v12 is None:
-                    nulls |= 1 << 12
-                self.config_only = v12
-                if v13 is None:
-                    nulls |= 1 << 13
-                self.options = v13
-                if v14 is None:
-                    nulls |= 1 << 14
-                self.labels = v14
-                if v15 is None:
-                    nulls |= 1 << 15
-                elif type(v15) is list:
-                    peers_items = []
-                    for x in v15:
-                        peers_items.append(_from_wire_PeerInfo(x) if type(x) is dict else x)
-                    v15 = peers_items
-                self.peers = v15
-                if v16 is None:
-                    nulls |= 1 << 16
-                self.containers = v16
-                self._wire_nulls = nulls
+                self._wire_nulls = _set_own_Network(self, part0)
                 self._extra = None
                 return self
         # Per key: a None is an explicit null (remembered) or an absent key (counted).
-        get = data.get
-        missing = 0
-        v = get("Name")
-        if v is None:
-            if "Name" in data:
-                nulls |= 1
-            else:
-                missing += 1
-        self.name = v
-        v = get("Id")
-        if v is None:
-            if "Id" in data:
-                nulls |= 1 << 1
-            else:
-                missing += 1
-        self.id = v
-        v = get("Created")
-        if v is None:
-            if "Created" in data:
-                nulls |= 1 << 2
-            else:
-                missing += 1
-        self.created = v
-        v = get("Scope")
-        if v is None:
-            if "Scope" in data:
-                nulls |= 1 << 3
-            else:
-                missing += 1
-        self.scope = v
-        v = get("Driver")
-        if v is None:
-            if "Driver" in data:
-                nulls |= 1 << 4
-            else:
-                missing += 1
-        self.driver = v
-        v = get("EnableIPv4")
-        if v is None:
-            if "EnableIPv4" in data:
-                nulls |= 1 << 5
-            else:
-                missing += 1
-        self.enable_ipv4 = v
-        v = get("EnableIPv6")
-        if v is None:
-            if "EnableIPv6" in data:
-                nulls |= 1 << 6
-            else:
-                missing += 1
-        self.enable_ipv6 = v
-        v = get("IPAM")
-        if v is None:
-            if "IPAM" in data:
-                nulls |= 1 << 7
-            else:
-                missing += 1
-        elif type(v) is dict:
-            v = _from_wire_IPAM(v)
-        self.ipam = v
-        v = get("Internal")
-        if v is None:
-            if "Internal" in data:
-                nulls |= 1 << 8
-            else:
-                missing += 1
-        self.internal = v
-        v = get("Attachable")
-        if v is None:
-            if "Attachable" in data:
-                nulls |= 1 << 9
-            else:
-                missing += 1
-        self.attachable = v
-        v = get("Ingress")
-        if v is None:
-            if "Ingress" in data:
-                nulls |= 1 << 10
-            else:
-                missing += 1
-        self.ingress = v
-        v = get("ConfigFrom")
-        if v is None:
-            if "ConfigFrom" in data:
-                nulls |= 1 << 11
-            else:
-                missing += 1
-        elif type(v) is dict:
-            v = _from_wire_ConfigReference(v)
-        self.config_from = v
-        v = get("ConfigOnly")
-        if v is None:
-            if "ConfigOnly" in data:
-                nulls |= 1 << 12
-            else:
-                missing += 1
-        self.config_only = v
-        v = get("Options")
-        if v is None:
-            if "Options" in data:
-                nulls |= 1 << 13
-            else:
-                missing += 1
-        self.options = v
-        v = get("Labels")
-        if v is None:
-            if "Labels" in data:
-                nulls |= 1 << 14
-            else:
-                missing += 1
-        self.labels = v
-        v = get("Peers")
-        if v is None:
-            if "Peers" in data:
-                nulls |= 1 << 15
-            else:
-                missing += 1
-        elif type(v) is list:
-            peers_items = []
-            for x in v:
-                peers_items.append(_from_wire_PeerInfo(x) if type(x) is dict else x)
-            v = peers_items
-        self.peers = v
-        v = get("Containers")
-        if v is None:
-            if "Containers" in data:
-                nulls |= 1 << 16
-            else:
-                missing += 1
-        self.containers = v
-        self._wire_nulls = nulls
-        if len(data) + missing == 17:  # every key is known
-            self._extra = None
+        nulls0, missing0 = _read_own_Network(self, data)
+        self._wire_nulls = nulls0
+        if len(data) + missing0 == 17:
+            self._extra = None  # every key is known
         else:
             self._extra = unknown_keys(cls, data)
         return self
@@ -302,107 +110,315 @@ class Network(WireModel):
     def to_wire(self) -> dict[str, Any]:
         """The JSON object for the daemon: set fields by wire name, then ``extra``."""
         out: dict[str, Any] = {}
-        v: Any
         nulls = self._wire_nulls
-        v = self.name
-        if v is not None:
-            out["Name"] = v
-        elif nulls & 1:
-            out["Name"] = None
-        v = self.id
-        if v is not None:
-            out["Id"] = v
-        elif nulls & (1 << 1):
-            out["Id"] = None
-        v = self.created
-        if v is not None:
-            out["Created"] = v
-        elif nulls & (1 << 2):
-            out["Created"] = None
-        v = self.scope
-        if v is not None:
-            out["Scope"] = v
-        elif nulls & (1 << 3):
-            out["Scope"] = None
-        v = self.driver
-        if v is not None:
-            out["Driver"] = v
-        elif nulls & (1 << 4):
-            out["Driver"] = None
-        v = self.enable_ipv4
-        if v is not None:
-            out["EnableIPv4"] = v
-        elif nulls & (1 << 5):
-            out["EnableIPv4"] = None
-        v = self.enable_ipv6
-        if v is not None:
-            out["EnableIPv6"] = v
-        elif nulls & (1 << 6):
-            out["EnableIPv6"] = None
-        v = self.ipam
-        if v is not None:
-            if isinstance(v, WireModel):
-                v = v.to_wire()
-            out["IPAM"] = v
-        elif nulls & (1 << 7):
-            out["IPAM"] = None
-        v = self.internal
-        if v is not None:
-            out["Internal"] = v
-        elif nulls & (1 << 8):
-            out["Internal"] = None
-        v = self.attachable
-        if v is not None:
-            out["Attachable"] = v
-        elif nulls & (1 << 9):
-            out["Attachable"] = None
-        v = self.ingress
-        if v is not None:
-            out["Ingress"] = v
-        elif nulls & (1 << 10):
-            out["Ingress"] = None
-        v = self.config_from
-        if v is not None:
-            if isinstance(v, WireModel):
-                v = v.to_wire()
-            out["ConfigFrom"] = v
-        elif nulls & (1 << 11):
-            out["ConfigFrom"] = None
-        v = self.config_only
-        if v is not None:
-            out["ConfigOnly"] = v
-        elif nulls & (1 << 12):
-            out["ConfigOnly"] = None
-        v = self.options
-        if v is not None:
-            out["Options"] = v
-        elif nulls & (1 << 13):
-            out["Options"] = None
-        v = self.labels
-        if v is not None:
-            out["Labels"] = v
-        elif nulls & (1 << 14):
-            out["Labels"] = None
-        v = self.peers
-        if v is not None:
-            if isinstance(v, (list, tuple)):
-                v = [x.to_wire() if isinstance(x, WireModel) else x for x in v]
-            out["Peers"] = v
-        elif nulls & (1 << 15):
-            out["Peers"] = None
-        v = self.containers
-        if v is not None:
-            out["Containers"] = v
-        elif nulls & (1 << 16):
-            out["Containers"] = None
+        _put_own_Network(self, out, nulls)
         extra = self._extra
         if extra:
             out.update(extra)
         return out
 
 
+def _set_own_Network(self: Network, values: Any) -> int:
+    """Set the fields ``Network`` declares from ``_get_own_Network(data)``; their null bits."""
+    (v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16) = values
+    nulls = 0
+    if v0 is None:
+        nulls |= 1
+    self.name = v0
+    if v1 is None:
+        nulls |= 1 << 1
+    self.id = v1
+    if v2 is None:
+        nulls |= 1 << 2
+    self.created = v2
+    if v3 is None:
+        nulls |= 1 << 3
+    self.scope = v3
+    if v4 is None:
+        nulls |= 1 << 4
+    self.driver = v4
+    if v5 is None:
+        nulls |= 1 << 5
+    self.enable_ipv4 = v5
+    if v6 is None:
+        nulls |= 1 << 6
+    self.enable_ipv6 = v6
+    if v7 is None:
+        nulls |= 1 << 7
+    elif type(v7) is dict:
+        v7 = _from_wire_IPAM(v7)
+    self.ipam = v7
+    if v8 is None:
+        nulls |= 1 << 8
+    self.internal = v8
+    if v9 is None:
+        nulls |= 1 << 9
+    self.attachable = v9
+    if v10 is None:
+        nulls |= 1 << 10
+    self.ingress = v10
+    if v11 is None:
+        nulls |= 1 << 11
+    elif type(v11) is dict:
+        v11 = _from_wire_ConfigReference(v11)
+    self.config_from = v11
+    if v12 is None:
+        nulls |= 1 << 12
+    self.config_only = v12
+    if v13 is None:
+        nulls |= 1 << 13
+    self.options = v13
+    if v14 is None:
+        nulls |= 1 << 14
+    self.labels = v14
+    if v15 is None:
+        nulls |= 1 << 15
+    elif type(v15) is list:
+        peers_items = []
+        for x in v15:
+            peers_items.append(_from_wire_PeerInfo(x) if type(x) is dict else x)
+        v15 = peers_items
+    self.peers = v15
+    if v16 is None:
+        nulls |= 1 << 16
+    self.containers = v16
+    return nulls
+
+
+def _read_own_Network(self: Network, data: Mapping[str, Any]) -> tuple[int, int]:
+    """Set the fields ``Network`` declares, key by key; their null bits and absent keys."""
+    get = data.get
+    nulls = 0
+    missing = 0
+    v = get("Name")
+    if v is None:
+        if "Name" in data:
+            nulls |= 1
+        else:
+            missing += 1
+    self.name = v
+    v = get("Id")
+    if v is None:
+        if "Id" in data:
+            nulls |= 1 << 1
+        else:
+            missing += 1
+    self.id = v
+    v = get("Created")
+    if v is None:
+        if "Created" in data:
+            nulls |= 1 << 2
+        else:
+            missing += 1
+    self.created = v
+    v = get("Scope")
+    if v is None:
+        if "Scope" in data:
+            nulls |= 1 << 3
+        else:
+            missing += 1
+    self.scope = v
+    v = get("Driver")
+    if v is None:
+        if "Driver" in data:
+            nulls |= 1 << 4
+        else:
+            missing += 1
+    self.driver = v
+    v = get("EnableIPv4")
+    if v is None:
+        if "EnableIPv4" in data:
+            nulls |= 1 << 5
+        else:
+            missing += 1
+    self.enable_ipv4 = v
+    v = get("EnableIPv6")
+    if v is None:
+        if "EnableIPv6" in data:
+            nulls |= 1 << 6
+        else:
+            missing += 1
+    self.enable_ipv6 = v
+    v = get("IPAM")
+    if v is None:
+        if "IPAM" in data:
+            nulls |= 1 << 7
+        else:
+            missing += 1
+    elif type(v) is dict:
+        v = _from_wire_IPAM(v)
+    self.ipam = v
+    v = get("Internal")
+    if v is None:
+        if "Internal" in data:
+            nulls |= 1 << 8
+        else:
+            missing += 1
+    self.internal = v
+    v = get("Attachable")
+    if v is None:
+        if "Attachable" in data:
+            nulls |= 1 << 9
+        else:
+            missing += 1
+    self.attachable = v
+    v = get("Ingress")
+    if v is None:
+        if "Ingress" in data:
+            nulls |= 1 << 10
+        else:
+            missing += 1
+    self.ingress = v
+    v = get("ConfigFrom")
+    if v is None:
+        if "ConfigFrom" in data:
+            nulls |= 1 << 11
+        else:
+            missing += 1
+    elif type(v) is dict:
+        v = _from_wire_ConfigReference(v)
+    self.config_from = v
+    v = get("ConfigOnly")
+    if v is None:
+        if "ConfigOnly" in data:
+            nulls |= 1 << 12
+        else:
+            missing += 1
+    self.config_only = v
+    v = get("Options")
+    if v is None:
+        if "Options" in data:
+            nulls |= 1 << 13
+        else:
+            missing += 1
+    self.options = v
+    v = get("Labels")
+    if v is None:
+        if "Labels" in data:
+            nulls |= 1 << 14
+        else:
+            missing += 1
+    self.labels = v
+    v = get("Peers")
+    if v is None:
+        if "Peers" in data:
+            nulls |= 1 << 15
+        else:
+            missing += 1
+    elif type(v) is list:
+        peers_items = []
+        for x in v:
+            peers_items.append(_from_wire_PeerInfo(x) if type(x) is dict else x)
+        v = peers_items
+    self.peers = v
+    v = get("Containers")
+    if v is None:
+        if "Containers" in data:
+            nulls |= 1 << 16
+        else:
+            missing += 1
+    self.containers = v
+    return nulls, missing
+
+
+def _put_own_Network(self: Network, out: dict[str, Any], nulls: int) -> None:
+    """Write the fields ``Network`` declares into `out`."""
+    v: Any
+    v = self.name
+    if v is not None:
+        out["Name"] = v
+    elif nulls & 1:
+        out["Name"] = None
+    v = self.id
+    if v is not None:
+        out["Id"] = v
+    elif nulls & (1 << 1):
+        out["Id"] = None
+    v = self.created
+    if v is not None:
+        out["Created"] = v
+    elif nulls & (1 << 2):
+        out["Created"] = None
+    v = self.scope
+    if v is not None:
+        out["Scope"] = v
+    elif nulls & (1 << 3):
+        out["Scope"] = None
+    v = self.driver
+    if v is not None:
+        out["Driver"] = v
+    elif nulls & (1 << 4):
+        out["Driver"] = None
+    v = self.enable_ipv4
+    if v is not None:
+        out["EnableIPv4"] = v
+    elif nulls & (1 << 5):
+        out["EnableIPv4"] = None
+    v = self.enable_ipv6
+    if v is not None:
+        out["EnableIPv6"] = v
+    elif nulls & (1 << 6):
+        out["EnableIPv6"] = None
+    v = self.ipam
+    if v is not None:
+        if isinstance(v, WireModel):
+            v = v.to_wire()
+        out["IPAM"] = v
+    elif nulls & (1 << 7):
+        out["IPAM"] = None
+    v = self.internal
+    if v is not None:
+        out["Internal"] = v
+    elif nulls & (1 << 8):
+        out["Internal"] = None
+    v = self.attachable
+    if v is not None:
+        out["Attachable"] = v
+    elif nulls & (1 << 9):
+        out["Attachable"] = None
+    v = self.ingress
+    if v is not None:
+        out["Ingress"] = v
+    elif nulls & (1 << 10):
+        out["Ingress"] = None
+    v = self.config_from
+    if v is not None:
+        if isinstance(v, WireModel):
+            v = v.to_wire()
+        out["ConfigFrom"] = v
+    elif nulls & (1 << 11):
+        out["ConfigFrom"] = None
+    v = self.config_only
+    if v is not None:
+        out["ConfigOnly"] = v
+    elif nulls & (1 << 12):
+        out["ConfigOnly"] = None
+    v = self.options
+    if v is not None:
+        out["Options"] = v
+    elif nulls & (1 << 13):
+        out["Options"] = None
+    v = self.labels
+    if v is not None:
+        out["Labels"] = v
+    elif nulls & (1 << 14):
+        out["Labels"] = None
+    v = self.peers
+    if v is not None:
+        if isinstance(v, (list, tuple)):
+            v = [x.to_wire() if isinstance(x, WireModel) else x for x in v]
+        out["Peers"] = v
+    elif nulls & (1 << 15):
+        out["Peers"] = None
+    v = self.containers
+    if v is not None:
+        out["Containers"] = v
+    elif nulls & (1 << 16):
+        out["Containers"] = None
+
+
 # Every key of a model in spec order, looked up by one C call.
-_get_all_Network = itemgetter(
+_get_own_Network = itemgetter(
     "Name",
     "Id",
     "Created",

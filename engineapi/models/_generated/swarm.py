@@ -13,199 +13,46 @@ from typing import Any, Self
 
 import attrs
 
-from engineapi.models._base import WireModel, extra_key, new_instance, unknown_keys, wire_field
+from engineapi.models._base import WireModel, new_instance, unknown_keys, wire_field
+from engineapi.models._generated.cluster_info import (
+    ClusterInfo,
+    _get_own_ClusterInfo,
+    _put_own_ClusterInfo,
+    _read_own_ClusterInfo,
+    _set_own_ClusterInfo,
+)
 from engineapi.models._generated.join_tokens import JoinTokens
-from engineapi.models._generated.object_version import ObjectVersion
-from engineapi.models._generated.swarm_spec import SwarmSpec
-from engineapi.models._generated.tls_info import TLSInfo
 
 
 @attrs.define(slots=True, kw_only=True, repr=False)
-class Swarm(WireModel):
+class Swarm(ClusterInfo):
     """ClusterInfo represents information about the swarm as is returned by the
     "/info" endpoint. Join-tokens are not included.
     """
 
-    id: str | None = wire_field("ID")
-    """The ID of the swarm."""
-    version: ObjectVersion | None = wire_field("Version")
-    created_at: str | None = wire_field("CreatedAt")
-    """Date and time at which the swarm was initialised in
-    [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format with nano-seconds.
-    """
-    updated_at: str | None = wire_field("UpdatedAt")
-    """Date and time at which the swarm was last updated in
-    [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format with nano-seconds.
-    """
-    spec: SwarmSpec | None = wire_field("Spec")
-    tls_info: TLSInfo | None = wire_field("TLSInfo")
-    root_rotation_in_progress: bool | None = wire_field("RootRotationInProgress")
-    """Whether there is currently a root CA rotation in progress for the swarm"""
-    data_path_port: int | None = wire_field("DataPathPort")
-    """DataPathPort specifies the data path port number for data traffic.
-    Acceptable port range is 1024 to 49151.
-    If no port is set or is set to 0, the default port (4789) is used.
-    """
-    default_addr_pool: list[str] | None = wire_field("DefaultAddrPool")
-    """Default Address Pool specifies default subnet pools for global scope
-    networks.
-    """
-    subnet_size: int | None = wire_field("SubnetSize")
-    """SubnetSize specifies the subnet size of the networks created from the
-    default subnet pool.
-    """
     join_tokens: JoinTokens | None = wire_field("JoinTokens")
-    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
-    """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
-    _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)
 
     @classmethod
     def from_wire(cls, data: Mapping[str, Any]) -> Self:
         """Decode a JSON object from the daemon; unexpected value types are kept as-is."""
         self = new_instance(cls)
-        nulls = 0  # bit i set: the i-th key arrived as an explicit null
         if len(data) == 11 and type(data) is dict:
             # The usual reply: every key known and present, read at once.
             try:
-                (v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10) = _get_all_Swarm(data)
+                part0 = _get_own_ClusterInfo(data)
+                part1 = _get_own_Swarm(data)
             except KeyError:
                 pass  # an unknown key in place of a known one
             else:
-                if v0 is None:
-                    nulls |= 1
-                self.id = v0
-                if v1 is None:
-                    nulls |= 1 << 1
-                elif type(v1) is dict:
-                    v1 = _from_wire_ObjectVersion(v1)
-                self.version = v1
-                if v2 is None:
-                    nulls |= 1 << 2
-                self.created_at = v2
-                if v3 is None:
-                    nulls |= 1 << 3
-                self.updated_at = v3
-                if v4 is None:
-                    nulls |= 1 << 4
-                elif type(v4) is dict:
-                    v4 = _from_wire_SwarmSpec(v4)
-                self.spec = v4
-                if v5 is None:
-                    nulls |= 1 << 5
-                elif type(v5) is dict:
-                    v5 = _from_wire_TLSInfo(v5)
-                self.tls_info = v5
-                if v6 is None:
-                    nulls |= 1 << 6
-                self.root_rotation_in_progress = v6
-                if v7 is None:
-                    nulls |= 1 << 7
-                self.data_path_port = v7
-                if v8 is None:
-                    nulls |= 1 << 8
-                self.default_addr_pool = v8
-                if v9 is None:
-                    nulls |= 1 << 9
-                self.subnet_size = v9
-                if v10 is None:
-                    nulls |= 1 << 10
-                elif type(v10) is dict:
-                    v10 = _from_wire_JoinTokens(v10)
-                self.join_tokens = v10
-                self._wire_nulls = nulls
+                self._wire_nulls = _set_own_ClusterInfo(self, part0) | _set_own_Swarm(self, part1)
                 self._extra = None
                 return self
         # Per key: a None is an explicit null (remembered) or an absent key (counted).
-        get = data.get
-        missing = 0
-        v = get("ID")
-        if v is None:
-            if "ID" in data:
-                nulls |= 1
-            else:
-                missing += 1
-        self.id = v
-        v = get("Version")
-        if v is None:
-            if "Version" in data:
-                nulls |= 1 << 1
-            else:
-                missing += 1
-        elif type(v) is dict:
-            v = _from_wire_ObjectVersion(v)
-        self.version = v
-        v = get("CreatedAt")
-        if v is None:
-            if "CreatedAt" in data:
-                nulls |= 1 << 2
-            else:
-                missing += 1
-        self.created_at = v
-        v = get("UpdatedAt")
-        if v is None:
-            if "UpdatedAt" in data:
-                nulls |= 1 << 3
-            else:
-                missing += 1
-        self.updated_at = v
-        v = get("Spec")
-        if v is None:
-            if "Spec" in data:
-                nulls |= 1 << 4
-            else:
-                missing += 1
-        elif type(v) is dict:
-            v = _from_wire_SwarmSpec(v)
-        self.spec = v
-        v = get("TLSInfo")
-        if v is None:
-            if "TLSInfo" in data:
-                nulls |= 1 << 5
-            else:
-                missing += 1
-        elif type(v) is dict:
-            v = _from_wire_TLSInfo(v)
-        self.tls_info = v
-        v = get("RootRotationInProgress")
-        if v is None:
-            if "RootRotationInProgress" in data:
-                nulls |= 1 << 6
-            else:
-                missing += 1
-        self.root_rotation_in_progress = v
-        v = get("DataPathPort")
-        if v is None:
-            if "DataPathPort" in data:
-                nulls |= 1 << 7
-            else:
-                missing += 1
-        self.data_path_port = v
-        v = get("DefaultAddrPool")
-        if v is None:
-            if "DefaultAddrPool" in data:
-                nulls |= 1 << 8
-            else:
-                missing += 1
-        self.default_addr_pool = v
-        v = get("SubnetSize")
-        if v is None:
-            if "SubnetSize" in data:
-                nulls |= 1 << 9
-            else:
-                missing += 1
-        self.subnet_size = v
-        v = get("JoinTokens")
-        if v is None:
-            if "JoinTokens" in data:
-                nulls |= 1 << 10
-            else:
-                missing += 1
-        elif type(v) is dict:
-            v = _from_wire_JoinTokens(v)
-        self.join_tokens = v
-        self._wire_nulls = nulls
-        if len(data) + missing == 11:  # every key is known
-            self._extra = None
+        nulls0, missing0 = _read_own_ClusterInfo(self, data)
+        nulls1, missing1 = _read_own_Swarm(self, data)
+        self._wire_nulls = nulls0 | nulls1
+        if len(data) + missing0 + missing1 == 11:
+            self._extra = None  # every key is known
         else:
             self._extra = unknown_keys(cls, data)
         return self
@@ -213,95 +60,59 @@ class Swarm(WireModel):
     def to_wire(self) -> dict[str, Any]:
         """The JSON object for the daemon: set fields by wire name, then ``extra``."""
         out: dict[str, Any] = {}
-        v: Any
         nulls = self._wire_nulls
-        v = self.id
-        if v is not None:
-            out["ID"] = v
-        elif nulls & 1:
-            out["ID"] = None
-        v = self.version
-        if v is not None:
-            if isinstance(v, WireModel):
-                v = v.to_wire()
-            out["Version"] = v
-        elif nulls & (1 << 1):
-            out["Version"] = None
-        v = self.created_at
-        if v is not None:
-            out["CreatedAt"] = v
-        elif nulls & (1 << 2):
-            out["CreatedAt"] = None
-        v = self.updated_at
-        if v is not None:
-            out["UpdatedAt"] = v
-        elif nulls & (1 << 3):
-            out["UpdatedAt"] = None
-        v = self.spec
-        if v is not None:
-            if isinstance(v, WireModel):
-                v = v.to_wire()
-            out["Spec"] = v
-        elif nulls & (1 << 4):
-            out["Spec"] = None
-        v = self.tls_info
-        if v is not None:
-            if isinstance(v, WireModel):
-                v = v.to_wire()
-            out["TLSInfo"] = v
-        elif nulls & (1 << 5):
-            out["TLSInfo"] = None
-        v = self.root_rotation_in_progress
-        if v is not None:
-            out["RootRotationInProgress"] = v
-        elif nulls & (1 << 6):
-            out["RootRotationInProgress"] = None
-        v = self.data_path_port
-        if v is not None:
-            out["DataPathPort"] = v
-        elif nulls & (1 << 7):
-            out["DataPathPort"] = None
-        v = self.default_addr_pool
-        if v is not None:
-            out["DefaultAddrPool"] = v
-        elif nulls & (1 << 8):
-            out["DefaultAddrPool"] = None
-        v = self.subnet_size
-        if v is not None:
-            out["SubnetSize"] = v
-        elif nulls & (1 << 9):
-            out["SubnetSize"] = None
-        v = self.join_tokens
-        if v is not None:
-            if isinstance(v, WireModel):
-                v = v.to_wire()
-            out["JoinTokens"] = v
-        elif nulls & (1 << 10):
-            out["JoinTokens"] = None
+        _put_own_ClusterInfo(self, out, nulls)
+        _put_own_Swarm(self, out, nulls)
         extra = self._extra
         if extra:
             out.update(extra)
         return out
 
 
+def _set_own_Swarm(self: Swarm, values: Any) -> int:
+    """Set the fields ``Swarm`` declares from ``_get_own_Swarm(data)``; their null bits."""
+    v0 = values
+    nulls = 0
+    if v0 is None:
+        nulls |= 1 << 10
+    elif type(v0) is dict:
+        v0 = _from_wire_JoinTokens(v0)
+    self.join_tokens = v0
+    return nulls
+
+
+def _read_own_Swarm(self: Swarm, data: Mapping[str, Any]) -> tuple[int, int]:
+    """Set the fields ``Swarm`` declares, key by key; their null bits and absent keys."""
+    get = data.get
+    nulls = 0
+    missing = 0
+    v = get("JoinTokens")
+    if v is None:
+        if "JoinTokens" in data:
+            nulls |= 1 << 10
+        else:
+            missing += 1
+    elif type(v) is dict:
+        v = _from_wire_JoinTokens(v)
+    self.join_tokens = v
+    return nulls, missing
+
+
+def _put_own_Swarm(self: Swarm, out: dict[str, Any], nulls: int) -> None:
+    """Write the fields ``Swarm`` declares into `out`."""
+    v: Any
+    v = self.join_tokens
+    if v is not None:
+        if isinstance(v, WireModel):
+            v = v.to_wire()
+        out["JoinTokens"] = v
+    elif nulls & (1 << 10):
+        out["JoinTokens"] = None
+
+
 # Every key of a model in spec order, looked up by one C call.
-_get_all_Swarm = itemgetter(
-    "ID",
-    "Version",
-    "CreatedAt",
-    "UpdatedAt",
-    "Spec",
-    "TLSInfo",
-    "RootRotationInProgress",
-    "DataPathPort",
-    "DefaultAddrPool",
-    "SubnetSize",
-    "JoinTokens",
-)
+_get_own_Swarm = itemgetter("JoinTokens")
 
 
 # Bound once: cheaper to call than looking the classmethod up for every value.
 _from_wire_JoinTokens = JoinTokens.from_wire
-_from_wire_ObjectVersion = ObjectVersion.from_wire
-_from_wire_SwarmSpec = SwarmSpec.from_wire
-_from_wire_TLSInfo = TLSInfo.from_wire
