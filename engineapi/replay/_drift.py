@@ -11,6 +11,8 @@ Both cassettes are brought to a comparable form, then compared value by value:
   `VOLATILE_PATTERNS` (64- and 12-hex ids, RFC 3339 times, Unix times), integers under
   `TIME_KEYS` become ``<time>``, MAC addresses ``<mac>``, and the cassette's own ``volatile``
   rules, plus `DEFAULT_RULES`, blank whole values;
+- lists the daemon builds from a map, in a new order each time (`UNORDERED_RULES`: ``METHOD
+  PATH FIELD`` naming the list), are compared as sets, after the rest;
 - ``meta.recorded_at`` and ``meta.engineapi_version`` are ignored.
 
 A volatile rule is ``"METHOD PATH FIELD"``: the method (``*`` for any), a glob on the path
@@ -28,11 +30,19 @@ import io
 import json
 import re
 import tarfile
+from collections.abc import Callable
 from typing import Any
 
 from engineapi.replay._cassette import Cassette, Exchange, encode_body
 
-__all__ = ["DEFAULT_RULES", "TIME_KEYS", "VOLATILE_PATTERNS", "drift", "normalise"]
+__all__ = [
+    "DEFAULT_RULES",
+    "TIME_KEYS",
+    "UNORDERED_RULES",
+    "VOLATILE_PATTERNS",
+    "drift",
+    "normalise",
+]
 
 VOLATILE = "<volatile>"
 
@@ -66,6 +76,10 @@ DEFAULT_RULES = [
     "GET /containers/json response.body.*.NetworkSettings",
     # Podman: every name an image ever had, so it grows with whatever else tagged it
     "GET /images/json response.body.*.History",
+]
+#: Lists in an order of the daemon's whim (a Go map walked): compared as sets.
+UNORDERED_RULES = [
+    "GET /plugins response.body",
 ]
 
 
@@ -206,7 +220,28 @@ def _blank(node: Any, segments: list[str]) -> Any:
     return node
 
 
-def _apply_rules(tree: dict[str, Any], rules: list[str]) -> None:
+def _in_order(node: Any, segments: list[str]) -> Any:
+    """`node` with the list(s) at `segments` sorted (by their items' JSON)."""
+    if not segments:
+        if isinstance(node, list):
+            return sorted(node, key=lambda item: json.dumps(item, sort_keys=True))
+        return node
+    head, rest = segments[0], segments[1:]
+    if isinstance(node, dict):
+        for key in list(node) if head == "*" else [k for k in node if k.lower() == head.lower()]:
+            node[key] = _in_order(node[key], rest)
+    elif isinstance(node, list):
+        indexes = range(len(node)) if head == "*" else [int(head)] if head.isdigit() else []
+        for index in indexes:
+            if index < len(node):
+                node[index] = _in_order(node[index], rest)
+    return node
+
+
+def _apply_rules(
+    tree: dict[str, Any], rules: list[str], change: Callable[[Any, list[str]], Any] = _blank
+) -> None:
+    """Apply `change` (blank, by default) at the field of each rule matching the exchange."""
     for rule in rules:
         parts = rule.split(None, 2)
         if len(parts) != 3:
@@ -215,7 +250,7 @@ def _apply_rules(tree: dict[str, Any], rules: list[str]) -> None:
         request = tree["request"]
         if method not in ("*", request["method"]) or not fnmatch.fnmatchcase(request["path"], path):
             continue
-        _blank(tree, field.split("."))
+        change(tree, field.split("."))
 
 
 def _scrub_volatile(node: Any, key: str | None = None) -> Any:
@@ -244,7 +279,9 @@ def normalise(cassette: Cassette, *, rules: list[str] | None = None) -> dict[str
     for exchange in cassette.exchanges:
         tree = _exchange_tree(exchange)
         _apply_rules(tree, all_rules)
-        exchanges.append(_scrub_volatile(tree))
+        tree = _scrub_volatile(tree)
+        _apply_rules(tree, UNORDERED_RULES, _in_order)
+        exchanges.append(tree)
     return {"meta": meta, "exchanges": exchanges}
 
 

@@ -39,3 +39,14 @@ def test_swarm_ids_are_volatile() -> None:
     assert drift(old, new) == []
     renamed = _cassette(b'{"ID":"z92b31frl17u70c5ynsjv7wdi","Name":"y"}\n')
     assert drift(old, renamed) != []
+
+
+def test_a_list_built_from_a_map_is_compared_as_a_set() -> None:
+    """Docker lists plugins in Go map order: a new order is no drift, a new member is."""
+    old = _cassette(b'[{"Name":"a:v1"},{"Name":"a:v2"}]', path="/plugins")
+    new = _cassette(b'[{"Name":"a:v2"},{"Name":"a:v1"}]', path="/plugins")
+    assert drift(old, new) == []
+    other = _cassette(b'[{"Name":"a:v2"},{"Name":"a:v3"}]', path="/plugins")
+    assert drift(old, other) != []
+    # Elsewhere the order is the daemon's answer.
+    assert drift(_cassette(b'["a","b"]', path="/x"), _cassette(b'["b","a"]', path="/x")) != []
