@@ -76,6 +76,8 @@ class ChannelSession(asyncssh.SSHClientSession[bytes]):
         self.read_waiter: asyncio.Future[None] | None = None
         self.write_waiter: asyncio.Future[None] | None = None
         self.on_closed: Callable[[], None] | None = None
+        #: Cut by the transport's close(), not ended by the daemon.
+        self.aborted = False
 
     def readable(self) -> bool:
         return bool(self.chunks) or self.eof
@@ -157,15 +159,22 @@ class _Client(asyncssh.SSHClient):
 
 
 class _Connection:
-    """An SSH connection of a link and how many channels it has open."""
+    """An SSH connection of a link and the channels it has open."""
 
-    __slots__ = ("client", "conn", "limit", "used")
+    __slots__ = ("client", "conn", "limit", "sessions", "used")
 
     def __init__(self, conn: asyncssh.SSHClientConnection, client: _Client, limit: int) -> None:
         self.conn = conn
         self.client = client
         self.limit = limit
         self.used = 0
+        self.sessions: set[ChannelSession] = set()
+
+    def close(self) -> None:
+        """Close the SSH connection: its open channels end as cut (`aborted`)."""
+        for session in self.sessions:
+            session.aborted = True
+        self.conn.close()
 
     @property
     def alive(self) -> bool:
@@ -228,8 +237,10 @@ class SSHLink:
                 self._connections.append(connection)
             return connection
 
-    def _release(self, connection: _Connection) -> None:
+    def _release(self, connection: _Connection, session: ChannelSession | None = None) -> None:
         connection.used -= 1
+        if session is not None:
+            connection.sessions.discard(session)
         if connection.used == 0 and len(self._connections) > 1 and connection.alive:
             # An overflow connection with nothing left on it.
             self._connections.remove(connection)
@@ -428,13 +439,14 @@ class SSHLink:
             if session.closed:
                 self._release(connection)
             else:
-                session.on_closed = functools.partial(self._release, connection)
+                connection.sessions.add(session)
+                session.on_closed = functools.partial(self._release, connection, session)
             return chan, session
 
     async def aclose(self) -> None:
         connections, self._connections = self._connections, []
         for connection in connections:
-            connection.conn.close()
+            connection.close()
         for connection in connections:
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(2):
@@ -444,7 +456,7 @@ class SSHLink:
         """Close the connections without waiting (from the link's loop)."""
         connections, self._connections = self._connections, []
         for connection in connections:
-            connection.conn.close()
+            connection.close()
 
 
 def _same(session: ChannelSession) -> ChannelSession:
@@ -467,6 +479,11 @@ def _failure(session: ChannelSession, link: SSHLink) -> ConnectError:
 
 def _lost(session: ChannelSession, link: SSHLink) -> ConnectionLost | ConnectError:
     where = f"{link.address} ({MODE_ASYNCSSH})"
+    if session.aborted:
+        return ConnectionLost(
+            f"{where}: the stream was cut: this client closed its SSH connection (the transport "
+            "was closed, or a Ctrl-C interrupted it)"
+        )
     if session.received == 0:
         return ConnectError(
             f"{where}: the SSH connection was lost before the engine answered: {session.error}"
@@ -531,7 +548,7 @@ class AsyncSSHStream:
 
     async def _at_eof(self) -> bytes:
         session = self._session
-        if session.error is not None:
+        if session.error is not None or session.aborted:
             raise _lost(session, self._link)
         if session.received:
             return b""
@@ -628,7 +645,7 @@ class SSHStream:
 
     def _at_eof(self) -> bytes:
         session = self._session
-        if session.error is not None:
+        if session.error is not None or session.aborted:
             raise _lost(session, self._link)
         if session.received:
             return b""

@@ -640,6 +640,50 @@ def test_sync_threads_share_the_ssh_connection(ssh_home: SSHHome) -> None:
         assert client.transport.handshakes == 1  # 7 channels at most: within MaxSessions
 
 
+def test_sync_close_from_another_thread_ends_a_blocked_stream(ssh_home: SSHHome) -> None:
+    # A thread blocks in an events stream, running the SSH loop; closing the client from
+    # another thread ends that stream promptly and stops the loop's daemon thread.
+    client = _client(ssh_home.url(_engine("docker28")), "asyncssh")
+    client.system.ping()
+    events = client.system.events(filters={"label": ["engineapi.never=1"]})
+    outcome: list[object] = []
+
+    def follow() -> None:
+        try:
+            for _ in events:
+                pass
+            outcome.append("ended")
+        except Exception as exc:
+            outcome.append(exc)
+
+    follower = threading.Thread(target=follow)
+    follower.start()
+    time.sleep(0.5)
+    start = time.monotonic()
+    client.close()
+    follower.join(10)
+    assert not follower.is_alive() and time.monotonic() - start < 10
+    assert len(outcome) == 1 and isinstance(outcome[0], ConnectionLost), outcome
+    assert "closed its SSH connection" in str(outcome[0])
+    assert not [t for t in threading.enumerate() if t.name.startswith("engineapi-ssh")]
+
+
+async def test_async_close_ends_a_stream_of_another_task(ssh_home: SSHHome) -> None:
+    client = AsyncClient(ssh_home.url(_engine("docker28")), ssh_mode="asyncssh", timeout=TIMEOUTS)
+    await client.system.ping()
+
+    async def follow() -> None:
+        async for _ in client.system.events(filters={"label": ["engineapi.never=1"]}):
+            pass
+
+    task = asyncio.create_task(follow())
+    await asyncio.sleep(0.5)
+    await client.aclose()
+    with pytest.raises(ConnectionLost, match="closed its SSH connection"):
+        async with asyncio.timeout(10):
+            await task
+
+
 def test_sync_client_inside_a_running_event_loop(ssh_home: SSHHome) -> None:
     # As in a notebook: the calling thread runs an event loop of its own, so it cannot run
     # the SSH loop; the transport's daemon thread does it for it.
