@@ -125,9 +125,12 @@ class SharedLoop:
                     remaining = None if deadline is None else deadline - time.monotonic()
                     if remaining is not None and remaining <= 0:
                         return False
-                    if self._driver is None and may_drive and not self._stopping:
-                        self._driver = me
-                        break
+                    if self._driver is None and not self._stopping:
+                        if may_drive:
+                            self._driver = me
+                            break
+                        self._urgent = True  # the daemon thread drives for us, now
+                        self._daemon_cond.notify()
                     if self._driver == _DAEMON and may_drive and not asked:
                         asked = True  # the daemon thread gives the loop back when it stops
                         with contextlib.suppress(RuntimeError):
