@@ -194,6 +194,19 @@ def describe(spec: Spec, schema: Schema) -> str:
     return text
 
 
+def _own_description(schema: Schema) -> str:
+    """A schema's description, or that of an ``allOf`` part that is not a reference."""
+    text = clean_description(schema.get("description"))
+    for part in schema.get("allOf", ()):
+        if not text and "$ref" not in part:
+            text = clean_description(part.get("description"))
+    return text
+
+
+def _enumerate(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
 def _single_ref(schema: Schema) -> str | None:
     """The ``$ref`` of an ``allOf`` that only wraps one reference (plus prose or examples)."""
     parts = schema.get("allOf")
@@ -350,6 +363,15 @@ class Registry:
             else:
                 fields.update(self._own_fields(part, name, root))
         fields.update(self._own_fields(schema, name, root))
+        if model.allof_base is not None and not _own_description(schema):
+            # The base's prose describes the base (Swarm's says "Join-tokens are not included").
+            base_fields = self.types[model.allof_base]
+            assert isinstance(base_fields, ModelDef)
+            inherited = {f.wire for f in base_fields.fields}
+            added = [f"``{wire}``" for wire in fields if wire not in inherited]
+            model.description = f"A ``{model.allof_base}``" + (
+                f" with {_enumerate(added)} too." if added else "."
+            )
         seen_attrs: dict[str, str] = {}
         for field in fields.values():
             if field.attr in seen_attrs:

@@ -27,7 +27,7 @@ from engineapi.models._generated.networking_config import NetworkingConfig
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ContainerCreateRequest(ContainerConfig):
-    """Configuration for a container that is portable between hosts."""
+    """A ``ContainerConfig`` with ``HostConfig`` and ``NetworkingConfig`` too."""
 
     host_config: HostConfig | None = wire_field("HostConfig")
     networking_config: NetworkingConfig | None = wire_field("NetworkingConfig")

@@ -26,7 +26,7 @@ from engineapi.models._generated.restart_policy import RestartPolicy
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ContainerUpdateRequest(Resources):
-    """A container's resources (cgroups config, ulimits, etc)"""
+    """A ``Resources`` with ``RestartPolicy`` too."""
 
     restart_policy: RestartPolicy | None = wire_field("RestartPolicy")
 

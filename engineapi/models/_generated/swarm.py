@@ -26,9 +26,7 @@ from engineapi.models._generated.join_tokens import JoinTokens
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class Swarm(ClusterInfo):
-    """ClusterInfo represents information about the swarm as is returned by the
-    "/info" endpoint. Join-tokens are not included.
-    """
+    """A ``ClusterInfo`` with ``JoinTokens`` too."""
 
     join_tokens: JoinTokens | None = wire_field("JoinTokens")
 
