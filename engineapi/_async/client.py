@@ -239,23 +239,37 @@ class AsyncClient(AsyncNamespaces):
         return AsyncAttachedStream(self._pool.hijack(response), multiplexed)
 
     async def _flow(self, flow: Flow[T]) -> T:
-        """Drive a sans-IO multi-step operation (see `engineapi.api._call.Flow`)."""
+        """Drive a sans-IO multi-step operation (see `engineapi.api._call.Flow`): each step's
+        result is sent back into it, a daemon's error is thrown into it."""
         result: Any = None
+        error: DaemonError | None = None
         try:
             while True:
-                step = flow.send(result)
-                if isinstance(step, Pause):
-                    await asleep(step.seconds)
-                    result = None
-                elif isinstance(step, HijackCall):
-                    async with await self._attach(step) as attached:
-                        result = await attached.read_split()
-                else:
-                    result = await self._send(step)
+                step = flow.send(result) if error is None else flow.throw(error)
+                error = None
+                try:
+                    result = await self._step(step)
+                except DaemonError as exc:
+                    error = exc
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
         finally:
             flow.close()
+
+    async def _step(self, step: Call[Any] | Pause) -> Any:
+        """One step of a flow, its output read whole."""
+        if isinstance(step, Pause):
+            await asleep(step.seconds)
+            return None
+        if isinstance(step, HijackCall):
+            async with await self._attach(step) as attached:
+                return await attached.read_split()
+        if isinstance(step, OutputCall):
+            async with self._output(step) as output:
+                return await output.read_split()
+        if isinstance(step, ProgressCall):
+            return await self._progress(step).wait()
+        return await self._send(step)
 
     async def _websocket(self, call: WebSocketCall) -> AsyncWebSocketAttach:
         """Upgrade to a WebSocket (the daemon insists on an Origin header)."""

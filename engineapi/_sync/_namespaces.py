@@ -41,7 +41,7 @@ if TYPE_CHECKING:
         WebSocketAttach,
     )
     from engineapi.api._call import Filters, Timestamp
-    from engineapi.api.containers import PathStat
+    from engineapi.api.containers import PathStat, RunResult
     from engineapi.api.exec import ExecResult
     from engineapi.api.images import Body
     from engineapi.api.system import PingResult
@@ -414,6 +414,60 @@ class Containers:
     def restart(self, id: str, *, timeout: int | None = None, signal: str | None = None) -> None:
         """Restart a container (stop as in `stop`, then start) — ``POST /containers/{id}/restart``."""
         return self._client._send(_containers.restart(id, timeout=timeout, signal=signal))
+
+    def run(
+        self,
+        image: str,
+        command: Sequence[str] | str | None = None,
+        *,
+        config: ContainerCreateRequest | Mapping[str, Any] | None = None,
+        name: str | None = None,
+        remove: bool = False,
+        pull: str = "missing",
+        platform: str | None = None,
+    ) -> RunResult:
+        """``docker run`` to completion: the exit code and output of `command` in a new container
+        of `image`, as a `RunResult`.
+
+        Creates the container (``POST /containers/create``; on a 404 the image is pulled,
+        ``POST /images/create``, and creation tried again, as ``--pull missing`` does), starts it
+        (``POST /containers/{id}/start``), waits for it to stop (``POST /containers/{id}/wait``),
+        then reads its output (``GET /containers/{id}/logs``), so the logging driver must keep
+        logs (``json-file``, ``local``: the defaults). `config` holds everything else of the
+        create request (``Env``, ``HostConfig``, …); `command` is the argv (a string is one
+        word: use ``["sh", "-c", line]`` for a shell line). `remove` deletes the container at
+        the end (``DELETE /containers/{id}``), also when a step fails; a cancelled call leaves
+        it. `pull` is ``missing``, ``always`` or ``never``.
+        """
+        return self._client._flow(
+            _containers.run(
+                image,
+                command,
+                config=config,
+                name=name,
+                remove=remove,
+                pull=pull,
+                platform=platform,
+            )
+        )
+
+    def run_detached(
+        self,
+        image: str,
+        command: Sequence[str] | str | None = None,
+        *,
+        config: ContainerCreateRequest | Mapping[str, Any] | None = None,
+        name: str | None = None,
+        pull: str = "missing",
+        platform: str | None = None,
+    ) -> str:
+        """``docker run --detach``: create a container of `image` (pulling it as `pull` says, see
+        `run`) and start it; its id — ``POST /containers/create``, ``POST /containers/{id}/start``."""
+        return self._client._flow(
+            _containers.run_detached(
+                image, command, config=config, name=name, pull=pull, platform=platform
+            )
+        )
 
     def start(self, id: str, *, detach_keys: str | None = None) -> None:
         """Start a container; starting a running one is not an error — ``POST /containers/{id}/start``."""

@@ -241,23 +241,37 @@ class Client(Namespaces):
         return AttachedStream(self._pool.hijack(response), multiplexed)
 
     def _flow(self, flow: Flow[T]) -> T:
-        """Drive a sans-IO multi-step operation (see `engineapi.api._call.Flow`)."""
+        """Drive a sans-IO multi-step operation (see `engineapi.api._call.Flow`): each step's
+        result is sent back into it, a daemon's error is thrown into it."""
         result: Any = None
+        error: DaemonError | None = None
         try:
             while True:
-                step = flow.send(result)
-                if isinstance(step, Pause):
-                    sleep(step.seconds)
-                    result = None
-                elif isinstance(step, HijackCall):
-                    with self._attach(step) as attached:
-                        result = attached.read_split()
-                else:
-                    result = self._send(step)
+                step = flow.send(result) if error is None else flow.throw(error)
+                error = None
+                try:
+                    result = self._step(step)
+                except DaemonError as exc:
+                    error = exc
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
         finally:
             flow.close()
+
+    def _step(self, step: Call[Any] | Pause) -> Any:
+        """One step of a flow, its output read whole."""
+        if isinstance(step, Pause):
+            sleep(step.seconds)
+            return None
+        if isinstance(step, HijackCall):
+            with self._attach(step) as attached:
+                return attached.read_split()
+        if isinstance(step, OutputCall):
+            with self._output(step) as output:
+                return output.read_split()
+        if isinstance(step, ProgressCall):
+            return self._progress(step).wait()
+        return self._send(step)
 
     def _websocket(self, call: WebSocketCall) -> WebSocketAttach:
         """Upgrade to a WebSocket (the daemon insists on an Origin header)."""

@@ -265,8 +265,10 @@ class Pause:
 
 
 #: A sans-IO operation of several steps (e.g. exec.run): a generator that yields calls and is
-#: sent their results, returning `T`. A `HijackCall` step is sent the whole output as
-#: (stdout, stderr); a `Pause` step is sent None. The clients drive it with their own I/O.
+#: sent their results, returning `T`. A `HijackCall` or `OutputCall` step is sent the whole
+#: output as (stdout, stderr), a `ProgressCall` step its messages, a `Pause` step None; a
+#: step the daemon refuses throws its `DaemonError` into the generator. The clients drive it
+#: with their own I/O.
 Flow = Generator["Call[Any] | Pause", Any, T]
 
 

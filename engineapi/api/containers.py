@@ -6,16 +6,18 @@ import base64
 import builtins
 import json
 import os
-from collections.abc import AsyncIterable, Iterable, Mapping
+from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from engineapi import models
+from engineapi.api import images as _images
 from engineapi.api._call import (
     Call,
     ExtractCall,
     Filters,
+    Flow,
     HijackCall,
     OutputCall,
     RawCall,
@@ -29,6 +31,7 @@ from engineapi.api._call import (
     path_param,
     to_body,
 )
+from engineapi.errors import ConfigError, NotFound
 
 if TYPE_CHECKING:
     from engineapi.models import (
@@ -46,7 +49,9 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "PULL_POLICIES",
     "PathStat",
+    "RunResult",
     "archive_info",
     "attach",
     "attach_websocket",
@@ -67,6 +72,8 @@ __all__ = [
     "rename",
     "resize",
     "restart",
+    "run",
+    "run_detached",
     "start",
     "stats",
     "stats_stream",
@@ -518,3 +525,111 @@ def prune(*, filters: Filters | None = None) -> Call[ContainerPruneResponse]:
         decode=lambda r: models.ContainerPruneResponse.from_wire(r.json()),
         response_timeout=None,
     )
+
+
+# -- docker run ---------------------------------------------------------------------------------
+
+#: ``docker run --pull``: pull the image when it is not there, before every run, or never.
+PULL_POLICIES = ("missing", "always", "never")
+
+
+@attrs.frozen
+class RunResult:
+    """What `run` returns: the exit code (never lost, even for a command that fails) and the
+    output; `id` names the container (removed already if `run` was asked to)."""
+
+    id: str
+    exit_code: int
+    stdout: bytes
+    stderr: bytes
+
+
+def _run_config(
+    image: str,
+    command: Sequence[str] | str | None,
+    config: ContainerCreateRequest | Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    body = to_body(config) if config is not None else {}
+    body["Image"] = image
+    if command is not None:
+        body["Cmd"] = [command] if isinstance(command, str) else builtins.list(command)
+    return body
+
+
+def _create_pulling(
+    image: str,
+    body: dict[str, Any],
+    name: str | None,
+    platform: str | None,
+    pull: str,
+) -> Flow[str]:
+    """Create the container, pulling `image` as `pull` says (the docker CLI's order)."""
+    if pull not in PULL_POLICIES:
+        raise ConfigError(f"pull must be one of {', '.join(PULL_POLICIES)}, not {pull!r}")
+    if pull == "always":
+        yield _images.pull(image, platform=platform)
+    try:
+        created: Any = yield create(body, name=name, platform=platform)
+    except NotFound:
+        # As the CLI does on any 404 from create: pull, then try once more.
+        if pull != "missing":
+            raise
+        yield _images.pull(image, platform=platform)
+        created = yield create(body, name=name, platform=platform)
+    return str(created.id)
+
+
+def run(
+    image: str,
+    command: Sequence[str] | str | None = None,
+    *,
+    config: ContainerCreateRequest | Mapping[str, Any] | None = None,
+    name: str | None = None,
+    remove: bool = False,
+    pull: str = "missing",
+    platform: str | None = None,
+) -> Flow[RunResult]:
+    """``docker run`` to completion: the exit code and output of `command` in a new container
+    of `image`, as a `RunResult`.
+
+    Creates the container (``POST /containers/create``; on a 404 the image is pulled,
+    ``POST /images/create``, and creation tried again, as ``--pull missing`` does), starts it
+    (``POST /containers/{id}/start``), waits for it to stop (``POST /containers/{id}/wait``),
+    then reads its output (``GET /containers/{id}/logs``), so the logging driver must keep
+    logs (``json-file``, ``local``: the defaults). `config` holds everything else of the
+    create request (``Env``, ``HostConfig``, …); `command` is the argv (a string is one
+    word: use ``["sh", "-c", line]`` for a shell line). `remove` deletes the container at
+    the end (``DELETE /containers/{id}``), also when a step fails; a cancelled call leaves
+    it. `pull` is ``missing``, ``always`` or ``never``.
+    """
+    body = _run_config(image, command, config)
+    id = yield from _create_pulling(image, body, name, platform, pull)
+    closing = False
+    try:
+        yield start(id)
+        waited: Any = yield wait(id)
+        stdout, stderr = yield logs(id)
+        return RunResult(id=id, exit_code=int(waited.status_code), stdout=stdout, stderr=stderr)
+    except GeneratorExit:
+        closing = True  # cancelled: no more requests
+        raise
+    finally:
+        if remove and not closing:
+            yield delete(id, force=True)
+
+
+def run_detached(
+    image: str,
+    command: Sequence[str] | str | None = None,
+    *,
+    config: ContainerCreateRequest | Mapping[str, Any] | None = None,
+    name: str | None = None,
+    pull: str = "missing",
+    platform: str | None = None,
+) -> Flow[str]:
+    """``docker run --detach``: create a container of `image` (pulling it as `pull` says, see
+    `run`) and start it; its id — ``POST /containers/create``, ``POST /containers/{id}/start``."""
+    body = _run_config(image, command, config)
+    id = yield from _create_pulling(image, body, name, platform, pull)
+    yield start(id)
+    return id

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import os
 import tarfile
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from engineapi import AsyncClient, Client, Conflict, NotFound
+from engineapi import AsyncClient, Client, ConfigError, Conflict, DaemonError, NotFound
 from engineapi.models import ContainerCreateRequest, ContainerUpdateRequest, HostConfig
 from engineapi.streams.stdcopy import STDERR, STDOUT
 from tests.conftest import Engine
@@ -431,3 +433,92 @@ def test_copy_from_refuses_a_link_escaping_dest(client: Client, make_container, 
     with pytest.raises(UnsafeArchiveError, match="p"):
         client.containers.copy_from(cid, "/tmp/evil", dest=dest)
     assert not (tmp_path / "etc").exists()
+
+
+# -- docker run -----------------------------------------------------------------------------------
+
+RUN_LABELS = {"Labels": {"engineapi.test": "1"}}
+
+
+def _with_label(client: Client, label: str) -> list[str]:
+    found = client.containers.list(all=True, filters={"label": [label]})
+    return [c.id or "" for c in found]
+
+
+def test_run_to_completion(client: Client) -> None:
+    result = client.containers.run(
+        "busybox", ["sh", "-c", "echo out; echo err >&2; exit 3"], config=RUN_LABELS
+    )
+    try:
+        assert (result.exit_code, result.stdout, result.stderr) == (3, b"out\n", b"err\n")
+        assert client.containers.inspect(result.id).state.status == "exited"
+    finally:
+        client.containers.delete(result.id, force=True)
+
+
+def test_run_with_remove_and_a_tty(client: Client) -> None:
+    config = {"Tty": True, "Env": ["WHO=engineapi"], **RUN_LABELS}
+    result = client.containers.run("busybox", ["sh", "-c", "echo hi $WHO >&2"], config=config)
+    client.containers.delete(result.id)
+    result = client.containers.run(
+        "busybox", ["sh", "-c", "echo hi $WHO >&2"], config=config, remove=True
+    )
+    assert result.exit_code == 0
+    assert result.stdout.replace(b"\r\n", b"\n") == b"hi engineapi\n"  # a TTY merges stderr
+    with pytest.raises(NotFound):
+        client.containers.inspect(result.id)
+
+
+def test_run_removes_the_container_when_a_step_fails(client: Client, engine: Engine) -> None:
+    label = f"engineapi.run-fails={time.time_ns()}"
+    config = {"Labels": {"engineapi.run-fails": label.split("=")[1]}}
+    with pytest.raises(DaemonError) as info:
+        client.containers.run("busybox", ["/no/such/program"], config=config, remove=True)
+    assert "/no/such/program" in str(info.value)
+    assert _with_label(client, label) == []
+
+
+def test_run_detached(client: Client) -> None:
+    cid = client.containers.run_detached("busybox", ["sleep", "300"], config=RUN_LABELS)
+    try:
+        assert client.containers.inspect(cid).state.status == "running"
+    finally:
+        client.containers.delete(cid, force=True)
+
+
+def test_run_pull_policies(client: Client, engine: Engine) -> None:
+    with pytest.raises(ConfigError, match="missing, always, never"):
+        client.containers.run("busybox", ["true"], pull="sometimes")
+    with pytest.raises(NotFound):
+        client.containers.run("engineapi-test/not-here:never", ["true"], pull="never")
+    if engine.is_podman:
+        return  # the test registries are the Docker engines' (see test_registry.py)
+    # An image only the open registry has: `missing` pulls it, as docker run does.
+    registry = json.loads(Path("/run/engineapi/registry.json").read_text())["open"]
+    repo = f"{registry}/engineapi-test/run-{engine.name}-{time.time_ns()}"
+    client.images.tag("busybox", repo=repo, tag="1")
+    client.images.push(repo, tag="1", auth={}).wait()
+    client.images.delete(f"{repo}:1")
+    with pytest.raises(NotFound):
+        client.images.inspect(f"{repo}:1")
+    result = client.containers.run(f"{repo}:1", ["echo", "pulled"], config=RUN_LABELS, remove=True)
+    assert (result.exit_code, result.stdout) == (0, b"pulled\n")
+    # `always` pulls again even though the image is there now.
+    result = client.containers.run(
+        f"{repo}:1", ["echo", "again"], config=RUN_LABELS, remove=True, pull="always"
+    )
+    assert result.stdout == b"again\n"
+    client.images.delete(f"{repo}:1")
+
+
+async def test_async_run_and_run_detached(engine: Engine) -> None:
+    async with AsyncClient(engine.host) as client:
+        result = await client.containers.run(
+            "busybox", ["sh", "-c", "echo async; exit 5"], config=RUN_LABELS, remove=True
+        )
+        assert (result.exit_code, result.stdout, result.stderr) == (5, b"async\n", b"")
+        cid = await client.containers.run_detached("busybox", ["sleep", "300"], config=RUN_LABELS)
+        try:
+            assert (await client.containers.inspect(cid)).state.status == "running"
+        finally:
+            await client.containers.delete(cid, force=True)
