@@ -31,22 +31,23 @@ def error_message(body: bytes, status: int) -> str:
 def explain_connect_error(exc: ConnectError, endpoint: Endpoint) -> ConnectError:
     """`exc` again, saying which host was tried, how it was chosen and what to check."""
     host = endpoint.host.url
-    hints = [f"the host {host} was chosen by {endpoint.source}"]
+    hints = [f"The host {host} was chosen by {endpoint.source}."]
     text = str(exc)
     if "Permission denied" in text and host.startswith("unix://"):
         hints.append(
-            "this user may not open the socket: run as root or join the socket's group "
-            "(usually 'docker')"
+            "This user may not open the socket: run as root or join the socket's group "
+            "(usually 'docker')."
         )
     elif "No such file" in text or "Connection refused" in text:
-        hints.append("is the engine running there?")
+        hints.append("Is the engine running there?")
     if endpoint.context_name != "default":
         hints.append(
-            f"check the context's endpoint with 'docker context inspect {endpoint.context_name}'"
-            " or pick another with DOCKER_CONTEXT / 'docker context use'"
+            f"Check the context's endpoint with 'docker context inspect {endpoint.context_name}'"
+            ", or pick another with DOCKER_CONTEXT or 'docker context use'."
         )
     elif "DOCKER_HOST" in endpoint.source:
-        hints.append("check DOCKER_HOST, or unset it to use the current docker context")
+        hints.append("Check DOCKER_HOST, or unset it to use the current docker context.")
     elif "argument" not in endpoint.source:
-        hints.append("set DOCKER_HOST or a docker context to use another engine")
-    return ConnectError(f"{text} ({'; '.join(hints)})", host=host, source=endpoint.source)
+        hints.append("Set DOCKER_HOST or a docker context to use another engine.")
+    stop = "" if text.endswith((".", "?", "!")) else "."
+    return ConnectError(f"{text}{stop} {' '.join(hints)}", host=host, source=endpoint.source)
