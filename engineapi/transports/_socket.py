@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import select
 import socket
 from typing import Any
@@ -16,42 +17,55 @@ TimeoutError_ = socket.timeout
 
 
 class SocketStream:
-    """A blocking `Stream` over a connected socket."""
+    """A blocking `Stream` over a connected socket.
 
-    __slots__ = ("_buffer", "_closed", "_sock", "_timeout", "_view")
+    The socket itself is non-blocking and each direction waits on a `poll` object of its own:
+    a socket timeout would be one setting for both directions, so a thread writing stdin with
+    one timeout would change the timeout of another thread reading output (a hijacked attach
+    hung that way).
+    """
+
+    __slots__ = ("_buffer", "_closed", "_readable", "_sock", "_view", "_writable")
 
     def __init__(self, sock: socket.socket) -> None:
+        sock.setblocking(False)
         self._sock = sock
-        self._timeout: float | None = sock.gettimeout()
         self._closed = False
+        self._readable = select.poll()
+        self._readable.register(sock, select.POLLIN)
+        self._writable = select.poll()
+        self._writable.register(sock, select.POLLOUT)
         # One receive buffer per stream: recv(n) would allocate (and, past 128 KiB, mmap and
         # unmap) n bytes on every call, which costs more than the daemon takes to answer.
         self._buffer = bytearray(READ_SIZE)
         self._view = memoryview(self._buffer)
 
-    def _set_timeout(self, timeout: float | None) -> None:
-        if timeout != self._timeout:
-            self._sock.settimeout(timeout)
-            self._timeout = timeout
-
     def read(self, max_bytes: int, timeout: float | None) -> bytes:
-        self._set_timeout(timeout)
-        try:
-            count = self._sock.recv_into(self._view, min(max_bytes, READ_SIZE))
+        wait = _milliseconds(timeout)
+        while True:
+            if not self._readable.poll(wait):
+                raise TimeoutError(f"no data from the daemon for {timeout} s")
+            try:
+                count = self._sock.recv_into(self._view, min(max_bytes, READ_SIZE))
+            except BlockingIOError:
+                continue  # woken for nothing
+            except OSError as exc:
+                raise ConnectionLost(f"reading from the daemon failed: {exc}") from exc
             return self._view[:count].tobytes()
-        except TimeoutError_ as exc:
-            raise TimeoutError(f"no data from the daemon for {timeout} s") from exc
-        except OSError as exc:
-            raise ConnectionLost(f"reading from the daemon failed: {exc}") from exc
 
     def write(self, data: bytes, timeout: float | None) -> None:
-        self._set_timeout(timeout)
-        try:
-            self._sock.sendall(data)
-        except TimeoutError_ as exc:
-            raise TimeoutError(f"the daemon accepted no data for {timeout} s") from exc
-        except OSError as exc:
-            raise ConnectionLost(f"writing to the daemon failed: {exc}") from exc
+        wait = _milliseconds(timeout)
+        view = memoryview(data)
+        while view:
+            try:
+                view = view[self._sock.send(view) :]
+                continue
+            except BlockingIOError:
+                pass
+            except OSError as exc:
+                raise ConnectionLost(f"writing to the daemon failed: {exc}") from exc
+            if not self._writable.poll(wait):
+                raise TimeoutError(f"the daemon accepted no data for {timeout} s")
 
     def close_write(self) -> None:
         try:
@@ -73,6 +87,11 @@ class SocketStream:
     @property
     def socket(self) -> socket.socket:
         return self._sock
+
+
+def _milliseconds(timeout: float | None) -> int | None:
+    """A timeout for `poll`: None waits for ever."""
+    return None if timeout is None else max(0, math.ceil(timeout * 1000))
 
 
 def dial(family: int, address: Any, timeout: float | None, *, describe: str) -> SocketStream:

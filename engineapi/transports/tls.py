@@ -7,7 +7,9 @@ coming in — stdin EOF for attach/exec over TLS.
 
 from __future__ import annotations
 
+import collections
 import ssl
+import threading
 
 from engineapi.errors import ConnectError, ConnectionLost
 from engineapi.transports.base import READ_SIZE, AsyncStream, Stream, Transport
@@ -18,7 +20,7 @@ __all__ = ["AsyncTLSStream", "TLSStream", "TLSTransport"]
 class _TLSState:
     """The TLS object and its two memory buffers, shared by both stream flavours."""
 
-    __slots__ = ("incoming", "outgoing", "received", "sslobj", "write_closed")
+    __slots__ = ("ended", "incoming", "outgoing", "readahead", "received", "sslobj", "write_closed")
 
     def __init__(self, context: ssl.SSLContext, server_hostname: str | None) -> None:
         self.incoming = ssl.MemoryBIO()
@@ -28,6 +30,9 @@ class _TLSState:
         )
         self.write_closed = False
         self.received = False
+        #: Output decrypted early (see `shut_down_writing`), handed out before anything else.
+        self.readahead: collections.deque[bytes] = collections.deque()
+        self.ended = False  # the daemon's close_notify came with the read-ahead
 
     def pending_output(self) -> bytes:
         return self.outgoing.read() if self.outgoing.pending else b""
@@ -37,6 +42,41 @@ class _TLSState:
             self.incoming.write(data)
         else:
             self.incoming.write_eof()
+
+    def read_ahead(self, max_bytes: int) -> bytes | None:
+        """What `shut_down_writing` decrypted early, if anything is left of it."""
+        if self.readahead:
+            data = self.readahead.popleft()
+            if len(data) > max_bytes:
+                self.readahead.appendleft(data[max_bytes:])
+                data = data[:max_bytes]
+            return data
+        return b"" if self.ended else None
+
+    def shut_down_writing(self) -> None:
+        """Queue our close_notify (reading goes on: TLS 1.3 half-close).
+
+        ``unwrap()`` calls ``SSL_shutdown`` a second time, which reads, and refuses
+        application data (APPLICATION_DATA_AFTER_CLOSE_NOTIFY): the daemon's output already
+        received is decrypted into `readahead` first.
+        """
+        while not self.ended:
+            try:
+                data = self.sslobj.read(READ_SIZE)
+            except ssl.SSLWantReadError:
+                break
+            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                self.ended = True
+                break
+            if not data:
+                self.ended = True
+                break
+            self.received = True
+            self.readahead.append(data)
+        try:
+            self.sslobj.unwrap()
+        except ssl.SSLWantReadError:
+            pass  # close_notify is queued; the daemon's may come later, reads go on
 
 
 def _handshake_failed(exc: Exception, where: str) -> ConnectError:
@@ -56,14 +96,22 @@ def _read_failed(tls: _TLSState, exc: ssl.SSLError, where: str) -> ConnectError 
 
 
 class TLSStream:
-    """A blocking TLS `Stream` over another blocking stream."""
+    """A blocking TLS `Stream` over another blocking stream.
 
-    __slots__ = ("_raw", "_tls", "_where")
+    One thread may read while another writes (the stdin of an attach): OpenSSL's objects must
+    not be used by two threads at once, so the TLS object is used under `_tls_lock`, which is
+    never held while the socket blocks, and `_send_lock` keeps the records on the wire in the
+    order they were made. A reader never waits for a blocked writer.
+    """
+
+    __slots__ = ("_raw", "_send_lock", "_tls", "_tls_lock", "_where")
 
     def __init__(self, raw: Stream, tls: _TLSState, where: str) -> None:
         self._raw = raw
         self._tls = tls
         self._where = where
+        self._tls_lock = threading.Lock()
+        self._send_lock = threading.Lock()
 
     @classmethod
     def handshake(
@@ -98,46 +146,70 @@ class TLSStream:
     def read(self, max_bytes: int, timeout: float | None) -> bytes:
         tls = self._tls
         while True:
-            try:
-                data = tls.sslobj.read(max_bytes)
-                tls.received = True
-                return data
-            except ssl.SSLWantReadError:
-                if out := tls.pending_output():
-                    self._raw.write(out, timeout)
-                tls.feed(self._raw.read(READ_SIZE, timeout))
-            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
-                return b""  # close_notify, or the daemon closed TCP without one
-            except ssl.SSLError as exc:
-                raise _read_failed(tls, exc, self._where) from exc
+            with self._tls_lock:
+                early = tls.read_ahead(max_bytes)
+                if early is not None:
+                    return early
+                try:
+                    data = tls.sslobj.read(max_bytes)
+                    tls.received = True
+                    return data
+                except ssl.SSLWantReadError:
+                    pass
+                except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                    return b""  # close_notify, or the daemon closed TCP without one
+                except ssl.SSLError as exc:
+                    raise _read_failed(tls, exc, self._where) from exc
+            self._flush(timeout)
+            incoming = self._raw.read(READ_SIZE, timeout)
+            with self._tls_lock:
+                tls.feed(incoming)
+
+    def _flush(self, timeout: float | None) -> None:
+        """Send what reading made the TLS object say, unless a writer is sending (it goes
+        out with the next write or read)."""
+        if not self._send_lock.acquire(blocking=False):
+            return
+        try:
+            with self._tls_lock:
+                out = self._tls.pending_output()
+            if out:
+                self._raw.write(out, timeout)
+        finally:
+            self._send_lock.release()
 
     def write(self, data: bytes, timeout: float | None) -> None:
-        try:
-            self._tls.sslobj.write(data)
-        except ssl.SSLError as exc:
-            raise ConnectionLost(f"TLS error writing to the daemon: {exc}") from exc
-        self._raw.write(self._tls.pending_output(), timeout)
+        with self._send_lock:
+            with self._tls_lock:
+                try:
+                    self._tls.sslobj.write(data)
+                except ssl.SSLError as exc:
+                    raise ConnectionLost(f"TLS error writing to the daemon: {exc}") from exc
+                out = self._tls.pending_output()
+            self._raw.write(out, timeout)
 
     def close_write(self) -> None:
         tls = self._tls
-        if tls.write_closed:
-            return
-        tls.write_closed = True
-        try:
-            tls.sslobj.unwrap()
-        except ssl.SSLWantReadError:
-            pass  # close_notify is queued; the daemon's may come later, reads go on
-        except ssl.SSLError as exc:
-            raise ConnectionLost(f"TLS error closing the write side: {exc}") from exc
-        if out := tls.pending_output():
-            self._raw.write(out, None)
-        self._raw.close_write()
+        with self._send_lock:
+            with self._tls_lock:
+                if tls.write_closed:
+                    return
+                tls.write_closed = True
+                try:
+                    tls.shut_down_writing()
+                except ssl.SSLError as exc:
+                    raise ConnectionLost(f"TLS error closing the write side: {exc}") from exc
+                out = tls.pending_output()
+            if out:
+                self._raw.write(out, None)
+            self._raw.close_write()
 
     def close(self) -> None:
         self._raw.close()
 
     def is_readable(self) -> bool:
-        return self._tls.incoming.pending > 0 or self._raw.is_readable()
+        tls = self._tls
+        return bool(tls.readahead) or tls.incoming.pending > 0 or self._raw.is_readable()
 
 
 class AsyncTLSStream:
@@ -183,6 +255,9 @@ class AsyncTLSStream:
     async def read(self, max_bytes: int, timeout: float | None) -> bytes:
         tls = self._tls
         while True:
+            early = tls.read_ahead(max_bytes)
+            if early is not None:
+                return early
             try:
                 data = tls.sslobj.read(max_bytes)
                 tls.received = True
@@ -209,9 +284,7 @@ class AsyncTLSStream:
             return
         tls.write_closed = True
         try:
-            tls.sslobj.unwrap()
-        except ssl.SSLWantReadError:
-            pass
+            tls.shut_down_writing()
         except ssl.SSLError as exc:
             raise ConnectionLost(f"TLS error closing the write side: {exc}") from exc
         if out := tls.pending_output():
@@ -222,7 +295,8 @@ class AsyncTLSStream:
         await self._raw.aclose()
 
     def is_readable(self) -> bool:
-        return self._tls.incoming.pending > 0 or self._raw.is_readable()
+        tls = self._tls
+        return bool(tls.readahead) or tls.incoming.pending > 0 or self._raw.is_readable()
 
 
 class TLSTransport:

@@ -37,7 +37,7 @@ from engineapi.config import parse_host
 from engineapi.transports.ssh import SSHTransport
 from engineapi.transports.sshcmd import SSHCommandTransport
 from tests.conftest import OPT_OUT, Engine, live_engines
-from tests.live.test_transports import _hijack_cat, _stdout_of
+from tests.live.test_transports import _cat_with_two_threads, _hijack_cat, _stdout_of
 
 SSHD_FILE = Path(os.environ.get("ENGINEAPI_SSHD_FILE", "/run/engineapi/sshd.json"))
 MODES = ["asyncssh", "system"]
@@ -682,6 +682,15 @@ async def test_async_close_ends_a_stream_of_another_task(ssh_home: SSHHome) -> N
     with pytest.raises(ConnectionLost, match="closed its SSH connection"):
         async with asyncio.timeout(10):
             await task
+
+
+def test_reading_and_writing_from_two_threads(ssh_home: SSHHome, mode: str) -> None:
+    # With asyncssh, both threads share the SSH loop: one drives it while the other hands
+    # its writes over, in turn.
+    docker28 = _engine("docker28")
+    payload = os.urandom(2 * 1024 * 1024).hex().encode()
+    with _client(ssh_home.url(docker28), mode) as client:
+        assert _cat_with_two_threads(client, docker28, payload) == payload
 
 
 def test_sync_client_inside_a_running_event_loop(ssh_home: SSHHome) -> None:

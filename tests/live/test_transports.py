@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import ssl
+import threading
 import time
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from engineapi import (
 )
 from engineapi.api._call import Call, RawCall
 from engineapi.config import TLSConfig
+from engineapi.streams.stdcopy import STDOUT
 from tests.conftest import Engine
 
 
@@ -240,6 +242,112 @@ def test_hijack_with_half_close_on_tls(tls_engine: Engine) -> None:
         assert _stdout_of(_hijack_cat(client, tls_engine, b"hello over tls\n")) == (
             b"hello over tls\n"
         )
+
+
+def _cat_with_two_threads(client: Client, engine: Engine, payload: bytes) -> bytes:
+    """Attach to ``cat``: one thread writes stdin (and half-closes) while this one reads."""
+    cid = engine.docker("create", "-i", "--label", "engineapi.test=1", "busybox", "cat").strip()
+    try:
+        with client.containers.attach(cid, stdin=True) as attached:
+            engine.docker("start", cid)
+            failures: list[BaseException] = []
+
+            def feed() -> None:
+                try:
+                    for start in range(0, len(payload), 65536):
+                        attached.write(payload[start : start + 65536], timeout=30)
+                    attached.close_write()
+                except BaseException as exc:
+                    failures.append(exc)
+
+            writer = threading.Thread(target=feed)
+            writer.start()
+            out = bytearray()
+            # A timeout unlike the writer's, so that a regression fails instead of hanging.
+            while (frame := attached.read_frame(timeout=60)) is not None:
+                if frame[0] == STDOUT:
+                    out += frame[1]
+            writer.join(30)
+        assert not failures, failures
+        return bytes(out)
+    finally:
+        engine.docker("rm", "-f", cid, check=False)
+
+
+def _two_thread_payload() -> bytes:
+    # Bigger than every buffer on the way, so both directions block in turn.
+    return os.urandom(4 * 1024 * 1024).hex().encode()
+
+
+def test_reading_and_writing_from_two_threads_on_unix(engine: Engine) -> None:
+    # The writer's timeout (30 s) differs from the reader's (none): a socket timeout shared
+    # by both directions hung this.
+    payload = _two_thread_payload()
+    with Client(engine.host) as client:
+        assert _cat_with_two_threads(client, engine, payload) == payload
+
+
+@pytest.mark.parametrize("over", ["tcp", "tls"])
+def test_reading_and_writing_from_two_threads_over_the_network(
+    over: str, tcp_engine: Engine, tls_engine: Engine
+) -> None:
+    # Over TLS both threads use one OpenSSL object, which must never run two calls at once.
+    payload = _two_thread_payload()
+    if over == "tcp":
+        assert tcp_engine.tcp
+        target, client = tcp_engine, Client(tcp_engine.tcp)
+    else:
+        assert tls_engine.tls_host and tls_engine.tls_cert_path
+        tls = TLSConfig.from_cert_path(tls_engine.tls_cert_path, verify=True)
+        target, client = tls_engine, Client(tls_engine.tls_host, tls=tls)
+    with client:
+        assert _cat_with_two_threads(client, target, payload) == payload
+
+
+def test_tls_half_close_after_a_partial_read(tls_engine: Engine) -> None:
+    # Output already received but not read yet must survive our close_notify: OpenSSL's
+    # second SSL_shutdown (inside unwrap) refuses to skip over it.
+    assert tls_engine.tls_host and tls_engine.tls_cert_path
+    tls = TLSConfig.from_cert_path(tls_engine.tls_cert_path, verify=True)
+    script = "head -c 300000 /dev/zero | tr '\\0' a; cat"
+    cid = tls_engine.docker("create", "-i", "busybox", "sh", "-c", script).strip()
+    try:
+        with Client(tls_engine.tls_host, tls=tls) as client:
+            with client.containers.attach(cid, stdin=True) as attached:
+                tls_engine.docker("start", cid)
+                first = attached.read_frame(timeout=30)
+                assert first is not None
+                time.sleep(0.5)  # the rest of the 300 000 bytes arrives, unread
+                attached.write(b"after\n")
+                attached.close_write()
+                out = bytearray(first[1])
+                while (frame := attached.read_frame(timeout=30)) is not None:
+                    out += frame[1]
+        assert out == b"a" * 300000 + b"after\n"
+    finally:
+        tls_engine.docker("rm", "-f", cid, check=False)
+
+
+async def test_async_tls_half_close_after_a_partial_read(tls_engine: Engine) -> None:
+    assert tls_engine.tls_host and tls_engine.tls_cert_path
+    tls = TLSConfig.from_cert_path(tls_engine.tls_cert_path, verify=True)
+    script = "head -c 300000 /dev/zero | tr '\\0' a; cat"
+    cid = tls_engine.docker("create", "-i", "busybox", "sh", "-c", script).strip()
+    try:
+        async with AsyncClient(tls_engine.tls_host, tls=tls) as client:
+            async with await client.containers.attach(cid, stdin=True) as attached:
+                await asyncio.to_thread(tls_engine.docker, "start", cid)
+                first = await attached.read_frame(timeout=30)
+                assert first is not None
+                await asyncio.sleep(0.5)
+                await attached.write(b"after\n")
+                await attached.close_write()
+                out = bytearray(first[1])
+                while (frame := await attached.read_frame(timeout=30)) is not None:
+                    out += frame[1]
+        assert out == b"a" * 300000 + b"after\n"
+    finally:
+        tls_engine.docker("rm", "-f", cid, check=False)
 
 
 def test_raw_body_streams_at_socket_pace(engine: Engine, busybox_container: str) -> None:
