@@ -51,6 +51,7 @@ from engineapi import (
 )
 from engineapi.models import (
     NetworkCreateRequest,
+    NetworkInspect,
     NodeSpec,
     Service,
     ServiceSpec,
@@ -615,7 +616,13 @@ def test_overlay_network_and_cluster_volume_update(manager: Client, label: str) 
         )
     )
     try:
-        net = manager.networks.inspect(created.id or "", verbose=True, scope="swarm")
+
+        def allocated() -> NetworkInspect | None:
+            # The driver is reported once the swarm's allocator has handled the network.
+            found = manager.networks.inspect(created.id or "", verbose=True, scope="swarm")
+            return found if found.driver else None
+
+        net = wait_for("the overlay network to be allocated", allocated, timeout=20)
         assert net.driver == "overlay" and net.scope == "swarm" and net.attachable is True
         assert (
             net.ipam and net.ipam.config and (net.ipam.config[0].subnet or "").startswith("10.233.")
