@@ -330,6 +330,15 @@ def _from_wire(model: ModelDef) -> str:
     return "".join(out)
 
 
+#: The end of every ``to_wire``: unknown keys go back as they came.
+_TO_WIRE_END = [
+    "        extra = self._extra\n",
+    "        if extra:\n",
+    "            out.update(extra)\n",
+    "        return out\n",
+]
+
+
 def _to_wire(model: ModelDef) -> str:
     out = [
         "    def to_wire(self) -> dict[str, Any]:\n",
@@ -340,12 +349,7 @@ def _to_wire(model: ModelDef) -> str:
     if model.fields:
         out.append("        nulls = self._wire_nulls\n")
     out += _indent(_put_lines(model.fields, 0), "        ")
-    out += [
-        "        extra = self._extra\n",
-        "        if extra:\n",
-        "            out.update(extra)\n",
-        "        return out\n",
-    ]
+    out += _TO_WIRE_END
     return "".join(out)
 
 
@@ -398,10 +402,7 @@ def _family_to_wire(registry: Registry, model: ModelDef) -> str:
         "        out: dict[str, Any] = {}\n",
         "        nulls = self._wire_nulls\n",
         *[f"        _put_own_{m.name}(self, out, nulls)\n" for m in parts],
-        "        extra = self._extra\n",
-        "        if extra:\n",
-        "            out.update(extra)\n",
-        "        return out\n",
+        *_TO_WIRE_END,
     ]
     return "".join(out)
 

@@ -203,45 +203,38 @@ def _pairs(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     return result
 
 
-def _blank(node: Any, segments: list[str]) -> Any:
-    """`node` with the value(s) at `segments` replaced by the volatile placeholder."""
+def _change_at(node: Any, segments: list[str], change: Callable[[Any], Any]) -> Any:
+    """`node` with `change` applied to the value(s) at `segments` (``*``: any key or index)."""
     if not segments:
-        return VOLATILE
+        return change(node)
     head, rest = segments[0], segments[1:]
     if isinstance(node, dict):
         keys = list(node) if head == "*" else [k for k in node if k.lower() == head.lower()]
         for key in keys:
-            node[key] = _blank(node[key], rest)
+            node[key] = _change_at(node[key], rest, change)
     elif isinstance(node, list):
         indexes = range(len(node)) if head == "*" else [int(head)] if head.isdigit() else []
         for index in indexes:
             if index < len(node):
-                node[index] = _blank(node[index], rest)
+                node[index] = _change_at(node[index], rest, change)
     return node
 
 
-def _in_order(node: Any, segments: list[str]) -> Any:
-    """`node` with the list(s) at `segments` sorted (by their items' JSON)."""
-    if not segments:
-        if isinstance(node, list):
-            return sorted(node, key=lambda item: json.dumps(item, sort_keys=True))
-        return node
-    head, rest = segments[0], segments[1:]
-    if isinstance(node, dict):
-        for key in list(node) if head == "*" else [k for k in node if k.lower() == head.lower()]:
-            node[key] = _in_order(node[key], rest)
-    elif isinstance(node, list):
-        indexes = range(len(node)) if head == "*" else [int(head)] if head.isdigit() else []
-        for index in indexes:
-            if index < len(node):
-                node[index] = _in_order(node[index], rest)
-    return node
+def _blank(value: Any) -> Any:
+    return VOLATILE
+
+
+def _in_order(value: Any) -> Any:
+    """A list sorted by its items' JSON; anything else as it is."""
+    if isinstance(value, list):
+        return sorted(value, key=lambda item: json.dumps(item, sort_keys=True))
+    return value
 
 
 def _apply_rules(
-    tree: dict[str, Any], rules: list[str], change: Callable[[Any, list[str]], Any] = _blank
+    tree: dict[str, Any], rules: list[str], change: Callable[[Any], Any] = _blank
 ) -> None:
-    """Apply `change` (blank, by default) at the field of each rule matching the exchange."""
+    """Apply `change` (blank, by default) to the field of each rule matching the exchange."""
     for rule in rules:
         parts = rule.split(None, 2)
         if len(parts) != 3:
@@ -250,7 +243,7 @@ def _apply_rules(
         request = tree["request"]
         if method not in ("*", request["method"]) or not fnmatch.fnmatchcase(request["path"], path):
             continue
-        change(tree, field.split("."))
+        _change_at(tree, field.split("."), change)
 
 
 def _scrub_volatile(node: Any, key: str | None = None) -> Any:

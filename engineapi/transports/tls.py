@@ -43,15 +43,27 @@ class _TLSState:
         else:
             self.incoming.write_eof()
 
-    def read_ahead(self, max_bytes: int) -> bytes | None:
-        """What `shut_down_writing` decrypted early, if anything is left of it."""
+    def try_read(self, max_bytes: int) -> bytes | None:
+        """Output to hand out (``b""`` at the end), or None when more must be fed in.
+
+        What `shut_down_writing` decrypted early comes first.
+        """
         if self.readahead:
             data = self.readahead.popleft()
             if len(data) > max_bytes:
                 self.readahead.appendleft(data[max_bytes:])
                 data = data[:max_bytes]
             return data
-        return b"" if self.ended else None
+        if self.ended:
+            return b""
+        try:
+            data = self.sslobj.read(max_bytes)
+        except ssl.SSLWantReadError:
+            return None
+        except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+            return b""  # close_notify, or the daemon closed TCP without one
+        self.received = True
+        return data
 
     def shut_down_writing(self) -> None:
         """Queue our close_notify (reading goes on: TLS 1.3 half-close).
@@ -147,19 +159,12 @@ class TLSStream:
         tls = self._tls
         while True:
             with self._tls_lock:
-                early = tls.read_ahead(max_bytes)
-                if early is not None:
-                    return early
                 try:
-                    data = tls.sslobj.read(max_bytes)
-                    tls.received = True
-                    return data
-                except ssl.SSLWantReadError:
-                    pass
-                except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
-                    return b""  # close_notify, or the daemon closed TCP without one
+                    data = tls.try_read(max_bytes)
                 except ssl.SSLError as exc:
                     raise _read_failed(tls, exc, self._where) from exc
+            if data is not None:
+                return data
             self._flush(timeout)
             incoming = self._raw.read(READ_SIZE, timeout)
             with self._tls_lock:
@@ -255,21 +260,15 @@ class AsyncTLSStream:
     async def read(self, max_bytes: int, timeout: float | None) -> bytes:
         tls = self._tls
         while True:
-            early = tls.read_ahead(max_bytes)
-            if early is not None:
-                return early
             try:
-                data = tls.sslobj.read(max_bytes)
-                tls.received = True
-                return data
-            except ssl.SSLWantReadError:
-                if out := tls.pending_output():
-                    await self._raw.write(out, timeout)
-                tls.feed(await self._raw.read(READ_SIZE, timeout))
-            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
-                return b""
+                data = tls.try_read(max_bytes)
             except ssl.SSLError as exc:
                 raise _read_failed(tls, exc, self._where) from exc
+            if data is not None:
+                return data
+            if out := tls.pending_output():
+                await self._raw.write(out, timeout)
+            tls.feed(await self._raw.read(READ_SIZE, timeout))
 
     async def write(self, data: bytes, timeout: float | None) -> None:
         try:
