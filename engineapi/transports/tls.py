@@ -54,6 +54,10 @@ class _TLSState:
                 self.readahead.appendleft(data[max_bytes:])
                 data = data[:max_bytes]
             return data
+        return self._decrypt(max_bytes)
+
+    def _decrypt(self, max_bytes: int) -> bytes | None:
+        """The next plaintext, ``b""`` once the daemon has ended, None if none is buffered."""
         if self.ended:
             return b""
         try:
@@ -61,7 +65,10 @@ class _TLSState:
         except ssl.SSLWantReadError:
             return None
         except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
-            return b""  # close_notify, or the daemon closed TCP without one
+            data = b""  # close_notify, or the daemon closed TCP without one
+        if not data:
+            self.ended = True
+            return b""
         self.received = True
         return data
 
@@ -72,18 +79,7 @@ class _TLSState:
         application data (APPLICATION_DATA_AFTER_CLOSE_NOTIFY): the daemon's output already
         received is decrypted into `readahead` first.
         """
-        while not self.ended:
-            try:
-                data = self.sslobj.read(READ_SIZE)
-            except ssl.SSLWantReadError:
-                break
-            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
-                self.ended = True
-                break
-            if not data:
-                self.ended = True
-                break
-            self.received = True
+        while data := self._decrypt(READ_SIZE):
             self.readahead.append(data)
         try:
             self.sslobj.unwrap()
