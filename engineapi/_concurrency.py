@@ -6,13 +6,26 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 if TYPE_CHECKING:
     import asyncio
 
-__all__ = ["AsyncLock", "AsyncSemaphore", "Lock", "Semaphore", "asleep", "sleep"]
+P = ParamSpec("P")
+R = TypeVar("R")
+
+__all__ = [
+    "AsyncLock",
+    "AsyncSemaphore",
+    "Lock",
+    "Semaphore",
+    "arun_blocking",
+    "asleep",
+    "run_blocking",
+    "sleep",
+]
 
 
 class AsyncLock:
@@ -106,3 +119,16 @@ async def asleep(seconds: float) -> None:
 def sleep(seconds: float) -> None:
     """`time.sleep`, the blocking twin of `asleep`."""
     time.sleep(seconds)
+
+
+async def arun_blocking(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """Run blocking work (files, a credential helper) in a worker thread, off the event loop;
+    the generated sync code calls `run_blocking` instead."""
+    import asyncio
+
+    return await asyncio.to_thread(function, *args, **kwargs)
+
+
+def run_blocking(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """The blocking twin of `arun_blocking`: a plain call."""
+    return function(*args, **kwargs)

@@ -18,7 +18,7 @@ from engineapi._async.streams import (
     AsyncRawStream,
     AsyncWebSocketAttach,
 )
-from engineapi._concurrency import AsyncLock, asleep
+from engineapi._concurrency import AsyncLock, arun_blocking, asleep
 from engineapi._explain import error_message, explain_connect_error
 from engineapi._timeouts import Timeouts
 from engineapi._version import USER_AGENT
@@ -111,6 +111,8 @@ class AsyncClient(AsyncNamespaces):
         self._ping: PingResult | None = None
         self._negotiation = AsyncLock()
         self._host_header = self.endpoint.host.http_host
+        #: Where registry credentials are looked up (None: the process environment).
+        self._environ = environ
         super().__init__()
 
     @classmethod
@@ -169,6 +171,11 @@ class AsyncClient(AsyncNamespaces):
             timeouts = Timeouts(timeouts.connect, call.response_timeout or None, timeouts.read)
         headers = [("Host", self._host_header), ("User-Agent", USER_AGENT)]
         headers.extend(call.headers)
+        if call.credentials is not None:
+            # Looked up now, with this client's environment: files and maybe a helper program.
+            from engineapi.config.auth import credential_headers
+
+            headers += await arun_blocking(credential_headers, call.credentials, self._environ)
         try:
             response = await self._pool.request(
                 call.method,

@@ -40,6 +40,7 @@ RULES: list[tuple[str, str]] = [
     (r"\baclose\b", "close"),
     (r"\baconnect\b", "connect"),
     (r"\basleep\b", "sleep"),
+    (r"\barun_blocking\b", "run_blocking"),
     (r"\bextract_async_stream\b", "extract_stream"),
     (r"\bAsync([A-Z]\w*)", r"\1"),
 ]

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from engineapi._concurrency import Lock, sleep
+from engineapi._concurrency import Lock, run_blocking, sleep
 from engineapi._explain import error_message, explain_connect_error
 from engineapi._sync._namespaces import Namespaces
 from engineapi._sync.connection import RequestBody
@@ -113,6 +113,8 @@ class Client(Namespaces):
         self._ping: PingResult | None = None
         self._negotiation = Lock()
         self._host_header = self.endpoint.host.http_host
+        #: Where registry credentials are looked up (None: the process environment).
+        self._environ = environ
         super().__init__()
 
     @classmethod
@@ -171,6 +173,11 @@ class Client(Namespaces):
             timeouts = Timeouts(timeouts.connect, call.response_timeout or None, timeouts.read)
         headers = [("Host", self._host_header), ("User-Agent", USER_AGENT)]
         headers.extend(call.headers)
+        if call.credentials is not None:
+            # Looked up now, with this client's environment: files and maybe a helper program.
+            from engineapi.config.auth import credential_headers
+
+            headers += run_blocking(credential_headers, call.credentials, self._environ)
         try:
             response = self._pool.request(
                 call.method,

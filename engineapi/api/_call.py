@@ -15,10 +15,13 @@ import json
 import time
 from collections.abc import AsyncIterable, Callable, Generator, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 from urllib.parse import quote
 
 from engineapi.errors import RemoteProtocolError
+
+if TYPE_CHECKING:
+    from engineapi.config.auth import CredentialsNeeded
 
 __all__ = [
     "Call",
@@ -82,6 +85,7 @@ class Call(Generic[T]):
     __slots__ = (
         "body",
         "content_length",
+        "credentials",
         "decode",
         "expect",
         "headers",
@@ -111,6 +115,7 @@ class Call(Generic[T]):
         versioned: bool = True,
         response_timeout: float | bool | None = True,
         optional_query: Mapping[str, object] | None = None,
+        credentials: CredentialsNeeded | None = None,
     ) -> None:
         self.operation_id = operation_id
         self.method = method
@@ -131,6 +136,8 @@ class Call(Generic[T]):
         self.versioned = versioned
         #: ``True``: the client's response timeout; a number or ``None`` overrides it.
         self.response_timeout = response_timeout
+        #: Registry credentials the client looks up and adds as a header when it sends the call.
+        self.credentials = credentials
 
     def target(self, api_version: str | None) -> str:
         """The request target: version prefix, path and query string."""

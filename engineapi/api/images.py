@@ -3,7 +3,6 @@ save/load, build — the Image tag's operations as call builders."""
 
 from __future__ import annotations
 
-import base64
 import builtins
 import json
 import os
@@ -21,6 +20,7 @@ from engineapi.api._call import (
     path_param,
     to_body,
 )
+from engineapi.config.auth import CredentialsNeeded, registry_auth_value, registry_config_value
 
 if TYPE_CHECKING:
     from engineapi.models import (
@@ -68,9 +68,7 @@ def registry_auth_header(
     auth: AuthConfig | Mapping[str, Any] | None,
 ) -> builtins.list[tuple[str, str]]:
     """``X-Registry-Auth``: the credentials as base64url JSON (an empty object when none)."""
-    data = to_body(auth) if auth is not None else {}
-    encoded = base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode())
-    return [("X-Registry-Auth", encoded.decode("ascii"))]
+    return [("X-Registry-Auth", registry_auth_value(to_body(auth) if auth is not None else {}))]
 
 
 def _path(name: str, suffix: str = "") -> str:
@@ -126,6 +124,32 @@ def create(
 
     `pull` and `import_image` are the friendlier forms. `auth` is sent as ``X-Registry-Auth``.
     """
+    return _create(
+        from_image=from_image,
+        from_src=from_src,
+        repo=repo,
+        tag=tag,
+        message=message,
+        changes=changes,
+        platform=platform,
+        body=body,
+        auth=auth,
+    )
+
+
+def _create(
+    *,
+    from_image: str | None = None,
+    from_src: str | None = None,
+    repo: str | None = None,
+    tag: str | None = None,
+    message: str | None = None,
+    changes: Sequence[str] | None = None,
+    platform: str | None = None,
+    body: Body | None = None,
+    auth: AuthConfig | Mapping[str, Any] | None = None,
+    credentials: CredentialsNeeded | None = None,
+) -> ProgressCall[CreateImageInfo]:
     return ProgressCall(
         "ImageCreate",
         "POST",
@@ -139,10 +163,13 @@ def create(
             "changes": builtins.list(changes) if changes else None,
             "platform": platform,
         },
-        headers=registry_auth_header(auth) if auth is not None or from_image else (),
+        headers=registry_auth_header(auth)
+        if auth is not None or (from_image and credentials is None)
+        else (),
         body=body,
         decode_item=models.CreateImageInfo.from_wire,
         response_timeout=None,
+        credentials=credentials,
     )
 
 
@@ -160,12 +187,14 @@ def pull(
     (``config.json`` auths, credential helpers, ``DOCKER_AUTH_CONFIG``; see
     `engineapi.config.auth.auth_for`).
     """
-    if auth is None:
-        from engineapi.config.auth import auth_for
-
-        auth = auth_for(reference)
     name, tag = _split_reference(reference)
-    return create(from_image=name, tag=tag, platform=platform, auth=auth)
+    return _create(
+        from_image=name,
+        tag=tag,
+        platform=platform,
+        auth=auth,
+        credentials=CredentialsNeeded(reference) if auth is None else None,
+    )
 
 
 def import_image(
@@ -261,16 +290,13 @@ def push(
     `wait()` raises the registry's error (e.g. unauthorized) instead of swallowing it.
 
     Without `auth`, the credentials the docker CLI would use for the registry are sent."""
-    if auth is None:
-        from engineapi.config.auth import auth_for
-
-        auth = auth_for(name)
     return ProgressCall(
         "ImagePush",
         "POST",
         _path(name, "/push"),
         query={"tag": tag, "platform": platform},
-        headers=registry_auth_header(auth),
+        headers=registry_auth_header(auth) if auth is not None else (),
+        credentials=CredentialsNeeded(name) if auth is None else None,
         decode_item=models.PushImageInfo.from_wire,
         response_timeout=None,
     )
@@ -451,17 +477,13 @@ def build(
         body: Body = build_context(context, dockerfile=dockerfile, gzip=gzip)
     else:
         body = context
-    if registry_config is None:
-        from engineapi.config import auth as _auth
-
-        registry_config = _auth.registry_config()
     tags = [tag] if isinstance(tag, str) else builtins.list(tag or ())
     headers = [("Content-Type", "application/x-tar")]
     if gzip:
         headers.append(("Content-Encoding", "gzip"))
-    configs = {key: to_body(value) for key, value in registry_config.items()}
-    encoded = base64.urlsafe_b64encode(json.dumps(configs, separators=(",", ":")).encode())
-    headers.append(("X-Registry-Config", encoded.decode("ascii")))
+    if registry_config is not None:
+        configs = {key: to_body(value) for key, value in registry_config.items()}
+        headers.append(("X-Registry-Config", registry_config_value(configs)))
     return ProgressCall(
         "ImageBuild",
         "POST",
@@ -485,6 +507,7 @@ def build(
         body=body,
         decode_item=models.BuildInfo.from_wire,
         response_timeout=None,
+        credentials=CredentialsNeeded() if registry_config is None else None,
     )
 
 

@@ -24,6 +24,8 @@ keychain``; ``list`` prints ``{"<registry>": "<username>", …}``. Helpers are r
   ``registry.example.com``), split off the reference the CLI's way.
 - `auth_for()` — the `AuthConfig` the CLI sends as ``X-Registry-Auth`` to pull or push.
 - `registry_config()` — every known registry's credentials, the ``X-Registry-Config`` of a build.
+- `CredentialsNeeded` and `credential_headers()` — what a call builder asks for and what the
+  client sending it adds, looked up with the client's own ``environ``.
 
 Reading files and running helpers is all the I/O here; nothing opens a socket.
 """
@@ -38,7 +40,9 @@ import shutil
 import urllib.parse
 import warnings
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
 
 from engineapi.config._env import Environ, config_file, get_environ
 from engineapi.config._errors import ConfigError, ConfigWarning
@@ -49,6 +53,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_DOMAIN",
+    "HELPER_TIMEOUT",
+    "CredentialsNeeded",
+    "credential_headers",
+    "registry_auth_value",
+    "registry_config_value",
     "ENV_AUTH_CONFIG",
     "INDEX_SERVER",
     "CredentialsError",
@@ -67,6 +76,9 @@ DEFAULT_DOMAIN: Final = "docker.io"
 _LEGACY_DOMAIN: Final = "index.docker.io"
 #: Credentials in the environment, as JSON ``{"auths": {"<registry>": {"auth": "…"}}}``.
 ENV_AUTH_CONFIG: Final = "DOCKER_AUTH_CONFIG"
+
+#: Seconds a credential helper may take (it may ask a keyring or a network service).
+HELPER_TIMEOUT: Final = 30.0
 
 _HELPER_PREFIX: Final = "docker-credential-"
 _TOKEN_USERNAME: Final = "<token>"
@@ -333,9 +345,21 @@ def _subprocess_runner(environ: Environ) -> HelperRunner:
                 f"found in $PATH, out: ``",
                 source=program,
             )
-        result = subprocess.run(
-            [found, action], input=data, capture_output=True, env=env, check=False
-        )
+        try:
+            result = subprocess.run(
+                [found, action],
+                input=data,
+                capture_output=True,
+                env=env,
+                check=False,
+                timeout=HELPER_TIMEOUT,
+            )
+        except subprocess.TimeoutExpired:
+            raise CredentialsError(
+                f"error getting credentials - {program} {action} did not answer within "
+                f"{HELPER_TIMEOUT:g} s",
+                source=program,
+            ) from None
         return result.returncode, result.stdout
 
     return run
@@ -541,3 +565,49 @@ def registry_config(
     """
     found = _Stores(get_environ(environ), runner).get_all()
     return {key: _ordered(auth) for key, auth in found.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# What call builders ask for, and what the client adds
+
+
+@attrs.frozen
+class CredentialsNeeded:
+    """Registry credentials a call needs and its builder did not look up (builders do no I/O).
+
+    The client sending the call looks them up with its own ``environ`` — off the event loop for
+    an `AsyncClient` — and adds the header: ``X-Registry-Auth`` for the registry of the image
+    `reference`, or with `reference` None every registry's, as a build's ``X-Registry-Config``.
+    """
+
+    reference: str | None = None
+
+
+def _base64_json(data: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode()
+
+
+def registry_auth_value(auth: Mapping[str, Any]) -> str:
+    """``X-Registry-Auth``: one registry's credentials as base64url JSON (``{}``: none)."""
+    return _base64_json(dict(auth))
+
+
+def registry_config_value(configs: Mapping[str, Mapping[str, Any]]) -> str:
+    """``X-Registry-Config``: registry → credentials, as base64url JSON."""
+    return _base64_json({key: dict(value) for key, value in configs.items()})
+
+
+def credential_headers(
+    needed: CredentialsNeeded,
+    environ: Mapping[str, str] | None = None,
+    *,
+    runner: HelperRunner | None = None,
+) -> list[tuple[str, str]]:
+    """The header that carries what `needed` asks for, looked up in `environ` (the process
+    environment when None) as the docker CLI would."""
+    if needed.reference is None:
+        return [
+            ("X-Registry-Config", registry_config_value(registry_config(environ, runner=runner)))
+        ]
+    auth = auth_for(needed.reference, environ, runner=runner)
+    return [("X-Registry-Auth", registry_auth_value(auth.to_wire() if auth is not None else {}))]

@@ -111,6 +111,74 @@ def test_push_and_pull_with_config_json_auths(
         client.images.delete(f"{repo}:1", force=True)
 
 
+def test_credentials_come_from_the_clients_own_environ(
+    engine: Engine, registry: Registry, config: Config, tmp_path: Path
+) -> None:
+    """`environ=` decides where credentials are found, not the process environment (whose
+    DOCKER_CONFIG, set by the `config` fixture, holds none)."""
+    if engine.is_podman:
+        pytest.skip("the test registries are used by the Docker engines")
+    own = tmp_path / "own-config"
+    own.mkdir()
+    (own / "config.json").write_text(
+        json.dumps(
+            {"auths": {registry.host: {"auth": b64(f"{registry.username}:{registry.password}")}}}
+        )
+    )
+    repo = f"{registry.host}/engineapi-test/environ-{engine.name}-{time.time_ns()}"
+    with (
+        Client(engine.host, environ={"DOCKER_CONFIG": str(own), "PATH": ""}) as with_auths,
+        Client(engine.host) as without,
+    ):
+        without.images.tag("busybox", repo=repo, tag="1")
+        try:
+            with pytest.raises((StreamError, DaemonError)):
+                without.images.push(repo, tag="1").wait()
+            with_auths.images.push(repo, tag="1").wait()
+            without.images.delete(f"{repo}:1")
+            with pytest.raises((StreamError, DaemonError)):
+                without.images.pull(f"{repo}:1").wait()
+            with_auths.images.pull(f"{repo}:1").wait()
+        finally:
+            without.images.delete(f"{repo}:1", force=True)
+
+
+async def test_an_async_client_looks_credentials_up_off_the_loop(
+    engine: Engine, registry: Registry, config: Config, tmp_path: Path
+) -> None:
+    """A credential helper that takes a while does not stall the event loop: other tasks run."""
+    if engine.is_podman:
+        pytest.skip("the test registries are used by the Docker engines")
+    import asyncio
+
+    from engineapi import AsyncClient
+
+    reference = f"{registry.host}/engineapi-test/slow-helper-{engine.name}-{time.time_ns()}:1"
+    helper = config.bin / "docker-credential-engineapi-slow"
+    helper.write_text(
+        f"#!{sys.executable}\nimport sys, time\ntime.sleep(1)\n"
+        "print('credentials not found in native keychain')\nsys.exit(1)\n"
+    )
+    helper.chmod(0o755)
+    config.write({"credHelpers": {registry.host: "engineapi-slow"}})
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.05)
+            ticks += 1
+
+    async with AsyncClient(engine.host) as client:
+        ticker = asyncio.create_task(tick())
+        try:
+            with pytest.raises((StreamError, DaemonError)):  # anonymous: the registry refuses
+                await client.images.pull(reference).wait()
+        finally:
+            ticker.cancel()
+    assert ticks >= 10  # the loop ran throughout the helper's second
+
+
 HELPER = """#!{python}
 import json, sys
 action, server = sys.argv[1], sys.stdin.read()

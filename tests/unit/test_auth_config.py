@@ -12,19 +12,24 @@ import base64
 import json
 import os
 import sys
+import time
 import warnings
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import engineapi.config.auth as auth_module
 from engineapi.api import images
 from engineapi.config import ConfigWarning
 from engineapi.config.auth import (
     INDEX_SERVER,
     CredentialsError,
+    CredentialsNeeded,
     auth_for,
     auth_for_registry,
+    credential_headers,
+    registry_auth_value,
     registry_config,
     registry_domain,
     registry_key,
@@ -475,35 +480,64 @@ def test_a_store_that_cannot_list_is_skipped_with_a_warning(world: World) -> Non
 # The image builders use them
 
 
-def test_pull_and_push_send_the_clis_credentials(
+def test_pull_and_push_ask_the_client_for_the_clis_credentials(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Builders look nothing up (even with the process environment pointing at credentials):
+    they say what they need, and `credential_headers` finds it in the environment given."""
     world.write({"auths": {"localhost:5000": {"auth": b64("me:pw")}}})
     for key, value in world.env.items():
         monkeypatch.setenv(key, value)
     expected = {"username": "me", "password": "pw", "serveraddress": "localhost:5000"}
     pull = images.pull("localhost:5000/app:1")
-    assert decode_header(dict(pull.headers)["X-Registry-Auth"]) == expected
     push = images.push("localhost:5000/app", tag="1")
-    assert decode_header(dict(push.headers)["X-Registry-Auth"]) == expected
-    assert decode_header(dict(images.pull("busybox").headers)["X-Registry-Auth"]) == {}
+    assert pull.credentials == CredentialsNeeded("localhost:5000/app:1")
+    assert push.credentials == CredentialsNeeded("localhost:5000/app")
+    for call in (pull, push):
+        assert "X-Registry-Auth" not in dict(call.headers)
+        found = dict(credential_headers(call.credentials, world.env))  # type: ignore[arg-type]
+        assert decode_header(found["X-Registry-Auth"]) == expected
+        nothing = {"DOCKER_CONFIG": str(world.config.parent / "none"), "PATH": ""}
+        assert credential_headers(call.credentials, nothing) == [  # type: ignore[arg-type]
+            ("X-Registry-Auth", registry_auth_value({}))
+        ]
+    busybox = images.pull("busybox").credentials
+    assert busybox is not None
+    assert decode_header(dict(credential_headers(busybox, world.env))["X-Registry-Auth"]) == {}
     given = images.pull("localhost:5000/app", auth={"username": "other"})
+    assert given.credentials is None
     assert decode_header(dict(given.headers)["X-Registry-Auth"]) == {"username": "other"}
     anonymous = images.push("localhost:5000/app", auth={})
+    assert anonymous.credentials is None
     assert decode_header(dict(anonymous.headers)["X-Registry-Auth"]) == {}
 
 
-def test_build_sends_every_registrys_credentials(
-    world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_build_asks_the_client_for_every_registrys_credentials(world: World) -> None:
     world.write({"auths": {"localhost:5000": {"auth": b64("me:pw")}}})
-    for key, value in world.env.items():
-        monkeypatch.setenv(key, value)
     call = images.build(b"tar")
-    assert decode_header(dict(call.headers)["X-Registry-Config"]) == {
+    assert call.credentials == CredentialsNeeded(None)
+    assert "X-Registry-Config" not in dict(call.headers)
+    found = dict(credential_headers(call.credentials, world.env))
+    assert decode_header(found["X-Registry-Config"]) == {
         "localhost:5000": {"username": "me", "password": "pw", "serveraddress": "localhost:5000"}
     }
     from engineapi.models import AuthConfig
 
     given = images.build(b"tar", registry_config={"r": AuthConfig.from_wire({"username": "u"})})
+    assert given.credentials is None
     assert decode_header(dict(given.headers)["X-Registry-Config"]) == {"r": {"username": "u"}}
+
+
+def test_a_helper_that_hangs_is_a_credentials_error(
+    world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    helper = tmp_path / "docker-credential-hangs"
+    helper.write_text(f"#!{sys.executable}\nimport time\ntime.sleep(60)\n")
+    helper.chmod(0o755)
+    world.write({"credHelpers": {"localhost:5000": "hangs"}})
+    env = {**world.env, "PATH": str(tmp_path)}
+    monkeypatch.setattr(auth_module, "HELPER_TIMEOUT", 0.5)
+    started = time.monotonic()
+    with pytest.raises(CredentialsError, match="did not answer within 0.5 s"):
+        auth_for("localhost:5000/app", env)
+    assert time.monotonic() - started < 10

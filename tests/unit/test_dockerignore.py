@@ -347,16 +347,14 @@ def test_a_large_context_streams_with_flat_memory(tmp_path: Path) -> None:
 # images.build with a directory
 
 
-def test_images_build_takes_a_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "no-config"))
-    monkeypatch.setenv("PATH", str(tmp_path / "no-helpers"))
+def test_images_build_takes_a_directory(tmp_path: Path) -> None:
     ctx = tree(tmp_path / "ctx", "docker/app.Dockerfile", "src/main.py")
     (ctx / ".dockerignore").write_text("docker\n")
     call = images.build(ctx, tag="app:1", dockerfile="docker/app.Dockerfile", gzip=True)
     assert dict(call.query)["dockerfile"] == "docker/app.Dockerfile"
     headers = dict(call.headers)
     assert headers["Content-Encoding"] == "gzip"
-    assert "X-Registry-Config" in headers
+    assert call.credentials is not None  # the client adds X-Registry-Config
     assert call.body is not None and not isinstance(call.body, bytes)
     body = b"".join(call.body)  # type: ignore[arg-type]
     assert names(body) == [".dockerignore", "docker/app.Dockerfile", "src", "src/main.py"]
