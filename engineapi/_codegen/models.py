@@ -5,7 +5,7 @@ Usage::
     python -m engineapi._codegen.models            # (re)write the generated files
     python -m engineapi._codegen.models --check    # exit 1 if they are not up to date
 
-The specs are read from ``<repo>/../shared/engine-api/`` or ``$ENGINEAPI_SPECS``. Output is
+The specs are read from ``engineapi/_codegen/engine-api/`` or ``$ENGINEAPI_SPECS``. Output is
 deterministic and formatted with ``ruff`` (import sorting and ``ruff format``, using the
 repository's ``pyproject.toml``); ``--check`` regenerates into a temporary directory and
 compares byte for byte, so it also catches stale or missing files.

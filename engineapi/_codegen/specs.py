@@ -1,7 +1,7 @@
 """Locating, loading and reading the Engine API specs (Swagger 2.0 YAML).
 
-The specs live outside the package, in ``<repo>/../shared/engine-api/`` by default; the
-``ENGINEAPI_SPECS`` environment variable points elsewhere. Only the frozen ``v1.NN.yaml``
+The specs are vendored in ``engineapi/_codegen/engine-api/`` (where they come from and how to
+refresh them: its README); the ``ENGINEAPI_SPECS`` environment variable points elsewhere. Only the frozen ``v1.NN.yaml``
 files are used: the development ``swagger-latest.yaml`` may still change.
 """
 
@@ -17,14 +17,13 @@ import attrs
 
 #: Environment variable that overrides where the spec files are looked for.
 SPECS_ENV = "ENGINEAPI_SPECS"
-#: Environment variable that lets the test-suite skip spec-based tests.
-SKIP_SPECS_ENV = "ENGINEAPI_SKIP_SPECS"
 
 #: The oldest API version the generated code describes.
 MIN_VERSION = "1.41"
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_SPECS_DIR = REPO_ROOT.parent / "shared" / "engine-api"
+#: The repository's own copy (build input only: the wheel leaves it out).
+DEFAULT_SPECS_DIR = Path(__file__).resolve().parent / "engine-api"
 
 _SPEC_FILE = re.compile(r"^v(\d+)\.(\d+)\.yaml$")
 
@@ -50,8 +49,8 @@ def specs_dir() -> Path:
 def missing_specs_message(directory: Path) -> str:
     return (
         f"Engine API specs not found in {directory} (expected v{MIN_VERSION}.yaml and later). "
-        f"Set {SPECS_ENV}=/path/to/engine-api to point elsewhere, "
-        f"or {SKIP_SPECS_ENV}=1 to skip the tests that need them."
+        f"Unset {SPECS_ENV} to use the copy vendored in {DEFAULT_SPECS_DIR}, "
+        f"or point it at a directory of v1.NN.yaml files."
     )
 
 

@@ -8,7 +8,7 @@ M2  encode them back (to_wire + json.dumps) / json.dumps, for reference.
 M3  import time: ``import engineapi.models`` and ``from engineapi.models import
     ContainerSummary``, each in a fresh interpreter.
 
-Needs the specs (``<repo>/../shared/engine-api`` or ``$ENGINEAPI_SPECS``) for M1/M2.
+Needs the specs (``engineapi/_codegen/engine-api`` or ``$ENGINEAPI_SPECS``) for M1/M2.
 """
 
 from __future__ import annotations

@@ -1,12 +1,11 @@
 """The model/operations generator: output up to date, naming rules, the operations table.
 
-Tests that read the specs FAIL when the spec directory is missing, naming where they looked;
-``ENGINEAPI_SPECS`` points elsewhere and ``ENGINEAPI_SKIP_SPECS=1`` skips them instead.
+The specs are vendored in ``engineapi/_codegen/engine-api/``; ``ENGINEAPI_SPECS`` points
+elsewhere, and a directory without them fails, naming where it looked.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import attrs
@@ -15,7 +14,7 @@ import pytest
 from engineapi._codegen import models as codegen
 from engineapi._codegen.naming import attribute_name, constant_name, pascal_case, snake_case
 from engineapi._codegen.specs import (
-    SKIP_SPECS_ENV,
+    DEFAULT_SPECS_DIR,
     SPECS_ENV,
     Spec,
     SpecsNotFoundError,
@@ -29,9 +28,7 @@ from engineapi.api._optypes import Operation, version_tuple
 
 
 def require_specs() -> list[Spec]:
-    """The parsed specs, oldest first; fails (or skips, on request) when they are missing."""
-    if os.environ.get(SKIP_SPECS_ENV):
-        pytest.skip(f"{SKIP_SPECS_ENV}=1: tests that read the Engine API specs are skipped")
+    """The parsed specs, oldest first; fails when they are missing."""
     directory = specs_dir()
     if not directory.is_dir():
         pytest.fail(missing_specs_message(directory))
@@ -59,15 +56,16 @@ def test_missing_specs_name_the_directory_and_the_escape_hatches(
         codegen.check()
     message = str(raised.value)
     assert str(nowhere) in message
-    assert SPECS_ENV in message and f"{SKIP_SPECS_ENV}=1" in message
+    assert SPECS_ENV in message and str(DEFAULT_SPECS_DIR) in message
     assert codegen.main(["--check"]) == 2
     assert str(nowhere) in capsys.readouterr().err
 
 
-def test_default_spec_directory_is_beside_the_repository(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_spec_directory_is_the_vendored_copy(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(SPECS_ENV, raising=False)
-    repo = Path(codegen.__file__).resolve().parents[2]
-    assert specs_dir() == repo.parent / "shared" / "engine-api"
+    package = Path(codegen.__file__).resolve().parent
+    assert specs_dir() == package / "engine-api"
+    assert (specs_dir() / "v1.41.yaml").is_file()
 
 
 # -- naming -------------------------------------------------------------------------------------
