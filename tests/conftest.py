@@ -4,19 +4,62 @@ A test that takes the `engine` fixture runs once on every engine listed in
 ``/run/engineapi/engines.json`` (Docker 20.10, Docker 28.x, Podman). If that file is missing
 the tests FAIL, naming the command to run; ``ENGINEAPI_NO_ENGINES=1`` opts out and every live
 test is reported as skipped with that reason.
+
+The whole run is watched by `tests.tools.outside_reads`: a test that reads beside the repository
+or in the home directory fails the session, naming the paths. ``DOCKER_CONFIG`` points at an
+empty directory of the suite's own, so the tester's docker configuration never takes part.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import subprocess
+import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
+
+from tests.tools.outside_reads import OutsideReads
+
+OUTSIDE_READS = OutsideReads.for_repository(Path(__file__).resolve().parents[1])
+sys.addaudithook(OUTSIDE_READS)
+
+# The tester's docker configuration (credentials, helpers, contexts) must not reach the suite:
+# clients and docker CLI runs that take the process environment find an empty one of its own.
+SUITE_DOCKER_CONFIG = tempfile.mkdtemp(prefix="engineapi-tests-docker-config-")
+os.environ["DOCKER_CONFIG"] = SUITE_DOCKER_CONFIG
+atexit.register(shutil.rmtree, SUITE_DOCKER_CONFIG, True)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Any:
+    OUTSIDE_READS.context = item.nodeid
+    try:
+        return (yield)
+    finally:
+        OUTSIDE_READS.context = ""
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if OUTSIDE_READS.seen:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if OUTSIDE_READS.seen:
+        terminalreporter.section("paths outside the repository", sep="=", red=True, bold=True)
+        terminalreporter.line(
+            "the suite read beside the repository or in the home directory; a clone elsewhere "
+            "would not see the same:\n" + OUTSIDE_READS.report()
+        )
+
 
 ENGINES_FILE = Path(os.environ.get("ENGINEAPI_ENGINES_FILE", "/run/engineapi/engines.json"))
 OPT_OUT = "ENGINEAPI_NO_ENGINES"
@@ -36,7 +79,11 @@ class Engine:
 
     def docker(self, *args: str, check: bool = True, input: bytes | None = None) -> str:
         """Run the reference docker CLI against this engine."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("DOCKER_") or k == "DOCKER_CONFIG"
+        }
         result = subprocess.run(
             ["docker", "-H", self.host, *args],
             capture_output=True,

@@ -493,18 +493,22 @@ def test_fake_ssh_missing_binary(monkeypatch: pytest.MonkeyPatch) -> None:
         transport.connect(5)
 
 
+#: asyncssh options that read nothing of the tester's ~/.ssh: keys, agent, config, known hosts.
+NO_HOME_SSH = {"client_keys": None, "agent_path": None, "config": [], "known_hosts": None}
+
+
 def test_sync_asyncssh_transport_leaves_no_thread_behind() -> None:
     from engineapi.transports.ssh import SSHTransport
 
     before = set(threading.enumerate())
-    transport = SSHTransport(parse_host("ssh://127.0.0.1:1"))
+    transport = SSHTransport(parse_host("ssh://127.0.0.1:1"), options=NO_HOME_SSH)
     with pytest.raises(ConnectError, match="cannot connect to the SSH server"):
         transport.connect(5)
     assert any(t.name.startswith("engineapi-ssh") for t in threading.enumerate())
     transport.close()
     assert set(threading.enumerate()) <= before
     # A transport that is dropped without close() stops its thread too.
-    transport = SSHTransport(parse_host("ssh://127.0.0.1:1"))
+    transport = SSHTransport(parse_host("ssh://127.0.0.1:1"), options=NO_HOME_SSH)
     with pytest.raises(ConnectError):
         transport.connect(5)
     del transport
@@ -521,7 +525,7 @@ def test_asyncssh_refused_port_is_a_connect_error_async() -> None:
     from engineapi.transports.ssh import SSHTransport
 
     async def main() -> None:
-        transport = SSHTransport(parse_host("ssh://me@127.0.0.1:1"))
+        transport = SSHTransport(parse_host("ssh://me@127.0.0.1:1"), options=NO_HOME_SSH)
         with pytest.raises(ConnectError, match=r"ssh://me@127\.0\.0\.1:1 \(asyncssh\)"):
             await transport.aconnect(5)
         await transport.aclose()
