@@ -5,6 +5,9 @@ of every exchange (streams and hijacked connections included) into a `Cassette`,
 JSON file; `ReplayTransport` serves that file back to the sync or the async client. Secrets are
 scrubbed before anything is written (`Scrubber`); a request the cassette did not record raises
 `ReplayMismatch` with a diff. `drift()` compares two recordings, volatile values aside.
+A cassette recorded on one machine replays on another: nothing of the replaying machine is read
+(`ISOLATED_ENVIRON`: no ``DOCKER_HOST``, docker context, credentials or helper), tar request bodies (build contexts, archives) match by
+content whatever their mtimes and owners, and the drift check blanks `HOST_FACTS`.
 
     import engineapi.replay
 
@@ -26,14 +29,23 @@ from engineapi.replay._cassette import (
     Request,
     Response,
 )
-from engineapi.replay._drift import drift, normalise
+from engineapi.replay._drift import HOST_FACTS, drift, normalise
 from engineapi.replay._match import ReplayMismatch
 from engineapi.replay._record import RecordingError, RecordingTransport
 from engineapi.replay._replay import ReplayTransport
 from engineapi.replay._scrub import PLACEHOLDER, Scrubber
-from engineapi.replay._session import RECORD_ENV, Session, async_client, client, record_requested
+from engineapi.replay._session import (
+    ISOLATED_ENVIRON,
+    RECORD_ENV,
+    Session,
+    async_client,
+    client,
+    record_requested,
+)
 
 __all__ = [
+    "HOST_FACTS",
+    "ISOLATED_ENVIRON",
     "PLACEHOLDER",
     "RECORD_ENV",
     "Cassette",

@@ -10,7 +10,8 @@ Both cassettes are brought to a comparable form, then compared value by value:
 - volatile values are replaced by placeholders: every string is rewritten with
   `VOLATILE_PATTERNS` (64- and 12-hex ids, RFC 3339 times, Unix times), integers under
   `TIME_KEYS` become ``<time>``, MAC addresses ``<mac>``, and the cassette's own ``volatile``
-  rules, plus `DEFAULT_RULES`, blank whole values;
+  rules, plus `DEFAULT_RULES` (among them `HOST_FACTS`: kernel, OS, CPU, memory, host name…),
+  blank whole values;
 - lists the daemon builds from a map, in a new order each time (`UNORDERED_RULES`: ``METHOD
   PATH FIELD`` naming the list), are compared as sets, after the rest;
 - ``meta.recorded_at`` and ``meta.engineapi_version`` are ignored.
@@ -26,17 +27,17 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-import io
 import json
 import re
-import tarfile
 from collections.abc import Callable
 from typing import Any
 
 from engineapi.replay._cassette import Cassette, Exchange, encode_body
+from engineapi.replay._tarlisting import tar_listing
 
 __all__ = [
     "DEFAULT_RULES",
+    "HOST_FACTS",
     "TIME_KEYS",
     "UNORDERED_RULES",
     "VOLATILE_PATTERNS",
@@ -67,8 +68,75 @@ VOLATILE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(?<![\d.])1[6-9]\d{8}(?:\.\d+)?(?![\d.])"), "<time>"),
 ]
 TIME_KEYS = frozenset({"Created", "created", "time", "timeNano"})
-#: Rules applied to every cassette: values no scenario can hold still.
+
+#: Facts of the machine an engine runs on, not of how the engine behaves: its kernel, operating
+#: system, CPU architecture and count, memory, host name and address, daemon ID, root
+#: directory, clock, cgroup set-up and the storage driver its filesystem allowed. Each is
+#: ``(rule, what it is)``; all are blanked in every cassette, so that a recording made on one
+#: machine is no drift on another. The kernel, OS and CPU facts of ``GET /info`` are named
+#: one by one for recordings that keep the rest of it.
+HOST_FACTS: list[tuple[str, str]] = [
+    ("GET /version response.body.KernelVersion", "kernel"),
+    ("GET /version response.body.Os", "operating system"),
+    ("GET /version response.body.Arch", "CPU architecture"),
+    ("GET /version response.body.Platform.Name", "Podman: os/arch/distribution"),
+    ("GET /version response.body.Components.*.Details.KernelVersion", "kernel"),
+    ("GET /version response.body.Components.*.Details.Os", "operating system"),
+    ("GET /version response.body.Components.*.Details.Arch", "CPU architecture"),
+    ("GET /version response.body.Components.*.Details.Package", "Podman: distribution package"),
+    ("GET /info response.body.Name", "host name"),
+    ("GET /info response.body.ID", "daemon ID"),
+    ("GET /info response.body.NCPU", "CPU count"),
+    ("GET /info response.body.MemTotal", "memory"),
+    ("GET /info response.body.KernelVersion", "kernel"),
+    ("GET /info response.body.OperatingSystem", "operating system"),
+    ("GET /info response.body.OSVersion", "operating system version"),
+    ("GET /info response.body.OSType", "operating system"),
+    ("GET /info response.body.Architecture", "CPU architecture"),
+    ("GET /info response.body.DockerRootDir", "root directory"),
+    ("GET /info response.body.SystemTime", "clock"),
+    ("GET /info response.body.CgroupDriver", "cgroup set-up"),
+    ("GET /info response.body.CgroupVersion", "cgroup set-up"),
+    ("GET /info response.body.MemoryLimit", "kernel feature"),
+    ("GET /info response.body.SwapLimit", "kernel feature"),
+    ("GET /info response.body.KernelMemory", "kernel feature"),
+    ("GET /info response.body.KernelMemoryTCP", "kernel feature"),
+    ("GET /info response.body.CpuCfsPeriod", "kernel feature"),
+    ("GET /info response.body.CpuCfsQuota", "kernel feature"),
+    ("GET /info response.body.CPUShares", "kernel feature"),
+    ("GET /info response.body.CPUSet", "kernel feature"),
+    ("GET /info response.body.PidsLimit", "kernel feature"),
+    ("GET /info response.body.OomKillDisable", "kernel feature"),
+    ("GET /info response.body.IPv4Forwarding", "kernel setting"),
+    ("GET /info response.body.BridgeNfIptables", "kernel setting"),
+    ("GET /info response.body.BridgeNfIp6tables", "kernel setting"),
+    ("GET /info response.body.SecurityOptions", "kernel security modules"),
+    ("GET /info response.body.Warnings", "kernel features missing"),
+    ("GET /info response.body.Driver", "storage driver"),
+    ("GET /info response.body.DriverStatus", "storage driver"),
+    ("GET /info response.body.Swarm.NodeAddr", "host address"),
+    ("GET /images/*/json response.body.Architecture", "CPU architecture (imported images)"),
+    ("GET /images/*/json response.body.Variant", "CPU architecture (imported images)"),
+    ("GET /images/*/json response.body.Os", "operating system (imported images)"),
+    ("GET /images/*/json response.body.GraphDriver", "storage driver"),
+    ("GET /containers/*/json response.body.GraphDriver", "storage driver"),
+    ("GET /containers/*/json response.body.Driver", "storage driver"),
+    ("GET /distribution/*/json response.body.Platforms", "CPU architecture of what was pushed"),
+    ("GET /nodes/* response.body.Description.Hostname", "host name"),
+    ("GET /nodes/* response.body.Description.Platform", "operating system, CPU architecture"),
+    ("GET /nodes/* response.body.Description.Resources", "CPU count, memory"),
+    ("GET /nodes/* response.body.Status.Addr", "host address"),
+    ("GET /nodes/* response.body.ManagerStatus.Addr", "host address"),
+    ("GET /nodes response.body.*.Description.Hostname", "host name"),
+    ("GET /nodes response.body.*.Description.Platform", "operating system, CPU architecture"),
+    ("GET /nodes response.body.*.Description.Resources", "CPU count, memory"),
+    ("GET /nodes response.body.*.Status.Addr", "host address"),
+    ("GET /nodes response.body.*.ManagerStatus.Addr", "host address"),
+]
+
+#: Rules applied to every cassette: host facts, and values no scenario can hold still.
 DEFAULT_RULES = [
+    *(rule for rule, _ in HOST_FACTS),
     "* * response.headers.X-Reference-Id",  # Podman: an address in its memory
     "GET /containers/*/json response.body.State.Pid",
     "GET /containers/*/json response.body.Config.Env",  # Podman: in a new order each time
@@ -81,34 +149,6 @@ DEFAULT_RULES = [
 UNORDERED_RULES = [
     "GET /plugins response.body",
 ]
-
-
-def _tar_listing(data: bytes) -> list[dict[str, Any]] | None:
-    try:
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
-            members = []
-            for member in tar.getmembers():
-                item: dict[str, Any] = {
-                    "name": member.name,
-                    "type": member.type.decode("ascii", "replace"),
-                    "mode": oct(member.mode),
-                    "size": member.size,
-                }
-                if member.isfile() and member.size:
-                    file = tar.extractfile(member)
-                    content = file.read() if file is not None else b""
-                    try:
-                        if len(content) > 4096:
-                            raise UnicodeDecodeError("utf-8", b"", 0, 1, "too long")
-                        item["content"] = content.decode("utf-8")
-                    except UnicodeDecodeError:
-                        item["sha256"] = hashlib.sha256(content).hexdigest()
-                if member.issym() or member.islnk():
-                    item["link"] = member.linkname
-                members.append(item)
-            return members
-    except (tarfile.TarError, EOFError, ValueError):
-        return None
 
 
 def _json(data: bytes) -> tuple[bool, Any]:
@@ -135,7 +175,7 @@ def _value(data: bytes) -> Any:
         return stored["json"]
     if isinstance(stored, str):
         return stored
-    listing = _tar_listing(data)
+    listing = tar_listing(data)
     if listing is not None:
         return {"tar": listing}
     return {"binary": len(data), "sha256": hashlib.sha256(data).hexdigest()}

@@ -15,6 +15,7 @@ raises `ReplayMismatch` if any request did not match or any recorded exchange wa
 from __future__ import annotations
 
 import os
+import types
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -37,6 +38,13 @@ RECORD_ENV = "ENGINEAPI_RECORD"
 MODES = ("record", "replay")
 #: Where replay pretends to be when the cassette names no host.
 _DEFAULT_HOST = "unix:///var/run/docker.sock"
+
+#: The environment of a replaying client: nothing of the machine it runs on. No docker
+#: configuration (credentials, contexts) is found and no credential helper is run, so a
+#: cassette replays the same anywhere (``/nonexistent`` is the conventional home of no one).
+ISOLATED_ENVIRON: Mapping[str, str] = types.MappingProxyType(
+    {"HOME": "/nonexistent", "DOCKER_CONFIG": "/nonexistent/.docker", "PATH": ""}
+)
 
 
 def record_requested(environ: Mapping[str, str] | None = None) -> bool:
@@ -112,7 +120,7 @@ class Session:
             self._client_options = {
                 "host": self._host,
                 "version": None if meta.negotiated else meta.api_version,
-                "environ": {},
+                "environ": ISOLATED_ENVIRON,
             }
 
     @property

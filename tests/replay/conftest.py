@@ -18,7 +18,7 @@ import pytest
 
 from engineapi import AsyncClient, Client, DaemonError
 from engineapi.api._call import Call
-from engineapi.replay import Session, record_requested
+from engineapi.replay import ISOLATED_ENVIRON, Session, record_requested
 from tests.conftest import OPT_OUT, live_engines
 from tests.replay.scenarios import LABEL, PREFIX, SWARM_LOCK, TINY_IMAGE, Scenario
 
@@ -53,7 +53,7 @@ def live_host(engine_name: str) -> str:
 
 def clean_up(host: str, *, swarm: bool = False) -> None:
     """Remove what an interrupted recording left behind (this is not recorded)."""
-    with Client(host, environ={}) as client:
+    with Client(host, environ=ISOLATED_ENVIRON) as client:
         if swarm:
             leave_swarm(client)
         for container in client.containers.list(all=True, filters={"label": [LABEL]}):
@@ -123,7 +123,9 @@ def open_session(
         return Session(path, "replay", **options)  # type: ignore[arg-type]
     host = live_host(engine_name)
     clean_up(host, swarm=scenario.swarm)
-    return Session(path, "record", host=host, engine=engine_name, environ={}, **options)  # type: ignore[arg-type]
+    return Session(
+        path, "record", host=host, engine=engine_name, environ=ISOLATED_ENVIRON, **options
+    )  # type: ignore[arg-type]
 
 
 def run(
@@ -162,6 +164,6 @@ def run_scenario(session: Session, scenario: Scenario) -> str:
             version = run(scenario, session.client, session.async_client)
             session.finish()
         finally:
-            with Client(session._host, environ={}) as client:
+            with Client(session._host, environ=ISOLATED_ENVIRON) as client:
                 leave_swarm(client)
     return version

@@ -14,6 +14,7 @@ from engineapi import AsyncClient, Client
 from engineapi.api._call import Call, RawCall
 from engineapi.errors import TimeoutError
 from engineapi.replay import (
+    ISOLATED_ENVIRON,
     Cassette,
     Exchange,
     HijackStep,
@@ -40,7 +41,7 @@ def cassette(*exchanges: Exchange) -> Cassette:
 
 
 def client_for(transport: ReplayTransport, **kwargs: Any) -> Client:
-    return Client("unix:///replay.sock", transport=transport, environ={}, **kwargs)
+    return Client("unix:///replay.sock", transport=transport, environ=ISOLATED_ENVIRON, **kwargs)
 
 
 def json_call(method: str, path: str, **kwargs: Any) -> Call[Any]:
@@ -56,7 +57,9 @@ def test_sync_and_async_clients_replay_the_same_cassette() -> None:
 
     async def main() -> str | None:
         transport = ReplayTransport(cassette(PING, VERSION))
-        async with AsyncClient("unix:///replay.sock", transport=transport, environ={}) as client:
+        async with AsyncClient(
+            "unix:///replay.sock", transport=transport, environ=ISOLATED_ENVIRON
+        ) as client:
             version = await client.system.version()
         transport.check()
         return version.version
@@ -281,7 +284,9 @@ def test_hijack_a_reader_thread_waits_for_the_writer() -> None:
 
 async def test_async_hijack_with_concurrent_reader_and_writer() -> None:
     transport = ReplayTransport(cassette(PING, attach_exchange()))
-    async with AsyncClient("unix:///replay.sock", transport=transport, environ={}) as client:
+    async with AsyncClient(
+        "unix:///replay.sock", transport=transport, environ=ISOLATED_ENVIRON
+    ) as client:
         async with await client._hijack(ATTACH) as stream:
 
             async def read_all() -> bytes:

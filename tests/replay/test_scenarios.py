@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from engineapi import AsyncClient, Client
-from engineapi.replay import RecordingTransport, ReplayTransport, Scrubber
+from engineapi.replay import ISOLATED_ENVIRON, RecordingTransport, ReplayTransport, Scrubber
 from tests.replay.conftest import FIXTURES, open_session, run, run_scenario
 from tests.replay.scenarios import API_VERSIONS, SCENARIOS, cases
 
@@ -45,8 +45,8 @@ def test_recording_a_replay_gives_the_same_cassette(
     host = replay.cassette.meta.host
     run(
         scenario,
-        lambda: Client(host, transport=recorder, environ={}),
-        lambda: AsyncClient(host, transport=recorder, environ={}),
+        lambda: Client(host, transport=recorder, environ=ISOLATED_ENVIRON),
+        lambda: AsyncClient(host, transport=recorder, environ=ISOLATED_ENVIRON),
     )
     replay.check()
     again = recorder.result(host=host)
