@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from engineapi._apiversion import MIN_API_VERSION
 from engineapi._codegen.naming import module_name
 from engineapi._codegen.schema import (
     ANY,
@@ -34,7 +35,6 @@ from engineapi._codegen.schema import (
     needs_conversion,
     own_fields,
 )
-from engineapi._codegen.specs import MIN_VERSION
 
 GENERATED_PACKAGE = "engineapi.models._generated"
 _ENUM_BASES = {"str": "OpenEnum", "int": "OpenIntEnum"}
@@ -164,7 +164,7 @@ def _encode_guarded(t: TypeExpr, var: str, depth: int) -> str:
 
 def _field_line(field: FieldDef) -> str:
     options = []
-    if field.since != MIN_VERSION:
+    if field.since != MIN_API_VERSION:
         options.append(f'since="{field.since}"')
     if field.until:
         options.append(f'until="{field.until}"')
@@ -176,7 +176,7 @@ def _field_line(field: FieldDef) -> str:
 
 def _field_doc(field: FieldDef) -> str:
     text = field.description
-    if field.since != MIN_VERSION and not field.until:
+    if field.since != MIN_API_VERSION and not field.until:
         text = f"{text}\n\nSince API {field.since}." if text else f"Since API {field.since}."
     return docstring(text, "    ") if text else ""
 

@@ -13,10 +13,11 @@ from typing import Any
 
 import attrs
 
+from engineapi._apiversion import MIN_API_VERSION
 from engineapi._codegen.emit_models import annotation
 from engineapi._codegen.naming import attribute_name, snake_case
 from engineapi._codegen.schema import ListT, ModelT, Registry, TypeExpr
-from engineapi._codegen.specs import MIN_VERSION, Schema, Spec, first_sentence, is_deprecated
+from engineapi._codegen.specs import Schema, Spec, first_sentence, is_deprecated
 
 #: The client namespace for each spec tag.
 NAMESPACES = {
@@ -68,7 +69,7 @@ class ParamFacts:
     location: str
     schema: Schema
     type: str
-    since: str = MIN_VERSION
+    since: str = MIN_API_VERSION
     until: str | None = None
     deprecated: bool = False
 
@@ -222,7 +223,7 @@ def _render_param(param: ParamFacts) -> str:
         args.append(f"collection_format={_literal(schema.get('collectionFormat', 'csv'))}")
     if schema.get("required"):
         args.append("required=True")
-    if param.since != MIN_VERSION:
+    if param.since != MIN_API_VERSION:
         args.append(f"since={_literal(param.since)}")
     if param.until:
         args.append(f"until={_literal(param.until)}")
@@ -284,9 +285,6 @@ def render_operations(facts: Sequence[OperationFacts], oldest: str, newest: str)
         "from types import MappingProxyType\n"
         "\n"
         "from engineapi.api._optypes import Operation, Param\n"
-        "\n"
-        f'MIN_API_VERSION = "{oldest}"\n'
-        f'MAX_API_VERSION = "{newest}"\n'
         "\n"
         "_NO_PARAMS: Mapping[str, Param] = MappingProxyType({})\n"
         "_params = MappingProxyType\n"

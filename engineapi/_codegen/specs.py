@@ -15,11 +15,11 @@ from typing import Any
 
 import attrs
 
+from engineapi._apiversion import MIN_API_VERSION, version_key
+
 #: Environment variable that overrides where the spec files are looked for.
 SPECS_ENV = "ENGINEAPI_SPECS"
 
-#: The oldest API version the generated code describes.
-MIN_VERSION = "1.41"
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 #: The repository's own copy (build input only: the wheel leaves it out).
@@ -34,12 +34,6 @@ class SpecsNotFoundError(RuntimeError):
     """The spec directory (or one of its files) is missing."""
 
 
-def version_key(version: str) -> tuple[int, int]:
-    """``"1.41"`` → ``(1, 41)``, so versions sort numerically."""
-    major, minor = version.split(".")
-    return int(major), int(minor)
-
-
 def specs_dir() -> Path:
     """The directory holding ``v1.NN.yaml``: ``$ENGINEAPI_SPECS`` or the default location."""
     override = os.environ.get(SPECS_ENV)
@@ -48,14 +42,14 @@ def specs_dir() -> Path:
 
 def missing_specs_message(directory: Path) -> str:
     return (
-        f"Engine API specs not found in {directory} (expected v{MIN_VERSION}.yaml and later). "
+        f"Engine API specs not found in {directory} (expected v{MIN_API_VERSION}.yaml and later). "
         f"Unset {SPECS_ENV} to use the copy vendored in {DEFAULT_SPECS_DIR}, "
         f"or point it at a directory of v1.NN.yaml files."
     )
 
 
 def available_versions(directory: Path) -> list[str]:
-    """Every ``v1.NN.yaml`` version in *directory* from :data:`MIN_VERSION` on, oldest first."""
+    """Every ``v1.NN.yaml`` version in *directory* from :data:`MIN_API_VERSION` on, oldest first."""
     if not directory.is_dir():
         raise SpecsNotFoundError(missing_specs_message(directory))
     versions = []
@@ -63,9 +57,9 @@ def available_versions(directory: Path) -> list[str]:
         match = _SPEC_FILE.match(path.name)
         if match:
             version = f"{match[1]}.{match[2]}"
-            if version_key(version) >= version_key(MIN_VERSION):
+            if version_key(version) >= version_key(MIN_API_VERSION):
                 versions.append(version)
-    if MIN_VERSION not in versions:
+    if MIN_API_VERSION not in versions:
         raise SpecsNotFoundError(missing_specs_message(directory))
     return sorted(versions, key=version_key)
 
@@ -110,7 +104,7 @@ _LOADED: dict[Path, list[Spec]] = {}
 
 
 def load_specs(directory: Path | None = None) -> list[Spec]:
-    """Parse every spec from :data:`MIN_VERSION` on, oldest first (cached; do not mutate)."""
+    """Parse every spec from :data:`MIN_API_VERSION` on, oldest first (cached; do not mutate)."""
     directory = (directory or specs_dir()).resolve()
     if directory not in _LOADED:
         _LOADED[directory] = _parse_specs(directory)

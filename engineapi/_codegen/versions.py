@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
+from engineapi._apiversion import version_key
 from engineapi._codegen.naming import attribute_name
 from engineapi._codegen.schema import (
     ANY,
@@ -33,7 +34,7 @@ from engineapi._codegen.schema import (
     describe,
     object_properties,
 )
-from engineapi._codegen.specs import Schema, Spec, ref_name, version_key
+from engineapi._codegen.specs import Schema, Spec, ref_name
 
 
 class _Sightings:

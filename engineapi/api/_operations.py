@@ -11,9 +11,6 @@ from types import MappingProxyType
 
 from engineapi.api._optypes import Operation, Param
 
-MIN_API_VERSION = "1.41"
-MAX_API_VERSION = "1.55"
-
 _NO_PARAMS: Mapping[str, Param] = MappingProxyType({})
 _params = MappingProxyType
 

@@ -7,13 +7,9 @@ from typing import Literal
 
 import attrs
 
+from engineapi._apiversion import version_key
+
 ParamLocation = Literal["query", "path", "header", "body"]
-
-
-def version_tuple(version: str) -> tuple[int, int]:
-    """``"1.41"`` → ``(1, 41)``: API versions compare numerically (``"1.9" < "1.41"``)."""
-    major, _, minor = version.partition(".")
-    return int(major), int(minor or 0)
 
 
 @attrs.frozen(kw_only=True)
@@ -45,10 +41,8 @@ class Param:
 
     def available_in(self, version: str) -> bool:
         """Whether a daemon speaking API *version* knows this parameter (per the specs)."""
-        v = version_tuple(version)
-        return version_tuple(self.since) <= v and (
-            self.until is None or v <= version_tuple(self.until)
-        )
+        v = version_key(version)
+        return version_key(self.since) <= v and (self.until is None or v <= version_key(self.until))
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -88,4 +82,4 @@ class Operation:
 
     def available_in(self, version: str) -> bool:
         """Whether a daemon speaking API *version* has this operation (per the specs)."""
-        return version_tuple(self.since) <= version_tuple(version)
+        return version_key(self.since) <= version_key(version)

@@ -1,25 +1,14 @@
-"""API version facts: negotiation and the check that a call exists in the version in use."""
+"""Negotiation, and the check that a call exists in the API version in use (the version facts
+themselves live in `engineapi._apiversion`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from engineapi._apiversion import MAX_API_VERSION, MIN_API_VERSION, version_key
 from engineapi.errors import APIVersionError, RemoteProtocolError
 
 __all__ = ["MAX_API_VERSION", "MIN_API_VERSION", "check", "negotiate", "version_key"]
-
-#: The oldest API version engineapi speaks (Docker 20.10).
-MIN_API_VERSION = "1.41"
-#: The newest API version engineapi knows (its models and operations come from this spec).
-MAX_API_VERSION = "1.55"
-
-
-def version_key(version: str | None) -> tuple[int, int]:
-    """``"1.41"`` → ``(1, 41)``, for comparisons; ``None`` sorts as the newest."""
-    if version is None:
-        return (1 << 30, 0)
-    major, _, minor = version.partition(".")
-    return (int(major), int(minor or 0))
 
 
 _MIN_KEY = version_key(MIN_API_VERSION)
@@ -67,10 +56,17 @@ def check(call: Any, version: tuple[int, int], version_text: str | None) -> None
         )
     for name in call.params:
         param = operation.params.get(name)
-        if param is not None and version_key(param.since) > version:
+        if param is None:
+            continue
+        if version_key(param.since) > version:
             raise APIVersionError(
                 f"parameter {name!r} of {call.operation_id} needs API {param.since}; "
                 f"this daemon is used with API {version_text}"
+            )
+        if param.until is not None and version_key(param.until) < version:
+            raise APIVersionError(
+                f"parameter {name!r} of {call.operation_id} was removed after API "
+                f"{param.until}; this daemon is used with API {version_text}"
             )
 
 
@@ -78,4 +74,8 @@ def supported(call: Any, name: str, version: tuple[int, int]) -> bool:
     """Whether the operation of `call` has the parameter `name` in the API version in use."""
     operation = _operations().get(call.operation_id)
     param = operation.params.get(name) if operation is not None else None
-    return param is None or version_key(param.since) <= version
+    if param is None:
+        return True
+    return version_key(param.since) <= version and (
+        param.until is None or version <= version_key(param.until)
+    )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 
+from engineapi._apiversion import MIN_API_VERSION, version_key
 from engineapi.config._env import ENV_API_VERSION, Environ, get_environ
 from engineapi.config._errors import ConfigError
 
 __all__ = ["MIN_API_VERSION", "resolve_api_version"]
 
-MIN_API_VERSION = "1.41"
-_MIN_MINOR = 41
+_MIN_MINOR = version_key(MIN_API_VERSION)[1]
 _VERSION_RE = re.compile(r"^1\.(0|[1-9][0-9]*)$")
 
 
@@ -44,7 +44,7 @@ def resolve_api_version(explicit: str | None = None, environ: Environ | None = N
     if explicit is not None:
         value = explicit.strip().removeprefix("v")
         if value:
-            return _check(value, "api_version", "argument api_version=")
+            return _check(value, "version", "argument version=")
     env = get_environ(environ)
     value = env.get(ENV_API_VERSION, "").strip().removeprefix("v")
     if value:

@@ -79,6 +79,27 @@ def test_gating_by_operation_parameter() -> None:
         check(call, version_key("1.46"), "1.46")
 
 
+def test_gating_refuses_a_parameter_newer_specs_removed() -> None:
+    """``keep-storage`` of ``POST /build/prune`` is in the specs up to 1.51 only."""
+    call = images.build_prune(keep_storage=1 << 30)
+    for version in ("1.41", "1.51"):
+        check(call, version_key(version), version)
+    with pytest.raises(APIVersionError, match="'keep-storage'.*removed after API 1.51.*1.52"):
+        check(call, version_key("1.52"), "1.52")
+    check(images.build_prune(), version_key("1.55"), "1.55")  # not given: nothing to refuse
+
+
+def test_an_optional_parameter_is_sent_only_where_the_version_has_it() -> None:
+    from engineapi.api._versions import supported
+
+    ws = containers.attach_websocket("c")
+    assert not supported(ws, "stdout", version_key("1.41"))
+    assert supported(ws, "stdout", version_key("1.42"))
+    prune = images.build_prune()
+    assert supported(prune, "keep-storage", version_key("1.51"))
+    assert not supported(prune, "keep-storage", version_key("1.52"))
+
+
 def test_negotiation() -> None:
     assert negotiate("1.41", "h") == "1.41"
     assert negotiate("1.99", "h") == "1.55"

@@ -11,6 +11,7 @@ from pathlib import Path
 import attrs
 import pytest
 
+from engineapi._apiversion import MAX_API_VERSION, MIN_API_VERSION, version_key
 from engineapi._codegen import models as codegen
 from engineapi._codegen.naming import attribute_name, constant_name, pascal_case, snake_case
 from engineapi._codegen.specs import (
@@ -23,8 +24,8 @@ from engineapi._codegen.specs import (
     missing_specs_message,
     specs_dir,
 )
-from engineapi.api._operations import MAX_API_VERSION, MIN_API_VERSION, OPERATIONS
-from engineapi.api._optypes import Operation, version_tuple
+from engineapi.api._operations import OPERATIONS
+from engineapi.api._optypes import Operation
 
 
 def require_specs() -> list[Spec]:
@@ -223,17 +224,17 @@ def test_operation_models_and_media_types() -> None:
 
 
 def test_version_helpers() -> None:
-    assert version_tuple("1.41") == (1, 41)
-    assert version_tuple("1.9") < version_tuple("1.41")
+    assert version_key("1.41") == (1, 41)
+    assert version_key("1.9") < version_key("1.41")
     op: Operation = OPERATIONS["ImageAttestations"]
     assert op.available_in("1.55") and not op.available_in("1.54")
 
 
 def test_the_oldest_version_is_the_same_everywhere() -> None:
-    from engineapi._codegen.specs import MIN_VERSION
+    from engineapi._apiversion import MIN_API_VERSION
     from engineapi.api._optypes import Param
     from engineapi.models._base import OLDEST_API_VERSION
 
     # Generated code omits since= when it equals the default of wire_field() / Param.
     default_since = attrs.fields(Param).since.default
-    assert MIN_VERSION == OLDEST_API_VERSION == MIN_API_VERSION == default_since
+    assert MIN_API_VERSION == OLDEST_API_VERSION == MIN_API_VERSION == default_since

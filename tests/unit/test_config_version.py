@@ -34,9 +34,20 @@ def test_too_old_from_environment() -> None:
 
 
 def test_too_old_explicit() -> None:
-    with pytest.raises(ConfigError, match=r"api_version=1\.24") as info:
+    with pytest.raises(ConfigError, match=r"; version=1\.24") as info:
         resolve_api_version("1.24", {})
-    assert info.value.source == "argument api_version="
+    assert info.value.source == "argument version="
+
+
+def test_the_error_names_the_clients_parameter() -> None:
+    """`Client(version=…)` is the parameter: the error must not send users looking for
+    an `api_version=` that does not exist."""
+    from engineapi import Client
+
+    with pytest.raises(ConfigError) as info:
+        Client("unix:///nowhere.sock", version="1.x", environ={})
+    assert "version='1.x'" in str(info.value) and "api_version" not in str(info.value)
+    assert info.value.source == "argument version="
 
 
 @pytest.mark.parametrize("value", ["1", "1.", "1.x", "2.0", "1.041", "1.47.1", "latest", "1,47"])

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from engineapi._codegen.specs import DEFAULT_SPECS_DIR, MIN_VERSION, available_versions
+from engineapi._apiversion import MIN_API_VERSION
+from engineapi._codegen.specs import DEFAULT_SPECS_DIR, available_versions
 from tests.tools.outside_reads import OutsideReads
 
 REPO = Path(__file__).resolve().parents[2]
@@ -62,7 +63,7 @@ def test_the_specs_are_vendored_unmodified() -> None:
         assert git_blob_id((DEFAULT_SPECS_DIR / name).read_bytes()) == blob, name
     assert "Apache License" in (DEFAULT_SPECS_DIR / "LICENSE").read_text()
     assert re.search(r"moby/moby.*\n.*`[0-9a-f]{40}`", readme)
-    assert available_versions(DEFAULT_SPECS_DIR)[0] == MIN_VERSION
+    assert available_versions(DEFAULT_SPECS_DIR)[0] == MIN_API_VERSION
 
 
 def test_the_wheel_ships_generated_code_but_no_spec_or_generator(tmp_path: Path) -> None:
