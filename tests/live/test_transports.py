@@ -8,6 +8,7 @@ import ssl
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,6 +33,51 @@ def test_tcp_transport(tcp_engine: Engine) -> None:
         assert type(client.transport).__name__ == "TCPTransport"
         assert client.api_version() == tcp_engine.api_version
         assert client.system.info().id
+
+
+def _dual_stack(monkeypatch: pytest.MonkeyPatch, name: str, port: int) -> None:
+    """`name` resolves as ``localhost`` often does: ``::1`` first (where nothing listens on
+    `port`), then 127.0.0.1. Only the resolver is stood in for: the sockets are real."""
+    import socket
+
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != name:
+            return real(host, *args, **kwargs)
+        found = []
+        for literal in ("::1", "127.0.0.1"):
+            try:
+                found += real(literal, *args, **kwargs)
+            except OSError:  # a machine without IPv6: the second address alone
+                continue
+        return found
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+def test_tcp_tries_every_address_of_a_name(
+    tcp_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert tcp_engine.tcp
+    port = int(tcp_engine.tcp.rsplit(":", 1)[1])
+    _dual_stack(monkeypatch, "dual.engineapi.test", port)
+    with Client(f"tcp://dual.engineapi.test:{port}") as client:
+        assert client.api_version() == tcp_engine.api_version
+
+    async def main() -> str:
+        async with AsyncClient(f"tcp://dual.engineapi.test:{port}") as client:
+            return await client.api_version()
+
+    assert asyncio.run(main()) == tcp_engine.api_version
+
+
+def test_when_every_address_fails_the_error_names_each(monkeypatch: pytest.MonkeyPatch) -> None:
+    _dual_stack(monkeypatch, "dual.engineapi.test", 1)
+    with Client("tcp://dual.engineapi.test:1") as client, pytest.raises(ConnectError) as info:
+        client.system.ping()
+    message = str(info.value)
+    assert "tcp://dual.engineapi.test:1" in message and "127.0.0.1:1" in message
 
 
 def test_tls_transport_with_client_certificate(tls_engine: Engine) -> None:
