@@ -37,6 +37,7 @@ def select_backend(
     *,
     max_connections: int,
     environ: Mapping[str, str] | None,
+    transport_given: bool = False,
 ) -> AsyncBackend: ...
 
 
@@ -49,6 +50,7 @@ def select_backend(
     *,
     max_connections: int,
     environ: Mapping[str, str] | None,
+    transport_given: bool = False,
 ) -> Backend: ...
 
 
@@ -60,12 +62,15 @@ def select_backend(
     *,
     max_connections: int,
     environ: Mapping[str, str] | None,
+    transport_given: bool = False,
 ) -> Any:
     """The backend a client uses: `backend` itself if it is one, else the named one.
 
     `builtin` is the client's own pool class (async or sync), which also tells the flavour
     wanted. A name comes from `backend`, else from ``ENGINEAPI_BACKEND`` in `environ`
-    (``os.environ`` when None), else ``"builtin"``.
+    (``os.environ`` when None), else ``"builtin"``. `transport_given`: the caller passed its
+    own `transport` (a recorder, say), which every backend must then use or refuse — never
+    ignore.
     """
     if backend is not None and not isinstance(backend, str):
         return backend
@@ -81,12 +86,22 @@ def select_backend(
     if name == "httpx":
         module = _import("engineapi.backends.httpx", "httpx", source)
         factory = module.AsyncHttpxBackend if asynchronous else module.HttpxBackend
-        return factory(endpoint, max_connections=max_connections, transport=transport)
+        # httpx dials unix and tcp sockets itself unless the caller's own transport is given.
+        through = transport_given or endpoint.host.scheme not in ("unix", "tcp")
+        return factory(
+            endpoint, max_connections=max_connections, transport=transport if through else None
+        )
     if name == "requests":
         if asynchronous:
             raise ConfigError(
                 "the requests backend is synchronous: use it with Client, or choose "
                 "'builtin' or 'httpx' for AsyncClient",
+                source=source,
+            )
+        if transport_given:
+            raise ConfigError(
+                "the requests backend dials the daemon itself and cannot use the transport= "
+                "given: choose the 'builtin' or 'httpx' backend to go through it",
                 source=source,
             )
         module = _import("engineapi.backends.requests", "requests", source)

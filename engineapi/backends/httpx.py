@@ -82,11 +82,12 @@ def _base_url(endpoint: Endpoint, *, through_transport: bool = False) -> str:
 
 
 def _uses_transport(endpoint: Endpoint, transport: Transport | None) -> bool:
-    """True if `endpoint` is reached through `transport` (ssh://) rather than a socket."""
-    if endpoint.host.scheme in _SOCKET_SCHEMES:
-        return False
-    _base_url(endpoint, through_transport=transport is not None)  # refuse if no transport
-    return True
+    """True if connections go through the engineapi `transport`: whenever one is given (a
+    recording or replaying transport, an SSH one), else httpx dials the socket itself."""
+    if transport is not None:
+        return True
+    _base_url(endpoint)  # refuse ssh:// without a transport
+    return False
 
 
 def _client_options(endpoint: Endpoint) -> dict[str, Any]:
@@ -486,10 +487,10 @@ class AsyncHttpxBackend:
     relative URLs; without one, the URL comes from `endpoint`, and for a unix socket your
     client's transport must dial it (``httpx.AsyncHTTPTransport(uds=…)``).
 
-    An ``ssh://`` endpoint needs `transport`, the engineapi `Transport` that reaches it
-    (``engineapi.transports.transport_for(endpoint)``; ``AsyncClient(..., backend="httpx")``
-    passes its own): httpcore then opens each connection with ``transport.aconnect()``. The
-    transport stays the caller's to close.
+    With `transport`, an engineapi `Transport`, httpcore opens each connection with
+    ``transport.aconnect()`` whatever the scheme (a recording or replaying transport, a
+    caller's own); an ``ssh://`` endpoint needs one (``AsyncClient(..., backend="httpx")``
+    passes its own). The transport stays the caller's to close.
     """
 
     def __init__(

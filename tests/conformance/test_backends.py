@@ -29,6 +29,7 @@ from engineapi import AsyncClient, Client, Timeouts
 from engineapi.api._call import Call, RawCall
 from engineapi.config import TLSConfig
 from engineapi.errors import (
+    ConfigError,
     Conflict,
     ConnectError,
     DaemonError,
@@ -574,3 +575,41 @@ async def test_async_daemon_closing_mid_response(cut_short: str, abackend: str) 
     async with AsyncClient(cut_short, backend=abackend, version="1.41") as client:
         with pytest.raises((TransportError, ProtocolError)):
             await client._send(_call("GET", "/info", versioned=False))
+
+
+def test_a_given_transport_carries_every_request(
+    engine: Engine, backend: str, tmp_path: Path
+) -> None:
+    """`transport=` (here a recorder) is used by every backend or refused — never bypassed:
+    recording with ``ENGINEAPI_BACKEND=httpx`` once recorded nothing."""
+    from engineapi.config import resolve_endpoint
+    from engineapi.replay import ISOLATED_ENVIRON, Cassette, RecordingTransport, Scrubber
+    from engineapi.transports import transport_for
+
+    inner = transport_for(resolve_endpoint(engine.host, environ=ISOLATED_ENVIRON))
+    recorder = RecordingTransport(inner, Cassette(path=tmp_path / "c.json"), Scrubber())
+    if backend == "requests":
+        with pytest.raises(ConfigError, match="cannot use the transport"):
+            Client(engine.host, transport=recorder, backend=backend, environ=ISOLATED_ENVIRON)
+        return
+    with Client(engine.host, transport=recorder, backend=backend, environ=ISOLATED_ENVIRON) as c:
+        assert c.system.version().api_version
+    paths = [e.request.path for e in recorder.result(host=engine.host).exchanges]
+    assert paths[-1] == "/version", paths
+
+
+async def test_async_a_given_transport_carries_every_request(
+    engine: Engine, abackend: str, tmp_path: Path
+) -> None:
+    from engineapi.config import resolve_endpoint
+    from engineapi.replay import ISOLATED_ENVIRON, Cassette, RecordingTransport, Scrubber
+    from engineapi.transports import transport_for
+
+    inner = transport_for(resolve_endpoint(engine.host, environ=ISOLATED_ENVIRON))
+    recorder = RecordingTransport(inner, Cassette(path=tmp_path / "c.json"), Scrubber())
+    async with AsyncClient(
+        engine.host, transport=recorder, backend=abackend, environ=ISOLATED_ENVIRON
+    ) as client:
+        assert (await client.system.version()).api_version
+    paths = [e.request.path for e in recorder.result(host=engine.host).exchanges]
+    assert paths[-1] == "/version", paths
