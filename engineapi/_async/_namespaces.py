@@ -280,7 +280,8 @@ class AsyncContainers:
         """Copy a local file or directory into the container directory `path`
         (``docker cp SRC CONTAINER:PATH``) — ``PUT /containers/{id}/archive``.
 
-        The tar is streamed from disk as it is sent (flat memory), with its exact length.
+        The tar is streamed from disk as it is sent (flat memory), with its exact length; the
+        client reads `source` when it sends the call, not before.
         """
         return await self._client._send(_containers.copy_to(id, source, path=path))
 
@@ -564,7 +565,8 @@ class AsyncImages:
         is compressed). A directory is sent as ``docker build DIR`` sends it — its
         ``.dockerignore`` applied, the Dockerfile and ``.dockerignore`` always included —
         streamed from disk as it is uploaded (gzip-compressed with `gzip`); `dockerfile` is then
-        relative to it (default ``Dockerfile``), and a missing one raises `BuildContextError`.
+        relative to it (default ``Dockerfile``), and a missing one raises `BuildContextError` when
+        the call is sent (the client reads the directory then, not this builder).
         `registry_config` (registry → credentials) is sent as ``X-Registry-Config``; by default,
         every registry's credentials the docker CLI knows, as the CLI sends them.
         """

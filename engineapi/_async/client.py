@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -38,12 +38,12 @@ from engineapi.api._call import (
 )
 from engineapi.api.exec import ExecStreamCall
 from engineapi.api.system import PingResult, ping, ping_head
+from engineapi.archive.tarball import extract_async_stream
 from engineapi.backends._select import select_backend
 from engineapi.backends.base import AsyncBackend, AsyncBackendResponse, AsyncDuplex
 from engineapi.config import Endpoint, TLSConfig, resolve_api_version, resolve_endpoint
 from engineapi.errors import ConnectError, DaemonError, daemon_error
 from engineapi.streams.stdcopy import is_multiplexed
-from engineapi.streams.tarball import extract_async_stream
 from engineapi.streams.websocket import check_accept, handshake_headers
 from engineapi.transports import transport_for
 from engineapi.transports.base import Transport
@@ -54,6 +54,8 @@ if TYPE_CHECKING:
 __all__ = ["AsyncClient"]
 
 T = TypeVar("T")
+#: What a hijacking call (attach, exec start) adds to ask for the raw connection.
+UPGRADE_TCP = (("Connection", "Upgrade"), ("Upgrade", "tcp"))
 
 
 class AsyncClient(AsyncNamespaces):
@@ -104,6 +106,7 @@ class AsyncClient(AsyncNamespaces):
             self.transport,
             max_connections=max_connections,
             environ=environ,
+            transport_given=transport is not None,
         )
         self._pinned_version = resolve_api_version(version, environ)
         self._api_version: str | None = self._pinned_version
@@ -150,9 +153,14 @@ class AsyncClient(AsyncNamespaces):
 
     # -- executing calls -------------------------------------------------------------------------
 
-    async def _open(self, call: Call[T]) -> AsyncBackendResponse:
-        """Send `call` and return the response once its head is in; raise daemon errors."""
+    async def _open(
+        self, call: Call[T], upgrade: Sequence[tuple[str, str]] = ()
+    ) -> AsyncBackendResponse:
+        """Send `call` (with the `upgrade` headers of a hijack or WebSocket) and return the
+        response once its head is in; raise daemon errors. `call` is not changed: sending it
+        again sends the same request, checked again against the API version."""
         version: str | None = None
+        optional: list[tuple[str, str]] = []
         if call.versioned:
             if self._api_version is None:
                 await self._negotiate()
@@ -160,17 +168,23 @@ class AsyncClient(AsyncNamespaces):
             _versions.check(call, self._api_version_key, version)
             if call.optional_query:
                 key = self._api_version_key
-                call.query += [
+                optional = [
                     (name, value)
                     for name, value in call.optional_query
                     if _versions.supported(call, name, key)
                 ]
-                call.optional_query = []
+        body, content_length = call.body, call.content_length
+        if call.local is not None:
+            # The files a builder named: walked (and sized) now, off the event loop.
+            local = await arun_blocking(call.local.open)
+            body, content_length = local.body, local.content_length
+            optional += local.query
         timeouts = self.timeouts
         if call.response_timeout is not True:
             timeouts = Timeouts(timeouts.connect, call.response_timeout or None, timeouts.read)
         headers = [("Host", self._host_header), ("User-Agent", USER_AGENT)]
         headers.extend(call.headers)
+        headers.extend(upgrade)
         if call.credentials is not None:
             # Looked up now, with this client's environment: files and maybe a helper program.
             from engineapi.config.auth import credential_headers
@@ -179,11 +193,11 @@ class AsyncClient(AsyncNamespaces):
         try:
             response = await self._pool.request(
                 call.method,
-                call.target(version),
+                call.target(version, optional),
                 headers,
                 # The sync twin takes no async iterables.
-                cast(RequestBody, call.body),  # type: ignore[redundant-cast, unused-ignore]
-                content_length=call.content_length,
+                cast(RequestBody, body),  # type: ignore[redundant-cast, unused-ignore]
+                content_length=content_length,
                 timeouts=timeouts,
             )
         except ConnectError as exc:
@@ -240,8 +254,7 @@ class AsyncClient(AsyncNamespaces):
     async def _attach(self, call: HijackCall) -> AsyncAttachedStream:
         """Hijack the connection for an attach or exec start; frames out, stdin in."""
         tty = await self._known_tty(call)
-        call.headers.extend([("Connection", "Upgrade"), ("Upgrade", "tcp")])
-        response = await self._open(call)
+        response = await self._open(call, UPGRADE_TCP)
         multiplexed = await self._is_multiplexed(response.headers, tty)
         return AsyncAttachedStream(self._pool.hijack(response), multiplexed)
 
@@ -281,8 +294,7 @@ class AsyncClient(AsyncNamespaces):
     async def _websocket(self, call: WebSocketCall) -> AsyncWebSocketAttach:
         """Upgrade to a WebSocket (the daemon insists on an Origin header)."""
         key, headers = handshake_headers(origin="http://localhost")
-        call.headers.extend(headers)
-        response = await self._open(call)
+        response = await self._open(call, headers)
         check_accept(key, response.headers)
         return AsyncWebSocketAttach(self._pool.hijack(response))
 
@@ -300,8 +312,7 @@ class AsyncClient(AsyncNamespaces):
         The daemon answers ``101 UPGRADED`` (or, on old engines without the Upgrade header,
         ``200`` and hijacks the connection all the same).
         """
-        call.headers.extend([("Connection", "Upgrade"), ("Upgrade", "tcp")])
-        response = await self._open(call)
+        response = await self._open(call, UPGRADE_TCP)
         return self._pool.hijack(response)
 
     def _progress(self, call: ProgressCall[T]) -> AsyncProgressStream[T]:

@@ -24,11 +24,11 @@ RequestBody = bytes | Iterable[bytes] | AsyncIterable[bytes] | None
 class AsyncHTTPConnection:
     """A stream plus its HTTP/1.1 state; carries one exchange at a time."""
 
-    __slots__ = ("h11", "stream")
+    __slots__ = ("protocol", "stream")
 
     def __init__(self, stream: AsyncStream) -> None:
         self.stream = stream
-        self.h11 = ClientConnection()
+        self.protocol = ClientConnection()
 
     async def send_request(
         self,
@@ -41,13 +41,13 @@ class AsyncHTTPConnection:
         timeout: float | None,
     ) -> None:
         """Write the request head and body."""
-        h11 = self.h11
+        protocol = self.protocol
         stream = self.stream
         if body is None or isinstance(body, bytes):
-            await stream.write(h11.send_request(method, target, headers, body=body), timeout)
+            await stream.write(protocol.send_request(method, target, headers, body=body), timeout)
             return
         await stream.write(
-            h11.send_request(
+            protocol.send_request(
                 method,
                 target,
                 headers,
@@ -59,21 +59,21 @@ class AsyncHTTPConnection:
         if isinstance(body, AsyncIterable):  # unasync: remove
             async for piece in body:  # unasync: remove
                 if piece:  # unasync: remove
-                    await stream.write(h11.send_data(piece), timeout)  # unasync: remove
+                    await stream.write(protocol.send_data(piece), timeout)  # unasync: remove
             body = ()  # unasync: remove
         for piece in body:
             if piece:
-                await stream.write(h11.send_data(piece), timeout)
-        if end := h11.send_end():
+                await stream.write(protocol.send_data(piece), timeout)
+        if end := protocol.send_end():
             await stream.write(end, timeout)
 
     async def receive_head(self, timeout: float | None) -> ResponseHead:
         """Read until the response head is complete."""
-        h11 = self.h11
+        protocol = self.protocol
         while True:
-            event = h11.next_event()
+            event = protocol.next_event()
             if event is NEED_DATA:
-                h11.receive_data(await self.stream.read(READ_SIZE, timeout))
+                protocol.receive_data(await self.stream.read(READ_SIZE, timeout))
                 continue
             if isinstance(event, ResponseHead):
                 return event
@@ -81,13 +81,13 @@ class AsyncHTTPConnection:
 
     async def receive_body_piece(self, timeout: float | None) -> bytes | None:
         """The next piece of the body, or ``None`` at its end."""
-        h11 = self.h11
+        protocol = self.protocol
         while True:
-            event = h11.next_event()
+            event = protocol.next_event()
             if type(event) is Data:
                 return event.data
             if event is NEED_DATA:
-                h11.receive_data(await self.stream.read(READ_SIZE, timeout))
+                protocol.receive_data(await self.stream.read(READ_SIZE, timeout))
                 continue
             if isinstance(event, EndOfMessage):
                 return None
@@ -95,7 +95,7 @@ class AsyncHTTPConnection:
 
     def is_reusable(self) -> bool:
         # A dead idle connection is caught when it is next taken from the pool.
-        return self.h11.reusable
+        return self.protocol.reusable
 
     async def aclose(self) -> None:
         await self.stream.aclose()

@@ -65,7 +65,7 @@ class AsyncConnectionPool:
                     head = await connection.receive_head(timeouts.response)
                 except (ConnectionLost, RemoteProtocolError):
                     await connection.aclose()
-                    if reused and retry and connection.h11.bytes_received == 0:
+                    if reused and retry and connection.protocol.bytes_received == 0:
                         retry = False
                         continue
                     raise
@@ -94,7 +94,7 @@ class AsyncConnectionPool:
         """Give a connection back after its response: kept if clean, else closed."""
         try:
             if reusable and not self._closed and connection.is_reusable():
-                connection.h11.start_next_cycle()
+                connection.protocol.start_next_cycle()
                 self._idle.append(connection)
             else:
                 await connection.aclose()
@@ -106,7 +106,7 @@ class AsyncConnectionPool:
         if not isinstance(response, AsyncResponse):
             raise TypeError("this pool can only hijack its own responses")
         connection = response._detach()
-        return AsyncHijackedStream(connection.stream, connection.h11.trailing_data, self)
+        return AsyncHijackedStream(connection.stream, connection.protocol.trailing_data, self)
 
     def release_slot(self) -> None:
         """Called by a hijacked stream when it closes: its connection is gone for good."""

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -40,12 +40,12 @@ from engineapi.api._call import (
 )
 from engineapi.api.exec import ExecStreamCall
 from engineapi.api.system import PingResult, ping, ping_head
+from engineapi.archive.tarball import extract_stream
 from engineapi.backends._select import select_backend
 from engineapi.backends.base import Backend, BackendResponse, Duplex
 from engineapi.config import Endpoint, TLSConfig, resolve_api_version, resolve_endpoint
 from engineapi.errors import ConnectError, DaemonError, daemon_error
 from engineapi.streams.stdcopy import is_multiplexed
-from engineapi.streams.tarball import extract_stream
 from engineapi.streams.websocket import check_accept, handshake_headers
 from engineapi.transports import transport_for
 from engineapi.transports.base import Transport
@@ -56,6 +56,8 @@ if TYPE_CHECKING:
 __all__ = ["Client"]
 
 T = TypeVar("T")
+#: What a hijacking call (attach, exec start) adds to ask for the raw connection.
+UPGRADE_TCP = (("Connection", "Upgrade"), ("Upgrade", "tcp"))
 
 
 class Client(Namespaces):
@@ -106,6 +108,7 @@ class Client(Namespaces):
             self.transport,
             max_connections=max_connections,
             environ=environ,
+            transport_given=transport is not None,
         )
         self._pinned_version = resolve_api_version(version, environ)
         self._api_version: str | None = self._pinned_version
@@ -152,9 +155,12 @@ class Client(Namespaces):
 
     # -- executing calls -------------------------------------------------------------------------
 
-    def _open(self, call: Call[T]) -> BackendResponse:
-        """Send `call` and return the response once its head is in; raise daemon errors."""
+    def _open(self, call: Call[T], upgrade: Sequence[tuple[str, str]] = ()) -> BackendResponse:
+        """Send `call` (with the `upgrade` headers of a hijack or WebSocket) and return the
+        response once its head is in; raise daemon errors. `call` is not changed: sending it
+        again sends the same request, checked again against the API version."""
         version: str | None = None
+        optional: list[tuple[str, str]] = []
         if call.versioned:
             if self._api_version is None:
                 self._negotiate()
@@ -162,17 +168,23 @@ class Client(Namespaces):
             _versions.check(call, self._api_version_key, version)
             if call.optional_query:
                 key = self._api_version_key
-                call.query += [
+                optional = [
                     (name, value)
                     for name, value in call.optional_query
                     if _versions.supported(call, name, key)
                 ]
-                call.optional_query = []
+        body, content_length = call.body, call.content_length
+        if call.local is not None:
+            # The files a builder named: walked (and sized) now, off the event loop.
+            local = run_blocking(call.local.open)
+            body, content_length = local.body, local.content_length
+            optional += local.query
         timeouts = self.timeouts
         if call.response_timeout is not True:
             timeouts = Timeouts(timeouts.connect, call.response_timeout or None, timeouts.read)
         headers = [("Host", self._host_header), ("User-Agent", USER_AGENT)]
         headers.extend(call.headers)
+        headers.extend(upgrade)
         if call.credentials is not None:
             # Looked up now, with this client's environment: files and maybe a helper program.
             from engineapi.config.auth import credential_headers
@@ -181,11 +193,11 @@ class Client(Namespaces):
         try:
             response = self._pool.request(
                 call.method,
-                call.target(version),
+                call.target(version, optional),
                 headers,
                 # The sync twin takes no async iterables.
-                cast(RequestBody, call.body),  # type: ignore[redundant-cast, unused-ignore]
-                content_length=call.content_length,
+                cast(RequestBody, body),  # type: ignore[redundant-cast, unused-ignore]
+                content_length=content_length,
                 timeouts=timeouts,
             )
         except ConnectError as exc:
@@ -242,8 +254,7 @@ class Client(Namespaces):
     def _attach(self, call: HijackCall) -> AttachedStream:
         """Hijack the connection for an attach or exec start; frames out, stdin in."""
         tty = self._known_tty(call)
-        call.headers.extend([("Connection", "Upgrade"), ("Upgrade", "tcp")])
-        response = self._open(call)
+        response = self._open(call, UPGRADE_TCP)
         multiplexed = self._is_multiplexed(response.headers, tty)
         return AttachedStream(self._pool.hijack(response), multiplexed)
 
@@ -283,8 +294,7 @@ class Client(Namespaces):
     def _websocket(self, call: WebSocketCall) -> WebSocketAttach:
         """Upgrade to a WebSocket (the daemon insists on an Origin header)."""
         key, headers = handshake_headers(origin="http://localhost")
-        call.headers.extend(headers)
-        response = self._open(call)
+        response = self._open(call, headers)
         check_accept(key, response.headers)
         return WebSocketAttach(self._pool.hijack(response))
 
@@ -302,8 +312,7 @@ class Client(Namespaces):
         The daemon answers ``101 UPGRADED`` (or, on old engines without the Upgrade header,
         ``200`` and hijacks the connection all the same).
         """
-        call.headers.extend([("Connection", "Upgrade"), ("Upgrade", "tcp")])
-        response = self._open(call)
+        response = self._open(call, UPGRADE_TCP)
         return self._pool.hijack(response)
 
     def _progress(self, call: ProgressCall[T]) -> ProgressStream[T]:

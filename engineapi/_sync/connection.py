@@ -26,11 +26,11 @@ RequestBody = bytes | Iterable[bytes] | Iterable[bytes] | None
 class HTTPConnection:
     """A stream plus its HTTP/1.1 state; carries one exchange at a time."""
 
-    __slots__ = ("h11", "stream")
+    __slots__ = ("protocol", "stream")
 
     def __init__(self, stream: Stream) -> None:
         self.stream = stream
-        self.h11 = ClientConnection()
+        self.protocol = ClientConnection()
 
     def send_request(
         self,
@@ -43,13 +43,13 @@ class HTTPConnection:
         timeout: float | None,
     ) -> None:
         """Write the request head and body."""
-        h11 = self.h11
+        protocol = self.protocol
         stream = self.stream
         if body is None or isinstance(body, bytes):
-            stream.write(h11.send_request(method, target, headers, body=body), timeout)
+            stream.write(protocol.send_request(method, target, headers, body=body), timeout)
             return
         stream.write(
-            h11.send_request(
+            protocol.send_request(
                 method,
                 target,
                 headers,
@@ -60,17 +60,17 @@ class HTTPConnection:
         )
         for piece in body:
             if piece:
-                stream.write(h11.send_data(piece), timeout)
-        if end := h11.send_end():
+                stream.write(protocol.send_data(piece), timeout)
+        if end := protocol.send_end():
             stream.write(end, timeout)
 
     def receive_head(self, timeout: float | None) -> ResponseHead:
         """Read until the response head is complete."""
-        h11 = self.h11
+        protocol = self.protocol
         while True:
-            event = h11.next_event()
+            event = protocol.next_event()
             if event is NEED_DATA:
-                h11.receive_data(self.stream.read(READ_SIZE, timeout))
+                protocol.receive_data(self.stream.read(READ_SIZE, timeout))
                 continue
             if isinstance(event, ResponseHead):
                 return event
@@ -78,13 +78,13 @@ class HTTPConnection:
 
     def receive_body_piece(self, timeout: float | None) -> bytes | None:
         """The next piece of the body, or ``None`` at its end."""
-        h11 = self.h11
+        protocol = self.protocol
         while True:
-            event = h11.next_event()
+            event = protocol.next_event()
             if type(event) is Data:
                 return event.data
             if event is NEED_DATA:
-                h11.receive_data(self.stream.read(READ_SIZE, timeout))
+                protocol.receive_data(self.stream.read(READ_SIZE, timeout))
                 continue
             if isinstance(event, EndOfMessage):
                 return None
@@ -92,7 +92,7 @@ class HTTPConnection:
 
     def is_reusable(self) -> bool:
         # A dead idle connection is caught when it is next taken from the pool.
-        return self.h11.reusable
+        return self.protocol.reusable
 
     def close(self) -> None:
         self.stream.close()

@@ -67,7 +67,7 @@ class ConnectionPool:
                     head = connection.receive_head(timeouts.response)
                 except (ConnectionLost, RemoteProtocolError):
                     connection.close()
-                    if reused and retry and connection.h11.bytes_received == 0:
+                    if reused and retry and connection.protocol.bytes_received == 0:
                         retry = False
                         continue
                     raise
@@ -96,7 +96,7 @@ class ConnectionPool:
         """Give a connection back after its response: kept if clean, else closed."""
         try:
             if reusable and not self._closed and connection.is_reusable():
-                connection.h11.start_next_cycle()
+                connection.protocol.start_next_cycle()
                 self._idle.append(connection)
             else:
                 connection.close()
@@ -108,7 +108,7 @@ class ConnectionPool:
         if not isinstance(response, Response):
             raise TypeError("this pool can only hijack its own responses")
         connection = response._detach()
-        return HijackedStream(connection.stream, connection.h11.trailing_data, self)
+        return HijackedStream(connection.stream, connection.protocol.trailing_data, self)
 
     def release_slot(self) -> None:
         """Called by a hijacked stream when it closes: its connection is gone for good."""

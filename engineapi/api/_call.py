@@ -21,7 +21,15 @@ from urllib.parse import quote
 from engineapi.errors import RemoteProtocolError
 
 if TYPE_CHECKING:
+    from engineapi.archive.local import LocalContent
     from engineapi.config.auth import CredentialsNeeded
+
+
+class LocalSource(Protocol):
+    """A description of local files (a path), opened by the client when it sends the call."""
+
+    def open(self) -> LocalContent: ...
+
 
 __all__ = [
     "Call",
@@ -80,7 +88,12 @@ class Reply:
 
 
 class Call(Generic[T]):
-    """One request and the decoder for its whole response."""
+    """One request and the decoder for its whole response.
+
+    A call is a value: its query and headers are tuples, and the client adds what it decides
+    at send time (optional parameters the API version has, Upgrade headers, credentials) to the
+    request it builds, never to the call. Sending one call twice sends the same request.
+    """
 
     __slots__ = (
         "body",
@@ -89,6 +102,7 @@ class Call(Generic[T]):
         "decode",
         "expect",
         "headers",
+        "local",
         "method",
         "operation_id",
         "optional_query",
@@ -116,6 +130,7 @@ class Call(Generic[T]):
         response_timeout: float | bool | None = True,
         optional_query: Mapping[str, object] | None = None,
         credentials: CredentialsNeeded | None = None,
+        local: LocalSource | None = None,
     ) -> None:
         self.operation_id = operation_id
         self.method = method
@@ -124,10 +139,10 @@ class Call(Generic[T]):
         self.query, self.params = _encode_query(query)
         #: Parameters sent only when the API version in use has them (the client decides).
         self.optional_query = _encode_query(optional_query)[0]
-        self.headers = list(headers)
         if json_body is not None:
             body = json.dumps(json_body, separators=(",", ":")).encode()
-            self.headers.append(("Content-Type", "application/json"))
+            headers = (*headers, ("Content-Type", "application/json"))
+        self.headers = tuple(headers)
         self.body = body
         self.content_length = content_length
         #: Statuses besides 2xx that are answers, not errors (e.g. 304 "already started").
@@ -138,12 +153,17 @@ class Call(Generic[T]):
         self.response_timeout = response_timeout
         #: Registry credentials the client looks up and adds as a header when it sends the call.
         self.credentials = credentials
+        #: Files the client reads when it sends the call (the body, and query parameters only
+        #: they can tell): see `engineapi.archive.local`.
+        self.local = local
 
-    def target(self, api_version: str | None) -> str:
-        """The request target: version prefix, path and query string."""
+    def target(self, api_version: str | None, extra_query: Sequence[tuple[str, str]] = ()) -> str:
+        """The request target: version prefix, path and query string (`query`, then
+        `extra_query`: the optional parameters the API version in use has)."""
         prefix = f"/v{api_version}" if self.versioned and api_version else ""
-        if self.query:
-            query = "&".join(f"{name}={quote(value, safe='')}" for name, value in self.query)
+        pairs = (*self.query, *extra_query) if extra_query else self.query
+        if pairs:
+            query = "&".join(f"{name}={quote(value, safe='')}" for name, value in pairs)
             return f"{prefix}{self.path}?{query}"
         return f"{prefix}{self.path}"
 
@@ -304,10 +324,10 @@ def path_param(value: str) -> str:
 
 def _encode_query(
     query: Mapping[str, object] | None,
-) -> tuple[list[tuple[str, str]], tuple[str, ...]]:
+) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
     """Query pairs as strings, and the names of the parameters actually given (for gating)."""
     if not query:
-        return [], ()
+        return (), ()
     pairs: list[tuple[str, str]] = []
     for name, value in query.items():
         if value is None:
@@ -327,7 +347,7 @@ def _encode_query(
         else:
             text = json.dumps(value, separators=(",", ":"))
         pairs.append((name, text))
-    return pairs, tuple(dict.fromkeys(name for name, _ in pairs))
+    return tuple(pairs), tuple(dict.fromkeys(name for name, _ in pairs))
 
 
 def encode_filters(filters: Filters | None) -> str | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import builtins
 import json
-import os
 from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -31,9 +30,12 @@ from engineapi.api._call import (
     path_param,
     to_body,
 )
+from engineapi.archive.local import TarOfPath, fspath
 from engineapi.errors import ConfigError, NotFound
 
 if TYPE_CHECKING:
+    import os
+
     from engineapi.models import (
         ContainerCreateRequest,
         ContainerCreateResponse,
@@ -472,6 +474,26 @@ def put_archive(
 ) -> Call[None]:
     """Extract a tar archive (bytes, or pieces streamed as they come) into a directory of the
     container — ``PUT /containers/{id}/archive``."""
+    return _put_archive(
+        id,
+        path=path,
+        body=tar,
+        content_length=content_length,
+        no_overwrite_dir_non_dir=no_overwrite_dir_non_dir,
+        copy_uid_gid=copy_uid_gid,
+    )
+
+
+def _put_archive(
+    id: str,
+    *,
+    path: str,
+    body: bytes | Iterable[bytes] | AsyncIterable[bytes] | None = None,
+    local: TarOfPath | None = None,
+    content_length: int | None = None,
+    no_overwrite_dir_non_dir: bool = False,
+    copy_uid_gid: bool = False,
+) -> Call[None]:
     return Call(
         "PutContainerArchive",
         "PUT",
@@ -482,9 +504,10 @@ def put_archive(
             "copyUIDGID": copy_uid_gid or None,
         },
         headers=[("Content-Type", "application/x-tar")],
-        body=tar,
+        body=body,
         content_length=content_length,
         decode=_none,
+        local=local,
     )
 
 
@@ -492,11 +515,10 @@ def copy_to(id: str, source: str | os.PathLike[str], *, path: str) -> Call[None]
     """Copy a local file or directory into the container directory `path`
     (``docker cp SRC CONTAINER:PATH``) — ``PUT /containers/{id}/archive``.
 
-    The tar is streamed from disk as it is sent (flat memory), with its exact length.
+    The tar is streamed from disk as it is sent (flat memory), with its exact length; the
+    client reads `source` when it sends the call, not before.
     """
-    from engineapi.streams.tarball import tar_size, tar_stream
-
-    return put_archive(id, tar_stream(source), path=path, content_length=tar_size(source))
+    return _put_archive(id, path=path, local=TarOfPath(fspath(source)))
 
 
 def copy_from(id: str, path: str, *, dest: str | os.PathLike[str]) -> ExtractCall:
@@ -511,7 +533,7 @@ def copy_from(id: str, path: str, *, dest: str | os.PathLike[str]) -> ExtractCal
         "GET",
         _path(id, "/archive"),
         query={"path": path},
-        dest=os.fspath(dest),
+        dest=fspath(dest),
     )
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import builtins
 import json
-import os
 from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from engineapi import models
 from engineapi.api._call import (
@@ -20,9 +19,12 @@ from engineapi.api._call import (
     path_param,
     to_body,
 )
+from engineapi.archive.local import BuildContextDir, fspath, is_path
 from engineapi.config.auth import CredentialsNeeded, registry_auth_value, registry_config_value
 
 if TYPE_CHECKING:
+    import os
+
     from engineapi.models import (
         AttestationStatement,
         AuthConfig,
@@ -466,17 +468,18 @@ def build(
     is compressed). A directory is sent as ``docker build DIR`` sends it — its
     ``.dockerignore`` applied, the Dockerfile and ``.dockerignore`` always included —
     streamed from disk as it is uploaded (gzip-compressed with `gzip`); `dockerfile` is then
-    relative to it (default ``Dockerfile``), and a missing one raises `BuildContextError`.
+    relative to it (default ``Dockerfile``), and a missing one raises `BuildContextError` when
+    the call is sent (the client reads the directory then, not this builder).
     `registry_config` (registry → credentials) is sent as ``X-Registry-Config``; by default,
     every registry's credentials the docker CLI knows, as the CLI sends them.
     """
-    if isinstance(context, str | os.PathLike):
-        from engineapi.streams.dockerignore import build_context, resolve_dockerfile
-
-        dockerfile = resolve_dockerfile(context, dockerfile)
-        body: Body = build_context(context, dockerfile=dockerfile, gzip=gzip)
+    local = None
+    body: Body | None = None
+    if is_path(context):  # read by the client when it sends: the Dockerfile's path with it
+        local = BuildContextDir(fspath(context), dockerfile, gzip)
+        dockerfile = None
     else:
-        body = context
+        body = cast(Body, context)
     tags = [tag] if isinstance(tag, str) else builtins.list(tag or ())
     headers = [("Content-Type", "application/x-tar")]
     if gzip:
@@ -508,6 +511,7 @@ def build(
         decode_item=models.BuildInfo.from_wire,
         response_timeout=None,
         credentials=CredentialsNeeded() if registry_config is None else None,
+        local=local,
     )
 
 

@@ -8,9 +8,8 @@ plugin asks for), `pull` (granting exactly those) and `enable`.
 from __future__ import annotations
 
 import builtins
-import os
 from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from engineapi import models
 from engineapi.api._call import (
@@ -24,8 +23,11 @@ from engineapi.api._call import (
     to_body,
 )
 from engineapi.api.images import registry_auth_header
+from engineapi.archive.local import TarOfPath, fspath, is_path
 
 if TYPE_CHECKING:
+    import os
+
     from engineapi.models import AuthConfig, CreateImageInfo, Plugin, PluginPrivilege, PushImageInfo
 
 __all__ = [
@@ -213,14 +215,12 @@ def create(
     or pieces streamed as they come). `name` is the plugin's reference, e.g.
     ``registry:5000/team/myplugin:1.0`` to `push` it there later. The plugin starts disabled.
     """
-    body: bytes | Iterable[bytes] | AsyncIterable[bytes]
-    if isinstance(context, str | os.PathLike):
-        from engineapi.streams.tarball import tar_size, tar_stream
-
-        body = tar_stream(context, arcname="")
-        content_length = tar_size(context, arcname="")
+    body: bytes | Iterable[bytes] | AsyncIterable[bytes] | None = None
+    local = None
+    if is_path(context):  # read by the client when it sends the call
+        local = TarOfPath(fspath(context), arcname="")
     else:
-        body = context
+        body = cast("bytes | Iterable[bytes] | AsyncIterable[bytes]", context)
     return Call(
         "PluginCreate",
         "POST",
@@ -231,6 +231,7 @@ def create(
         content_length=content_length,
         decode=_none,
         response_timeout=None,
+        local=local,
     )
 
 

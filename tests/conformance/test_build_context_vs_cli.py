@@ -43,8 +43,8 @@ import attrs
 import pytest
 
 from engineapi import Client, EngineAPIError
+from engineapi.archive.dockerignore import build_context, resolve_dockerfile
 from engineapi.config.auth import CredentialsError, auth_for, registry_config
-from engineapi.streams.dockerignore import build_context, resolve_dockerfile
 from tests.conftest import OPT_OUT, Engine
 
 DOCKERFILE = b"FROM busybox\nCOPY . /ctx\n"

@@ -422,7 +422,7 @@ def test_copy_to_and_from_a_directory_tree(client: Client, make_container, tmp_p
 
 
 def test_copy_from_refuses_a_link_escaping_dest(client: Client, make_container, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from engineapi.streams.tarball import UnsafeArchiveError
+    from engineapi.archive.tarball import UnsafeArchiveError
 
     cid = make_container(
         ["sh", "-c", "mkdir /tmp/evil && ln -s ../../../../etc/passwd /tmp/evil/p; sleep 300"]

@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from engineapi.api import distribution, plugins, system
 from engineapi.api._call import Call, ProgressCall, Reply
+from engineapi.archive.local import TarOfPath
 from engineapi.http import Headers
 from engineapi.models import AuthConfig, PluginPrivilege
 
@@ -41,7 +42,7 @@ def test_privileges_pull_and_upgrade_grant_exactly_what_is_given() -> None:
     call = plugins.privileges("reg:5000/team/p:1", auth={"username": "u", "password": "p"})
     assert (call.path, query_of(call)) == ("/plugins/privileges", {"remote": "reg:5000/team/p:1"})
     assert auth_of(call) == {"username": "u", "password": "p"}
-    assert plugins.privileges("p").headers == []
+    assert plugins.privileges("p").headers == ()
     listed = call.decode(reply([{"Name": "mount", "Description": "d", "Value": ["/usr"]}]))
     assert listed == [PluginPrivilege(name="mount", description="d", value=["/usr"])]
 
@@ -95,9 +96,11 @@ def test_create_from_a_directory_streams_a_tar(tmp_path: Path) -> None:
     assert (call.operation_id, call.path) == ("PluginCreate", "/plugins/create")
     assert query_of(call) == {"name": "reg:5000/team/p:1"}
     assert ("Content-Type", "application/x-tar") in call.headers
-    assert not isinstance(call.body, bytes | None)
-    data = b"".join(call.body)  # type: ignore[arg-type]
-    assert call.content_length == len(data)
+    # The builder only names the directory; the client opens it when it sends the call.
+    assert call.body is None and call.local == TarOfPath(str(tmp_path), arcname="")
+    local = call.local.open()
+    data = b"".join(local.body)
+    assert local.content_length == len(data)
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         assert sorted(tar.getnames()) == [
             "config.json",
@@ -128,7 +131,7 @@ def test_distribution_inspect() -> None:
         "/distribution/reg%3A5000%2Fapp%3A1/json",
     )
     assert auth_of(call) == {"username": "u", "password": "p"}
-    assert distribution.inspect("busybox").headers == []
+    assert distribution.inspect("busybox").headers == ()
     found = call.decode(
         reply(
             {

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from engineapi.api import images
-from engineapi.streams.dockerignore import (
+from engineapi.archive.dockerignore import (
     BuildContextError,
     DockerIgnore,
     DockerignoreError,
@@ -351,23 +351,32 @@ def test_images_build_takes_a_directory(tmp_path: Path) -> None:
     ctx = tree(tmp_path / "ctx", "docker/app.Dockerfile", "src/main.py")
     (ctx / ".dockerignore").write_text("docker\n")
     call = images.build(ctx, tag="app:1", dockerfile="docker/app.Dockerfile", gzip=True)
-    assert dict(call.query)["dockerfile"] == "docker/app.Dockerfile"
     headers = dict(call.headers)
     assert headers["Content-Encoding"] == "gzip"
     assert call.credentials is not None  # the client adds X-Registry-Config
-    assert call.body is not None and not isinstance(call.body, bytes)
-    body = b"".join(call.body)  # type: ignore[arg-type]
-    assert names(body) == [".dockerignore", "docker/app.Dockerfile", "src", "src/main.py"]
+    # The builder only names the directory; the client opens it when it sends the call.
+    assert call.body is None and "dockerfile" not in dict(call.query)
+    assert call.local is not None
+    local = call.local.open()
+    assert dict(local.query)["dockerfile"] == "docker/app.Dockerfile"
+    assert names(b"".join(local.body)) == [
+        ".dockerignore",
+        "docker/app.Dockerfile",
+        "src",
+        "src/main.py",
+    ]
 
 
 def test_images_build_defaults_to_the_clis_dockerfile(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "no-config"))
     ctx = tree(tmp_path / "ctx", "dockerfile")
-    assert dict(images.build(str(ctx)).query)["dockerfile"] == "dockerfile"
+    found = images.build(str(ctx)).local
+    assert found is not None and dict(found.open().query)["dockerfile"] == "dockerfile"
+    missing = images.build(tmp_path / "ctx", dockerfile="Missingfile").local  # no error yet
+    assert missing is not None
     with pytest.raises(BuildContextError):
-        images.build(tmp_path / "ctx", dockerfile="Missingfile")
+        missing.open()
 
 
 def test_images_build_still_takes_a_tar(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

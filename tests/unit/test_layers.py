@@ -1,6 +1,9 @@
 """The package's layering rules, checked on the source (an import-linter in a few lines).
 
 - sans-IO layers (http, streams, api, models, config) import no I/O module at module level;
+- call builders (api) import no filesystem or process module anywhere, not even lazily: they
+  describe paths and credentials, the client reads them (`engineapi.archive.local`,
+  `engineapi.config.auth.CredentialsNeeded`);
 - transports know nothing of HTTP;
 - nothing below the clients imports the clients;
 - generated code is never edited by hand: see test_generated.py.
@@ -9,6 +12,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -56,7 +60,47 @@ def test_transports_know_nothing_of_http() -> None:
         )
 
 
-@pytest.mark.parametrize("layer", [*SANS_IO, "transports"])
+def all_imports(path: Path) -> set[str]:
+    """Every module `path` imports, at any depth (function bodies, TYPE_CHECKING blocks)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module)
+    return found
+
+
+def _type_checking_only(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Import):
+                    found |= {alias.name for alias in inner.names}
+    return found
+
+
+FILESYSTEM_AND_PROCESSES = {"os", "subprocess", "shutil", "pathlib", "tempfile", "glob"}
+#: Modules that read files or run programs: builders may name their types, never call them.
+DOING_IO = {"engineapi.archive.tarball", "engineapi.archive.dockerignore"}
+
+
+def test_call_builders_do_no_io() -> None:
+    offenders = {}
+    for path in files("api"):
+        used = all_imports(path) - _type_checking_only(path)
+        bad = sorted(
+            name
+            for name in used
+            if name.split(".")[0] in FILESYSTEM_AND_PROCESSES or name in DOING_IO
+        )
+        if bad:
+            offenders[str(path.relative_to(PACKAGE))] = bad
+    assert offenders == {}
+
+
+@pytest.mark.parametrize("layer", [*SANS_IO, "transports", "archive"])
 def test_lower_layers_do_not_import_clients(layer: str) -> None:
     for path in files(layer):
         imports = module_level_imports(path)
@@ -73,3 +117,26 @@ def test_import_engineapi_is_lazy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_api_version_facts_have_one_home() -> None:
+    """The supported range and the version comparison are defined in `engineapi._apiversion`
+    only; everything else imports them."""
+    home = PACKAGE / "_apiversion.py"
+    defined = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path == home:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets: list[ast.expr] = []
+            if isinstance(node, ast.Assign):
+                targets = node.targets
+            elif isinstance(node, ast.AnnAssign):
+                targets = [node.target]
+            names = [t.id for t in targets if isinstance(t, ast.Name)]
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                names = [node.name]
+            for name in names:
+                if re.fullmatch(r"(MIN|MAX)_(API_)?VERSION|version_(key|tuple)", name):
+                    defined.append(f"{path.relative_to(PACKAGE)}: {name}")
+    assert defined == []

@@ -20,8 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engineapi.errors import EngineAPIError
-from engineapi.streams.tarball import (
+from engineapi.archive.tarball import (
     ArchiveError,
     Content,
     EndOfMember,
@@ -33,6 +32,7 @@ from engineapi.streams.tarball import (
     tar_size,
     tar_stream,
 )
+from engineapi.errors import EngineAPIError
 
 MTIME = 1_600_000_000
 

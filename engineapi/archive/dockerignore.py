@@ -35,8 +35,8 @@ import stat
 from collections.abc import Callable, Iterable, Iterator
 from typing import Final
 
+from engineapi.archive.tarball import tar_stream
 from engineapi.errors import EngineAPIError
-from engineapi.streams.tarball import tar_stream
 
 __all__ = [
     "DOCKERIGNORE",
