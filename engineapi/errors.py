@@ -4,6 +4,8 @@
 
     EngineAPIError
     ├── ConfigError              bad DOCKER_HOST / context / TLS files / API version setting
+    │   ├── CredentialsError     a credential helper is missing or failed
+    │   └── HijackUnsupported    the backend cannot take a connection over (requests)
     ├── APIVersionError          the negotiated API version lacks an operation or parameter
     ├── TransportError           could not talk to the daemon at all
     │   ├── ConnectError         connect failed: names the host, how it was chosen, what to check
@@ -15,7 +17,12 @@
     ├── DaemonError              the daemon answered with an error status
     │   ├── BadRequest 400 · Unauthorized 401 · Forbidden 403 · NotFound 404
     │   ├── NotAcceptable 406 · Conflict 409 · ServerError 500 · ServiceUnavailable 503
-    └── StreamError              an error reported inside a stream (events, progress, logs)
+    ├── StreamError              an error reported inside a stream (events, progress, logs)
+    ├── BuildContextError        a directory could not be made a build context
+    │   └── DockerignoreError    …its .dockerignore is one the CLI refuses too
+    ├── ArchiveError             a tar could not be written or read
+    │   └── UnsafeArchiveError   …a member would land outside the destination
+    └── replay: CassetteError, RecordingError, ReplayMismatch (engineapi.replay)
 
 This module is a leaf: every layer may import it, it imports nothing from engineapi.
 """
@@ -26,18 +33,25 @@ import builtins
 
 __all__ = [
     "APIVersionError",
+    "ArchiveError",
     "BadRequest",
+    "BuildContextError",
+    "CassetteError",
     "ConfigError",
+    "Conflict",
     "ConnectError",
     "ConnectionLost",
-    "Conflict",
+    "CredentialsError",
     "DaemonError",
+    "DockerignoreError",
     "EngineAPIError",
     "Forbidden",
+    "HijackUnsupported",
     "LocalProtocolError",
     "NotAcceptable",
     "NotFound",
     "ProtocolError",
+    "RecordingError",
     "RemoteProtocolError",
     "ServerError",
     "ServiceUnavailable",
@@ -45,6 +59,7 @@ __all__ = [
     "TimeoutError",
     "TransportError",
     "Unauthorized",
+    "UnsafeArchiveError",
     "daemon_error",
 ]
 
@@ -182,3 +197,46 @@ def daemon_error(
     """The `DaemonError` subclass for `status` (plain `DaemonError` for the others)."""
     cls = _BY_STATUS.get(status, DaemonError)
     return cls(message, status=status, method=method, path=path, host=host)
+
+
+class CredentialsError(ConfigError):
+    """Credentials could not be read: a credential helper is missing or failed. `source`
+    names the helper program."""
+
+
+class HijackUnsupported(ConfigError, NotImplementedError):
+    """The chosen backend cannot take over a connection (attach, exec start, WebSocket)."""
+
+
+class BuildContextError(EngineAPIError, ValueError):
+    """A build context could not be made from a directory: it is not a directory, the
+    Dockerfile is missing or outside it, or its ``.dockerignore`` is invalid."""
+
+
+class DockerignoreError(BuildContextError):
+    """A ``.dockerignore`` the docker CLI would refuse too: an exception with no pattern
+    (``!``), a malformed pattern (``[a-``, a trailing ``\\``), or a line over 64 KiB."""
+
+
+class ArchiveError(EngineAPIError):
+    """A tar archive could not be written or read: a file changed size while it was being
+    archived, or a tar stream is malformed or cut short."""
+
+
+class UnsafeArchiveError(ArchiveError):
+    """A member of an archive being extracted would escape the destination directory (or is a
+    device node or fifo); the message names the member and the reason."""
+
+    def __init__(self, member: str, reason: str) -> None:
+        super().__init__(f"refusing to extract {member!r}: {reason}")
+        self.member = member
+        self.reason = reason
+
+
+class CassetteError(EngineAPIError):
+    """A cassette file is missing, unreadable or of an unknown format (``engineapi.replay``)."""
+
+
+class RecordingError(EngineAPIError):
+    """The recorder could not make sense of the bytes of a session; the cassette is
+    unreliable (``engineapi.replay``)."""

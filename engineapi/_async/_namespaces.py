@@ -7,6 +7,18 @@ from __future__ import annotations
 import builtins
 from typing import TYPE_CHECKING, cast
 
+from engineapi._async.streams import (
+    AsyncAttachedStream,
+    AsyncExecStream,
+    AsyncItemStream,
+    AsyncOutputStream,
+    AsyncProgressStream,
+    AsyncRawStream,
+    AsyncWebSocketAttach,
+    attach,
+    extract,
+    websocket,
+)
 from engineapi.api import configs as _configs
 from engineapi.api import containers as _containers
 from engineapi.api import distribution as _distribution
@@ -28,16 +40,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from engineapi import models
-    from engineapi._async.client import AsyncClient
-    from engineapi._async.streams import (
-        AsyncAttachedStream,
-        AsyncExecStream,
-        AsyncItemStream,
-        AsyncOutputStream,
-        AsyncProgressStream,
-        AsyncRawStream,
-        AsyncWebSocketAttach,
-    )
+    from engineapi._async.executor import AsyncExecutor
     from engineapi.api._call import Filters, Timestamp
     from engineapi.api.containers import PathStat, RunResult
     from engineapi.api.exec import ExecResult
@@ -131,10 +134,10 @@ __all__ = [
 class AsyncSystem:
     """Ping, version, info, events and disk usage — ``client.system``."""
 
-    __slots__ = ("_client",)
+    __slots__ = ("_executor",)
 
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
+    def __init__(self, executor: AsyncExecutor) -> None:
+        self._executor = executor
 
     async def auth(self, config: AuthConfig | Mapping[str, Any]) -> AuthResponse:
         """Check credentials against a registry, as ``docker login`` does — ``POST /auth``.
@@ -144,7 +147,7 @@ class AsyncSystem:
         (with an ``identity_token`` when the registry hands one out); wrong credentials are the
         daemon's error (`Unauthorized`, or `ServerError` for engines that report it as 500).
         """
-        return await self._client._send(_system.auth(config))
+        return await self._executor.send(_system.auth(config))
 
     async def data_usage(
         self, *, type: Sequence[str] | None = None, verbose: bool | None = None
@@ -153,7 +156,7 @@ class AsyncSystem:
 
         `type` limits the answer to some of ``container``, ``image``, ``volume``, ``build-cache``.
         """
-        return await self._client._send(_system.data_usage(type=type, verbose=verbose))
+        return await self._executor.send(_system.data_usage(type=type, verbose=verbose))
 
     def events(
         self,
@@ -168,40 +171,42 @@ class AsyncSystem:
         seconds, a `timedelta` back from now or the daemon's own string forms. `filters` as the
         CLI's ``--filter``: ``{"type": ["container"], "event": ["start", "die"]}``.
         """
-        return self._client._stream(_system.events(since=since, until=until, filters=filters))
+        return AsyncItemStream(
+            self._executor, _system.events(since=since, until=until, filters=filters)
+        )
 
     async def info(self) -> SystemInfo:
         """System-wide information: containers, images, drivers, swarm, … — ``GET /info``."""
-        return await self._client._send(_system.info())
+        return await self._executor.send(_system.info())
 
     async def ping(self) -> PingResult:
         """Check the daemon answers and read what it tells about itself — ``GET /_ping``.
 
         Unversioned, so it works before the API version is known.
         """
-        return await self._client._send(_system.ping())
+        return await self._executor.send(_system.ping())
 
     async def ping_head(self) -> PingResult:
         """`ping` without a body — ``HEAD /_ping``; version negotiation uses this one."""
-        return await self._client._send(_system.ping_head())
+        return await self._executor.send(_system.ping_head())
 
     async def version(self) -> SystemVersion:
         """Engine and component versions — ``GET /version``."""
-        return await self._client._send(_system.version())
+        return await self._executor.send(_system.version())
 
 
 class AsyncContainers:
     """Containers — ``client.containers``."""
 
-    __slots__ = ("_client",)
+    __slots__ = ("_executor",)
 
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
+    def __init__(self, executor: AsyncExecutor) -> None:
+        self._executor = executor
 
     async def archive_info(self, id: str, *, path: str) -> PathStat:
         """Name, size, mode and link target of a path in a container —
         ``HEAD /containers/{id}/archive``."""
-        return await self._client._send(_containers.archive_info(id, path=path))
+        return await self._executor.send(_containers.archive_info(id, path=path))
 
     async def attach(
         self,
@@ -220,7 +225,8 @@ class AsyncContainers:
         Use the result as a context manager; `close_write()` sends EOF to the container's stdin.
         `logs` replays earlier output first.
         """
-        return await self._client._attach(
+        return await attach(
+            self._executor,
             _containers.attach(
                 id,
                 stdin=stdin,
@@ -229,7 +235,7 @@ class AsyncContainers:
                 logs=logs,
                 stream=stream,
                 detach_keys=detach_keys,
-            )
+            ),
         )
 
     async def attach_websocket(
@@ -249,7 +255,8 @@ class AsyncContainers:
         `write()` sends stdin. `stdin`/`stdout`/`stderr` choose the streams on API ≥ 1.42; older
         engines attach all three.
         """
-        return await self._client._websocket(
+        return await websocket(
+            self._executor,
             _containers.attach_websocket(
                 id,
                 stdin=stdin,
@@ -258,12 +265,12 @@ class AsyncContainers:
                 logs=logs,
                 stream=stream,
                 detach_keys=detach_keys,
-            )
+            ),
         )
 
     async def changes(self, id: str) -> builtins.list[FilesystemChange]:
         """Files changed in the container's filesystem — ``GET /containers/{id}/changes``."""
-        return await self._client._send(_containers.changes(id))
+        return await self._executor.send(_containers.changes(id))
 
     async def copy_from(
         self, id: str, path: str, *, dest: str | os.PathLike[str]
@@ -274,7 +281,7 @@ class AsyncContainers:
         Extraction is incremental and safe: absolute names, ``..`` escapes, links pointing
         outside `dest` and device nodes raise `UnsafeArchiveError` before anything lands there.
         """
-        return await self._client._extract(_containers.copy_from(id, path, dest=dest))
+        return await extract(self._executor, _containers.copy_from(id, path, dest=dest))
 
     async def copy_to(self, id: str, source: str | os.PathLike[str], *, path: str) -> None:
         """Copy a local file or directory into the container directory `path`
@@ -283,7 +290,7 @@ class AsyncContainers:
         The tar is streamed from disk as it is sent (flat memory), with its exact length; the
         client reads `source` when it sends the call, not before.
         """
-        return await self._client._send(_containers.copy_to(id, source, path=path))
+        return await self._executor.send(_containers.copy_to(id, source, path=path))
 
     async def create(
         self,
@@ -299,32 +306,32 @@ class AsyncContainers:
         mapping with the API's keys is accepted too. `platform` (``linux/arm64``) picks the image
         variant.
         """
-        return await self._client._send(_containers.create(config, name=name, platform=platform))
+        return await self._executor.send(_containers.create(config, name=name, platform=platform))
 
     async def delete(
         self, id: str, *, force: bool = False, volumes: bool = False, link: bool = False
     ) -> None:
         """Remove a container (`force` kills it first, `volumes` removes its anonymous volumes) —
         ``DELETE /containers/{id}``."""
-        return await self._client._send(
+        return await self._executor.send(
             _containers.delete(id, force=force, volumes=volumes, link=link)
         )
 
     def export(self, id: str) -> AsyncRawStream:
         """The container's filesystem as a tar stream — ``GET /containers/{id}/export``."""
-        return self._client._raw(_containers.export(id))
+        return AsyncRawStream(self._executor, _containers.export(id))
 
     def get_archive(self, id: str, *, path: str) -> AsyncRawStream:
         """A path of the container as a tar stream — ``GET /containers/{id}/archive``."""
-        return self._client._raw(_containers.get_archive(id, path=path))
+        return AsyncRawStream(self._executor, _containers.get_archive(id, path=path))
 
     async def inspect(self, id: str, *, size: bool = False) -> ContainerInspectResponse:
         """Everything about a container — ``GET /containers/{id}/json``."""
-        return await self._client._send(_containers.inspect(id, size=size))
+        return await self._executor.send(_containers.inspect(id, size=size))
 
     async def kill(self, id: str, *, signal: str | None = None) -> None:
         """Send a signal (default SIGKILL) to a container — ``POST /containers/{id}/kill``."""
-        return await self._client._send(_containers.kill(id, signal=signal))
+        return await self._executor.send(_containers.kill(id, signal=signal))
 
     async def list(
         self,
@@ -339,7 +346,7 @@ class AsyncContainers:
         `limit` returns the most recently created ones (stopped included); `size` adds
         ``SizeRw``/``SizeRootFs`` (slow); `filters` as the CLI's ``docker ps --filter``.
         """
-        return await self._client._send(
+        return await self._executor.send(
             _containers.list(all=all, limit=limit, size=size, filters=filters)
         )
 
@@ -362,7 +369,8 @@ class AsyncContainers:
         Multiplexed or raw (TTY) is decided from the Content-Type (API ≥ 1.42) or the
         container's TTY flag.
         """
-        return self._client._output(
+        return AsyncOutputStream(
+            self._executor,
             _containers.logs(
                 id,
                 stdout=stdout,
@@ -372,16 +380,16 @@ class AsyncContainers:
                 until=until,
                 timestamps=timestamps,
                 tail=tail,
-            )
+            ),
         )
 
     async def pause(self, id: str) -> None:
         """Freeze every process of a container — ``POST /containers/{id}/pause``."""
-        return await self._client._send(_containers.pause(id))
+        return await self._executor.send(_containers.pause(id))
 
     async def prune(self, *, filters: Filters | None = None) -> ContainerPruneResponse:
         """Remove stopped containers — ``POST /containers/prune``."""
-        return await self._client._send(_containers.prune(filters=filters))
+        return await self._executor.send(_containers.prune(filters=filters))
 
     async def put_archive(
         self,
@@ -395,7 +403,7 @@ class AsyncContainers:
     ) -> None:
         """Extract a tar archive (bytes, or pieces streamed as they come) into a directory of the
         container — ``PUT /containers/{id}/archive``."""
-        return await self._client._send(
+        return await self._executor.send(
             _containers.put_archive(
                 id,
                 tar,
@@ -408,17 +416,17 @@ class AsyncContainers:
 
     async def rename(self, id: str, *, name: str) -> None:
         """Rename a container — ``POST /containers/{id}/rename``."""
-        return await self._client._send(_containers.rename(id, name=name))
+        return await self._executor.send(_containers.rename(id, name=name))
 
     async def resize(self, id: str, *, height: int, width: int) -> None:
         """Resize the container's TTY — ``POST /containers/{id}/resize``."""
-        return await self._client._send(_containers.resize(id, height=height, width=width))
+        return await self._executor.send(_containers.resize(id, height=height, width=width))
 
     async def restart(
         self, id: str, *, timeout: int | None = None, signal: str | None = None
     ) -> None:
         """Restart a container (stop as in `stop`, then start) — ``POST /containers/{id}/restart``."""
-        return await self._client._send(_containers.restart(id, timeout=timeout, signal=signal))
+        return await self._executor.send(_containers.restart(id, timeout=timeout, signal=signal))
 
     async def run(
         self,
@@ -444,7 +452,7 @@ class AsyncContainers:
         the end (``DELETE /containers/{id}``), also when a step fails; a cancelled call leaves
         it. `pull` is ``missing``, ``always`` or ``never``.
         """
-        return await self._client._flow(
+        return await self._executor.run_flow(
             _containers.run(
                 image,
                 command,
@@ -468,7 +476,7 @@ class AsyncContainers:
     ) -> str:
         """``docker run --detach``: create a container of `image` (pulling it as `pull` says, see
         `run`) and start it; its id — ``POST /containers/create``, ``POST /containers/{id}/start``."""
-        return await self._client._flow(
+        return await self._executor.run_flow(
             _containers.run_detached(
                 image, command, config=config, name=name, pull=pull, platform=platform
             )
@@ -476,7 +484,7 @@ class AsyncContainers:
 
     async def start(self, id: str, *, detach_keys: str | None = None) -> None:
         """Start a container; starting a running one is not an error — ``POST /containers/{id}/start``."""
-        return await self._client._send(_containers.start(id, detach_keys=detach_keys))
+        return await self._executor.send(_containers.start(id, detach_keys=detach_keys))
 
     async def stats(self, id: str, *, one_shot: bool = False) -> ContainerStatsResponse:
         """One resource-usage sample — ``GET /containers/{id}/stats?stream=false``.
@@ -484,46 +492,46 @@ class AsyncContainers:
         The daemon waits for a second sample to compute CPU usage unless `one_shot` (Docker only;
         Podman ignores it).
         """
-        return await self._client._send(_containers.stats(id, one_shot=one_shot))
+        return await self._executor.send(_containers.stats(id, one_shot=one_shot))
 
     def stats_stream(self, id: str) -> AsyncItemStream[ContainerStatsResponse]:
         """Resource usage, one sample a second until closed — ``GET /containers/{id}/stats``."""
-        return self._client._stream(_containers.stats_stream(id))
+        return AsyncItemStream(self._executor, _containers.stats_stream(id))
 
     async def stop(self, id: str, *, timeout: int | None = None, signal: str | None = None) -> None:
         """Stop a container: `signal` (default SIGTERM), then SIGKILL after `timeout` seconds;
         stopping a stopped one is not an error — ``POST /containers/{id}/stop``."""
-        return await self._client._send(_containers.stop(id, timeout=timeout, signal=signal))
+        return await self._executor.send(_containers.stop(id, timeout=timeout, signal=signal))
 
     async def top(self, id: str, *, ps_args: str | None = None) -> ContainerTopResponse:
         """The processes running in a container (``ps`` of it) — ``GET /containers/{id}/top``."""
-        return await self._client._send(_containers.top(id, ps_args=ps_args))
+        return await self._executor.send(_containers.top(id, ps_args=ps_args))
 
     async def unpause(self, id: str) -> None:
         """Thaw a paused container — ``POST /containers/{id}/unpause``."""
-        return await self._client._send(_containers.unpause(id))
+        return await self._executor.send(_containers.unpause(id))
 
     async def update(
         self, id: str, update: ContainerUpdateRequest | Mapping[str, Any]
     ) -> ContainerUpdateResponse:
         """Change a container's resources and restart policy — ``POST /containers/{id}/update``."""
-        return await self._client._send(_containers.update(id, update))
+        return await self._executor.send(_containers.update(id, update))
 
     async def wait(self, id: str, *, condition: str | None = None) -> ContainerWaitResponse:
         """Block until the container stops; its exit code — ``POST /containers/{id}/wait``.
 
         `condition`: ``not-running`` (default), ``next-exit`` or ``removed``. No timeout applies.
         """
-        return await self._client._send(_containers.wait(id, condition=condition))
+        return await self._executor.send(_containers.wait(id, condition=condition))
 
 
 class AsyncImages:
     """Images, builds and registry authentication — ``client.images``."""
 
-    __slots__ = ("_client",)
+    __slots__ = ("_executor",)
 
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
+    def __init__(self, executor: AsyncExecutor) -> None:
+        self._executor = executor
 
     async def attestations(
         self,
@@ -535,7 +543,7 @@ class AsyncImages:
     ) -> builtins.list[AttestationStatement]:
         """The attestations (SBOM, provenance) attached to an image —
         ``GET /images/{name}/attestations`` (API ≥ 1.55)."""
-        return await self._client._send(
+        return await self._executor.send(
             _images.attestations(name, platform=platform, type=type, statement=statement)
         )
 
@@ -570,7 +578,8 @@ class AsyncImages:
         `registry_config` (registry → credentials) is sent as ``X-Registry-Config``; by default,
         every registry's credentials the docker CLI knows, as the CLI sends them.
         """
-        return self._client._progress(
+        return AsyncProgressStream(
+            self._executor,
             _images.build(
                 context,
                 tag=tag,
@@ -587,14 +596,14 @@ class AsyncImages:
                 extra_hosts=extra_hosts,
                 gzip=gzip,
                 registry_config=registry_config,
-            )
+            ),
         )
 
     async def build_prune(
         self, *, all: bool = False, filters: Filters | None = None, keep_storage: int | None = None
     ) -> BuildPruneResponse:
         """Remove the build cache — ``POST /build/prune``."""
-        return await self._client._send(
+        return await self._executor.send(
             _images.build_prune(all=all, filters=filters, keep_storage=keep_storage)
         )
 
@@ -611,7 +620,7 @@ class AsyncImages:
         config: ContainerConfig | Mapping[str, Any] | None = None,
     ) -> IDResponse:
         """Make an image from a container's changes — ``POST /commit``."""
-        return await self._client._send(
+        return await self._executor.send(
             _images.commit(
                 container,
                 repo=repo,
@@ -642,7 +651,8 @@ class AsyncImages:
 
         `pull` and `import_image` are the friendlier forms. `auth` is sent as ``X-Registry-Auth``.
         """
-        return self._client._progress(
+        return AsyncProgressStream(
+            self._executor,
             _images.create(
                 from_image=from_image,
                 from_src=from_src,
@@ -653,7 +663,7 @@ class AsyncImages:
                 platform=platform,
                 body=body,
                 auth=auth,
-            )
+            ),
         )
 
     async def delete(
@@ -666,26 +676,26 @@ class AsyncImages:
     ) -> builtins.list[ImageDeleteResponseItem]:
         """Remove an image (or one of its names) — ``DELETE /images/{name}``; what was untagged
         and deleted."""
-        return await self._client._send(
+        return await self._executor.send(
             _images.delete(name, force=force, noprune=noprune, platforms=platforms)
         )
 
     def get(self, name: str, *, platform: Sequence[str] | None = None) -> AsyncRawStream:
         """An image (and its parents) as a tarball, streamed (``docker save``) —
         ``GET /images/{name}/get``."""
-        return self._client._raw(_images.get(name, platform=platform))
+        return AsyncRawStream(self._executor, _images.get(name, platform=platform))
 
     def get_all(
         self, names: Sequence[str], *, platform: Sequence[str] | None = None
     ) -> AsyncRawStream:
         """Several images in one tarball, streamed — ``GET /images/get``."""
-        return self._client._raw(_images.get_all(names, platform=platform))
+        return AsyncRawStream(self._executor, _images.get_all(names, platform=platform))
 
     async def history(
         self, name: str, *, platform: str | None = None
     ) -> builtins.list[ImageHistoryResponseItem]:
         """The layers an image was built from, newest first — ``GET /images/{name}/history``."""
-        return await self._client._send(_images.history(name, platform=platform))
+        return await self._executor.send(_images.history(name, platform=platform))
 
     def import_image(
         self,
@@ -699,17 +709,18 @@ class AsyncImages:
     ) -> AsyncProgressStream[CreateImageInfo]:
         """Make an image from a root filesystem tarball (``docker import``) —
         ``POST /images/create?fromSrc=-``; `changes` are Dockerfile instructions (``CMD ["sh"]``)."""
-        return self._client._progress(
+        return AsyncProgressStream(
+            self._executor,
             _images.import_image(
                 tar, repo=repo, tag=tag, message=message, changes=changes, platform=platform
-            )
+            ),
         )
 
     async def inspect(
         self, name: str, *, manifests: bool = False, platform: str | None = None
     ) -> ImageInspect:
         """Everything about an image — ``GET /images/{name}/json``."""
-        return await self._client._send(
+        return await self._executor.send(
             _images.inspect(name, manifests=manifests, platform=platform)
         )
 
@@ -730,7 +741,7 @@ class AsyncImages:
         newer API; an older one raises `APIVersionError` before sending); `filters` as
         ``docker images --filter``.
         """
-        return await self._client._send(
+        return await self._executor.send(
             _images.list(
                 all=all,
                 filters=filters,
@@ -751,14 +762,15 @@ class AsyncImages:
     ) -> AsyncProgressStream[BuildInfo]:
         """Load images from a tarball made by `get` (``docker load``), streamed up —
         ``POST /images/load``; a progress stream (``Loaded image: …``)."""
-        return self._client._progress(
-            _images.load(tar, quiet=quiet, platform=platform, content_length=content_length)
+        return AsyncProgressStream(
+            self._executor,
+            _images.load(tar, quiet=quiet, platform=platform, content_length=content_length),
         )
 
     async def prune(self, *, filters: Filters | None = None) -> ImagePruneResponse:
         """Remove unused images (dangling only, unless ``filters={"dangling": ["false"]}``) —
         ``POST /images/prune``."""
-        return await self._client._send(_images.prune(filters=filters))
+        return await self._executor.send(_images.prune(filters=filters))
 
     def pull(
         self,
@@ -775,7 +787,9 @@ class AsyncImages:
         (``config.json`` auths, credential helpers, ``DOCKER_AUTH_CONFIG``; see
         `engineapi.config.auth.auth_for`).
         """
-        return self._client._progress(_images.pull(reference, platform=platform, auth=auth))
+        return AsyncProgressStream(
+            self._executor, _images.pull(reference, platform=platform, auth=auth)
+        )
 
     def push(
         self,
@@ -789,26 +803,28 @@ class AsyncImages:
         `wait()` raises the registry's error (e.g. unauthorized) instead of swallowing it.
 
         Without `auth`, the credentials the docker CLI would use for the registry are sent."""
-        return self._client._progress(_images.push(name, tag=tag, platform=platform, auth=auth))
+        return AsyncProgressStream(
+            self._executor, _images.push(name, tag=tag, platform=platform, auth=auth)
+        )
 
     async def search(
         self, term: str, *, limit: int | None = None, filters: Filters | None = None
     ) -> builtins.list[ImageSearchResponseItem]:
         """Search the registry index (Docker Hub) — ``GET /images/search``."""
-        return await self._client._send(_images.search(term, limit=limit, filters=filters))
+        return await self._executor.send(_images.search(term, limit=limit, filters=filters))
 
     async def tag(self, name: str, *, repo: str, tag: str | None = None) -> None:
         """Give an image another name — ``POST /images/{name}/tag``."""
-        return await self._client._send(_images.tag(name, repo=repo, tag=tag))
+        return await self._executor.send(_images.tag(name, repo=repo, tag=tag))
 
 
 class AsyncNetworks:
     """Networks — ``client.networks``."""
 
-    __slots__ = ("_client",)
+    __slots__ = ("_executor",)
 
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
+    def __init__(self, executor: AsyncExecutor) -> None:
+        self._executor = executor
 
     async def connect(
         self,
@@ -822,7 +838,7 @@ class AsyncNetworks:
         `endpoint_config` sets the container's endpoint on it: ``EndpointSettings(aliases=["db"],
         ipam_config=EndpointIPAMConfig(ipv4_address="10.50.0.10"))``.
         """
-        return await self._client._send(
+        return await self._executor.send(
             _networks.connect(id, container, endpoint_config=endpoint_config)
         )
 
@@ -836,16 +852,16 @@ class AsyncNetworks:
         labels={"team": "a"})``; a mapping with the API's keys is accepted too. In a swarm,
         ``driver="overlay"`` (``attachable=True`` to let plain containers join it).
         """
-        return await self._client._send(_networks.create(config))
+        return await self._executor.send(_networks.create(config))
 
     async def delete(self, id: str) -> None:
         """Remove a network — ``DELETE /networks/{id}``."""
-        return await self._client._send(_networks.delete(id))
+        return await self._executor.send(_networks.delete(id))
 
     async def disconnect(self, id: str, container: str, *, force: bool = False) -> None:
         """Detach `container` from the network (`force`: even if it is not running) —
         ``POST /networks/{id}/disconnect``."""
-        return await self._client._send(_networks.disconnect(id, container, force=force))
+        return await self._executor.send(_networks.disconnect(id, container, force=force))
 
     async def inspect(
         self, id: str, *, verbose: bool = False, scope: str | None = None
@@ -855,7 +871,7 @@ class AsyncNetworks:
         `verbose` adds, for a swarm network, the services and tasks on it across the cluster;
         `scope` (``swarm``, ``global``, ``local``) picks among networks of the same name.
         """
-        return await self._client._send(_networks.inspect(id, verbose=verbose, scope=scope))
+        return await self._executor.send(_networks.inspect(id, verbose=verbose, scope=scope))
 
     async def list(self, *, filters: Filters | None = None) -> builtins.list[NetworkSummary]:
         """Networks — ``GET /networks``.
@@ -863,23 +879,23 @@ class AsyncNetworks:
         `filters` as ``docker network ls --filter``: ``{"driver": ["bridge"]}``,
         ``{"label": ["team=a"]}``, ``{"name": ["app"]}``, ``{"type": ["custom"]}``, …
         """
-        return await self._client._send(_networks.list(filters=filters))
+        return await self._executor.send(_networks.list(filters=filters))
 
     async def prune(self, *, filters: Filters | None = None) -> NetworkPruneResponse:
         """Remove the networks no container uses — ``POST /networks/prune``.
 
         `filters`: ``{"until": ["24h"]}``, ``{"label": ["team=a"]}`` or ``{"label!": [...]}``.
         """
-        return await self._client._send(_networks.prune(filters=filters))
+        return await self._executor.send(_networks.prune(filters=filters))
 
 
 class AsyncVolumes:
     """Volumes — ``client.volumes``."""
 
-    __slots__ = ("_client",)
+    __slots__ = ("_executor",)
 
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
+    def __init__(self, executor: AsyncExecutor) -> None:
+        self._executor = executor
 
     async def create(
         self,
@@ -896,7 +912,7 @@ class AsyncVolumes:
         mapping with the API's keys) or the keywords; a keyword given overrides the config's
         field. Creating a volume whose name exists returns the existing one.
         """
-        return await self._client._send(
+        return await self._executor.send(
             _volumes.create(
                 config, name=name, driver=driver, driver_opts=driver_opts, labels=labels
             )
@@ -907,11 +923,11 @@ class AsyncVolumes:
 
         A volume in use by a container is a `Conflict`.
         """
-        return await self._client._send(_volumes.delete(name, force=force))
+        return await self._executor.send(_volumes.delete(name, force=force))
 
     async def inspect(self, name: str) -> Volume:
         """A volume: driver, mountpoint, labels, options, usage — ``GET /volumes/{name}``."""
-        return await self._client._send(_volumes.inspect(name))
+        return await self._executor.send(_volumes.inspect(name))
 
     async def list(self, *, filters: Filters | None = None) -> VolumeListResponse:
         """Volumes, and the warnings of drivers that could not list theirs — ``GET /volumes``.
@@ -919,7 +935,7 @@ class AsyncVolumes:
         `filters` as ``docker volume ls --filter``: ``{"dangling": ["true"]}``,
         ``{"driver": ["local"]}``, ``{"label": ["team=a"]}``, ``{"name": ["data"]}``.
         """
-        return await self._client._send(_volumes.list(filters=filters))
+        return await self._executor.send(_volumes.list(filters=filters))
 
     async def prune(self, *, filters: Filters | None = None) -> VolumePruneResponse:
         """Remove the volumes no container uses — ``POST /volumes/prune``.
@@ -927,7 +943,7 @@ class AsyncVolumes:
         From API 1.42 only anonymous volumes are removed unless ``filters={"all": ["true"]}``;
         ``{"label": ["team=a"]}`` narrows it down.
         """
-        return await self._client._send(_volumes.prune(filters=filters))
+        return await self._executor.send(_volumes.prune(filters=filters))
 
     async def update(
         self, name: str, spec: VolumeUpdateRequest | Mapping[str, Any], *, version: int
@@ -938,16 +954,16 @@ class AsyncVolumes:
         ``ClusterVolume.Version.Index``. An engine that is not a swarm manager answers with its
         error (raised as `DaemonError`), an older API raises `APIVersionError` before sending.
         """
-        return await self._client._send(_volumes.update(name, spec, version=version))
+        return await self._executor.send(_volumes.update(name, spec, version=version))
 
 
 class AsyncExec:
     """Exec instances — ``client.exec``."""
 
-    __slots__ = ("_client",)
+    __slots__ = ("_executor",)
 
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
+    def __init__(self, executor: AsyncExecutor) -> None:
+        self._executor = executor
 
     async def create(self, container: str, config: ExecConfig | Mapping[str, Any]) -> IDResponse:
         """Set up a command to run in `container`; start it with `start` —
@@ -955,15 +971,15 @@ class AsyncExec:
 
         ``ExecConfig(cmd=["ls", "/"], attach_stdout=True, attach_stderr=True)`` is the typed form.
         """
-        return await self._client._send(_exec.create(container, config))
+        return await self._executor.send(_exec.create(container, config))
 
     async def inspect(self, id: str) -> ExecInspectResponse:
         """An exec's state, command and exit code — ``GET /exec/{id}/json``."""
-        return await self._client._send(_exec.inspect(id))
+        return await self._executor.send(_exec.inspect(id))
 
     async def resize(self, id: str, *, height: int, width: int) -> None:
         """Resize an exec's TTY — ``POST /exec/{id}/resize``."""
-        return await self._client._send(_exec.resize(id, height=height, width=width))
+        return await self._executor.send(_exec.resize(id, height=height, width=width))
 
     async def run(
         self,
@@ -982,7 +998,7 @@ class AsyncExec:
         (``POST /exec/{id}/start``), reads all its output, then inspects it (``GET /exec/{id}/json``)
         until the daemon reports the exit code — it can lag the end of the output.
         """
-        return await self._client._flow(
+        return await self._executor.run_flow(
             _exec.run(
                 container, cmd, tty=tty, env=env, workdir=workdir, user=user, privileged=privileged
             )
@@ -997,11 +1013,11 @@ class AsyncExec:
         `tty` must match the exec's own setting; it decides raw vs multiplexed output on engines
         older than API 1.42. `console_size` is (height, width).
         """
-        return await self._client._attach(_exec.start(id, tty=tty, console_size=console_size))
+        return await attach(self._executor, _exec.start(id, tty=tty, console_size=console_size))
 
     async def start_detached(self, id: str, *, tty: bool = False) -> None:
         """Start an exec in the background — ``POST /exec/{id}/start`` with ``Detach``."""
-        return await self._client._send(_exec.start_detached(id, tty=tty))
+        return await self._executor.send(_exec.start_detached(id, tty=tty))
 
     def stream(
         self,
@@ -1020,20 +1036,21 @@ class AsyncExec:
         The same three requests as `run`: ``POST /containers/{id}/exec``,
         ``POST /exec/{id}/start``, then ``GET /exec/{id}/json`` for the exit code.
         """
-        return self._client._exec_stream(
+        return AsyncExecStream(
+            self._executor,
             _exec.stream(
                 container, cmd, tty=tty, env=env, workdir=workdir, user=user, privileged=privileged
-            )
+            ),
         )
 
 
 class AsyncSwarm:
     """The swarm itself — ``client.swarm``."""
 
-    __slots__ = ("_client",)
+    __slots__ = ("_executor",)
 
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
+    def __init__(self, executor: AsyncExecutor) -> None:
+        self._executor = executor
 
     async def init(self, config: SwarmInitRequest | Mapping[str, Any] | None = None) -> str:
         """Make this engine the first manager of a new swarm; the node's ID —
@@ -1044,7 +1061,7 @@ class AsyncSwarm:
         ``0.0.0.0:2377`` and `subnet_size` (with a `default_addr_pool`) to 24. A host with several
         addresses needs `advertise_addr`.
         """
-        return await self._client._send(_swarm.init(config))
+        return await self._executor.send(_swarm.init(config))
 
     async def inspect(self) -> models.Swarm:
         """The swarm: its ID, spec, version and join tokens — ``GET /swarm`` (managers only).
@@ -1052,7 +1069,7 @@ class AsyncSwarm:
         ``swarm.inspect().join_tokens.worker`` is what a worker joins with. An engine that is not
         in a swarm answers 503 (`ServiceUnavailable`), a worker too.
         """
-        return await self._client._send(_swarm.inspect())
+        return await self._executor.send(_swarm.inspect())
 
     async def join(self, config: SwarmJoinRequest | Mapping[str, Any]) -> None:
         """Join a swarm as a worker or manager — ``POST /swarm/join``.
@@ -1061,26 +1078,26 @@ class AsyncSwarm:
         advertise_addr="10.0.0.6")``; the token decides the role. `listen_addr` defaults to
         ``0.0.0.0:2377``.
         """
-        return await self._client._send(_swarm.join(config))
+        return await self._executor.send(_swarm.join(config))
 
     async def leave(self, *, force: bool = False) -> None:
         """Leave the swarm — ``POST /swarm/leave``.
 
         A manager must `force` it (the last manager's leaving ends the swarm and its state).
         """
-        return await self._client._send(_swarm.leave(force=force))
+        return await self._executor.send(_swarm.leave(force=force))
 
     async def unlock(self, key: str | SwarmUnlockRequest | Mapping[str, Any]) -> None:
         """Unlock a locked manager with the swarm's unlock key — ``POST /swarm/unlock``.
 
         A manager that is not locked refuses it (the daemon's error is raised).
         """
-        return await self._client._send(_swarm.unlock(key))
+        return await self._executor.send(_swarm.unlock(key))
 
     async def unlock_key(self) -> UnlockKeyResponse:
         """The key that unlocks an autolocked swarm's managers after a restart —
         ``GET /swarm/unlockkey``."""
-        return await self._client._send(_swarm.unlock_key())
+        return await self._executor.send(_swarm.unlock_key())
 
     async def update(
         self,
@@ -1098,7 +1115,7 @@ class AsyncSwarm:
         a stale version is refused, so concurrent changes are not lost. The spec replaces the
         whole current one: start from ``inspect().spec``.
         """
-        return await self._client._send(
+        return await self._executor.send(
             _swarm.update(
                 spec,
                 version=version,
@@ -1112,22 +1129,22 @@ class AsyncSwarm:
 class AsyncNodes:
     """Swarm nodes — ``client.nodes``."""
 
-    __slots__ = ("_client",)
+    __slots__ = ("_executor",)
 
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
+    def __init__(self, executor: AsyncExecutor) -> None:
+        self._executor = executor
 
     async def delete(self, id: str, *, force: bool = False) -> None:
         """Remove a node from the swarm — ``DELETE /nodes/{id}``.
 
         A node still up must leave first, or be removed with `force`.
         """
-        return await self._client._send(_nodes.delete(id, force=force))
+        return await self._executor.send(_nodes.delete(id, force=force))
 
     async def inspect(self, id: str) -> Node:
         """A node: spec, description (hostname, engine, resources), status, manager status —
         ``GET /nodes/{id}``; ``self`` names the node answering."""
-        return await self._client._send(_nodes.inspect(id))
+        return await self._executor.send(_nodes.inspect(id))
 
     async def list(self, *, filters: Filters | None = None) -> builtins.list[Node]:
         """The swarm's nodes — ``GET /nodes`` (managers only).
@@ -1135,7 +1152,7 @@ class AsyncNodes:
         `filters`: ``{"role": ["worker"]}``, ``{"membership": ["accepted"]}``,
         ``{"node.label": ["zone=a"]}``, ``{"id": [...]}``, ``{"name": [...]}``.
         """
-        return await self._client._send(_nodes.list(filters=filters))
+        return await self._executor.send(_nodes.list(filters=filters))
 
     async def update(self, id: str, spec: NodeSpec | Mapping[str, Any], *, version: int) -> None:
         """Change a node's role, availability (``active``, ``pause``, ``drain``) or labels —
@@ -1144,16 +1161,16 @@ class AsyncNodes:
         `version` is the node's current ``Version.Index``; the spec replaces the whole current
         one, so start from ``inspect(id).spec``. Draining moves the node's tasks elsewhere.
         """
-        return await self._client._send(_nodes.update(id, spec, version=version))
+        return await self._executor.send(_nodes.update(id, spec, version=version))
 
 
 class AsyncServices:
     """Swarm services — ``client.services``."""
 
-    __slots__ = ("_client",)
+    __slots__ = ("_executor",)
 
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
+    def __init__(self, executor: AsyncExecutor) -> None:
+        self._executor = executor
 
     async def create(
         self,
@@ -1168,16 +1185,16 @@ class AsyncServices:
         replicated=ServiceSpecModeReplicated(replicas=2)))``. `auth` (sent as
         ``X-Registry-Auth``) lets the nodes pull a private image.
         """
-        return await self._client._send(_services.create(spec, auth=auth))
+        return await self._executor.send(_services.create(spec, auth=auth))
 
     async def delete(self, id: str) -> None:
         """Remove a service; its tasks are stopped — ``DELETE /services/{id}``."""
-        return await self._client._send(_services.delete(id))
+        return await self._executor.send(_services.delete(id))
 
     async def inspect(self, id: str, *, insert_defaults: bool = False) -> Service:
         """A service: its spec, the previous spec, version, endpoint and update status —
         ``GET /services/{id}``; `insert_defaults` fills in the defaults the spec left out."""
-        return await self._client._send(_services.inspect(id, insert_defaults=insert_defaults))
+        return await self._executor.send(_services.inspect(id, insert_defaults=insert_defaults))
 
     async def list(
         self, *, filters: Filters | None = None, status: bool = False
@@ -1188,7 +1205,7 @@ class AsyncServices:
         `filters`: ``{"name": [...]}``, ``{"label": ["team=a"]}``, ``{"mode": ["replicated"]}``,
         ``{"id": [...]}``.
         """
-        return await self._client._send(_services.list(filters=filters, status=status))
+        return await self._executor.send(_services.list(filters=filters, status=status))
 
     def logs(
         self,
@@ -1210,7 +1227,8 @@ class AsyncServices:
         (``com.docker.swarm.node.id=…,com.docker.swarm.service.id=…,…``). Multiplexed or raw (a
         TTY service) is decided from the Content-Type (API ≥ 1.42) or the service's TTY flag.
         """
-        return self._client._output(
+        return AsyncOutputStream(
+            self._executor,
             _services.logs(
                 id,
                 stdout=stdout,
@@ -1220,19 +1238,19 @@ class AsyncServices:
                 timestamps=timestamps,
                 tail=tail,
                 details=details,
-            )
+            ),
         )
 
     async def rollback(self, id: str) -> ServiceUpdateResponse:
         """Return a service to its previous spec, as ``docker service rollback`` does:
         ``GET /services/{id}`` for the version and spec, then ``POST /services/{id}/update``
         with ``rollback=previous``."""
-        return await self._client._flow(_services.rollback(id))
+        return await self._executor.run_flow(_services.rollback(id))
 
     async def scale(self, id: str, replicas: int) -> ServiceUpdateResponse:
         """Set a replicated service's number of tasks: ``GET /services/{id}``, then
         ``POST /services/{id}/update`` with the same spec and `replicas`."""
-        return await self._client._flow(_services.scale(id, replicas))
+        return await self._executor.run_flow(_services.scale(id, replicas))
 
     async def update(
         self,
@@ -1252,7 +1270,7 @@ class AsyncServices:
         the current spec with it; `rollback` does both). `registry_auth_from` (``spec`` or
         ``previous-spec``) picks the credentials kept with the service when no `auth` is given.
         """
-        return await self._client._send(
+        return await self._executor.send(
             _services.update(
                 id,
                 spec,
@@ -1267,15 +1285,15 @@ class AsyncServices:
 class AsyncTasks:
     """Swarm tasks — ``client.tasks``."""
 
-    __slots__ = ("_client",)
+    __slots__ = ("_executor",)
 
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
+    def __init__(self, executor: AsyncExecutor) -> None:
+        self._executor = executor
 
     async def inspect(self, id: str) -> Task:
         """A task: its spec, node, slot, desired state and status (with the container ID) —
         ``GET /tasks/{id}``."""
-        return await self._client._send(_tasks.inspect(id))
+        return await self._executor.send(_tasks.inspect(id))
 
     async def list(self, *, filters: Filters | None = None) -> builtins.list[Task]:
         """The swarm's tasks — ``GET /tasks`` (managers only).
@@ -1283,7 +1301,7 @@ class AsyncTasks:
         `filters`: ``{"service": [name or id]}``, ``{"desired-state": ["running"]}``,
         ``{"node": [...]}``, ``{"label": [...]}``, ``{"id": [...]}``, ``{"name": [...]}``.
         """
-        return await self._client._send(_tasks.list(filters=filters))
+        return await self._executor.send(_tasks.list(filters=filters))
 
     def logs(
         self,
@@ -1301,7 +1319,8 @@ class AsyncTasks:
 
         The options are those of `services.logs`; a TTY task's output is raw.
         """
-        return self._client._output(
+        return AsyncOutputStream(
+            self._executor,
             _tasks.logs(
                 id,
                 stdout=stdout,
@@ -1311,17 +1330,17 @@ class AsyncTasks:
                 timestamps=timestamps,
                 tail=tail,
                 details=details,
-            )
+            ),
         )
 
 
 class AsyncSecrets:
     """Swarm secrets — ``client.secrets``."""
 
-    __slots__ = ("_client",)
+    __slots__ = ("_executor",)
 
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
+    def __init__(self, executor: AsyncExecutor) -> None:
+        self._executor = executor
 
     async def create(
         self,
@@ -1341,7 +1360,7 @@ class AsyncSecrets:
         override its fields. `driver` names an external secret store, `templating` a template
         driver (``Driver(name="golang")``).
         """
-        return await self._client._send(
+        return await self._executor.send(
             _secrets.create(
                 spec, name=name, data=data, labels=labels, driver=driver, templating=templating
             )
@@ -1349,11 +1368,11 @@ class AsyncSecrets:
 
     async def delete(self, id: str) -> None:
         """Remove a secret; one in use by a service is a `Conflict` — ``DELETE /secrets/{id}``."""
-        return await self._client._send(_secrets.delete(id))
+        return await self._executor.send(_secrets.delete(id))
 
     async def inspect(self, id: str) -> Secret:
         """A secret's spec (without the data), version and dates — ``GET /secrets/{id}``."""
-        return await self._client._send(_secrets.inspect(id))
+        return await self._executor.send(_secrets.inspect(id))
 
     async def list(self, *, filters: Filters | None = None) -> builtins.list[Secret]:
         """Secrets, without their data — ``GET /secrets`` (swarm managers; Podman has its own).
@@ -1361,7 +1380,7 @@ class AsyncSecrets:
         `filters`: ``{"name": [...]}``, ``{"label": ["team=a"]}``, ``{"id": [...]}``,
         ``{"names": [...]}``.
         """
-        return await self._client._send(_secrets.list(filters=filters))
+        return await self._executor.send(_secrets.list(filters=filters))
 
     async def update(self, id: str, spec: SecretSpec | Mapping[str, Any], *, version: int) -> None:
         """Change a secret's labels (nothing else can change) — ``POST /secrets/{id}/update``.
@@ -1369,16 +1388,16 @@ class AsyncSecrets:
         `version` is the secret's current ``Version.Index``; send its whole current spec
         (``inspect(id).spec``) with the new labels.
         """
-        return await self._client._send(_secrets.update(id, spec, version=version))
+        return await self._executor.send(_secrets.update(id, spec, version=version))
 
 
 class AsyncConfigs:
     """Swarm configs — ``client.configs``."""
 
-    __slots__ = ("_client",)
+    __slots__ = ("_executor",)
 
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
+    def __init__(self, executor: AsyncExecutor) -> None:
+        self._executor = executor
 
     async def create(
         self,
@@ -1397,18 +1416,18 @@ class AsyncConfigs:
         keywords override its fields. `templating` names a template driver
         (``Driver(name="golang")``).
         """
-        return await self._client._send(
+        return await self._executor.send(
             _configs.create(spec, name=name, data=data, labels=labels, templating=templating)
         )
 
     async def delete(self, id: str) -> None:
         """Remove a config; one in use by a service is a `Conflict` — ``DELETE /configs/{id}``."""
-        return await self._client._send(_configs.delete(id))
+        return await self._executor.send(_configs.delete(id))
 
     async def inspect(self, id: str) -> Config:
         """A config: its spec (with the data, base64), version and dates —
         ``GET /configs/{id}``; ``base64.b64decode(config.spec.data)`` is the content."""
-        return await self._client._send(_configs.inspect(id))
+        return await self._executor.send(_configs.inspect(id))
 
     async def list(self, *, filters: Filters | None = None) -> builtins.list[Config]:
         """Configs, with their data — ``GET /configs`` (swarm managers only).
@@ -1416,7 +1435,7 @@ class AsyncConfigs:
         `filters`: ``{"name": [...]}``, ``{"label": ["team=a"]}``, ``{"id": [...]}``,
         ``{"names": [...]}``.
         """
-        return await self._client._send(_configs.list(filters=filters))
+        return await self._executor.send(_configs.list(filters=filters))
 
     async def update(self, id: str, spec: ConfigSpec | Mapping[str, Any], *, version: int) -> None:
         """Change a config's labels (nothing else can change) — ``POST /configs/{id}/update``.
@@ -1424,16 +1443,16 @@ class AsyncConfigs:
         `version` is the config's current ``Version.Index``; send its whole current spec
         (``inspect(id).spec``) with the new labels.
         """
-        return await self._client._send(_configs.update(id, spec, version=version))
+        return await self._executor.send(_configs.update(id, spec, version=version))
 
 
 class AsyncPlugins:
     """Plugins — ``client.plugins``."""
 
-    __slots__ = ("_client",)
+    __slots__ = ("_executor",)
 
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
+    def __init__(self, executor: AsyncExecutor) -> None:
+        self._executor = executor
 
     async def create(
         self,
@@ -1449,7 +1468,7 @@ class AsyncPlugins:
         or pieces streamed as they come). `name` is the plugin's reference, e.g.
         ``registry:5000/team/myplugin:1.0`` to `push` it there later. The plugin starts disabled.
         """
-        return await self._client._send(
+        return await self._executor.send(
             _plugins.create(name, context, content_length=content_length)
         )
 
@@ -1458,12 +1477,12 @@ class AsyncPlugins:
 
         The spec promises the removed plugin; Docker sends nothing back (``None`` then).
         """
-        return await self._client._send(_plugins.delete(name, force=force))
+        return await self._executor.send(_plugins.delete(name, force=force))
 
     async def disable(self, name: str, *, force: bool = False) -> None:
         """Stop a plugin (`force`: even while something uses it) —
         ``POST /plugins/{name}/disable``."""
-        return await self._client._send(_plugins.disable(name, force=force))
+        return await self._executor.send(_plugins.disable(name, force=force))
 
     async def enable(self, name: str, *, timeout: int = 0) -> None:
         """Start a plugin — ``POST /plugins/{name}/enable``.
@@ -1472,19 +1491,19 @@ class AsyncPlugins:
         daemon's default) bounds the daemon's calls to the plugin once it runs; it is always sent,
         as Docker 20.10 fails on an enable without it.
         """
-        return await self._client._send(_plugins.enable(name, timeout=timeout))
+        return await self._executor.send(_plugins.enable(name, timeout=timeout))
 
     async def inspect(self, name: str) -> Plugin:
         """An installed plugin: its config, settings and whether it is enabled —
         ``GET /plugins/{name}/json``."""
-        return await self._client._send(_plugins.inspect(name))
+        return await self._executor.send(_plugins.inspect(name))
 
     async def list(self, *, filters: Filters | None = None) -> builtins.list[Plugin]:
         """Installed plugins — ``GET /plugins``.
 
         `filters`: ``{"capability": ["volumedriver"]}``, ``{"enabled": ["true"]}``.
         """
-        return await self._client._send(_plugins.list(filters=filters))
+        return await self._executor.send(_plugins.list(filters=filters))
 
     async def privileges(
         self, remote: str, *, auth: AuthConfig | Mapping[str, Any] | None = None
@@ -1495,7 +1514,7 @@ class AsyncPlugins:
         `auth` (sent as ``X-Registry-Auth``) is for a private registry. Docker answers an empty
         list, not an error, for a plugin it cannot read (missing, or the credentials refused).
         """
-        return await self._client._send(_plugins.privileges(remote, auth=auth))
+        return await self._executor.send(_plugins.privileges(remote, auth=auth))
 
     def pull(
         self,
@@ -1512,8 +1531,8 @@ class AsyncPlugins:
         `name` installs it under another name (a local alias); `auth` is sent as
         ``X-Registry-Auth``.
         """
-        return self._client._progress(
-            _plugins.pull(remote, name=name, privileges=privileges, auth=auth)
+        return AsyncProgressStream(
+            self._executor, _plugins.pull(remote, name=name, privileges=privileges, auth=auth)
         )
 
     def push(
@@ -1521,7 +1540,7 @@ class AsyncPlugins:
     ) -> AsyncProgressStream[PushImageInfo]:
         """Push a plugin to the registry its name points at — ``POST /plugins/{name}/push``; a
         progress stream whose `wait()` raises the registry's error (e.g. unauthorized)."""
-        return self._client._progress(_plugins.push(name, auth=auth))
+        return AsyncProgressStream(self._executor, _plugins.push(name, auth=auth))
 
     async def set(self, name: str, settings: Sequence[str] | Mapping[str, str]) -> None:
         """Change a disabled plugin's settings — ``POST /plugins/{name}/set``.
@@ -1530,7 +1549,7 @@ class AsyncPlugins:
         ``{"myargs": "a b"}`` args, ``{"mydevice.path": "/dev/x"}`` a device; a list of
         ``"key=value"`` strings is accepted too. Only what the plugin declares settable changes.
         """
-        return await self._client._send(_plugins.set(name, settings))
+        return await self._executor.send(_plugins.set(name, settings))
 
     def upgrade(
         self,
@@ -1545,18 +1564,18 @@ class AsyncPlugins:
 
         `privileges` as for `pull`: exactly what `privileges(remote)` lists.
         """
-        return self._client._progress(
-            _plugins.upgrade(name, remote=remote, privileges=privileges, auth=auth)
+        return AsyncProgressStream(
+            self._executor, _plugins.upgrade(name, remote=remote, privileges=privileges, auth=auth)
         )
 
 
 class AsyncDistribution:
     """Registry distribution information — ``client.distribution``."""
 
-    __slots__ = ("_client",)
+    __slots__ = ("_executor",)
 
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
+    def __init__(self, executor: AsyncExecutor) -> None:
+        self._executor = executor
 
     async def inspect(
         self, name: str, *, auth: AuthConfig | Mapping[str, Any] | None = None
@@ -1566,7 +1585,7 @@ class AsyncDistribution:
 
         The daemon asks the registry; `auth` (sent as ``X-Registry-Auth``) is for a private one.
         """
-        return await self._client._send(_distribution.inspect(name, auth=auth))
+        return await self._executor.send(_distribution.inspect(name, auth=auth))
 
 
 class AsyncNamespaces:
@@ -1588,18 +1607,19 @@ class AsyncNamespaces:
     distribution: AsyncDistribution
 
     def __init__(self) -> None:
-        client = cast("AsyncClient", self)
-        self.system = AsyncSystem(client)
-        self.containers = AsyncContainers(client)
-        self.images = AsyncImages(client)
-        self.networks = AsyncNetworks(client)
-        self.volumes = AsyncVolumes(client)
-        self.exec = AsyncExec(client)
-        self.swarm = AsyncSwarm(client)
-        self.nodes = AsyncNodes(client)
-        self.services = AsyncServices(client)
-        self.tasks = AsyncTasks(client)
-        self.secrets = AsyncSecrets(client)
-        self.configs = AsyncConfigs(client)
-        self.plugins = AsyncPlugins(client)
-        self.distribution = AsyncDistribution(client)
+        # The client that inherits this implements the executor.
+        executor = cast("AsyncExecutor", self)
+        self.system = AsyncSystem(executor)
+        self.containers = AsyncContainers(executor)
+        self.images = AsyncImages(executor)
+        self.networks = AsyncNetworks(executor)
+        self.volumes = AsyncVolumes(executor)
+        self.exec = AsyncExec(executor)
+        self.swarm = AsyncSwarm(executor)
+        self.nodes = AsyncNodes(executor)
+        self.services = AsyncServices(executor)
+        self.tasks = AsyncTasks(executor)
+        self.secrets = AsyncSecrets(executor)
+        self.configs = AsyncConfigs(executor)
+        self.plugins = AsyncPlugins(executor)
+        self.distribution = AsyncDistribution(executor)

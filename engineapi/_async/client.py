@@ -8,16 +8,9 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from engineapi._async._namespaces import AsyncNamespaces
 from engineapi._async.connection import RequestBody
+from engineapi._async.executor import AsyncHijacked, AsyncOpened
 from engineapi._async.pool import AsyncConnectionPool
-from engineapi._async.streams import (
-    AsyncAttachedStream,
-    AsyncExecStream,
-    AsyncItemStream,
-    AsyncOutputStream,
-    AsyncProgressStream,
-    AsyncRawStream,
-    AsyncWebSocketAttach,
-)
+from engineapi._async.streams import AsyncOutputStream, AsyncProgressStream, attach
 from engineapi._concurrency import AsyncLock, arun_blocking, asleep
 from engineapi._explain import error_message, explain_connect_error
 from engineapi._timeouts import Timeouts
@@ -25,22 +18,17 @@ from engineapi._version import USER_AGENT
 from engineapi.api import _versions
 from engineapi.api._call import (
     Call,
-    ExtractCall,
     Flow,
     HijackCall,
     OutputCall,
     Pause,
     ProgressCall,
-    RawCall,
     Reply,
-    StreamCall,
     WebSocketCall,
 )
-from engineapi.api.exec import ExecStreamCall
 from engineapi.api.system import PingResult, ping, ping_head
-from engineapi.archive.tarball import extract_async_stream
 from engineapi.backends._select import select_backend
-from engineapi.backends.base import AsyncBackend, AsyncBackendResponse, AsyncDuplex
+from engineapi.backends.base import AsyncBackend, AsyncBackendResponse
 from engineapi.config import Endpoint, TLSConfig, resolve_api_version, resolve_endpoint
 from engineapi.errors import ConnectError, DaemonError, daemon_error
 from engineapi.streams.stdcopy import is_multiplexed
@@ -142,11 +130,11 @@ class AsyncClient(AsyncNamespaces):
             if self._api_version is not None:
                 return  # another task negotiated while this one waited
             try:
-                result = await self._send(ping_head())
+                result = await self.send(ping_head())
             except DaemonError as exc:
                 if exc.status not in (400, 404, 405):
                     raise
-                result = await self._send(ping())  # a daemon without HEAD /_ping
+                result = await self.send(ping())  # a daemon without HEAD /_ping
             self._api_version = _versions.negotiate(result.api_version, self.endpoint.host.url)
             self._api_version_key = _versions.version_key(self._api_version)
             self._ping = result
@@ -217,48 +205,41 @@ class AsyncClient(AsyncNamespaces):
             host=self.endpoint.host.url,
         )
 
-    async def _send(self, call: Call[T]) -> T:
-        """Execute a call whose whole response is decoded at once."""
+    # -- the executor: what namespaces and streams call (engineapi._async.executor) -----------
+
+    async def send(self, call: Call[T]) -> T:
+        """Execute `call` (any builder of `engineapi.api`) and decode its whole response."""
         response = await self._open(call)
         body = await response.read()
         return call.decode(Reply(response.status, response.headers, body))
 
-    def _stream(self, call: StreamCall[T]) -> AsyncItemStream[T]:
-        """A stream of decoded items; the request goes out when iteration starts."""
-        return AsyncItemStream(self, call)
+    async def open_stream(self, call: Call[Any]) -> AsyncOpened:
+        """Send `call` and return once the response head is in, the body left to read; for
+        container output, whether it comes as stdcopy frames."""
+        if isinstance(call, OutputCall):
+            tty = await self._known_tty(call)
+            response = await self._open(call)
+            return AsyncOpened(response, await self._is_multiplexed(response.headers, tty))
+        return AsyncOpened(await self._open(call))
 
-    async def _known_tty(self, call: OutputCall) -> bool | None:
-        """The TTY flag when the API version is too old for Content-Type to tell (< 1.42)."""
-        if call.tty is not None:
-            return call.tty
-        if self._api_version is None:
-            await self._negotiate()
-        if self._api_version_key < (1, 42) and call.tty_probe is not None:
-            return await self._send(call.tty_probe)
-        return None
-
-    async def _is_multiplexed(self, headers: Mapping[str, str], tty: bool | None) -> bool:
-        # Before API 1.42 every such body claimed to be a raw stream: only the TTY flag counts.
-        content_type = headers.get("content-type") if self._api_version_key >= (1, 42) else None
-        decided = is_multiplexed(content_type, tty)
-        return True if decided is None else decided
-
-    def _exec_stream(self, call: ExecStreamCall) -> AsyncExecStream:
-        """An exec run whose output streams and whose exit code comes at the end."""
-        return AsyncExecStream(self, call)
-
-    def _output(self, call: OutputCall) -> AsyncOutputStream:
-        """Container output (logs); the request goes out when reading starts."""
-        return AsyncOutputStream(self, call)
-
-    async def _attach(self, call: HijackCall) -> AsyncAttachedStream:
-        """Hijack the connection for an attach or exec start; frames out, stdin in."""
-        tty = await self._known_tty(call)
+    async def hijack(self, call: Call[Any]) -> AsyncHijacked:
+        """Send `call` asking for the connection and take it over: ``101 UPGRADED`` (or, on
+        old engines without the Upgrade header, ``200`` and a hijack all the same), or a
+        WebSocket handshake for a `WebSocketCall`."""
+        if isinstance(call, WebSocketCall):
+            # The daemon insists on an Origin header.
+            key, handshake = handshake_headers(origin="http://localhost")
+            response = await self._open(call, handshake)
+            check_accept(key, response.headers)
+            return AsyncHijacked(response.hijack())
+        tty = await self._known_tty(call) if isinstance(call, HijackCall) else None
         response = await self._open(call, UPGRADE_TCP)
-        multiplexed = await self._is_multiplexed(response.headers, tty)
-        return AsyncAttachedStream(self._pool.hijack(response), multiplexed)
+        multiplexed = False
+        if isinstance(call, HijackCall):
+            multiplexed = await self._is_multiplexed(response.headers, tty)
+        return AsyncHijacked(response.hijack(), multiplexed)
 
-    async def _flow(self, flow: Flow[T]) -> T:
+    async def run_flow(self, flow: Flow[T]) -> T:
         """Drive a sans-IO multi-step operation (see `engineapi.api._call.Flow`): each step's
         result is sent back into it, a daemon's error is thrown into it."""
         result: Any = None
@@ -282,46 +263,30 @@ class AsyncClient(AsyncNamespaces):
             await asleep(step.seconds)
             return None
         if isinstance(step, HijackCall):
-            async with await self._attach(step) as attached:
+            async with await attach(self, step) as attached:
                 return await attached.read_split()
         if isinstance(step, OutputCall):
-            async with self._output(step) as output:
+            async with AsyncOutputStream(self, step) as output:
                 return await output.read_split()
         if isinstance(step, ProgressCall):
-            return await self._progress(step).wait()
-        return await self._send(step)
+            return await AsyncProgressStream(self, step).wait()
+        return await self.send(step)
 
-    async def _websocket(self, call: WebSocketCall) -> AsyncWebSocketAttach:
-        """Upgrade to a WebSocket (the daemon insists on an Origin header)."""
-        key, headers = handshake_headers(origin="http://localhost")
-        response = await self._open(call, headers)
-        check_accept(key, response.headers)
-        return AsyncWebSocketAttach(self._pool.hijack(response))
+    async def _known_tty(self, call: OutputCall) -> bool | None:
+        """The TTY flag when the API version is too old for Content-Type to tell (< 1.42)."""
+        if call.tty is not None:
+            return call.tty
+        if self._api_version is None:
+            await self._negotiate()
+        if self._api_version_key < (1, 42) and call.tty_probe is not None:
+            return await self.send(call.tty_probe)
+        return None
 
-    async def _extract(self, call: ExtractCall) -> list[str]:
-        """Extract a tar response into `call.dest` as it arrives; the extracted paths."""
-        response = await self._open(call)
-        try:
-            return await extract_async_stream(response.iter_bytes(), call.dest)
-        finally:
-            await response.aclose()
-
-    async def _hijack(self, call: Call[Any]) -> AsyncDuplex:
-        """Send `call` asking to upgrade the connection; return the raw duplex stream.
-
-        The daemon answers ``101 UPGRADED`` (or, on old engines without the Upgrade header,
-        ``200`` and hijacks the connection all the same).
-        """
-        response = await self._open(call, UPGRADE_TCP)
-        return self._pool.hijack(response)
-
-    def _progress(self, call: ProgressCall[T]) -> AsyncProgressStream[T]:
-        """A progress stream; the request goes out when iteration (or `wait()`) starts."""
-        return AsyncProgressStream(self, call)
-
-    def _raw(self, call: RawCall) -> AsyncRawStream:
-        """A raw body stream; the request goes out when iteration starts."""
-        return AsyncRawStream(self, call)
+    async def _is_multiplexed(self, headers: Mapping[str, str], tty: bool | None) -> bool:
+        # Before API 1.42 every such body claimed to be a raw stream: only the TTY flag counts.
+        content_type = headers.get("content-type") if self._api_version_key >= (1, 42) else None
+        decided = is_multiplexed(content_type, tty)
+        return True if decided is None else decided
 
     # -- lifecycle -------------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from engineapi.errors import ConnectionLost, LocalProtocolError, RemoteProtocolError
 from engineapi.http import NEED_DATA, ClientConnection, Data, Headers
@@ -12,10 +12,13 @@ from engineapi.http import Response as ResponseHead
 from engineapi.http._events import EndOfMessage
 from engineapi.transports.base import READ_SIZE, AsyncStream
 
-if TYPE_CHECKING:
-    from engineapi._async.pool import AsyncConnectionPool
-
-__all__ = ["AsyncHTTPConnection", "AsyncHijackedStream", "AsyncResponse", "RequestBody"]
+__all__ = [
+    "AsyncConnectionOwner",
+    "AsyncHTTPConnection",
+    "AsyncHijackedStream",
+    "AsyncResponse",
+    "RequestBody",
+]
 
 #: A request body: whole bytes, or pieces sent as they come (chunked unless a length is given).
 RequestBody = bytes | Iterable[bytes] | AsyncIterable[bytes] | None
@@ -101,25 +104,35 @@ class AsyncHTTPConnection:
         await self.stream.aclose()
 
 
+class AsyncConnectionOwner(Protocol):
+    """Whoever lent a response its connection (the pool): told when the response is done with
+    it, or when a hijacked stream that took it for good is closed."""
+
+    async def release(self, connection: AsyncHTTPConnection, *, reusable: bool) -> None: ...
+
+    def release_slot(self) -> None: ...
+
+
 class AsyncResponse:
     """A response whose body is read on demand.
 
     Read it whole with `read()`, or piece by piece with `iter_bytes()`. Closing it early (or
-    leaving a ``with`` block) drops the connection rather than draining it.
+    leaving a ``with`` block) drops the connection rather than draining it. After a ``101``
+    (or a hijacking ``200``) `hijack()` takes the connection over as a duplex stream.
     """
 
-    __slots__ = ("_connection", "_done", "_pool", "_read_timeout", "headers", "status")
+    __slots__ = ("_connection", "_done", "_owner", "_read_timeout", "headers", "status")
 
     def __init__(
         self,
         connection: AsyncHTTPConnection,
         head: ResponseHead,
         read_timeout: float | None,
-        pool: AsyncConnectionPool,
+        owner: AsyncConnectionOwner,
     ) -> None:
         self._connection: AsyncHTTPConnection | None = connection
         self._read_timeout = read_timeout
-        self._pool = pool
+        self._owner = owner
         self._done = False
         self.status = head.status
         self.headers: Headers = head.headers
@@ -161,14 +174,17 @@ class AsyncResponse:
     async def _release(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:
-            await self._pool.release(connection, reusable=self._done)
+            await self._owner.release(connection, reusable=self._done)
 
-    def _detach(self) -> AsyncHTTPConnection:
-        """Take the connection away from this response (for a hijack); the slot stays taken."""
+    def hijack(self) -> AsyncHijackedStream:
+        """The raw duplex stream under this response, with the bytes already buffered; the
+        connection never goes back to the pool (its slot is freed when the stream closes)."""
         connection, self._connection = self._connection, None
         if connection is None:
             raise LocalProtocolError("the response is closed")
-        return connection
+        return AsyncHijackedStream(
+            connection.stream, connection.protocol.trailing_data, self._owner
+        )
 
     async def aclose(self) -> None:
         """Release the connection: back to the pool if the body was read, else closed."""
@@ -190,12 +206,12 @@ class AsyncHijackedStream:
     to the process's stdin while its output keeps coming.
     """
 
-    __slots__ = ("_closed", "_pending", "_pool", "_stream")
+    __slots__ = ("_closed", "_owner", "_pending", "_stream")
 
-    def __init__(self, stream: AsyncStream, initial: bytes, pool: AsyncConnectionPool) -> None:
+    def __init__(self, stream: AsyncStream, initial: bytes, owner: AsyncConnectionOwner) -> None:
         self._stream = stream
         self._pending = initial
-        self._pool = pool
+        self._owner = owner
         self._closed = False
 
     async def read(self, max_bytes: int = READ_SIZE, timeout: float | None = None) -> bytes:
@@ -220,7 +236,7 @@ class AsyncHijackedStream:
         if not self._closed:
             self._closed = True
             await self._stream.aclose()
-            self._pool.release_slot()
+            self._owner.release_slot()
 
     async def __aenter__(self) -> AsyncHijackedStream:
         return self

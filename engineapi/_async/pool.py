@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from engineapi._async.connection import (
-    AsyncHijackedStream,
-    AsyncHTTPConnection,
-    AsyncResponse,
-    RequestBody,
-)
+from engineapi._async.connection import AsyncHTTPConnection, AsyncResponse, RequestBody
 from engineapi._concurrency import AsyncSemaphore
 from engineapi._timeouts import Timeouts
-from engineapi.backends.base import AsyncBackendResponse
 from engineapi.errors import ConnectionLost, RemoteProtocolError
 from engineapi.transports.base import Transport
 
@@ -100,13 +94,6 @@ class AsyncConnectionPool:
                 await connection.aclose()
         finally:
             self._slots.release()
-
-    def hijack(self, response: AsyncBackendResponse) -> AsyncHijackedStream:
-        """Turn a 101 (or raw-stream) response into a duplex stream that owns its connection."""
-        if not isinstance(response, AsyncResponse):
-            raise TypeError("this pool can only hijack its own responses")
-        connection = response._detach()
-        return AsyncHijackedStream(connection.stream, connection.protocol.trailing_data, self)
 
     def release_slot(self) -> None:
         """Called by a hijacked stream when it closes: its connection is gone for good."""

@@ -1,17 +1,20 @@
-"""Streamed responses handed to the user: JSON item streams and raw byte streams."""
+"""Streamed responses handed to the user: JSON item streams, raw byte streams, container
+output, hijacked attach/exec and WebSocket sessions.
+
+Each stream is built on an executor (`engineapi._async.executor.AsyncExecutor`: the client),
+which sends its request when reading starts; nothing here knows the client."""
 
 from __future__ import annotations
 
 import builtins
 import collections
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
-from engineapi._concurrency import asleep
 from engineapi.api import exec as exec_api
-from engineapi.api._call import Call, OutputCall, RawCall, StreamCall
-from engineapi.api.exec import ExecStreamCall
+from engineapi.api._call import Call, ExtractCall, HijackCall, OutputCall, RawCall, StreamCall
+from engineapi.archive.tarball import extract_async_stream
 from engineapi.backends.base import AsyncBackendResponse, AsyncDuplex
 from engineapi.errors import EngineAPIError, RemoteProtocolError, StreamError
 from engineapi.streams.jsonlines import JSONLinesDecoder
@@ -20,7 +23,8 @@ from engineapi.streams.websocket import Close, Message, Ping, WebSocketConnectio
 from engineapi.transports.base import READ_SIZE
 
 if TYPE_CHECKING:
-    from engineapi._async.client import AsyncClient
+    from engineapi._async.executor import AsyncExecutor
+    from engineapi.api.exec import ExecStreamCall
 
 __all__ = [
     "AsyncAttachedStream",
@@ -30,6 +34,9 @@ __all__ = [
     "AsyncProgressStream",
     "AsyncRawStream",
     "AsyncWebSocketAttach",
+    "attach",
+    "extract",
+    "websocket",
 ]
 
 T = TypeVar("T")
@@ -41,16 +48,16 @@ class AsyncBodyStream(Generic[CallT]):
     ``async with`` block, calling `aclose()` or breaking out of a loop closes the connection
     (nothing is drained)."""
 
-    __slots__ = ("_call", "_client", "_response")
+    __slots__ = ("_call", "_executor", "_response")
 
-    def __init__(self, client: AsyncClient, call: CallT) -> None:
-        self._client = client
+    def __init__(self, executor: AsyncExecutor, call: CallT) -> None:
+        self._executor = executor
         self._call = call
         self._response: AsyncBackendResponse | None = None
 
     async def _open(self) -> AsyncBackendResponse:
         if self._response is None:
-            self._response = await self._client._open(self._call)
+            self._response = (await self._executor.open_stream(self._call)).response
         return self._response
 
     async def aclose(self) -> None:
@@ -158,16 +165,15 @@ class AsyncOutputStream(AsyncBodyStream[OutputCall]):
 
     __slots__ = ("_multiplexed",)
 
-    def __init__(self, client: AsyncClient, call: OutputCall) -> None:
-        super().__init__(client, call)
+    def __init__(self, executor: AsyncExecutor, call: OutputCall) -> None:
+        super().__init__(executor, call)
         self._multiplexed = True
 
     async def _open(self) -> AsyncBackendResponse:
         if self._response is None:
-            tty = await self._client._known_tty(self._call)
-            response = await self._client._open(self._call)
-            self._multiplexed = await self._client._is_multiplexed(response.headers, tty)
-            self._response = response
+            opened = await self._executor.open_stream(self._call)
+            self._multiplexed = opened.multiplexed
+            self._response = opened.response
         return self._response
 
     @property
@@ -199,11 +205,16 @@ class AsyncOutputStream(AsyncBodyStream[OutputCall]):
 
     async def read_split(self) -> tuple[bytes, bytes]:
         """All output as (stdout, stderr)."""
-        out: list[bytes] = []
-        err: list[bytes] = []
-        async for stream, data in self:
-            (err if stream == STDERR else out).append(data)
-        return b"".join(out), b"".join(err)
+        return await split_frames(self)
+
+
+async def split_frames(frames: AsyncIterable[Frame]) -> tuple[bytes, bytes]:
+    """Frames read to the end, as (stdout, stderr)."""
+    out: list[bytes] = []
+    err: list[bytes] = []
+    async for stream, data in frames:
+        (err if stream == STDERR else out).append(data)
+    return b"".join(out), b"".join(err)
 
 
 class AsyncAttachedStream:
@@ -242,11 +253,7 @@ class AsyncAttachedStream:
 
     async def read_split(self) -> tuple[bytes, bytes]:
         """All remaining output as (stdout, stderr)."""
-        out: list[bytes] = []
-        err: list[bytes] = []
-        async for stream, data in self:
-            (err if stream == STDERR else out).append(data)
-        return b"".join(out), b"".join(err)
+        return await split_frames(self)
 
     async def write(self, data: bytes, timeout: float | None = None) -> None:
         """Send bytes to the process's stdin."""
@@ -275,10 +282,10 @@ class AsyncExecStream:
     then ``run.exit_code``. Frames are ``(stream, bytes)`` as in `AsyncOutputStream`.
     """
 
-    __slots__ = ("_attached", "_call", "_client", "exec_id", "exit_code")
+    __slots__ = ("_attached", "_call", "_executor", "exec_id", "exit_code")
 
-    def __init__(self, client: AsyncClient, call: ExecStreamCall) -> None:
-        self._client = client
+    def __init__(self, executor: AsyncExecutor, call: ExecStreamCall) -> None:
+        self._executor = executor
         self._call = call
         self._attached: AsyncAttachedStream | None = None
         #: The exec's id, once created.
@@ -288,13 +295,11 @@ class AsyncExecStream:
 
     async def _open(self) -> AsyncAttachedStream:
         if self._attached is None:
-            created = await self._client._send(self._call.create)
+            created = await self._executor.send(self._call.create)
             if not created.id:
                 raise RemoteProtocolError("the daemon created an exec without an id")
             self.exec_id = created.id
-            self._attached = await self._client._attach(
-                exec_api.start(created.id, tty=self._call.tty)
-            )
+            self._attached = await attach(self._executor, self._call.start(created.id))
         return self._attached
 
     def __aiter__(self) -> AsyncIterator[Frame]:
@@ -311,14 +316,7 @@ class AsyncExecStream:
 
     async def _wait_exit_code(self) -> None:
         assert self.exec_id is not None
-        delay = 0.005
-        while True:
-            state = await self._client._send(exec_api.inspect(self.exec_id))
-            if not state.running and state.exit_code is not None:
-                self.exit_code = state.exit_code
-                return
-            await asleep(delay)
-            delay = min(delay * 2, 0.2)
+        self.exit_code = await self._executor.run_flow(exec_api.exit_code(self.exec_id))
 
     async def aclose(self) -> None:
         if self._attached is not None:
@@ -394,3 +392,23 @@ class AsyncWebSocketAttach:
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
+
+
+async def attach(executor: AsyncExecutor, call: HijackCall) -> AsyncAttachedStream:
+    """Hijack the connection for an attach or exec start: frames out, stdin in."""
+    hijacked = await executor.hijack(call)
+    return AsyncAttachedStream(hijacked.stream, hijacked.multiplexed)
+
+
+async def websocket(executor: AsyncExecutor, call: Call[Any]) -> AsyncWebSocketAttach:
+    """Upgrade to a WebSocket session (attach over ``/attach/ws``)."""
+    return AsyncWebSocketAttach((await executor.hijack(call)).stream)
+
+
+async def extract(executor: AsyncExecutor, call: ExtractCall) -> builtins.list[str]:
+    """Extract a tar response into `call.dest` as it arrives; the extracted paths."""
+    response = (await executor.open_stream(call)).response
+    try:
+        return await extract_async_stream(response.iter_bytes(), call.dest)
+    finally:
+        await response.aclose()

@@ -99,36 +99,37 @@ class _Method:
         forwarded += [f"{a.arg}={a.arg}" for a in args.kwonlyargs]
         call = f"_{self.module}.{self.name}({', '.join(forwarded)})"
         doc = self.doc.replace('"""', '\\"\\"\\"')
+        executor = "self._executor"
         if self.kind == "Call":
             head = f"    async def {self.name}({params}) -> {self.item}:"
-            body = f"        return await self._client._send({call})"
+            body = f"        return await {executor}.send({call})"
         elif self.kind == "StreamCall":
             head = f"    def {self.name}({params}) -> AsyncItemStream[{self.item}]:"
-            body = f"        return self._client._stream({call})"
+            body = f"        return AsyncItemStream({executor}, {call})"
         elif self.kind == "Flow":
             head = f"    async def {self.name}({params}) -> {self.item}:"
-            body = f"        return await self._client._flow({call})"
+            body = f"        return await {executor}.run_flow({call})"
         elif self.kind == "WebSocketCall":
             head = f"    async def {self.name}({params}) -> AsyncWebSocketAttach:"
-            body = f"        return await self._client._websocket({call})"
+            body = f"        return await websocket({executor}, {call})"
         elif self.kind == "ExtractCall":
             head = f"    async def {self.name}({params}) -> builtins.list[str]:"
-            body = f"        return await self._client._extract({call})"
+            body = f"        return await extract({executor}, {call})"
         elif self.kind == "ProgressCall":
             head = f"    def {self.name}({params}) -> AsyncProgressStream[{self.item}]:"
-            body = f"        return self._client._progress({call})"
+            body = f"        return AsyncProgressStream({executor}, {call})"
         elif self.kind == "ExecStreamCall":
             head = f"    def {self.name}({params}) -> AsyncExecStream:"
-            body = f"        return self._client._exec_stream({call})"
+            body = f"        return AsyncExecStream({executor}, {call})"
         elif self.kind == "OutputCall":
             head = f"    def {self.name}({params}) -> AsyncOutputStream:"
-            body = f"        return self._client._output({call})"
+            body = f"        return AsyncOutputStream({executor}, {call})"
         elif self.kind == "HijackCall":
             head = f"    async def {self.name}({params}) -> AsyncAttachedStream:"
-            body = f"        return await self._client._attach({call})"
+            body = f"        return await attach({executor}, {call})"
         else:
             head = f"    def {self.name}({params}) -> AsyncRawStream:"
-            body = f"        return self._client._raw({call})"
+            body = f"        return AsyncRawStream({executor}, {call})"
         return f'{head}\n        """{doc}"""\n{body}\n'
 
 
@@ -181,10 +182,10 @@ def render() -> str:
             f"class {_class_name(namespace)}:",
             f'    """{what} — ``client.{namespace}``."""',
             "",
-            '    __slots__ = ("_client",)',
+            '    __slots__ = ("_executor",)',
             "",
-            "    def __init__(self, client: AsyncClient) -> None:",
-            "        self._client = client",
+            "    def __init__(self, executor: AsyncExecutor) -> None:",
+            "        self._executor = executor",
         ]
         for method in methods:
             lines.append("")
@@ -205,10 +206,11 @@ def render() -> str:
     attach += [
         "",
         "    def __init__(self) -> None:",
-        '        client = cast("AsyncClient", self)',
+        "        # The client that inherits this implements the executor.",
+        '        executor = cast("AsyncExecutor", self)',
     ]
     for namespace in NAMESPACES:
-        attach.append(f"        self.{namespace} = {_class_name(namespace)}(client)")
+        attach.append(f"        self.{namespace} = {_class_name(namespace)}(executor)")
     typing_imports = "\n".join(
         f"    from {origin} import {', '.join(sorted(names))}"
         for origin, names in sorted(imports.items())
@@ -223,21 +225,24 @@ from __future__ import annotations
 import builtins
 from typing import TYPE_CHECKING, cast
 
+from engineapi._async.streams import (
+    AsyncAttachedStream,
+    AsyncExecStream,
+    AsyncItemStream,
+    AsyncOutputStream,
+    AsyncProgressStream,
+    AsyncRawStream,
+    AsyncWebSocketAttach,
+    attach,
+    extract,
+    websocket,
+)
 {module_imports}
 
 if TYPE_CHECKING:
     import os
 
-    from engineapi._async.client import AsyncClient
-    from engineapi._async.streams import (
-        AsyncAttachedStream,
-        AsyncExecStream,
-        AsyncItemStream,
-        AsyncOutputStream,
-        AsyncProgressStream,
-        AsyncRawStream,
-        AsyncWebSocketAttach,
-    )
+    from engineapi._async.executor import AsyncExecutor
 {typing_imports}
 
 __all__ = [{", ".join(repr(_class_name(n)) for n in NAMESPACES)}, "AsyncNamespaces"]

@@ -9,6 +9,18 @@ from __future__ import annotations
 import builtins
 from typing import TYPE_CHECKING, cast
 
+from engineapi._sync.streams import (
+    AttachedStream,
+    ExecStream,
+    ItemStream,
+    OutputStream,
+    ProgressStream,
+    RawStream,
+    WebSocketAttach,
+    attach,
+    extract,
+    websocket,
+)
 from engineapi.api import configs as _configs
 from engineapi.api import containers as _containers
 from engineapi.api import distribution as _distribution
@@ -30,16 +42,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from engineapi import models
-    from engineapi._sync.client import Client
-    from engineapi._sync.streams import (
-        AttachedStream,
-        ExecStream,
-        ItemStream,
-        OutputStream,
-        ProgressStream,
-        RawStream,
-        WebSocketAttach,
-    )
+    from engineapi._sync.executor import Executor
     from engineapi.api._call import Filters, Timestamp
     from engineapi.api.containers import PathStat, RunResult
     from engineapi.api.exec import ExecResult
@@ -133,10 +136,10 @@ __all__ = [
 class System:
     """Ping, version, info, events and disk usage — ``client.system``."""
 
-    __slots__ = ("_client",)
+    __slots__ = ("_executor",)
 
-    def __init__(self, client: Client) -> None:
-        self._client = client
+    def __init__(self, executor: Executor) -> None:
+        self._executor = executor
 
     def auth(self, config: AuthConfig | Mapping[str, Any]) -> AuthResponse:
         """Check credentials against a registry, as ``docker login`` does — ``POST /auth``.
@@ -146,7 +149,7 @@ class System:
         (with an ``identity_token`` when the registry hands one out); wrong credentials are the
         daemon's error (`Unauthorized`, or `ServerError` for engines that report it as 500).
         """
-        return self._client._send(_system.auth(config))
+        return self._executor.send(_system.auth(config))
 
     def data_usage(
         self, *, type: Sequence[str] | None = None, verbose: bool | None = None
@@ -155,7 +158,7 @@ class System:
 
         `type` limits the answer to some of ``container``, ``image``, ``volume``, ``build-cache``.
         """
-        return self._client._send(_system.data_usage(type=type, verbose=verbose))
+        return self._executor.send(_system.data_usage(type=type, verbose=verbose))
 
     def events(
         self,
@@ -170,40 +173,40 @@ class System:
         seconds, a `timedelta` back from now or the daemon's own string forms. `filters` as the
         CLI's ``--filter``: ``{"type": ["container"], "event": ["start", "die"]}``.
         """
-        return self._client._stream(_system.events(since=since, until=until, filters=filters))
+        return ItemStream(self._executor, _system.events(since=since, until=until, filters=filters))
 
     def info(self) -> SystemInfo:
         """System-wide information: containers, images, drivers, swarm, … — ``GET /info``."""
-        return self._client._send(_system.info())
+        return self._executor.send(_system.info())
 
     def ping(self) -> PingResult:
         """Check the daemon answers and read what it tells about itself — ``GET /_ping``.
 
         Unversioned, so it works before the API version is known.
         """
-        return self._client._send(_system.ping())
+        return self._executor.send(_system.ping())
 
     def ping_head(self) -> PingResult:
         """`ping` without a body — ``HEAD /_ping``; version negotiation uses this one."""
-        return self._client._send(_system.ping_head())
+        return self._executor.send(_system.ping_head())
 
     def version(self) -> SystemVersion:
         """Engine and component versions — ``GET /version``."""
-        return self._client._send(_system.version())
+        return self._executor.send(_system.version())
 
 
 class Containers:
     """Containers — ``client.containers``."""
 
-    __slots__ = ("_client",)
+    __slots__ = ("_executor",)
 
-    def __init__(self, client: Client) -> None:
-        self._client = client
+    def __init__(self, executor: Executor) -> None:
+        self._executor = executor
 
     def archive_info(self, id: str, *, path: str) -> PathStat:
         """Name, size, mode and link target of a path in a container —
         ``HEAD /containers/{id}/archive``."""
-        return self._client._send(_containers.archive_info(id, path=path))
+        return self._executor.send(_containers.archive_info(id, path=path))
 
     def attach(
         self,
@@ -222,7 +225,8 @@ class Containers:
         Use the result as a context manager; `close_write()` sends EOF to the container's stdin.
         `logs` replays earlier output first.
         """
-        return self._client._attach(
+        return attach(
+            self._executor,
             _containers.attach(
                 id,
                 stdin=stdin,
@@ -231,7 +235,7 @@ class Containers:
                 logs=logs,
                 stream=stream,
                 detach_keys=detach_keys,
-            )
+            ),
         )
 
     def attach_websocket(
@@ -251,7 +255,8 @@ class Containers:
         `write()` sends stdin. `stdin`/`stdout`/`stderr` choose the streams on API ≥ 1.42; older
         engines attach all three.
         """
-        return self._client._websocket(
+        return websocket(
+            self._executor,
             _containers.attach_websocket(
                 id,
                 stdin=stdin,
@@ -260,12 +265,12 @@ class Containers:
                 logs=logs,
                 stream=stream,
                 detach_keys=detach_keys,
-            )
+            ),
         )
 
     def changes(self, id: str) -> builtins.list[FilesystemChange]:
         """Files changed in the container's filesystem — ``GET /containers/{id}/changes``."""
-        return self._client._send(_containers.changes(id))
+        return self._executor.send(_containers.changes(id))
 
     def copy_from(self, id: str, path: str, *, dest: str | os.PathLike[str]) -> builtins.list[str]:
         """Copy `path` out of the container into the local directory `dest`
@@ -274,7 +279,7 @@ class Containers:
         Extraction is incremental and safe: absolute names, ``..`` escapes, links pointing
         outside `dest` and device nodes raise `UnsafeArchiveError` before anything lands there.
         """
-        return self._client._extract(_containers.copy_from(id, path, dest=dest))
+        return extract(self._executor, _containers.copy_from(id, path, dest=dest))
 
     def copy_to(self, id: str, source: str | os.PathLike[str], *, path: str) -> None:
         """Copy a local file or directory into the container directory `path`
@@ -283,7 +288,7 @@ class Containers:
         The tar is streamed from disk as it is sent (flat memory), with its exact length; the
         client reads `source` when it sends the call, not before.
         """
-        return self._client._send(_containers.copy_to(id, source, path=path))
+        return self._executor.send(_containers.copy_to(id, source, path=path))
 
     def create(
         self,
@@ -299,30 +304,30 @@ class Containers:
         mapping with the API's keys is accepted too. `platform` (``linux/arm64``) picks the image
         variant.
         """
-        return self._client._send(_containers.create(config, name=name, platform=platform))
+        return self._executor.send(_containers.create(config, name=name, platform=platform))
 
     def delete(
         self, id: str, *, force: bool = False, volumes: bool = False, link: bool = False
     ) -> None:
         """Remove a container (`force` kills it first, `volumes` removes its anonymous volumes) —
         ``DELETE /containers/{id}``."""
-        return self._client._send(_containers.delete(id, force=force, volumes=volumes, link=link))
+        return self._executor.send(_containers.delete(id, force=force, volumes=volumes, link=link))
 
     def export(self, id: str) -> RawStream:
         """The container's filesystem as a tar stream — ``GET /containers/{id}/export``."""
-        return self._client._raw(_containers.export(id))
+        return RawStream(self._executor, _containers.export(id))
 
     def get_archive(self, id: str, *, path: str) -> RawStream:
         """A path of the container as a tar stream — ``GET /containers/{id}/archive``."""
-        return self._client._raw(_containers.get_archive(id, path=path))
+        return RawStream(self._executor, _containers.get_archive(id, path=path))
 
     def inspect(self, id: str, *, size: bool = False) -> ContainerInspectResponse:
         """Everything about a container — ``GET /containers/{id}/json``."""
-        return self._client._send(_containers.inspect(id, size=size))
+        return self._executor.send(_containers.inspect(id, size=size))
 
     def kill(self, id: str, *, signal: str | None = None) -> None:
         """Send a signal (default SIGKILL) to a container — ``POST /containers/{id}/kill``."""
-        return self._client._send(_containers.kill(id, signal=signal))
+        return self._executor.send(_containers.kill(id, signal=signal))
 
     def list(
         self,
@@ -337,7 +342,7 @@ class Containers:
         `limit` returns the most recently created ones (stopped included); `size` adds
         ``SizeRw``/``SizeRootFs`` (slow); `filters` as the CLI's ``docker ps --filter``.
         """
-        return self._client._send(
+        return self._executor.send(
             _containers.list(all=all, limit=limit, size=size, filters=filters)
         )
 
@@ -360,7 +365,8 @@ class Containers:
         Multiplexed or raw (TTY) is decided from the Content-Type (API ≥ 1.42) or the
         container's TTY flag.
         """
-        return self._client._output(
+        return OutputStream(
+            self._executor,
             _containers.logs(
                 id,
                 stdout=stdout,
@@ -370,16 +376,16 @@ class Containers:
                 until=until,
                 timestamps=timestamps,
                 tail=tail,
-            )
+            ),
         )
 
     def pause(self, id: str) -> None:
         """Freeze every process of a container — ``POST /containers/{id}/pause``."""
-        return self._client._send(_containers.pause(id))
+        return self._executor.send(_containers.pause(id))
 
     def prune(self, *, filters: Filters | None = None) -> ContainerPruneResponse:
         """Remove stopped containers — ``POST /containers/prune``."""
-        return self._client._send(_containers.prune(filters=filters))
+        return self._executor.send(_containers.prune(filters=filters))
 
     def put_archive(
         self,
@@ -393,7 +399,7 @@ class Containers:
     ) -> None:
         """Extract a tar archive (bytes, or pieces streamed as they come) into a directory of the
         container — ``PUT /containers/{id}/archive``."""
-        return self._client._send(
+        return self._executor.send(
             _containers.put_archive(
                 id,
                 tar,
@@ -406,15 +412,15 @@ class Containers:
 
     def rename(self, id: str, *, name: str) -> None:
         """Rename a container — ``POST /containers/{id}/rename``."""
-        return self._client._send(_containers.rename(id, name=name))
+        return self._executor.send(_containers.rename(id, name=name))
 
     def resize(self, id: str, *, height: int, width: int) -> None:
         """Resize the container's TTY — ``POST /containers/{id}/resize``."""
-        return self._client._send(_containers.resize(id, height=height, width=width))
+        return self._executor.send(_containers.resize(id, height=height, width=width))
 
     def restart(self, id: str, *, timeout: int | None = None, signal: str | None = None) -> None:
         """Restart a container (stop as in `stop`, then start) — ``POST /containers/{id}/restart``."""
-        return self._client._send(_containers.restart(id, timeout=timeout, signal=signal))
+        return self._executor.send(_containers.restart(id, timeout=timeout, signal=signal))
 
     def run(
         self,
@@ -440,7 +446,7 @@ class Containers:
         the end (``DELETE /containers/{id}``), also when a step fails; a cancelled call leaves
         it. `pull` is ``missing``, ``always`` or ``never``.
         """
-        return self._client._flow(
+        return self._executor.run_flow(
             _containers.run(
                 image,
                 command,
@@ -464,7 +470,7 @@ class Containers:
     ) -> str:
         """``docker run --detach``: create a container of `image` (pulling it as `pull` says, see
         `run`) and start it; its id — ``POST /containers/create``, ``POST /containers/{id}/start``."""
-        return self._client._flow(
+        return self._executor.run_flow(
             _containers.run_detached(
                 image, command, config=config, name=name, pull=pull, platform=platform
             )
@@ -472,7 +478,7 @@ class Containers:
 
     def start(self, id: str, *, detach_keys: str | None = None) -> None:
         """Start a container; starting a running one is not an error — ``POST /containers/{id}/start``."""
-        return self._client._send(_containers.start(id, detach_keys=detach_keys))
+        return self._executor.send(_containers.start(id, detach_keys=detach_keys))
 
     def stats(self, id: str, *, one_shot: bool = False) -> ContainerStatsResponse:
         """One resource-usage sample — ``GET /containers/{id}/stats?stream=false``.
@@ -480,46 +486,46 @@ class Containers:
         The daemon waits for a second sample to compute CPU usage unless `one_shot` (Docker only;
         Podman ignores it).
         """
-        return self._client._send(_containers.stats(id, one_shot=one_shot))
+        return self._executor.send(_containers.stats(id, one_shot=one_shot))
 
     def stats_stream(self, id: str) -> ItemStream[ContainerStatsResponse]:
         """Resource usage, one sample a second until closed — ``GET /containers/{id}/stats``."""
-        return self._client._stream(_containers.stats_stream(id))
+        return ItemStream(self._executor, _containers.stats_stream(id))
 
     def stop(self, id: str, *, timeout: int | None = None, signal: str | None = None) -> None:
         """Stop a container: `signal` (default SIGTERM), then SIGKILL after `timeout` seconds;
         stopping a stopped one is not an error — ``POST /containers/{id}/stop``."""
-        return self._client._send(_containers.stop(id, timeout=timeout, signal=signal))
+        return self._executor.send(_containers.stop(id, timeout=timeout, signal=signal))
 
     def top(self, id: str, *, ps_args: str | None = None) -> ContainerTopResponse:
         """The processes running in a container (``ps`` of it) — ``GET /containers/{id}/top``."""
-        return self._client._send(_containers.top(id, ps_args=ps_args))
+        return self._executor.send(_containers.top(id, ps_args=ps_args))
 
     def unpause(self, id: str) -> None:
         """Thaw a paused container — ``POST /containers/{id}/unpause``."""
-        return self._client._send(_containers.unpause(id))
+        return self._executor.send(_containers.unpause(id))
 
     def update(
         self, id: str, update: ContainerUpdateRequest | Mapping[str, Any]
     ) -> ContainerUpdateResponse:
         """Change a container's resources and restart policy — ``POST /containers/{id}/update``."""
-        return self._client._send(_containers.update(id, update))
+        return self._executor.send(_containers.update(id, update))
 
     def wait(self, id: str, *, condition: str | None = None) -> ContainerWaitResponse:
         """Block until the container stops; its exit code — ``POST /containers/{id}/wait``.
 
         `condition`: ``not-running`` (default), ``next-exit`` or ``removed``. No timeout applies.
         """
-        return self._client._send(_containers.wait(id, condition=condition))
+        return self._executor.send(_containers.wait(id, condition=condition))
 
 
 class Images:
     """Images, builds and registry authentication — ``client.images``."""
 
-    __slots__ = ("_client",)
+    __slots__ = ("_executor",)
 
-    def __init__(self, client: Client) -> None:
-        self._client = client
+    def __init__(self, executor: Executor) -> None:
+        self._executor = executor
 
     def attestations(
         self,
@@ -531,7 +537,7 @@ class Images:
     ) -> builtins.list[AttestationStatement]:
         """The attestations (SBOM, provenance) attached to an image —
         ``GET /images/{name}/attestations`` (API ≥ 1.55)."""
-        return self._client._send(
+        return self._executor.send(
             _images.attestations(name, platform=platform, type=type, statement=statement)
         )
 
@@ -566,7 +572,8 @@ class Images:
         `registry_config` (registry → credentials) is sent as ``X-Registry-Config``; by default,
         every registry's credentials the docker CLI knows, as the CLI sends them.
         """
-        return self._client._progress(
+        return ProgressStream(
+            self._executor,
             _images.build(
                 context,
                 tag=tag,
@@ -583,14 +590,14 @@ class Images:
                 extra_hosts=extra_hosts,
                 gzip=gzip,
                 registry_config=registry_config,
-            )
+            ),
         )
 
     def build_prune(
         self, *, all: bool = False, filters: Filters | None = None, keep_storage: int | None = None
     ) -> BuildPruneResponse:
         """Remove the build cache — ``POST /build/prune``."""
-        return self._client._send(
+        return self._executor.send(
             _images.build_prune(all=all, filters=filters, keep_storage=keep_storage)
         )
 
@@ -607,7 +614,7 @@ class Images:
         config: ContainerConfig | Mapping[str, Any] | None = None,
     ) -> IDResponse:
         """Make an image from a container's changes — ``POST /commit``."""
-        return self._client._send(
+        return self._executor.send(
             _images.commit(
                 container,
                 repo=repo,
@@ -638,7 +645,8 @@ class Images:
 
         `pull` and `import_image` are the friendlier forms. `auth` is sent as ``X-Registry-Auth``.
         """
-        return self._client._progress(
+        return ProgressStream(
+            self._executor,
             _images.create(
                 from_image=from_image,
                 from_src=from_src,
@@ -649,7 +657,7 @@ class Images:
                 platform=platform,
                 body=body,
                 auth=auth,
-            )
+            ),
         )
 
     def delete(
@@ -662,24 +670,24 @@ class Images:
     ) -> builtins.list[ImageDeleteResponseItem]:
         """Remove an image (or one of its names) — ``DELETE /images/{name}``; what was untagged
         and deleted."""
-        return self._client._send(
+        return self._executor.send(
             _images.delete(name, force=force, noprune=noprune, platforms=platforms)
         )
 
     def get(self, name: str, *, platform: Sequence[str] | None = None) -> RawStream:
         """An image (and its parents) as a tarball, streamed (``docker save``) —
         ``GET /images/{name}/get``."""
-        return self._client._raw(_images.get(name, platform=platform))
+        return RawStream(self._executor, _images.get(name, platform=platform))
 
     def get_all(self, names: Sequence[str], *, platform: Sequence[str] | None = None) -> RawStream:
         """Several images in one tarball, streamed — ``GET /images/get``."""
-        return self._client._raw(_images.get_all(names, platform=platform))
+        return RawStream(self._executor, _images.get_all(names, platform=platform))
 
     def history(
         self, name: str, *, platform: str | None = None
     ) -> builtins.list[ImageHistoryResponseItem]:
         """The layers an image was built from, newest first — ``GET /images/{name}/history``."""
-        return self._client._send(_images.history(name, platform=platform))
+        return self._executor.send(_images.history(name, platform=platform))
 
     def import_image(
         self,
@@ -693,17 +701,18 @@ class Images:
     ) -> ProgressStream[CreateImageInfo]:
         """Make an image from a root filesystem tarball (``docker import``) —
         ``POST /images/create?fromSrc=-``; `changes` are Dockerfile instructions (``CMD ["sh"]``)."""
-        return self._client._progress(
+        return ProgressStream(
+            self._executor,
             _images.import_image(
                 tar, repo=repo, tag=tag, message=message, changes=changes, platform=platform
-            )
+            ),
         )
 
     def inspect(
         self, name: str, *, manifests: bool = False, platform: str | None = None
     ) -> ImageInspect:
         """Everything about an image — ``GET /images/{name}/json``."""
-        return self._client._send(_images.inspect(name, manifests=manifests, platform=platform))
+        return self._executor.send(_images.inspect(name, manifests=manifests, platform=platform))
 
     def list(
         self,
@@ -722,7 +731,7 @@ class Images:
         newer API; an older one raises `APIVersionError` before sending); `filters` as
         ``docker images --filter``.
         """
-        return self._client._send(
+        return self._executor.send(
             _images.list(
                 all=all,
                 filters=filters,
@@ -743,14 +752,15 @@ class Images:
     ) -> ProgressStream[BuildInfo]:
         """Load images from a tarball made by `get` (``docker load``), streamed up —
         ``POST /images/load``; a progress stream (``Loaded image: …``)."""
-        return self._client._progress(
-            _images.load(tar, quiet=quiet, platform=platform, content_length=content_length)
+        return ProgressStream(
+            self._executor,
+            _images.load(tar, quiet=quiet, platform=platform, content_length=content_length),
         )
 
     def prune(self, *, filters: Filters | None = None) -> ImagePruneResponse:
         """Remove unused images (dangling only, unless ``filters={"dangling": ["false"]}``) —
         ``POST /images/prune``."""
-        return self._client._send(_images.prune(filters=filters))
+        return self._executor.send(_images.prune(filters=filters))
 
     def pull(
         self,
@@ -767,7 +777,7 @@ class Images:
         (``config.json`` auths, credential helpers, ``DOCKER_AUTH_CONFIG``; see
         `engineapi.config.auth.auth_for`).
         """
-        return self._client._progress(_images.pull(reference, platform=platform, auth=auth))
+        return ProgressStream(self._executor, _images.pull(reference, platform=platform, auth=auth))
 
     def push(
         self,
@@ -781,26 +791,28 @@ class Images:
         `wait()` raises the registry's error (e.g. unauthorized) instead of swallowing it.
 
         Without `auth`, the credentials the docker CLI would use for the registry are sent."""
-        return self._client._progress(_images.push(name, tag=tag, platform=platform, auth=auth))
+        return ProgressStream(
+            self._executor, _images.push(name, tag=tag, platform=platform, auth=auth)
+        )
 
     def search(
         self, term: str, *, limit: int | None = None, filters: Filters | None = None
     ) -> builtins.list[ImageSearchResponseItem]:
         """Search the registry index (Docker Hub) — ``GET /images/search``."""
-        return self._client._send(_images.search(term, limit=limit, filters=filters))
+        return self._executor.send(_images.search(term, limit=limit, filters=filters))
 
     def tag(self, name: str, *, repo: str, tag: str | None = None) -> None:
         """Give an image another name — ``POST /images/{name}/tag``."""
-        return self._client._send(_images.tag(name, repo=repo, tag=tag))
+        return self._executor.send(_images.tag(name, repo=repo, tag=tag))
 
 
 class Networks:
     """Networks — ``client.networks``."""
 
-    __slots__ = ("_client",)
+    __slots__ = ("_executor",)
 
-    def __init__(self, client: Client) -> None:
-        self._client = client
+    def __init__(self, executor: Executor) -> None:
+        self._executor = executor
 
     def connect(
         self,
@@ -814,7 +826,9 @@ class Networks:
         `endpoint_config` sets the container's endpoint on it: ``EndpointSettings(aliases=["db"],
         ipam_config=EndpointIPAMConfig(ipv4_address="10.50.0.10"))``.
         """
-        return self._client._send(_networks.connect(id, container, endpoint_config=endpoint_config))
+        return self._executor.send(
+            _networks.connect(id, container, endpoint_config=endpoint_config)
+        )
 
     def create(self, config: NetworkCreateRequest | Mapping[str, Any]) -> NetworkCreateResponse:
         """Create a network — ``POST /networks/create``.
@@ -824,16 +838,16 @@ class Networks:
         labels={"team": "a"})``; a mapping with the API's keys is accepted too. In a swarm,
         ``driver="overlay"`` (``attachable=True`` to let plain containers join it).
         """
-        return self._client._send(_networks.create(config))
+        return self._executor.send(_networks.create(config))
 
     def delete(self, id: str) -> None:
         """Remove a network — ``DELETE /networks/{id}``."""
-        return self._client._send(_networks.delete(id))
+        return self._executor.send(_networks.delete(id))
 
     def disconnect(self, id: str, container: str, *, force: bool = False) -> None:
         """Detach `container` from the network (`force`: even if it is not running) —
         ``POST /networks/{id}/disconnect``."""
-        return self._client._send(_networks.disconnect(id, container, force=force))
+        return self._executor.send(_networks.disconnect(id, container, force=force))
 
     def inspect(
         self, id: str, *, verbose: bool = False, scope: str | None = None
@@ -843,7 +857,7 @@ class Networks:
         `verbose` adds, for a swarm network, the services and tasks on it across the cluster;
         `scope` (``swarm``, ``global``, ``local``) picks among networks of the same name.
         """
-        return self._client._send(_networks.inspect(id, verbose=verbose, scope=scope))
+        return self._executor.send(_networks.inspect(id, verbose=verbose, scope=scope))
 
     def list(self, *, filters: Filters | None = None) -> builtins.list[NetworkSummary]:
         """Networks — ``GET /networks``.
@@ -851,23 +865,23 @@ class Networks:
         `filters` as ``docker network ls --filter``: ``{"driver": ["bridge"]}``,
         ``{"label": ["team=a"]}``, ``{"name": ["app"]}``, ``{"type": ["custom"]}``, …
         """
-        return self._client._send(_networks.list(filters=filters))
+        return self._executor.send(_networks.list(filters=filters))
 
     def prune(self, *, filters: Filters | None = None) -> NetworkPruneResponse:
         """Remove the networks no container uses — ``POST /networks/prune``.
 
         `filters`: ``{"until": ["24h"]}``, ``{"label": ["team=a"]}`` or ``{"label!": [...]}``.
         """
-        return self._client._send(_networks.prune(filters=filters))
+        return self._executor.send(_networks.prune(filters=filters))
 
 
 class Volumes:
     """Volumes — ``client.volumes``."""
 
-    __slots__ = ("_client",)
+    __slots__ = ("_executor",)
 
-    def __init__(self, client: Client) -> None:
-        self._client = client
+    def __init__(self, executor: Executor) -> None:
+        self._executor = executor
 
     def create(
         self,
@@ -884,7 +898,7 @@ class Volumes:
         mapping with the API's keys) or the keywords; a keyword given overrides the config's
         field. Creating a volume whose name exists returns the existing one.
         """
-        return self._client._send(
+        return self._executor.send(
             _volumes.create(
                 config, name=name, driver=driver, driver_opts=driver_opts, labels=labels
             )
@@ -895,11 +909,11 @@ class Volumes:
 
         A volume in use by a container is a `Conflict`.
         """
-        return self._client._send(_volumes.delete(name, force=force))
+        return self._executor.send(_volumes.delete(name, force=force))
 
     def inspect(self, name: str) -> Volume:
         """A volume: driver, mountpoint, labels, options, usage — ``GET /volumes/{name}``."""
-        return self._client._send(_volumes.inspect(name))
+        return self._executor.send(_volumes.inspect(name))
 
     def list(self, *, filters: Filters | None = None) -> VolumeListResponse:
         """Volumes, and the warnings of drivers that could not list theirs — ``GET /volumes``.
@@ -907,7 +921,7 @@ class Volumes:
         `filters` as ``docker volume ls --filter``: ``{"dangling": ["true"]}``,
         ``{"driver": ["local"]}``, ``{"label": ["team=a"]}``, ``{"name": ["data"]}``.
         """
-        return self._client._send(_volumes.list(filters=filters))
+        return self._executor.send(_volumes.list(filters=filters))
 
     def prune(self, *, filters: Filters | None = None) -> VolumePruneResponse:
         """Remove the volumes no container uses — ``POST /volumes/prune``.
@@ -915,7 +929,7 @@ class Volumes:
         From API 1.42 only anonymous volumes are removed unless ``filters={"all": ["true"]}``;
         ``{"label": ["team=a"]}`` narrows it down.
         """
-        return self._client._send(_volumes.prune(filters=filters))
+        return self._executor.send(_volumes.prune(filters=filters))
 
     def update(
         self, name: str, spec: VolumeUpdateRequest | Mapping[str, Any], *, version: int
@@ -926,16 +940,16 @@ class Volumes:
         ``ClusterVolume.Version.Index``. An engine that is not a swarm manager answers with its
         error (raised as `DaemonError`), an older API raises `APIVersionError` before sending.
         """
-        return self._client._send(_volumes.update(name, spec, version=version))
+        return self._executor.send(_volumes.update(name, spec, version=version))
 
 
 class Exec:
     """Exec instances — ``client.exec``."""
 
-    __slots__ = ("_client",)
+    __slots__ = ("_executor",)
 
-    def __init__(self, client: Client) -> None:
-        self._client = client
+    def __init__(self, executor: Executor) -> None:
+        self._executor = executor
 
     def create(self, container: str, config: ExecConfig | Mapping[str, Any]) -> IDResponse:
         """Set up a command to run in `container`; start it with `start` —
@@ -943,15 +957,15 @@ class Exec:
 
         ``ExecConfig(cmd=["ls", "/"], attach_stdout=True, attach_stderr=True)`` is the typed form.
         """
-        return self._client._send(_exec.create(container, config))
+        return self._executor.send(_exec.create(container, config))
 
     def inspect(self, id: str) -> ExecInspectResponse:
         """An exec's state, command and exit code — ``GET /exec/{id}/json``."""
-        return self._client._send(_exec.inspect(id))
+        return self._executor.send(_exec.inspect(id))
 
     def resize(self, id: str, *, height: int, width: int) -> None:
         """Resize an exec's TTY — ``POST /exec/{id}/resize``."""
-        return self._client._send(_exec.resize(id, height=height, width=width))
+        return self._executor.send(_exec.resize(id, height=height, width=width))
 
     def run(
         self,
@@ -970,7 +984,7 @@ class Exec:
         (``POST /exec/{id}/start``), reads all its output, then inspects it (``GET /exec/{id}/json``)
         until the daemon reports the exit code — it can lag the end of the output.
         """
-        return self._client._flow(
+        return self._executor.run_flow(
             _exec.run(
                 container, cmd, tty=tty, env=env, workdir=workdir, user=user, privileged=privileged
             )
@@ -985,11 +999,11 @@ class Exec:
         `tty` must match the exec's own setting; it decides raw vs multiplexed output on engines
         older than API 1.42. `console_size` is (height, width).
         """
-        return self._client._attach(_exec.start(id, tty=tty, console_size=console_size))
+        return attach(self._executor, _exec.start(id, tty=tty, console_size=console_size))
 
     def start_detached(self, id: str, *, tty: bool = False) -> None:
         """Start an exec in the background — ``POST /exec/{id}/start`` with ``Detach``."""
-        return self._client._send(_exec.start_detached(id, tty=tty))
+        return self._executor.send(_exec.start_detached(id, tty=tty))
 
     def stream(
         self,
@@ -1008,20 +1022,21 @@ class Exec:
         The same three requests as `run`: ``POST /containers/{id}/exec``,
         ``POST /exec/{id}/start``, then ``GET /exec/{id}/json`` for the exit code.
         """
-        return self._client._exec_stream(
+        return ExecStream(
+            self._executor,
             _exec.stream(
                 container, cmd, tty=tty, env=env, workdir=workdir, user=user, privileged=privileged
-            )
+            ),
         )
 
 
 class Swarm:
     """The swarm itself — ``client.swarm``."""
 
-    __slots__ = ("_client",)
+    __slots__ = ("_executor",)
 
-    def __init__(self, client: Client) -> None:
-        self._client = client
+    def __init__(self, executor: Executor) -> None:
+        self._executor = executor
 
     def init(self, config: SwarmInitRequest | Mapping[str, Any] | None = None) -> str:
         """Make this engine the first manager of a new swarm; the node's ID —
@@ -1032,7 +1047,7 @@ class Swarm:
         ``0.0.0.0:2377`` and `subnet_size` (with a `default_addr_pool`) to 24. A host with several
         addresses needs `advertise_addr`.
         """
-        return self._client._send(_swarm.init(config))
+        return self._executor.send(_swarm.init(config))
 
     def inspect(self) -> models.Swarm:
         """The swarm: its ID, spec, version and join tokens — ``GET /swarm`` (managers only).
@@ -1040,7 +1055,7 @@ class Swarm:
         ``swarm.inspect().join_tokens.worker`` is what a worker joins with. An engine that is not
         in a swarm answers 503 (`ServiceUnavailable`), a worker too.
         """
-        return self._client._send(_swarm.inspect())
+        return self._executor.send(_swarm.inspect())
 
     def join(self, config: SwarmJoinRequest | Mapping[str, Any]) -> None:
         """Join a swarm as a worker or manager — ``POST /swarm/join``.
@@ -1049,26 +1064,26 @@ class Swarm:
         advertise_addr="10.0.0.6")``; the token decides the role. `listen_addr` defaults to
         ``0.0.0.0:2377``.
         """
-        return self._client._send(_swarm.join(config))
+        return self._executor.send(_swarm.join(config))
 
     def leave(self, *, force: bool = False) -> None:
         """Leave the swarm — ``POST /swarm/leave``.
 
         A manager must `force` it (the last manager's leaving ends the swarm and its state).
         """
-        return self._client._send(_swarm.leave(force=force))
+        return self._executor.send(_swarm.leave(force=force))
 
     def unlock(self, key: str | SwarmUnlockRequest | Mapping[str, Any]) -> None:
         """Unlock a locked manager with the swarm's unlock key — ``POST /swarm/unlock``.
 
         A manager that is not locked refuses it (the daemon's error is raised).
         """
-        return self._client._send(_swarm.unlock(key))
+        return self._executor.send(_swarm.unlock(key))
 
     def unlock_key(self) -> UnlockKeyResponse:
         """The key that unlocks an autolocked swarm's managers after a restart —
         ``GET /swarm/unlockkey``."""
-        return self._client._send(_swarm.unlock_key())
+        return self._executor.send(_swarm.unlock_key())
 
     def update(
         self,
@@ -1086,7 +1101,7 @@ class Swarm:
         a stale version is refused, so concurrent changes are not lost. The spec replaces the
         whole current one: start from ``inspect().spec``.
         """
-        return self._client._send(
+        return self._executor.send(
             _swarm.update(
                 spec,
                 version=version,
@@ -1100,22 +1115,22 @@ class Swarm:
 class Nodes:
     """Swarm nodes — ``client.nodes``."""
 
-    __slots__ = ("_client",)
+    __slots__ = ("_executor",)
 
-    def __init__(self, client: Client) -> None:
-        self._client = client
+    def __init__(self, executor: Executor) -> None:
+        self._executor = executor
 
     def delete(self, id: str, *, force: bool = False) -> None:
         """Remove a node from the swarm — ``DELETE /nodes/{id}``.
 
         A node still up must leave first, or be removed with `force`.
         """
-        return self._client._send(_nodes.delete(id, force=force))
+        return self._executor.send(_nodes.delete(id, force=force))
 
     def inspect(self, id: str) -> Node:
         """A node: spec, description (hostname, engine, resources), status, manager status —
         ``GET /nodes/{id}``; ``self`` names the node answering."""
-        return self._client._send(_nodes.inspect(id))
+        return self._executor.send(_nodes.inspect(id))
 
     def list(self, *, filters: Filters | None = None) -> builtins.list[Node]:
         """The swarm's nodes — ``GET /nodes`` (managers only).
@@ -1123,7 +1138,7 @@ class Nodes:
         `filters`: ``{"role": ["worker"]}``, ``{"membership": ["accepted"]}``,
         ``{"node.label": ["zone=a"]}``, ``{"id": [...]}``, ``{"name": [...]}``.
         """
-        return self._client._send(_nodes.list(filters=filters))
+        return self._executor.send(_nodes.list(filters=filters))
 
     def update(self, id: str, spec: NodeSpec | Mapping[str, Any], *, version: int) -> None:
         """Change a node's role, availability (``active``, ``pause``, ``drain``) or labels —
@@ -1132,16 +1147,16 @@ class Nodes:
         `version` is the node's current ``Version.Index``; the spec replaces the whole current
         one, so start from ``inspect(id).spec``. Draining moves the node's tasks elsewhere.
         """
-        return self._client._send(_nodes.update(id, spec, version=version))
+        return self._executor.send(_nodes.update(id, spec, version=version))
 
 
 class Services:
     """Swarm services — ``client.services``."""
 
-    __slots__ = ("_client",)
+    __slots__ = ("_executor",)
 
-    def __init__(self, client: Client) -> None:
-        self._client = client
+    def __init__(self, executor: Executor) -> None:
+        self._executor = executor
 
     def create(
         self,
@@ -1156,16 +1171,16 @@ class Services:
         replicated=ServiceSpecModeReplicated(replicas=2)))``. `auth` (sent as
         ``X-Registry-Auth``) lets the nodes pull a private image.
         """
-        return self._client._send(_services.create(spec, auth=auth))
+        return self._executor.send(_services.create(spec, auth=auth))
 
     def delete(self, id: str) -> None:
         """Remove a service; its tasks are stopped — ``DELETE /services/{id}``."""
-        return self._client._send(_services.delete(id))
+        return self._executor.send(_services.delete(id))
 
     def inspect(self, id: str, *, insert_defaults: bool = False) -> Service:
         """A service: its spec, the previous spec, version, endpoint and update status —
         ``GET /services/{id}``; `insert_defaults` fills in the defaults the spec left out."""
-        return self._client._send(_services.inspect(id, insert_defaults=insert_defaults))
+        return self._executor.send(_services.inspect(id, insert_defaults=insert_defaults))
 
     def list(
         self, *, filters: Filters | None = None, status: bool = False
@@ -1176,7 +1191,7 @@ class Services:
         `filters`: ``{"name": [...]}``, ``{"label": ["team=a"]}``, ``{"mode": ["replicated"]}``,
         ``{"id": [...]}``.
         """
-        return self._client._send(_services.list(filters=filters, status=status))
+        return self._executor.send(_services.list(filters=filters, status=status))
 
     def logs(
         self,
@@ -1198,7 +1213,8 @@ class Services:
         (``com.docker.swarm.node.id=…,com.docker.swarm.service.id=…,…``). Multiplexed or raw (a
         TTY service) is decided from the Content-Type (API ≥ 1.42) or the service's TTY flag.
         """
-        return self._client._output(
+        return OutputStream(
+            self._executor,
             _services.logs(
                 id,
                 stdout=stdout,
@@ -1208,19 +1224,19 @@ class Services:
                 timestamps=timestamps,
                 tail=tail,
                 details=details,
-            )
+            ),
         )
 
     def rollback(self, id: str) -> ServiceUpdateResponse:
         """Return a service to its previous spec, as ``docker service rollback`` does:
         ``GET /services/{id}`` for the version and spec, then ``POST /services/{id}/update``
         with ``rollback=previous``."""
-        return self._client._flow(_services.rollback(id))
+        return self._executor.run_flow(_services.rollback(id))
 
     def scale(self, id: str, replicas: int) -> ServiceUpdateResponse:
         """Set a replicated service's number of tasks: ``GET /services/{id}``, then
         ``POST /services/{id}/update`` with the same spec and `replicas`."""
-        return self._client._flow(_services.scale(id, replicas))
+        return self._executor.run_flow(_services.scale(id, replicas))
 
     def update(
         self,
@@ -1240,7 +1256,7 @@ class Services:
         the current spec with it; `rollback` does both). `registry_auth_from` (``spec`` or
         ``previous-spec``) picks the credentials kept with the service when no `auth` is given.
         """
-        return self._client._send(
+        return self._executor.send(
             _services.update(
                 id,
                 spec,
@@ -1255,15 +1271,15 @@ class Services:
 class Tasks:
     """Swarm tasks — ``client.tasks``."""
 
-    __slots__ = ("_client",)
+    __slots__ = ("_executor",)
 
-    def __init__(self, client: Client) -> None:
-        self._client = client
+    def __init__(self, executor: Executor) -> None:
+        self._executor = executor
 
     def inspect(self, id: str) -> Task:
         """A task: its spec, node, slot, desired state and status (with the container ID) —
         ``GET /tasks/{id}``."""
-        return self._client._send(_tasks.inspect(id))
+        return self._executor.send(_tasks.inspect(id))
 
     def list(self, *, filters: Filters | None = None) -> builtins.list[Task]:
         """The swarm's tasks — ``GET /tasks`` (managers only).
@@ -1271,7 +1287,7 @@ class Tasks:
         `filters`: ``{"service": [name or id]}``, ``{"desired-state": ["running"]}``,
         ``{"node": [...]}``, ``{"label": [...]}``, ``{"id": [...]}``, ``{"name": [...]}``.
         """
-        return self._client._send(_tasks.list(filters=filters))
+        return self._executor.send(_tasks.list(filters=filters))
 
     def logs(
         self,
@@ -1289,7 +1305,8 @@ class Tasks:
 
         The options are those of `services.logs`; a TTY task's output is raw.
         """
-        return self._client._output(
+        return OutputStream(
+            self._executor,
             _tasks.logs(
                 id,
                 stdout=stdout,
@@ -1299,17 +1316,17 @@ class Tasks:
                 timestamps=timestamps,
                 tail=tail,
                 details=details,
-            )
+            ),
         )
 
 
 class Secrets:
     """Swarm secrets — ``client.secrets``."""
 
-    __slots__ = ("_client",)
+    __slots__ = ("_executor",)
 
-    def __init__(self, client: Client) -> None:
-        self._client = client
+    def __init__(self, executor: Executor) -> None:
+        self._executor = executor
 
     def create(
         self,
@@ -1329,7 +1346,7 @@ class Secrets:
         override its fields. `driver` names an external secret store, `templating` a template
         driver (``Driver(name="golang")``).
         """
-        return self._client._send(
+        return self._executor.send(
             _secrets.create(
                 spec, name=name, data=data, labels=labels, driver=driver, templating=templating
             )
@@ -1337,11 +1354,11 @@ class Secrets:
 
     def delete(self, id: str) -> None:
         """Remove a secret; one in use by a service is a `Conflict` — ``DELETE /secrets/{id}``."""
-        return self._client._send(_secrets.delete(id))
+        return self._executor.send(_secrets.delete(id))
 
     def inspect(self, id: str) -> Secret:
         """A secret's spec (without the data), version and dates — ``GET /secrets/{id}``."""
-        return self._client._send(_secrets.inspect(id))
+        return self._executor.send(_secrets.inspect(id))
 
     def list(self, *, filters: Filters | None = None) -> builtins.list[Secret]:
         """Secrets, without their data — ``GET /secrets`` (swarm managers; Podman has its own).
@@ -1349,7 +1366,7 @@ class Secrets:
         `filters`: ``{"name": [...]}``, ``{"label": ["team=a"]}``, ``{"id": [...]}``,
         ``{"names": [...]}``.
         """
-        return self._client._send(_secrets.list(filters=filters))
+        return self._executor.send(_secrets.list(filters=filters))
 
     def update(self, id: str, spec: SecretSpec | Mapping[str, Any], *, version: int) -> None:
         """Change a secret's labels (nothing else can change) — ``POST /secrets/{id}/update``.
@@ -1357,16 +1374,16 @@ class Secrets:
         `version` is the secret's current ``Version.Index``; send its whole current spec
         (``inspect(id).spec``) with the new labels.
         """
-        return self._client._send(_secrets.update(id, spec, version=version))
+        return self._executor.send(_secrets.update(id, spec, version=version))
 
 
 class Configs:
     """Swarm configs — ``client.configs``."""
 
-    __slots__ = ("_client",)
+    __slots__ = ("_executor",)
 
-    def __init__(self, client: Client) -> None:
-        self._client = client
+    def __init__(self, executor: Executor) -> None:
+        self._executor = executor
 
     def create(
         self,
@@ -1385,18 +1402,18 @@ class Configs:
         keywords override its fields. `templating` names a template driver
         (``Driver(name="golang")``).
         """
-        return self._client._send(
+        return self._executor.send(
             _configs.create(spec, name=name, data=data, labels=labels, templating=templating)
         )
 
     def delete(self, id: str) -> None:
         """Remove a config; one in use by a service is a `Conflict` — ``DELETE /configs/{id}``."""
-        return self._client._send(_configs.delete(id))
+        return self._executor.send(_configs.delete(id))
 
     def inspect(self, id: str) -> Config:
         """A config: its spec (with the data, base64), version and dates —
         ``GET /configs/{id}``; ``base64.b64decode(config.spec.data)`` is the content."""
-        return self._client._send(_configs.inspect(id))
+        return self._executor.send(_configs.inspect(id))
 
     def list(self, *, filters: Filters | None = None) -> builtins.list[Config]:
         """Configs, with their data — ``GET /configs`` (swarm managers only).
@@ -1404,7 +1421,7 @@ class Configs:
         `filters`: ``{"name": [...]}``, ``{"label": ["team=a"]}``, ``{"id": [...]}``,
         ``{"names": [...]}``.
         """
-        return self._client._send(_configs.list(filters=filters))
+        return self._executor.send(_configs.list(filters=filters))
 
     def update(self, id: str, spec: ConfigSpec | Mapping[str, Any], *, version: int) -> None:
         """Change a config's labels (nothing else can change) — ``POST /configs/{id}/update``.
@@ -1412,16 +1429,16 @@ class Configs:
         `version` is the config's current ``Version.Index``; send its whole current spec
         (``inspect(id).spec``) with the new labels.
         """
-        return self._client._send(_configs.update(id, spec, version=version))
+        return self._executor.send(_configs.update(id, spec, version=version))
 
 
 class Plugins:
     """Plugins — ``client.plugins``."""
 
-    __slots__ = ("_client",)
+    __slots__ = ("_executor",)
 
-    def __init__(self, client: Client) -> None:
-        self._client = client
+    def __init__(self, executor: Executor) -> None:
+        self._executor = executor
 
     def create(
         self,
@@ -1437,19 +1454,19 @@ class Plugins:
         or pieces streamed as they come). `name` is the plugin's reference, e.g.
         ``registry:5000/team/myplugin:1.0`` to `push` it there later. The plugin starts disabled.
         """
-        return self._client._send(_plugins.create(name, context, content_length=content_length))
+        return self._executor.send(_plugins.create(name, context, content_length=content_length))
 
     def delete(self, name: str, *, force: bool = False) -> Plugin | None:
         """Remove a plugin (`force`: even an enabled one) — ``DELETE /plugins/{name}``.
 
         The spec promises the removed plugin; Docker sends nothing back (``None`` then).
         """
-        return self._client._send(_plugins.delete(name, force=force))
+        return self._executor.send(_plugins.delete(name, force=force))
 
     def disable(self, name: str, *, force: bool = False) -> None:
         """Stop a plugin (`force`: even while something uses it) —
         ``POST /plugins/{name}/disable``."""
-        return self._client._send(_plugins.disable(name, force=force))
+        return self._executor.send(_plugins.disable(name, force=force))
 
     def enable(self, name: str, *, timeout: int = 0) -> None:
         """Start a plugin — ``POST /plugins/{name}/enable``.
@@ -1458,19 +1475,19 @@ class Plugins:
         daemon's default) bounds the daemon's calls to the plugin once it runs; it is always sent,
         as Docker 20.10 fails on an enable without it.
         """
-        return self._client._send(_plugins.enable(name, timeout=timeout))
+        return self._executor.send(_plugins.enable(name, timeout=timeout))
 
     def inspect(self, name: str) -> Plugin:
         """An installed plugin: its config, settings and whether it is enabled —
         ``GET /plugins/{name}/json``."""
-        return self._client._send(_plugins.inspect(name))
+        return self._executor.send(_plugins.inspect(name))
 
     def list(self, *, filters: Filters | None = None) -> builtins.list[Plugin]:
         """Installed plugins — ``GET /plugins``.
 
         `filters`: ``{"capability": ["volumedriver"]}``, ``{"enabled": ["true"]}``.
         """
-        return self._client._send(_plugins.list(filters=filters))
+        return self._executor.send(_plugins.list(filters=filters))
 
     def privileges(
         self, remote: str, *, auth: AuthConfig | Mapping[str, Any] | None = None
@@ -1481,7 +1498,7 @@ class Plugins:
         `auth` (sent as ``X-Registry-Auth``) is for a private registry. Docker answers an empty
         list, not an error, for a plugin it cannot read (missing, or the credentials refused).
         """
-        return self._client._send(_plugins.privileges(remote, auth=auth))
+        return self._executor.send(_plugins.privileges(remote, auth=auth))
 
     def pull(
         self,
@@ -1498,8 +1515,8 @@ class Plugins:
         `name` installs it under another name (a local alias); `auth` is sent as
         ``X-Registry-Auth``.
         """
-        return self._client._progress(
-            _plugins.pull(remote, name=name, privileges=privileges, auth=auth)
+        return ProgressStream(
+            self._executor, _plugins.pull(remote, name=name, privileges=privileges, auth=auth)
         )
 
     def push(
@@ -1507,7 +1524,7 @@ class Plugins:
     ) -> ProgressStream[PushImageInfo]:
         """Push a plugin to the registry its name points at — ``POST /plugins/{name}/push``; a
         progress stream whose `wait()` raises the registry's error (e.g. unauthorized)."""
-        return self._client._progress(_plugins.push(name, auth=auth))
+        return ProgressStream(self._executor, _plugins.push(name, auth=auth))
 
     def set(self, name: str, settings: Sequence[str] | Mapping[str, str]) -> None:
         """Change a disabled plugin's settings — ``POST /plugins/{name}/set``.
@@ -1516,7 +1533,7 @@ class Plugins:
         ``{"myargs": "a b"}`` args, ``{"mydevice.path": "/dev/x"}`` a device; a list of
         ``"key=value"`` strings is accepted too. Only what the plugin declares settable changes.
         """
-        return self._client._send(_plugins.set(name, settings))
+        return self._executor.send(_plugins.set(name, settings))
 
     def upgrade(
         self,
@@ -1531,18 +1548,18 @@ class Plugins:
 
         `privileges` as for `pull`: exactly what `privileges(remote)` lists.
         """
-        return self._client._progress(
-            _plugins.upgrade(name, remote=remote, privileges=privileges, auth=auth)
+        return ProgressStream(
+            self._executor, _plugins.upgrade(name, remote=remote, privileges=privileges, auth=auth)
         )
 
 
 class Distribution:
     """Registry distribution information — ``client.distribution``."""
 
-    __slots__ = ("_client",)
+    __slots__ = ("_executor",)
 
-    def __init__(self, client: Client) -> None:
-        self._client = client
+    def __init__(self, executor: Executor) -> None:
+        self._executor = executor
 
     def inspect(
         self, name: str, *, auth: AuthConfig | Mapping[str, Any] | None = None
@@ -1552,7 +1569,7 @@ class Distribution:
 
         The daemon asks the registry; `auth` (sent as ``X-Registry-Auth``) is for a private one.
         """
-        return self._client._send(_distribution.inspect(name, auth=auth))
+        return self._executor.send(_distribution.inspect(name, auth=auth))
 
 
 class Namespaces:
@@ -1574,18 +1591,19 @@ class Namespaces:
     distribution: Distribution
 
     def __init__(self) -> None:
-        client = cast("Client", self)
-        self.system = System(client)
-        self.containers = Containers(client)
-        self.images = Images(client)
-        self.networks = Networks(client)
-        self.volumes = Volumes(client)
-        self.exec = Exec(client)
-        self.swarm = Swarm(client)
-        self.nodes = Nodes(client)
-        self.services = Services(client)
-        self.tasks = Tasks(client)
-        self.secrets = Secrets(client)
-        self.configs = Configs(client)
-        self.plugins = Plugins(client)
-        self.distribution = Distribution(client)
+        # The client that inherits this implements the executor.
+        executor = cast("Executor", self)
+        self.system = System(executor)
+        self.containers = Containers(executor)
+        self.images = Images(executor)
+        self.networks = Networks(executor)
+        self.volumes = Volumes(executor)
+        self.exec = Exec(executor)
+        self.swarm = Swarm(executor)
+        self.nodes = Nodes(executor)
+        self.services = Services(executor)
+        self.tasks = Tasks(executor)
+        self.secrets = Secrets(executor)
+        self.configs = Configs(executor)
+        self.plugins = Plugins(executor)
+        self.distribution = Distribution(executor)

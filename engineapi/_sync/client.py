@@ -12,37 +12,25 @@ from engineapi._concurrency import Lock, run_blocking, sleep
 from engineapi._explain import error_message, explain_connect_error
 from engineapi._sync._namespaces import Namespaces
 from engineapi._sync.connection import RequestBody
+from engineapi._sync.executor import Hijacked, Opened
 from engineapi._sync.pool import ConnectionPool
-from engineapi._sync.streams import (
-    AttachedStream,
-    ExecStream,
-    ItemStream,
-    OutputStream,
-    ProgressStream,
-    RawStream,
-    WebSocketAttach,
-)
+from engineapi._sync.streams import OutputStream, ProgressStream, attach
 from engineapi._timeouts import Timeouts
 from engineapi._version import USER_AGENT
 from engineapi.api import _versions
 from engineapi.api._call import (
     Call,
-    ExtractCall,
     Flow,
     HijackCall,
     OutputCall,
     Pause,
     ProgressCall,
-    RawCall,
     Reply,
-    StreamCall,
     WebSocketCall,
 )
-from engineapi.api.exec import ExecStreamCall
 from engineapi.api.system import PingResult, ping, ping_head
-from engineapi.archive.tarball import extract_stream
 from engineapi.backends._select import select_backend
-from engineapi.backends.base import Backend, BackendResponse, Duplex
+from engineapi.backends.base import Backend, BackendResponse
 from engineapi.config import Endpoint, TLSConfig, resolve_api_version, resolve_endpoint
 from engineapi.errors import ConnectError, DaemonError, daemon_error
 from engineapi.streams.stdcopy import is_multiplexed
@@ -144,11 +132,11 @@ class Client(Namespaces):
             if self._api_version is not None:
                 return  # another task negotiated while this one waited
             try:
-                result = self._send(ping_head())
+                result = self.send(ping_head())
             except DaemonError as exc:
                 if exc.status not in (400, 404, 405):
                     raise
-                result = self._send(ping())  # a daemon without HEAD /_ping
+                result = self.send(ping())  # a daemon without HEAD /_ping
             self._api_version = _versions.negotiate(result.api_version, self.endpoint.host.url)
             self._api_version_key = _versions.version_key(self._api_version)
             self._ping = result
@@ -217,48 +205,41 @@ class Client(Namespaces):
             host=self.endpoint.host.url,
         )
 
-    def _send(self, call: Call[T]) -> T:
-        """Execute a call whose whole response is decoded at once."""
+    # -- the executor: what namespaces and streams call (engineapi._sync.executor) -----------
+
+    def send(self, call: Call[T]) -> T:
+        """Execute `call` (any builder of `engineapi.api`) and decode its whole response."""
         response = self._open(call)
         body = response.read()
         return call.decode(Reply(response.status, response.headers, body))
 
-    def _stream(self, call: StreamCall[T]) -> ItemStream[T]:
-        """A stream of decoded items; the request goes out when iteration starts."""
-        return ItemStream(self, call)
+    def open_stream(self, call: Call[Any]) -> Opened:
+        """Send `call` and return once the response head is in, the body left to read; for
+        container output, whether it comes as stdcopy frames."""
+        if isinstance(call, OutputCall):
+            tty = self._known_tty(call)
+            response = self._open(call)
+            return Opened(response, self._is_multiplexed(response.headers, tty))
+        return Opened(self._open(call))
 
-    def _known_tty(self, call: OutputCall) -> bool | None:
-        """The TTY flag when the API version is too old for Content-Type to tell (< 1.42)."""
-        if call.tty is not None:
-            return call.tty
-        if self._api_version is None:
-            self._negotiate()
-        if self._api_version_key < (1, 42) and call.tty_probe is not None:
-            return self._send(call.tty_probe)
-        return None
-
-    def _is_multiplexed(self, headers: Mapping[str, str], tty: bool | None) -> bool:
-        # Before API 1.42 every such body claimed to be a raw stream: only the TTY flag counts.
-        content_type = headers.get("content-type") if self._api_version_key >= (1, 42) else None
-        decided = is_multiplexed(content_type, tty)
-        return True if decided is None else decided
-
-    def _exec_stream(self, call: ExecStreamCall) -> ExecStream:
-        """An exec run whose output streams and whose exit code comes at the end."""
-        return ExecStream(self, call)
-
-    def _output(self, call: OutputCall) -> OutputStream:
-        """Container output (logs); the request goes out when reading starts."""
-        return OutputStream(self, call)
-
-    def _attach(self, call: HijackCall) -> AttachedStream:
-        """Hijack the connection for an attach or exec start; frames out, stdin in."""
-        tty = self._known_tty(call)
+    def hijack(self, call: Call[Any]) -> Hijacked:
+        """Send `call` asking for the connection and take it over: ``101 UPGRADED`` (or, on
+        old engines without the Upgrade header, ``200`` and a hijack all the same), or a
+        WebSocket handshake for a `WebSocketCall`."""
+        if isinstance(call, WebSocketCall):
+            # The daemon insists on an Origin header.
+            key, handshake = handshake_headers(origin="http://localhost")
+            response = self._open(call, handshake)
+            check_accept(key, response.headers)
+            return Hijacked(response.hijack())
+        tty = self._known_tty(call) if isinstance(call, HijackCall) else None
         response = self._open(call, UPGRADE_TCP)
-        multiplexed = self._is_multiplexed(response.headers, tty)
-        return AttachedStream(self._pool.hijack(response), multiplexed)
+        multiplexed = False
+        if isinstance(call, HijackCall):
+            multiplexed = self._is_multiplexed(response.headers, tty)
+        return Hijacked(response.hijack(), multiplexed)
 
-    def _flow(self, flow: Flow[T]) -> T:
+    def run_flow(self, flow: Flow[T]) -> T:
         """Drive a sans-IO multi-step operation (see `engineapi.api._call.Flow`): each step's
         result is sent back into it, a daemon's error is thrown into it."""
         result: Any = None
@@ -282,46 +263,30 @@ class Client(Namespaces):
             sleep(step.seconds)
             return None
         if isinstance(step, HijackCall):
-            with self._attach(step) as attached:
+            with attach(self, step) as attached:
                 return attached.read_split()
         if isinstance(step, OutputCall):
-            with self._output(step) as output:
+            with OutputStream(self, step) as output:
                 return output.read_split()
         if isinstance(step, ProgressCall):
-            return self._progress(step).wait()
-        return self._send(step)
+            return ProgressStream(self, step).wait()
+        return self.send(step)
 
-    def _websocket(self, call: WebSocketCall) -> WebSocketAttach:
-        """Upgrade to a WebSocket (the daemon insists on an Origin header)."""
-        key, headers = handshake_headers(origin="http://localhost")
-        response = self._open(call, headers)
-        check_accept(key, response.headers)
-        return WebSocketAttach(self._pool.hijack(response))
+    def _known_tty(self, call: OutputCall) -> bool | None:
+        """The TTY flag when the API version is too old for Content-Type to tell (< 1.42)."""
+        if call.tty is not None:
+            return call.tty
+        if self._api_version is None:
+            self._negotiate()
+        if self._api_version_key < (1, 42) and call.tty_probe is not None:
+            return self.send(call.tty_probe)
+        return None
 
-    def _extract(self, call: ExtractCall) -> list[str]:
-        """Extract a tar response into `call.dest` as it arrives; the extracted paths."""
-        response = self._open(call)
-        try:
-            return extract_stream(response.iter_bytes(), call.dest)
-        finally:
-            response.close()
-
-    def _hijack(self, call: Call[Any]) -> Duplex:
-        """Send `call` asking to upgrade the connection; return the raw duplex stream.
-
-        The daemon answers ``101 UPGRADED`` (or, on old engines without the Upgrade header,
-        ``200`` and hijacks the connection all the same).
-        """
-        response = self._open(call, UPGRADE_TCP)
-        return self._pool.hijack(response)
-
-    def _progress(self, call: ProgressCall[T]) -> ProgressStream[T]:
-        """A progress stream; the request goes out when iteration (or `wait()`) starts."""
-        return ProgressStream(self, call)
-
-    def _raw(self, call: RawCall) -> RawStream:
-        """A raw body stream; the request goes out when iteration starts."""
-        return RawStream(self, call)
+    def _is_multiplexed(self, headers: Mapping[str, str], tty: bool | None) -> bool:
+        # Before API 1.42 every such body claimed to be a raw stream: only the TTY flag counts.
+        content_type = headers.get("content-type") if self._api_version_key >= (1, 42) else None
+        decided = is_multiplexed(content_type, tty)
+        return True if decided is None else decided
 
     # -- lifecycle -------------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from engineapi.errors import ConnectionLost, LocalProtocolError, RemoteProtocolError
 from engineapi.http import NEED_DATA, ClientConnection, Data, Headers
@@ -14,10 +14,13 @@ from engineapi.http import Response as ResponseHead
 from engineapi.http._events import EndOfMessage
 from engineapi.transports.base import READ_SIZE, Stream
 
-if TYPE_CHECKING:
-    from engineapi._sync.pool import ConnectionPool
-
-__all__ = ["HTTPConnection", "HijackedStream", "Response", "RequestBody"]
+__all__ = [
+    "ConnectionOwner",
+    "HTTPConnection",
+    "HijackedStream",
+    "Response",
+    "RequestBody",
+]
 
 #: A request body: whole bytes, or pieces sent as they come (chunked unless a length is given).
 RequestBody = bytes | Iterable[bytes] | Iterable[bytes] | None
@@ -98,25 +101,35 @@ class HTTPConnection:
         self.stream.close()
 
 
+class ConnectionOwner(Protocol):
+    """Whoever lent a response its connection (the pool): told when the response is done with
+    it, or when a hijacked stream that took it for good is closed."""
+
+    def release(self, connection: HTTPConnection, *, reusable: bool) -> None: ...
+
+    def release_slot(self) -> None: ...
+
+
 class Response:
     """A response whose body is read on demand.
 
     Read it whole with `read()`, or piece by piece with `iter_bytes()`. Closing it early (or
-    leaving a ``with`` block) drops the connection rather than draining it.
+    leaving a ``with`` block) drops the connection rather than draining it. After a ``101``
+    (or a hijacking ``200``) `hijack()` takes the connection over as a duplex stream.
     """
 
-    __slots__ = ("_connection", "_done", "_pool", "_read_timeout", "headers", "status")
+    __slots__ = ("_connection", "_done", "_owner", "_read_timeout", "headers", "status")
 
     def __init__(
         self,
         connection: HTTPConnection,
         head: ResponseHead,
         read_timeout: float | None,
-        pool: ConnectionPool,
+        owner: ConnectionOwner,
     ) -> None:
         self._connection: HTTPConnection | None = connection
         self._read_timeout = read_timeout
-        self._pool = pool
+        self._owner = owner
         self._done = False
         self.status = head.status
         self.headers: Headers = head.headers
@@ -158,14 +171,15 @@ class Response:
     def _release(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:
-            self._pool.release(connection, reusable=self._done)
+            self._owner.release(connection, reusable=self._done)
 
-    def _detach(self) -> HTTPConnection:
-        """Take the connection away from this response (for a hijack); the slot stays taken."""
+    def hijack(self) -> HijackedStream:
+        """The raw duplex stream under this response, with the bytes already buffered; the
+        connection never goes back to the pool (its slot is freed when the stream closes)."""
         connection, self._connection = self._connection, None
         if connection is None:
             raise LocalProtocolError("the response is closed")
-        return connection
+        return HijackedStream(connection.stream, connection.protocol.trailing_data, self._owner)
 
     def close(self) -> None:
         """Release the connection: back to the pool if the body was read, else closed."""
@@ -187,12 +201,12 @@ class HijackedStream:
     to the process's stdin while its output keeps coming.
     """
 
-    __slots__ = ("_closed", "_pending", "_pool", "_stream")
+    __slots__ = ("_closed", "_owner", "_pending", "_stream")
 
-    def __init__(self, stream: Stream, initial: bytes, pool: ConnectionPool) -> None:
+    def __init__(self, stream: Stream, initial: bytes, owner: ConnectionOwner) -> None:
         self._stream = stream
         self._pending = initial
-        self._pool = pool
+        self._owner = owner
         self._closed = False
 
     def read(self, max_bytes: int = READ_SIZE, timeout: float | None = None) -> bytes:
@@ -217,7 +231,7 @@ class HijackedStream:
         if not self._closed:
             self._closed = True
             self._stream.close()
-            self._pool.release_slot()
+            self._owner.release_slot()
 
     def __enter__(self) -> HijackedStream:
         return self

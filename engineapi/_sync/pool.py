@@ -5,14 +5,8 @@
 from __future__ import annotations
 
 from engineapi._concurrency import Semaphore
-from engineapi._sync.connection import (
-    HijackedStream,
-    HTTPConnection,
-    RequestBody,
-    Response,
-)
+from engineapi._sync.connection import HTTPConnection, RequestBody, Response
 from engineapi._timeouts import Timeouts
-from engineapi.backends.base import BackendResponse
 from engineapi.errors import ConnectionLost, RemoteProtocolError
 from engineapi.transports.base import Transport
 
@@ -102,13 +96,6 @@ class ConnectionPool:
                 connection.close()
         finally:
             self._slots.release()
-
-    def hijack(self, response: BackendResponse) -> HijackedStream:
-        """Turn a 101 (or raw-stream) response into a duplex stream that owns its connection."""
-        if not isinstance(response, Response):
-            raise TypeError("this pool can only hijack its own responses")
-        connection = response._detach()
-        return HijackedStream(connection.stream, connection.protocol.trailing_data, self)
 
     def release_slot(self) -> None:
         """Called by a hijacked stream when it closes: its connection is gone for good."""

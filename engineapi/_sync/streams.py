@@ -1,19 +1,22 @@
 # GENERATED from engineapi/_async/streams.py by `python -m engineapi._codegen.unasync`.
 # Do not edit: change the async source and regenerate (make gen).
-"""Streamed responses handed to the user: JSON item streams and raw byte streams."""
+"""Streamed responses handed to the user: JSON item streams, raw byte streams, container
+output, hijacked attach/exec and WebSocket sessions.
+
+Each stream is built on an executor (`engineapi._sync.executor.Executor`: the client),
+which sends its request when reading starts; nothing here knows the client."""
 
 from __future__ import annotations
 
 import builtins
 import collections
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
-from engineapi._concurrency import sleep
 from engineapi.api import exec as exec_api
-from engineapi.api._call import Call, OutputCall, RawCall, StreamCall
-from engineapi.api.exec import ExecStreamCall
+from engineapi.api._call import Call, ExtractCall, HijackCall, OutputCall, RawCall, StreamCall
+from engineapi.archive.tarball import extract_stream
 from engineapi.backends.base import BackendResponse, Duplex
 from engineapi.errors import EngineAPIError, RemoteProtocolError, StreamError
 from engineapi.streams.jsonlines import JSONLinesDecoder
@@ -22,7 +25,8 @@ from engineapi.streams.websocket import Close, Message, Ping, WebSocketConnectio
 from engineapi.transports.base import READ_SIZE
 
 if TYPE_CHECKING:
-    from engineapi._sync.client import Client
+    from engineapi._sync.executor import Executor
+    from engineapi.api.exec import ExecStreamCall
 
 __all__ = [
     "AttachedStream",
@@ -32,6 +36,9 @@ __all__ = [
     "ProgressStream",
     "RawStream",
     "WebSocketAttach",
+    "attach",
+    "extract",
+    "websocket",
 ]
 
 T = TypeVar("T")
@@ -43,16 +50,16 @@ class BodyStream(Generic[CallT]):
     ``with`` block, calling `close()` or breaking out of a loop closes the connection
     (nothing is drained)."""
 
-    __slots__ = ("_call", "_client", "_response")
+    __slots__ = ("_call", "_executor", "_response")
 
-    def __init__(self, client: Client, call: CallT) -> None:
-        self._client = client
+    def __init__(self, executor: Executor, call: CallT) -> None:
+        self._executor = executor
         self._call = call
         self._response: BackendResponse | None = None
 
     def _open(self) -> BackendResponse:
         if self._response is None:
-            self._response = self._client._open(self._call)
+            self._response = (self._executor.open_stream(self._call)).response
         return self._response
 
     def close(self) -> None:
@@ -160,16 +167,15 @@ class OutputStream(BodyStream[OutputCall]):
 
     __slots__ = ("_multiplexed",)
 
-    def __init__(self, client: Client, call: OutputCall) -> None:
-        super().__init__(client, call)
+    def __init__(self, executor: Executor, call: OutputCall) -> None:
+        super().__init__(executor, call)
         self._multiplexed = True
 
     def _open(self) -> BackendResponse:
         if self._response is None:
-            tty = self._client._known_tty(self._call)
-            response = self._client._open(self._call)
-            self._multiplexed = self._client._is_multiplexed(response.headers, tty)
-            self._response = response
+            opened = self._executor.open_stream(self._call)
+            self._multiplexed = opened.multiplexed
+            self._response = opened.response
         return self._response
 
     @property
@@ -201,11 +207,16 @@ class OutputStream(BodyStream[OutputCall]):
 
     def read_split(self) -> tuple[bytes, bytes]:
         """All output as (stdout, stderr)."""
-        out: list[bytes] = []
-        err: list[bytes] = []
-        for stream, data in self:
-            (err if stream == STDERR else out).append(data)
-        return b"".join(out), b"".join(err)
+        return split_frames(self)
+
+
+def split_frames(frames: Iterable[Frame]) -> tuple[bytes, bytes]:
+    """Frames read to the end, as (stdout, stderr)."""
+    out: list[bytes] = []
+    err: list[bytes] = []
+    for stream, data in frames:
+        (err if stream == STDERR else out).append(data)
+    return b"".join(out), b"".join(err)
 
 
 class AttachedStream:
@@ -244,11 +255,7 @@ class AttachedStream:
 
     def read_split(self) -> tuple[bytes, bytes]:
         """All remaining output as (stdout, stderr)."""
-        out: list[bytes] = []
-        err: list[bytes] = []
-        for stream, data in self:
-            (err if stream == STDERR else out).append(data)
-        return b"".join(out), b"".join(err)
+        return split_frames(self)
 
     def write(self, data: bytes, timeout: float | None = None) -> None:
         """Send bytes to the process's stdin."""
@@ -277,10 +284,10 @@ class ExecStream:
     then ``run.exit_code``. Frames are ``(stream, bytes)`` as in `OutputStream`.
     """
 
-    __slots__ = ("_attached", "_call", "_client", "exec_id", "exit_code")
+    __slots__ = ("_attached", "_call", "_executor", "exec_id", "exit_code")
 
-    def __init__(self, client: Client, call: ExecStreamCall) -> None:
-        self._client = client
+    def __init__(self, executor: Executor, call: ExecStreamCall) -> None:
+        self._executor = executor
         self._call = call
         self._attached: AttachedStream | None = None
         #: The exec's id, once created.
@@ -290,11 +297,11 @@ class ExecStream:
 
     def _open(self) -> AttachedStream:
         if self._attached is None:
-            created = self._client._send(self._call.create)
+            created = self._executor.send(self._call.create)
             if not created.id:
                 raise RemoteProtocolError("the daemon created an exec without an id")
             self.exec_id = created.id
-            self._attached = self._client._attach(exec_api.start(created.id, tty=self._call.tty))
+            self._attached = attach(self._executor, self._call.start(created.id))
         return self._attached
 
     def __iter__(self) -> Iterator[Frame]:
@@ -311,14 +318,7 @@ class ExecStream:
 
     def _wait_exit_code(self) -> None:
         assert self.exec_id is not None
-        delay = 0.005
-        while True:
-            state = self._client._send(exec_api.inspect(self.exec_id))
-            if not state.running and state.exit_code is not None:
-                self.exit_code = state.exit_code
-                return
-            sleep(delay)
-            delay = min(delay * 2, 0.2)
+        self.exit_code = self._executor.run_flow(exec_api.exit_code(self.exec_id))
 
     def close(self) -> None:
         if self._attached is not None:
@@ -394,3 +394,23 @@ class WebSocketAttach:
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def attach(executor: Executor, call: HijackCall) -> AttachedStream:
+    """Hijack the connection for an attach or exec start: frames out, stdin in."""
+    hijacked = executor.hijack(call)
+    return AttachedStream(hijacked.stream, hijacked.multiplexed)
+
+
+def websocket(executor: Executor, call: Call[Any]) -> WebSocketAttach:
+    """Upgrade to a WebSocket session (attach over ``/attach/ws``)."""
+    return WebSocketAttach((executor.hijack(call)).stream)
+
+
+def extract(executor: Executor, call: ExtractCall) -> builtins.list[str]:
+    """Extract a tar response into `call.dest` as it arrives; the extracted paths."""
+    response = (executor.open_stream(call)).response
+    try:
+        return extract_stream(response.iter_bytes(), call.dest)
+    finally:
+        response.close()

@@ -97,15 +97,28 @@ def inspect(id: str) -> Call[ExecInspectResponse]:
     )
 
 
-class ExecStreamCall(Call[Any]):
-    """`stream`: create an exec, attach to it, and inspect it for the exit code at the end."""
+@attrs.frozen
+class ExecStreamCall:
+    """What `stream` asks of the client: `create` the exec, attach to it (`start`) and hand its
+    output over as it comes, then run `exit_code` (the same flow `run` ends with)."""
 
-    __slots__ = ("create", "tty")
+    create: Call[IDResponse]
+    tty: bool
 
-    def __init__(self, create: Call[IDResponse], *, tty: bool) -> None:
-        super().__init__(create.operation_id, create.method, create.path, decode=create.decode)
-        self.create = create
-        self.tty = tty
+    def start(self, exec_id: str) -> HijackCall:
+        return start(exec_id, tty=self.tty)
+
+
+def exit_code(exec_id: str) -> Flow[int]:
+    """The exit code of a finished exec: inspected (``GET /exec/{id}/json``) with a growing
+    pause until the daemon reports it — it can lag the end of the output."""
+    delay = 0.005
+    while True:
+        state: Any = yield inspect(exec_id)
+        if not state.running and state.exit_code is not None:
+            return int(state.exit_code)
+        yield Pause(delay)
+        delay = min(delay * 2, 0.2)
 
 
 @attrs.frozen
@@ -161,13 +174,8 @@ def run(
     config = _run_config(cmd, tty, env, workdir, user, privileged)
     created: Any = yield create(container, config)
     stdout, stderr = yield start(created.id, tty=tty)
-    delay = 0.005
-    while True:
-        state: Any = yield inspect(created.id)
-        if not state.running and state.exit_code is not None:
-            return ExecResult(exit_code=state.exit_code, stdout=stdout, stderr=stderr)
-        yield Pause(delay)
-        delay = min(delay * 2, 0.2)
+    code = yield from exit_code(created.id)
+    return ExecResult(exit_code=code, stdout=stdout, stderr=stderr)
 
 
 def stream(

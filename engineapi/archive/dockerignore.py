@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Final
 
 from engineapi.archive.tarball import tar_stream
-from engineapi.errors import EngineAPIError
+from engineapi.errors import BuildContextError, DockerignoreError
 
 __all__ = [
     "DOCKERIGNORE",
@@ -50,16 +50,6 @@ __all__ = [
 
 DOCKERIGNORE: Final = ".dockerignore"
 _DEFAULT_DOCKERFILE: Final = "Dockerfile"
-
-
-class BuildContextError(EngineAPIError, ValueError):
-    """A build context could not be made from a directory: it is not a directory, the
-    Dockerfile is missing or outside it, or its ``.dockerignore`` is invalid."""
-
-
-class DockerignoreError(BuildContextError):
-    """A ``.dockerignore`` the docker CLI would refuse too: an exception with no pattern
-    (``!``), a malformed pattern (``[a-``, a trailing ``\\``), or a line over 64 KiB."""
 
 
 # ---------------------------------------------------------------------------------------------

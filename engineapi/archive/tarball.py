@@ -25,7 +25,7 @@ from typing import Final
 
 import attrs
 
-from engineapi.errors import EngineAPIError
+from engineapi.errors import ArchiveError, UnsafeArchiveError
 
 __all__ = [
     "ArchiveError",
@@ -46,21 +46,6 @@ _ZERO_BLOCK: Final = bytes(BLOCK)
 _END_OF_ARCHIVE: Final = bytes(2 * BLOCK)
 _ENCODING: Final = "utf-8"
 _ERRORS: Final = "surrogateescape"  # names that are not UTF-8 keep their bytes (os.fsencode)
-
-
-class ArchiveError(EngineAPIError):
-    """A tar archive could not be written or read: a file changed size while it was being
-    archived, or a tar stream is malformed or cut short."""
-
-
-class UnsafeArchiveError(ArchiveError):
-    """A member of an archive being extracted would escape the destination directory (or is a
-    device node or fifo); the message names the member and the reason."""
-
-    def __init__(self, member: str, reason: str) -> None:
-        super().__init__(f"refusing to extract {member!r}: {reason}")
-        self.member = member
-        self.reason = reason
 
 
 # ---------------------------------------------------------------------------------------------

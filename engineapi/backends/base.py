@@ -3,8 +3,9 @@
 A backend owns connections to one daemon. `request()` returns once the response head is in;
 the body is read with `read()` or `iter_bytes()` (each wait bounded by ``timeouts.read``) and
 `aclose()` releases the connection (dropping it if the body was not read to the end). After a
-``101`` (or a hijacking ``200``), `hijack(response)` hands over the raw duplex stream, with any
-bytes already buffered, and keeps the connection out of the pool for good.
+``101`` (or a hijacking ``200``), the response's `hijack()` hands over the raw duplex stream,
+with any bytes already buffered, and keeps the connection out of the pool for good (a backend
+that cannot hijack raises `HijackUnsupported` there).
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ class AsyncBackendResponse(Protocol):
 
     def iter_bytes(self) -> AsyncIterator[bytes]: ...
 
+    def hijack(self) -> AsyncDuplex: ...
+
     async def aclose(self) -> None: ...
 
 
@@ -63,8 +66,6 @@ class AsyncBackend(Protocol):
         timeouts: Timeouts,
     ) -> AsyncBackendResponse: ...
 
-    def hijack(self, response: AsyncBackendResponse) -> AsyncDuplex: ...
-
     async def aclose(self) -> None: ...
 
 
@@ -78,6 +79,8 @@ class BackendResponse(Protocol):
     def read(self) -> bytes: ...
 
     def iter_bytes(self) -> Iterator[bytes]: ...
+
+    def hijack(self) -> Duplex: ...
 
     def close(self) -> None: ...
 
@@ -104,7 +107,5 @@ class Backend(Protocol):
         content_length: int | None = None,
         timeouts: Timeouts,
     ) -> BackendResponse: ...
-
-    def hijack(self, response: BackendResponse) -> Duplex: ...
 
     def close(self) -> None: ...

@@ -396,6 +396,12 @@ class _AsyncResponse:
     def status(self) -> int:
         return self._response.status_code
 
+    def hijack(self) -> _AsyncDuplex:
+        """The upgraded connection httpcore hands over after a 101 (its network stream)."""
+        if self.status != 101:
+            _not_upgraded(self.status)
+        return _AsyncDuplex(self._response, self._where)
+
     @property
     def headers(self) -> Mapping[str, str]:
         return self._response.headers
@@ -565,13 +571,6 @@ class AsyncHttpxBackend:
             raise _translate(exc, self._where) from exc
         return _AsyncResponse(response, timeouts.read, self._where)
 
-    def hijack(self, response: Any) -> _AsyncDuplex:
-        if not isinstance(response, _AsyncResponse):
-            raise TypeError("this backend can only hijack its own responses")
-        if response.status != 101:
-            _not_upgraded(response.status)
-        return _AsyncDuplex(response._response, self._where)
-
     async def aclose(self) -> None:
         if self._owned:
             await self.client.aclose()
@@ -590,6 +589,12 @@ class _Response:
     @property
     def status(self) -> int:
         return self._response.status_code
+
+    def hijack(self) -> _Duplex:
+        """The upgraded connection httpcore hands over after a 101 (its network stream)."""
+        if self.status != 101:
+            _not_upgraded(self.status)
+        return _Duplex(self._response, self._where)
 
     @property
     def headers(self) -> Mapping[str, str]:
@@ -711,13 +716,6 @@ class HttpxBackend:
         except Exception as exc:
             raise _translate(exc, self._where) from exc
         return _Response(response, self._where)
-
-    def hijack(self, response: Any) -> _Duplex:
-        if not isinstance(response, _Response):
-            raise TypeError("this backend can only hijack its own responses")
-        if response.status != 101:
-            _not_upgraded(response.status)
-        return _Duplex(response._response, self._where)
 
     def close(self) -> None:
         if self._owned:

@@ -34,6 +34,7 @@ from engineapi.errors import (
     ConfigError,
     ConnectError,
     ConnectionLost,
+    HijackUnsupported,
     RemoteProtocolError,
     TimeoutError,
 )
@@ -42,10 +43,6 @@ __all__ = ["HijackUnsupported", "RequestsBackend"]
 
 _READ_SIZE = 256 * 1024
 _CONNECT_ERRNOS = {errno.ENOENT, errno.ECONNREFUSED, errno.EACCES, errno.EHOSTUNREACH}
-
-
-class HijackUnsupported(ConfigError, NotImplementedError):
-    """The chosen backend cannot take over a connection (attach, exec start, WebSocket)."""
 
 
 def _base_url(endpoint: Endpoint) -> str:
@@ -174,6 +171,13 @@ class _Response:
     def status(self) -> int:
         return self._response.status_code
 
+    def hijack(self) -> Any:
+        raise HijackUnsupported(
+            "the requests backend cannot hijack a connection: use backend='builtin' or "
+            "backend='httpx' for attach and exec",
+            source="backend=requests",
+        )
+
     @property
     def headers(self) -> Mapping[str, str]:
         return self._response.headers
@@ -265,13 +269,6 @@ class RequestsBackend:
         except Exception as exc:
             raise _translate(exc, self._where, connecting=True) from exc
         return _Response(response, self._where)
-
-    def hijack(self, response: Any) -> Any:
-        raise HijackUnsupported(
-            "the requests backend cannot hijack a connection: use backend='builtin' or "
-            "backend='httpx' for attach and exec",
-            source="backend=requests",
-        )
 
     def close(self) -> None:
         if self._owned:

@@ -45,8 +45,9 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from engineapi.config._env import Environ, config_file, get_environ
-from engineapi.config._errors import ConfigError, ConfigWarning
+from engineapi.config._errors import ConfigWarning
 from engineapi.config._store import _MISSING, _decode, _JSONObject
+from engineapi.errors import CredentialsError
 
 if TYPE_CHECKING:
     from engineapi.models import AuthConfig
@@ -100,11 +101,6 @@ _FIELDS: Final = (
 HelperRunner = Callable[[str, str, bytes], tuple[int, bytes]]
 
 _Auth = dict[str, str]
-
-
-class CredentialsError(ConfigError):
-    """Credentials could not be read: a credential helper is missing or failed. `source`
-    names the helper program."""
 
 
 # ---------------------------------------------------------------------------------------------

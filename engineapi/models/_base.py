@@ -251,7 +251,42 @@ def _restore_constant(cls: Any, value: Any) -> Any:
     return cls.decode(value)
 
 
-class OpenEnum(str):
+class _Open:
+    """What `OpenEnum` and `OpenIntEnum` share: the constants a subclass lists, gathered when
+    it is made, and how an instance shows and pickles. `_kind` is the value type (str, int)."""
+
+    __slots__ = ()
+
+    _kind: ClassVar[type]
+    _constants: ClassVar[Mapping[str, Any]] = {}
+    _by_value: ClassVar[_ByValue]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._constants, cls._by_value = _collect_constants(cls)
+
+    @classmethod
+    def constants(cls) -> Mapping[str, Self]:
+        """``{constant name: value}`` for the values the spec lists, in spec order."""
+        return dict(cls._constants)
+
+    @property
+    def is_known(self) -> bool:
+        """Whether the spec lists this value."""
+        return type(self)._kind(self) in type(self)._by_value
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _restore_constant, (type(self), type(self)._kind(self))
+
+    def __repr__(self) -> str:
+        cls = type(self)
+        for name, constant in cls._constants.items():
+            if constant == self:
+                return f"{cls.__name__}.{name}"
+        return f"{cls.__name__}({cls._kind(self)!r})"
+
+
+class OpenEnum(_Open, str):
     """A string enum that also accepts values the spec does not list.
 
     Known values are class constants (``ContainerSummaryState.RUNNING``); decoding a listed
@@ -260,73 +295,21 @@ class OpenEnum(str):
     """
 
     __slots__ = ()
-
-    _constants: ClassVar[Mapping[str, Any]] = {}
-    _by_value: ClassVar[_ByValue]
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        cls._constants, cls._by_value = _collect_constants(cls)
-
-    @classmethod
-    def constants(cls) -> Mapping[str, Self]:
-        """``{constant name: value}`` for the values the spec lists, in spec order."""
-        return dict(cls._constants)
+    _kind = str
 
     @classmethod
     def decode(cls, value: Any) -> Any:
         """The constant for a listed value, a new instance for another string, else *value*."""
         return cls._by_value[value] if type(value) is str else value
 
-    @property
-    def is_known(self) -> bool:
-        """Whether the spec lists this value."""
-        return str(self) in type(self)._by_value
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return _restore_constant, (type(self), str(self))
-
-    def __repr__(self) -> str:
-        cls = type(self)
-        for name, constant in cls._constants.items():
-            if constant == self:
-                return f"{cls.__name__}.{name}"
-        return f"{cls.__name__}({str(self)!r})"
-
-
-class OpenIntEnum(int):
+class OpenIntEnum(_Open, int):
     """An integer enum that also accepts values the spec does not list (see :class:`OpenEnum`)."""
 
     __slots__ = ()
-
-    _constants: ClassVar[Mapping[str, Any]] = {}
-    _by_value: ClassVar[_ByValue]
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        cls._constants, cls._by_value = _collect_constants(cls)
-
-    @classmethod
-    def constants(cls) -> Mapping[str, Self]:
-        """``{constant name: value}`` for the values the spec lists, in spec order."""
-        return dict(cls._constants)
+    _kind = int
 
     @classmethod
     def decode(cls, value: Any) -> Any:
         """The constant for a listed value, a new instance for another int, else *value*."""
         return cls._by_value[value] if type(value) is int else value
-
-    @property
-    def is_known(self) -> bool:
-        """Whether the spec lists this value."""
-        return int(self) in type(self)._by_value
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return _restore_constant, (type(self), int(self))
-
-    def __repr__(self) -> str:
-        cls = type(self)
-        for name, constant in cls._constants.items():
-            if constant == self:
-                return f"{cls.__name__}.{name}"
-        return f"{cls.__name__}({int(self)!r})"

@@ -60,7 +60,7 @@ from urllib.parse import parse_qsl
 
 import attrs
 
-from engineapi.errors import EngineAPIError
+from engineapi.errors import CassetteError
 
 __all__ = [
     "FORMAT",
@@ -85,10 +85,6 @@ _NUL_RUN = b"\0" * 16
 _BASE64_LINE = 76
 #: The streams of a multiplexed (stdcopy) body, by the number in each frame header.
 _STREAMS = ("stdin", "stdout", "stderr", "systemerr")
-
-
-class CassetteError(EngineAPIError):
-    """A cassette file is missing, unreadable or of an unknown format."""
 
 
 @attrs.define

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engineapi._version import __version__
-from engineapi.errors import ConnectionLost, EngineAPIError
+from engineapi.errors import ConnectionLost, RecordingError
 from engineapi.http import NEED_DATA, ClientConnection, Data, EndOfMessage, Response
 from engineapi.replay._cassette import (
     Cassette,
@@ -43,10 +43,6 @@ __all__ = ["AsyncRecordingStream", "RecordingError", "RecordingStream", "Recordi
 _DROP_REQUEST = frozenset({"host", "user-agent", "content-length"})
 _FRAMING = frozenset({"content-length", "transfer-encoding"})
 _SERVER = re.compile(r"(?:Docker|Libpod)/(\S+)")
-
-
-class RecordingError(EngineAPIError):
-    """The recorder could not make sense of the bytes of a session; the cassette is unreliable."""
 
 
 class RecordingTransport:

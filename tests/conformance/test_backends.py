@@ -26,6 +26,8 @@ import attrs
 import pytest
 
 from engineapi import AsyncClient, Client, Timeouts
+from engineapi._async.streams import AsyncRawStream
+from engineapi._sync.streams import RawStream
 from engineapi.api._call import Call, RawCall
 from engineapi.config import TLSConfig
 from engineapi.errors import (
@@ -115,20 +117,20 @@ def test_json_requests(client: Client, engine: Engine) -> None:
 
 def test_every_error_status_is_typed(client: Client, engine: Engine, container: str) -> None:
     with pytest.raises(NotFound) as missing:
-        client._send(_call("GET", "/containers/engineapi-no-such/json"))
+        client.send(_call("GET", "/containers/engineapi-no-such/json"))
     assert missing.value.status == 404 and "engineapi-no-such" in missing.value.message
     name = engine.docker("inspect", "-f", "{{.Name}}", container).strip().lstrip("/")
     # Podman answers a name conflict with 500: the class must follow the status either way.
     expected = ServerError if engine.is_podman else Conflict
     with pytest.raises(expected) as taken:
-        client._send(
+        client.send(
             _call(
                 "POST", "/containers/create", query={"name": name}, json_body={"Image": "busybox"}
             )
         )
     assert "already in use" in taken.value.message
     with pytest.raises(DaemonError) as bad:
-        client._send(_call("GET", "/containers/json", query={"filters": "{not json"}))
+        client.send(_call("GET", "/containers/json", query={"filters": "{not json"}))
     assert bad.value.status in (400, 500)
     assert type(bad.value) is type(daemon_error(bad.value.status, ""))
     assert bad.value.host == engine.host
@@ -148,7 +150,7 @@ def test_logs_follow_streams_as_it_comes(client: Client, engine: Engine) -> None
         )
         arrivals: list[float] = []
         data = bytearray()
-        with client._raw(call) as stream:
+        with RawStream(client, call) as stream:
             for piece in stream:
                 arrivals.append(time.monotonic())
                 data += piece
@@ -167,7 +169,7 @@ def test_events_stream(client: Client, engine: Engine) -> None:
 
 def test_large_raw_body(client: Client, container: str) -> None:
     call = RawCall("ContainerExport", "GET", f"/containers/{container}/export")
-    with client._raw(call) as stream:
+    with RawStream(client, call) as stream:
         size = sum(len(piece) for piece in stream)
     assert size > 500_000
 
@@ -190,14 +192,14 @@ def test_put_archive_streams_the_body(
         body=pieces,
         content_length=len(tar) if framing == "content-length" else None,
     )
-    assert client._send(call).status == 200
+    assert client.send(call).status == 200
     size = engine.docker("exec", container, "wc", "-c", "/tmp/upload.bin").split()[0]
     assert int(size) == len(content)
 
 
 def test_image_load_streams_the_body(client: Client, engine: Engine) -> None:
     image = engine.docker("image", "inspect", "-f", "{{.Id}}", "busybox").strip()
-    with client._raw(RawCall("ImageGet", "GET", "/images/busybox/get")) as stream:
+    with RawStream(client, RawCall("ImageGet", "GET", "/images/busybox/get")) as stream:
         tar = b"".join(stream)
     pieces = iter([tar[i : i + 100_000] for i in range(0, len(tar), 100_000)])
     call = RawCall(
@@ -208,7 +210,7 @@ def test_image_load_streams_the_body(client: Client, engine: Engine) -> None:
         headers=[("Content-Type", "application/x-tar")],
         body=pieces,
     )
-    with client._raw(call) as stream:
+    with RawStream(client, call) as stream:
         reply = b"".join(stream)
     assert reply  # progress / "Loaded image" messages
     assert engine.docker("image", "inspect", "-f", "{{.Id}}", "busybox").strip() == image
@@ -233,9 +235,9 @@ def test_hijack_with_close_write(client: Client, engine: Engine, backend: str) -
             from engineapi.backends.requests import HijackUnsupported
 
             with pytest.raises(HijackUnsupported, match="hijack"):
-                client._hijack(_attach_call(cid))
+                client.hijack(_attach_call(cid))
             return
-        with client._hijack(_attach_call(cid)) as stream:  # type: ignore[attr-defined]
+        with client.hijack(_attach_call(cid)).stream as stream:  # type: ignore[attr-defined]
             engine.docker("start", cid)
             stream.write(payload)
             stream.close_write()
@@ -292,7 +294,7 @@ def test_hijack_over_tcp_and_tls(tls_engine: Engine, tcp_engine: Engine, backend
     ]:
         cid = engine.docker("create", "-i", "busybox", "cat").strip()
         try:
-            with client, client._hijack(_attach_call(cid)) as stream:  # type: ignore[attr-defined]
+            with client, client.hijack(_attach_call(cid)).stream as stream:  # type: ignore[attr-defined]
                 engine.docker("start", cid)
                 stream.write(b"over the network\n")
                 stream.close_write()
@@ -341,7 +343,7 @@ def test_response_timeout(client: Client, container: str) -> None:
     client.timeouts = Timeouts(connect=5, response=0.5, read=0.5)
     start = time.monotonic()
     with pytest.raises(TimeoutError):
-        client._send(call)
+        client.send(call)
     assert time.monotonic() - start < 2.5
     assert client.system.ping().api_version  # still usable
 
@@ -358,7 +360,7 @@ def test_idle_read_timeout_is_not_a_whole_body_timeout(
             f"/containers/{cid}/logs",
             query={"follow": True, "stdout": True},
         )
-        with client._raw(call) as stream:
+        with RawStream(client, call) as stream:
             assert b"tick6" in b"".join(stream)
     finally:
         engine.docker("rm", "-f", cid, check=False)
@@ -433,7 +435,7 @@ def cut_short(tmp_path: Path) -> Iterator[str]:
 def test_daemon_closing_mid_response(cut_short: str, backend: str) -> None:
     with Client(cut_short, backend=backend, version="1.41") as client:
         with pytest.raises((TransportError, ProtocolError)):
-            client._send(_call("GET", "/info", versioned=False))
+            client.send(_call("GET", "/info", versioned=False))
 
 
 # -- async ---------------------------------------------------------------------------------------------
@@ -446,7 +448,7 @@ async def test_async_json_errors_and_concurrency(engine: Engine, abackend: str) 
         infos = await asyncio.gather(*[client.system.info() for _ in range(5)])
         assert all(i.containers is not None for i in infos)
         with pytest.raises(NotFound):
-            await client._send(_call("GET", "/containers/engineapi-no-such/json"))
+            await client.send(_call("GET", "/containers/engineapi-no-such/json"))
 
 
 async def test_async_streams_concurrently(engine: Engine, abackend: str) -> None:
@@ -461,7 +463,7 @@ async def test_async_streams_concurrently(engine: Engine, abackend: str) -> None
                     f"/containers/{cid}/logs",
                     query={"follow": True, "stdout": True},
                 )
-                async with client._raw(call) as stream:
+                async with AsyncRawStream(client, call) as stream:
                     return b"".join([piece async for piece in stream])
 
             outputs = await asyncio.gather(*[follow(cid) for cid in cids])
@@ -482,7 +484,7 @@ async def test_async_streamed_request_body(engine: Engine, abackend: str, contai
     async with AsyncClient(engine.host, backend=abackend) as client:
         call = _call("PUT", f"/containers/{container}/archive", query={"path": "/tmp"})
         call.body = pieces()
-        assert (await client._send(call)).status == 200
+        assert (await client.send(call)).status == 200
     assert engine.docker("exec", container, "cat", "/tmp/async.txt") == (
         "from an async generator\n"
     )
@@ -492,7 +494,7 @@ async def test_async_hijack_with_close_write(engine: Engine, abackend: str) -> N
     cid = engine.docker("create", "-i", "busybox", "cat").strip()
     try:
         async with AsyncClient(engine.host, backend=abackend) as client:
-            stream: Any = await client._hijack(_attach_call(cid))
+            stream: Any = (await client.hijack(_attach_call(cid))).stream
             async with stream:
                 engine.docker("start", cid)
                 await stream.write(b"async stdin\n")
@@ -533,7 +535,7 @@ async def test_async_timeouts(engine: Engine, abackend: str, container: str) -> 
         client.timeouts = Timeouts(connect=5, response=0.5, read=None)
         start = time.monotonic()
         with pytest.raises(TimeoutError):
-            await client._send(_call("POST", f"/containers/{container}/stop", query={"t": 3}))
+            await client.send(_call("POST", f"/containers/{container}/stop", query={"t": 3}))
         assert time.monotonic() - start < 2.5
         client.timeouts = Timeouts(connect=5, response=5, read=0.5)
         start = time.monotonic()
@@ -574,7 +576,7 @@ async def test_async_connection_reuse(
 async def test_async_daemon_closing_mid_response(cut_short: str, abackend: str) -> None:
     async with AsyncClient(cut_short, backend=abackend, version="1.41") as client:
         with pytest.raises((TransportError, ProtocolError)):
-            await client._send(_call("GET", "/info", versioned=False))
+            await client.send(_call("GET", "/info", versioned=False))
 
 
 def test_a_given_transport_carries_every_request(

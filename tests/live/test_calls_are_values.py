@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from engineapi import Client
+from engineapi._sync.streams import attach, websocket
 from engineapi.api import containers as calls
 from engineapi.replay import ISOLATED_ENVIRON, RecordingTransport, Request, Scrubber
 from engineapi.transports import transport_for
@@ -55,7 +56,7 @@ def test_a_hijack_sent_twice_asks_for_the_upgrade_once_each_time(
     headers_before = call.headers
     with Client(engine.host, transport=recorder, environ=ISOLATED_ENVIRON) as client:
         for _ in range(2):
-            with client._attach(call) as attached:
+            with attach(client, call) as attached:
                 out, _ = attached.read_split()
                 assert out == b"hi\n"
     assert call.headers == headers_before
@@ -83,7 +84,7 @@ def test_optional_parameters_follow_the_version_of_each_send(
         with Client(
             engine.host, transport=recorder, environ=ISOLATED_ENVIRON, version=version
         ) as client:
-            socket = client._websocket(call)
+            socket = websocket(client, call)
             deadline = time.monotonic() + 10
             data = b""
             while b"hi" not in data and time.monotonic() < deadline:
@@ -112,7 +113,7 @@ def test_local_files_are_read_when_the_call_is_sent(
     with Client(engine.host, environ=ISOLATED_ENVIRON) as client:
         for content in (b"first\n", b"second, longer\n"):
             source.write_bytes(content)
-            client._send(call)
+            client.send(call)
             assert client.exec.run(cid, ["cat", "/tmp/note.txt"]).stdout == content
 
 

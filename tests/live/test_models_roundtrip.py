@@ -26,7 +26,7 @@ def objects(engine: Engine, busybox_container: str) -> Iterator[dict[str, str]]:
     network = engine.docker("network", "create", f"engineapi-rt-{suffix}").strip()
     engine.docker("exec", busybox_container, "sh", "-c", "echo changed > /tmp/changed")
     with Client(engine.host) as client:
-        exec_id = client._send(
+        exec_id = client.send(
             Call(
                 "ContainerExec",
                 "POST",
@@ -52,7 +52,7 @@ def fetch(client: Client, operation_id: str, path: str, query: dict[str, object]
     call: Call[Any] = Call(
         operation_id, "GET", path, query=query, decode=lambda r: json.loads(r.body)
     )
-    return client._send(call)
+    return client.send(call)
 
 
 # operationId → (path parameter kind, query)
@@ -114,7 +114,7 @@ def test_event_stream_round_trips(engine: Engine) -> None:
             query={"since": f"{time.time() - 60:.3f}", "until": f"{time.time() + 1:.3f}"},
             decode=lambda r: r.body,
         )
-        body = client._send(call)
+        body = client.send(call)
     lines = [json.loads(line) for line in body.splitlines() if line.strip()]
     assert lines
     for raw in lines:

@@ -364,7 +364,7 @@ async def _async_hijack_cat(client: AsyncClient, engine: Engine, payload: bytes)
             query={"stream": True, "stdin": True, "stdout": True, "stderr": True},
             decode=lambda r: r,
         )
-        async with await client._hijack(call) as stream:
+        async with (await client.hijack(call)).stream as stream:
             engine.docker("start", cid)
             await stream.write(payload)
             await stream.close_write()
@@ -535,7 +535,7 @@ async def test_asyncssh_beyond_the_servers_session_limit(ssh_home: SSHHome) -> N
                 query={"since": str(now), "until": str(now + 2)},
                 decode=lambda reply: reply.status,
             )
-            return await client._send(call)
+            return await client.send(call)
 
         async with asyncio.timeout(60):
             statuses = await asyncio.gather(*[slow() for _ in range(16)])

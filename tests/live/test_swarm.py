@@ -901,7 +901,7 @@ def test_swarm_get_endpoints_round_trip_through_their_models(manager: Client, la
             "ConfigInspect": f"/configs/{config.id}",
         }
         for operation_id, path in paths.items():
-            raw = manager._send(
+            raw = manager.send(
                 Call(operation_id, "GET", path, decode=lambda r: _json.loads(r.body))
             )
             operation = OPERATIONS[operation_id]

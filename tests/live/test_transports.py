@@ -21,6 +21,7 @@ from engineapi import (
     NotFound,
     TimeoutError,
 )
+from engineapi._sync.streams import RawStream
 from engineapi.api._call import Call, RawCall
 from engineapi.config import TLSConfig
 from engineapi.streams.stdcopy import STDOUT
@@ -189,7 +190,7 @@ def test_daemon_error_is_typed_with_message(engine: Engine) -> None:
             "ContainerInspect", "GET", "/containers/engineapi-no-such/json", decode=lambda r: r
         )
         with pytest.raises(NotFound) as info:
-            client._send(call)
+            client.send(call)
     error = info.value
     assert error.status == 404
     assert "engineapi-no-such" in error.message
@@ -244,7 +245,7 @@ def _hijack_cat(client: Client, engine: Engine, payload: bytes) -> bytes:
             query={"stream": True, "stdin": True, "stdout": True, "stderr": True},
             decode=lambda r: r,
         )
-        stream = client._hijack(call)
+        stream = client.hijack(call).stream
         with stream:
             engine.docker("start", cid)
             stream.write(payload)
@@ -400,7 +401,7 @@ def test_raw_body_streams_at_socket_pace(engine: Engine, busybox_container: str)
     with Client(engine.host) as client:
         call = RawCall("ContainerExport", "GET", f"/containers/{busybox_container}/export")
         size = 0
-        with client._raw(call) as stream:
+        with RawStream(client, call) as stream:
             for piece in stream:
                 size += len(piece)
     assert size > 500_000  # a busybox root filesystem as a tar
@@ -434,7 +435,7 @@ def test_streamed_request_body(engine: Engine, busybox_container: str, framing: 
         decode=lambda r: r.status,
     )
     with Client(engine.host) as client:
-        assert client._send(call) == 200
+        assert client.send(call) == 200
     size = engine.docker("exec", busybox_container, "wc", "-c", "/tmp/upload.bin").split()[0]
     assert int(size) == len(content)
 
@@ -456,7 +457,7 @@ async def test_async_streamed_request_body(engine: Engine, busybox_container: st
         decode=lambda r: r.status,
     )
     async with AsyncClient(engine.host) as client:
-        assert await client._send(call) == 200
+        assert await client.send(call) == 200
     assert engine.docker("exec", busybox_container, "cat", "/tmp/async.txt") == (
         "from an async generator\n"
     )
@@ -477,7 +478,7 @@ def test_response_timeout_bounds_the_wait_for_the_head(
         client.timeouts = type(client.timeouts)(connect=5, response=0.5, read=None)
         start = time.monotonic()
         with pytest.raises(TimeoutError):
-            client._send(call)
+            client.send(call)
         assert time.monotonic() - start < 2.5
         assert client.system.ping().api_version  # a fresh connection works
 

@@ -57,7 +57,7 @@ def clean_up(host: str, *, swarm: bool = False) -> None:
         if swarm:
             leave_swarm(client)
         for container in client.containers.list(all=True, filters={"label": [LABEL]}):
-            client._send(
+            client.send(
                 Call(
                     "ContainerDelete",
                     "DELETE",
@@ -67,7 +67,7 @@ def clean_up(host: str, *, swarm: bool = False) -> None:
                 )
             )
         for image in client.images.list(filters={"reference": [TINY_IMAGE]}):
-            client._send(
+            client.send(
                 Call(
                     "ImageDelete",
                     "DELETE",

@@ -24,6 +24,7 @@ import attrs
 import pytest
 
 from engineapi import AsyncClient, Client, DaemonError
+from engineapi._sync.streams import RawStream
 from engineapi.api._call import Call, RawCall, Reply
 
 ENGINES = ("docker20", "docker28", "podman")
@@ -242,7 +243,7 @@ LISTING_VOLATILE = (
 
 @scenario("listing", volatile=LISTING_VOLATILE)
 def listing(client: Client) -> None:
-    cid = client._send(create("listing", cmd=["true"]))["Id"]
+    cid = client.send(create("listing", cmd=["true"]))["Id"]
     try:
         mine = client.containers.list(all=True, filters={"label": [f"{LABEL}=listing"]})
         assert [c.id for c in mine] == [cid]
@@ -251,18 +252,18 @@ def listing(client: Client) -> None:
         images = client.images.list(filters={"reference": ["busybox"]})
         assert any("busybox:latest" in tag for image in images for tag in image.repo_tags or [])
     finally:
-        client._send(remove(cid))
+        client.send(remove(cid))
 
 
 @scenario("containers")
 def containers(client: Client) -> None:
-    cid = client._send(create("containers", cmd=["sleep", "300"], StopSignal="SIGKILL"))["Id"]
+    cid = client.send(create("containers", cmd=["sleep", "300"], StopSignal="SIGKILL"))["Id"]
     try:
-        assert client._send(start(cid)) == 204
+        assert client.send(start(cid)) == 204
         running = client.containers.list(filters={"label": [f"{LABEL}=containers"]})
         assert [c.id for c in running] == [cid] and running[0].state == "running"
-        assert client._send(inspect(cid))["State"]["Running"] is True
-        exec_id = client._send(
+        assert client.send(inspect(cid))["State"]["Running"] is True
+        exec_id = client.send(
             Call(
                 "ContainerExec",
                 "POST",
@@ -283,16 +284,16 @@ def containers(client: Client) -> None:
             decode=_json,
         )
         out = bytearray()
-        with client._hijack(exec_start) as stream:
+        with client.hijack(exec_start).stream as stream:
             while chunk := stream.read(65536, timeout=30):
                 out += chunk
         assert stdout_of(bytes(out)) == b"hello from exec\n"
-        assert client._send(stop(cid)) == 204
-        assert client._send(inspect(cid))["State"]["Running"] is False
+        assert client.send(stop(cid)) == 204
+        assert client.send(inspect(cid))["State"]["Running"] is False
         # Not forced: Podman 4.3 fails to force-remove a container it has just stopped.
-        assert client._send(remove(cid)) == 204
+        assert client.send(remove(cid)) == 204
     except BaseException:
-        client._send(remove(cid, force=True))
+        client.send(remove(cid, force=True))
         raise
     assert client.containers.list(all=True, filters={"label": [f"{LABEL}=containers"]}) == []
 
@@ -319,39 +320,39 @@ def _attach(cid: str) -> Call[Any]:
 
 @scenario("attach")
 def attach(client: Client) -> None:
-    cid = client._send(create("attach", cmd=["cat"], **ATTACH_CONFIG))["Id"]
+    cid = client.send(create("attach", cmd=["cat"], **ATTACH_CONFIG))["Id"]
     try:
         out = bytearray()
-        with client._hijack(_attach(cid)) as stream:
-            assert client._send(start(cid)) == 204
+        with client.hijack(_attach(cid)).stream as stream:
+            assert client.send(start(cid)) == 204
             stream.write(PAYLOAD)
             stream.close_write()
             while chunk := stream.read(65536, timeout=30):
                 out += chunk
         assert stdout_of(bytes(out)) == PAYLOAD
-        assert client._send(wait(cid))["StatusCode"] == 0
-        assert client._send(remove(cid)) == 204
+        assert client.send(wait(cid))["StatusCode"] == 0
+        assert client.send(remove(cid)) == 204
     except BaseException:
-        client._send(remove(cid, force=True))
+        client.send(remove(cid, force=True))
         raise
 
 
 @scenario("attach_async")
 async def attach_async(client: AsyncClient) -> None:
-    cid = (await client._send(create("attach_async", cmd=["cat"], **ATTACH_CONFIG)))["Id"]
+    cid = (await client.send(create("attach_async", cmd=["cat"], **ATTACH_CONFIG)))["Id"]
     try:
         out = bytearray()
-        async with await client._hijack(_attach(cid)) as stream:
-            assert await client._send(start(cid)) == 204
+        async with (await client.hijack(_attach(cid))).stream as stream:
+            assert await client.send(start(cid)) == 204
             await stream.write(PAYLOAD)
             await stream.close_write()
             while chunk := await stream.read(65536, timeout=30):
                 out += chunk
         assert stdout_of(bytes(out)) == PAYLOAD
-        assert (await client._send(wait(cid)))["StatusCode"] == 0
-        assert await client._send(remove(cid)) == 204
+        assert (await client.send(wait(cid)))["StatusCode"] == 0
+        assert await client.send(remove(cid)) == 204
     except BaseException:
-        await client._send(remove(cid, force=True))
+        await client.send(remove(cid, force=True))
         raise
 
 
@@ -360,11 +361,11 @@ UNTIL_AHEAD = timedelta(seconds=2)
 
 @scenario("events", volatile=WHOLE_INFO)
 def events(client: Client) -> None:
-    cid = client._send(create("events", cmd=["true"]))["Id"]
-    created = daemon_time(client._send(inspect(cid))["Created"])
-    assert client._send(start(cid)) == 204
-    assert client._send(wait(cid))["StatusCode"] == 0
-    assert client._send(remove(cid)) == 204
+    cid = client.send(create("events", cmd=["true"]))["Id"]
+    created = daemon_time(client.send(inspect(cid))["Created"])
+    assert client.send(start(cid)) == 204
+    assert client.send(wait(cid))["StatusCode"] == 0
+    assert client.send(remove(cid)) == 204
     info = client.system.info()
     assert info.system_time
     # Podman 4.3 returns nothing when `until` has passed already: end the window just ahead.
@@ -382,11 +383,11 @@ def events(client: Client) -> None:
 
 @scenario("events_async", volatile=WHOLE_INFO)
 async def events_async(client: AsyncClient) -> None:
-    cid = (await client._send(create("events_async", cmd=["true"])))["Id"]
-    created = daemon_time((await client._send(inspect(cid)))["Created"])
-    assert await client._send(start(cid)) == 204
-    assert (await client._send(wait(cid)))["StatusCode"] == 0
-    assert await client._send(remove(cid)) == 204
+    cid = (await client.send(create("events_async", cmd=["true"])))["Id"]
+    created = daemon_time((await client.send(inspect(cid)))["Created"])
+    assert await client.send(start(cid)) == 204
+    assert (await client.send(wait(cid)))["StatusCode"] == 0
+    assert await client.send(remove(cid)) == 204
     info = await client.system.info()
     assert info.system_time
     actions = []
@@ -405,9 +406,9 @@ UPLOAD = {"replay.txt": b"uploaded through a streamed request body\n" * 50}
 
 @scenario("archive")
 def archive(client: Client) -> None:
-    cid = client._send(create("archive", cmd=["sleep", "300"], StopSignal="SIGKILL"))["Id"]
+    cid = client.send(create("archive", cmd=["sleep", "300"], StopSignal="SIGKILL"))["Id"]
     try:
-        assert client._send(start(cid)) == 204
+        assert client.send(start(cid)) == 204
         tar = tar_of(UPLOAD)
         pieces = [tar[i : i + 1000] for i in range(0, len(tar), 1000)]
         put: Call[int] = Call(
@@ -419,18 +420,18 @@ def archive(client: Client) -> None:
             body=iter(pieces),  # chunked: no length given
             decode=_status,
         )
-        assert client._send(put) == 200
+        assert client.send(put) == 200
         get = RawCall(
             "ContainerArchive",
             "GET",
             f"/containers/{cid}/archive",
             query={"path": "/tmp/replay.txt"},
         )
-        with client._raw(get) as stream:
+        with RawStream(client, get) as stream:
             data = b"".join(stream)
         assert tar_files(data) == UPLOAD
     finally:
-        client._send(remove(cid, force=True))
+        client.send(remove(cid, force=True))
 
 
 @scenario("export")
@@ -446,20 +447,20 @@ def export(client: Client) -> None:
         content_length=len(image_tar),  # streamed, with a Content-Length
         decode=lambda r: [json.loads(line) for line in r.body.splitlines() if line.strip()],
     )
-    image = client._send(imported)[-1]["status"]
+    image = client.send(imported)[-1]["status"]
     assert image.startswith("sha256:")
     try:
-        cid = client._send(create("export", cmd=["/hello"], image=image))["Id"]
+        cid = client.send(create("export", cmd=["/hello"], image=image))["Id"]
         try:
             export_call = RawCall("ContainerExport", "GET", f"/containers/{cid}/export")
-            with client._raw(export_call) as stream:
+            with RawStream(client, export_call) as stream:
                 pieces = list(stream)
             files = tar_files(b"".join(pieces))
             assert files["hello.txt"] == b"hello from a tiny image\n"
         finally:
-            client._send(remove(cid))  # never started
+            client.send(remove(cid))  # never started
     finally:
-        client._send(
+        client.send(
             Call(
                 "ImageDelete",
                 "DELETE",
@@ -475,7 +476,7 @@ def scrub(client: Client) -> None:
     credentials = {"username": USERNAME, "password": PASSWORD, "serveraddress": REGISTRY}
     login: Call[Any] = Call("SystemAuth", "POST", "/auth", json_body=credentials, decode=_json)
     try:
-        assert client._send(login)["Status"] == "Login Succeeded"
+        assert client.send(login)["Status"] == "Login Succeeded"
     except DaemonError as exc:  # Podman 4.3's compat /auth insists on HTTPS
         assert exc.status == 500 and "HTTPS" in exc.message
     pull: Call[bytes] = Call(
@@ -487,7 +488,7 @@ def scrub(client: Client) -> None:
         decode=lambda r: r.body,
     )
     try:
-        body = client._send(pull)  # Podman answers 200 and reports the error in the stream
+        body = client.send(pull)  # Podman answers 200 and reports the error in the stream
         assert b"error" in body
     except DaemonError as exc:  # Docker: logged in, and the image is not there
         assert exc.status == 404 and "manifest unknown" in exc.message

@@ -21,8 +21,8 @@ def test_a_request_the_daemon_dropped_is_not_recorded(tmp_path: Path) -> None:
             UnixTransport(str(tmp_path / "peer.sock")), tmp_path / "c.json"
         )
         with Client(f"unix://{tmp_path}/peer.sock", version="1.51", transport=recorder) as client:
-            assert client._send(ping_call()) == b"OK"
-            assert client._send(ping_call()) == b"OK"
+            assert client.send(ping_call()) == b"OK"
+            assert client.send(ping_call()) == b"OK"
     finally:
         peer.close()
     assert len(peer.requests) == 3
@@ -33,7 +33,7 @@ def test_a_request_the_daemon_dropped_is_not_recorded(tmp_path: Path) -> None:
     # Replayed, the two requests find their two answers.
     replay = ReplayTransport(path)
     with Client(f"unix://{tmp_path}/peer.sock", version="1.51", transport=replay) as client:
-        assert client._send(ping_call()) == client._send(ping_call()) == b"OK"
+        assert client.send(ping_call()) == client.send(ping_call()) == b"OK"
     replay.check()
 
 

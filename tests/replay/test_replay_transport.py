@@ -11,6 +11,7 @@ import pytest
 
 import engineapi.replay
 from engineapi import AsyncClient, Client
+from engineapi._sync.streams import RawStream
 from engineapi.api._call import Call, RawCall
 from engineapi.errors import TimeoutError
 from engineapi.replay import (
@@ -81,7 +82,7 @@ CREATE = Exchange(
 def test_a_request_that_does_not_match_shows_expected_and_actual() -> None:
     transport = ReplayTransport(cassette(PING, CREATE))
     with client_for(transport) as client, pytest.raises(ReplayMismatch) as info:
-        client._send(
+        client.send(
             json_call(
                 "POST",
                 "/containers/create",
@@ -110,7 +111,7 @@ def test_json_bodies_match_as_values() -> None:
             query={"name": "web"},
             json_body={"Cmd": ["true"], "Image": "busybox"},
         )
-        assert client._send(call) == {"Id": "abc", "Warnings": []}
+        assert client.send(call) == {"Id": "abc", "Warnings": []}
     transport.check()
 
 
@@ -193,7 +194,7 @@ def test_a_request_never_answered_times_out() -> None:
     with client_for(transport) as client:
         client.timeouts = type(client.timeouts)(connect=5, response=0.5, read=None)
         with pytest.raises(TimeoutError):
-            client._send(json_call("POST", "/containers/x/stop", query={"t": 3}))
+            client.send(json_call("POST", "/containers/x/stop", query={"t": 3}))
 
 
 def test_a_body_delimited_by_closing() -> None:
@@ -203,7 +204,7 @@ def test_a_body_delimited_by_closing() -> None:
     )
     transport = ReplayTransport(cassette(PING, export, VERSION))
     with client_for(transport) as client:
-        with client._raw(RawCall("ContainerExport", "GET", "/containers/x/export")) as stream:
+        with RawStream(client, RawCall("ContainerExport", "GET", "/containers/x/export")) as stream:
             assert stream.read() == b"\0" * 5000
         assert client._pool.idle_connections == 0  # closed, as the daemon did
         assert client.system.version().version == "28.5.1"  # on a new connection
@@ -235,7 +236,7 @@ ATTACH = json_call("POST", "/containers/x/attach", query={"stream": True, "stdin
 
 def test_hijack_replays_both_directions_and_the_half_close() -> None:
     transport = ReplayTransport(cassette(PING, attach_exchange()))
-    with client_for(transport) as client, client._hijack(ATTACH) as stream:
+    with client_for(transport) as client, client.hijack(ATTACH).stream as stream:
         stream.write(b"hel")
         stream.write(b"lo\n")  # other write boundaries than recorded: fine
         stream.close_write()
@@ -248,7 +249,7 @@ def test_hijack_replays_both_directions_and_the_half_close() -> None:
 
 def test_hijack_other_client_bytes_are_a_mismatch() -> None:
     transport = ReplayTransport(cassette(PING, attach_exchange()))
-    with client_for(transport) as client, client._hijack(ATTACH) as stream:
+    with client_for(transport) as client, client.hijack(ATTACH).stream as stream:
         with pytest.raises(ReplayMismatch, match="other bytes") as info:
             stream.write(b"goodbye\n")
     assert "-hello" in str(info.value) and "+goodbye" in str(info.value)
@@ -256,7 +257,7 @@ def test_hijack_other_client_bytes_are_a_mismatch() -> None:
 
 def test_hijack_a_missing_half_close_is_reported_after_the_patience() -> None:
     transport = ReplayTransport(cassette(PING, attach_exchange()), patience=0.2)
-    with client_for(transport) as client, client._hijack(ATTACH) as stream:
+    with client_for(transport) as client, client.hijack(ATTACH).stream as stream:
         stream.write(b"hello\n")
         with pytest.raises(ReplayMismatch, match=r"half-close \(close_write\) here"):
             stream.read(100)
@@ -264,7 +265,7 @@ def test_hijack_a_missing_half_close_is_reported_after_the_patience() -> None:
 
 def test_hijack_a_half_close_not_recorded_is_a_mismatch() -> None:
     transport = ReplayTransport(cassette(PING, attach_exchange(close_write=False)))
-    with client_for(transport) as client, client._hijack(ATTACH) as stream:
+    with client_for(transport) as client, client.hijack(ATTACH).stream as stream:
         stream.write(b"hello\n")
         with pytest.raises(ReplayMismatch, match="no half-close"):
             stream.close_write()
@@ -272,7 +273,7 @@ def test_hijack_a_half_close_not_recorded_is_a_mismatch() -> None:
 
 def test_hijack_a_reader_thread_waits_for_the_writer() -> None:
     transport = ReplayTransport(cassette(PING, attach_exchange()))
-    with client_for(transport) as client, client._hijack(ATTACH) as stream:
+    with client_for(transport) as client, client.hijack(ATTACH).stream as stream:
         out: list[bytes] = []
         reader = threading.Thread(target=lambda: out.append(stream.read(100, timeout=5)))
         reader.start()  # reads before anything is written: waits, as on a real socket
@@ -287,7 +288,7 @@ async def test_async_hijack_with_concurrent_reader_and_writer() -> None:
     async with AsyncClient(
         "unix:///replay.sock", transport=transport, environ=ISOLATED_ENVIRON
     ) as client:
-        async with await client._hijack(ATTACH) as stream:
+        async with (await client.hijack(ATTACH)).stream as stream:
 
             async def read_all() -> bytes:
                 out = b""
@@ -315,7 +316,7 @@ def test_scrubbed_requests_match_when_the_client_sends_the_real_secret() -> None
     transport = ReplayTransport(cassette(PING, login), scrubber=Scrubber())
     with client_for(transport) as client:
         body = {"username": "me", "password": "hunter2", "serveraddress": "r.example"}
-        assert client._send(json_call("POST", "/auth", json_body=body)) == {
+        assert client.send(json_call("POST", "/auth", json_body=body)) == {
             "Status": "Login Succeeded"
         }
     transport.check()

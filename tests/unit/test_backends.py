@@ -98,7 +98,7 @@ def _echo_call(body: object, length: int | None) -> Call[object]:
 def test_a_preconfigured_httpx_client_is_used_and_left_open() -> None:
     given = httpx.Client(transport=httpx.MockTransport(_echo), base_url="http://docker")
     with Client(SOCK, backend=HttpxBackend(client=given), version="1.51") as client:
-        echoed = client._send(_echo_call(iter([b"ab", b"cd"]), 4))
+        echoed = client.send(_echo_call(iter([b"ab", b"cd"]), 4))
         assert echoed == {
             "path": "/v1.51/echo",
             "host": "api.moby.localhost",
@@ -106,7 +106,7 @@ def test_a_preconfigured_httpx_client_is_used_and_left_open() -> None:
             "chunked": None,
             "body": "abcd",
         }
-        assert client._send(_echo_call(iter([b"x"]), None))["chunked"] == "chunked"
+        assert client.send(_echo_call(iter([b"x"]), None))["chunked"] == "chunked"
     assert not given.is_closed
 
 
@@ -118,7 +118,7 @@ async def test_a_preconfigured_async_httpx_client() -> None:
     given = httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="http://d")
     async with AsyncClient(SOCK, backend=AsyncHttpxBackend(client=given)) as client:
         assert await client.api_version() == "1.51"
-        echoed = await client._send(_echo_call(iter([b"sync", b"-iter"]), None))
+        echoed = await client.send(_echo_call(iter([b"sync", b"-iter"]), None))
         assert echoed["body"] == "sync-iter"
     assert not given.is_closed
     await given.aclose()
@@ -142,5 +142,5 @@ def test_requests_refuses_to_hijack_before_sending(tmp_path: object) -> None:
             "ContainerAttach", "POST", "/containers/x/attach", decode=lambda r: r
         )
         with pytest.raises(HijackUnsupported, match="builtin"):
-            client._hijack(call)
+            client.hijack(call)
     assert issubclass(HijackUnsupported, NotImplementedError)

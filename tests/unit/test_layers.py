@@ -140,3 +140,87 @@ def test_api_version_facts_have_one_home() -> None:
                 if re.fullmatch(r"(MIN|MAX)_(API_)?VERSION|version_(key|tuple)", name):
                     defined.append(f"{path.relative_to(PACKAGE)}: {name}")
     assert defined == []
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """module → the engineapi modules it imports, at any depth, TYPE_CHECKING included.
+    ``from engineapi import models`` imports ``engineapi.models``, not the package facade."""
+    modules = {_module_name(path): path for path in PACKAGE.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found |= {alias.name for alias in node.names if alias.name in modules}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                subs = [f"{node.module}.{alias.name}" for alias in node.names]
+                found |= {sub for sub in subs if sub in modules}
+                if not all(sub in modules for sub in subs) and node.module in modules:
+                    found.add(node.module)
+        graph[name] = found - {name}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for other in graph[node]:
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in on_stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                other = stack.pop()
+                on_stack.discard(other)
+                component.append(other)
+                if other == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_cycles_even_for_type_checking() -> None:
+    """Streams and namespaces depend on the executor protocol, not on the client; responses
+    on the protocol of their connection's owner, not on the pool."""
+    assert cycles(import_graph()) == []
+
+
+def test_the_cycle_check_sees_a_cycle() -> None:
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_every_public_error_is_defined_in_errors_py() -> None:
+    """One tree, one file: other modules re-export errors, they do not define them.
+    (`ReplayMismatch` carries the two sides of a diff and lives with the matcher.)"""
+    defined = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.name == "errors.py" or "_codegen" in path.parts:
+            continue
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                bases = {ast.unparse(base) for base in node.bases}
+                if any(b.endswith(("Error", "Exception", "Unsupported")) for b in bases):
+                    defined.append(f"{path.relative_to(PACKAGE)}: {node.name}")
+    assert defined == ["replay/_match.py: ReplayMismatch"]

@@ -99,9 +99,9 @@ def test_idle_connection_closed_by_peer_is_detected(
 ) -> None:
     peer = make_peer([["answer-then-close"], ["answer"] * 10])
     with Client(f"unix://{peer_path}", version="1.51") as client:
-        assert client._send(ping_call()) == b"OK"
+        assert client.send(ping_call()) == b"OK"
         time.sleep(0.1)  # the peer has closed the idle connection by now
-        assert client._send(ping_call()) == b"OK"
+        assert client.send(ping_call()) == b"OK"
     assert peer.connections == 2
 
 
@@ -110,8 +110,8 @@ def test_idempotent_request_retried_once_when_reused_connection_dies(
 ) -> None:
     peer = make_peer([["answer", "drop"], ["answer"]])
     with Client(f"unix://{peer_path}", version="1.51") as client:
-        assert client._send(ping_call()) == b"OK"
-        assert client._send(ping_call()) == b"OK"  # dropped, then retried on a new connection
+        assert client.send(ping_call()) == b"OK"
+        assert client.send(ping_call()) == b"OK"  # dropped, then retried on a new connection
     assert peer.connections == 2
     assert len(peer.requests) == 3
 
@@ -119,9 +119,9 @@ def test_idempotent_request_retried_once_when_reused_connection_dies(
 def test_non_idempotent_request_is_not_retried(make_peer: PeerFactory, peer_path: Path) -> None:
     peer = make_peer([["answer", "drop"], ["answer"]])
     with Client(f"unix://{peer_path}", version="1.51") as client:
-        assert client._send(ping_call("POST")) == b"OK"
+        assert client.send(ping_call("POST")) == b"OK"
         with pytest.raises((ConnectionLost, RemoteProtocolError)):
-            client._send(ping_call("POST"))
+            client.send(ping_call("POST"))
     assert peer.connections == 1
 
 
@@ -129,16 +129,16 @@ def test_fresh_connection_failure_is_not_retried(make_peer: PeerFactory, peer_pa
     peer = make_peer([["drop"], ["answer"]])
     with Client(f"unix://{peer_path}", version="1.51") as client:
         with pytest.raises(RemoteProtocolError, match="without a response"):
-            client._send(ping_call())
+            client.send(ping_call())
     assert peer.connections == 1
 
 
 async def test_async_retry_and_pool_limit(make_peer: PeerFactory, peer_path: Path) -> None:
     peer = make_peer([["answer", "drop"]] + [["answer"] * 100] * 10)
     async with AsyncClient(f"unix://{peer_path}", version="1.51", max_connections=3) as client:
-        assert await client._send(ping_call()) == b"OK"
-        assert await client._send(ping_call()) == b"OK"
-        results = await asyncio.gather(*[client._send(ping_call()) for _ in range(30)])
+        assert await client.send(ping_call()) == b"OK"
+        assert await client.send(ping_call()) == b"OK"
+        results = await asyncio.gather(*[client.send(ping_call()) for _ in range(30)])
         assert results == [b"OK"] * 30
         assert client._pool.idle_connections <= 3
     assert peer.connections <= 1 + 3
