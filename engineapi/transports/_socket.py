@@ -81,8 +81,7 @@ class SocketStream:
     def is_readable(self) -> bool:
         if self._closed:
             return True
-        readable, _, _ = select.select([self._sock], [], [], 0)
-        return bool(readable)
+        return bool(self._readable.poll(0))
 
     @property
     def socket(self) -> socket.socket:
@@ -92,6 +91,15 @@ class SocketStream:
 def _milliseconds(timeout: float | None) -> int | None:
     """A timeout for `poll`: None waits for ever."""
     return None if timeout is None else max(0, math.ceil(timeout * 1000))
+
+
+def wait_fd(fd: int, *, write: bool = False, timeout: float | None) -> bool:
+    """Whether `fd` became readable (or writable) within `timeout`. `poll`, never `select`:
+    select refuses descriptors from 1024 on, which a busy process (a web server, a CI runner)
+    reaches."""
+    waiter = select.poll()
+    waiter.register(fd, select.POLLOUT if write else select.POLLIN)
+    return bool(waiter.poll(_milliseconds(timeout)))
 
 
 def dial(family: int, address: Any, timeout: float | None, *, describe: str) -> SocketStream:

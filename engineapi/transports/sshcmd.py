@@ -23,13 +23,13 @@ import builtins
 import collections
 import contextlib
 import os
-import select
 import subprocess
 import tempfile
 import time
 from typing import IO, TYPE_CHECKING
 
 from engineapi.errors import ConfigError, ConnectError, ConnectionLost, TimeoutError
+from engineapi.transports._socket import wait_fd
 from engineapi.transports._ssh import (
     MODE_SYSTEM,
     STDERR_KEEP,
@@ -184,8 +184,7 @@ class CommandStream:
     def read(self, max_bytes: int, timeout: float | None) -> bytes:
         if self._closed:
             raise ConnectionLost(f"{self._owner.address}: the stream is closed")
-        readable, _, _ = select.select([self._out], [], [], timeout)
-        if not readable:
+        if not wait_fd(self._out, timeout=timeout):
             raise TimeoutError(f"no data from the daemon for {timeout} s")
         try:
             data = os.read(self._out, min(max_bytes, READ_SIZE))
@@ -227,7 +226,7 @@ class CommandStream:
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
                 raise TimeoutError(f"the daemon accepted no data for {timeout} s")
-            select.select([], [fd], [], remaining)
+            wait_fd(fd, write=True, timeout=remaining)
 
     def close_write(self) -> None:
         stdin = self._process.stdin
@@ -258,8 +257,7 @@ class CommandStream:
     def is_readable(self) -> bool:
         if self._closed:
             return True
-        readable, _, _ = select.select([self._out], [], [], 0)
-        return bool(readable)
+        return wait_fd(self._out, timeout=0)
 
 
 class _ProcessProtocol(asyncio.SubprocessProtocol):

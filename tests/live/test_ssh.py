@@ -38,6 +38,7 @@ from engineapi.transports.ssh import SSHTransport
 from engineapi.transports.sshcmd import SSHCommandTransport
 from tests.conftest import OPT_OUT, Engine, live_engines
 from tests.live.test_transports import _cat_with_two_threads, _hijack_cat, _stdout_of
+from tests.tools.descriptors import many_descriptors
 
 SSHD_FILE = Path(os.environ.get("ENGINEAPI_SSHD_FILE", "/run/engineapi/sshd.json"))
 MODES = ["asyncssh", "system"]
@@ -1018,3 +1019,15 @@ def test_httpx_backend_over_ssh(ssh_home: SSHHome, mode: str) -> None:
                 await client.transport.aclose()
 
     asyncio.run(run())
+
+
+def test_a_process_with_more_than_1024_descriptors(
+    ssh_home: SSHHome, docker: Engine, mode: str
+) -> None:
+    """A busy process (a web server, a CI runner) holds descriptors past 1024, where
+    ``select()`` gives up: the SSH transports' descriptors land there and still work."""
+    with many_descriptors(1100), _client(ssh_home.url(docker), mode) as client:
+        for _ in range(3):
+            assert client.system.ping().api_version == docker.api_version
+        assert client.containers.list(all=True) is not None
+        _close_transport(client)

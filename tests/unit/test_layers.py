@@ -224,3 +224,14 @@ def test_every_public_error_is_defined_in_errors_py() -> None:
                 if any(b.endswith(("Error", "Exception", "Unsupported")) for b in bases):
                     defined.append(f"{path.relative_to(PACKAGE)}: {node.name}")
     assert defined == ["replay/_match.py: ReplayMismatch"]
+
+
+def test_no_select_select() -> None:
+    """``select.select`` refuses descriptors from 1024 on (ValueError in a busy process): wait
+    with ``poll`` (see `engineapi.transports._socket.wait_fd`)."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and ast.unparse(node) == "select.select":
+                found.append(str(path.relative_to(PACKAGE)))
+    assert found == []
