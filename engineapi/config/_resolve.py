@@ -249,6 +249,19 @@ def _named_endpoint(choice: _Choice, tls: TLSConfig | bool | None, env: Environ)
     )
 
 
+def _check_types(host: object, tls: object, context: object) -> None:
+    """Refuse what is not one of the documented types: a client asked for TLS with a value it
+    does not understand must not quietly speak plaintext."""
+    if tls is not None and type(tls) is not bool and not isinstance(tls, TLSConfig):
+        raise TypeError(
+            f"tls= takes True, False, None or an engineapi.config.TLSConfig, not "
+            f"{type(tls).__name__} {tls!r:.60}"
+        )
+    for name, value in (("host", host), ("context", context)):
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"{name}= takes a str or None, not {type(value).__name__}")
+
+
 def resolve_endpoint(
     host: str | None = None,
     tls: TLSConfig | bool | None = None,
@@ -277,6 +290,7 @@ def resolve_endpoint(
     message names it, says where the name came from and which ``meta.json`` was looked
     for), or TLS turned on by the environment without a ``ca.pem``.
     """
+    _check_types(host, tls, context)
     env = get_environ(environ)
     choice = _choose(host, context, env)
     if choice.name == DEFAULT_CONTEXT_NAME:

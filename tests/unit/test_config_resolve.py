@@ -612,3 +612,29 @@ def test_reads_process_environment_by_default(
     monkeypatch.setenv("DOCKER_CONFIG", str(dh.config))
     monkeypatch.setenv("DOCKER_HOST", "tcp://from-process-env:1")
     assert resolve_endpoint().host.url == "tcp://from-process-env:1"
+
+
+@pytest.mark.parametrize("tls", ["bad ssl context", 1, 0, b"yes", {"verify": True}])
+def test_a_tls_argument_of_another_type_is_refused(tls: object) -> None:
+    """It used to be ignored: a client asked for TLS spoke plaintext."""
+    import ssl
+
+    from engineapi import AsyncClient, Client
+
+    for make in (Client, AsyncClient):
+        with pytest.raises(TypeError, match="tls= takes True, False, None or an engineapi"):
+            make("tcp://127.0.0.1:2376", tls=tls, environ={})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="SSLContext"):
+        resolve_endpoint("tcp://127.0.0.1:2376", ssl.create_default_context(), environ={})  # type: ignore[arg-type]
+
+
+def test_the_documented_tls_arguments_are_taken() -> None:
+    from engineapi.config import TLSConfig
+
+    assert resolve_endpoint("tcp://h:2376", True, environ={}).tls is not None
+    assert resolve_endpoint("tcp://h:2375", False, environ={}).tls is None
+    assert resolve_endpoint("tcp://h:2375", None, environ={}).tls is None
+    given = TLSConfig(verify=False)
+    assert resolve_endpoint("tcp://h:2376", given, environ={}).tls is given
+    with pytest.raises(TypeError, match="host= takes a str"):
+        resolve_endpoint(2376, environ={})  # type: ignore[arg-type]
