@@ -76,12 +76,23 @@ class AsyncSemaphore:
         self._value = value
         self._semaphore: asyncio.Semaphore | None = None
 
-    async def acquire(self) -> None:
+    async def acquire(self, timeout: float | None = None) -> bool:
+        """Take a token; False if none came free within `timeout` seconds."""
         if self._semaphore is None:
             import asyncio
 
             self._semaphore = asyncio.Semaphore(self._value)
-        await self._semaphore.acquire()
+        if timeout is None or not self._semaphore.locked():
+            await self._semaphore.acquire()
+            return True
+        import asyncio
+
+        try:
+            async with asyncio.timeout(timeout):
+                await self._semaphore.acquire()
+        except TimeoutError:
+            return False
+        return True
 
     def release(self) -> None:
         assert self._semaphore is not None
@@ -102,8 +113,13 @@ class Semaphore:
         for _ in range(value):
             self._tokens.put(None)
 
-    def acquire(self) -> None:
-        self._tokens.get()
+    def acquire(self, timeout: float | None = None) -> bool:
+        """Take a token; False if none came free within `timeout` seconds."""
+        try:
+            self._tokens.get(timeout=timeout)
+        except queue.Empty:
+            return False
+        return True
 
     def release(self) -> None:
         self._tokens.put(None)

@@ -22,6 +22,9 @@ class Timeouts:
     response: float | None = 120.0
     #: Longest silence between two pieces of a response body or stream.
     read: float | None = None
+    #: Waiting for a free connection when all ``max_connections`` are in use (by open streams,
+    #: most often): `engineapi.errors.PoolTimeout` after that long.
+    pool: float | None = 30.0
 
     @classmethod
     def coerce(cls, value: Timeouts | float | None) -> Timeouts:

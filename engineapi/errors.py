@@ -10,6 +10,7 @@
     ├── TransportError           could not talk to the daemon at all
     │   ├── ConnectError         connect failed: names the host, how it was chosen, what to check
     │   ├── TimeoutError         connect / response-head / stream idle timeout
+    │   │   └── PoolTimeout      no free connection in the pool in time
     │   └── ConnectionLost       the daemon closed the connection mid-exchange
     ├── ProtocolError            HTTP/1.1 framing violated
     │   ├── LocalProtocolError   …by us (a bug, or a misuse such as a short body)
@@ -50,6 +51,7 @@ __all__ = [
     "LocalProtocolError",
     "NotAcceptable",
     "NotFound",
+    "PoolTimeout",
     "ProtocolError",
     "RecordingError",
     "RemoteProtocolError",
@@ -98,6 +100,11 @@ class ConnectError(TransportError, builtins.ConnectionError):
 
 class TimeoutError(TransportError, builtins.TimeoutError):
     """A connect, response-head or stream idle timeout expired."""
+
+
+class PoolTimeout(TimeoutError):
+    """Every connection of the pool stayed in use for `Timeouts.pool` seconds: the message says
+    how many, and how many of them hijacked sessions hold."""
 
 
 class ConnectionLost(TransportError, builtins.ConnectionError):

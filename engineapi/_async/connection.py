@@ -110,6 +110,8 @@ class AsyncConnectionOwner(Protocol):
 
     async def release(self, connection: AsyncHTTPConnection, *, reusable: bool) -> None: ...
 
+    def note_hijack(self) -> None: ...
+
     def release_slot(self) -> None: ...
 
 
@@ -182,6 +184,7 @@ class AsyncResponse:
         connection, self._connection = self._connection, None
         if connection is None:
             raise LocalProtocolError("the response is closed")
+        self._owner.note_hijack()
         return AsyncHijackedStream(
             connection.stream, connection.protocol.trailing_data, self._owner
         )

@@ -169,7 +169,9 @@ class Client(Namespaces):
             optional += local.query
         timeouts = self.timeouts
         if call.response_timeout is not True:
-            timeouts = Timeouts(timeouts.connect, call.response_timeout or None, timeouts.read)
+            timeouts = Timeouts(
+                timeouts.connect, call.response_timeout or None, timeouts.read, timeouts.pool
+            )
         headers = [("Host", self._host_header), ("User-Agent", USER_AGENT)]
         headers.extend(call.headers)
         headers.extend(upgrade)

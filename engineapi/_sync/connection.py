@@ -107,6 +107,8 @@ class ConnectionOwner(Protocol):
 
     def release(self, connection: HTTPConnection, *, reusable: bool) -> None: ...
 
+    def note_hijack(self) -> None: ...
+
     def release_slot(self) -> None: ...
 
 
@@ -179,6 +181,7 @@ class Response:
         connection, self._connection = self._connection, None
         if connection is None:
             raise LocalProtocolError("the response is closed")
+        self._owner.note_hijack()
         return HijackedStream(connection.stream, connection.protocol.trailing_data, self._owner)
 
     def close(self) -> None:

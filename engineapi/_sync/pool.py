@@ -7,7 +7,7 @@ from __future__ import annotations
 from engineapi._concurrency import Semaphore
 from engineapi._sync.connection import HTTPConnection, RequestBody, Response
 from engineapi._timeouts import Timeouts
-from engineapi.errors import ConnectionLost, RemoteProtocolError
+from engineapi.errors import ConnectionLost, PoolTimeout, RemoteProtocolError
 from engineapi.transports.base import Transport
 
 __all__ = ["ConnectionPool"]
@@ -32,6 +32,7 @@ class ConnectionPool:
         self._idle: list[HTTPConnection] = []
         self._slots = Semaphore(max_connections)
         self._closed = False
+        self._hijacked = 0
 
     def request(
         self,
@@ -44,7 +45,8 @@ class ConnectionPool:
         timeouts: Timeouts,
     ) -> Response:
         """Send a request and return once the response head is in."""
-        self._slots.acquire()
+        if not self._slots.acquire(timeouts.pool):
+            raise self._pool_timeout(timeouts.pool)
         try:
             retry = method in _IDEMPOTENT and (body is None or isinstance(body, bytes))
             while True:
@@ -97,9 +99,23 @@ class ConnectionPool:
         finally:
             self._slots.release()
 
+    def note_hijack(self) -> None:
+        """A response handed its connection over to a hijacked stream (attach, exec)."""
+        self._hijacked += 1
+
     def release_slot(self) -> None:
         """Called by a hijacked stream when it closes: its connection is gone for good."""
+        self._hijacked -= 1
         self._slots.release()
+
+    def _pool_timeout(self, waited: float | None) -> PoolTimeout:
+        return PoolTimeout(
+            f"no connection came free within {waited} s: all {self.max_connections} "
+            f"connections to the daemon are in use, {self._hijacked} of them by hijacked "
+            "attach/exec sessions and the rest by responses and streams still open. Close the "
+            "streams you are done with (or use them in a with block), or raise "
+            "max_connections= or Timeouts(pool=…)"
+        )
 
     @property
     def idle_connections(self) -> int:

@@ -42,6 +42,7 @@ from engineapi.errors import (
     ConnectError,
     ConnectionLost,
     LocalProtocolError,
+    PoolTimeout,
     RemoteProtocolError,
     TimeoutError,
 )
@@ -100,7 +101,9 @@ def _client_options(endpoint: Endpoint) -> dict[str, Any]:
 
 
 def _httpx_timeout(timeouts: Timeouts, read: float | None) -> httpx.Timeout:
-    return httpx.Timeout(connect=timeouts.connect, read=read, write=timeouts.response, pool=None)
+    return httpx.Timeout(
+        connect=timeouts.connect, read=read, write=timeouts.response, pool=timeouts.pool
+    )
 
 
 def _one_read_timeout(timeouts: Timeouts) -> float | None:
@@ -112,6 +115,12 @@ def _one_read_timeout(timeouts: Timeouts) -> float | None:
 
 def _translate(exc: Exception, where: str) -> Exception:
     """An engineapi error for an httpx/httpcore one (others are returned unchanged)."""
+    if isinstance(exc, httpx.PoolTimeout | httpcore.PoolTimeout):
+        return PoolTimeout(
+            f"no connection to {where} came free in time: every connection of the pool is in "
+            "use (by open streams, most often); close those you are done with, or raise "
+            "max_connections= or Timeouts(pool=…)"
+        )
     if isinstance(exc, httpx.ConnectTimeout | httpcore.ConnectTimeout):
         return TimeoutError(f"connecting to {where} timed out")
     if isinstance(exc, httpx.TimeoutException | httpcore.TimeoutException):

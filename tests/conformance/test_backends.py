@@ -615,3 +615,20 @@ async def test_async_a_given_transport_carries_every_request(
         assert (await client.system.version()).api_version
     paths = [e.request.path for e in recorder.result(host=engine.host).exchanges]
     assert paths[-1] == "/version", paths
+
+
+def test_a_full_pool_times_out(engine: Engine, backend: str) -> None:
+    """Every backend that bounds its connections says PoolTimeout when none comes free."""
+    from engineapi import PoolTimeout
+
+    if backend == "requests":
+        # urllib3 opens another connection rather than wait (and discards it afterwards).
+        pytest.skip("the requests backend does not block on a full pool")
+    with Client(
+        engine.host, backend=backend, max_connections=1, timeout=Timeouts(pool=0.5)
+    ) as client:
+        client.api_version()
+        with client.system.events():
+            with pytest.raises(PoolTimeout):
+                client.system.ping()
+        assert client.system.ping().api_version

@@ -19,13 +19,16 @@ from engineapi import (
     ConfigError,
     ConnectError,
     NotFound,
+    PoolTimeout,
     TimeoutError,
+    Timeouts,
 )
 from engineapi._sync.streams import RawStream
 from engineapi.api._call import Call, RawCall
 from engineapi.config import TLSConfig
 from engineapi.streams.stdcopy import STDOUT
 from tests.conftest import Engine
+from tests.tools.descriptors import many_descriptors
 
 
 def test_tcp_transport(tcp_engine: Engine) -> None:
@@ -79,6 +82,21 @@ def test_when_every_address_fails_the_error_names_each(monkeypatch: pytest.Monke
         client.system.ping()
     message = str(info.value)
     assert "tcp://dual.engineapi.test:1" in message and "127.0.0.1:1" in message
+
+
+def test_a_process_with_more_than_1024_descriptors(engine: Engine, tls_engine: Engine) -> None:
+    """select() refuses descriptors from 1024 on; a second request (an idle connection checked
+    before reuse) used to fail there with ValueError."""
+    with many_descriptors(1100):
+        with Client(engine.host) as client:
+            for _ in range(3):
+                assert client.system.ping().api_version
+            assert client.containers.list(all=True) is not None
+        assert tls_engine.tls_host and tls_engine.tls_cert_path
+        tls = TLSConfig.from_cert_path(tls_engine.tls_cert_path, verify=True)
+        with Client(tls_engine.tls_host, tls=tls) as client:
+            for _ in range(3):
+                assert client.system.ping().api_version
 
 
 def test_tls_transport_with_client_certificate(tls_engine: Engine) -> None:
@@ -494,4 +512,40 @@ async def test_async_stream_idle_timeout(engine: Engine) -> None:
             async for _ in client.system.events(filters={"container": ["engineapi-never"]}):
                 pass
         assert 0.4 < time.monotonic() - start < 5
+        assert (await client.system.ping()).api_version
+
+
+def test_a_full_pool_times_out_naming_what_holds_it(engine: Engine) -> None:
+    """Two streams kept open on a two-connection pool: a third call waits `Timeouts.pool`,
+    then fails with a PoolTimeout that says how the connections are held — and once a stream
+    is closed, calls go through again."""
+    # It says something at once: Podman sends the head of a followed log only with output.
+    cid = engine.docker(
+        "run", "-d", "--label", "engineapi.test=1", "busybox", "sh", "-c", "echo hi; sleep 60"
+    ).strip()
+    try:
+        with Client(engine.host, max_connections=2, timeout=Timeouts(pool=0.5)) as client:
+            client.api_version()
+            with client.system.events(), client.containers.logs(cid, follow=True):
+                started = time.monotonic()
+                with pytest.raises(PoolTimeout) as info:
+                    client.system.ping()
+                assert 0.4 < time.monotonic() - started < 5
+                message = str(info.value)
+                assert "all 2 connections" in message and "0 of them by hijacked" in message
+            assert client.system.ping().api_version
+    finally:
+        engine.docker("rm", "-f", cid, check=False)
+
+
+async def test_async_a_full_pool_times_out(engine: Engine) -> None:
+    timeouts = Timeouts(pool=0.5)
+    async with AsyncClient(engine.host, max_connections=1, timeout=timeouts) as client:
+        await client.api_version()
+        async with client.system.events() as events:
+            started = time.monotonic()
+            with pytest.raises(PoolTimeout, match="all 1 connections"):
+                await client.system.ping()
+            assert 0.4 < time.monotonic() - started < 5
+            del events
         assert (await client.system.ping()).api_version
