@@ -16,7 +16,13 @@ from engineapi.api import exec as exec_api
 from engineapi.api._call import Call, ExtractCall, HijackCall, OutputCall, RawCall, StreamCall
 from engineapi.archive.tarball import extract_async_stream
 from engineapi.backends.base import AsyncBackendResponse, AsyncDuplex
-from engineapi.errors import EngineAPIError, RemoteProtocolError, StreamError
+from engineapi.errors import (
+    EngineAPIError,
+    ProtocolError,
+    RemoteProtocolError,
+    StreamError,
+    TransportError,
+)
 from engineapi.streams.jsonlines import JSONLinesDecoder
 from engineapi.streams.stdcopy import STDERR, STDOUT, Frame, StdcopyDecoder
 from engineapi.streams.websocket import Close, Message, Ping, WebSocketConnection
@@ -46,14 +52,16 @@ CallT = TypeVar("CallT", bound="Call[Any]")
 class AsyncBodyStream(Generic[CallT]):
     """A response body read as it arrives. The request goes out when reading starts; leaving an
     ``async with`` block, calling `aclose()` or breaking out of a loop closes the connection
-    (nothing is drained)."""
+    (nothing is drained). Closing it from another thread (or task) while one reads ends that
+    reading cleanly: the loop stops, no error."""
 
-    __slots__ = ("_call", "_executor", "_response")
+    __slots__ = ("_call", "_closed", "_executor", "_response")
 
     def __init__(self, executor: AsyncExecutor, call: CallT) -> None:
         self._executor = executor
         self._call = call
         self._response: AsyncBackendResponse | None = None
+        self._closed = False
 
     async def _open(self) -> AsyncBackendResponse:
         if self._response is None:
@@ -62,8 +70,13 @@ class AsyncBodyStream(Generic[CallT]):
 
     async def aclose(self) -> None:
         """Stop reading and close the connection."""
+        self._closed = True
         if self._response is not None:
             await self._response.aclose()
+
+    def _ended_by_close(self, error: EngineAPIError) -> bool:
+        """Whether `error` only says the stream was closed under a reader (no daemon fault)."""
+        return self._closed and isinstance(error, TransportError | ProtocolError)
 
     async def __aenter__(self) -> Self:
         await self._open()
@@ -95,8 +108,13 @@ class AsyncItemStream(AsyncBodyStream[StreamCall[T]]):
             async for piece in response.iter_bytes():
                 for value in decoder.feed(piece):
                     yield decode_item(value)
+            if self._closed:
+                return
             for value in decoder.end():
                 yield decode_item(value)
+        except EngineAPIError as exc:
+            if not self._ended_by_close(exc):
+                raise
         finally:
             await self.aclose()
 
@@ -146,6 +164,9 @@ class AsyncRawStream(AsyncBodyStream[RawCall]):
             response = await self._open()
             async for piece in response.iter_bytes():
                 yield piece
+        except EngineAPIError as exc:
+            if not self._ended_by_close(exc):
+                raise
         finally:
             await self.aclose()
 
@@ -195,7 +216,11 @@ class AsyncOutputStream(AsyncBodyStream[OutputCall]):
             async for piece in response.iter_bytes():
                 for frame in decoder.feed(piece):
                     yield frame
-            decoder.end()
+            if not self._closed:
+                decoder.end()
+        except EngineAPIError as exc:
+            if not self._ended_by_close(exc):
+                raise
         finally:
             await self.aclose()
 

@@ -120,7 +120,7 @@ class Response:
     (or a hijacking ``200``) `hijack()` takes the connection over as a duplex stream.
     """
 
-    __slots__ = ("_connection", "_done", "_owner", "_read_timeout", "headers", "status")
+    __slots__ = ("_done", "_held", "_owner", "_read_timeout", "headers", "status")
 
     def __init__(
         self,
@@ -129,7 +129,10 @@ class Response:
         read_timeout: float | None,
         owner: ConnectionOwner,
     ) -> None:
-        self._connection: HTTPConnection | None = connection
+        # The connection while this response has it. Taken back with list.pop(), which is
+        # atomic: a stream closed from another thread while its reader finishes must not
+        # hand the connection back twice.
+        self._held: list[HTTPConnection] = [connection]
         self._read_timeout = read_timeout
         self._owner = owner
         self._done = False
@@ -138,7 +141,7 @@ class Response:
 
     def read(self) -> bytes:
         """The whole body."""
-        connection = self._connection
+        connection = self._held[0] if self._held else None
         if connection is None:
             raise LocalProtocolError("the response is closed")
         pieces: list[bytes] = []
@@ -156,7 +159,7 @@ class Response:
 
     def iter_bytes(self) -> Iterator[bytes]:
         """The body as it arrives; each wait is bounded by the stream idle timeout."""
-        connection = self._connection
+        connection = self._held[0] if self._held else None
         if connection is None:
             if self._done:
                 return
@@ -171,16 +174,19 @@ class Response:
         self._release()
 
     def _release(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            self._owner.release(connection, reusable=self._done)
+        try:
+            connection = self._held.pop()
+        except IndexError:
+            return  # released already
+        self._owner.release(connection, reusable=self._done)
 
     def hijack(self) -> HijackedStream:
         """The raw duplex stream under this response, with the bytes already buffered; the
         connection never goes back to the pool (its slot is freed when the stream closes)."""
-        connection, self._connection = self._connection, None
-        if connection is None:
-            raise LocalProtocolError("the response is closed")
+        try:
+            connection = self._held.pop()
+        except IndexError:
+            raise LocalProtocolError("the response is closed") from None
         self._owner.note_hijack()
         return HijackedStream(connection.stream, connection.protocol.trailing_data, self._owner)
 

@@ -18,7 +18,13 @@ from engineapi.api import exec as exec_api
 from engineapi.api._call import Call, ExtractCall, HijackCall, OutputCall, RawCall, StreamCall
 from engineapi.archive.tarball import extract_stream
 from engineapi.backends.base import BackendResponse, Duplex
-from engineapi.errors import EngineAPIError, RemoteProtocolError, StreamError
+from engineapi.errors import (
+    EngineAPIError,
+    ProtocolError,
+    RemoteProtocolError,
+    StreamError,
+    TransportError,
+)
 from engineapi.streams.jsonlines import JSONLinesDecoder
 from engineapi.streams.stdcopy import STDERR, STDOUT, Frame, StdcopyDecoder
 from engineapi.streams.websocket import Close, Message, Ping, WebSocketConnection
@@ -48,14 +54,16 @@ CallT = TypeVar("CallT", bound="Call[Any]")
 class BodyStream(Generic[CallT]):
     """A response body read as it arrives. The request goes out when reading starts; leaving an
     ``with`` block, calling `close()` or breaking out of a loop closes the connection
-    (nothing is drained)."""
+    (nothing is drained). Closing it from another thread (or task) while one reads ends that
+    reading cleanly: the loop stops, no error."""
 
-    __slots__ = ("_call", "_executor", "_response")
+    __slots__ = ("_call", "_closed", "_executor", "_response")
 
     def __init__(self, executor: Executor, call: CallT) -> None:
         self._executor = executor
         self._call = call
         self._response: BackendResponse | None = None
+        self._closed = False
 
     def _open(self) -> BackendResponse:
         if self._response is None:
@@ -64,8 +72,13 @@ class BodyStream(Generic[CallT]):
 
     def close(self) -> None:
         """Stop reading and close the connection."""
+        self._closed = True
         if self._response is not None:
             self._response.close()
+
+    def _ended_by_close(self, error: EngineAPIError) -> bool:
+        """Whether `error` only says the stream was closed under a reader (no daemon fault)."""
+        return self._closed and isinstance(error, TransportError | ProtocolError)
 
     def __enter__(self) -> Self:
         self._open()
@@ -97,8 +110,13 @@ class ItemStream(BodyStream[StreamCall[T]]):
             for piece in response.iter_bytes():
                 for value in decoder.feed(piece):
                     yield decode_item(value)
+            if self._closed:
+                return
             for value in decoder.end():
                 yield decode_item(value)
+        except EngineAPIError as exc:
+            if not self._ended_by_close(exc):
+                raise
         finally:
             self.close()
 
@@ -148,6 +166,9 @@ class RawStream(BodyStream[RawCall]):
             response = self._open()
             for piece in response.iter_bytes():
                 yield piece
+        except EngineAPIError as exc:
+            if not self._ended_by_close(exc):
+                raise
         finally:
             self.close()
 
@@ -197,7 +218,11 @@ class OutputStream(BodyStream[OutputCall]):
             for piece in response.iter_bytes():
                 for frame in decoder.feed(piece):
                     yield frame
-            decoder.end()
+            if not self._closed:
+                decoder.end()
+        except EngineAPIError as exc:
+            if not self._ended_by_close(exc):
+                raise
         finally:
             self.close()
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import select
 import socket
+import threading
 from typing import Any
 
 from engineapi.errors import ConnectError, ConnectionLost, TimeoutError
@@ -23,14 +25,30 @@ class SocketStream:
     a socket timeout would be one setting for both directions, so a thread writing stdin with
     one timeout would change the timeout of another thread reading output (a hijacked attach
     hung that way).
+
+    `close()` may come from another thread while one is blocked reading or writing (the usual
+    way to stop a follower thread): it shuts the socket down, which wakes that thread at once
+    (a read returns ``b""``), and the descriptor is closed by the last thread to leave — never
+    while one may still use it, since its number could by then name another file.
     """
 
-    __slots__ = ("_buffer", "_closed", "_readable", "_sock", "_view", "_writable")
+    __slots__ = (
+        "_buffer",
+        "_busy",
+        "_closed",
+        "_lock",
+        "_readable",
+        "_sock",
+        "_view",
+        "_writable",
+    )
 
     def __init__(self, sock: socket.socket) -> None:
         sock.setblocking(False)
         self._sock = sock
         self._closed = False
+        self._lock = threading.Lock()
+        self._busy = 0  # threads inside read() or write()
         self._readable = select.poll()
         self._readable.register(sock, select.POLLIN)
         self._writable = select.poll()
@@ -40,32 +58,56 @@ class SocketStream:
         self._buffer = bytearray(READ_SIZE)
         self._view = memoryview(self._buffer)
 
+    def _enter(self) -> None:
+        with self._lock:
+            if self._closed:
+                raise ConnectionLost("the connection was closed by the client")
+            self._busy += 1
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._busy -= 1
+            if self._closed and not self._busy:
+                self._sock.close()
+
     def read(self, max_bytes: int, timeout: float | None) -> bytes:
         wait = _milliseconds(timeout)
-        while True:
-            if not self._readable.poll(wait):
-                raise TimeoutError(f"no data from the daemon for {timeout} s")
-            try:
-                count = self._sock.recv_into(self._view, min(max_bytes, READ_SIZE))
-            except BlockingIOError:
-                continue  # woken for nothing
-            except OSError as exc:
-                raise ConnectionLost(f"reading from the daemon failed: {exc}") from exc
-            return self._view[:count].tobytes()
+        self._enter()
+        try:
+            while True:
+                if not self._readable.poll(wait):
+                    raise TimeoutError(f"no data from the daemon for {timeout} s")
+                if self._closed:
+                    return b""  # closed by another thread while waiting: an end, cleanly
+                try:
+                    count = self._sock.recv_into(self._view, min(max_bytes, READ_SIZE))
+                except BlockingIOError:
+                    continue  # woken for nothing
+                except OSError as exc:
+                    raise ConnectionLost(f"reading from the daemon failed: {exc}") from exc
+                return self._view[:count].tobytes()
+        finally:
+            self._leave()
 
     def write(self, data: bytes, timeout: float | None) -> None:
         wait = _milliseconds(timeout)
         view = memoryview(data)
-        while view:
-            try:
-                view = view[self._sock.send(view) :]
-                continue
-            except BlockingIOError:
-                pass
-            except OSError as exc:
-                raise ConnectionLost(f"writing to the daemon failed: {exc}") from exc
-            if not self._writable.poll(wait):
-                raise TimeoutError(f"the daemon accepted no data for {timeout} s")
+        self._enter()
+        try:
+            while view:
+                try:
+                    view = view[self._sock.send(view) :]
+                    continue
+                except BlockingIOError:
+                    pass
+                except OSError as exc:
+                    raise ConnectionLost(f"writing to the daemon failed: {exc}") from exc
+                if not self._writable.poll(wait):
+                    raise TimeoutError(f"the daemon accepted no data for {timeout} s")
+                if self._closed:
+                    raise ConnectionLost("the connection was closed by the client")
+        finally:
+            self._leave()
 
     def close_write(self) -> None:
         try:
@@ -74,8 +116,15 @@ class SocketStream:
             raise ConnectionLost(f"half-closing the connection failed: {exc}") from exc
 
     def close(self) -> None:
-        if not self._closed:
+        with self._lock:
+            if self._closed:
+                return
             self._closed = True
+            if self._busy:
+                # Wake the thread blocked in poll(); it closes the descriptor as it leaves.
+                with contextlib.suppress(OSError):
+                    self._sock.shutdown(socket.SHUT_RDWR)
+                return
             self._sock.close()
 
     def is_readable(self) -> bool:
