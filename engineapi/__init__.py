@@ -18,6 +18,7 @@ from engineapi._version import __version__
 from engineapi.errors import (
     APIVersionError,
     BadRequest,
+    ClientClosed,
     ConfigError,
     Conflict,
     ConnectError,
@@ -51,6 +52,7 @@ __all__ = [
     "AsyncClient",
     "BadRequest",
     "Client",
+    "ClientClosed",
     "ConfigError",
     "ConnectError",
     "ConnectionLost",

@@ -18,6 +18,7 @@
     ├── DaemonError              the daemon answered with an error status
     │   ├── BadRequest 400 · Unauthorized 401 · Forbidden 403 · NotFound 404
     │   ├── NotAcceptable 406 · Conflict 409 · ServerError 500 · ServiceUnavailable 503
+    ├── ClientClosed             a call on a closed client
     ├── StreamError              an error reported inside a stream (events, progress, logs)
     ├── BuildContextError        a directory could not be made a build context
     │   └── DockerignoreError    …its .dockerignore is one the CLI refuses too
@@ -37,6 +38,7 @@ __all__ = [
     "ArchiveError",
     "BadRequest",
     "BuildContextError",
+    "ClientClosed",
     "CassetteError",
     "ConfigError",
     "Conflict",
@@ -100,6 +102,17 @@ class ConnectError(TransportError, builtins.ConnectionError):
 
 class TimeoutError(TransportError, builtins.TimeoutError):
     """A connect, response-head or stream idle timeout expired."""
+
+
+#: What a stream says when its client was closed under it (a `ConnectionLost`).
+CLIENT_CLOSED_STREAM = "the client was closed, which ends every stream it opened"
+#: What a call on a closed client says (a `ClientClosed`).
+CLIENT_CLOSED_CALL = "the client is closed: make a new one to talk to the daemon again"
+
+
+class ClientClosed(EngineAPIError):
+    """A call on a client that was closed (`Client.close()`, `AsyncClient.aclose()`, the end of
+    its ``with`` block): make a new client."""
 
 
 class PoolTimeout(TimeoutError):

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from engineapi._async.connection import AsyncHTTPConnection, AsyncResponse, RequestBody
+from engineapi._async.connection import (
+    AsyncHijackedStream,
+    AsyncHTTPConnection,
+    AsyncResponse,
+    RequestBody,
+)
 from engineapi._concurrency import AsyncSemaphore
 from engineapi._timeouts import Timeouts
-from engineapi.errors import ConnectionLost, PoolTimeout, RemoteProtocolError
+from engineapi.errors import (
+    CLIENT_CLOSED_CALL,
+    ClientClosed,
+    ConnectionLost,
+    PoolTimeout,
+    RemoteProtocolError,
+)
 from engineapi.transports.base import Transport
 
 __all__ = ["AsyncConnectionPool"]
@@ -30,7 +41,10 @@ class AsyncConnectionPool:
         self._idle: list[AsyncHTTPConnection] = []
         self._slots = AsyncSemaphore(max_connections)
         self._closed = False
-        self._hijacked = 0
+        # What is lent out, so that aclose() can end it: connections under a response,
+        # connections taken over by hijacked streams.
+        self._in_use: set[AsyncHTTPConnection] = set()
+        self._hijacked: set[AsyncHijackedStream] = set()
 
     async def request(
         self,
@@ -43,12 +57,15 @@ class AsyncConnectionPool:
         timeouts: Timeouts,
     ) -> AsyncResponse:
         """Send a request and return once the response head is in."""
+        if self._closed:
+            raise ClientClosed(CLIENT_CLOSED_CALL)
         if not await self._slots.acquire(timeouts.pool):
             raise self._pool_timeout(timeouts.pool)
         try:
             retry = method in _IDEMPOTENT and (body is None or isinstance(body, bytes))
             while True:
                 connection, reused = await self._connection(timeouts.connect)
+                self._in_use.add(connection)
                 try:
                     await connection.send_request(
                         method,
@@ -60,12 +77,14 @@ class AsyncConnectionPool:
                     )
                     head = await connection.receive_head(timeouts.response)
                 except (ConnectionLost, RemoteProtocolError):
+                    self._in_use.discard(connection)
                     await connection.aclose()
                     if reused and retry and connection.protocol.bytes_received == 0:
                         retry = False
                         continue
                     raise
                 except BaseException:
+                    self._in_use.discard(connection)
                     await connection.aclose()
                     raise
                 return AsyncResponse(connection, head, timeouts.read, self)
@@ -88,6 +107,7 @@ class AsyncConnectionPool:
 
     async def release(self, connection: AsyncHTTPConnection, *, reusable: bool) -> None:
         """Give a connection back after its response: kept if clean, else closed."""
+        self._in_use.discard(connection)
         try:
             if reusable and not self._closed and connection.is_reusable():
                 connection.protocol.start_next_cycle()
@@ -97,19 +117,20 @@ class AsyncConnectionPool:
         finally:
             self._slots.release()
 
-    def note_hijack(self) -> None:
+    def note_hijack(self, connection: AsyncHTTPConnection, stream: AsyncHijackedStream) -> None:
         """A response handed its connection over to a hijacked stream (attach, exec)."""
-        self._hijacked += 1
+        self._in_use.discard(connection)
+        self._hijacked.add(stream)
 
-    def release_slot(self) -> None:
+    def release_slot(self, stream: AsyncHijackedStream) -> None:
         """Called by a hijacked stream when it closes: its connection is gone for good."""
-        self._hijacked -= 1
+        self._hijacked.discard(stream)
         self._slots.release()
 
     def _pool_timeout(self, waited: float | None) -> PoolTimeout:
         return PoolTimeout(
             f"no connection came free within {waited} s: all {self.max_connections} "
-            f"connections to the daemon are in use, {self._hijacked} of them by hijacked "
+            f"connections to the daemon are in use, {len(self._hijacked)} of them by hijacked "
             "attach/exec sessions and the rest by responses and streams still open. Close the "
             "streams you are done with (or use them in a with block), or raise "
             "max_connections= or Timeouts(pool=…)"
@@ -120,8 +141,15 @@ class AsyncConnectionPool:
         return len(self._idle)
 
     async def aclose(self) -> None:
-        """Close idle connections now; those in use close when released."""
+        """Close every connection: idle ones, and those under open responses, streams and
+        hijacked sessions, whose readers then get `ConnectionLost` saying the client closed."""
         self._closed = True
         idle, self._idle = self._idle, []
         for connection in idle:
             await connection.aclose()
+        for connection in list(self._in_use):
+            connection.closed_by_client = True
+            await connection.aclose()
+        for stream in list(self._hijacked):
+            stream.closed_by_client = True
+            await stream.aclose()

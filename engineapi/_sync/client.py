@@ -32,7 +32,13 @@ from engineapi.api.system import PingResult, ping, ping_head
 from engineapi.backends._select import select_backend
 from engineapi.backends.base import Backend, BackendResponse
 from engineapi.config import Endpoint, TLSConfig, resolve_api_version, resolve_endpoint
-from engineapi.errors import ConnectError, DaemonError, daemon_error
+from engineapi.errors import (
+    CLIENT_CLOSED_CALL,
+    ClientClosed,
+    ConnectError,
+    DaemonError,
+    daemon_error,
+)
 from engineapi.streams.stdcopy import is_multiplexed
 from engineapi.streams.websocket import check_accept, handshake_headers
 from engineapi.transports import transport_for
@@ -106,6 +112,7 @@ class Client(Namespaces):
         self._host_header = self.endpoint.host.http_host
         #: Where registry credentials are looked up (None: the process environment).
         self._environ = environ
+        self._closed = False
         super().__init__()
 
     @classmethod
@@ -147,6 +154,8 @@ class Client(Namespaces):
         """Send `call` (with the `upgrade` headers of a hijack or WebSocket) and return the
         response once its head is in; raise daemon errors. `call` is not changed: sending it
         again sends the same request, checked again against the API version."""
+        if self._closed:
+            raise ClientClosed(CLIENT_CLOSED_CALL)
         version: str | None = None
         optional: list[tuple[str, str]] = []
         if call.versioned:
@@ -293,8 +302,10 @@ class Client(Namespaces):
     # -- lifecycle -------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the idle connections (those in use close when their response ends) and what
-        the transport holds (an SSH connection)."""
+        """Close the client: every connection, and with them every stream it opened (their
+        readers get `ConnectionLost` saying so), and what the transport holds (an SSH
+        connection). Calls afterwards raise `ClientClosed`."""
+        self._closed = True
         self._pool.close()
         close_transport = getattr(self.transport, "close", None)
         if close_transport is not None:

@@ -8,7 +8,14 @@ from collections.abc import Iterable, Iterator
 from types import TracebackType
 from typing import Protocol
 
-from engineapi.errors import ConnectionLost, LocalProtocolError, RemoteProtocolError
+from engineapi.errors import (
+    CLIENT_CLOSED_STREAM,
+    ConnectionLost,
+    LocalProtocolError,
+    ProtocolError,
+    RemoteProtocolError,
+    TransportError,
+)
 from engineapi.http import NEED_DATA, ClientConnection, Data, Headers
 from engineapi.http import Response as ResponseHead
 from engineapi.http._events import EndOfMessage
@@ -29,11 +36,13 @@ RequestBody = bytes | Iterable[bytes] | Iterable[bytes] | None
 class HTTPConnection:
     """A stream plus its HTTP/1.1 state; carries one exchange at a time."""
 
-    __slots__ = ("protocol", "stream")
+    __slots__ = ("closed_by_client", "protocol", "stream")
 
     def __init__(self, stream: Stream) -> None:
         self.stream = stream
         self.protocol = ClientConnection()
+        #: Set when the client's close() cut this connection under a response or stream.
+        self.closed_by_client = False
 
     def send_request(
         self,
@@ -70,28 +79,38 @@ class HTTPConnection:
     def receive_head(self, timeout: float | None) -> ResponseHead:
         """Read until the response head is complete."""
         protocol = self.protocol
-        while True:
-            event = protocol.next_event()
-            if event is NEED_DATA:
-                protocol.receive_data(self.stream.read(READ_SIZE, timeout))
-                continue
-            if isinstance(event, ResponseHead):
-                return event
-            raise RemoteProtocolError(f"expected a response head, got {event!r}")
+        try:
+            while True:
+                event = protocol.next_event()
+                if event is NEED_DATA:
+                    protocol.receive_data(self.stream.read(READ_SIZE, timeout))
+                    continue
+                if isinstance(event, ResponseHead):
+                    return event
+                raise RemoteProtocolError(f"expected a response head, got {event!r}")
+        except (TransportError, ProtocolError) as exc:
+            if self.closed_by_client:
+                raise ConnectionLost(CLIENT_CLOSED_STREAM) from exc
+            raise
 
     def receive_body_piece(self, timeout: float | None) -> bytes | None:
         """The next piece of the body, or ``None`` at its end."""
         protocol = self.protocol
-        while True:
-            event = protocol.next_event()
-            if type(event) is Data:
-                return event.data
-            if event is NEED_DATA:
-                protocol.receive_data(self.stream.read(READ_SIZE, timeout))
-                continue
-            if isinstance(event, EndOfMessage):
-                return None
-            raise RemoteProtocolError(f"unexpected {event!r} inside a response body")
+        try:
+            while True:
+                event = protocol.next_event()
+                if type(event) is Data:
+                    return event.data
+                if event is NEED_DATA:
+                    protocol.receive_data(self.stream.read(READ_SIZE, timeout))
+                    continue
+                if isinstance(event, EndOfMessage):
+                    return None
+                raise RemoteProtocolError(f"unexpected {event!r} inside a response body")
+        except (TransportError, ProtocolError) as exc:
+            if self.closed_by_client:
+                raise ConnectionLost(CLIENT_CLOSED_STREAM) from exc
+            raise
 
     def is_reusable(self) -> bool:
         # A dead idle connection is caught when it is next taken from the pool.
@@ -107,9 +126,9 @@ class ConnectionOwner(Protocol):
 
     def release(self, connection: HTTPConnection, *, reusable: bool) -> None: ...
 
-    def note_hijack(self) -> None: ...
+    def note_hijack(self, connection: HTTPConnection, stream: HijackedStream) -> None: ...
 
-    def release_slot(self) -> None: ...
+    def release_slot(self, stream: HijackedStream) -> None: ...
 
 
 class Response:
@@ -187,8 +206,9 @@ class Response:
             connection = self._held.pop()
         except IndexError:
             raise LocalProtocolError("the response is closed") from None
-        self._owner.note_hijack()
-        return HijackedStream(connection.stream, connection.protocol.trailing_data, self._owner)
+        hijacked = HijackedStream(connection.stream, connection.protocol.trailing_data, self._owner)
+        self._owner.note_hijack(connection, hijacked)
+        return hijacked
 
     def close(self) -> None:
         """Release the connection: back to the pool if the body was read, else closed."""
@@ -210,12 +230,14 @@ class HijackedStream:
     to the process's stdin while its output keeps coming.
     """
 
-    __slots__ = ("_closed", "_owner", "_pending", "_stream")
+    __slots__ = ("_closed", "_owner", "_pending", "_stream", "closed_by_client")
 
     def __init__(self, stream: Stream, initial: bytes, owner: ConnectionOwner) -> None:
         self._stream = stream
         self._pending = initial
         self._owner = owner
+        #: Set when the client's close() ended this session.
+        self.closed_by_client = False
         self._closed = False
 
     def read(self, max_bytes: int = READ_SIZE, timeout: float | None = None) -> bytes:
@@ -224,9 +246,12 @@ class HijackedStream:
             data, self._pending = self._pending[:max_bytes], self._pending[max_bytes:]
             return data
         try:
-            return self._stream.read(max_bytes, timeout)
+            data = self._stream.read(max_bytes, timeout)
         except ConnectionLost:
-            return b""
+            data = b""
+        if not data and self.closed_by_client:
+            raise ConnectionLost(CLIENT_CLOSED_STREAM)
+        return data
 
     def write(self, data: bytes, timeout: float | None = None) -> None:
         """Send bytes to the process's stdin."""
@@ -240,7 +265,7 @@ class HijackedStream:
         if not self._closed:
             self._closed = True
             self._stream.close()
-            self._owner.release_slot()
+            self._owner.release_slot(self)
 
     def __enter__(self) -> HijackedStream:
         return self

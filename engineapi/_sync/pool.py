@@ -5,9 +5,20 @@
 from __future__ import annotations
 
 from engineapi._concurrency import Semaphore
-from engineapi._sync.connection import HTTPConnection, RequestBody, Response
+from engineapi._sync.connection import (
+    HijackedStream,
+    HTTPConnection,
+    RequestBody,
+    Response,
+)
 from engineapi._timeouts import Timeouts
-from engineapi.errors import ConnectionLost, PoolTimeout, RemoteProtocolError
+from engineapi.errors import (
+    CLIENT_CLOSED_CALL,
+    ClientClosed,
+    ConnectionLost,
+    PoolTimeout,
+    RemoteProtocolError,
+)
 from engineapi.transports.base import Transport
 
 __all__ = ["ConnectionPool"]
@@ -32,7 +43,10 @@ class ConnectionPool:
         self._idle: list[HTTPConnection] = []
         self._slots = Semaphore(max_connections)
         self._closed = False
-        self._hijacked = 0
+        # What is lent out, so that close() can end it: connections under a response,
+        # connections taken over by hijacked streams.
+        self._in_use: set[HTTPConnection] = set()
+        self._hijacked: set[HijackedStream] = set()
 
     def request(
         self,
@@ -45,12 +59,15 @@ class ConnectionPool:
         timeouts: Timeouts,
     ) -> Response:
         """Send a request and return once the response head is in."""
+        if self._closed:
+            raise ClientClosed(CLIENT_CLOSED_CALL)
         if not self._slots.acquire(timeouts.pool):
             raise self._pool_timeout(timeouts.pool)
         try:
             retry = method in _IDEMPOTENT and (body is None or isinstance(body, bytes))
             while True:
                 connection, reused = self._connection(timeouts.connect)
+                self._in_use.add(connection)
                 try:
                     connection.send_request(
                         method,
@@ -62,12 +79,14 @@ class ConnectionPool:
                     )
                     head = connection.receive_head(timeouts.response)
                 except (ConnectionLost, RemoteProtocolError):
+                    self._in_use.discard(connection)
                     connection.close()
                     if reused and retry and connection.protocol.bytes_received == 0:
                         retry = False
                         continue
                     raise
                 except BaseException:
+                    self._in_use.discard(connection)
                     connection.close()
                     raise
                 return Response(connection, head, timeouts.read, self)
@@ -90,6 +109,7 @@ class ConnectionPool:
 
     def release(self, connection: HTTPConnection, *, reusable: bool) -> None:
         """Give a connection back after its response: kept if clean, else closed."""
+        self._in_use.discard(connection)
         try:
             if reusable and not self._closed and connection.is_reusable():
                 connection.protocol.start_next_cycle()
@@ -99,19 +119,20 @@ class ConnectionPool:
         finally:
             self._slots.release()
 
-    def note_hijack(self) -> None:
+    def note_hijack(self, connection: HTTPConnection, stream: HijackedStream) -> None:
         """A response handed its connection over to a hijacked stream (attach, exec)."""
-        self._hijacked += 1
+        self._in_use.discard(connection)
+        self._hijacked.add(stream)
 
-    def release_slot(self) -> None:
+    def release_slot(self, stream: HijackedStream) -> None:
         """Called by a hijacked stream when it closes: its connection is gone for good."""
-        self._hijacked -= 1
+        self._hijacked.discard(stream)
         self._slots.release()
 
     def _pool_timeout(self, waited: float | None) -> PoolTimeout:
         return PoolTimeout(
             f"no connection came free within {waited} s: all {self.max_connections} "
-            f"connections to the daemon are in use, {self._hijacked} of them by hijacked "
+            f"connections to the daemon are in use, {len(self._hijacked)} of them by hijacked "
             "attach/exec sessions and the rest by responses and streams still open. Close the "
             "streams you are done with (or use them in a with block), or raise "
             "max_connections= or Timeouts(pool=…)"
@@ -122,8 +143,15 @@ class ConnectionPool:
         return len(self._idle)
 
     def close(self) -> None:
-        """Close idle connections now; those in use close when released."""
+        """Close every connection: idle ones, and those under open responses, streams and
+        hijacked sessions, whose readers then get `ConnectionLost` saying the client closed."""
         self._closed = True
         idle, self._idle = self._idle, []
         for connection in idle:
             connection.close()
+        for connection in list(self._in_use):
+            connection.closed_by_client = True
+            connection.close()
+        for stream in list(self._hijacked):
+            stream.closed_by_client = True
+            stream.close()

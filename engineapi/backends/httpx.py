@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import os
 import socket
+import weakref
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -38,6 +40,7 @@ import httpx
 from engineapi._timeouts import Timeouts
 from engineapi.config import Endpoint, resolve_endpoint
 from engineapi.errors import (
+    CLIENT_CLOSED_STREAM,
     ConfigError,
     ConnectError,
     ConnectionLost,
@@ -181,6 +184,44 @@ def _not_upgraded(status: int) -> NoReturn:
 
 #: The `get_extra_info` key under which our network streams expose the engineapi stream.
 _ENGINE_STREAM = "engineapi_stream"
+
+
+class _Lent:
+    """What a backend has lent out (responses, hijacked streams), so that closing the backend
+    ends them all: the reader of each, in another thread or task, wakes with `ConnectionLost`
+    saying the client was closed."""
+
+    __slots__ = ("closed", "items")
+
+    def __init__(self) -> None:
+        self.closed = False
+        self.items: weakref.WeakSet[Any] = weakref.WeakSet()
+
+    def cut_all(self) -> None:
+        self.closed = True
+        for item in list(self.items):
+            _cut(item.network_stream)
+
+
+def _cut(network_stream: Any) -> None:
+    """Wake whoever reads `network_stream`: shut its socket down (closing a socket does not wake
+    a thread blocked on it); an engineapi transport's stream is closed, which wakes its reader."""
+    if network_stream is None:
+        return
+    own = network_stream.get_extra_info(_ENGINE_STREAM)
+    if own is not None:
+        sock = getattr(own, "socket", None)
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        elif hasattr(own, "close"):
+            with contextlib.suppress(Exception):
+                own.close()
+        return
+    sock = network_stream.get_extra_info("socket")
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def _no_tls() -> NoReturn:
@@ -394,12 +435,20 @@ class _AsyncEngineTransport(httpx.AsyncBaseTransport):
 
 
 class _AsyncResponse:
-    __slots__ = ("_read_timeout", "_response", "_where")
+    __slots__ = ("__weakref__", "_lent", "_read_timeout", "_response", "_where")
 
-    def __init__(self, response: httpx.Response, read_timeout: float | None, where: str) -> None:
+    def __init__(
+        self, response: httpx.Response, read_timeout: float | None, where: str, lent: _Lent
+    ) -> None:
         self._response = response
         self._read_timeout = read_timeout
         self._where = where
+        self._lent = lent
+        lent.items.add(self)
+
+    @property
+    def network_stream(self) -> Any:
+        return self._response.extensions.get("network_stream")
 
     @property
     def status(self) -> int:
@@ -409,7 +458,7 @@ class _AsyncResponse:
         """The upgraded connection httpcore hands over after a 101 (its network stream)."""
         if self.status != 101:
             _not_upgraded(self.status)
-        return _AsyncDuplex(self._response, self._where)
+        return _AsyncDuplex(self._response, self._where, self._lent)
 
     @property
     def headers(self) -> Mapping[str, str]:
@@ -435,8 +484,12 @@ class _AsyncResponse:
                         f"{self._where} sent nothing for {self._read_timeout} s"
                     ) from exc
                 except Exception as exc:
+                    if self._lent.closed:
+                        raise ConnectionLost(CLIENT_CLOSED_STREAM) from exc
                     raise _translate(exc, self._where) from exc
                 yield piece
+            if self._lent.closed:
+                raise ConnectionLost(CLIENT_CLOSED_STREAM)
         finally:
             await self.aclose()
 
@@ -445,21 +498,29 @@ class _AsyncResponse:
 
 
 class _AsyncDuplex:
-    __slots__ = ("_response", "_stream", "_where")
+    __slots__ = ("__weakref__", "_lent", "_response", "_stream", "_where")
 
-    def __init__(self, response: httpx.Response, where: str) -> None:
+    def __init__(self, response: httpx.Response, where: str, lent: _Lent) -> None:
         self._response = response
         self._stream = response.extensions["network_stream"]
         self._where = where
+        self._lent = lent
+        lent.items.add(self)
+
+    @property
+    def network_stream(self) -> Any:
+        return self._stream
 
     async def read(self, max_bytes: int = _READ_SIZE, timeout: float | None = None) -> bytes:
         try:
             data: bytes = await self._stream.read(max_bytes, timeout=timeout)
         except Exception as exc:
             error = _translate(exc, self._where)
-            if isinstance(error, ConnectionLost):
-                return b""  # as the built-in engine: a reset after the output is its end
-            raise error from exc
+            if not isinstance(error, ConnectionLost):
+                raise error from exc
+            data = b""  # as the built-in engine: a reset after the output is its end
+        if not data and self._lent.closed:
+            raise ConnectionLost(CLIENT_CLOSED_STREAM)
         return data
 
     async def write(self, data: bytes, timeout: float | None = None) -> None:
@@ -538,6 +599,7 @@ class AsyncHttpxBackend:
         self.client = client
         self._prefix = "" if str(client.base_url) else _base_url(_require(self.endpoint))
         self._where = self.endpoint.host.url if self.endpoint else str(client.base_url)
+        self._lent = _Lent()
 
     async def request(
         self,
@@ -578,9 +640,10 @@ class AsyncHttpxBackend:
             ) from exc
         except Exception as exc:
             raise _translate(exc, self._where) from exc
-        return _AsyncResponse(response, timeouts.read, self._where)
+        return _AsyncResponse(response, timeouts.read, self._where, self._lent)
 
     async def aclose(self) -> None:
+        self._lent.cut_all()
         if self._owned:
             await self.client.aclose()
 
@@ -589,11 +652,17 @@ class AsyncHttpxBackend:
 
 
 class _Response:
-    __slots__ = ("_response", "_where")
+    __slots__ = ("__weakref__", "_lent", "_response", "_where")
 
-    def __init__(self, response: httpx.Response, where: str) -> None:
+    def __init__(self, response: httpx.Response, where: str, lent: _Lent) -> None:
         self._response = response
         self._where = where
+        self._lent = lent
+        lent.items.add(self)
+
+    @property
+    def network_stream(self) -> Any:
+        return self._response.extensions.get("network_stream")
 
     @property
     def status(self) -> int:
@@ -603,7 +672,7 @@ class _Response:
         """The upgraded connection httpcore hands over after a 101 (its network stream)."""
         if self.status != 101:
             _not_upgraded(self.status)
-        return _Duplex(self._response, self._where)
+        return _Duplex(self._response, self._where, self._lent)
 
     @property
     def headers(self) -> Mapping[str, str]:
@@ -620,7 +689,11 @@ class _Response:
             try:
                 yield from self._response.iter_raw()
             except Exception as exc:
+                if self._lent.closed:
+                    raise ConnectionLost(CLIENT_CLOSED_STREAM) from exc
                 raise _translate(exc, self._where) from exc
+            if self._lent.closed:
+                raise ConnectionLost(CLIENT_CLOSED_STREAM)
         finally:
             self.close()
 
@@ -629,21 +702,29 @@ class _Response:
 
 
 class _Duplex:
-    __slots__ = ("_response", "_stream", "_where")
+    __slots__ = ("__weakref__", "_lent", "_response", "_stream", "_where")
 
-    def __init__(self, response: httpx.Response, where: str) -> None:
+    def __init__(self, response: httpx.Response, where: str, lent: _Lent) -> None:
         self._response = response
         self._stream = response.extensions["network_stream"]
         self._where = where
+        self._lent = lent
+        lent.items.add(self)
+
+    @property
+    def network_stream(self) -> Any:
+        return self._stream
 
     def read(self, max_bytes: int = _READ_SIZE, timeout: float | None = None) -> bytes:
         try:
             data: bytes = self._stream.read(max_bytes, timeout=timeout)
         except Exception as exc:
             error = _translate(exc, self._where)
-            if isinstance(error, ConnectionLost):
-                return b""
-            raise error from exc
+            if not isinstance(error, ConnectionLost):
+                raise error from exc
+            data = b""
+        if not data and self._lent.closed:
+            raise ConnectionLost(CLIENT_CLOSED_STREAM)
         return data
 
     def write(self, data: bytes, timeout: float | None = None) -> None:
@@ -701,6 +782,7 @@ class HttpxBackend:
         self.client = client
         self._prefix = "" if str(client.base_url) else _base_url(_require(self.endpoint))
         self._where = self.endpoint.host.url if self.endpoint else str(client.base_url)
+        self._lent = _Lent()
 
     def request(
         self,
@@ -724,9 +806,10 @@ class HttpxBackend:
             response = self.client.send(request, stream=True)
         except Exception as exc:
             raise _translate(exc, self._where) from exc
-        return _Response(response, self._where)
+        return _Response(response, self._where, self._lent)
 
     def close(self) -> None:
+        self._lent.cut_all()
         if self._owned:
             self.client.close()
 

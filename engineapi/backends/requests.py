@@ -19,7 +19,10 @@ backend gives it the larger of `Timeouts.response` and `Timeouts.read`, or none 
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import socket
+import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -31,6 +34,7 @@ import urllib3
 from engineapi._timeouts import Timeouts
 from engineapi.config import Endpoint, resolve_endpoint
 from engineapi.errors import (
+    CLIENT_CLOSED_STREAM,
     ConfigError,
     ConnectError,
     ConnectionLost,
@@ -160,12 +164,38 @@ def _translate(exc: Exception, where: str, *, connecting: bool) -> Exception:
     return exc
 
 
-class _Response:
-    __slots__ = ("_response", "_where")
+class _Lent:
+    """The responses a backend has lent out, so that closing it ends them (see httpx's)."""
 
-    def __init__(self, response: requests.Response, where: str) -> None:
+    __slots__ = ("closed", "items")
+
+    def __init__(self) -> None:
+        self.closed = False
+        self.items: weakref.WeakSet[_Response] = weakref.WeakSet()
+
+    def cut_all(self) -> None:
+        self.closed = True
+        for item in list(self.items):
+            item.cut()
+
+
+class _Response:
+    __slots__ = ("__weakref__", "_lent", "_response", "_where")
+
+    def __init__(self, response: requests.Response, where: str, lent: _Lent) -> None:
         self._response = response
         self._where = where
+        self._lent = lent
+        lent.items.add(self)
+
+    def cut(self) -> None:
+        """Wake a thread blocked reading this body: shut the socket under it down (urllib3's
+        connection object is its public ``connection``; closing alone would not wake it)."""
+        connection = getattr(self._response.raw, "connection", None)
+        sock = getattr(connection, "sock", None)
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
     @property
     def status(self) -> int:
@@ -196,7 +226,11 @@ class _Response:
                     while piece := raw.read1(_READ_SIZE, decode_content=False):
                         yield piece
             except Exception as exc:
+                if self._lent.closed:
+                    raise ConnectionLost(CLIENT_CLOSED_STREAM) from exc
                 raise _translate(exc, self._where, connecting=False) from exc
+            if self._lent.closed:
+                raise ConnectionLost(CLIENT_CLOSED_STREAM)
             done = True
         finally:
             if done:
@@ -236,6 +270,7 @@ class RequestsBackend:
         self._owned = session is None
         self.session = session or _session_for(self.endpoint, max_connections)
         self._where = self.endpoint.host.url
+        self._lent = _Lent()
 
     def request(
         self,
@@ -268,8 +303,9 @@ class RequestsBackend:
             )
         except Exception as exc:
             raise _translate(exc, self._where, connecting=True) from exc
-        return _Response(response, self._where)
+        return _Response(response, self._where, self._lent)
 
     def close(self) -> None:
+        self._lent.cut_all()
         if self._owned:
             self.session.close()

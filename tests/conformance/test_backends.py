@@ -34,6 +34,7 @@ from engineapi.errors import (
     ConfigError,
     Conflict,
     ConnectError,
+    ConnectionLost,
     DaemonError,
     NotFound,
     ProtocolError,
@@ -632,3 +633,58 @@ def test_a_full_pool_times_out(engine: Engine, backend: str) -> None:
             with pytest.raises(PoolTimeout):
                 client.system.ping()
         assert client.system.ping().api_version
+
+
+def test_closing_the_client_ends_its_streams(engine: Engine, backend: str) -> None:
+    """Every backend: a stream read in another thread ends with ConnectionLost saying the
+    client closed it, and new calls raise ClientClosed (never a bare RuntimeError)."""
+    import threading
+
+    from engineapi import ClientClosed
+
+    client = Client(engine.host, backend=backend)
+    events = client.system.events(filters={"label": ["engineapi.never=1"]})
+    outcome: list[BaseException | None] = []
+    done = threading.Event()
+
+    def follow() -> None:
+        try:
+            for _ in events:
+                pass
+            outcome.append(None)
+        except BaseException as exc:
+            outcome.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=follow, daemon=True).start()
+    time.sleep(0.5)
+    client.close()
+    assert done.wait(5), "the stream is still read 5 s after close()"
+    assert isinstance(outcome[0], ConnectionLost), outcome
+    assert "client was closed" in str(outcome[0])
+    with pytest.raises(ClientClosed):
+        client.system.ping()
+
+
+async def test_async_aclose_ends_the_streams(engine: Engine, abackend: str) -> None:
+    from engineapi import ClientClosed
+
+    client = AsyncClient(engine.host, backend=abackend)
+    events = client.system.events(filters={"label": ["engineapi.never=1"]})
+
+    async def follow() -> BaseException | None:
+        try:
+            async for _ in events:
+                pass
+        except BaseException as exc:
+            return exc
+        return None
+
+    task = asyncio.create_task(follow())
+    await asyncio.sleep(0.5)
+    await client.aclose()
+    outcome = await asyncio.wait_for(task, 5)
+    assert isinstance(outcome, ConnectionLost) and "client was closed" in str(outcome), outcome
+    with pytest.raises(ClientClosed):
+        await client.system.ping()

@@ -126,3 +126,70 @@ def test_over_tls_too(tls_engine: Engine) -> None:
         took, errors = _follow_then_close(events, quiet_after=0.5)
         assert errors == [] and took < 0.1, (took, errors)
         assert client.system.ping().api_version
+
+
+# -- closing the client ends what it opened ------------------------------------------------------
+
+
+def test_closing_the_client_ends_its_streams_and_refuses_new_calls(
+    engine: Engine, talker: str
+) -> None:
+    from engineapi import ClientClosed
+
+    client = Client(engine.host)
+    logs = client.containers.logs(talker, follow=True)
+    events = client.system.events(filters={"label": ["engineapi.never=1"]})
+    attached = client.containers.attach(talker, stdout=True, stream=True)
+    outcomes: dict[str, BaseException | None] = {}
+    stopped = {name: threading.Event() for name in ("logs", "events", "attach")}
+
+    def follow(name: str, stream: Any) -> None:
+        try:
+            for _ in stream:
+                pass
+            outcomes[name] = None
+        except BaseException as exc:
+            outcomes[name] = exc
+        finally:
+            stopped[name].set()
+
+    for name, stream in (("logs", logs), ("events", events), ("attach", attached)):
+        threading.Thread(target=follow, args=(name, stream), daemon=True).start()
+    time.sleep(0.5)
+    started = time.monotonic()
+    client.close()
+    for name, event in stopped.items():
+        assert event.wait(5), f"{name} still running 5 s after close()"
+    assert time.monotonic() - started < 0.5
+    for name, outcome in outcomes.items():
+        assert isinstance(outcome, ConnectionLost), (name, outcome)
+        assert "the client was closed" in str(outcome), (name, outcome)
+    with pytest.raises(ClientClosed, match="make a new one"):
+        client.system.ping()
+    with pytest.raises(ClientClosed):
+        client.containers.logs(talker).read()
+
+
+async def test_aclose_ends_the_async_clients_streams(engine: Engine, talker: str) -> None:
+    import asyncio
+
+    from engineapi import AsyncClient, ClientClosed
+
+    client = AsyncClient(engine.host)
+    logs = client.containers.logs(talker, follow=True)
+
+    async def follow() -> BaseException | None:
+        try:
+            async for _ in logs:
+                pass
+        except BaseException as exc:
+            return exc
+        return None
+
+    task = asyncio.create_task(follow())
+    await asyncio.sleep(0.5)
+    await client.aclose()
+    outcome = await asyncio.wait_for(task, 5)
+    assert isinstance(outcome, ConnectionLost) and "the client was closed" in str(outcome)
+    with pytest.raises(ClientClosed):
+        await client.system.ping()
