@@ -10,16 +10,24 @@ from engineapi.errors import ConnectError
 if TYPE_CHECKING:
     from engineapi.config import Endpoint
 
-__all__ = ["error_message", "explain_connect_error"]
+__all__ = ["ERROR_BODY_LIMIT", "error_message", "explain_connect_error"]
+
+#: How much of an error body is kept for its message: a daemon (or a proxy in front of it)
+#: may answer an error with any amount of bytes, and the exception must stay small.
+ERROR_BODY_LIMIT = 64 * 1024
 
 
-def error_message(body: bytes, status: int) -> str:
-    """The daemon's message from an error body (``{"message": …}``, or plain text)."""
+def error_message(body: bytes, status: int, *, cut: bool = False) -> str:
+    """The daemon's message from an error body (``{"message": …}``, or plain text); `cut`
+    says the body was longer than `ERROR_BODY_LIMIT` and only its start is here."""
     if not body:
         return f"HTTP {status} with an empty body"
+    if cut:
+        text = body[:ERROR_BODY_LIMIT].decode("utf-8", "replace").strip()
+        return f"{text} … (the error body was cut after {ERROR_BODY_LIMIT // 1024} KiB)"
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return body.decode("utf-8", "replace").strip()
     if isinstance(data, dict):
         message = data.get("message") or data.get("cause") or data.get("error")

@@ -12,7 +12,7 @@ from engineapi._async.executor import AsyncHijacked, AsyncOpened
 from engineapi._async.pool import AsyncConnectionPool
 from engineapi._async.streams import AsyncOutputStream, AsyncProgressStream, attach
 from engineapi._concurrency import AsyncLock, arun_blocking, asleep
-from engineapi._explain import error_message, explain_connect_error
+from engineapi._explain import ERROR_BODY_LIMIT, error_message, explain_connect_error
 from engineapi._timeouts import Timeouts
 from engineapi._version import USER_AGENT
 from engineapi.api import _versions
@@ -203,14 +203,27 @@ class AsyncClient(AsyncNamespaces):
             raise explain_connect_error(exc, self.endpoint) from exc
         status = response.status
         if status >= 300 and status not in call.expect:
-            body = await response.read()
-            raise self._daemon_error(call, status, body)
+            raise await self._daemon_error(call, response)
         return response
 
-    def _daemon_error(self, call: Call[T], status: int, body: bytes) -> DaemonError:
+    async def _daemon_error(self, call: Call[T], response: AsyncBackendResponse) -> DaemonError:
+        """The typed error of an error response, its body read up to `ERROR_BODY_LIMIT` (the
+        connection is dropped rather than drained past that)."""
+        pieces: list[bytes] = []
+        size = 0
+        try:
+            async for piece in response.iter_bytes():
+                pieces.append(piece)
+                size += len(piece)
+                if size > ERROR_BODY_LIMIT:
+                    break
+        finally:
+            await response.aclose()
+        body = b"".join(pieces)
+        status = response.status
         return daemon_error(
             status,
-            error_message(body, status),
+            error_message(body, status, cut=size > ERROR_BODY_LIMIT),
             method=call.method,
             path=call.path,
             host=self.endpoint.host.url,

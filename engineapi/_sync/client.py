@@ -9,7 +9,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from engineapi._concurrency import Lock, run_blocking, sleep
-from engineapi._explain import error_message, explain_connect_error
+from engineapi._explain import ERROR_BODY_LIMIT, error_message, explain_connect_error
 from engineapi._sync._namespaces import Namespaces
 from engineapi._sync.connection import RequestBody
 from engineapi._sync.executor import Hijacked, Opened
@@ -203,14 +203,27 @@ class Client(Namespaces):
             raise explain_connect_error(exc, self.endpoint) from exc
         status = response.status
         if status >= 300 and status not in call.expect:
-            body = response.read()
-            raise self._daemon_error(call, status, body)
+            raise self._daemon_error(call, response)
         return response
 
-    def _daemon_error(self, call: Call[T], status: int, body: bytes) -> DaemonError:
+    def _daemon_error(self, call: Call[T], response: BackendResponse) -> DaemonError:
+        """The typed error of an error response, its body read up to `ERROR_BODY_LIMIT` (the
+        connection is dropped rather than drained past that)."""
+        pieces: list[bytes] = []
+        size = 0
+        try:
+            for piece in response.iter_bytes():
+                pieces.append(piece)
+                size += len(piece)
+                if size > ERROR_BODY_LIMIT:
+                    break
+        finally:
+            response.close()
+        body = b"".join(pieces)
+        status = response.status
         return daemon_error(
             status,
-            error_message(body, status),
+            error_message(body, status, cut=size > ERROR_BODY_LIMIT),
             method=call.method,
             path=call.path,
             host=self.endpoint.host.url,

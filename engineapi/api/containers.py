@@ -31,7 +31,7 @@ from engineapi.api._call import (
     to_body,
 )
 from engineapi.archive.local import TarOfPath, fspath
-from engineapi.errors import ConfigError, NotFound
+from engineapi.errors import ConfigError, DaemonError, NotFound
 
 if TYPE_CHECKING:
     import os
@@ -635,9 +635,18 @@ def run(
     except GeneratorExit:
         closing = True  # cancelled: no more requests
         raise
+    except DaemonError as exc:
+        if remove:
+            exc.add_note(f"engineapi.run: the container {id} it created was removed")
+        else:  # kept, as asked: say which it is
+            exc.add_note(
+                f"engineapi.run: the container {id} it created is kept (remove=False); "
+                f"delete it with client.containers.delete({id[:12]!r}, force=True)"
+            )
+        raise
     finally:
         if remove and not closing:
-            yield delete(id, force=True)
+            yield from _remove_quietly(id)
 
 
 def run_detached(
@@ -653,5 +662,19 @@ def run_detached(
     `run`) and start it; its id — ``POST /containers/create``, ``POST /containers/{id}/start``."""
     body = _run_config(image, command, config)
     id = yield from _create_pulling(image, body, name, platform, pull)
-    yield start(id)
+    try:
+        yield start(id)
+    except DaemonError as exc:
+        # Nothing runs and nothing asked to keep it: leave no container behind.
+        yield from _remove_quietly(id)
+        exc.add_note(f"engineapi.run_detached: the container {id} it created was removed")
+        raise
     return id
+
+
+def _remove_quietly(id: str) -> Flow[None]:
+    """Remove a container a failed flow made; a failure to remove does not hide the first."""
+    try:
+        yield delete(id, force=True)
+    except DaemonError:
+        pass

@@ -74,7 +74,12 @@ class _JSONObject:
 
 
 def _decode(text: str) -> object:
-    return json.loads(text, object_pairs_hook=_JSONObject)
+    """A JSON document of the docker configuration; ValueError for any malformed one, also
+    one nested deeper than the parser's recursion allows."""
+    try:
+        return json.loads(text, object_pairs_hook=_JSONObject)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 def context_dir_name(name: str) -> str:
@@ -217,6 +222,9 @@ def load_context(
     path = os.path.join(store_dir, _META_DIR, context_dir_name(name), _META_FILE)
     try:
         return _read_meta(path, name, store_dir)
+    except ConfigError as exc:
+        why = f" ({source})" if source else ""
+        raise ConfigError(f"context {name!r}{why}: {exc}", source=source or path) from exc
     except FileNotFoundError:
         why = f" ({source})" if source else ""
         hint = (

@@ -425,6 +425,10 @@ def _first_json(out: bytes, program: str) -> object:
     text = out.decode("utf-8", "surrogateescape").lstrip(" \t\r\n")
     try:
         return json.JSONDecoder(object_pairs_hook=_JSONObject).raw_decode(text)[0]
+    except RecursionError:
+        raise CredentialsError(
+            f"{program}: invalid output: JSON nested too deeply", source=program
+        ) from None
     except ValueError as exc:
         raise CredentialsError(f"{program}: invalid output: {exc}", source=program) from None
 

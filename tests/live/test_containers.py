@@ -486,6 +486,40 @@ def test_run_detached(client: Client) -> None:
         client.containers.delete(cid, force=True)
 
 
+def test_a_failed_run_detached_leaves_no_container(client: Client) -> None:
+    """Its start fails (no such executable): the container it made is removed, and the error
+    says so with its id."""
+    label = f"engineapi.failed-run={time.time_ns()}"
+    key, value = label.split("=")
+    config = {"Labels": {"engineapi.test": "1", key: value}}
+    with pytest.raises(DaemonError) as info:
+        client.containers.run_detached("busybox", ["/no/such/program"], config=config)
+    notes = " ".join(getattr(info.value, "__notes__", []))
+    assert "was removed" in notes
+    assert any(len(word) == 64 for word in notes.split())  # the id of what was removed
+    assert client.containers.list(all=True, filters={"label": [label]}) == []
+
+
+def test_a_failed_run_keeps_the_container_it_was_asked_to_keep(client: Client) -> None:
+    label = f"engineapi.failed-run={time.time_ns()}"
+    key, value = label.split("=")
+    config = {"Labels": {"engineapi.test": "1", key: value}}
+    with pytest.raises(DaemonError) as info:
+        client.containers.run("busybox", ["/no/such/program"], config=config)
+    kept = client.containers.list(all=True, filters={"label": [label]})
+    try:
+        assert len(kept) == 1
+        notes = " ".join(getattr(info.value, "__notes__", []))
+        assert kept[0].id in notes and "is kept" in notes
+    finally:
+        for container in kept:
+            client.containers.delete(container.id, force=True)
+    with pytest.raises(DaemonError) as removed:
+        client.containers.run("busybox", ["/no/such/program"], config=config, remove=True)
+    assert "was removed" in " ".join(getattr(removed.value, "__notes__", []))
+    assert client.containers.list(all=True, filters={"label": [label]}) == []
+
+
 def test_run_pull_policies(client: Client, engine: Engine) -> None:
     with pytest.raises(ConfigError, match="missing, always, never"):
         client.containers.run("busybox", ["true"], pull="sometimes")

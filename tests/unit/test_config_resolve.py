@@ -195,6 +195,22 @@ def test_malformed_meta(dh: DockerHome, raw: str, fragment: str) -> None:
     with pytest.raises(ConfigError, match=fragment) as info:
         load_context("bad", dh.env())
     assert info.value.source == str(dh.meta_file("bad"))
+    # The error names the context, not only its sha256 directory.
+    assert str(info.value).startswith("context 'bad': ")
+    with pytest.raises(ConfigError, match="context 'bad' \\(DOCKER_CONTEXT\\): ") as named:
+        load_context("bad", dh.env(), source="DOCKER_CONTEXT")
+    assert named.value.source == "DOCKER_CONTEXT"
+
+
+def test_meta_and_config_json_nested_too_deeply(dh: DockerHome) -> None:
+    """A depth bomb is a malformed file like any other, not a RecursionError."""
+    bomb = "[" * 100_000 + "]" * 100_000
+    dh.add_context("deep", None, raw=bomb)
+    with pytest.raises(ConfigError, match="context 'deep': .*nested too deeply"):
+        load_context("deep", dh.env())
+    dh.config_json.write_text('{"currentContext": ' + bomb + "}")
+    with pytest.warns(ConfigWarning, match="nested too deeply"):
+        assert read_current_context(dh.env()) is None
 
 
 def test_meta_keys_match_like_go(dh: DockerHome) -> None:
