@@ -25,6 +25,7 @@ from engineapi.api._call import (
     ProgressCall,
     Reply,
     WebSocketCall,
+    decoded,
 )
 from engineapi.api.system import PingResult, ping, ping_head
 from engineapi.backends._select import select_backend
@@ -235,7 +236,7 @@ class AsyncClient(AsyncNamespaces):
         """Execute `call` (any builder of `engineapi.api`) and decode its whole response."""
         response = await self._open(call)
         body = await response.read()
-        return call.decode(Reply(response.status, response.headers, body))
+        return decoded(call, Reply(response.status, response.headers, body))
 
     async def open_stream(self, call: Call[Any]) -> AsyncOpened:
         """Send `call` and return once the response head is in, the body left to read; for

@@ -27,6 +27,7 @@ from engineapi.api._call import (
     ProgressCall,
     Reply,
     WebSocketCall,
+    decoded,
 )
 from engineapi.api.system import PingResult, ping, ping_head
 from engineapi.backends._select import select_backend
@@ -235,7 +236,7 @@ class Client(Namespaces):
         """Execute `call` (any builder of `engineapi.api`) and decode its whole response."""
         response = self._open(call)
         body = response.read()
-        return call.decode(Reply(response.status, response.headers, body))
+        return decoded(call, Reply(response.status, response.headers, body))
 
     def open_stream(self, call: Call[Any]) -> Opened:
         """Send `call` and return once the response head is in, the body left to read; for

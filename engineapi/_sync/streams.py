@@ -15,7 +15,15 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 from engineapi.api import exec as exec_api
-from engineapi.api._call import Call, ExtractCall, HijackCall, OutputCall, RawCall, StreamCall
+from engineapi.api._call import (
+    Call,
+    ExtractCall,
+    HijackCall,
+    OutputCall,
+    RawCall,
+    StreamCall,
+    decoded_item,
+)
 from engineapi.archive.tarball import extract_stream
 from engineapi.backends.base import BackendResponse, Duplex
 from engineapi.errors import (
@@ -103,17 +111,17 @@ class ItemStream(BodyStream[StreamCall[T]]):
         return self._items()
 
     def _items(self) -> Iterator[T]:
-        decode_item = self._call.decode_item
+        call = self._call
         decoder = JSONLinesDecoder()
         try:
             response = self._open()
             for piece in response.iter_bytes():
                 for value in decoder.feed(piece):
-                    yield decode_item(value)
+                    yield decoded_item(call, value)
             if self._closed:
                 return
             for value in decoder.end():
-                yield decode_item(value)
+                yield decoded_item(call, value)
         except EngineAPIError as exc:
             if not self._ended_by_close(exc):
                 raise

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 from urllib.parse import quote
 
-from engineapi.errors import RemoteProtocolError
+from engineapi.errors import EngineAPIError, RemoteProtocolError
 
 if TYPE_CHECKING:
     from engineapi.archive.local import LocalContent
@@ -85,6 +85,41 @@ class Reply:
             raise RemoteProtocolError(
                 f"expected JSON from the daemon (status {self.status}), got {shown}"
             ) from None
+        except RecursionError:
+            raise RemoteProtocolError(
+                f"the daemon's JSON (status {self.status}) is nested too deeply to read"
+            ) from None
+
+
+#: What a decoder may raise on a reply of another shape than the spec says (a list where an
+#: object is due, a string for a number): turned into `RemoteProtocolError` by `decoded`.
+_SHAPE_ERRORS = (AttributeError, TypeError, KeyError, IndexError, ValueError, RecursionError)
+
+
+def decoded(call: Call[T], reply: Reply) -> T:
+    """`call`'s decoder applied to `reply`; whatever the daemon sent, a failure is typed."""
+    try:
+        return call.decode(reply)
+    except EngineAPIError:
+        raise
+    except _SHAPE_ERRORS as exc:
+        raise RemoteProtocolError(
+            f"{call.operation_id} ({call.method} {call.path}): the daemon's answer is not "
+            f"the shape the API describes ({type(exc).__name__}: {str(exc)[:200]})"
+        ) from exc
+
+
+def decoded_item(call: StreamCall[T], value: Any) -> T:
+    """One item of a JSON stream decoded by `call`; a failure is typed as for `decoded`."""
+    try:
+        return call.decode_item(value)
+    except EngineAPIError:
+        raise
+    except _SHAPE_ERRORS as exc:
+        raise RemoteProtocolError(
+            f"{call.operation_id} ({call.method} {call.path}): an item of the stream is not "
+            f"the shape the API describes ({type(exc).__name__}: {str(exc)[:200]})"
+        ) from exc
 
 
 class Call(Generic[T]):
@@ -243,7 +278,13 @@ def decode_list(model: type[_FromWire[T]]) -> Callable[[Reply], list[T]]:
         if paused:
             gc.disable()
         try:
-            return [from_wire(item) for item in reply.json() or ()]
+            items = reply.json() or ()
+            if not isinstance(items, list | tuple):
+                raise RemoteProtocolError(
+                    f"expected a JSON array of {model.__name__} from the daemon, got "
+                    f"{type(items).__name__} {reply.body[:200]!r}"
+                )
+            return [from_wire(item) for item in items]
         finally:
             if paused:
                 gc.enable()

@@ -266,6 +266,8 @@ class ClientConnection:
         elif "close" in connection:
             self._keep_alive = False
         if status == 101:
+            if not self._upgrade_requested:
+                raise self._fail("the daemon switched protocols (101) without being asked to")
             self._state = _SWITCHED
             self._keep_alive = False
             return
@@ -288,7 +290,9 @@ class ClientConnection:
                 raise self._fail(f"conflicting Content-Length {content_length!r}")
             (value,) = values
             if not value.isdigit() or not value.isascii():
-                raise self._fail(f"invalid Content-Length {content_length!r}")
+                raise self._fail(f"invalid Content-Length {content_length[:40]!r}")
+            if len(value) > 18:  # past 10**18 bytes: nonsense (and int() refuses 4300 digits)
+                raise self._fail(f"Content-Length of {len(value)} digits is not a body size")
             self._body_remaining = int(value)
             self._state = _BODY_LENGTH if self._body_remaining else _DONE
             return
@@ -353,6 +357,8 @@ class ClientConnection:
                 end = buf.find(b"\r\n", pos)
                 if end >= 0:
                     line = buf[pos:end]
+                    if len(line) > MAX_CHUNK_LINE:  # the same limit however the bytes arrive
+                        raise self._fail("chunk size or trailer line too long")
                     self._pos = end + 2
                     if state == _BODY_TRAILERS:
                         if not line:
@@ -370,7 +376,7 @@ class ClientConnection:
                         self._state = _BODY_CHUNK_DATA
                     continue
                 if len(buf) - pos > MAX_CHUNK_LINE:
-                    raise self._fail("chunk size line too long")
+                    raise self._fail("chunk size or trailer line too long")
             if self._eof:
                 raise self._fail("the daemon closed the connection inside a chunked body")
             return NEED_DATA

@@ -17,34 +17,65 @@ _decoder = json.JSONDecoder()
 _WHITESPACE = b" \t\r\n"
 
 
+#: The longest JSON line accepted: an event, a stats sample or a progress message is a few
+#: KiB; a daemon (or a proxy) sending one endless line must not fill memory.
+MAX_LINE = 16 * 1024 * 1024
+
+
 class JSONLinesDecoder:
-    """Feed body pieces with `feed()`, get the complete JSON values decoded so far."""
+    """Feed body pieces with `feed()`, get the complete JSON values decoded so far.
 
-    __slots__ = ("_pending",)
+    An unfinished line is kept as a list of pieces and joined once, when its end comes, so a
+    long line arriving in small reads costs linear time; a line past `max_line` bytes is a
+    `RemoteProtocolError`, whether it arrives in one read or many.
+    """
 
-    def __init__(self) -> None:
-        self._pending = b""
+    __slots__ = ("_pending", "_pending_size", "max_line")
+
+    def __init__(self, max_line: int = MAX_LINE) -> None:
+        self._pending: list[bytes] = []
+        self._pending_size = 0
+        self.max_line = max_line
 
     def feed(self, data: bytes) -> list[Any]:
         """The values completed by `data` (possibly none)."""
-        if self._pending:
-            data = self._pending + data
         cut = data.rfind(b"\n")
         if cut < 0:
-            self._pending = data
+            self._keep(data)
             return []
-        self._pending = data[cut + 1 :]
+        head = data[:cut]
+        if self._pending:
+            self._pending.append(head)
+            head = b"".join(self._pending)
+            self._pending.clear()
+            self._pending_size = 0
+        self._keep(data[cut + 1 :])
         values: list[Any] = []
-        for line in data[:cut].split(b"\n"):
+        for line in head.split(b"\n"):
+            if len(line) > self.max_line:
+                raise _too_long(self.max_line)
             line = line.strip(_WHITESPACE)
             if line:
                 values.extend(_decode_line(line))
         return values
 
+    def _keep(self, piece: bytes) -> None:
+        if piece:
+            self._pending.append(piece)
+            self._pending_size += len(piece)
+            if self._pending_size > self.max_line:
+                raise _too_long(self.max_line)
+
     def end(self) -> list[Any]:
         """The values left when the body ends; a truncated value is an error."""
-        rest, self._pending = self._pending.strip(_WHITESPACE), b""
+        rest = b"".join(self._pending).strip(_WHITESPACE)
+        self._pending.clear()
+        self._pending_size = 0
         return _decode_line(rest) if rest else []
+
+
+def _too_long(limit: int) -> RemoteProtocolError:
+    return RemoteProtocolError(f"a JSON line in the stream is longer than {limit} bytes")
 
 
 def _decode_line(line: bytes) -> list[Any]:
@@ -52,6 +83,8 @@ def _decode_line(line: bytes) -> list[Any]:
         return [json.loads(line)]
     except ValueError:
         pass
+    except RecursionError:
+        raise RemoteProtocolError("a JSON value in the stream is nested too deeply") from None
     # Several values run together on one line ({...}{...}).
     text = line.decode("utf-8", "replace")
     values: list[Any] = []
@@ -64,4 +97,6 @@ def _decode_line(line: bytes) -> list[Any]:
                 index += 1
     except ValueError as exc:
         raise RemoteProtocolError(f"malformed JSON in a stream: {line[:200]!r}") from exc
+    except RecursionError:
+        raise RemoteProtocolError("a JSON value in the stream is nested too deeply") from None
     return values

@@ -281,3 +281,38 @@ def test_large_body_is_not_copied_piecewise() -> None:
     conn.receive_data(piece)
     event = conn.next_event()
     assert isinstance(event, Data) and event.data is piece  # handed over, not copied
+
+
+# -- what the fuzzer found: the same verdict however the bytes arrive, typed errors only ------
+
+
+def test_a_content_length_of_thousands_of_digits_is_a_protocol_error() -> None:
+    raw = b"HTTP/1.1 200 OK\r\nContent-Length: " + b"9" * 4400 + b"\r\n\r\nx"
+    with pytest.raises(RemoteProtocolError, match="4400 digits"):
+        exchange(raw)
+
+
+def test_an_unrequested_101_blames_the_daemon() -> None:
+    raw = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: tcp\r\nConnection: Upgrade\r\n\r\n"
+    with pytest.raises(RemoteProtocolError, match="without being asked"):
+        exchange(raw)
+
+
+@pytest.mark.parametrize("split", [None, 1, 7, 4096])
+def test_a_long_trailer_line_is_refused_however_it_arrives(split: int | None) -> None:
+    raw = (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"2\r\nok\r\n0\r\nX-Trailer: " + b"t" * 5000 + b"\r\n\r\n"
+    )
+    with pytest.raises(RemoteProtocolError, match="line too long"):
+        exchange(raw, split=split)
+
+
+@pytest.mark.parametrize("split", [None, 1, 7])
+def test_a_long_chunk_extension_is_refused_however_it_arrives(split: int | None) -> None:
+    raw = (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"2;ext=" + b"e" * 5000 + b"\r\nok\r\n0\r\n\r\n"
+    )
+    with pytest.raises(RemoteProtocolError, match="line too long"):
+        exchange(raw, split=split)
