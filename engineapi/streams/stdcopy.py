@@ -58,47 +58,106 @@ def is_multiplexed(content_type: str | None, tty: bool | None) -> bool | None:
     return not tty
 
 
-class StdcopyDecoder:
-    """Feed body pieces, get complete frames; a frame split across reads is kept for later."""
+#: How much of a stream-3 (error) frame is kept for the message.
+_ERROR_LIMIT: Final = 64 * 1024
 
-    __slots__ = ("_pending",)
+
+class StdcopyDecoder:
+    """Feed body pieces, get frames. Time and memory stay linear however large a frame and
+    however small the reads: a frame's payload is handed over piece by piece as it arrives
+    (a large frame may come as several ``(stream, bytes)`` of the same stream); only a
+    header split across reads is kept back.
+
+    A stream-3 frame is the daemon's error: the output decoded before it is returned first,
+    and the `StreamError` is raised by the next `feed()` or by `end()`.
+    """
+
+    __slots__ = ("_error", "_header", "_message", "_remaining", "_stream")
 
     def __init__(self) -> None:
-        self._pending = b""
+        self._header = b""  # part of a header split across reads
+        self._stream = STDOUT  # the stream of the frame being read
+        self._remaining = 0  # payload bytes of that frame still to come
+        self._message: list[bytes] = []  # a stream-3 payload, up to _ERROR_LIMIT
+        self._error: StreamError | None = None
 
     def feed(self, data: bytes) -> list[Frame]:
-        """The frames completed by `data`. Raises `StreamError` on a stream-3 frame."""
-        buf = self._pending + data if self._pending else data
-        size = len(buf)
-        pos = 0
+        """The output completed by `data`. Raises the `StreamError` of a stream-3 frame fed
+        earlier (the output before it was returned then)."""
+        if self._error is not None:
+            raise self._error
         frames: list[Frame] = []
         append = frames.append
         unpack = _HEADER_STRUCT.unpack_from
         streams = _STREAM_OF_WORD
-        while size - pos >= _HEADER:
+        buf = data
+        size = len(buf)
+        pos = 0
+        if self._remaining:  # the rest of a frame begun in an earlier read
+            take = min(self._remaining, size)
+            self._payload(buf[:take], append)
+            self._remaining -= take
+            pos = take
+            if self._remaining:
+                return frames
+            if self._stream == _SYSTEM_ERROR:
+                return self._raise_later(frames)
+        if self._header:
+            buf = self._header + buf[pos:]
+            size = len(buf)
+            pos = 0
+            self._header = b""
+        while pos < size:
+            if size - pos < _HEADER:
+                self._header = buf[pos:]
+                break
             word, length = unpack(buf, pos)
             stream = streams.get(word)
-            end = pos + _HEADER + length
             if stream is None:
                 raise RemoteProtocolError(
                     f"malformed multiplexed stream header {buf[pos : pos + 8]!r}"
                 )
-            if end > size:
+            start = pos + _HEADER
+            end = start + length
+            self._stream = stream
+            if end > size:  # the payload continues in later reads
+                self._payload(buf[start:], append)
+                self._remaining = end - size
                 break
-            if stream == _SYSTEM_ERROR:
-                message = buf[pos + _HEADER : end].decode("utf-8", "replace").strip()
-                raise StreamError(message)
-            append((stream, buf[pos + _HEADER : end]))
+            self._payload(buf[start:end], append)
             pos = end
-        self._pending = buf[pos:] if pos < size else b""
+            if stream == _SYSTEM_ERROR:
+                return self._raise_later(frames)
         return frames
 
+    def _payload(self, piece: bytes, append: object) -> None:
+        if not piece:
+            return
+        if self._stream == _SYSTEM_ERROR:
+            kept = sum(len(p) for p in self._message)
+            if kept < _ERROR_LIMIT:
+                self._message.append(piece[: _ERROR_LIMIT - kept])
+            return
+        append((self._stream, piece))  # type: ignore[operator]
+
+    def _raise_later(self, frames: list[Frame]) -> list[Frame]:
+        message = b"".join(self._message).decode("utf-8", "replace").strip()
+        self._message = []
+        self._error = StreamError(message)
+        if frames:
+            return frames
+        raise self._error
+
     def end(self) -> list[Frame]:
-        """At the end of the body: a partial frame left over is an error."""
-        if self._pending:
-            pending, self._pending = self._pending, b""
+        """At the end of the body: a pending stream-3 error is raised, a partial frame left
+        over is an error."""
+        if self._error is not None:
+            raise self._error
+        if self._header or self._remaining:
+            left = len(self._header) or self._remaining
+            self._header, self._remaining = b"", 0
             raise RemoteProtocolError(
-                f"the multiplexed stream ended inside a frame ({len(pending)} bytes left)"
+                f"the multiplexed stream ended inside a frame ({left} bytes left)"
             )
         return []
 
