@@ -16,6 +16,7 @@ socket. Importing this module is for callers that use archives (`engineapi` does
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import tarfile
@@ -614,33 +615,63 @@ class _Extractor:
         self._target = ""
 
     def handle(self, event: TarEvent) -> None:
-        if isinstance(event, Content):
-            if self._file is not None:
-                self._file.write(event.data)
-        elif isinstance(event, Member):
-            self._start(event)
-        elif self._file is not None:
-            file, self._file = self._file, None
-            assert self._member is not None
-            file.finish(self._member)
+        try:
+            if isinstance(event, Content):
+                if self._file is not None:
+                    self._file.write(event.data)
+            elif isinstance(event, Member):
+                self._member = event
+                self._start(event)
+            elif self._file is not None:
+                file, self._file = self._file, None
+                assert self._member is not None
+                file.finish(self._member)
+        except (OSError, OverflowError, ValueError) as exc:
+            # What the filesystem refused (a name too long, a loop of links, a time out of
+            # range…): the member is named, the error typed.
+            name = self._member.name if self._member is not None else "?"
+            raise ArchiveError(f"cannot extract {name!r}: {exc}") from exc
 
     def finish(self) -> list[str]:
-        # Links made early may resolve differently once later links exist: check them again.
-        for rel, linkname in self._links:
-            target = os.path.join(self._root, rel)
-            if os.path.islink(target) and not self._inside(os.path.realpath(target)):
-                os.unlink(target)
-                raise UnsafeArchiveError(
-                    rel, f"its link target {linkname!r} leads outside the destination"
-                )
+        removed = self._remove_escaping_links()
+        if removed:
+            rel, linkname = removed[0]
+            raise UnsafeArchiveError(
+                rel,
+                f"its link target {linkname!r} leads outside the destination once later "
+                f"members are in place ({len(removed)} such link(s) removed)",
+            )
         for target, member in reversed(self._dirs):  # deepest last-made first
             _set_dir_attributes(target, member)
         return list(self._extracted)
 
     def close(self) -> None:
+        """Always called, also after a refused member or a cut-off stream: no link the
+        archive made may be left resolving outside the destination."""
         if self._file is not None:
             self._file.close()
             self._file = None
+        self._remove_escaping_links()
+
+    def _remove_escaping_links(self) -> list[tuple[str, str]]:
+        """Remove every link of the archive that now resolves outside the destination. A link
+        checked when made can be re-pointed by a later one (``x -> sub/y/..``, then
+        ``sub/y -> ..``), and removing one changes where others lead: repeat until none does."""
+        removed: list[tuple[str, str]] = []
+        while True:
+            escaping = [
+                (rel, linkname)
+                for rel, linkname in self._links
+                if (target := os.path.join(self._root, *rel.split("/")))
+                and os.path.islink(target)
+                and not self._inside(os.path.realpath(target))
+            ]
+            if not escaping:
+                return removed
+            for rel, linkname in escaping:
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(self._root, *rel.split("/")))
+                removed.append((rel, linkname))
 
     def _inside(self, real: str) -> bool:
         root = self._root

@@ -735,3 +735,74 @@ def test_malformed_stream_is_an_archive_error_and_closes_the_file(tmp_path: Path
     with pytest.raises(ArchiveError, match="ended in the middle"):
         extract_stream([data[:3000]], tmp_path)
     assert (tmp_path / "a").stat().st_size == 3000 - 512
+
+
+# -- links re-pointed by later members (found by the fuzzer) --------------------------------------
+
+
+def escaping_links(root: Path) -> list[str]:
+    """Every symbolic link under `root` that resolves outside it."""
+    real_root = os.path.realpath(root)
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = os.path.join(dirpath, name)
+            if os.path.islink(path):
+                real = os.path.realpath(path)
+                if real != real_root and not real.startswith(real_root + os.sep):
+                    found.append(os.path.relpath(path, root))
+    return found
+
+
+REPOINTING = [
+    (entry("sub", tarfile.DIRTYPE, mode=0o755), b""),
+    (entry("sub/y", tarfile.SYMTYPE, linkname="."), b""),
+    (entry("x", tarfile.SYMTYPE, linkname="sub/y/.."), b""),  # dest itself: fine so far
+    (entry("sub/y", tarfile.SYMTYPE, linkname=".."), b""),  # dest too, but x now climbs out
+]
+
+
+def test_a_link_re_pointed_by_a_later_one_is_removed(tmp_path: Path) -> None:
+    dest = tmp_path / "dest"
+    with pytest.raises(UnsafeArchiveError, match="outside the destination once later"):
+        extract_stream([build_tar(REPOINTING)], dest)
+    assert escaping_links(dest) == []
+
+
+@pytest.mark.parametrize("ending", ["refused member", "cut off"])
+def test_no_escaping_link_is_left_when_extraction_fails(tmp_path: Path, ending: str) -> None:
+    """Nothing was re-checked when a later member was refused or the stream was cut."""
+    members = [*REPOINTING]
+    if ending == "refused member":
+        members.append((entry("../evil"), b"x"))
+        data = build_tar(members)
+    else:
+        members.append((entry("big"), b"x" * 4096))
+        data = build_tar(members)
+        data = data[: data.index(b"x" * 4096) + 1000]  # inside the last member's content
+    dest = tmp_path / "dest"
+    with pytest.raises(ArchiveError):
+        extract_stream([data], dest)
+    assert escaping_links(dest) == []
+
+
+def test_every_escaping_link_is_removed_not_only_the_first(tmp_path: Path) -> None:
+    members = [
+        (entry("sub", tarfile.DIRTYPE, mode=0o755), b""),
+        (entry("sub/y", tarfile.SYMTYPE, linkname="."), b""),
+        (entry("a", tarfile.SYMTYPE, linkname="sub/y/.."), b""),
+        (entry("b", tarfile.SYMTYPE, linkname="sub/y/.."), b""),
+        (entry("c", tarfile.SYMTYPE, linkname="sub/y/../sub"), b""),
+        (entry("sub/y", tarfile.SYMTYPE, linkname=".."), b""),
+    ]
+    dest = tmp_path / "dest"
+    with pytest.raises(UnsafeArchiveError, match="link"):
+        extract_stream([build_tar(members)], dest)
+    assert escaping_links(dest) == []
+
+
+def test_a_member_the_filesystem_refuses_is_an_archive_error(tmp_path: Path) -> None:
+    """A name longer than the filesystem allows: not a bare OSError."""
+    long_name = "n" * 300
+    with pytest.raises(ArchiveError, match="cannot extract"):
+        extract_stream([build_tar([(entry(long_name), b"x")])], tmp_path / "dest")
