@@ -5,11 +5,15 @@ What is always scrubbed:
 - the request headers ``X-Registry-Auth``, ``X-Registry-Config``, ``Authorization`` and
   ``Proxy-Authorization`` (their whole value);
 - the body of ``POST /auth``: every field but ``serveraddress``;
-- in any JSON body or streamed piece, the string values of the keys ``password``, ``auth``,
-  ``identitytoken`` and ``registrytoken`` (any case) — identity tokens included;
+- in any JSON body, and in every JSON line of a stream once its pieces are joined (a value may
+  straddle two pieces), the string values of the keys ``password``, ``auth``,
+  ``identitytoken``, ``registrytoken`` and ``secret`` (any case) — identity tokens included;
+- the ``Data`` of a secret sent with ``POST /secrets/create`` or ``/secrets/{id}/update``;
 
 and, everywhere (path, query, header values, bodies, chunks, hijacked bytes), anything matching
-the patterns you give: regular expressions (`patterns`) or literal strings (`secrets`).
+the patterns you give: regular expressions (`patterns`) or literal strings (`secrets`), a
+literal also in its base64 forms (standard and URL-safe, at any alignment inside a longer
+base64 text), as secrets travel base64-encoded in ``X-Registry-Auth`` and secret payloads.
 
 The replayer scrubs the requests it receives with the same `Scrubber` before matching them, so a
 test that sends real credentials still matches its scrubbed cassette.
@@ -17,6 +21,7 @@ test that sends real credentials still matches its scrubbed cassette.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Iterable
@@ -30,7 +35,9 @@ __all__ = ["PLACEHOLDER", "SECRET_HEADERS", "SECRET_KEYS", "Scrubber"]
 
 PLACEHOLDER = "<scrubbed>"
 SECRET_HEADERS = ("X-Registry-Auth", "X-Registry-Config", "Authorization", "Proxy-Authorization")
-SECRET_KEYS = ("password", "auth", "identitytoken", "registrytoken")
+SECRET_KEYS = ("password", "auth", "identitytoken", "registrytoken", "secret")
+#: Requests whose JSON ``Data`` is a secret's payload (base64).
+_SECRET_PAYLOAD = re.compile(r"^/secrets/(create|[^/]+/update)$")
 #: In a ``POST /auth`` body, the only field kept.
 _AUTH_KEEP = frozenset({"serveraddress"})
 
@@ -50,7 +57,9 @@ class Scrubber:
         compiled: list[re.Pattern[str]] = [
             p if isinstance(p, re.Pattern) else re.compile(p) for p in patterns
         ]
-        compiled += [re.compile(re.escape(s)) for s in secrets if s]
+        for secret in secrets:
+            if secret:
+                compiled += [re.compile(re.escape(form)) for form in _literal_forms(secret)]
         self.placeholder = placeholder
         self._text_patterns = compiled
         self._byte_patterns = [
@@ -115,7 +124,13 @@ class Scrubber:
             start = end
         return out
 
-    def _json(self, value: Any, *, everything_but: frozenset[str] | None = None) -> Any:
+    def _json(
+        self,
+        value: Any,
+        *,
+        everything_but: frozenset[str] | None = None,
+        also: frozenset[str] = frozenset(),
+    ) -> Any:
         if isinstance(value, dict):
             result = {}
             for key, item in value.items():
@@ -123,7 +138,7 @@ class Scrubber:
                 if everything_but is not None:
                     secret = lkey not in everything_but
                 else:
-                    secret = lkey in self._json_keys
+                    secret = lkey in self._json_keys or lkey in also
                 if secret and isinstance(item, str) and item:
                     result[key] = self.placeholder
                 else:
@@ -133,24 +148,41 @@ class Scrubber:
             return [self._json(item) for item in value]
         return value
 
-    def body(self, data: bytes, *, auth_request: bool = False) -> bytes:
-        """Scrub one body or piece: JSON secrets first, then the patterns."""
-        return self.data(self._structural(data, auth_request=auth_request))
+    def body(
+        self, data: bytes, *, auth_request: bool = False, also: frozenset[str] = frozenset()
+    ) -> bytes:
+        """Scrub one body: JSON secrets first (the whole document, or each of its JSON lines),
+        then the patterns."""
+        return self.data(self._structural(data, auth_request=auth_request, also=also))
 
-    def _structural(self, data: bytes, *, auth_request: bool = False) -> bytes:
-        if data[:1] in (b"{", b"["):
-            try:
-                value = json.loads(data)
-            except ValueError:
-                pass
-            else:
-                scrubbed = self._json(value, everything_but=_AUTH_KEEP if auth_request else None)
-                if scrubbed != value:
-                    newline = b"\n" if data.endswith(b"\n") else b""
-                    data = dumps_compact(scrubbed).encode() + newline
-        elif auth_request and data:
-            data = self._placeholder_bytes
-        return data
+    def _structural(
+        self, data: bytes, *, auth_request: bool = False, also: frozenset[str] = frozenset()
+    ) -> bytes:
+        if auth_request:
+            value = _json_or_none(data)
+            if value is None:
+                return self._placeholder_bytes if data else data
+            scrubbed = self._json(value, everything_but=_AUTH_KEEP)
+            return dumps_compact(scrubbed).encode() + (b"\n" if data.endswith(b"\n") else b"")
+        value = _json_or_none(data)
+        if value is not None:  # one document, however it is spaced
+            scrubbed = self._json(value, also=also)
+            if scrubbed == value:
+                return data
+            return dumps_compact(scrubbed).encode() + (b"\n" if data.endswith(b"\n") else b"")
+        if b"\n" not in data.strip():
+            return data
+        lines = data.split(b"\n")  # JSON lines: each on its own
+        changed = False
+        for index, line in enumerate(lines):
+            value = _json_or_none(line)
+            if value is None:
+                continue
+            scrubbed = self._json(value, also=also)
+            if scrubbed != value:
+                lines[index] = dumps_compact(scrubbed).encode()
+                changed = True
+        return b"\n".join(lines) if changed else data
 
     def headers(self, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
         return [
@@ -162,18 +194,24 @@ class Scrubber:
 
     def request(self, request: Request) -> Request:
         auth = request.method == "POST" and request.path == "/auth"
+        payload = request.method == "POST" and _SECRET_PAYLOAD.match(request.path) is not None
+        body = b""
+        if request.body:
+            body = self.body(
+                request.body, auth_request=auth, also=frozenset({"data"}) if payload else _NONE
+            )
         return attrs.evolve(
             request,
             path=self.text(request.path),
             query=[(self.text(n), self.text(v)) for n, v in request.query],
             headers=self.headers(request.headers),
-            body=self.body(request.body, auth_request=auth) if request.body else b"",
+            body=body,
         )
 
     def response(self, response: Response) -> Response:
         chunks = response.chunks
         if chunks is not None:
-            chunks = self.pieces([self._structural(chunk) for chunk in chunks])
+            chunks = self._stream(chunks)
         return attrs.evolve(
             response,
             reason=self.text(response.reason),
@@ -181,6 +219,16 @@ class Scrubber:
             body=self.body(response.body) if response.body else response.body,
             chunks=chunks,
         )
+
+    def _stream(self, chunks: list[bytes]) -> list[bytes]:
+        """A chunked body scrubbed as one stream: structurally once its pieces are joined (a
+        JSON value split across pieces, several lines in one piece), then by the patterns.
+        When the structure changed, the pieces become one per line."""
+        joined = b"".join(chunks)
+        scrubbed = self._structural(joined)
+        if scrubbed != joined:
+            chunks = [line for line in scrubbed.splitlines(keepends=True) if line]
+        return self.pieces(chunks)
 
     def hijack(self, steps: list[HijackStep]) -> list[HijackStep]:
         """Scrub each direction as one stream, keeping the steps' order."""
@@ -210,3 +258,32 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         else:
             merged.append((start, end))
     return merged
+
+
+_NONE: frozenset[str] = frozenset()
+
+
+def _json_or_none(data: bytes) -> Any:
+    """`data` as one JSON value (leading and trailing space allowed), or None."""
+    if data.lstrip()[:1] not in (b"{", b"["):
+        return None
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _literal_forms(secret: str) -> list[str]:
+    """`secret` and its base64 forms: the text that encodes it at each of the three
+    alignments it can have inside a longer base64 text (standard and URL-safe alphabets)."""
+    raw = secret.encode("utf-8")
+    forms = [secret]
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + raw).decode("ascii")
+        # The characters that depend on the secret's bytes alone.
+        first = -(-offset * 8 // 6)  # ceil(offset * 8 / 6)
+        last = (offset + len(raw)) * 8 // 6
+        middle = encoded[first:last]
+        if len(middle) >= 8:
+            forms += [middle, middle.replace("+", "-").replace("/", "_")]
+    return list(dict.fromkeys(forms))

@@ -126,3 +126,56 @@ def test_recording_with_real_credentials_writes_no_secret(engine_name: str, tmp_
     cassette = Cassette.load(path)
     assert [e.request.path for e in cassette.exchanges][-2:] == ["/auth", "/images/create"]
     run_scenario(open_session(engine_name, scenario, record=False, directory=tmp_path), scenario)
+
+
+# -- leaks the fuzzer found --------------------------------------------------------------------
+
+
+def _streamed(pieces: list[bytes]) -> bytes:
+    response = Response(200, "OK", [], chunks=pieces)
+    scrubbed = Scrubber().response(response)
+    assert scrubbed.chunks is not None
+    return b"".join(scrubbed.chunks)
+
+
+def test_two_json_lines_in_one_piece_are_both_scrubbed() -> None:
+    out = _streamed([b'{"password":"p1"}\n{"password":"p2"}\n'])
+    # (written as the daemon writes JSON: "<" as \u003c)
+    assert b"p1" not in out and b"p2" not in out and out.count(b"scrubbed") == 2
+
+
+def test_a_json_object_split_across_pieces_is_scrubbed() -> None:
+    out = _streamed([b'{"user":"u","pass', b'word":"hunter2"}\n'])
+    assert b"hunter2" not in out and b"scrubbed" in out
+
+
+def test_a_body_with_leading_whitespace_is_scrubbed() -> None:
+    request = Request("POST", "/x", body=b' \n {"identitytoken": "tok-123"}')
+    assert b"tok-123" not in Scrubber().request(request).body
+
+
+def test_secret_payloads_and_secret_keys_are_scrubbed() -> None:
+    created = Request("POST", "/secrets/create", body=b'{"Name":"s","Data":"c2VjcmV0"}')
+    body = Scrubber().request(created).body
+    assert b"c2VjcmV0" not in body and b'"Name":"s"' in body
+    updated = Request("POST", "/secrets/abc/update", body=b'{"Data":"c2VjcmV0"}')
+    assert b"c2VjcmV0" not in Scrubber().request(updated).body
+    helper = Request("POST", "/x", body=b'{"ServerURL":"r","Username":"u","Secret":"s3cr3t"}')
+    assert b"s3cr3t" not in Scrubber().request(helper).body
+    # Elsewhere Data is not a secret (a volume's driver data, an image's graph driver data).
+    other = Request("POST", "/volumes/create", body=b'{"Data":"kept"}')
+    assert b"kept" in Scrubber().request(other).body
+
+
+@pytest.mark.parametrize("prefix", [b"", b"a", b"ab", b"abc"])
+def test_a_literal_secret_is_scrubbed_in_its_base64_forms(prefix: bytes) -> None:
+    import base64
+
+    secret = "correct horse battery"
+    scrubber = Scrubber(secrets=[secret])
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        blob = encode(prefix + b'{"password":"' + secret.encode() + b'"}').decode()
+        request = Request("GET", "/x", headers=[("X-Note", blob)])
+        shown = Scrubber(secrets=[secret]).request(request).headers[0][1]
+        assert blob not in shown and PLACEHOLDER in shown, (prefix, shown)
+        assert scrubber.text(f"say {secret}!") == f"say {PLACEHOLDER}!"
