@@ -144,7 +144,7 @@ _ESCAPED: Final = frozenset(".+()|{}$")  # regexp metacharacters with no glob me
 class _Pattern:
     """One cleaned pattern; compiled on first use, as the CLI compiles it."""
 
-    __slots__ = ("_error", "_kind", "_regex", "dirs", "exclusion", "text")
+    __slots__ = ("_error", "_kind", "_nfa", "_regex", "dirs", "exclusion", "text")
 
     def __init__(self, text: str, exclusion: bool) -> None:
         self.text = text
@@ -152,6 +152,7 @@ class _Pattern:
         self.dirs = len(text.split("/"))
         self._kind = _UNKNOWN
         self._regex: re.Pattern[str] | None = None
+        self._nfa: _Glob | None = None
         self._error: str | None = None
 
     def match(self, path: str) -> bool:
@@ -169,6 +170,8 @@ class _Pattern:
                 return False
             suffix = self.text[2:]
             return path.endswith(suffix) or (suffix[0] == "/" and path == suffix[1:])
+        if self._nfa is not None:
+            return self._nfa.match(path)
         assert self._regex is not None
         return self._regex.search(path) is not None
 
@@ -226,10 +229,148 @@ class _Pattern:
         if kind != _REGEXP:
             return
         out.append("$")
+        source = "".join(out)
         try:
-            self._regex = re.compile(_translate("".join(out)), re.ASCII)
+            self._regex = re.compile(_translate(source), re.ASCII)
         except _RegexpError as exc:
             self._error = str(exc)
+            return
+        # Several unbounded pieces make a backtracking matcher exponential (``*a*a*a*b`` on a
+        # long name): match those in linear time, as the CLI's RE2 does.
+        if sum(out.count(piece) for piece in ("[^/]*", "(.*/)?", ".*")) >= _BACKTRACK_RISK:
+            self._nfa = _Glob.parse(source)
+
+
+# ---------------------------------------------------------------------------------------------
+# Linear-time matching of the compiled patterns
+
+#: From this many unbounded pieces on, a pattern is matched by `_Glob`.
+_BACKTRACK_RISK: Final = 3
+
+_SET, _STAR, _ANY_STAR, _DIRS = 0, 1, 2, 3  # one char of a set; set*; .*; (.*/)?
+
+
+class _Glob:
+    """A compiled pattern as a list of steps, matched by simulating every position at once
+    (a Thompson NFA): time linear in the path times the steps, never exponential.
+
+    Steps: one character of a set (`_SET`), any run of a set (`_STAR`, ``[^/]*``), any run of
+    characters but a newline (`_ANY_STAR`, ``.*``), and optionally such a run ending with
+    ``/`` (`_DIRS`, ``(.*/)?``). Only what the pattern compiler emits is understood; `parse`
+    returns None for anything else (an assertion such as ``\\b``), kept on the regex.
+    """
+
+    __slots__ = ("_steps",)
+
+    def __init__(self, steps: list[tuple[int, _Ranges | None]]) -> None:
+        self._steps = steps
+
+    @classmethod
+    def parse(cls, src: str) -> _Glob | None:
+        steps: list[tuple[int, _Ranges | None]] = []
+        pos, end = 0, len(src)
+        if src.startswith("^"):
+            pos = 1
+        if src.endswith("$") and not src.endswith("\\$"):
+            end -= 1
+        while pos < end:
+            if src.startswith("(.*/)?", pos):
+                steps.append((_DIRS, None))
+                pos += 6
+                continue
+            if src.startswith(".*", pos):
+                steps.append((_ANY_STAR, None))
+                pos += 2
+                continue
+            ch = src[pos]
+            ranges: _Ranges
+            if ch == "[":
+                ranges, pos = _parse_class(src, pos + 1)
+            elif ch == "\\":
+                if pos + 1 >= end:
+                    return None
+                letter = src[pos + 1]
+                if letter == "Q":  # literal text up to \E
+                    stop = src.find("\\E", pos + 2)
+                    text = src[pos + 2 : stop if stop >= 0 else end]
+                    steps += [(_SET, [(ord(c), ord(c))]) for c in text]
+                    pos = stop + 2 if stop >= 0 else end
+                    continue
+                if letter in _ASSERTIONS or letter in "pP":
+                    return None
+                if letter.lower() in _PERL:
+                    ranges, pos = _perl(letter), pos + 2
+                else:
+                    char, pos = _escape_char(src, pos + 1)
+                    ranges = [(ord(char), ord(char))]
+            elif ch in "^$.*?()|":
+                return None  # not something the compiler emits on its own
+            else:
+                ranges, pos = [(ord(ch), ord(ch))], pos + 1
+            if pos < end and src[pos] == "*":
+                steps.append((_STAR, _merge(ranges)))
+                pos += 1
+            else:
+                steps.append((_SET, _merge(ranges)))
+        return cls(steps)
+
+    def match(self, path: str) -> bool:
+        steps = self._steps
+        final = len(steps)
+        # A state is a step index; -(i + 1) is "inside step i's (.*/)? run".
+        states = self._closure({0})
+        for char in path:
+            code = ord(char)
+            moved: set[int] = set()
+            for state in states:
+                if state < 0:  # inside (.*/)?: any char stays, a slash may leave
+                    index = -state - 1
+                    if char != "\n":
+                        moved.add(state)
+                    if char == "/":
+                        moved.add(index + 1)
+                    continue
+                if state == final:
+                    continue
+                kind, ranges = steps[state]
+                if kind == _SET:
+                    if _in(ranges, code):
+                        moved.add(state + 1)
+                elif kind == _STAR:
+                    if _in(ranges, code):
+                        moved.add(state)
+                elif kind == _ANY_STAR and char != "\n":
+                    moved.add(state)
+            if not moved:
+                return False
+            states = self._closure(moved)
+        return final in states
+
+    def _closure(self, states: set[int]) -> set[int]:
+        """`states` with every state reachable without consuming a character."""
+        steps = self._steps
+        todo = list(states)
+        seen = set(states)
+        while todo:
+            state = todo.pop()
+            if state < 0 or state == len(steps):
+                continue
+            kind = steps[state][0]
+            if kind == _SET:
+                continue
+            following = [state + 1]
+            if kind == _DIRS:
+                following.append(-state - 1)
+            for other in following:
+                if other not in seen:
+                    seen.add(other)
+                    todo.append(other)
+        return seen
+
+
+def _in(ranges: _Ranges | None, code: int) -> bool:
+    assert ranges is not None
+    return any(lo <= code <= hi for lo, hi in ranges)
 
 
 # ---------------------------------------------------------------------------------------------

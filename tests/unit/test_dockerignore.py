@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import tarfile
+import time
 import tracemalloc
 from pathlib import Path
 
@@ -385,3 +386,55 @@ def test_images_build_still_takes_a_tar(monkeypatch: pytest.MonkeyPatch, tmp_pat
     assert call.body == b"tar bytes"
     assert "dockerfile" not in dict(call.query)
     assert dict(call.headers)["X-Registry-Config"] == "e30="  # {}
+
+
+# -- linear-time matching (the fuzzer found backtracking blow-ups) --------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from engineapi.archive.dockerignore import _Pattern  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("pattern", "name"),
+    [
+        ("*a*a*a*a*b", "a" * 200),
+        ("a/**/a/**/a/**/a/**/a/**/x", "/".join(["a"] * 100)),
+        ("**/*a*a*a*[bc]", "dir/" + "a" * 300),
+    ],
+)
+def test_pathological_patterns_match_in_linear_time(pattern: str, name: str) -> None:
+    """These took over 20 s with a backtracking regex; RE2 (the CLI) answers at once."""
+    ignore = DockerIgnore([pattern])
+    started = time.process_time()
+    assert ignore.matches(name) is False
+    assert time.process_time() - started < 1.0
+
+
+_ALPHABET = st.sampled_from(list("ab/*?[]^-!\\.c"))
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.text(_ALPHABET, min_size=1, max_size=12),
+    st.lists(st.text(st.sampled_from(list("abc/.")), max_size=12), min_size=1, max_size=5),
+)
+def test_the_linear_matcher_agrees_with_the_regex(pattern: str, paths: list[str]) -> None:
+    """Every pattern matched both ways (the linear matcher forced on, then off) gives the same
+    answers."""
+    import engineapi.archive.dockerignore as module
+
+    results = []
+    for risk in (0, 10**9):
+        original = module._BACKTRACK_RISK
+        module._BACKTRACK_RISK = risk  # type: ignore[misc]
+        try:
+            compiled = _Pattern(pattern, False)
+            try:
+                results.append([compiled.match(path) for path in paths])
+            except DockerignoreError:
+                results.append(["error"])
+        finally:
+            module._BACKTRACK_RISK = original  # type: ignore[misc]
+    assert results[0] == results[1], (pattern, paths, results)
