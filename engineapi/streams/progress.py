@@ -116,23 +116,42 @@ class ProgressTracker:
 
 
 def _fields(message: object) -> tuple[str, str, int | None, int | None]:
+    """id, status, current, total of a message; a field of another type than the API says
+    (a daemon's bug, a proxy's mangling) counts as absent, never as a crash."""
     if isinstance(message, Mapping):
-        detail: Any = message.get("progressDetail") or {}
+        detail: Any = message.get("progressDetail")
+        if not isinstance(detail, Mapping):
+            detail = {}
         return (
-            str(message.get("id") or ""),
-            str(message.get("status") or ""),
-            detail.get("current"),
-            detail.get("total"),
+            _text(message.get("id")),
+            _text(message.get("status")),
+            _count(detail.get("current")),
+            _count(detail.get("total")),
         )
     detail = getattr(message, "progress_detail", None)
     # PushImageInfo has no `id` in the spec, though the daemon sends one: it is in `extra`.
-    extra = getattr(message, "extra", None) or {}
+    extra = getattr(message, "extra", None)
+    if not isinstance(extra, Mapping):
+        extra = {}
     return (
-        str(getattr(message, "id", None) or extra.get("id") or ""),
-        str(getattr(message, "status", None) or ""),
-        getattr(detail, "current", None) if detail is not None else None,
-        getattr(detail, "total", None) if detail is not None else None,
+        _text(getattr(message, "id", None) or extra.get("id")),
+        _text(getattr(message, "status", None)),
+        _count(getattr(detail, "current", None)) if detail is not None else None,
+        _count(getattr(detail, "total", None)) if detail is not None else None,
     )
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _count(value: object) -> int | None:
+    """A byte count: a non-negative int (a float is truncated), anything else is absent."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if value != value or value in (float("inf"), float("-inf")) or value < 0:
+        return None
+    return int(value)
 
 
 def _size(count: int) -> str:

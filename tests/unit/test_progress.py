@@ -55,3 +55,24 @@ def test_plain_dicts_work_too() -> None:
         {"id": "l1", "status": "Loading layer", "progressDetail": {"current": 5, "total": 5}}
     )
     assert tracker.layers["l1"].done
+
+
+def test_wrong_typed_fields_are_absent_not_a_crash() -> None:
+    """What the fuzzer fed: progressDetail as a string, a list, counts as strings, NaN."""
+    tracker = ProgressTracker()
+    for message in [
+        {"id": "a", "status": "Downloading", "progressDetail": "50%"},
+        {"id": "a", "status": "Downloading", "progressDetail": [1, 2]},
+        {"id": "a", "status": "Downloading", "progressDetail": {"current": "1", "total": {}}},
+        {"id": "a", "status": "Downloading", "progressDetail": {"current": float("nan")}},
+        {"id": ["x"], "status": 5},
+        {"id": "b", "status": "Downloading", "progressDetail": {"current": 5, "total": 10.0}},
+    ]:
+        tracker.feed(message)
+    assert tracker.layers["a"].current is None
+    assert (tracker.layers["b"].current, tracker.layers["b"].total) == (5, 10)
+    assert tracker.total() == (5, 10)
+    assert tracker.render()  # renders without error
+    decoded = CreateImageInfo.from_wire({"id": "c", "progressDetail": "broken"})
+    tracker.feed(decoded)
+    assert tracker.layers["c"].current is None
