@@ -469,6 +469,14 @@ class TarReader:
                 self._global_pax.update(records)
             else:
                 self._pax.update(records)
+            # Many headers in a row (or global ones piling up) are bounded together.
+            kept = sum(len(k) + len(v) for k, v in self._pax.items())
+            kept += sum(len(k) + len(v) for k, v in self._global_pax.items())
+            if kept > self._max_extended:
+                raise ArchiveError(
+                    f"pax headers at byte {at} hold more than {self._max_extended} bytes "
+                    "together: refused, not kept"
+                )
         self._skip(self._padding)
 
     def _member(self, info: tarfile.TarInfo, at: int) -> Member:

@@ -806,3 +806,23 @@ def test_a_member_the_filesystem_refuses_is_an_archive_error(tmp_path: Path) -> 
     long_name = "n" * 300
     with pytest.raises(ArchiveError, match="cannot extract"):
         extract_stream([build_tar([(entry(long_name), b"x")])], tmp_path / "dest")
+
+
+def test_many_pax_headers_in_a_row_are_bounded_together() -> None:
+    """300 local headers of 1 MiB before one member were all kept (298 MiB)."""
+
+    def pax_block(key: str, value_size: int) -> bytes:
+        record_body = f" {key}=".encode() + b"c" * value_size + b"\n"
+        length = len(record_body)
+        length += len(str(length + len(str(length))))
+        record = str(length).encode() + record_body
+        header = tarfile.TarInfo("././@PaxHeader")
+        header.type = tarfile.XHDTYPE
+        header.size = len(record)
+        return header.tobuf(tarfile.USTAR_FORMAT) + record + b"\0" * (-len(record) % 512)
+
+    blocks = b"".join(pax_block(f"engineapi.k{i}", 400 * 1024) for i in range(4))
+    data = blocks + build_tar([(entry("f"), b"x")])
+    reader = TarReader(max_extended_size=1024 * 1024)
+    with pytest.raises(ArchiveError, match="pax headers .* more than 1048576 bytes together"):
+        reader.feed(data)
