@@ -37,7 +37,9 @@ _TOKEN = r"[-!#$%&'*+.^_`|~0-9A-Za-z]+"
 # A field line: token, colon, value without CR/LF/NUL. Rejects obs-fold continuation lines
 # and whitespace before the colon (RFC 9112 says a client must reject those).
 _FIELD_BLOCK = re.compile(rf"(?:{_TOKEN}:[^\r\n\x00]*\r\n)*")
-_FIELD = re.compile(rf"({_TOKEN}):[ \t]*([^\r\n]*?)[ \t]*\r\n")
+# Greedy to the line end, trailing blanks stripped afterwards: a lazy value followed by
+# `[ \t]*` re-scans a run of blanks from every position (quadratic in the run's length).
+_FIELD = re.compile(rf"({_TOKEN}):[ \t]*([^\r\n]*)\r\n")
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?")
 
 # Response states
@@ -72,14 +74,16 @@ class ClientConnection:
         "_request_done",
         "_request_method",
         "_response",
+        "_scanned",
         "_state",
         "_upgrade_requested",
         "bytes_received",
     )
 
     def __init__(self) -> None:
-        self._buf = b""
+        self._buf: bytes | bytearray = b""
         self._pos = 0
+        self._scanned = 0  # how far the current head was searched for its end
         self._eof = False
         self._state = _IDLE
         self._keep_alive = True
@@ -187,10 +191,19 @@ class ClientConnection:
             self._eof = True
             return
         self.bytes_received += len(data)
-        if self._pos >= len(self._buf):
-            self._buf = data
+        buf, pos = self._buf, self._pos
+        if pos >= len(buf):
+            self._buf = data  # the common case: everything before was consumed, no copy
+            self._scanned = 0
+        elif isinstance(buf, bytearray):
+            # Bytes kept waiting for more (a head or line arriving in small reads): grow in
+            # place, so that many small reads cost linear time, not a copy each.
+            del buf[:pos]
+            buf += data
+            self._scanned = max(0, self._scanned - pos)
         else:
-            self._buf = self._buf[self._pos :] + data
+            self._buf = bytearray(buf[pos:]) + data
+            self._scanned = max(0, self._scanned - pos)
         self._pos = 0
 
     def next_event(self) -> Event:
@@ -220,8 +233,11 @@ class ClientConnection:
     def _read_head(self) -> Event:
         while True:
             buf, pos = self._buf, self._pos
-            end = buf.find(b"\r\n\r\n", pos)
+            # Search only what was not searched before (less the 3 bytes a terminator split
+            # across reads may begin with): re-scanning a head fed in small reads is quadratic.
+            end = buf.find(b"\r\n\r\n", max(pos, self._scanned - 3))
             if end < 0:
+                self._scanned = len(buf)
                 if len(buf) - pos > MAX_HEAD_SIZE:
                     raise self._fail(f"response head larger than {MAX_HEAD_SIZE} bytes")
                 if self._eof:
@@ -232,7 +248,8 @@ class ClientConnection:
             if end - pos > MAX_HEAD_SIZE:
                 raise self._fail(f"response head larger than {MAX_HEAD_SIZE} bytes")
             self._pos = end + 4
-            response = self._parse_head(buf[pos:end])
+            self._scanned = 0
+            response = self._parse_head(bytes(buf[pos:end]))
             status = response.status
             if 100 <= status < 200 and status != 101:
                 continue  # interim response (100 Continue): the real one follows
@@ -253,7 +270,7 @@ class ClientConnection:
             block = text[line_end + 2 :] + "\r\n"
             if _FIELD_BLOCK.fullmatch(block) is None:
                 raise self._fail(f"malformed header line in {block[:200]!r}")
-            fields = _FIELD.findall(block)
+            fields = [(name, value.rstrip(" \t")) for name, value in _FIELD.findall(block)]
         version, status, reason = match.groups()
         return Response(int(status), reason or "", Headers(fields), version)
 
@@ -307,9 +324,10 @@ class ClientConnection:
             data = buf if pos == 0 else buf[pos:]
             self._buf = b""
             self._pos = 0
-            return data
+            return data if type(data) is bytes else bytes(data)
         self._pos = pos + limit
-        return buf[pos : pos + limit]
+        piece = buf[pos : pos + limit]
+        return piece if type(piece) is bytes else bytes(piece)
 
     def _read_length_body(self) -> Event:
         if self._pos < len(self._buf):
@@ -404,7 +422,7 @@ class ClientConnection:
     @property
     def trailing_data(self) -> bytes:
         """Bytes buffered after the 101 head: the start of the raw stream, never drop them."""
-        return self._buf[self._pos :]
+        return bytes(self._buf[self._pos :])
 
     @property
     def reusable(self) -> bool:

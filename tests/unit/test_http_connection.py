@@ -316,3 +316,38 @@ def test_a_long_chunk_extension_is_refused_however_it_arrives(split: int | None)
     )
     with pytest.raises(RemoteProtocolError, match="line too long"):
         exchange(raw, split=split)
+
+
+def test_a_head_fed_one_byte_at_a_time_costs_linear_time() -> None:
+    """A 64 KiB head in 1-byte reads: each read used to copy and re-scan all before it."""
+    import time
+
+    head = b"HTTP/1.1 200 OK\r\n" + b"".join(
+        b"X-Filler-%05d: %s\r\n" % (i, b"v" * 40) for i in range(1000)
+    )
+    raw = (
+        head[: 60 * 1024] + b"\r\n"
+        if len(head) > 60 * 1024
+        else head + b"Content-Length: 0\r\n\r\n"
+    )
+    started = time.process_time()
+    events = exchange(raw, split=1)
+    assert isinstance(events[0], Response) and isinstance(events[-1], EndOfMessage)
+    assert time.process_time() - started < 0.5
+
+
+def test_blanks_in_a_header_value_cost_linear_time() -> None:
+    import time
+
+    raw = (
+        b"HTTP/1.1 200 OK\r\nX-Blank: a"
+        + b" " * 50_000
+        + b"b"
+        + b" " * 3000
+        + b"\r\nContent-Length: 0\r\n\r\n"
+    )
+    started = time.process_time()
+    (response, *_) = exchange(raw)
+    assert isinstance(response, Response)
+    assert response.headers.get("x-blank") == "a" + " " * 50_000 + "b"
+    assert time.process_time() - started < 0.5
