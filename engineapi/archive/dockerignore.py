@@ -231,7 +231,7 @@ class _Pattern:
         out.append("$")
         source = "".join(out)
         try:
-            self._regex = re.compile(_translate(source), re.ASCII)
+            translated = _translate(source)  # also the syntax check
         except _RegexpError as exc:
             self._error = str(exc)
             return
@@ -239,6 +239,8 @@ class _Pattern:
         # long name): match those in linear time, as the CLI's RE2 does.
         if sum(out.count(piece) for piece in ("[^/]*", "(.*/)?", ".*")) >= _BACKTRACK_RISK:
             self._nfa = _Glob.parse(source)
+        if self._nfa is None:
+            self._regex = re.compile(translated, re.ASCII)
 
 
 # ---------------------------------------------------------------------------------------------
