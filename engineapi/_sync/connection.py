@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator
 from types import TracebackType
 from typing import Protocol
@@ -14,6 +15,7 @@ from engineapi.errors import (
     LocalProtocolError,
     ProtocolError,
     RemoteProtocolError,
+    TimeoutError,
     TransportError,
 )
 from engineapi.http import NEED_DATA, ClientConnection, Data, Headers
@@ -77,13 +79,18 @@ class HTTPConnection:
             stream.write(end, timeout)
 
     def receive_head(self, timeout: float | None) -> ResponseHead:
-        """Read until the response head is complete."""
+        """Read until the response head is complete, all of it within `timeout` (a daemon
+        trickling a byte at a time does not get a new timeout per byte)."""
         protocol = self.protocol
+        deadline = None if timeout is None else time.monotonic() + timeout
         try:
             while True:
                 event = protocol.next_event()
                 if event is NEED_DATA:
-                    protocol.receive_data(self.stream.read(READ_SIZE, timeout))
+                    left = None if deadline is None else deadline - time.monotonic()
+                    if left is not None and left <= 0:
+                        raise TimeoutError(f"the response head did not come within {timeout} s")
+                    protocol.receive_data(self.stream.read(READ_SIZE, left))
                     continue
                 if isinstance(event, ResponseHead):
                     return event

@@ -1,25 +1,29 @@
 """A server on a unix socket that answers what no real daemon would (a mock is acceptable only
-for that): each connection gets `answer(request_head)`'s bytes, written as given."""
+for that): each connection gets `answer(request_head)`'s bytes, written as given.
+
+It runs in a forked child process, so that what the test process holds (descriptors, threads)
+is the client's alone and can be counted.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
+import os
+import signal
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 Answer = Callable[[bytes], Iterable[bytes]]
 
 
-@contextlib.contextmanager
-def stub_server(directory: Path, answer: Answer) -> Iterator[str]:
-    """A ``unix://`` host whose every connection is answered by `answer`."""
-    path = directory / "stub.sock"
+def _serve(path: str, answer: Answer) -> None:
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(str(path))
+    server.bind(path)
     server.listen(16)
-    stop = threading.Event()
 
     def serve(conn: socket.socket) -> None:
         with conn:
@@ -31,31 +35,33 @@ def stub_server(directory: Path, answer: Answer) -> Iterator[str]:
                 head += data
             try:
                 for piece in answer(head):
-                    if stop.is_set():
-                        return
                     conn.sendall(piece)
             except OSError:
                 return
 
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                return
-            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+    while True:
+        conn, _ = server.accept()
+        threading.Thread(target=serve, args=(conn,), daemon=True).start()
 
-    acceptor = threading.Thread(target=accept, daemon=True)
-    acceptor.start()
+
+@contextlib.contextmanager
+def stub_server(directory: Path, answer: Answer) -> Iterator[str]:
+    """A ``unix://`` host whose every connection is answered by `answer`."""
+    path = directory / "stub.sock"
+    child = multiprocessing.get_context("fork").Process(
+        target=_serve, args=(str(path), answer), daemon=True
+    )
+    child.start()
+    deadline = time.monotonic() + 5
+    while not path.exists():
+        if time.monotonic() > deadline:
+            raise AssertionError("the stub server did not start")
+        time.sleep(0.01)
     try:
         yield f"unix://{path}"
     finally:
-        stop.set()
-        with contextlib.suppress(OSError):
-            server.shutdown(socket.SHUT_RDWR)  # wakes accept(); close() alone would not
-        server.close()
-        acceptor.join(5)
-
-
-def ping_ok() -> bytes:
-    return b"HTTP/1.1 200 OK\r\nApi-Version: 1.51\r\nContent-Length: 2\r\n\r\nOK"
+        if child.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child.pid, signal.SIGKILL)
+        child.join(5)
+        child.close()
