@@ -98,26 +98,22 @@ _SHAPE_ERRORS = (AttributeError, TypeError, KeyError, IndexError, ValueError, Re
 
 def decoded(call: Call[T], reply: Reply) -> T:
     """`call`'s decoder applied to `reply`; whatever the daemon sent, a failure is typed."""
-    try:
-        return call.decode(reply)
-    except EngineAPIError:
-        raise
-    except _SHAPE_ERRORS as exc:
-        raise RemoteProtocolError(
-            f"{call.operation_id} ({call.method} {call.path}): the daemon's answer is not "
-            f"the shape the API describes ({type(exc).__name__}: {str(exc)[:200]})"
-        ) from exc
+    return _typed_shape(call, "answer", call.decode, reply)
 
 
 def decoded_item(call: StreamCall[T], value: Any) -> T:
     """One item of a JSON stream decoded by `call`; a failure is typed as for `decoded`."""
+    return _typed_shape(call, "stream item", call.decode_item, value)
+
+
+def _typed_shape(call: Call[Any], what: str, decode: Callable[[Any], T], value: Any) -> T:
     try:
-        return call.decode_item(value)
+        return decode(value)
     except EngineAPIError:
         raise
     except _SHAPE_ERRORS as exc:
         raise RemoteProtocolError(
-            f"{call.operation_id} ({call.method} {call.path}): an item of the stream is not "
+            f"{call.operation_id} ({call.method} {call.path}): the daemon's {what} is not "
             f"the shape the API describes ({type(exc).__name__}: {str(exc)[:200]})"
         ) from exc
 

@@ -30,7 +30,6 @@ import builtins
 import contextlib
 import os
 import socket
-import weakref
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -38,6 +37,7 @@ import httpcore
 import httpx
 
 from engineapi._timeouts import Timeouts
+from engineapi.backends._lent import Lent
 from engineapi.config import Endpoint, resolve_endpoint
 from engineapi.errors import (
     CLIENT_CLOSED_STREAM,
@@ -184,23 +184,6 @@ def _not_upgraded(status: int) -> NoReturn:
 
 #: The `get_extra_info` key under which our network streams expose the engineapi stream.
 _ENGINE_STREAM = "engineapi_stream"
-
-
-class _Lent:
-    """What a backend has lent out (responses, hijacked streams), so that closing the backend
-    ends them all: the reader of each, in another thread or task, wakes with `ConnectionLost`
-    saying the client was closed."""
-
-    __slots__ = ("closed", "items")
-
-    def __init__(self) -> None:
-        self.closed = False
-        self.items: weakref.WeakSet[Any] = weakref.WeakSet()
-
-    def cut_all(self) -> None:
-        self.closed = True
-        for item in list(self.items):
-            _cut(item.network_stream)
 
 
 def _cut(network_stream: Any) -> None:
@@ -438,7 +421,7 @@ class _AsyncResponse:
     __slots__ = ("__weakref__", "_lent", "_read_timeout", "_response", "_where")
 
     def __init__(
-        self, response: httpx.Response, read_timeout: float | None, where: str, lent: _Lent
+        self, response: httpx.Response, read_timeout: float | None, where: str, lent: Lent
     ) -> None:
         self._response = response
         self._read_timeout = read_timeout
@@ -449,6 +432,9 @@ class _AsyncResponse:
     @property
     def network_stream(self) -> Any:
         return self._response.extensions.get("network_stream")
+
+    def cut(self) -> None:
+        _cut(self.network_stream)
 
     @property
     def status(self) -> int:
@@ -500,7 +486,7 @@ class _AsyncResponse:
 class _AsyncDuplex:
     __slots__ = ("__weakref__", "_lent", "_response", "_stream", "_where")
 
-    def __init__(self, response: httpx.Response, where: str, lent: _Lent) -> None:
+    def __init__(self, response: httpx.Response, where: str, lent: Lent) -> None:
         self._response = response
         self._stream = response.extensions["network_stream"]
         self._where = where
@@ -510,6 +496,9 @@ class _AsyncDuplex:
     @property
     def network_stream(self) -> Any:
         return self._stream
+
+    def cut(self) -> None:
+        _cut(self.network_stream)
 
     async def read(self, max_bytes: int = _READ_SIZE, timeout: float | None = None) -> bytes:
         try:
@@ -599,7 +588,7 @@ class AsyncHttpxBackend:
         self.client = client
         self._prefix = "" if str(client.base_url) else _base_url(_require(self.endpoint))
         self._where = self.endpoint.host.url if self.endpoint else str(client.base_url)
-        self._lent = _Lent()
+        self._lent = Lent()
 
     async def request(
         self,
@@ -654,7 +643,7 @@ class AsyncHttpxBackend:
 class _Response:
     __slots__ = ("__weakref__", "_lent", "_response", "_where")
 
-    def __init__(self, response: httpx.Response, where: str, lent: _Lent) -> None:
+    def __init__(self, response: httpx.Response, where: str, lent: Lent) -> None:
         self._response = response
         self._where = where
         self._lent = lent
@@ -663,6 +652,9 @@ class _Response:
     @property
     def network_stream(self) -> Any:
         return self._response.extensions.get("network_stream")
+
+    def cut(self) -> None:
+        _cut(self.network_stream)
 
     @property
     def status(self) -> int:
@@ -704,7 +696,7 @@ class _Response:
 class _Duplex:
     __slots__ = ("__weakref__", "_lent", "_response", "_stream", "_where")
 
-    def __init__(self, response: httpx.Response, where: str, lent: _Lent) -> None:
+    def __init__(self, response: httpx.Response, where: str, lent: Lent) -> None:
         self._response = response
         self._stream = response.extensions["network_stream"]
         self._where = where
@@ -714,6 +706,9 @@ class _Duplex:
     @property
     def network_stream(self) -> Any:
         return self._stream
+
+    def cut(self) -> None:
+        _cut(self.network_stream)
 
     def read(self, max_bytes: int = _READ_SIZE, timeout: float | None = None) -> bytes:
         try:
@@ -782,7 +777,7 @@ class HttpxBackend:
         self.client = client
         self._prefix = "" if str(client.base_url) else _base_url(_require(self.endpoint))
         self._where = self.endpoint.host.url if self.endpoint else str(client.base_url)
-        self._lent = _Lent()
+        self._lent = Lent()
 
     def request(
         self,

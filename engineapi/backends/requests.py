@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import socket
-import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -32,6 +31,7 @@ import requests_unixsocket  # type: ignore[import-untyped]
 import urllib3
 
 from engineapi._timeouts import Timeouts
+from engineapi.backends._lent import Lent
 from engineapi.config import Endpoint, resolve_endpoint
 from engineapi.errors import (
     CLIENT_CLOSED_STREAM,
@@ -164,25 +164,10 @@ def _translate(exc: Exception, where: str, *, connecting: bool) -> Exception:
     return exc
 
 
-class _Lent:
-    """The responses a backend has lent out, so that closing it ends them (see httpx's)."""
-
-    __slots__ = ("closed", "items")
-
-    def __init__(self) -> None:
-        self.closed = False
-        self.items: weakref.WeakSet[_Response] = weakref.WeakSet()
-
-    def cut_all(self) -> None:
-        self.closed = True
-        for item in list(self.items):
-            item.cut()
-
-
 class _Response:
     __slots__ = ("__weakref__", "_lent", "_response", "_where")
 
-    def __init__(self, response: requests.Response, where: str, lent: _Lent) -> None:
+    def __init__(self, response: requests.Response, where: str, lent: Lent) -> None:
         self._response = response
         self._where = where
         self._lent = lent
@@ -270,7 +255,7 @@ class RequestsBackend:
         self._owned = session is None
         self.session = session or _session_for(self.endpoint, max_connections)
         self._where = self.endpoint.host.url
-        self._lent = _Lent()
+        self._lent = Lent()
 
     def request(
         self,

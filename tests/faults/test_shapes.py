@@ -62,7 +62,7 @@ def test_an_event_of_another_shape_is_a_protocol_error(tmp_path: Path) -> None:
         yield b"[1,2]\n"
 
     with stub_server(tmp_path, answer) as host, Client(host, version="1.51", environ={}) as c:
-        with pytest.raises(RemoteProtocolError, match="an item of the stream"):
+        with pytest.raises(RemoteProtocolError, match="stream item is not the shape"):
             list(c.system.events())
 
 
