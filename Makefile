@@ -8,7 +8,7 @@ ENGINES := tests/engines/engines.sh
 # The engine `make run` falls back to when none is reachable (root on Debian only).
 LOCAL_ENGINE ?= unix:///run/engineapi/docker28.sock
 
-.PHONY: all venv run test unit test-offline record lint gen check-gen coverage-api bench fuzz engines engines-down clean
+.PHONY: all venv run test unit test-offline record lint gen check-gen coverage-api bench fuzz soak engines engines-down clean
 
 all: test
 
@@ -74,6 +74,11 @@ bench: venv
 	$(BIN)/python tests/bench/bench_logs.py
 	$(BIN)/python tests/bench/bench_ssh.py
 	$(BIN)/python tests/bench/bench_backends.py
+
+# Many requests and stream cycles on one client: descriptors, threads and RSS before and after.
+soak: venv
+	@if [ -z "$$ENGINEAPI_NO_ENGINES" ]; then $(ENGINES) up >/dev/null; fi
+	$(BIN)/python tests/bench/soak.py
 
 # The mutation fuzzer over every parser of what a daemon or a file sends: a million inputs,
 # then inputs, typed errors, crashes, hangs and peak memory per target (make test runs a
