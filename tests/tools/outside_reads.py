@@ -1,7 +1,7 @@
 """A guard against reading what lies beside the repository or in the user's home.
 
 A clone must test the same anywhere, so nothing the suite runs may read a sibling of the
-repository (``../shared``, another checkout) or the home directory (``~/.docker``, ``~/.ssh``:
+repository (another checkout, a folder of specs) or the home directory (``~/.docker``, ``~/.ssh``:
 the tester's own configuration). The guard is a `sys.addaudithook` hook: every ``open``,
 directory listing and ``chdir`` the Python process makes is checked, and each path that falls
 in a forbidden place is remembered (the suite reports them and fails at the end).
