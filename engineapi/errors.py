@@ -6,6 +6,7 @@
     ├── ConfigError              bad DOCKER_HOST / context / TLS files / API version setting
     │   ├── CredentialsError     a credential helper is missing or failed
     │   └── HijackUnsupported    the backend cannot take a connection over (requests)
+    ├── InvalidArgument          an argument is of the wrong type or value (before any I/O)
     ├── APIVersionError          the negotiated API version lacks an operation or parameter
     ├── TransportError           could not talk to the daemon at all
     │   ├── ConnectError         connect failed: names the host, how it was chosen, what to check
@@ -50,6 +51,7 @@ __all__ = [
     "EngineAPIError",
     "Forbidden",
     "HijackUnsupported",
+    "InvalidArgument",
     "LocalProtocolError",
     "NotAcceptable",
     "NotFound",
@@ -78,6 +80,16 @@ class ConfigError(EngineAPIError, ValueError):
     def __init__(self, message: str, *, source: str | None = None) -> None:
         super().__init__(message)
         self.source = source
+
+
+class InvalidArgument(EngineAPIError, ValueError, TypeError):
+    """An argument cannot be sent: wrong type, empty id, malformed value. Raised while the
+    call is built, before any I/O; `argument` names the parameter. A `ValueError` and a
+    `TypeError`, so the usual handlers for either catch it."""
+
+    def __init__(self, message: str, *, argument: str | None = None) -> None:
+        super().__init__(message)
+        self.argument = argument
 
 
 class APIVersionError(EngineAPIError):

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from engineapi._codegen.emit_models import render_models
-from engineapi._codegen.operations import collect_operations, render_operations
+from engineapi._codegen.operations import collect_operations, render_operations, render_routes
 from engineapi._codegen.schema import Registry, apply_inheritance
 from engineapi._codegen.specs import REPO_ROOT, Spec, SpecsNotFoundError, load_specs, specs_dir
 from engineapi._codegen.versions import apply_field_versions
@@ -30,6 +30,7 @@ from engineapi._codegen.versions import apply_field_versions
 MODELS_DIR = "engineapi/models"
 GENERATED_DIR = "engineapi/models/_generated"
 OPERATIONS_FILE = "engineapi/api/_operations.py"
+ROUTES_FILE = "engineapi/api/_routes.py"
 
 
 def build_registry(directory: Path | None = None) -> tuple[list[Spec], Registry]:
@@ -46,7 +47,9 @@ def generate(directory: Path | None = None) -> dict[str, str]:
     specs, registry = build_registry(directory)
     files = {f"{MODELS_DIR}/{path}": source for path, source in render_models(registry).items()}
     operations = collect_operations(registry, specs)
-    files[OPERATIONS_FILE] = render_operations(operations, specs[0].version, specs[-1].version)
+    versions = specs[0].version, specs[-1].version
+    files[OPERATIONS_FILE] = render_operations(operations, *versions)
+    files[ROUTES_FILE] = render_routes(operations, *versions)
     return files
 
 

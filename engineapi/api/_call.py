@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import gc
 import json
+import re
 import time
 from collections.abc import AsyncIterable, Callable, Generator, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 from urllib.parse import quote
 
-from engineapi.errors import EngineAPIError, RemoteProtocolError
+from engineapi.api._routes import ROUTES
+from engineapi.errors import EngineAPIError, InvalidArgument, RemoteProtocolError
 
 if TYPE_CHECKING:
     from engineapi.archive.local import LocalContent
@@ -124,6 +126,10 @@ class Call(Generic[T]):
     A call is a value: its query and headers are tuples, and the client adds what it decides
     at send time (optional parameters the API version has, Upgrade headers, credentials) to the
     request it builds, never to the call. Sending one call twice sends the same request.
+
+    ``Call("ContainerInspect", id, decode=…)`` takes method and path from the operations
+    table (`engineapi.api._routes`), the path's placeholders filled in order with
+    `path_args`; a request no spec names gives ``method=`` and ``path=`` instead.
     """
 
     __slots__ = (
@@ -147,10 +153,11 @@ class Call(Generic[T]):
     def __init__(
         self,
         operation_id: str,
-        method: str,
-        path: str,
-        *,
+        /,
+        *path_args: object,
         decode: Callable[[Reply], T],
+        method: str | None = None,
+        path: str | None = None,
         query: Mapping[str, object] | None = None,
         headers: Sequence[tuple[str, str]] = (),
         body: Body = None,
@@ -164,6 +171,10 @@ class Call(Generic[T]):
         local: LocalSource | None = None,
     ) -> None:
         self.operation_id = operation_id
+        if method is None or path is None:
+            method, path = _route(operation_id, path_args)
+        elif path_args:
+            raise TypeError("give the path's values or method= and path=, not both")
         self.method = method
         self.path = path
         self.decode = decode
@@ -210,13 +221,12 @@ class StreamCall(Call[T]):
     def __init__(
         self,
         operation_id: str,
-        method: str,
-        path: str,
-        *,
+        /,
+        *path_args: object,
         decode_item: Callable[[Any], T],
         **kwargs: Any,
     ) -> None:
-        super().__init__(operation_id, method, path, decode=_no_whole_body, **kwargs)
+        super().__init__(operation_id, *path_args, decode=_no_whole_body, **kwargs)
         self.decode_item = decode_item
 
 
@@ -232,8 +242,8 @@ class WebSocketCall(Call[bytes]):
 
     __slots__ = ()
 
-    def __init__(self, operation_id: str, method: str, path: str, **kwargs: Any) -> None:
-        super().__init__(operation_id, method, path, decode=_whole_body, **kwargs)
+    def __init__(self, operation_id: str, /, *path_args: object, **kwargs: Any) -> None:
+        super().__init__(operation_id, *path_args, decode=_whole_body, **kwargs)
 
 
 class ExtractCall(Call[list[str]]):
@@ -241,10 +251,8 @@ class ExtractCall(Call[list[str]]):
 
     __slots__ = ("dest",)
 
-    def __init__(
-        self, operation_id: str, method: str, path: str, *, dest: str, **kwargs: Any
-    ) -> None:
-        super().__init__(operation_id, method, path, decode=_no_whole_body, **kwargs)
+    def __init__(self, operation_id: str, /, *path_args: object, dest: str, **kwargs: Any) -> None:
+        super().__init__(operation_id, *path_args, decode=_no_whole_body, **kwargs)
         self.dest = dest
 
 
@@ -253,8 +261,8 @@ class RawCall(Call[bytes]):
 
     __slots__ = ()
 
-    def __init__(self, operation_id: str, method: str, path: str, **kwargs: Any) -> None:
-        super().__init__(operation_id, method, path, decode=_whole_body, **kwargs)
+    def __init__(self, operation_id: str, /, *path_args: object, **kwargs: Any) -> None:
+        super().__init__(operation_id, *path_args, decode=_whole_body, **kwargs)
 
 
 class _FromWire(Protocol[T_co]):
@@ -301,14 +309,13 @@ class OutputCall(Call[bytes]):
     def __init__(
         self,
         operation_id: str,
-        method: str,
-        path: str,
-        *,
+        /,
+        *path_args: object,
         tty: bool | None = None,
         tty_probe: Call[bool] | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(operation_id, method, path, decode=_whole_body, **kwargs)
+        super().__init__(operation_id, *path_args, decode=_whole_body, **kwargs)
         self.tty = tty
         self.tty_probe = tty_probe
 
@@ -354,9 +361,43 @@ def _whole_body(reply: Reply) -> bytes:
     return reply.body
 
 
-def path_param(value: str) -> str:
-    """A path segment (container name, image reference, …) quoted for the URL."""
+def path_param(value: object, name: str = "id") -> str:
+    """A path segment (container name, image reference, …) checked and quoted for the URL.
+
+    A model or result with an ``id`` (a create response, an inspect result) stands for it.
+    """
+    if not isinstance(value, str):
+        given = getattr(value, "id", None)
+        if not isinstance(given, str):
+            raise InvalidArgument(
+                f"{name} must be a string (or an object with a string .id), "
+                f"not {type(value).__name__}",
+                argument=name,
+            )
+        value = given
+    if not value:
+        raise InvalidArgument(f"{name} must not be empty", argument=name)
     return quote(value, safe="")
+
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def _route(operation_id: str, path_args: Sequence[object]) -> tuple[str, str]:
+    """Method and filled-in path of a spec operation."""
+    route = ROUTES.get(operation_id)
+    if route is None:
+        raise LookupError(
+            f"{operation_id!r} is not an operation of the Engine API specs; give method= and path="
+        )
+    method, template = route
+    names = _PLACEHOLDER.findall(template)
+    if len(names) != len(path_args):
+        raise TypeError(
+            f"{operation_id} ({template}) takes {len(names)} path value(s), given {len(path_args)}"
+        )
+    values = iter(path_args)
+    return method, _PLACEHOLDER.sub(lambda m: path_param(next(values), m.group(1)), template)
 
 
 def _encode_query(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
+from types import MappingProxyType
+from typing import Any, Literal
 
 import attrs
 
-from engineapi._apiversion import version_key
+from engineapi._apiversion import MIN_API_VERSION, version_key
+from engineapi.api._routes import ROUTES
 
 ParamLocation = Literal["query", "path", "header", "body"]
 
@@ -83,3 +85,59 @@ class Operation:
     def available_in(self, version: str) -> bool:
         """Whether a daemon speaking API *version* has this operation (per the specs)."""
         return version_key(self.since) <= version_key(version)
+
+
+# -- the compact form ``_operations.py`` is written in ------------------------------------------
+
+
+def make_param(
+    name: str, location: ParamLocation, type: str, *, python_name: str | None = None, **facts: Any
+) -> Param:
+    """A `Param`; `python_name` defaults to the wire name (written only where they differ)."""
+    return Param(name=name, location=location, type=type, python_name=python_name or name, **facts)
+
+
+def make_operation(
+    operation_id: str,
+    tag: str,
+    place: str,
+    summary: str,
+    *,
+    since: str = MIN_API_VERSION,
+    deprecated: bool = False,
+    request_model: str | None = None,
+    request_is_list: bool = False,
+    response_model: str | None = None,
+    response_is_list: bool = False,
+    success_codes: tuple[int, ...],
+    produces: tuple[str, ...],
+    consumes: tuple[str, ...],
+    params: tuple[Param, ...] = (),
+) -> Operation:
+    """An `Operation` placed at ``"namespace.method"``; method and path from `ROUTES`."""
+    namespace, method_name = place.split(".")
+    http_method, path = ROUTES[operation_id]
+    return Operation(
+        operation_id=operation_id,
+        tag=tag,
+        namespace=namespace,
+        method_name=method_name,
+        http_method=http_method,
+        path=path,
+        summary=summary,
+        since=since,
+        deprecated=deprecated,
+        params=MappingProxyType({p.name: p for p in params}),
+        request_model=request_model,
+        request_is_list=request_is_list,
+        response_model=response_model,
+        response_is_list=response_is_list,
+        success_codes=success_codes,
+        produces=produces,
+        consumes=consumes,
+    )
+
+
+def operation_table(*operations: Operation) -> Mapping[str, Operation]:
+    """The read-only table by operationId, in spec order."""
+    return MappingProxyType({op.operation_id: op for op in operations})

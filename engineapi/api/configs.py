@@ -11,17 +11,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from engineapi import models
-from engineapi.api._call import Call, Filters, Reply, decode_list, encode_filters, path_param
+from engineapi.api._call import Call, Filters, Reply, decode_list, encode_filters
 from engineapi.api.secrets import decode_id, spec_body
 
 if TYPE_CHECKING:
     from engineapi.models import Config, ConfigSpec, Driver, IDResponse
 
 __all__ = ["create", "delete", "inspect", "list", "update"]
-
-
-def _path(id: str, suffix: str = "") -> str:
-    return f"/configs/{path_param(id)}{suffix}"
 
 
 def _none(reply: Reply) -> None:
@@ -36,8 +32,6 @@ def list(*, filters: Filters | None = None) -> Call[builtins.list[Config]]:
     """
     return Call(
         "ConfigList",
-        "GET",
-        "/configs",
         query={"filters": encode_filters(filters)},
         decode=decode_list(models.Config),
     )
@@ -61,8 +55,6 @@ def create(
     """
     return Call(
         "ConfigCreate",
-        "POST",
-        "/configs/create",
         json_body=spec_body(spec, name=name, data=data, labels=labels, Templating=templating),
         decode=decode_id,
     )
@@ -71,9 +63,7 @@ def create(
 def inspect(id: str) -> Call[Config]:
     """A config: its spec (with the data, base64), version and dates —
     ``GET /configs/{id}``; ``base64.b64decode(config.spec.data)`` is the content."""
-    return Call(
-        "ConfigInspect", "GET", _path(id), decode=lambda r: models.Config.from_wire(r.json())
-    )
+    return Call("ConfigInspect", id, decode=lambda r: models.Config.from_wire(r.json()))
 
 
 def update(id: str, spec: ConfigSpec | Mapping[str, Any], *, version: int) -> Call[None]:
@@ -84,8 +74,7 @@ def update(id: str, spec: ConfigSpec | Mapping[str, Any], *, version: int) -> Ca
     """
     return Call(
         "ConfigUpdate",
-        "POST",
-        _path(id, "/update"),
+        id,
         query={"version": version},
         json_body=spec_body(spec),
         decode=_none,
@@ -94,4 +83,4 @@ def update(id: str, spec: ConfigSpec | Mapping[str, Any], *, version: int) -> Ca
 
 def delete(id: str) -> Call[None]:
     """Remove a config; one in use by a service is a `Conflict` — ``DELETE /configs/{id}``."""
-    return Call("ConfigDelete", "DELETE", _path(id), decode=_none)
+    return Call("ConfigDelete", id, decode=_none)

@@ -27,7 +27,6 @@ from engineapi.api._call import (
     decode_list,
     encode_filters,
     encode_timestamp,
-    path_param,
     to_body,
 )
 from engineapi.archive.local import TarOfPath, fspath
@@ -87,10 +86,6 @@ __all__ = [
 ]
 
 
-def _path(id: str, suffix: str = "") -> str:
-    return f"/containers/{path_param(id)}{suffix}"
-
-
 def _none(reply: Reply) -> None:
     return None
 
@@ -99,8 +94,7 @@ def _tty_probe(id: str) -> Call[bool]:
     """Whether the container has a TTY (raw output) — needed before API 1.42."""
     return Call(
         "ContainerInspect",
-        "GET",
-        _path(id, "/json"),
+        id,
         decode=lambda r: bool((r.json().get("Config") or {}).get("Tty")),
     )
 
@@ -119,8 +113,6 @@ def list(
     """
     return Call(
         "ContainerList",
-        "GET",
-        "/containers/json",
         query={
             "all": all or None,
             "limit": limit,
@@ -146,8 +138,6 @@ def create(
     """
     return Call(
         "ContainerCreate",
-        "POST",
-        "/containers/create",
         query={"name": name, "platform": platform},
         json_body=to_body(config),
         decode=lambda r: models.ContainerCreateResponse.from_wire(r.json()),
@@ -158,8 +148,7 @@ def inspect(id: str, *, size: bool = False) -> Call[ContainerInspectResponse]:
     """Everything about a container — ``GET /containers/{id}/json``."""
     return Call(
         "ContainerInspect",
-        "GET",
-        _path(id, "/json"),
+        id,
         query={"size": size or None},
         decode=lambda r: models.ContainerInspectResponse.from_wire(r.json()),
     )
@@ -169,8 +158,7 @@ def top(id: str, *, ps_args: str | None = None) -> Call[ContainerTopResponse]:
     """The processes running in a container (``ps`` of it) — ``GET /containers/{id}/top``."""
     return Call(
         "ContainerTop",
-        "GET",
-        _path(id, "/top"),
+        id,
         query={"ps_args": ps_args},
         decode=lambda r: models.ContainerTopResponse.from_wire(r.json()),
     )
@@ -196,8 +184,7 @@ def logs(
     """
     return OutputCall(
         "ContainerLogs",
-        "GET",
-        _path(id, "/logs"),
+        id,
         query={
             "follow": follow or None,
             "stdout": stdout,
@@ -215,15 +202,14 @@ def changes(id: str) -> Call[builtins.list[FilesystemChange]]:
     """Files changed in the container's filesystem — ``GET /containers/{id}/changes``."""
     return Call(
         "ContainerChanges",
-        "GET",
-        _path(id, "/changes"),
+        id,
         decode=decode_list(models.FilesystemChange),
     )
 
 
 def export(id: str) -> RawCall:
     """The container's filesystem as a tar stream — ``GET /containers/{id}/export``."""
-    return RawCall("ContainerExport", "GET", _path(id, "/export"))
+    return RawCall("ContainerExport", id)
 
 
 def stats(id: str, *, one_shot: bool = False) -> Call[ContainerStatsResponse]:
@@ -234,8 +220,7 @@ def stats(id: str, *, one_shot: bool = False) -> Call[ContainerStatsResponse]:
     """
     return Call(
         "ContainerStats",
-        "GET",
-        _path(id, "/stats"),
+        id,
         query={"stream": False, "one-shot": one_shot or None},
         decode=lambda r: models.ContainerStatsResponse.from_wire(r.json()),
     )
@@ -245,8 +230,7 @@ def stats_stream(id: str) -> StreamCall[ContainerStatsResponse]:
     """Resource usage, one sample a second until closed — ``GET /containers/{id}/stats``."""
     return StreamCall(
         "ContainerStats",
-        "GET",
-        _path(id, "/stats"),
+        id,
         query={"stream": True},
         decode_item=models.ContainerStatsResponse.from_wire,
     )
@@ -256,8 +240,7 @@ def resize(id: str, *, height: int, width: int) -> Call[None]:
     """Resize the container's TTY — ``POST /containers/{id}/resize``."""
     return Call(
         "ContainerResize",
-        "POST",
-        _path(id, "/resize"),
+        id,
         query={"h": height, "w": width},
         decode=_none,
     )
@@ -267,8 +250,7 @@ def start(id: str, *, detach_keys: str | None = None) -> Call[None]:
     """Start a container; starting a running one is not an error — ``POST /containers/{id}/start``."""
     return Call(
         "ContainerStart",
-        "POST",
-        _path(id, "/start"),
+        id,
         query={"detachKeys": detach_keys},
         decode=_none,
         expect=frozenset({304}),
@@ -280,8 +262,7 @@ def stop(id: str, *, timeout: int | None = None, signal: str | None = None) -> C
     stopping a stopped one is not an error — ``POST /containers/{id}/stop``."""
     return Call(
         "ContainerStop",
-        "POST",
-        _path(id, "/stop"),
+        id,
         query={"t": timeout, "signal": signal},
         decode=_none,
         expect=frozenset({304}),
@@ -293,8 +274,7 @@ def restart(id: str, *, timeout: int | None = None, signal: str | None = None) -
     """Restart a container (stop as in `stop`, then start) — ``POST /containers/{id}/restart``."""
     return Call(
         "ContainerRestart",
-        "POST",
-        _path(id, "/restart"),
+        id,
         query={"t": timeout, "signal": signal},
         decode=_none,
         response_timeout=None,
@@ -303,7 +283,7 @@ def restart(id: str, *, timeout: int | None = None, signal: str | None = None) -
 
 def kill(id: str, *, signal: str | None = None) -> Call[None]:
     """Send a signal (default SIGKILL) to a container — ``POST /containers/{id}/kill``."""
-    return Call("ContainerKill", "POST", _path(id, "/kill"), query={"signal": signal}, decode=_none)
+    return Call("ContainerKill", id, query={"signal": signal}, decode=_none)
 
 
 def update(
@@ -312,8 +292,7 @@ def update(
     """Change a container's resources and restart policy — ``POST /containers/{id}/update``."""
     return Call(
         "ContainerUpdate",
-        "POST",
-        _path(id, "/update"),
+        id,
         json_body=to_body(update),
         decode=lambda r: models.ContainerUpdateResponse.from_wire(r.json()),
     )
@@ -321,17 +300,17 @@ def update(
 
 def rename(id: str, *, name: str) -> Call[None]:
     """Rename a container — ``POST /containers/{id}/rename``."""
-    return Call("ContainerRename", "POST", _path(id, "/rename"), query={"name": name}, decode=_none)
+    return Call("ContainerRename", id, query={"name": name}, decode=_none)
 
 
 def pause(id: str) -> Call[None]:
     """Freeze every process of a container — ``POST /containers/{id}/pause``."""
-    return Call("ContainerPause", "POST", _path(id, "/pause"), decode=_none)
+    return Call("ContainerPause", id, decode=_none)
 
 
 def unpause(id: str) -> Call[None]:
     """Thaw a paused container — ``POST /containers/{id}/unpause``."""
-    return Call("ContainerUnpause", "POST", _path(id, "/unpause"), decode=_none)
+    return Call("ContainerUnpause", id, decode=_none)
 
 
 def attach(
@@ -352,8 +331,7 @@ def attach(
     """
     return HijackCall(
         "ContainerAttach",
-        "POST",
-        _path(id, "/attach"),
+        id,
         query={
             "stream": stream,
             "stdin": stdin,
@@ -385,8 +363,7 @@ def attach_websocket(
     """
     return WebSocketCall(
         "ContainerAttachWebsocket",
-        "GET",
-        _path(id, "/attach/ws"),
+        id,
         query={"stream": stream or None, "logs": logs or None, "detachKeys": detach_keys},
         # Before API 1.42 the endpoint attaches all three streams and takes no choice.
         optional_query={"stdin": stdin, "stdout": stdout, "stderr": stderr},
@@ -401,8 +378,7 @@ def wait(id: str, *, condition: str | None = None) -> Call[ContainerWaitResponse
     """
     return Call(
         "ContainerWait",
-        "POST",
-        _path(id, "/wait"),
+        id,
         query={"condition": condition},
         decode=lambda r: models.ContainerWaitResponse.from_wire(r.json()),
         response_timeout=None,
@@ -416,8 +392,7 @@ def delete(
     ``DELETE /containers/{id}``."""
     return Call(
         "ContainerDelete",
-        "DELETE",
-        _path(id),
+        id,
         query={"force": force or None, "v": volumes or None, "link": link or None},
         decode=_none,
     )
@@ -451,8 +426,7 @@ def archive_info(id: str, *, path: str) -> Call[PathStat]:
     ``HEAD /containers/{id}/archive``."""
     return Call(
         "ContainerArchiveInfo",
-        "HEAD",
-        _path(id, "/archive"),
+        id,
         query={"path": path},
         decode=PathStat.from_reply,
     )
@@ -460,7 +434,7 @@ def archive_info(id: str, *, path: str) -> Call[PathStat]:
 
 def get_archive(id: str, *, path: str) -> RawCall:
     """A path of the container as a tar stream — ``GET /containers/{id}/archive``."""
-    return RawCall("ContainerArchive", "GET", _path(id, "/archive"), query={"path": path})
+    return RawCall("ContainerArchive", id, query={"path": path})
 
 
 def put_archive(
@@ -496,8 +470,7 @@ def _put_archive(
 ) -> Call[None]:
     return Call(
         "PutContainerArchive",
-        "PUT",
-        _path(id, "/archive"),
+        id,
         query={
             "path": path,
             "noOverwriteDirNonDir": no_overwrite_dir_non_dir or None,
@@ -530,8 +503,7 @@ def copy_from(id: str, path: str, *, dest: str | os.PathLike[str]) -> ExtractCal
     """
     return ExtractCall(
         "ContainerArchive",
-        "GET",
-        _path(id, "/archive"),
+        id,
         query={"path": path},
         dest=fspath(dest),
     )
@@ -541,8 +513,6 @@ def prune(*, filters: Filters | None = None) -> Call[ContainerPruneResponse]:
     """Remove stopped containers — ``POST /containers/prune``."""
     return Call(
         "ContainerPrune",
-        "POST",
-        "/containers/prune",
         query={"filters": encode_filters(filters)},
         decode=lambda r: models.ContainerPruneResponse.from_wire(r.json()),
         response_timeout=None,

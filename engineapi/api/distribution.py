@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from engineapi import models
-from engineapi.api._call import Call, path_param
+from engineapi.api._call import Call
 from engineapi.api.images import registry_auth_header
 
 if TYPE_CHECKING:
@@ -25,8 +25,7 @@ def inspect(
     """
     return Call(
         "DistributionInspect",
-        "GET",
-        f"/distribution/{path_param(name)}/json",
+        name,
         headers=registry_auth_header(auth) if auth is not None else (),
         decode=lambda r: models.DistributionInspect.from_wire(r.json()),
     )

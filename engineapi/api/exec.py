@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from engineapi import models
-from engineapi.api._call import Call, Flow, HijackCall, Pause, Reply, path_param, to_body
+from engineapi.api._call import Call, Flow, HijackCall, Pause, Reply, to_body
 
 if TYPE_CHECKING:
     from engineapi.models import ExecConfig, ExecInspectResponse, IDResponse
@@ -38,8 +38,7 @@ def create(container: str, config: ExecConfig | Mapping[str, Any]) -> Call[IDRes
     """
     return Call(
         "ContainerExec",
-        "POST",
-        f"/containers/{path_param(container)}/exec",
+        container,
         json_body=to_body(config),
         decode=lambda r: models.IDResponse.from_wire(r.json()),
     )
@@ -57,8 +56,7 @@ def start(id: str, *, tty: bool = False, console_size: Sequence[int] | None = No
         body["ConsoleSize"] = list(console_size)
     return HijackCall(
         "ExecStart",
-        "POST",
-        f"/exec/{path_param(id)}/start",
+        id,
         json_body=body,
         tty=tty,
         response_timeout=None,
@@ -69,8 +67,7 @@ def start_detached(id: str, *, tty: bool = False) -> Call[None]:
     """Start an exec in the background — ``POST /exec/{id}/start`` with ``Detach``."""
     return Call(
         "ExecStart",
-        "POST",
-        f"/exec/{path_param(id)}/start",
+        id,
         json_body={"Detach": True, "Tty": tty},
         decode=_none,
     )
@@ -80,8 +77,7 @@ def resize(id: str, *, height: int, width: int) -> Call[None]:
     """Resize an exec's TTY — ``POST /exec/{id}/resize``."""
     return Call(
         "ExecResize",
-        "POST",
-        f"/exec/{path_param(id)}/resize",
+        id,
         query={"h": height, "w": width},
         decode=_none,
     )
@@ -91,8 +87,7 @@ def inspect(id: str) -> Call[ExecInspectResponse]:
     """An exec's state, command and exit code — ``GET /exec/{id}/json``."""
     return Call(
         "ExecInspect",
-        "GET",
-        f"/exec/{path_param(id)}/json",
+        id,
         decode=lambda r: models.ExecInspectResponse.from_wire(r.json()),
     )
 

@@ -16,7 +16,6 @@ from engineapi.api._call import (
     RawCall,
     decode_list,
     encode_filters,
-    path_param,
     to_body,
 )
 from engineapi.archive.local import BuildContextDir, fspath, is_path
@@ -73,10 +72,6 @@ def registry_auth_header(
     return [("X-Registry-Auth", registry_auth_value(to_body(auth) if auth is not None else {}))]
 
 
-def _path(name: str, suffix: str = "") -> str:
-    return f"/images/{path_param(name)}{suffix}"
-
-
 def list(
     *,
     all: bool = False,
@@ -95,8 +90,6 @@ def list(
     """
     return Call(
         "ImageList",
-        "GET",
-        "/images/json",
         query={
             "all": all or None,
             "filters": encode_filters(filters),
@@ -154,8 +147,6 @@ def _create(
 ) -> ProgressCall[CreateImageInfo]:
     return ProgressCall(
         "ImageCreate",
-        "POST",
-        "/images/create",
         query={
             "fromImage": from_image,
             "fromSrc": from_src,
@@ -239,8 +230,7 @@ def inspect(
     """Everything about an image — ``GET /images/{name}/json``."""
     return Call(
         "ImageInspect",
-        "GET",
-        _path(name, "/json"),
+        name,
         query={"manifests": manifests or None, "platform": platform},
         decode=lambda r: models.ImageInspect.from_wire(r.json()),
     )
@@ -257,8 +247,7 @@ def attestations(
     ``GET /images/{name}/attestations`` (API ≥ 1.55)."""
     return Call(
         "ImageAttestations",
-        "GET",
-        _path(name, "/attestations"),
+        name,
         query={
             "platform": builtins.list(platform) if platform else None,
             "type": builtins.list(type) if type else None,
@@ -274,8 +263,7 @@ def history(
     """The layers an image was built from, newest first — ``GET /images/{name}/history``."""
     return Call(
         "ImageHistory",
-        "GET",
-        _path(name, "/history"),
+        name,
         query={"platform": platform},
         decode=decode_list(models.ImageHistoryResponseItem),
     )
@@ -294,8 +282,7 @@ def push(
     Without `auth`, the credentials the docker CLI would use for the registry are sent."""
     return ProgressCall(
         "ImagePush",
-        "POST",
-        _path(name, "/push"),
+        name,
         query={"tag": tag, "platform": platform},
         headers=registry_auth_header(auth) if auth is not None else (),
         credentials=CredentialsNeeded(name) if auth is None else None,
@@ -308,8 +295,7 @@ def tag(name: str, *, repo: str, tag: str | None = None) -> Call[None]:
     """Give an image another name — ``POST /images/{name}/tag``."""
     return Call(
         "ImageTag",
-        "POST",
-        _path(name, "/tag"),
+        name,
         query={"repo": repo, "tag": tag},
         decode=lambda r: None,
     )
@@ -326,8 +312,7 @@ def delete(
     and deleted."""
     return Call(
         "ImageDelete",
-        "DELETE",
-        _path(name),
+        name,
         query={
             "force": force or None,
             "noprune": noprune or None,
@@ -343,8 +328,6 @@ def search(
     """Search the registry index (Docker Hub) — ``GET /images/search``."""
     return Call(
         "ImageSearch",
-        "GET",
-        "/images/search",
         query={"term": term, "limit": limit, "filters": encode_filters(filters)},
         decode=decode_list(models.ImageSearchResponseItem),
     )
@@ -355,8 +338,6 @@ def prune(*, filters: Filters | None = None) -> Call[ImagePruneResponse]:
     ``POST /images/prune``."""
     return Call(
         "ImagePrune",
-        "POST",
-        "/images/prune",
         query={"filters": encode_filters(filters)},
         decode=lambda r: models.ImagePruneResponse.from_wire(r.json()),
         response_timeout=None,
@@ -377,8 +358,6 @@ def commit(
     """Make an image from a container's changes — ``POST /commit``."""
     return Call(
         "ImageCommit",
-        "POST",
-        "/commit",
         query={
             "container": container,
             "repo": repo,
@@ -399,8 +378,7 @@ def get(name: str, *, platform: Sequence[str] | None = None) -> RawCall:
     ``GET /images/{name}/get``."""
     return RawCall(
         "ImageGet",
-        "GET",
-        _path(name, "/get"),
+        name,
         query={"platform": builtins.list(platform) if platform else None},
     )
 
@@ -409,8 +387,6 @@ def get_all(names: Sequence[str], *, platform: Sequence[str] | None = None) -> R
     """Several images in one tarball, streamed — ``GET /images/get``."""
     return RawCall(
         "ImageGetAll",
-        "GET",
-        "/images/get",
         query={
             "names": builtins.list(names),
             "platform": builtins.list(platform) if platform else None,
@@ -429,8 +405,6 @@ def load(
     ``POST /images/load``; a progress stream (``Loaded image: …``)."""
     return ProgressCall(
         "ImageLoad",
-        "POST",
-        "/images/load",
         query={
             "quiet": quiet or None,
             "platform": builtins.list(platform) if platform else None,
@@ -489,8 +463,6 @@ def build(
         headers.append(("X-Registry-Config", registry_config_value(configs)))
     return ProgressCall(
         "ImageBuild",
-        "POST",
-        "/build",
         query={
             "t": tags or None,
             "dockerfile": dockerfile,
@@ -524,8 +496,6 @@ def build_prune(
     """Remove the build cache — ``POST /build/prune``."""
     return Call(
         "BuildPrune",
-        "POST",
-        "/build/prune",
         query={
             "all": all or None,
             "filters": encode_filters(filters),

@@ -13,7 +13,6 @@ from engineapi.api._call import (
     Reply,
     decode_list,
     encode_filters,
-    path_param,
     to_body,
 )
 
@@ -30,10 +29,6 @@ if TYPE_CHECKING:
 __all__ = ["connect", "create", "delete", "disconnect", "inspect", "list", "prune"]
 
 
-def _path(id: str, suffix: str = "") -> str:
-    return f"/networks/{path_param(id)}{suffix}"
-
-
 def _none(reply: Reply) -> None:
     return None
 
@@ -46,8 +41,6 @@ def list(*, filters: Filters | None = None) -> Call[builtins.list[NetworkSummary
     """
     return Call(
         "NetworkList",
-        "GET",
-        "/networks",
         query={"filters": encode_filters(filters)},
         decode=decode_list(models.NetworkSummary),
     )
@@ -61,8 +54,7 @@ def inspect(id: str, *, verbose: bool = False, scope: str | None = None) -> Call
     """
     return Call(
         "NetworkInspect",
-        "GET",
-        _path(id),
+        id,
         query={"verbose": verbose or None, "scope": scope},
         decode=lambda r: models.NetworkInspect.from_wire(r.json()),
     )
@@ -78,8 +70,6 @@ def create(config: NetworkCreateRequest | Mapping[str, Any]) -> Call[NetworkCrea
     """
     return Call(
         "NetworkCreate",
-        "POST",
-        "/networks/create",
         json_body=to_body(config),
         decode=lambda r: models.NetworkCreateResponse.from_wire(r.json()),
     )
@@ -87,7 +77,7 @@ def create(config: NetworkCreateRequest | Mapping[str, Any]) -> Call[NetworkCrea
 
 def delete(id: str) -> Call[None]:
     """Remove a network — ``DELETE /networks/{id}``."""
-    return Call("NetworkDelete", "DELETE", _path(id), decode=_none)
+    return Call("NetworkDelete", id, decode=_none)
 
 
 def connect(
@@ -104,7 +94,7 @@ def connect(
     body: dict[str, Any] = {"Container": container}
     if endpoint_config is not None:
         body["EndpointConfig"] = to_body(endpoint_config)
-    return Call("NetworkConnect", "POST", _path(id, "/connect"), json_body=body, decode=_none)
+    return Call("NetworkConnect", id, json_body=body, decode=_none)
 
 
 def disconnect(id: str, container: str, *, force: bool = False) -> Call[None]:
@@ -113,7 +103,7 @@ def disconnect(id: str, container: str, *, force: bool = False) -> Call[None]:
     body: dict[str, Any] = {"Container": container}
     if force:
         body["Force"] = True
-    return Call("NetworkDisconnect", "POST", _path(id, "/disconnect"), json_body=body, decode=_none)
+    return Call("NetworkDisconnect", id, json_body=body, decode=_none)
 
 
 def prune(*, filters: Filters | None = None) -> Call[NetworkPruneResponse]:
@@ -123,8 +113,6 @@ def prune(*, filters: Filters | None = None) -> Call[NetworkPruneResponse]:
     """
     return Call(
         "NetworkPrune",
-        "POST",
-        "/networks/prune",
         query={"filters": encode_filters(filters)},
         decode=lambda r: models.NetworkPruneResponse.from_wire(r.json()),
     )

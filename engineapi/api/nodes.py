@@ -13,7 +13,6 @@ from engineapi.api._call import (
     Reply,
     decode_list,
     encode_filters,
-    path_param,
     to_body,
 )
 
@@ -21,10 +20,6 @@ if TYPE_CHECKING:
     from engineapi.models import Node, NodeSpec
 
 __all__ = ["delete", "inspect", "list", "update"]
-
-
-def _path(id: str, suffix: str = "") -> str:
-    return f"/nodes/{path_param(id)}{suffix}"
 
 
 def _none(reply: Reply) -> None:
@@ -39,8 +34,6 @@ def list(*, filters: Filters | None = None) -> Call[builtins.list[Node]]:
     """
     return Call(
         "NodeList",
-        "GET",
-        "/nodes",
         query={"filters": encode_filters(filters)},
         decode=decode_list(models.Node),
     )
@@ -49,7 +42,7 @@ def list(*, filters: Filters | None = None) -> Call[builtins.list[Node]]:
 def inspect(id: str) -> Call[Node]:
     """A node: spec, description (hostname, engine, resources), status, manager status —
     ``GET /nodes/{id}``; ``self`` names the node answering."""
-    return Call("NodeInspect", "GET", _path(id), decode=lambda r: models.Node.from_wire(r.json()))
+    return Call("NodeInspect", id, decode=lambda r: models.Node.from_wire(r.json()))
 
 
 def delete(id: str, *, force: bool = False) -> Call[None]:
@@ -57,7 +50,7 @@ def delete(id: str, *, force: bool = False) -> Call[None]:
 
     A node still up must leave first, or be removed with `force`.
     """
-    return Call("NodeDelete", "DELETE", _path(id), query={"force": force or None}, decode=_none)
+    return Call("NodeDelete", id, query={"force": force or None}, decode=_none)
 
 
 def update(id: str, spec: NodeSpec | Mapping[str, Any], *, version: int) -> Call[None]:
@@ -69,8 +62,7 @@ def update(id: str, spec: NodeSpec | Mapping[str, Any], *, version: int) -> Call
     """
     return Call(
         "NodeUpdate",
-        "POST",
-        _path(id, "/update"),
+        id,
         query={"version": version},
         json_body=to_body(spec),
         decode=_none,

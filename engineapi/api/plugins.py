@@ -19,7 +19,6 @@ from engineapi.api._call import (
     Reply,
     decode_list,
     encode_filters,
-    path_param,
     to_body,
 )
 from engineapi.api.images import registry_auth_header
@@ -45,10 +44,6 @@ __all__ = [
 ]
 
 
-def _path(name: str, suffix: str = "") -> str:
-    return f"/plugins/{path_param(name)}{suffix}"
-
-
 def _none(reply: Reply) -> None:
     return None
 
@@ -71,8 +66,6 @@ def list(*, filters: Filters | None = None) -> Call[builtins.list[Plugin]]:
     """
     return Call(
         "PluginList",
-        "GET",
-        "/plugins",
         query={"filters": encode_filters(filters)},
         decode=decode_list(models.Plugin),
     )
@@ -89,8 +82,6 @@ def privileges(
     """
     return Call(
         "GetPluginPrivileges",
-        "GET",
-        "/plugins/privileges",
         query={"remote": remote},
         headers=registry_auth_header(auth) if auth is not None else (),
         decode=decode_list(models.PluginPrivilege),
@@ -113,8 +104,6 @@ def pull(
     """
     return ProgressCall(
         "PluginPull",
-        "POST",
-        "/plugins/pull",
         query={"remote": remote, "name": name},
         headers=registry_auth_header(auth),
         json_body=_granted(privileges),
@@ -128,8 +117,7 @@ def inspect(name: str) -> Call[Plugin]:
     ``GET /plugins/{name}/json``."""
     return Call(
         "PluginInspect",
-        "GET",
-        _path(name, "/json"),
+        name,
         decode=lambda r: models.Plugin.from_wire(r.json()),
     )
 
@@ -141,8 +129,7 @@ def delete(name: str, *, force: bool = False) -> Call[Plugin | None]:
     """
     return Call(
         "PluginDelete",
-        "DELETE",
-        _path(name),
+        name,
         query={"force": force or None},
         decode=_plugin_or_none,
     )
@@ -157,8 +144,7 @@ def enable(name: str, *, timeout: int = 0) -> Call[None]:
     """
     return Call(
         "PluginEnable",
-        "POST",
-        _path(name, "/enable"),
+        name,
         query={"timeout": timeout},
         decode=_none,
         response_timeout=None,
@@ -170,8 +156,7 @@ def disable(name: str, *, force: bool = False) -> Call[None]:
     ``POST /plugins/{name}/disable``."""
     return Call(
         "PluginDisable",
-        "POST",
-        _path(name, "/disable"),
+        name,
         query={"force": force or None},
         decode=_none,
         response_timeout=None,
@@ -192,8 +177,7 @@ def upgrade(
     """
     return ProgressCall(
         "PluginUpgrade",
-        "POST",
-        _path(name, "/upgrade"),
+        name,
         query={"remote": remote},
         headers=registry_auth_header(auth),
         json_body=_granted(privileges),
@@ -223,8 +207,6 @@ def create(
         body = cast("bytes | Iterable[bytes] | AsyncIterable[bytes]", context)
     return Call(
         "PluginCreate",
-        "POST",
-        "/plugins/create",
         query={"name": name},
         headers=[("Content-Type", "application/x-tar")],
         body=body,
@@ -242,8 +224,7 @@ def push(
     progress stream whose `wait()` raises the registry's error (e.g. unauthorized)."""
     return ProgressCall(
         "PluginPush",
-        "POST",
-        _path(name, "/push"),
+        name,
         headers=registry_auth_header(auth),
         decode_item=models.PushImageInfo.from_wire,
         response_timeout=None,
@@ -261,4 +242,4 @@ def set(name: str, settings: Sequence[str] | Mapping[str, str]) -> Call[None]:
         body = [f"{key}={value}" for key, value in settings.items()]
     else:
         body = builtins.list(settings)
-    return Call("PluginSet", "POST", _path(name, "/set"), json_body=body, decode=_none)
+    return Call("PluginSet", name, json_body=body, decode=_none)

@@ -18,7 +18,6 @@ from engineapi.api._call import (
     Reply,
     decode_list,
     encode_filters,
-    path_param,
     to_body,
 )
 
@@ -26,10 +25,6 @@ if TYPE_CHECKING:
     from engineapi.models import Driver, IDResponse, Secret, SecretSpec
 
 __all__ = ["create", "delete", "inspect", "list", "update"]
-
-
-def _path(id: str, suffix: str = "") -> str:
-    return f"/secrets/{path_param(id)}{suffix}"
 
 
 def _none(reply: Reply) -> None:
@@ -84,8 +79,6 @@ def list(*, filters: Filters | None = None) -> Call[builtins.list[Secret]]:
     """
     return Call(
         "SecretList",
-        "GET",
-        "/secrets",
         query={"filters": encode_filters(filters)},
         decode=decode_list(models.Secret),
     )
@@ -113,8 +106,6 @@ def create(
     )
     return Call(
         "SecretCreate",
-        "POST",
-        "/secrets/create",
         json_body=body,
         decode=decode_id,
     )
@@ -122,9 +113,7 @@ def create(
 
 def inspect(id: str) -> Call[Secret]:
     """A secret's spec (without the data), version and dates — ``GET /secrets/{id}``."""
-    return Call(
-        "SecretInspect", "GET", _path(id), decode=lambda r: models.Secret.from_wire(r.json())
-    )
+    return Call("SecretInspect", id, decode=lambda r: models.Secret.from_wire(r.json()))
 
 
 def update(id: str, spec: SecretSpec | Mapping[str, Any], *, version: int) -> Call[None]:
@@ -135,8 +124,7 @@ def update(id: str, spec: SecretSpec | Mapping[str, Any], *, version: int) -> Ca
     """
     return Call(
         "SecretUpdate",
-        "POST",
-        _path(id, "/update"),
+        id,
         query={"version": version},
         json_body=spec_body(spec),
         decode=_none,
@@ -145,4 +133,4 @@ def update(id: str, spec: SecretSpec | Mapping[str, Any], *, version: int) -> Ca
 
 def delete(id: str) -> Call[None]:
     """Remove a secret; one in use by a service is a `Conflict` — ``DELETE /secrets/{id}``."""
-    return Call("SecretDelete", "DELETE", _path(id), decode=_none)
+    return Call("SecretDelete", id, decode=_none)

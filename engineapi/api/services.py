@@ -17,7 +17,6 @@ from engineapi.api._call import (
     decode_list,
     encode_filters,
     encode_timestamp,
-    path_param,
     to_body,
 )
 from engineapi.api.images import registry_auth_header
@@ -43,10 +42,6 @@ __all__ = [
 ]
 
 
-def _path(id: str, suffix: str = "") -> str:
-    return f"/services/{path_param(id)}{suffix}"
-
-
 def _none(reply: Reply) -> None:
     return None
 
@@ -66,8 +61,6 @@ def list(*, filters: Filters | None = None, status: bool = False) -> Call[builti
     """
     return Call(
         "ServiceList",
-        "GET",
-        "/services",
         query={"filters": encode_filters(filters), "status": status or None},
         decode=decode_list(models.Service),
     )
@@ -87,8 +80,6 @@ def create(
     """
     return Call(
         "ServiceCreate",
-        "POST",
-        "/services/create",
         headers=registry_auth_header(auth) if auth is not None else (),
         json_body=to_body(spec),
         decode=lambda r: models.ServiceCreateResponse.from_wire(r.json()),
@@ -100,8 +91,7 @@ def inspect(id: str, *, insert_defaults: bool = False) -> Call[Service]:
     ``GET /services/{id}``; `insert_defaults` fills in the defaults the spec left out."""
     return Call(
         "ServiceInspect",
-        "GET",
-        _path(id),
+        id,
         query={"insertDefaults": insert_defaults or None},
         decode=lambda r: models.Service.from_wire(r.json()),
     )
@@ -109,7 +99,7 @@ def inspect(id: str, *, insert_defaults: bool = False) -> Call[Service]:
 
 def delete(id: str) -> Call[None]:
     """Remove a service; its tasks are stopped — ``DELETE /services/{id}``."""
-    return Call("ServiceDelete", "DELETE", _path(id), decode=_none)
+    return Call("ServiceDelete", id, decode=_none)
 
 
 def update(
@@ -131,8 +121,7 @@ def update(
     """
     return Call(
         "ServiceUpdate",
-        "POST",
-        _path(id, "/update"),
+        id,
         query={
             "version": version,
             "registryAuthFrom": registry_auth_from,
@@ -210,8 +199,7 @@ def logs(
     """
     return OutputCall(
         "ServiceLogs",
-        "GET",
-        _path(id, "/logs"),
+        id,
         query=swarm_logs_query(stdout, stderr, follow, since, timestamps, tail, details),
-        tty_probe=Call("ServiceInspect", "GET", _path(id), decode=_service_tty),
+        tty_probe=Call("ServiceInspect", id, decode=_service_tty),
     )

@@ -57,7 +57,7 @@ def inspect() -> Call[models.Swarm]:
     ``swarm.inspect().join_tokens.worker`` is what a worker joins with. An engine that is not
     in a swarm answers 503 (`ServiceUnavailable`), a worker too.
     """
-    return Call("SwarmInspect", "GET", "/swarm", decode=lambda r: models.Swarm.from_wire(r.json()))
+    return Call("SwarmInspect", decode=lambda r: models.Swarm.from_wire(r.json()))
 
 
 def init(config: SwarmInitRequest | Mapping[str, Any] | None = None) -> Call[str]:
@@ -69,7 +69,7 @@ def init(config: SwarmInitRequest | Mapping[str, Any] | None = None) -> Call[str
     ``0.0.0.0:2377`` and `subnet_size` (with a `default_addr_pool`) to 24. A host with several
     addresses needs `advertise_addr`.
     """
-    return Call("SwarmInit", "POST", "/swarm/init", json_body=_init_body(config), decode=_node_id)
+    return Call("SwarmInit", json_body=_init_body(config), decode=_node_id)
 
 
 def join(config: SwarmJoinRequest | Mapping[str, Any]) -> Call[None]:
@@ -79,9 +79,7 @@ def join(config: SwarmJoinRequest | Mapping[str, Any]) -> Call[None]:
     advertise_addr="10.0.0.6")``; the token decides the role. `listen_addr` defaults to
     ``0.0.0.0:2377``.
     """
-    return Call(
-        "SwarmJoin", "POST", "/swarm/join", json_body=_with_listen_addr(config), decode=_none
-    )
+    return Call("SwarmJoin", json_body=_with_listen_addr(config), decode=_none)
 
 
 def leave(*, force: bool = False) -> Call[None]:
@@ -91,8 +89,6 @@ def leave(*, force: bool = False) -> Call[None]:
     """
     return Call(
         "SwarmLeave",
-        "POST",
-        "/swarm/leave",
         query={"force": force or None},
         decode=_none,
         response_timeout=None,
@@ -116,8 +112,6 @@ def update(
     """
     return Call(
         "SwarmUpdate",
-        "POST",
-        "/swarm/update",
         query={
             "version": version,
             "rotateWorkerToken": rotate_worker_token or None,
@@ -134,8 +128,6 @@ def unlock_key() -> Call[UnlockKeyResponse]:
     ``GET /swarm/unlockkey``."""
     return Call(
         "SwarmUnlockkey",
-        "GET",
-        "/swarm/unlockkey",
         decode=lambda r: models.UnlockKeyResponse.from_wire(r.json()),
     )
 
@@ -146,4 +138,4 @@ def unlock(key: str | SwarmUnlockRequest | Mapping[str, Any]) -> Call[None]:
     A manager that is not locked refuses it (the daemon's error is raised).
     """
     body = {"UnlockKey": key} if isinstance(key, str) else to_body(key)
-    return Call("SwarmUnlock", "POST", "/swarm/unlock", json_body=body, decode=_none)
+    return Call("SwarmUnlock", json_body=body, decode=_none)

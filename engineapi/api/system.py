@@ -77,29 +77,25 @@ def ping() -> Call[PingResult]:
 
     Unversioned, so it works before the API version is known.
     """
-    return Call("SystemPing", "GET", "/_ping", decode=PingResult.from_reply, versioned=False)
+    return Call("SystemPing", decode=PingResult.from_reply, versioned=False)
 
 
 def ping_head() -> Call[PingResult]:
     """`ping` without a body — ``HEAD /_ping``; version negotiation uses this one."""
-    return Call("SystemPingHead", "HEAD", "/_ping", decode=PingResult.from_reply, versioned=False)
+    return Call("SystemPingHead", decode=PingResult.from_reply, versioned=False)
 
 
 def version() -> Call[SystemVersion]:
     """Engine and component versions — ``GET /version``."""
     return Call(
         "SystemVersion",
-        "GET",
-        "/version",
         decode=lambda r: models.SystemVersion.from_wire(r.json()),
     )
 
 
 def info() -> Call[SystemInfo]:
     """System-wide information: containers, images, drivers, swarm, … — ``GET /info``."""
-    return Call(
-        "SystemInfo", "GET", "/info", decode=lambda r: models.SystemInfo.from_wire(r.json())
-    )
+    return Call("SystemInfo", decode=lambda r: models.SystemInfo.from_wire(r.json()))
 
 
 def events(
@@ -116,8 +112,6 @@ def events(
     """
     return StreamCall(
         "SystemEvents",
-        "GET",
-        "/events",
         decode_item=models.EventMessage.from_wire,
         query={
             "since": encode_timestamp(since),
@@ -138,8 +132,6 @@ def data_usage(
     query: dict[str, Any] = {"type": list(type) if type is not None else None, "verbose": verbose}
     return Call(
         "SystemDataUsage",
-        "GET",
-        "/system/df",
         query=query,
         decode=lambda r: models.SystemDataUsageResponse.from_wire(r.json()),
         response_timeout=None,  # sizing every layer can take minutes on a big host
@@ -161,8 +153,6 @@ def auth(config: AuthConfig | Mapping[str, Any]) -> Call[AuthResponse]:
     """
     return Call(
         "SystemAuth",
-        "POST",
-        "/auth",
         json_body=to_body(config),
         decode=_auth_response,
         response_timeout=None,  # the daemon talks to the registry first

@@ -14,7 +14,6 @@ from engineapi.api._call import (
     Timestamp,
     decode_list,
     encode_filters,
-    path_param,
 )
 from engineapi.api.services import swarm_logs_query
 
@@ -22,10 +21,6 @@ if TYPE_CHECKING:
     from engineapi.models import Task
 
 __all__ = ["inspect", "list", "logs"]
-
-
-def _path(id: str, suffix: str = "") -> str:
-    return f"/tasks/{path_param(id)}{suffix}"
 
 
 def _task_tty(reply: Reply) -> bool:
@@ -41,8 +36,6 @@ def list(*, filters: Filters | None = None) -> Call[builtins.list[Task]]:
     """
     return Call(
         "TaskList",
-        "GET",
-        "/tasks",
         query={"filters": encode_filters(filters)},
         decode=decode_list(models.Task),
     )
@@ -51,7 +44,7 @@ def list(*, filters: Filters | None = None) -> Call[builtins.list[Task]]:
 def inspect(id: str) -> Call[Task]:
     """A task: its spec, node, slot, desired state and status (with the container ID) —
     ``GET /tasks/{id}``."""
-    return Call("TaskInspect", "GET", _path(id), decode=lambda r: models.Task.from_wire(r.json()))
+    return Call("TaskInspect", id, decode=lambda r: models.Task.from_wire(r.json()))
 
 
 def logs(
@@ -71,8 +64,7 @@ def logs(
     """
     return OutputCall(
         "TaskLogs",
-        "GET",
-        _path(id, "/logs"),
+        id,
         query=swarm_logs_query(stdout, stderr, follow, since, timestamps, tail, details),
-        tty_probe=Call("TaskInspect", "GET", _path(id), decode=_task_tty),
+        tty_probe=Call("TaskInspect", id, decode=_task_tty),
     )

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from engineapi import models
-from engineapi.api._call import Call, Filters, Reply, encode_filters, path_param, to_body
+from engineapi.api._call import Call, Filters, Reply, encode_filters, to_body
 
 if TYPE_CHECKING:
     from engineapi.models import (
@@ -18,10 +18,6 @@ if TYPE_CHECKING:
     )
 
 __all__ = ["create", "delete", "inspect", "list", "prune", "update"]
-
-
-def _path(name: str) -> str:
-    return f"/volumes/{path_param(name)}"
 
 
 def _none(reply: Reply) -> None:
@@ -36,8 +32,6 @@ def list(*, filters: Filters | None = None) -> Call[VolumeListResponse]:
     """
     return Call(
         "VolumeList",
-        "GET",
-        "/volumes",
         query={"filters": encode_filters(filters)},
         decode=lambda r: models.VolumeListResponse.from_wire(r.json()),
     )
@@ -68,8 +62,6 @@ def create(
             body[key] = dict(value) if isinstance(value, Mapping) else value
     return Call(
         "VolumeCreate",
-        "POST",
-        "/volumes/create",
         json_body=body,
         decode=lambda r: models.Volume.from_wire(r.json()),
     )
@@ -79,8 +71,7 @@ def inspect(name: str) -> Call[Volume]:
     """A volume: driver, mountpoint, labels, options, usage — ``GET /volumes/{name}``."""
     return Call(
         "VolumeInspect",
-        "GET",
-        _path(name),
+        name,
         decode=lambda r: models.Volume.from_wire(r.json()),
     )
 
@@ -94,8 +85,7 @@ def update(name: str, spec: VolumeUpdateRequest | Mapping[str, Any], *, version:
     """
     return Call(
         "VolumeUpdate",
-        "PUT",
-        _path(name),
+        name,
         query={"version": version},
         json_body=to_body(spec),
         decode=_none,
@@ -109,8 +99,7 @@ def delete(name: str, *, force: bool = False) -> Call[None]:
     """
     return Call(
         "VolumeDelete",
-        "DELETE",
-        _path(name),
+        name,
         query={"force": force or None},
         decode=_none,
     )
@@ -124,8 +113,6 @@ def prune(*, filters: Filters | None = None) -> Call[VolumePruneResponse]:
     """
     return Call(
         "VolumePrune",
-        "POST",
-        "/volumes/prune",
         query={"filters": encode_filters(filters)},
         decode=lambda r: models.VolumePruneResponse.from_wire(r.json()),
         response_timeout=None,

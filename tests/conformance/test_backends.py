@@ -80,7 +80,7 @@ def container(engine: Engine) -> Iterator[str]:
 
 
 def _call(method: str, path: str, **kwargs: Any) -> Call[Any]:
-    return Call("Conformance", method, path, decode=lambda r: r, **kwargs)
+    return Call("Conformance", method=method, path=path, decode=lambda r: r, **kwargs)
 
 
 def _tar_of(name: str, content: bytes) -> bytes:
@@ -145,8 +145,8 @@ def test_logs_follow_streams_as_it_comes(client: Client, engine: Engine) -> None
     try:
         call = RawCall(
             "ContainerLogs",
-            "GET",
-            f"/containers/{cid}/logs",
+            method="GET",
+            path=f"/containers/{cid}/logs",
             query={"follow": True, "stdout": True},
         )
         arrivals: list[float] = []
@@ -169,7 +169,7 @@ def test_events_stream(client: Client, engine: Engine) -> None:
 
 
 def test_large_raw_body(client: Client, container: str) -> None:
-    call = RawCall("ContainerExport", "GET", f"/containers/{container}/export")
+    call = RawCall("ContainerExport", method="GET", path=f"/containers/{container}/export")
     with RawStream(client, call) as stream:
         size = sum(len(piece) for piece in stream)
     assert size > 500_000
@@ -200,13 +200,13 @@ def test_put_archive_streams_the_body(
 
 def test_image_load_streams_the_body(client: Client, engine: Engine) -> None:
     image = engine.docker("image", "inspect", "-f", "{{.Id}}", "busybox").strip()
-    with RawStream(client, RawCall("ImageGet", "GET", "/images/busybox/get")) as stream:
+    with RawStream(client, RawCall("ImageGet", method="GET", path="/images/busybox/get")) as stream:
         tar = b"".join(stream)
     pieces = iter([tar[i : i + 100_000] for i in range(0, len(tar), 100_000)])
     call = RawCall(
         "ImageLoad",
-        "POST",
-        "/images/load",
+        method="POST",
+        path="/images/load",
         query={"quiet": True},
         headers=[("Content-Type", "application/x-tar")],
         body=pieces,
@@ -357,8 +357,8 @@ def test_idle_read_timeout_is_not_a_whole_body_timeout(
     try:
         call = RawCall(
             "ContainerLogs",
-            "GET",
-            f"/containers/{cid}/logs",
+            method="GET",
+            path=f"/containers/{cid}/logs",
             query={"follow": True, "stdout": True},
         )
         with RawStream(client, call) as stream:
@@ -460,8 +460,8 @@ async def test_async_streams_concurrently(engine: Engine, abackend: str) -> None
             async def follow(cid: str) -> bytes:
                 call = RawCall(
                     "ContainerLogs",
-                    "GET",
-                    f"/containers/{cid}/logs",
+                    method="GET",
+                    path=f"/containers/{cid}/logs",
                     query={"follow": True, "stdout": True},
                 )
                 async with AsyncRawStream(client, call) as stream:

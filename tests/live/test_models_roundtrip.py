@@ -29,8 +29,8 @@ def objects(engine: Engine, busybox_container: str) -> Iterator[dict[str, str]]:
         exec_id = client.send(
             Call(
                 "ContainerExec",
-                "POST",
-                f"/containers/{busybox_container}/exec",
+                method="POST",
+                path=f"/containers/{busybox_container}/exec",
                 json_body={"Cmd": ["true"], "AttachStdout": True},
                 decode=lambda r: r.json()["Id"],
             )
@@ -109,8 +109,8 @@ def test_event_stream_round_trips(engine: Engine) -> None:
     with Client(engine.host) as client:
         call: Call[Any] = Call(
             "SystemEvents",
-            "GET",
-            "/events",
+            method="GET",
+            path="/events",
             query={"since": f"{time.time() - 60:.3f}", "until": f"{time.time() + 1:.3f}"},
             decode=lambda r: r.body,
         )

@@ -360,8 +360,8 @@ async def _async_hijack_cat(client: AsyncClient, engine: Engine, payload: bytes)
     try:
         call: Call[object] = Call(
             "ContainerAttach",
-            "POST",
-            f"/containers/{cid}/attach",
+            method="POST",
+            path=f"/containers/{cid}/attach",
             query={"stream": True, "stdin": True, "stdout": True, "stderr": True},
             decode=lambda r: r,
         )
@@ -531,8 +531,8 @@ async def test_asyncssh_beyond_the_servers_session_limit(ssh_home: SSHHome) -> N
             # Answered only when `until` passes: each call holds its channel about a second.
             call: Call[int] = Call(
                 "SystemEvents",
-                "GET",
-                "/events",
+                method="GET",
+                path="/events",
                 query={"since": str(now), "until": str(now + 2)},
                 decode=lambda reply: reply.status,
             )

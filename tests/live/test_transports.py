@@ -205,7 +205,10 @@ def test_pinned_version_is_used_without_negotiation(engine: Engine) -> None:
 def test_daemon_error_is_typed_with_message(engine: Engine) -> None:
     with Client(engine.host) as client:
         call: Call[object] = Call(
-            "ContainerInspect", "GET", "/containers/engineapi-no-such/json", decode=lambda r: r
+            "ContainerInspect",
+            method="GET",
+            path="/containers/engineapi-no-such/json",
+            decode=lambda r: r,
         )
         with pytest.raises(NotFound) as info:
             client.send(call)
@@ -258,8 +261,8 @@ def _hijack_cat(client: Client, engine: Engine, payload: bytes) -> bytes:
     try:
         call: Call[object] = Call(
             "ContainerAttach",
-            "POST",
-            f"/containers/{cid}/attach",
+            method="POST",
+            path=f"/containers/{cid}/attach",
             query={"stream": True, "stdin": True, "stdout": True, "stderr": True},
             decode=lambda r: r,
         )
@@ -417,7 +420,9 @@ async def test_async_tls_half_close_after_a_partial_read(tls_engine: Engine) -> 
 
 def test_raw_body_streams_at_socket_pace(engine: Engine, busybox_container: str) -> None:
     with Client(engine.host) as client:
-        call = RawCall("ContainerExport", "GET", f"/containers/{busybox_container}/export")
+        call = RawCall(
+            "ContainerExport", method="GET", path=f"/containers/{busybox_container}/export"
+        )
         size = 0
         with RawStream(client, call) as stream:
             for piece in stream:
@@ -444,8 +449,8 @@ def test_streamed_request_body(engine: Engine, busybox_container: str, framing: 
     pieces = [tar[i : i + 65536] for i in range(0, len(tar), 65536)]
     call: Call[object] = Call(
         "PutContainerArchive",
-        "PUT",
-        f"/containers/{busybox_container}/archive",
+        method="PUT",
+        path=f"/containers/{busybox_container}/archive",
         query={"path": "/tmp"},
         headers=[("Content-Type", "application/x-tar")],
         body=iter(pieces),
@@ -468,8 +473,8 @@ async def test_async_streamed_request_body(engine: Engine, busybox_container: st
 
     call: Call[object] = Call(
         "PutContainerArchive",
-        "PUT",
-        f"/containers/{busybox_container}/archive",
+        method="PUT",
+        path=f"/containers/{busybox_container}/archive",
         query={"path": "/tmp"},
         body=pieces(),  # type: ignore[arg-type]
         decode=lambda r: r.status,
@@ -487,8 +492,8 @@ def test_response_timeout_bounds_the_wait_for_the_head(
     # busybox sleep as PID 1 ignores SIGTERM: stop answers only after its 3 s grace period.
     call: Call[object] = Call(
         "ContainerStop",
-        "POST",
-        f"/containers/{busybox_container}/stop",
+        method="POST",
+        path=f"/containers/{busybox_container}/stop",
         query={"t": 3},
         decode=lambda r: r.status,
     )

@@ -60,8 +60,8 @@ def clean_up(host: str, *, swarm: bool = False) -> None:
             client.send(
                 Call(
                     "ContainerDelete",
-                    "DELETE",
-                    f"/containers/{container.id}",
+                    method="DELETE",
+                    path=f"/containers/{container.id}",
                     query={"force": True},
                     decode=lambda r: r.status,
                 )
@@ -70,8 +70,8 @@ def clean_up(host: str, *, swarm: bool = False) -> None:
             client.send(
                 Call(
                     "ImageDelete",
-                    "DELETE",
-                    f"/images/{image.id}",
+                    method="DELETE",
+                    path=f"/images/{image.id}",
                     query={"force": True},
                     decode=lambda r: r.status,
                 )

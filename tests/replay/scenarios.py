@@ -125,8 +125,8 @@ def create(name: str, *, cmd: list[str], image: str = "busybox", **config: Any) 
     body = {"Image": image, "Cmd": cmd, "Labels": {LABEL: name}, **config}
     return Call(
         "ContainerCreate",
-        "POST",
-        "/containers/create",
+        method="POST",
+        path="/containers/create",
         query={"name": f"engineapi-replay-{name}"},
         json_body=body,
         decode=_json,
@@ -134,26 +134,32 @@ def create(name: str, *, cmd: list[str], image: str = "busybox", **config: Any) 
 
 
 def start(cid: str) -> Call[int]:
-    return Call("ContainerStart", "POST", f"/containers/{cid}/start", decode=_status)
+    return Call("ContainerStart", method="POST", path=f"/containers/{cid}/start", decode=_status)
 
 
 def stop(cid: str) -> Call[int]:
-    return Call("ContainerStop", "POST", f"/containers/{cid}/stop", query={"t": 1}, decode=_status)
+    return Call(
+        "ContainerStop",
+        method="POST",
+        path=f"/containers/{cid}/stop",
+        query={"t": 1},
+        decode=_status,
+    )
 
 
 def wait(cid: str) -> Call[Any]:
-    return Call("ContainerWait", "POST", f"/containers/{cid}/wait", decode=_json)
+    return Call("ContainerWait", method="POST", path=f"/containers/{cid}/wait", decode=_json)
 
 
 def inspect(cid: str) -> Call[Any]:
-    return Call("ContainerInspect", "GET", f"/containers/{cid}/json", decode=_json)
+    return Call("ContainerInspect", method="GET", path=f"/containers/{cid}/json", decode=_json)
 
 
 def remove(cid: str, *, force: bool = False) -> Call[int]:
     return Call(
         "ContainerDelete",
-        "DELETE",
-        f"/containers/{cid}",
+        method="DELETE",
+        path=f"/containers/{cid}",
         query={"force": force or None},
         decode=_status,
     )
@@ -266,8 +272,8 @@ def containers(client: Client) -> None:
         exec_id = client.send(
             Call(
                 "ContainerExec",
-                "POST",
-                f"/containers/{cid}/exec",
+                method="POST",
+                path=f"/containers/{cid}/exec",
                 json_body={
                     "AttachStdout": True,
                     "AttachStderr": True,
@@ -278,8 +284,8 @@ def containers(client: Client) -> None:
         )["Id"]
         exec_start: Call[Any] = Call(
             "ExecStart",
-            "POST",
-            f"/exec/{exec_id}/start",
+            method="POST",
+            path=f"/exec/{exec_id}/start",
             json_body={"Detach": False, "Tty": False},
             decode=_json,
         )
@@ -311,8 +317,8 @@ PAYLOAD = b"".join(b"line %d through a hijacked attach\n" % i for i in range(20)
 def _attach(cid: str) -> Call[Any]:
     return Call(
         "ContainerAttach",
-        "POST",
-        f"/containers/{cid}/attach",
+        method="POST",
+        path=f"/containers/{cid}/attach",
         query={"stream": True, "stdin": True, "stdout": True, "stderr": True},
         decode=_json,
     )
@@ -413,8 +419,8 @@ def archive(client: Client) -> None:
         pieces = [tar[i : i + 1000] for i in range(0, len(tar), 1000)]
         put: Call[int] = Call(
             "PutContainerArchive",
-            "PUT",
-            f"/containers/{cid}/archive",
+            method="PUT",
+            path=f"/containers/{cid}/archive",
             query={"path": "/tmp"},
             headers=[("Content-Type", "application/x-tar")],
             body=iter(pieces),  # chunked: no length given
@@ -423,8 +429,8 @@ def archive(client: Client) -> None:
         assert client.send(put) == 200
         get = RawCall(
             "ContainerArchive",
-            "GET",
-            f"/containers/{cid}/archive",
+            method="GET",
+            path=f"/containers/{cid}/archive",
             query={"path": "/tmp/replay.txt"},
         )
         with RawStream(client, get) as stream:
@@ -439,8 +445,8 @@ def export(client: Client) -> None:
     image_tar = tar_of({"hello.txt": b"hello from a tiny image\n"})
     imported: Call[Any] = Call(
         "ImageCreate",
-        "POST",
-        "/images/create",
+        method="POST",
+        path="/images/create",
         query={"fromSrc": "-", "repo": TINY_IMAGE, "tag": "export"},
         headers=[("Content-Type", "application/x-tar")],
         body=iter([image_tar[:1024], image_tar[1024:]]),
@@ -452,7 +458,7 @@ def export(client: Client) -> None:
     try:
         cid = client.send(create("export", cmd=["/hello"], image=image))["Id"]
         try:
-            export_call = RawCall("ContainerExport", "GET", f"/containers/{cid}/export")
+            export_call = RawCall("ContainerExport", method="GET", path=f"/containers/{cid}/export")
             with RawStream(client, export_call) as stream:
                 pieces = list(stream)
             files = tar_files(b"".join(pieces))
@@ -463,8 +469,8 @@ def export(client: Client) -> None:
         client.send(
             Call(
                 "ImageDelete",
-                "DELETE",
-                f"/images/{image}",
+                method="DELETE",
+                path=f"/images/{image}",
                 query={"force": True},
                 decode=_json,
             )
@@ -474,15 +480,17 @@ def export(client: Client) -> None:
 @scenario("scrub", secrets=SECRETS, patterns=(SECRET_PATTERN,))
 def scrub(client: Client) -> None:
     credentials = {"username": USERNAME, "password": PASSWORD, "serveraddress": REGISTRY}
-    login: Call[Any] = Call("SystemAuth", "POST", "/auth", json_body=credentials, decode=_json)
+    login: Call[Any] = Call(
+        "SystemAuth", method="POST", path="/auth", json_body=credentials, decode=_json
+    )
     try:
         assert client.send(login)["Status"] == "Login Succeeded"
     except DaemonError as exc:  # Podman 4.3's compat /auth insists on HTTPS
         assert exc.status == 500 and "HTTPS" in exc.message
     pull: Call[bytes] = Call(
         "ImageCreate",
-        "POST",
-        "/images/create",
+        method="POST",
+        path="/images/create",
         query={"fromImage": f"{REGISTRY}/engineapi/replay-nothing", "tag": "latest"},
         headers=[("X-Registry-Auth", REGISTRY_AUTH)],
         decode=lambda r: r.body,

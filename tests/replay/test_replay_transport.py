@@ -46,7 +46,9 @@ def client_for(transport: ReplayTransport, **kwargs: Any) -> Client:
 
 
 def json_call(method: str, path: str, **kwargs: Any) -> Call[Any]:
-    return Call("Test", method, path, decode=lambda r: r.json() if r.body else None, **kwargs)
+    return Call(
+        "Test", method=method, path=path, decode=lambda r: r.json() if r.body else None, **kwargs
+    )
 
 
 def test_sync_and_async_clients_replay_the_same_cassette() -> None:
@@ -204,7 +206,9 @@ def test_a_body_delimited_by_closing() -> None:
     )
     transport = ReplayTransport(cassette(PING, export, VERSION))
     with client_for(transport) as client:
-        with RawStream(client, RawCall("ContainerExport", "GET", "/containers/x/export")) as stream:
+        with RawStream(
+            client, RawCall("ContainerExport", method="GET", path="/containers/x/export")
+        ) as stream:
             assert stream.read() == b"\0" * 5000
         assert client._pool.idle_connections == 0  # closed, as the daemon did
         assert client.system.version().version == "28.5.1"  # on a new connection

@@ -92,7 +92,14 @@ def _echo(request: httpx.Request) -> httpx.Response:
 
 
 def _echo_call(body: object, length: int | None) -> Call[object]:
-    return Call("Echo", "PUT", "/echo", decode=lambda r: r.json(), body=body, content_length=length)  # type: ignore[arg-type]
+    return Call(
+        "Echo",
+        method="PUT",
+        path="/echo",
+        decode=lambda r: r.json(),
+        body=body,
+        content_length=length,
+    )  # type: ignore[arg-type]
 
 
 def test_a_preconfigured_httpx_client_is_used_and_left_open() -> None:
@@ -139,7 +146,7 @@ def test_requests_refuses_to_hijack_before_sending(tmp_path: object) -> None:
     # Nothing listens on SOCK: reaching the network would raise ConnectError instead.
     with Client(SOCK, backend="requests", version="1.41") as client:
         call: Call[object] = Call(
-            "ContainerAttach", "POST", "/containers/x/attach", decode=lambda r: r
+            "ContainerAttach", method="POST", path="/containers/x/attach", decode=lambda r: r
         )
         with pytest.raises(HijackUnsupported, match="builtin"):
             client.hijack(call)

@@ -91,7 +91,9 @@ def make_peer(peer_path: Path) -> Iterator[PeerFactory]:
 
 
 def ping_call(method: str = "GET") -> Call[bytes]:
-    return Call("SystemPing", method, "/_ping", decode=lambda r: r.body, versioned=False)
+    return Call(
+        "SystemPing", method=method, path="/_ping", decode=lambda r: r.body, versioned=False
+    )
 
 
 def test_idle_connection_closed_by_peer_is_detected(
