@@ -26,6 +26,7 @@ from engineapi.errors import (
     DaemonError,
     EngineAPIError,
     Forbidden,
+    InvalidArgument,
     NotAcceptable,
     NotFound,
     PoolTimeout,
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from engineapi._timeouts import Timeouts
     from engineapi.api._operations import OPERATIONS
     from engineapi.config import Endpoint, TLSConfig
+    from engineapi.observe import RequestInfo, ResponseInfo
 
 __all__ = [
     "OPERATIONS",
@@ -61,11 +63,14 @@ __all__ = [
     "Endpoint",
     "EngineAPIError",
     "Forbidden",
+    "InvalidArgument",
     "NotAcceptable",
     "NotFound",
     "PoolTimeout",
     "ProtocolError",
     "RemoteProtocolError",
+    "RequestInfo",
+    "ResponseInfo",
     "ServerError",
     "ServiceUnavailable",
     "StreamError",
@@ -84,6 +89,8 @@ _LAZY = {
     "OPERATIONS": "engineapi.api._operations",
     "Endpoint": "engineapi.config",
     "TLSConfig": "engineapi.config",
+    "RequestInfo": "engineapi.observe",
+    "ResponseInfo": "engineapi.observe",
 }
 
 

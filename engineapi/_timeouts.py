@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 import attrs
 
-__all__ = ["Timeouts"]
+__all__ = ["ClientTimeouts", "Timeouts"]
 
 
 @attrs.frozen
@@ -34,3 +38,33 @@ class Timeouts:
         if isinstance(value, Timeouts):
             return value
         return cls(connect=float(value), response=float(value))
+
+
+@attrs.frozen
+class ClientTimeouts(Timeouts):
+    """A client's timeouts (``client.timeouts``): read them as a `Timeouts`, or call them to
+    override some for a block — ``with client.timeouts(read=5): ...`` (or
+    ``client.timeouts(Timeouts(...))``). The override belongs to the current thread or
+    asyncio task (a `contextvars` value): other tasks using the same client keep theirs."""
+
+    _scope: ContextVar[Timeouts | None] | None = attrs.field(
+        default=None, kw_only=True, eq=False, repr=False
+    )
+
+    @contextmanager
+    def __call__(
+        self, value: Timeouts | float | None = None, /, **changes: float | None
+    ) -> Iterator[Timeouts]:
+        if self._scope is None:
+            raise TypeError("only a client's timeouts can be scoped")
+        base = Timeouts.coerce(value) if value is not None else _plain(self)
+        scoped = attrs.evolve(base, **changes)
+        token = self._scope.set(scoped)
+        try:
+            yield scoped
+        finally:
+            self._scope.reset(token)
+
+
+def _plain(timeouts: Timeouts) -> Timeouts:
+    return Timeouts(timeouts.connect, timeouts.response, timeouts.read, timeouts.pool)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -13,7 +16,7 @@ from engineapi._async.pool import AsyncConnectionPool
 from engineapi._async.streams import AsyncOutputStream, AsyncProgressStream, attach
 from engineapi._concurrency import AsyncLock, arun_blocking, asleep
 from engineapi._explain import ERROR_BODY_LIMIT, error_message, explain_connect_error
-from engineapi._timeouts import Timeouts
+from engineapi._timeouts import ClientTimeouts, Timeouts
 from engineapi._version import USER_AGENT
 from engineapi.api import _versions
 from engineapi.api._call import (
@@ -37,6 +40,15 @@ from engineapi.errors import (
     ConnectError,
     DaemonError,
     daemon_error,
+)
+from engineapi.observe import (
+    EventHooks,
+    RequestInfo,
+    ResponseInfo,
+    arun_hooks,
+    check_event_hooks,
+    log_exchange,
+    logger,
 )
 from engineapi.streams.stdcopy import is_multiplexed
 from engineapi.streams.websocket import check_accept, handshake_headers
@@ -70,6 +82,8 @@ class AsyncClient(AsyncNamespaces):
     names it (see `engineapi.backends`).
     `ssh_mode` chooses how ``ssh://`` hosts are reached: ``"asyncssh"`` or ``"system"`` (the
     ``ssh`` binary, like the docker CLI); see `engineapi.transports.transport_for`.
+    `event_hooks` (``{"request": [...], "response": [...]}``) see every request; so does the
+    ``engineapi`` logger at DEBUG (see `engineapi.observe`).
     """
 
     def __init__(
@@ -85,13 +99,19 @@ class AsyncClient(AsyncNamespaces):
         environ: Mapping[str, str] | None = None,
         ssh_mode: str | None = None,
         backend: AsyncBackend | str | None = None,
+        event_hooks: EventHooks | None = None,
     ) -> None:
         #: Where the daemon is and how that was decided (argument, DOCKER_HOST, a context).
         self.endpoint: Endpoint = resolve_endpoint(host, tls, context=context, environ=environ)
         self.transport: Transport = transport or transport_for(
             self.endpoint, ssh_mode=ssh_mode, environ=environ
         )
-        self.timeouts = Timeouts.coerce(timeout)
+        self._timeouts = Timeouts.coerce(timeout)
+        self._timeout_scope: ContextVar[Timeouts | None] = ContextVar(
+            "engineapi_timeouts", default=None
+        )
+        self._request_hooks, self._response_hooks = check_event_hooks(event_hooks)
+        self._hooked = bool(self._request_hooks or self._response_hooks)
         #: What executes requests: engineapi's own HTTP/1.1 pool unless another `backend` is
         #: given (see `engineapi.backends`).
         self._pool: AsyncBackend = select_backend(
@@ -113,6 +133,23 @@ class AsyncClient(AsyncNamespaces):
         self._environ = environ
         self._closed = False
         super().__init__()
+
+    @property
+    def timeouts(self) -> ClientTimeouts:
+        """The timeouts in effect here; ``with client.timeouts(read=5): ...`` overrides some
+        for the current thread or task (see `ClientTimeouts`)."""
+        current = self._timeout_scope.get() or self._timeouts
+        return ClientTimeouts(
+            current.connect,
+            current.response,
+            current.read,
+            current.pool,
+            scope=self._timeout_scope,
+        )
+
+    @timeouts.setter
+    def timeouts(self, value: Timeouts | float | None) -> None:
+        self._timeouts = Timeouts.coerce(value)
 
     @classmethod
     def from_env(cls, *, environ: Mapping[str, str] | None = None, **kwargs: object) -> Self:
@@ -155,6 +192,16 @@ class AsyncClient(AsyncNamespaces):
         """Send `call` (with the `upgrade` headers of a hijack or WebSocket) and return the
         response once its head is in; raise daemon errors. `call` is not changed: sending it
         again sends the same request, checked again against the API version."""
+        response, observed = await self._exchange(call, upgrade)
+        if observed is not None:
+            log_exchange(observed, None)
+        return response
+
+    async def _exchange(
+        self, call: Call[T], upgrade: Sequence[tuple[str, str]] = ()
+    ) -> tuple[AsyncBackendResponse, ResponseInfo | None]:
+        """`_open`, and what was observed of it when someone is looking (hooks, or the
+        DEBUG log: then the caller writes the record, once it knows the bytes received)."""
         if self._closed:
             raise ClientClosed(CLIENT_CLOSED_CALL)
         version: str | None = None
@@ -177,7 +224,7 @@ class AsyncClient(AsyncNamespaces):
             local = await arun_blocking(call.local.open)
             body, content_length = local.body, local.content_length
             optional += local.query
-        timeouts = self.timeouts
+        timeouts = self._timeout_scope.get() or self._timeouts
         if call.response_timeout is not True:
             timeouts = Timeouts(
                 timeouts.connect, call.response_timeout or None, timeouts.read, timeouts.pool
@@ -190,10 +237,22 @@ class AsyncClient(AsyncNamespaces):
             from engineapi.config.auth import credential_headers
 
             headers += await arun_blocking(credential_headers, call.credentials, self._environ)
+        target = call.target(version, optional)
+        logging_on = logger.isEnabledFor(logging.DEBUG)
+        if self._hooked or logging_on:
+            request = RequestInfo(
+                call.operation_id,
+                call.method,
+                target.partition("?")[0],
+                self.endpoint.host.url,
+                version,
+            )
+            await arun_hooks(self._request_hooks, request)
+            started = time.perf_counter()
         try:
             response = await self._pool.request(
                 call.method,
-                call.target(version, optional),
+                target,
                 headers,
                 # The sync twin takes no async iterables.
                 cast(RequestBody, body),  # type: ignore[redundant-cast, unused-ignore]
@@ -202,10 +261,28 @@ class AsyncClient(AsyncNamespaces):
             )
         except ConnectError as exc:
             raise explain_connect_error(exc, self.endpoint) from exc
+        observed: ResponseInfo | None = None
+        if self._hooked or logging_on:
+            observed = ResponseInfo(
+                request,
+                response.status,
+                time.perf_counter() - started,
+                len(body) if isinstance(body, bytes) else content_length if body else 0,
+                getattr(response, "reused", None),
+            )
+            try:
+                await arun_hooks(self._response_hooks, observed)
+            except BaseException:
+                await response.aclose()
+                raise
+            if not logging_on:
+                observed = None
         status = response.status
         if status >= 300 and status not in call.expect:
+            if observed is not None:
+                log_exchange(observed, None)
             raise await self._daemon_error(call, response)
-        return response
+        return response, observed
 
     async def _daemon_error(self, call: Call[T], response: AsyncBackendResponse) -> DaemonError:
         """The typed error of an error response, its body read up to `ERROR_BODY_LIMIT` (the
@@ -234,8 +311,10 @@ class AsyncClient(AsyncNamespaces):
 
     async def send(self, call: Call[T]) -> T:
         """Execute `call` (any builder of `engineapi.api`) and decode its whole response."""
-        response = await self._open(call)
+        response, observed = await self._exchange(call)
         body = await response.read()
+        if observed is not None:
+            log_exchange(observed, len(body))
         return decoded(call, Reply(response.status, response.headers, body))
 
     async def open_stream(self, call: Call[Any]) -> AsyncOpened:

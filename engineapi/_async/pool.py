@@ -87,7 +87,9 @@ class AsyncConnectionPool:
                     self._in_use.discard(connection)
                     await connection.aclose()
                     raise
-                return AsyncResponse(connection, head, timeouts.read, self)
+                response = AsyncResponse(connection, head, timeouts.read, self)
+                response.reused = reused
+                return response
         except BaseException:
             self._slots.release()
             raise

@@ -41,6 +41,7 @@ RULES: list[tuple[str, str]] = [
     (r"\baconnect\b", "connect"),
     (r"\basleep\b", "sleep"),
     (r"\barun_blocking\b", "run_blocking"),
+    (r"\barun_hooks\b", "run_hooks"),
     (r"\bextract_async_stream\b", "extract_stream"),
     (r"\bAsync([A-Z]\w*)", r"\1"),
 ]

@@ -146,7 +146,7 @@ class Response:
     (or a hijacking ``200``) `hijack()` takes the connection over as a duplex stream.
     """
 
-    __slots__ = ("_done", "_held", "_owner", "_read_timeout", "headers", "status")
+    __slots__ = ("_done", "_held", "_owner", "_read_timeout", "headers", "reused", "status")
 
     def __init__(
         self,
@@ -164,6 +164,8 @@ class Response:
         self._done = False
         self.status = head.status
         self.headers: Headers = head.headers
+        #: Whether the connection had carried an earlier request (set by the pool).
+        self.reused = False
 
     def read(self) -> bytes:
         """The whole body."""

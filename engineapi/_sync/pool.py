@@ -89,7 +89,9 @@ class ConnectionPool:
                     self._in_use.discard(connection)
                     connection.close()
                     raise
-                return Response(connection, head, timeouts.read, self)
+                response = Response(connection, head, timeouts.read, self)
+                response.reused = reused
+                return response
         except BaseException:
             self._slots.release()
             raise

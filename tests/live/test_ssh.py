@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import logging
 import os
 import shutil
 import signal
@@ -1031,3 +1032,22 @@ def test_a_process_with_more_than_1024_descriptors(
             assert client.system.ping().api_version == docker.api_version
         assert client.containers.list(all=True) is not None
         _close_transport(client)
+
+
+def test_hooks_and_log_records_over_ssh(
+    ssh_home: SSHHome, docker: Engine, mode: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="engineapi")
+    seen: list[object] = []
+    hooks = {"request": [seen.append], "response": [seen.append]}
+    url = ssh_home.url(docker)
+    with _client(url, mode, event_hooks=hooks) as client:
+        client.system.ping()
+        client.containers.list()
+    statuses = [getattr(info, "status", None) for info in seen[1::2]]
+    assert statuses and all(status == 200 for status in statuses)
+    operations = [getattr(info, "operation_id", None) for info in seen[0::2]]
+    assert operations[0] == "SystemPing" and operations[-1] == "ContainerList"
+    records = [r for r in caplog.records if r.name == "engineapi"]
+    assert [r.engineapi_operation for r in records] == operations
+    assert all(r.engineapi_host == url for r in records)
