@@ -6,9 +6,9 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 if TYPE_CHECKING:
     import asyncio
@@ -17,8 +17,10 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 __all__ = [
+    "AsyncBackground",
     "AsyncLock",
     "AsyncSemaphore",
+    "Background",
     "Lock",
     "Semaphore",
     "arun_blocking",
@@ -148,3 +150,57 @@ async def arun_blocking(function: Callable[P, R], *args: P.args, **kwargs: P.kwa
 def run_blocking(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     """The blocking twin of `arun_blocking`: a plain call."""
     return function(*args, **kwargs)
+
+
+class AsyncBackground:
+    """A coroutine run as a task beside the caller's work (stdin written while output is read);
+    `join()` waits for it and raises what it raised, `stop()` cancels it and ignores errors."""
+
+    __slots__ = ("_task",)
+
+    def __init__(self, function: Callable[P, Awaitable[Any]], *args: P.args, **kwargs: P.kwargs):
+        import asyncio
+
+        async def run() -> None:
+            await function(*args, **kwargs)
+
+        self._task = asyncio.ensure_future(run())
+
+    async def join(self) -> None:
+        await self._task
+
+    async def stop(self) -> None:
+        import asyncio
+
+        self._task.cancel()
+        try:
+            await self._task
+        except (asyncio.CancelledError, Exception):
+            pass
+
+
+class Background:
+    """The blocking twin of `AsyncBackground`: a daemon thread. `stop()` cannot interrupt it:
+    the caller first closes what it blocks on (a closed stream wakes its writer)."""
+
+    __slots__ = ("_error", "_thread")
+
+    def __init__(self, function: Callable[P, Any], *args: P.args, **kwargs: P.kwargs):
+        self._error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                function(*args, **kwargs)
+            except BaseException as exc:  # handed to join()
+                self._error = exc
+
+        self._thread = threading.Thread(target=run, name="engineapi-background", daemon=True)
+        self._thread.start()
+
+    def join(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def stop(self) -> None:
+        self._thread.join(5.0)

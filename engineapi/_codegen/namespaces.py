@@ -49,6 +49,8 @@ _KINDS = {
     "HijackCall": "attach",
     "Flow": "flow",
     "ExecStreamCall": "exec_stream",
+    "RunCall": "run",
+    "RunStreamCall": "run_stream",
     "ProgressCall": "progress",
     "WebSocketCall": "websocket",
     "ExtractCall": "extract",
@@ -75,7 +77,7 @@ class _Method:
         if kind not in _KINDS:
             raise SystemExit(f"api.{module}.{func.name}: unknown call type {kind}")
         self.kind = kind
-        self.item = item
+        self.item = "RunResult" if kind == "RunCall" else item
 
     def names(self) -> set[str]:
         """Identifiers the signature mentions, to import them."""
@@ -121,6 +123,12 @@ class _Method:
         elif self.kind == "ExecStreamCall":
             head = f"    def {self.name}({params}) -> AsyncExecStream:"
             body = f"        return AsyncExecStream({executor}, {call})"
+        elif self.kind == "RunCall":
+            head = f"    async def {self.name}({params}) -> {self.item}:"
+            body = f"        return await AsyncRunStream({executor}, {call}).result()"
+        elif self.kind == "RunStreamCall":
+            head = f"    def {self.name}({params}) -> AsyncRunStream:"
+            body = f"        return AsyncRunStream({executor}, {call})"
         elif self.kind == "OutputCall":
             head = f"    def {self.name}({params}) -> AsyncOutputStream:"
             body = f"        return AsyncOutputStream({executor}, {call})"
@@ -232,6 +240,7 @@ from engineapi._async.streams import (
     AsyncOutputStream,
     AsyncProgressStream,
     AsyncRawStream,
+    AsyncRunStream,
     AsyncWebSocketAttach,
     attach,
     extract,

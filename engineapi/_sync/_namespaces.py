@@ -16,6 +16,7 @@ from engineapi._sync.streams import (
     OutputStream,
     ProgressStream,
     RawStream,
+    RunStream,
     WebSocketAttach,
     attach,
     extract,
@@ -432,21 +433,27 @@ class Containers:
         remove: bool = False,
         pull: str = "missing",
         platform: str | None = None,
+        input: bytes | None = None,
     ) -> RunResult:
         """``docker run`` to completion: the exit code and output of `command` in a new container
         of `image`, as a `RunResult`.
 
-        Creates the container (``POST /containers/create``; on a 404 the image is pulled,
-        ``POST /images/create``, and creation tried again, as ``--pull missing`` does), starts it
-        (``POST /containers/{id}/start``), waits for it to stop (``POST /containers/{id}/wait``),
-        then reads its output (``GET /containers/{id}/logs``), so the logging driver must keep
-        logs (``json-file``, ``local``: the defaults). `config` holds everything else of the
-        create request (``Env``, ``HostConfig``, …); `command` is the argv (a string is one
-        word: use ``["sh", "-c", line]`` for a shell line). `remove` deletes the container at
-        the end (``DELETE /containers/{id}``), also when a step fails; a cancelled call leaves
-        it. `pull` is ``missing``, ``always`` or ``never``.
+        The docker CLI's order, so no output is lost whatever the logging driver or
+        ``HostConfig.AutoRemove``: creates the container (``POST /containers/create``; on a 404
+        the image is pulled, ``POST /images/create``, and creation tried again, as
+        ``--pull missing`` does), attaches to it (``POST /containers/{id}/attach``, hijacked),
+        asks to be told of its exit (``POST /containers/{id}/wait``, condition ``next-exit``, and
+        with AutoRemove a second one, ``removed``), starts it (``POST /containers/{id}/start``), reads its output
+        from the attach until it exits, then reads the wait's answer for the exit code. `config`
+        holds everything else of the create request (``Env``, ``HostConfig``, …); `command` is the
+        argv (a string is one word: use ``["sh", "-c", line]`` for a shell line). `input` is sent
+        to the container's stdin, then EOF (``OpenStdin`` and ``StdinOnce`` are set). `remove`
+        deletes the container at the end (``DELETE /containers/{id}``; not needed, and not sent,
+        with AutoRemove), also when a step fails; a cancelled call leaves it. `pull` is
+        ``missing``, ``always`` or ``never``. `run_stream` hands the output over as it comes.
         """
-        return self._executor.run_flow(
+        return RunStream(
+            self._executor,
             _containers.run(
                 image,
                 command,
@@ -455,8 +462,9 @@ class Containers:
                 remove=remove,
                 pull=pull,
                 platform=platform,
-            )
-        )
+                input=input,
+            ),
+        ).result()
 
     def run_detached(
         self,
@@ -474,6 +482,39 @@ class Containers:
             _containers.run_detached(
                 image, command, config=config, name=name, pull=pull, platform=platform
             )
+        )
+
+    def run_stream(
+        self,
+        image: str,
+        command: Sequence[str] | str | None = None,
+        *,
+        config: ContainerCreateRequest | Mapping[str, Any] | None = None,
+        name: str | None = None,
+        remove: bool = False,
+        pull: str = "missing",
+        platform: str | None = None,
+        input: bytes | None = None,
+    ) -> RunStream:
+        """``docker run`` with the output handed over as it comes: ``(stream, bytes)`` frames
+        while the container runs; `exit_code` (and `id`) are set once the output has ended.
+
+        The same requests, in the same order, as `run` (whose parameters it takes). Leaving the
+        ``with`` block before the end closes the attach; with `remove` the container is then
+        removed (force), else it is left running.
+        """
+        return RunStream(
+            self._executor,
+            _containers.run_stream(
+                image,
+                command,
+                config=config,
+                name=name,
+                remove=remove,
+                pull=pull,
+                platform=platform,
+                input=input,
+            ),
         )
 
     def start(self, id: str, *, detach_keys: str | None = None) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
+from engineapi._concurrency import Background
 from engineapi.api import exec as exec_api
 from engineapi.api._call import (
     Call,
@@ -21,9 +22,12 @@ from engineapi.api._call import (
     HijackCall,
     OutputCall,
     RawCall,
+    Reply,
     StreamCall,
+    decoded,
     decoded_item,
 )
+from engineapi.api.containers import RunResult
 from engineapi.archive.tarball import extract_stream
 from engineapi.backends.base import BackendResponse, Duplex
 from engineapi.errors import (
@@ -40,7 +44,9 @@ from engineapi.transports.base import READ_SIZE
 
 if TYPE_CHECKING:
     from engineapi._sync.executor import Executor
+    from engineapi.api.containers import RunCall
     from engineapi.api.exec import ExecStreamCall
+    from engineapi.models import ContainerWaitResponse
 
 __all__ = [
     "AttachedStream",
@@ -49,6 +55,7 @@ __all__ = [
     "OutputStream",
     "ProgressStream",
     "RawStream",
+    "RunStream",
     "WebSocketAttach",
     "attach",
     "extract",
@@ -365,6 +372,178 @@ class ExecStream:
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+class RunStream:
+    """``docker run``: the container's output as it arrives, then its exit code.
+
+    ``with client.containers.run_stream("busybox", cmd) as run: for stream, data in
+    run: …`` then ``run.exit_code``; `id` names the container once created. Frames are
+    ``(stream, bytes)`` as in `OutputStream` (raw bytes as STDOUT with a TTY). The
+    output comes from an attach made before the start, so nothing is missed and no logging
+    driver is read; the exit code from a wait sent before the start (see
+    `engineapi.api.containers.run`). `input` is written to stdin beside the reading, then
+    half-closed (EOF).
+    """
+
+    __slots__ = (
+        "_attached",
+        "_call",
+        "_done",
+        "_executor",
+        "_removal",
+        "_started",
+        "_wait_call",
+        "_waiting",
+        "_writer",
+        "exit_code",
+        "id",
+    )
+
+    def __init__(self, executor: Executor, call: RunCall) -> None:
+        self._executor = executor
+        self._call = call
+        self._started = False
+        self._done = False
+        self._attached: AttachedStream | None = None
+        self._wait_call: Call[ContainerWaitResponse] | None = None
+        self._waiting: BackendResponse | None = None
+        self._removal: BackendResponse | None = None
+        self._writer: Background | None = None
+        #: The container's id, once created.
+        self.id: str | None = None
+        #: The exit code, once the output has ended (``None`` before).
+        self.exit_code: int | None = None
+
+    def _open(self) -> AttachedStream:
+        if self._started:
+            if self._attached is None:
+                raise RuntimeError("this run's output was read already, or it was closed")
+            return self._attached
+        self._started = True
+        executor, call = self._executor, self._call
+        self.id = id = executor.run_flow(call.create())
+        try:
+            self._attached = attach(executor, call.attach(id))
+            self._wait_call = call.wait(id)
+            # The daemon answers a wait's head at once and its body at the exit: sent now so
+            # that an exit (and AutoRemove's deletion) cannot come before it.
+            self._waiting = (executor.open_stream(self._wait_call)).response
+            removed = call.removed(id)
+            if removed is not None:
+                self._removal = (executor.open_stream(removed)).response
+            executor.send(call.start(id))
+        except EngineAPIError as exc:
+            self._fail(exc)
+            raise
+        except BaseException:
+            self._close_connections()
+            raise
+        if call.input is not None:
+            self._writer = Background(_feed, self._attached, call.input)
+        return self._attached
+
+    def __iter__(self) -> Iterator[Frame]:
+        return self._frames()
+
+    def _frames(self) -> Iterator[Frame]:
+        attached = self._open()
+        try:
+            while (frame := attached.read_frame()) is not None:
+                yield frame
+            self._finish()
+        except EngineAPIError as exc:
+            if not self._done:
+                self._fail(exc)
+            raise
+        finally:
+            self.close()
+
+    def _finish(self) -> None:
+        """The output has ended: the container has exited. Its exit code, and `remove`."""
+        self._stop_writer()
+        response, self._waiting = self._waiting, None
+        assert response is not None and self._wait_call is not None and self.id is not None
+        try:
+            body = response.read()
+        finally:
+            response.close()
+        waited = decoded(self._wait_call, Reply(response.status, response.headers, body))
+        if waited.status_code is None:
+            raise RemoteProtocolError("the daemon's wait answer has no StatusCode")
+        self.exit_code = int(waited.status_code)
+        self._done = True
+        removal, self._removal = self._removal, None
+        if removal is not None:  # AutoRemove: gone once this answers
+            try:
+                removal.read()
+            finally:
+                removal.close()
+        self._executor.run_flow(self._call.finish(self.id))
+
+    def _fail(self, error: EngineAPIError) -> None:
+        """A step failed: remove the container if asked, and say what became of it."""
+        self._done = True
+        self._close_connections()
+        assert self.id is not None
+        self._executor.run_flow(self._call.failed(self.id, error))
+
+    def _stop_writer(self) -> None:
+        writer, self._writer = self._writer, None
+        if writer is None:
+            return
+        if self._attached is not None:
+            self._attached.close()  # wakes a writer the container stopped reading
+        try:
+            writer.join()
+        except EngineAPIError:
+            pass  # stdin the container did not read, as a shell pipe's EPIPE
+
+    def _close_connections(self) -> None:
+        writer, self._writer = self._writer, None
+        attached, self._attached = self._attached, None
+        waiting, self._waiting = self._waiting, None
+        removal, self._removal = self._removal, None
+        if attached is not None:
+            attached.close()
+        if writer is not None:
+            writer.stop()
+        for response in (waiting, removal):
+            if response is not None:
+                response.close()
+
+    def close(self) -> None:
+        """Close the attach; a run left before its end is removed (force) with `remove`,
+        else it keeps running."""
+        self._close_connections()
+        if self._started and not self._done and self.id is not None:
+            self._done = True
+            try:
+                self._executor.run_flow(self._call.abandon(self.id))
+            except EngineAPIError:
+                pass  # closing never raises; the container stays
+
+    def result(self) -> RunResult:
+        """Run to the end: the exit code and the whole output, as a `RunResult`."""
+        stdout, stderr = split_frames(self)
+        assert self.id is not None and self.exit_code is not None
+        return RunResult(id=self.id, exit_code=self.exit_code, stdout=stdout, stderr=stderr)
+
+    def __enter__(self) -> RunStream:
+        self._open()
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def _feed(attached: AttachedStream, data: bytes) -> None:
+    """`run`'s stdin: all of `data`, then EOF."""
+    if data:
+        attached.write(data)
+    attached.close_write()
 
 
 class WebSocketAttach:

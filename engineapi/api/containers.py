@@ -6,7 +6,7 @@ import base64
 import builtins
 import json
 from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 import attrs
 
@@ -30,7 +30,7 @@ from engineapi.api._call import (
     to_body,
 )
 from engineapi.archive.local import TarOfPath, fspath
-from engineapi.errors import ConfigError, DaemonError, NotFound
+from engineapi.errors import ConfigError, Conflict, DaemonError, NotFound
 
 if TYPE_CHECKING:
     import os
@@ -52,7 +52,9 @@ if TYPE_CHECKING:
 __all__ = [
     "PULL_POLICIES",
     "PathStat",
+    "RunCall",
     "RunResult",
+    "RunStreamCall",
     "archive_info",
     "attach",
     "attach_websocket",
@@ -75,6 +77,7 @@ __all__ = [
     "restart",
     "run",
     "run_detached",
+    "run_stream",
     "start",
     "stats",
     "stats_stream",
@@ -571,6 +574,99 @@ def _create_pulling(
     return str(created.id)
 
 
+@attrs.frozen(eq=False)
+class RunCall:
+    """What `run` asks of the client: the steps of ``docker run``, as calls and flows (see
+    `run` for the order); the client drives them, writing `input` and reading the output
+    while the container runs."""
+
+    image: str
+    body: dict[str, Any]
+    name: str | None
+    platform: str | None
+    pull: str
+    remove: bool
+    input: bytes | None
+
+    @classmethod
+    def build(
+        cls,
+        image: str,
+        command: Sequence[str] | str | None,
+        config: ContainerCreateRequest | Mapping[str, Any] | None,
+        name: str | None,
+        remove: bool,
+        pull: str,
+        platform: str | None,
+        input: bytes | None,
+    ) -> Self:
+        if pull not in PULL_POLICIES:
+            raise ConfigError(f"pull must be one of {', '.join(PULL_POLICIES)}, not {pull!r}")
+        body = _run_config(image, command, config)
+        if input is not None:
+            # As `docker run -i`: stdin open, closed for good after the first attach ends.
+            body.update(OpenStdin=True, StdinOnce=True, AttachStdin=True)
+        return cls(image, body, name, platform, pull, remove, input)
+
+    @property
+    def tty(self) -> bool:
+        return bool(self.body.get("Tty"))
+
+    @property
+    def auto_remove(self) -> bool:
+        """Whether the daemon removes the container itself once it exits."""
+        return bool((self.body.get("HostConfig") or {}).get("AutoRemove"))
+
+    def create(self) -> Flow[str]:
+        """Create the container (pulling as `pull` says); its id."""
+        return _create_pulling(self.image, self.body, self.name, self.platform, self.pull)
+
+    def attach(self, id: str) -> HijackCall:
+        """Attach before start, so no output is missed and no log driver is needed."""
+        return attach(id, stdin=self.input is not None, stdout=True, stderr=True, stream=True)
+
+    def wait(self, id: str) -> Call[ContainerWaitResponse]:
+        """The exit code: sent before start (the daemon answers the head at once), and
+        ``next-exit`` cannot mistake the created state for an exit."""
+        return wait(id, condition="next-exit")
+
+    def removed(self, id: str) -> Call[ContainerWaitResponse] | None:
+        """With AutoRemove, the end of the daemon's removal (sent before start too), so the
+        container is gone when `run` returns, as with ``docker run --rm``. Its status code is
+        not used: Podman 4.3 answers 0 there whatever the exit code was."""
+        return wait(id, condition="removed") if self.auto_remove else None
+
+    def start(self, id: str) -> Call[None]:
+        return start(id)
+
+    def finish(self, id: str) -> Flow[None]:
+        """After the exit: delete the container if asked and the daemon does not."""
+        if self.remove and not self.auto_remove:
+            yield from _remove_after_run(id)
+
+    def abandon(self, id: str) -> Flow[None]:
+        """Left before its end: remove the container (force) if asked, else leave it."""
+        if self.remove:
+            yield from _remove_quietly(id)
+
+    def failed(self, id: str, error: BaseException) -> Flow[None]:
+        """A step failed: remove the container if asked, and say what became of it."""
+        if self.remove:
+            yield from _remove_quietly(id)
+            error.add_note(f"engineapi.run: the container {id} it created was removed")
+        else:  # kept, as asked: say which it is
+            error.add_note(
+                f"engineapi.run: the container {id} it created is kept (remove=False); "
+                f"delete it with client.containers.delete({id[:12]!r}, force=True)"
+            )
+
+
+@attrs.frozen(eq=False)
+class RunStreamCall(RunCall):
+    """What `run_stream` asks of the client: `RunCall`'s steps, the output handed over as it
+    comes."""
+
+
 def run(
     image: str,
     command: Sequence[str] | str | None = None,
@@ -580,43 +676,47 @@ def run(
     remove: bool = False,
     pull: str = "missing",
     platform: str | None = None,
-) -> Flow[RunResult]:
+    input: bytes | None = None,
+) -> RunCall:
     """``docker run`` to completion: the exit code and output of `command` in a new container
     of `image`, as a `RunResult`.
 
-    Creates the container (``POST /containers/create``; on a 404 the image is pulled,
-    ``POST /images/create``, and creation tried again, as ``--pull missing`` does), starts it
-    (``POST /containers/{id}/start``), waits for it to stop (``POST /containers/{id}/wait``),
-    then reads its output (``GET /containers/{id}/logs``), so the logging driver must keep
-    logs (``json-file``, ``local``: the defaults). `config` holds everything else of the
-    create request (``Env``, ``HostConfig``, …); `command` is the argv (a string is one
-    word: use ``["sh", "-c", line]`` for a shell line). `remove` deletes the container at
-    the end (``DELETE /containers/{id}``), also when a step fails; a cancelled call leaves
-    it. `pull` is ``missing``, ``always`` or ``never``.
+    The docker CLI's order, so no output is lost whatever the logging driver or
+    ``HostConfig.AutoRemove``: creates the container (``POST /containers/create``; on a 404
+    the image is pulled, ``POST /images/create``, and creation tried again, as
+    ``--pull missing`` does), attaches to it (``POST /containers/{id}/attach``, hijacked),
+    asks to be told of its exit (``POST /containers/{id}/wait``, condition ``next-exit``, and
+    with AutoRemove a second one, ``removed``), starts it (``POST /containers/{id}/start``), reads its output
+    from the attach until it exits, then reads the wait's answer for the exit code. `config`
+    holds everything else of the create request (``Env``, ``HostConfig``, …); `command` is the
+    argv (a string is one word: use ``["sh", "-c", line]`` for a shell line). `input` is sent
+    to the container's stdin, then EOF (``OpenStdin`` and ``StdinOnce`` are set). `remove`
+    deletes the container at the end (``DELETE /containers/{id}``; not needed, and not sent,
+    with AutoRemove), also when a step fails; a cancelled call leaves it. `pull` is
+    ``missing``, ``always`` or ``never``. `run_stream` hands the output over as it comes.
     """
-    body = _run_config(image, command, config)
-    id = yield from _create_pulling(image, body, name, platform, pull)
-    closing = False
-    try:
-        yield start(id)
-        waited: Any = yield wait(id)
-        stdout, stderr = yield logs(id)
-        return RunResult(id=id, exit_code=int(waited.status_code), stdout=stdout, stderr=stderr)
-    except GeneratorExit:
-        closing = True  # cancelled: no more requests
-        raise
-    except DaemonError as exc:
-        if remove:
-            exc.add_note(f"engineapi.run: the container {id} it created was removed")
-        else:  # kept, as asked: say which it is
-            exc.add_note(
-                f"engineapi.run: the container {id} it created is kept (remove=False); "
-                f"delete it with client.containers.delete({id[:12]!r}, force=True)"
-            )
-        raise
-    finally:
-        if remove and not closing:
-            yield from _remove_quietly(id)
+    return RunCall.build(image, command, config, name, remove, pull, platform, input)
+
+
+def run_stream(
+    image: str,
+    command: Sequence[str] | str | None = None,
+    *,
+    config: ContainerCreateRequest | Mapping[str, Any] | None = None,
+    name: str | None = None,
+    remove: bool = False,
+    pull: str = "missing",
+    platform: str | None = None,
+    input: bytes | None = None,
+) -> RunStreamCall:
+    """``docker run`` with the output handed over as it comes: ``(stream, bytes)`` frames
+    while the container runs; `exit_code` (and `id`) are set once the output has ended.
+
+    The same requests, in the same order, as `run` (whose parameters it takes). Leaving the
+    ``with`` block before the end closes the attach; with `remove` the container is then
+    removed (force), else it is left running.
+    """
+    return RunStreamCall.build(image, command, config, name, remove, pull, platform, input)
 
 
 def run_detached(
@@ -640,6 +740,18 @@ def run_detached(
         exc.add_note(f"engineapi.run_detached: the container {id} it created was removed")
         raise
     return id
+
+
+def _remove_after_run(id: str) -> Flow[None]:
+    """`remove` after the exit: a container already gone, or whose removal the daemon has
+    begun itself, is removed as asked."""
+    try:
+        yield delete(id, force=True)
+    except NotFound:
+        pass
+    except Conflict as exc:
+        if "already in progress" not in exc.message and "marked for removal" not in exc.message:
+            raise
 
 
 def _remove_quietly(id: str) -> Flow[None]:

@@ -556,3 +556,157 @@ async def test_async_run_and_run_detached(engine: Engine) -> None:
             assert (await client.containers.inspect(cid)).state.status == "running"
         finally:
             await client.containers.delete(cid, force=True)
+
+
+# -- docker run: attach before start (issue #16 B2, M5) -------------------------------------------
+
+AUTO_REMOVE = {**RUN_LABELS, "HostConfig": {"AutoRemove": True}}
+SCRIPT = ["sh", "-c", "echo out; echo err >&2; exit 7"]
+
+
+def _gone(client: Client, cid: str) -> bool:
+    try:
+        client.containers.inspect(cid)
+    except NotFound:
+        return True
+    return False
+
+
+def test_run_with_auto_remove_never_loses_output(client: Client) -> None:
+    """The logs were read after the wait: the container could be gone already (409 'dead or
+    marked for removal' on Docker 20.10, an intermittent 404 on 28.5). Looped for the race."""
+    for _ in range(20):
+        result = client.containers.run("busybox", SCRIPT, config=AUTO_REMOVE)
+        assert (result.exit_code, result.stdout, result.stderr) == (7, b"out\n", b"err\n")
+        assert _gone(client, result.id)  # removed by the daemon before run returned
+
+
+def test_run_remove_is_never_a_conflict(client: Client) -> None:
+    """remove=True with AutoRemove: no DELETE racing the daemon's own removal (409 'removal
+    already in progress'); remove=True alone deletes it."""
+    for config in (AUTO_REMOVE, RUN_LABELS):
+        for _ in range(5):
+            result = client.containers.run("busybox", SCRIPT, config=config, remove=True)
+            assert (result.exit_code, result.stdout, result.stderr) == (7, b"out\n", b"err\n")
+            assert _gone(client, result.id)
+
+
+def test_run_without_a_readable_log_driver(client: Client) -> None:
+    """LogConfig none: the logs endpoint answers 501, the attach has the output."""
+    config = {**RUN_LABELS, "HostConfig": {"LogConfig": {"Type": "none"}}}
+    result = client.containers.run("busybox", SCRIPT, config=config, remove=True)
+    assert (result.exit_code, result.stdout, result.stderr) == (7, b"out\n", b"err\n")
+    both = {**RUN_LABELS, "HostConfig": {"LogConfig": {"Type": "none"}, "AutoRemove": True}}
+    result = client.containers.run("busybox", SCRIPT, config=both)
+    assert (result.exit_code, result.stdout, result.stderr) == (7, b"out\n", b"err\n")
+
+
+def test_run_sends_input_then_eof(client: Client) -> None:
+    data = b"".join(b"line %d\n" % i for i in range(20000))  # ~200 kB: read while written
+    result = client.containers.run("busybox", ["cat"], config=RUN_LABELS, remove=True, input=data)
+    assert (result.exit_code, result.stdout, result.stderr) == (0, data, b"")
+    result = client.containers.run(
+        "busybox", ["sh", "-c", "wc -c; exit 3"], config=AUTO_REMOVE, input=b"12345"
+    )
+    assert (result.exit_code, result.stdout.strip()) == (3, b"5")
+    # A container that never reads its stdin still ends with its exit code.
+    result = client.containers.run(
+        "busybox", ["true"], config=RUN_LABELS, remove=True, input=b"x" * 1_000_000
+    )
+    assert result.exit_code == 0
+
+
+def test_run_stream_hands_output_over_as_it_comes(client: Client) -> None:
+    start = time.monotonic()
+    arrivals: list[tuple[float, int, bytes]] = []
+    with client.containers.run_stream(
+        "busybox", ["sh", "-c", "echo a; sleep 1; echo b >&2; exit 4"], config=AUTO_REMOVE
+    ) as run:
+        assert run.id and run.exit_code is None
+        for stream, data in run:
+            arrivals.append((time.monotonic() - start, stream, data))
+    end = time.monotonic() - start
+    assert [(s, d) for _, s, d in arrivals] == [(STDOUT, b"a\n"), (STDERR, b"b\n")]
+    assert arrivals[0][0] < end - 0.7  # the first line came well before the exit
+    assert run.exit_code == 4
+    assert _gone(client, run.id)
+
+
+def test_run_stream_with_a_tty_and_input(client: Client) -> None:
+    config = {**RUN_LABELS, "Tty": True}
+    with client.containers.run_stream(
+        "busybox", ["sh", "-c", "echo tty; echo err >&2"], config=config, remove=True
+    ) as run:
+        frames = list(run)
+    assert {stream for stream, _ in frames} == {STDOUT}  # raw: a TTY merges stderr
+    assert b"".join(d for _, d in frames).replace(b"\r\n", b"\n") == b"tty\nerr\n"
+    assert run.exit_code == 0 and run.id and _gone(client, run.id)
+    with client.containers.run_stream(
+        "busybox", ["cat"], config=RUN_LABELS, remove=True, input=b"fed\n"
+    ) as run:
+        assert b"".join(d for _, d in run) == b"fed\n"
+    assert run.exit_code == 0
+
+
+def test_run_stream_left_early(client: Client) -> None:
+    """Leaving before the end closes the attach: with remove the container is removed (force),
+    without it keeps running."""
+    with client.containers.run_stream(
+        "busybox", ["sh", "-c", "echo go; sleep 300"], config=RUN_LABELS, remove=True
+    ) as run:
+        for _, data in run:
+            assert data == b"go\n"
+            break
+    assert run.id and _gone(client, run.id) and run.exit_code is None
+    with client.containers.run_stream(
+        "busybox", ["sh", "-c", "echo go; sleep 300"], config=RUN_LABELS
+    ) as run:
+        assert next(iter(run)) == (STDOUT, b"go\n")
+    try:
+        assert run.id and client.containers.inspect(run.id).state.running is True
+    finally:
+        client.containers.delete(run.id or "", force=True)
+
+
+def test_a_failed_run_stream_says_what_became_of_its_container(client: Client) -> None:
+    label = f"engineapi.failed-run-stream={time.time_ns()}"
+    key, value = label.split("=")
+    config = {"Labels": {"engineapi.test": "1", key: value}}
+    with pytest.raises(DaemonError) as info:
+        with client.containers.run_stream(
+            "busybox", ["/no/such/program"], config=config, remove=True
+        ):
+            pass
+    assert "was removed" in " ".join(getattr(info.value, "__notes__", []))
+    assert client.containers.list(all=True, filters={"label": [label]}) == []
+
+
+async def test_async_run_attached(engine: Engine) -> None:
+    async with AsyncClient(engine.host) as client:
+        for _ in range(20):
+            result = await client.containers.run("busybox", SCRIPT, config=AUTO_REMOVE)
+            assert (result.exit_code, result.stdout, result.stderr) == (7, b"out\n", b"err\n")
+        config = {**RUN_LABELS, "HostConfig": {"LogConfig": {"Type": "none"}}}
+        result = await client.containers.run("busybox", SCRIPT, config=config, remove=True)
+        assert (result.exit_code, result.stdout, result.stderr) == (7, b"out\n", b"err\n")
+        data = b"".join(b"async %d\n" % i for i in range(20000))
+        result = await client.containers.run(
+            "busybox", ["cat"], config=AUTO_REMOVE, remove=True, input=data
+        )
+        assert (result.exit_code, result.stdout) == (0, data)
+        start = time.monotonic()
+        arrivals: list[float] = []
+        async with client.containers.run_stream(
+            "busybox", ["sh", "-c", "echo a; sleep 1; echo b; exit 2"], config=AUTO_REMOVE
+        ) as run:
+            async for _stream, _data in run:
+                arrivals.append(time.monotonic() - start)
+        assert len(arrivals) == 2 and arrivals[0] < time.monotonic() - start - 0.7
+        assert run.exit_code == 2
+        with pytest.raises(NotFound):
+            await client.containers.inspect(run.id or "")
+        async with client.containers.run_stream(
+            "busybox", ["sh", "-c", "echo tty"], config={**RUN_LABELS, "Tty": True}, remove=True
+        ) as run:
+            out = b"".join([d async for _, d in run])
+        assert (out, run.exit_code) == (b"tty\r\n", 0)
