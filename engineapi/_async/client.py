@@ -107,6 +107,9 @@ class AsyncClient(AsyncNamespaces):
         self._api_version: str | None = self._pinned_version
         self._api_version_key = _versions.version_key(self._api_version)
         self._ping: PingResult | None = None
+        #: Whether the daemon is Podman (its compat API reads a few parameters in another
+        #: form); None until a call that cares asks.
+        self._podman: bool | None = None
         self._negotiation = AsyncLock()
         self._host_header = self.endpoint.host.http_host
         #: Where registry credentials are looked up (None: the process environment).
@@ -171,6 +174,7 @@ class AsyncClient(AsyncNamespaces):
                     for name, value in call.optional_query
                     if _versions.supported(call, name, key)
                 ]
+        podman = bool(call.podman_query) and await self._is_podman()
         body, content_length = call.body, call.content_length
         if call.local is not None:
             # The files a builder named: walked (and sized) now, off the event loop.
@@ -193,7 +197,7 @@ class AsyncClient(AsyncNamespaces):
         try:
             response = await self._pool.request(
                 call.method,
-                call.target(version, optional),
+                call.target(version, optional, podman=podman),
                 headers,
                 # The sync twin takes no async iterables.
                 cast(RequestBody, body),  # type: ignore[redundant-cast, unused-ignore]
@@ -206,6 +210,14 @@ class AsyncClient(AsyncNamespaces):
         if status >= 300 and status not in call.expect:
             raise await self._daemon_error(call, response)
         return response
+
+    async def _is_podman(self) -> bool:
+        """Whether the daemon is Podman: its ``/_ping`` answers with a ``Libpod/…`` Server
+        header (the negotiation's ping, or one made now when the version is pinned)."""
+        if self._podman is None:
+            result = self._ping if self._ping is not None else await self.send(ping())
+            self._podman = (result.server or "").startswith("Libpod/")
+        return self._podman
 
     async def _daemon_error(self, call: Call[T], response: AsyncBackendResponse) -> DaemonError:
         """The typed error of an error response, its body read up to `ERROR_BODY_LIMIT` (the
