@@ -421,15 +421,20 @@ def with_extra_query(call: _CallT, extra: Mapping[str, QueryValue] | None) -> _C
     """A copy of `call` that also sends the query parameters `extra` — for a parameter the
     bundled API specs do not describe (a newer daemon's, an engine's own). `call` is unchanged.
 
-    Names must be non-empty strings that the call does not already send (use the keyword for
-    those); values strings, integers, bools or lists of them. They are sent as given, after
+    Names must be non-empty strings that are not the operation's own parameters (use the
+    keyword for those); values strings, integers, bools or lists of them. They are sent as given, after
     the call's own, and never checked against the API version (the specs do not know them).
     """
     if not extra:
         return call
     if not isinstance(extra, Mapping):
         raise TypeError(f"extra_query must be a mapping of names to values, not {type(extra)!r}")
+    from engineapi.api._operations import OPERATIONS
+
+    operation = OPERATIONS.get(call.operation_id)
     taken = {name for name, _ in (*call.query, *call.optional_query, *call.podman_query)}
+    if operation is not None:
+        taken.update(p.name for p in operation.params_in("query"))
     pairs: list[tuple[str, str]] = []
     for name, value in extra.items():
         if not isinstance(name, str) or not name:
