@@ -34,6 +34,7 @@ from engineapi.api import swarm as _swarm
 from engineapi.api import system as _system
 from engineapi.api import tasks as _tasks
 from engineapi.api import volumes as _volumes
+from engineapi.api._call import with_extra_query
 
 if TYPE_CHECKING:
     import os
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
 
     from engineapi import models
     from engineapi._async.executor import AsyncExecutor
-    from engineapi.api._call import Filters, Timestamp
+    from engineapi.api._call import Filters, Platform, QueryValue, Timestamp
     from engineapi.api.containers import PathStat, RunResult
     from engineapi.api.exec import ExecResult
     from engineapi.api.images import Body
@@ -140,7 +141,12 @@ class AsyncSystem:
     def __init__(self, executor: AsyncExecutor) -> None:
         self._executor = executor
 
-    async def auth(self, config: AuthConfig | Mapping[str, Any]) -> AuthResponse:
+    async def auth(
+        self,
+        config: AuthConfig | Mapping[str, Any],
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> AuthResponse:
         """Check credentials against a registry, as ``docker login`` does — ``POST /auth``.
 
         ``AuthConfig(username="me", password="…", serveraddress="registry.example:5000")``;
@@ -148,16 +154,22 @@ class AsyncSystem:
         (with an ``identity_token`` when the registry hands one out); wrong credentials are the
         daemon's error (`Unauthorized`, or `ServerError` for engines that report it as 500).
         """
-        return await self._executor.send(_system.auth(config))
+        return await self._executor.send(with_extra_query(_system.auth(config), extra_query))
 
     async def data_usage(
-        self, *, type: Sequence[str] | None = None, verbose: bool | None = None
+        self,
+        *,
+        type: Sequence[str] | None = None,
+        verbose: bool | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> SystemDataUsageResponse:
         """Disk space used by images, containers, volumes and the build cache — ``GET /system/df``.
 
         `type` limits the answer to some of ``container``, ``image``, ``volume``, ``build-cache``.
         """
-        return await self._executor.send(_system.data_usage(type=type, verbose=verbose))
+        return await self._executor.send(
+            with_extra_query(_system.data_usage(type=type, verbose=verbose), extra_query)
+        )
 
     def events(
         self,
@@ -165,6 +177,7 @@ class AsyncSystem:
         since: Timestamp | None = None,
         until: Timestamp | None = None,
         filters: Filters | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> AsyncItemStream[EventMessage]:
         """Real-time events from the daemon, one `EventMessage` each — ``GET /events``.
 
@@ -173,27 +186,32 @@ class AsyncSystem:
         CLI's ``--filter``: ``{"type": ["container"], "event": ["start", "die"]}``.
         """
         return AsyncItemStream(
-            self._executor, _system.events(since=since, until=until, filters=filters)
+            self._executor,
+            with_extra_query(
+                _system.events(since=since, until=until, filters=filters), extra_query
+            ),
         )
 
-    async def info(self) -> SystemInfo:
+    async def info(self, *, extra_query: Mapping[str, QueryValue] | None = None) -> SystemInfo:
         """System-wide information: containers, images, drivers, swarm, … — ``GET /info``."""
-        return await self._executor.send(_system.info())
+        return await self._executor.send(with_extra_query(_system.info(), extra_query))
 
-    async def ping(self) -> PingResult:
+    async def ping(self, *, extra_query: Mapping[str, QueryValue] | None = None) -> PingResult:
         """Check the daemon answers and read what it tells about itself — ``GET /_ping``.
 
         Unversioned, so it works before the API version is known.
         """
-        return await self._executor.send(_system.ping())
+        return await self._executor.send(with_extra_query(_system.ping(), extra_query))
 
-    async def ping_head(self) -> PingResult:
+    async def ping_head(self, *, extra_query: Mapping[str, QueryValue] | None = None) -> PingResult:
         """`ping` without a body — ``HEAD /_ping``; version negotiation uses this one."""
-        return await self._executor.send(_system.ping_head())
+        return await self._executor.send(with_extra_query(_system.ping_head(), extra_query))
 
-    async def version(self) -> SystemVersion:
+    async def version(
+        self, *, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> SystemVersion:
         """Engine and component versions — ``GET /version``."""
-        return await self._executor.send(_system.version())
+        return await self._executor.send(with_extra_query(_system.version(), extra_query))
 
 
 class AsyncContainers:
@@ -204,10 +222,14 @@ class AsyncContainers:
     def __init__(self, executor: AsyncExecutor) -> None:
         self._executor = executor
 
-    async def archive_info(self, id: str, *, path: str) -> PathStat:
+    async def archive_info(
+        self, id: str, *, path: str, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> PathStat:
         """Name, size, mode and link target of a path in a container —
         ``HEAD /containers/{id}/archive``."""
-        return await self._executor.send(_containers.archive_info(id, path=path))
+        return await self._executor.send(
+            with_extra_query(_containers.archive_info(id, path=path), extra_query)
+        )
 
     async def attach(
         self,
@@ -219,6 +241,7 @@ class AsyncContainers:
         logs: bool = False,
         stream: bool = True,
         detach_keys: str | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> AsyncAttachedStream:
         """Attach to a container: its output as frames and, with `stdin`, its input —
         ``POST /containers/{id}/attach`` (the connection is hijacked).
@@ -228,14 +251,17 @@ class AsyncContainers:
         """
         return await attach(
             self._executor,
-            _containers.attach(
-                id,
-                stdin=stdin,
-                stdout=stdout,
-                stderr=stderr,
-                logs=logs,
-                stream=stream,
-                detach_keys=detach_keys,
+            with_extra_query(
+                _containers.attach(
+                    id,
+                    stdin=stdin,
+                    stdout=stdout,
+                    stderr=stderr,
+                    logs=logs,
+                    stream=stream,
+                    detach_keys=detach_keys,
+                ),
+                extra_query,
             ),
         )
 
@@ -249,6 +275,7 @@ class AsyncContainers:
         logs: bool = False,
         stream: bool = True,
         detach_keys: str | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> AsyncWebSocketAttach:
         """Attach to a container over a WebSocket — ``GET /containers/{id}/attach/ws``.
 
@@ -258,23 +285,33 @@ class AsyncContainers:
         """
         return await websocket(
             self._executor,
-            _containers.attach_websocket(
-                id,
-                stdin=stdin,
-                stdout=stdout,
-                stderr=stderr,
-                logs=logs,
-                stream=stream,
-                detach_keys=detach_keys,
+            with_extra_query(
+                _containers.attach_websocket(
+                    id,
+                    stdin=stdin,
+                    stdout=stdout,
+                    stderr=stderr,
+                    logs=logs,
+                    stream=stream,
+                    detach_keys=detach_keys,
+                ),
+                extra_query,
             ),
         )
 
-    async def changes(self, id: str) -> builtins.list[FilesystemChange]:
+    async def changes(
+        self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> builtins.list[FilesystemChange]:
         """Files changed in the container's filesystem — ``GET /containers/{id}/changes``."""
-        return await self._executor.send(_containers.changes(id))
+        return await self._executor.send(with_extra_query(_containers.changes(id), extra_query))
 
     async def copy_from(
-        self, id: str, path: str, *, dest: str | os.PathLike[str]
+        self,
+        id: str,
+        path: str,
+        *,
+        dest: str | os.PathLike[str],
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> builtins.list[str]:
         """Copy `path` out of the container into the local directory `dest`
         (``docker cp CONTAINER:PATH DEST``) — ``GET /containers/{id}/archive``; the extracted paths.
@@ -282,16 +319,28 @@ class AsyncContainers:
         Extraction is incremental and safe: absolute names, ``..`` escapes, links pointing
         outside `dest` and device nodes raise `UnsafeArchiveError` before anything lands there.
         """
-        return await extract(self._executor, _containers.copy_from(id, path, dest=dest))
+        return await extract(
+            self._executor,
+            with_extra_query(_containers.copy_from(id, path, dest=dest), extra_query),
+        )
 
-    async def copy_to(self, id: str, source: str | os.PathLike[str], *, path: str) -> None:
+    async def copy_to(
+        self,
+        id: str,
+        source: str | os.PathLike[str],
+        *,
+        path: str,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> None:
         """Copy a local file or directory into the container directory `path`
         (``docker cp SRC CONTAINER:PATH``) — ``PUT /containers/{id}/archive``.
 
         The tar is streamed from disk as it is sent (flat memory), with its exact length; the
         client reads `source` when it sends the call, not before.
         """
-        return await self._executor.send(_containers.copy_to(id, source, path=path))
+        return await self._executor.send(
+            with_extra_query(_containers.copy_to(id, source, path=path), extra_query)
+        )
 
     async def create(
         self,
@@ -299,6 +348,7 @@ class AsyncContainers:
         *,
         name: str | None = None,
         platform: str | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> ContainerCreateResponse:
         """Create a container from `config` (image, command, host config, networks) —
         ``POST /containers/create``.
@@ -307,32 +357,60 @@ class AsyncContainers:
         mapping with the API's keys is accepted too. `platform` (``linux/arm64``) picks the image
         variant.
         """
-        return await self._executor.send(_containers.create(config, name=name, platform=platform))
+        return await self._executor.send(
+            with_extra_query(_containers.create(config, name=name, platform=platform), extra_query)
+        )
 
     async def delete(
-        self, id: str, *, force: bool = False, volumes: bool = False, link: bool = False
+        self,
+        id: str,
+        *,
+        force: bool = False,
+        volumes: bool = False,
+        link: bool = False,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> None:
         """Remove a container (`force` kills it first, `volumes` removes its anonymous volumes) —
         ``DELETE /containers/{id}``."""
         return await self._executor.send(
-            _containers.delete(id, force=force, volumes=volumes, link=link)
+            with_extra_query(
+                _containers.delete(id, force=force, volumes=volumes, link=link), extra_query
+            )
         )
 
-    def export(self, id: str) -> AsyncRawStream:
+    def export(
+        self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> AsyncRawStream:
         """The container's filesystem as a tar stream — ``GET /containers/{id}/export``."""
-        return AsyncRawStream(self._executor, _containers.export(id))
+        return AsyncRawStream(self._executor, with_extra_query(_containers.export(id), extra_query))
 
-    def get_archive(self, id: str, *, path: str) -> AsyncRawStream:
+    def get_archive(
+        self, id: str, *, path: str, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> AsyncRawStream:
         """A path of the container as a tar stream — ``GET /containers/{id}/archive``."""
-        return AsyncRawStream(self._executor, _containers.get_archive(id, path=path))
+        return AsyncRawStream(
+            self._executor, with_extra_query(_containers.get_archive(id, path=path), extra_query)
+        )
 
-    async def inspect(self, id: str, *, size: bool = False) -> ContainerInspectResponse:
+    async def inspect(
+        self, id: str, *, size: bool = False, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> ContainerInspectResponse:
         """Everything about a container — ``GET /containers/{id}/json``."""
-        return await self._executor.send(_containers.inspect(id, size=size))
+        return await self._executor.send(
+            with_extra_query(_containers.inspect(id, size=size), extra_query)
+        )
 
-    async def kill(self, id: str, *, signal: str | None = None) -> None:
+    async def kill(
+        self,
+        id: str,
+        *,
+        signal: str | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> None:
         """Send a signal (default SIGKILL) to a container — ``POST /containers/{id}/kill``."""
-        return await self._executor.send(_containers.kill(id, signal=signal))
+        return await self._executor.send(
+            with_extra_query(_containers.kill(id, signal=signal), extra_query)
+        )
 
     async def list(
         self,
@@ -341,6 +419,7 @@ class AsyncContainers:
         limit: int | None = None,
         size: bool = False,
         filters: Filters | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> builtins.list[ContainerSummary]:
         """Containers, running ones only unless `all` — ``GET /containers/json``.
 
@@ -348,7 +427,9 @@ class AsyncContainers:
         ``SizeRw``/``SizeRootFs`` (slow); `filters` as the CLI's ``docker ps --filter``.
         """
         return await self._executor.send(
-            _containers.list(all=all, limit=limit, size=size, filters=filters)
+            with_extra_query(
+                _containers.list(all=all, limit=limit, size=size, filters=filters), extra_query
+            )
         )
 
     def logs(
@@ -362,6 +443,7 @@ class AsyncContainers:
         until: Timestamp | None = None,
         timestamps: bool = False,
         tail: int | str | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> AsyncOutputStream:
         """A container's output, as ``(stream, bytes)`` frames — ``GET /containers/{id}/logs``.
 
@@ -372,25 +454,32 @@ class AsyncContainers:
         """
         return AsyncOutputStream(
             self._executor,
-            _containers.logs(
-                id,
-                stdout=stdout,
-                stderr=stderr,
-                follow=follow,
-                since=since,
-                until=until,
-                timestamps=timestamps,
-                tail=tail,
+            with_extra_query(
+                _containers.logs(
+                    id,
+                    stdout=stdout,
+                    stderr=stderr,
+                    follow=follow,
+                    since=since,
+                    until=until,
+                    timestamps=timestamps,
+                    tail=tail,
+                ),
+                extra_query,
             ),
         )
 
-    async def pause(self, id: str) -> None:
+    async def pause(self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None) -> None:
         """Freeze every process of a container — ``POST /containers/{id}/pause``."""
-        return await self._executor.send(_containers.pause(id))
+        return await self._executor.send(with_extra_query(_containers.pause(id), extra_query))
 
-    async def prune(self, *, filters: Filters | None = None) -> ContainerPruneResponse:
+    async def prune(
+        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> ContainerPruneResponse:
         """Remove stopped containers — ``POST /containers/prune``."""
-        return await self._executor.send(_containers.prune(filters=filters))
+        return await self._executor.send(
+            with_extra_query(_containers.prune(filters=filters), extra_query)
+        )
 
     async def put_archive(
         self,
@@ -401,33 +490,57 @@ class AsyncContainers:
         content_length: int | None = None,
         no_overwrite_dir_non_dir: bool = False,
         copy_uid_gid: bool = False,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> None:
         """Extract a tar archive (bytes, or pieces streamed as they come) into a directory of the
         container — ``PUT /containers/{id}/archive``."""
         return await self._executor.send(
-            _containers.put_archive(
-                id,
-                tar,
-                path=path,
-                content_length=content_length,
-                no_overwrite_dir_non_dir=no_overwrite_dir_non_dir,
-                copy_uid_gid=copy_uid_gid,
+            with_extra_query(
+                _containers.put_archive(
+                    id,
+                    tar,
+                    path=path,
+                    content_length=content_length,
+                    no_overwrite_dir_non_dir=no_overwrite_dir_non_dir,
+                    copy_uid_gid=copy_uid_gid,
+                ),
+                extra_query,
             )
         )
 
-    async def rename(self, id: str, *, name: str) -> None:
+    async def rename(
+        self, id: str, *, name: str, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> None:
         """Rename a container — ``POST /containers/{id}/rename``."""
-        return await self._executor.send(_containers.rename(id, name=name))
+        return await self._executor.send(
+            with_extra_query(_containers.rename(id, name=name), extra_query)
+        )
 
-    async def resize(self, id: str, *, height: int, width: int) -> None:
+    async def resize(
+        self,
+        id: str,
+        *,
+        height: int,
+        width: int,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> None:
         """Resize the container's TTY — ``POST /containers/{id}/resize``."""
-        return await self._executor.send(_containers.resize(id, height=height, width=width))
+        return await self._executor.send(
+            with_extra_query(_containers.resize(id, height=height, width=width), extra_query)
+        )
 
     async def restart(
-        self, id: str, *, timeout: int | None = None, signal: str | None = None
+        self,
+        id: str,
+        *,
+        timeout: int | None = None,
+        signal: str | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> None:
         """Restart a container (stop as in `stop`, then start) — ``POST /containers/{id}/restart``."""
-        return await self._executor.send(_containers.restart(id, timeout=timeout, signal=signal))
+        return await self._executor.send(
+            with_extra_query(_containers.restart(id, timeout=timeout, signal=signal), extra_query)
+        )
 
     async def run(
         self,
@@ -523,47 +636,100 @@ class AsyncContainers:
             ),
         )
 
-    async def start(self, id: str, *, detach_keys: str | None = None) -> None:
+    async def start(
+        self,
+        id: str,
+        *,
+        detach_keys: str | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> None:
         """Start a container; starting a running one is not an error — ``POST /containers/{id}/start``."""
-        return await self._executor.send(_containers.start(id, detach_keys=detach_keys))
+        return await self._executor.send(
+            with_extra_query(_containers.start(id, detach_keys=detach_keys), extra_query)
+        )
 
-    async def stats(self, id: str, *, one_shot: bool = False) -> ContainerStatsResponse:
+    async def stats(
+        self,
+        id: str,
+        *,
+        one_shot: bool = False,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> ContainerStatsResponse:
         """One resource-usage sample — ``GET /containers/{id}/stats?stream=false``.
 
         The daemon waits for a second sample to compute CPU usage unless `one_shot` (Docker only;
         Podman ignores it).
         """
-        return await self._executor.send(_containers.stats(id, one_shot=one_shot))
+        return await self._executor.send(
+            with_extra_query(_containers.stats(id, one_shot=one_shot), extra_query)
+        )
 
-    def stats_stream(self, id: str) -> AsyncItemStream[ContainerStatsResponse]:
+    def stats_stream(
+        self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> AsyncItemStream[ContainerStatsResponse]:
         """Resource usage, one sample a second until closed — ``GET /containers/{id}/stats``."""
-        return AsyncItemStream(self._executor, _containers.stats_stream(id))
+        return AsyncItemStream(
+            self._executor, with_extra_query(_containers.stats_stream(id), extra_query)
+        )
 
-    async def stop(self, id: str, *, timeout: int | None = None, signal: str | None = None) -> None:
+    async def stop(
+        self,
+        id: str,
+        *,
+        timeout: int | None = None,
+        signal: str | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> None:
         """Stop a container: `signal` (default SIGTERM), then SIGKILL after `timeout` seconds;
         stopping a stopped one is not an error — ``POST /containers/{id}/stop``."""
-        return await self._executor.send(_containers.stop(id, timeout=timeout, signal=signal))
+        return await self._executor.send(
+            with_extra_query(_containers.stop(id, timeout=timeout, signal=signal), extra_query)
+        )
 
-    async def top(self, id: str, *, ps_args: str | None = None) -> ContainerTopResponse:
+    async def top(
+        self,
+        id: str,
+        *,
+        ps_args: str | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> ContainerTopResponse:
         """The processes running in a container (``ps`` of it) — ``GET /containers/{id}/top``."""
-        return await self._executor.send(_containers.top(id, ps_args=ps_args))
+        return await self._executor.send(
+            with_extra_query(_containers.top(id, ps_args=ps_args), extra_query)
+        )
 
-    async def unpause(self, id: str) -> None:
+    async def unpause(
+        self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> None:
         """Thaw a paused container — ``POST /containers/{id}/unpause``."""
-        return await self._executor.send(_containers.unpause(id))
+        return await self._executor.send(with_extra_query(_containers.unpause(id), extra_query))
 
     async def update(
-        self, id: str, update: ContainerUpdateRequest | Mapping[str, Any]
+        self,
+        id: str,
+        update: ContainerUpdateRequest | Mapping[str, Any],
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> ContainerUpdateResponse:
         """Change a container's resources and restart policy — ``POST /containers/{id}/update``."""
-        return await self._executor.send(_containers.update(id, update))
+        return await self._executor.send(
+            with_extra_query(_containers.update(id, update), extra_query)
+        )
 
-    async def wait(self, id: str, *, condition: str | None = None) -> ContainerWaitResponse:
+    async def wait(
+        self,
+        id: str,
+        *,
+        condition: str | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> ContainerWaitResponse:
         """Block until the container stops; its exit code — ``POST /containers/{id}/wait``.
 
         `condition`: ``not-running`` (default), ``next-exit`` or ``removed``. No timeout applies.
         """
-        return await self._executor.send(_containers.wait(id, condition=condition))
+        return await self._executor.send(
+            with_extra_query(_containers.wait(id, condition=condition), extra_query)
+        )
 
 
 class AsyncImages:
@@ -578,19 +744,23 @@ class AsyncImages:
         self,
         name: str,
         *,
-        platform: Sequence[str] | None = None,
+        platform: Platform | Sequence[Platform] | None = None,
         type: Sequence[str] | None = None,
         statement: bool = False,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> builtins.list[AttestationStatement]:
         """The attestations (SBOM, provenance) attached to an image —
         ``GET /images/{name}/attestations`` (API ≥ 1.55)."""
         return await self._executor.send(
-            _images.attestations(name, platform=platform, type=type, statement=statement)
+            with_extra_query(
+                _images.attestations(name, platform=platform, type=type, statement=statement),
+                extra_query,
+            )
         )
 
     def build(
         self,
-        context: Body | str | os.PathLike[str],
+        context: Body | str | os.PathLike[str] | None = None,
         *,
         tag: Sequence[str] | str | None = None,
         dockerfile: str | None = None,
@@ -606,6 +776,22 @@ class AsyncImages:
         extra_hosts: Sequence[str] | None = None,
         gzip: bool = False,
         registry_config: Mapping[str, Any] | None = None,
+        remote: str | None = None,
+        quiet: bool = False,
+        cache_from: Sequence[str] | None = None,
+        shm_size: int | None = None,
+        squash: bool = False,
+        memory: int | None = None,
+        memory_swap: int | None = None,
+        cpu_shares: int | None = None,
+        cpuset_cpus: str | None = None,
+        cpuset_mems: str | None = None,
+        cpu_period: int | None = None,
+        cpu_quota: int | None = None,
+        cgroup_parent: str | None = None,
+        isolation: str | None = None,
+        outputs: Sequence[Mapping[str, Any]] | str | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> AsyncProgressStream[BuildInfo]:
         """Build an image (classic builder) — ``POST /build``; a progress stream whose `wait()`
         raises the build's error.
@@ -616,36 +802,85 @@ class AsyncImages:
         streamed from disk as it is uploaded (gzip-compressed with `gzip`); `dockerfile` is then
         relative to it (default ``Dockerfile``), and a missing one raises `BuildContextError` when
         the call is sent (the client reads the directory then, not this builder).
+        A remote context — `remote`, or a `context` that is an ``http(s)://`` or ``git://`` URL
+        or ``git@…`` — is fetched by the daemon: a git repository, a tarball, or a plain
+        Dockerfile; nothing is uploaded.
         `registry_config` (registry → credentials) is sent as ``X-Registry-Config``; by default,
         every registry's credentials the docker CLI knows, as the CLI sends them.
+
+        As ``docker build`` options: `extra_hosts` (``--add-host``, ``"name:ip"`` each), `quiet`
+        (``-q``: the stream holds only the image ID), `cache_from`, `shm_size` (bytes), `squash`
+        (experimental daemons only), `memory`/`memory_swap` (bytes), `cpu_shares`, `cpuset_cpus`,
+        `cpuset_mems`, `cpu_period`/`cpu_quota` (µs), `cgroup_parent`, `isolation` (Windows
+        daemons: ``process``, ``hyperv``), `outputs` (BuildKit exporters, a list of mappings).
         """
         return AsyncProgressStream(
             self._executor,
-            _images.build(
-                context,
-                tag=tag,
-                dockerfile=dockerfile,
-                build_args=build_args,
-                labels=labels,
-                target=target,
-                network_mode=network_mode,
-                platform=platform,
-                pull=pull,
-                no_cache=no_cache,
-                rm=rm,
-                force_rm=force_rm,
-                extra_hosts=extra_hosts,
-                gzip=gzip,
-                registry_config=registry_config,
+            with_extra_query(
+                _images.build(
+                    context,
+                    tag=tag,
+                    dockerfile=dockerfile,
+                    build_args=build_args,
+                    labels=labels,
+                    target=target,
+                    network_mode=network_mode,
+                    platform=platform,
+                    pull=pull,
+                    no_cache=no_cache,
+                    rm=rm,
+                    force_rm=force_rm,
+                    extra_hosts=extra_hosts,
+                    gzip=gzip,
+                    registry_config=registry_config,
+                    remote=remote,
+                    quiet=quiet,
+                    cache_from=cache_from,
+                    shm_size=shm_size,
+                    squash=squash,
+                    memory=memory,
+                    memory_swap=memory_swap,
+                    cpu_shares=cpu_shares,
+                    cpuset_cpus=cpuset_cpus,
+                    cpuset_mems=cpuset_mems,
+                    cpu_period=cpu_period,
+                    cpu_quota=cpu_quota,
+                    cgroup_parent=cgroup_parent,
+                    isolation=isolation,
+                    outputs=outputs,
+                ),
+                extra_query,
             ),
         )
 
     async def build_prune(
-        self, *, all: bool = False, filters: Filters | None = None, keep_storage: int | None = None
+        self,
+        *,
+        all: bool = False,
+        filters: Filters | None = None,
+        keep_storage: int | None = None,
+        reserved_space: int | None = None,
+        max_used_space: int | None = None,
+        min_free_space: int | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> BuildPruneResponse:
-        """Remove the build cache — ``POST /build/prune``."""
+        """Remove the build cache — ``POST /build/prune``.
+
+        `keep_storage` (bytes; up to API 1.51) is superseded by `reserved_space`,
+        `max_used_space` and `min_free_space` (bytes; API ≥ 1.48): an older API raises
+        `APIVersionError` before anything is sent."""
         return await self._executor.send(
-            _images.build_prune(all=all, filters=filters, keep_storage=keep_storage)
+            with_extra_query(
+                _images.build_prune(
+                    all=all,
+                    filters=filters,
+                    keep_storage=keep_storage,
+                    reserved_space=reserved_space,
+                    max_used_space=max_used_space,
+                    min_free_space=min_free_space,
+                ),
+                extra_query,
+            )
         )
 
     async def commit(
@@ -659,18 +894,22 @@ class AsyncImages:
         pause: bool = True,
         changes: str | None = None,
         config: ContainerConfig | Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> IDResponse:
         """Make an image from a container's changes — ``POST /commit``."""
         return await self._executor.send(
-            _images.commit(
-                container,
-                repo=repo,
-                tag=tag,
-                comment=comment,
-                author=author,
-                pause=pause,
-                changes=changes,
-                config=config,
+            with_extra_query(
+                _images.commit(
+                    container,
+                    repo=repo,
+                    tag=tag,
+                    comment=comment,
+                    author=author,
+                    pause=pause,
+                    changes=changes,
+                    config=config,
+                ),
+                extra_query,
             )
         )
 
@@ -686,6 +925,7 @@ class AsyncImages:
         platform: str | None = None,
         body: Body | None = None,
         auth: AuthConfig | Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> AsyncProgressStream[CreateImageInfo]:
         """Pull an image (`from_image`) or import one from a tarball (`from_src`: a URL, or ``"-"``
         with the tar as `body`) — ``POST /images/create``; a progress stream.
@@ -694,16 +934,19 @@ class AsyncImages:
         """
         return AsyncProgressStream(
             self._executor,
-            _images.create(
-                from_image=from_image,
-                from_src=from_src,
-                repo=repo,
-                tag=tag,
-                message=message,
-                changes=changes,
-                platform=platform,
-                body=body,
-                auth=auth,
+            with_extra_query(
+                _images.create(
+                    from_image=from_image,
+                    from_src=from_src,
+                    repo=repo,
+                    tag=tag,
+                    message=message,
+                    changes=changes,
+                    platform=platform,
+                    body=body,
+                    auth=auth,
+                ),
+                extra_query,
             ),
         )
 
@@ -713,30 +956,53 @@ class AsyncImages:
         *,
         force: bool = False,
         noprune: bool = False,
-        platforms: Sequence[str] | None = None,
+        platforms: Platform | Sequence[Platform] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> builtins.list[ImageDeleteResponseItem]:
         """Remove an image (or one of its names) — ``DELETE /images/{name}``; what was untagged
-        and deleted."""
+        and deleted. `platforms` (API ≥ 1.50) limits it to those variants."""
         return await self._executor.send(
-            _images.delete(name, force=force, noprune=noprune, platforms=platforms)
+            with_extra_query(
+                _images.delete(name, force=force, noprune=noprune, platforms=platforms), extra_query
+            )
         )
 
-    def get(self, name: str, *, platform: Sequence[str] | None = None) -> AsyncRawStream:
+    def get(
+        self,
+        name: str,
+        *,
+        platform: Platform | Sequence[Platform] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> AsyncRawStream:
         """An image (and its parents) as a tarball, streamed (``docker save``) —
         ``GET /images/{name}/get``."""
-        return AsyncRawStream(self._executor, _images.get(name, platform=platform))
+        return AsyncRawStream(
+            self._executor, with_extra_query(_images.get(name, platform=platform), extra_query)
+        )
 
     def get_all(
-        self, names: Sequence[str], *, platform: Sequence[str] | None = None
+        self,
+        names: Sequence[str],
+        *,
+        platform: Platform | Sequence[Platform] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> AsyncRawStream:
         """Several images in one tarball, streamed — ``GET /images/get``."""
-        return AsyncRawStream(self._executor, _images.get_all(names, platform=platform))
+        return AsyncRawStream(
+            self._executor, with_extra_query(_images.get_all(names, platform=platform), extra_query)
+        )
 
     async def history(
-        self, name: str, *, platform: str | None = None
+        self,
+        name: str,
+        *,
+        platform: Platform | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> builtins.list[ImageHistoryResponseItem]:
         """The layers an image was built from, newest first — ``GET /images/{name}/history``."""
-        return await self._executor.send(_images.history(name, platform=platform))
+        return await self._executor.send(
+            with_extra_query(_images.history(name, platform=platform), extra_query)
+        )
 
     def import_image(
         self,
@@ -747,22 +1013,36 @@ class AsyncImages:
         message: str | None = None,
         changes: Sequence[str] | None = None,
         platform: str | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> AsyncProgressStream[CreateImageInfo]:
         """Make an image from a root filesystem tarball (``docker import``) —
         ``POST /images/create?fromSrc=-``; `changes` are Dockerfile instructions (``CMD ["sh"]``)."""
         return AsyncProgressStream(
             self._executor,
-            _images.import_image(
-                tar, repo=repo, tag=tag, message=message, changes=changes, platform=platform
+            with_extra_query(
+                _images.import_image(
+                    tar, repo=repo, tag=tag, message=message, changes=changes, platform=platform
+                ),
+                extra_query,
             ),
         )
 
     async def inspect(
-        self, name: str, *, manifests: bool = False, platform: str | None = None
+        self,
+        name: str,
+        *,
+        manifests: bool = False,
+        platform: Platform | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> ImageInspect:
-        """Everything about an image — ``GET /images/{name}/json``."""
+        """Everything about an image — ``GET /images/{name}/json``.
+
+        `platform` (API ≥ 1.49) selects a variant of a multi-platform image: ``"linux/arm64"`` or
+        an OCI platform mapping, sent JSON-encoded as the daemon reads it."""
         return await self._executor.send(
-            _images.inspect(name, manifests=manifests, platform=platform)
+            with_extra_query(
+                _images.inspect(name, manifests=manifests, platform=platform), extra_query
+            )
         )
 
     async def list(
@@ -774,6 +1054,7 @@ class AsyncImages:
         digests: bool = False,
         manifests: bool = False,
         identity: bool = False,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> builtins.list[ImageSummary]:
         """Images, without intermediate layers unless `all` — ``GET /images/json``.
 
@@ -783,13 +1064,16 @@ class AsyncImages:
         ``docker images --filter``.
         """
         return await self._executor.send(
-            _images.list(
-                all=all,
-                filters=filters,
-                shared_size=shared_size,
-                digests=digests,
-                manifests=manifests,
-                identity=identity,
+            with_extra_query(
+                _images.list(
+                    all=all,
+                    filters=filters,
+                    shared_size=shared_size,
+                    digests=digests,
+                    manifests=manifests,
+                    identity=identity,
+                ),
+                extra_query,
             )
         )
 
@@ -798,20 +1082,28 @@ class AsyncImages:
         tar: Body,
         *,
         quiet: bool = False,
-        platform: Sequence[str] | None = None,
+        platform: Platform | Sequence[Platform] | None = None,
         content_length: int | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> AsyncProgressStream[BuildInfo]:
         """Load images from a tarball made by `get` (``docker load``), streamed up —
         ``POST /images/load``; a progress stream (``Loaded image: …``)."""
         return AsyncProgressStream(
             self._executor,
-            _images.load(tar, quiet=quiet, platform=platform, content_length=content_length),
+            with_extra_query(
+                _images.load(tar, quiet=quiet, platform=platform, content_length=content_length),
+                extra_query,
+            ),
         )
 
-    async def prune(self, *, filters: Filters | None = None) -> ImagePruneResponse:
+    async def prune(
+        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> ImagePruneResponse:
         """Remove unused images (dangling only, unless ``filters={"dangling": ["false"]}``) —
         ``POST /images/prune``."""
-        return await self._executor.send(_images.prune(filters=filters))
+        return await self._executor.send(
+            with_extra_query(_images.prune(filters=filters), extra_query)
+        )
 
     def pull(
         self,
@@ -819,6 +1111,7 @@ class AsyncImages:
         *,
         platform: str | None = None,
         auth: AuthConfig | Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> AsyncProgressStream[CreateImageInfo]:
         """Pull `reference` (``busybox``, ``registry:5000/app:1.2``, ``app@sha256:…``) — a
         progress stream over ``POST /images/create?fromImage=…``; `wait()` raises on failure.
@@ -829,7 +1122,8 @@ class AsyncImages:
         `engineapi.config.auth.auth_for`).
         """
         return AsyncProgressStream(
-            self._executor, _images.pull(reference, platform=platform, auth=auth)
+            self._executor,
+            with_extra_query(_images.pull(reference, platform=platform, auth=auth), extra_query),
         )
 
     def push(
@@ -837,26 +1131,46 @@ class AsyncImages:
         name: str,
         *,
         tag: str | None = None,
-        platform: str | None = None,
+        platform: Platform | None = None,
         auth: AuthConfig | Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> AsyncProgressStream[PushImageInfo]:
         """Push an image to its registry — ``POST /images/{name}/push``; a progress stream whose
         `wait()` raises the registry's error (e.g. unauthorized) instead of swallowing it.
 
         Without `auth`, the credentials the docker CLI would use for the registry are sent."""
         return AsyncProgressStream(
-            self._executor, _images.push(name, tag=tag, platform=platform, auth=auth)
+            self._executor,
+            with_extra_query(
+                _images.push(name, tag=tag, platform=platform, auth=auth), extra_query
+            ),
         )
 
     async def search(
-        self, term: str, *, limit: int | None = None, filters: Filters | None = None
+        self,
+        term: str,
+        *,
+        limit: int | None = None,
+        filters: Filters | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> builtins.list[ImageSearchResponseItem]:
         """Search the registry index (Docker Hub) — ``GET /images/search``."""
-        return await self._executor.send(_images.search(term, limit=limit, filters=filters))
+        return await self._executor.send(
+            with_extra_query(_images.search(term, limit=limit, filters=filters), extra_query)
+        )
 
-    async def tag(self, name: str, *, repo: str, tag: str | None = None) -> None:
+    async def tag(
+        self,
+        name: str,
+        *,
+        repo: str,
+        tag: str | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> None:
         """Give an image another name — ``POST /images/{name}/tag``."""
-        return await self._executor.send(_images.tag(name, repo=repo, tag=tag))
+        return await self._executor.send(
+            with_extra_query(_images.tag(name, repo=repo, tag=tag), extra_query)
+        )
 
 
 class AsyncNetworks:
@@ -873,6 +1187,7 @@ class AsyncNetworks:
         container: str,
         *,
         endpoint_config: EndpointSettings | Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> None:
         """Attach `container` to the network — ``POST /networks/{id}/connect``.
 
@@ -880,11 +1195,16 @@ class AsyncNetworks:
         ipam_config=EndpointIPAMConfig(ipv4_address="10.50.0.10"))``.
         """
         return await self._executor.send(
-            _networks.connect(id, container, endpoint_config=endpoint_config)
+            with_extra_query(
+                _networks.connect(id, container, endpoint_config=endpoint_config), extra_query
+            )
         )
 
     async def create(
-        self, config: NetworkCreateRequest | Mapping[str, Any]
+        self,
+        config: NetworkCreateRequest | Mapping[str, Any],
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> NetworkCreateResponse:
         """Create a network — ``POST /networks/create``.
 
@@ -893,41 +1213,65 @@ class AsyncNetworks:
         labels={"team": "a"})``; a mapping with the API's keys is accepted too. In a swarm,
         ``driver="overlay"`` (``attachable=True`` to let plain containers join it).
         """
-        return await self._executor.send(_networks.create(config))
+        return await self._executor.send(with_extra_query(_networks.create(config), extra_query))
 
-    async def delete(self, id: str) -> None:
+    async def delete(self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None) -> None:
         """Remove a network — ``DELETE /networks/{id}``."""
-        return await self._executor.send(_networks.delete(id))
+        return await self._executor.send(with_extra_query(_networks.delete(id), extra_query))
 
-    async def disconnect(self, id: str, container: str, *, force: bool = False) -> None:
+    async def disconnect(
+        self,
+        id: str,
+        container: str,
+        *,
+        force: bool = False,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> None:
         """Detach `container` from the network (`force`: even if it is not running) —
         ``POST /networks/{id}/disconnect``."""
-        return await self._executor.send(_networks.disconnect(id, container, force=force))
+        return await self._executor.send(
+            with_extra_query(_networks.disconnect(id, container, force=force), extra_query)
+        )
 
     async def inspect(
-        self, id: str, *, verbose: bool = False, scope: str | None = None
+        self,
+        id: str,
+        *,
+        verbose: bool = False,
+        scope: str | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> NetworkInspect:
         """A network, its IPAM and the containers attached to it — ``GET /networks/{id}``.
 
         `verbose` adds, for a swarm network, the services and tasks on it across the cluster;
         `scope` (``swarm``, ``global``, ``local``) picks among networks of the same name.
         """
-        return await self._executor.send(_networks.inspect(id, verbose=verbose, scope=scope))
+        return await self._executor.send(
+            with_extra_query(_networks.inspect(id, verbose=verbose, scope=scope), extra_query)
+        )
 
-    async def list(self, *, filters: Filters | None = None) -> builtins.list[NetworkSummary]:
+    async def list(
+        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> builtins.list[NetworkSummary]:
         """Networks — ``GET /networks``.
 
         `filters` as ``docker network ls --filter``: ``{"driver": ["bridge"]}``,
         ``{"label": ["team=a"]}``, ``{"name": ["app"]}``, ``{"type": ["custom"]}``, …
         """
-        return await self._executor.send(_networks.list(filters=filters))
+        return await self._executor.send(
+            with_extra_query(_networks.list(filters=filters), extra_query)
+        )
 
-    async def prune(self, *, filters: Filters | None = None) -> NetworkPruneResponse:
+    async def prune(
+        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> NetworkPruneResponse:
         """Remove the networks no container uses — ``POST /networks/prune``.
 
         `filters`: ``{"until": ["24h"]}``, ``{"label": ["team=a"]}`` or ``{"label!": [...]}``.
         """
-        return await self._executor.send(_networks.prune(filters=filters))
+        return await self._executor.send(
+            with_extra_query(_networks.prune(filters=filters), extra_query)
+        )
 
 
 class AsyncVolumes:
@@ -946,6 +1290,7 @@ class AsyncVolumes:
         driver: str | None = None,
         driver_opts: Mapping[str, str] | None = None,
         labels: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> Volume:
         """Create a volume (an anonymous one without a name) — ``POST /volumes/create``.
 
@@ -954,40 +1299,62 @@ class AsyncVolumes:
         field. Creating a volume whose name exists returns the existing one.
         """
         return await self._executor.send(
-            _volumes.create(
-                config, name=name, driver=driver, driver_opts=driver_opts, labels=labels
+            with_extra_query(
+                _volumes.create(
+                    config, name=name, driver=driver, driver_opts=driver_opts, labels=labels
+                ),
+                extra_query,
             )
         )
 
-    async def delete(self, name: str, *, force: bool = False) -> None:
+    async def delete(
+        self, name: str, *, force: bool = False, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> None:
         """Remove a volume (`force`: even if the driver fails to) — ``DELETE /volumes/{name}``.
 
         A volume in use by a container is a `Conflict`.
         """
-        return await self._executor.send(_volumes.delete(name, force=force))
+        return await self._executor.send(
+            with_extra_query(_volumes.delete(name, force=force), extra_query)
+        )
 
-    async def inspect(self, name: str) -> Volume:
+    async def inspect(
+        self, name: str, *, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> Volume:
         """A volume: driver, mountpoint, labels, options, usage — ``GET /volumes/{name}``."""
-        return await self._executor.send(_volumes.inspect(name))
+        return await self._executor.send(with_extra_query(_volumes.inspect(name), extra_query))
 
-    async def list(self, *, filters: Filters | None = None) -> VolumeListResponse:
+    async def list(
+        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> VolumeListResponse:
         """Volumes, and the warnings of drivers that could not list theirs — ``GET /volumes``.
 
         `filters` as ``docker volume ls --filter``: ``{"dangling": ["true"]}``,
         ``{"driver": ["local"]}``, ``{"label": ["team=a"]}``, ``{"name": ["data"]}``.
         """
-        return await self._executor.send(_volumes.list(filters=filters))
+        return await self._executor.send(
+            with_extra_query(_volumes.list(filters=filters), extra_query)
+        )
 
-    async def prune(self, *, filters: Filters | None = None) -> VolumePruneResponse:
+    async def prune(
+        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> VolumePruneResponse:
         """Remove the volumes no container uses — ``POST /volumes/prune``.
 
         From API 1.42 only anonymous volumes are removed unless ``filters={"all": ["true"]}``;
         ``{"label": ["team=a"]}`` narrows it down.
         """
-        return await self._executor.send(_volumes.prune(filters=filters))
+        return await self._executor.send(
+            with_extra_query(_volumes.prune(filters=filters), extra_query)
+        )
 
     async def update(
-        self, name: str, spec: VolumeUpdateRequest | Mapping[str, Any], *, version: int
+        self,
+        name: str,
+        spec: VolumeUpdateRequest | Mapping[str, Any],
+        *,
+        version: int,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> None:
         """Change a cluster volume's availability — ``PUT /volumes/{name}`` (API ≥ 1.42).
 
@@ -995,7 +1362,9 @@ class AsyncVolumes:
         ``ClusterVolume.Version.Index``. An engine that is not a swarm manager answers with its
         error (raised as `DaemonError`), an older API raises `APIVersionError` before sending.
         """
-        return await self._executor.send(_volumes.update(name, spec, version=version))
+        return await self._executor.send(
+            with_extra_query(_volumes.update(name, spec, version=version), extra_query)
+        )
 
 
 class AsyncExec:
@@ -1006,21 +1375,40 @@ class AsyncExec:
     def __init__(self, executor: AsyncExecutor) -> None:
         self._executor = executor
 
-    async def create(self, container: str, config: ExecConfig | Mapping[str, Any]) -> IDResponse:
+    async def create(
+        self,
+        container: str,
+        config: ExecConfig | Mapping[str, Any],
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> IDResponse:
         """Set up a command to run in `container`; start it with `start` —
         ``POST /containers/{id}/exec``.
 
         ``ExecConfig(cmd=["ls", "/"], attach_stdout=True, attach_stderr=True)`` is the typed form.
         """
-        return await self._executor.send(_exec.create(container, config))
+        return await self._executor.send(
+            with_extra_query(_exec.create(container, config), extra_query)
+        )
 
-    async def inspect(self, id: str) -> ExecInspectResponse:
+    async def inspect(
+        self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> ExecInspectResponse:
         """An exec's state, command and exit code — ``GET /exec/{id}/json``."""
-        return await self._executor.send(_exec.inspect(id))
+        return await self._executor.send(with_extra_query(_exec.inspect(id), extra_query))
 
-    async def resize(self, id: str, *, height: int, width: int) -> None:
+    async def resize(
+        self,
+        id: str,
+        *,
+        height: int,
+        width: int,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> None:
         """Resize an exec's TTY — ``POST /exec/{id}/resize``."""
-        return await self._executor.send(_exec.resize(id, height=height, width=width))
+        return await self._executor.send(
+            with_extra_query(_exec.resize(id, height=height, width=width), extra_query)
+        )
 
     async def run(
         self,
@@ -1046,7 +1434,12 @@ class AsyncExec:
         )
 
     async def start(
-        self, id: str, *, tty: bool = False, console_size: Sequence[int] | None = None
+        self,
+        id: str,
+        *,
+        tty: bool = False,
+        console_size: Sequence[int] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> AsyncAttachedStream:
         """Start an exec and attach to it: output frames, stdin if the exec was created with
         ``attach_stdin`` — ``POST /exec/{id}/start`` (the connection is hijacked).
@@ -1054,11 +1447,18 @@ class AsyncExec:
         `tty` must match the exec's own setting; it decides raw vs multiplexed output on engines
         older than API 1.42. `console_size` is (height, width).
         """
-        return await attach(self._executor, _exec.start(id, tty=tty, console_size=console_size))
+        return await attach(
+            self._executor,
+            with_extra_query(_exec.start(id, tty=tty, console_size=console_size), extra_query),
+        )
 
-    async def start_detached(self, id: str, *, tty: bool = False) -> None:
+    async def start_detached(
+        self, id: str, *, tty: bool = False, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> None:
         """Start an exec in the background — ``POST /exec/{id}/start`` with ``Detach``."""
-        return await self._executor.send(_exec.start_detached(id, tty=tty))
+        return await self._executor.send(
+            with_extra_query(_exec.start_detached(id, tty=tty), extra_query)
+        )
 
     def stream(
         self,
@@ -1093,7 +1493,12 @@ class AsyncSwarm:
     def __init__(self, executor: AsyncExecutor) -> None:
         self._executor = executor
 
-    async def init(self, config: SwarmInitRequest | Mapping[str, Any] | None = None) -> str:
+    async def init(
+        self,
+        config: SwarmInitRequest | Mapping[str, Any] | None = None,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> str:
         """Make this engine the first manager of a new swarm; the node's ID —
         ``POST /swarm/init``.
 
@@ -1102,43 +1507,57 @@ class AsyncSwarm:
         ``0.0.0.0:2377`` and `subnet_size` (with a `default_addr_pool`) to 24. A host with several
         addresses needs `advertise_addr`.
         """
-        return await self._executor.send(_swarm.init(config))
+        return await self._executor.send(with_extra_query(_swarm.init(config), extra_query))
 
-    async def inspect(self) -> models.Swarm:
+    async def inspect(self, *, extra_query: Mapping[str, QueryValue] | None = None) -> models.Swarm:
         """The swarm: its ID, spec, version and join tokens — ``GET /swarm`` (managers only).
 
         ``swarm.inspect().join_tokens.worker`` is what a worker joins with. An engine that is not
         in a swarm answers 503 (`ServiceUnavailable`), a worker too.
         """
-        return await self._executor.send(_swarm.inspect())
+        return await self._executor.send(with_extra_query(_swarm.inspect(), extra_query))
 
-    async def join(self, config: SwarmJoinRequest | Mapping[str, Any]) -> None:
+    async def join(
+        self,
+        config: SwarmJoinRequest | Mapping[str, Any],
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> None:
         """Join a swarm as a worker or manager — ``POST /swarm/join``.
 
         ``SwarmJoinRequest(remote_addrs=["10.0.0.5:2377"], join_token=tokens.worker,
         advertise_addr="10.0.0.6")``; the token decides the role. `listen_addr` defaults to
         ``0.0.0.0:2377``.
         """
-        return await self._executor.send(_swarm.join(config))
+        return await self._executor.send(with_extra_query(_swarm.join(config), extra_query))
 
-    async def leave(self, *, force: bool = False) -> None:
+    async def leave(
+        self, *, force: bool = False, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> None:
         """Leave the swarm — ``POST /swarm/leave``.
 
         A manager must `force` it (the last manager's leaving ends the swarm and its state).
         """
-        return await self._executor.send(_swarm.leave(force=force))
+        return await self._executor.send(with_extra_query(_swarm.leave(force=force), extra_query))
 
-    async def unlock(self, key: str | SwarmUnlockRequest | Mapping[str, Any]) -> None:
+    async def unlock(
+        self,
+        key: str | SwarmUnlockRequest | Mapping[str, Any],
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> None:
         """Unlock a locked manager with the swarm's unlock key — ``POST /swarm/unlock``.
 
         A manager that is not locked refuses it (the daemon's error is raised).
         """
-        return await self._executor.send(_swarm.unlock(key))
+        return await self._executor.send(with_extra_query(_swarm.unlock(key), extra_query))
 
-    async def unlock_key(self) -> UnlockKeyResponse:
+    async def unlock_key(
+        self, *, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> UnlockKeyResponse:
         """The key that unlocks an autolocked swarm's managers after a restart —
         ``GET /swarm/unlockkey``."""
-        return await self._executor.send(_swarm.unlock_key())
+        return await self._executor.send(with_extra_query(_swarm.unlock_key(), extra_query))
 
     async def update(
         self,
@@ -1148,6 +1567,7 @@ class AsyncSwarm:
         rotate_worker_token: bool = False,
         rotate_manager_token: bool = False,
         rotate_manager_unlock_key: bool = False,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> None:
         """Change the swarm's spec (raft, dispatcher, CA, autolock, …) or rotate its tokens —
         ``POST /swarm/update``.
@@ -1157,12 +1577,15 @@ class AsyncSwarm:
         whole current one: start from ``inspect().spec``.
         """
         return await self._executor.send(
-            _swarm.update(
-                spec,
-                version=version,
-                rotate_worker_token=rotate_worker_token,
-                rotate_manager_token=rotate_manager_token,
-                rotate_manager_unlock_key=rotate_manager_unlock_key,
+            with_extra_query(
+                _swarm.update(
+                    spec,
+                    version=version,
+                    rotate_worker_token=rotate_worker_token,
+                    rotate_manager_token=rotate_manager_token,
+                    rotate_manager_unlock_key=rotate_manager_unlock_key,
+                ),
+                extra_query,
             )
         )
 
@@ -1175,34 +1598,53 @@ class AsyncNodes:
     def __init__(self, executor: AsyncExecutor) -> None:
         self._executor = executor
 
-    async def delete(self, id: str, *, force: bool = False) -> None:
+    async def delete(
+        self, id: str, *, force: bool = False, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> None:
         """Remove a node from the swarm — ``DELETE /nodes/{id}``.
 
         A node still up must leave first, or be removed with `force`.
         """
-        return await self._executor.send(_nodes.delete(id, force=force))
+        return await self._executor.send(
+            with_extra_query(_nodes.delete(id, force=force), extra_query)
+        )
 
-    async def inspect(self, id: str) -> Node:
+    async def inspect(
+        self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> Node:
         """A node: spec, description (hostname, engine, resources), status, manager status —
         ``GET /nodes/{id}``; ``self`` names the node answering."""
-        return await self._executor.send(_nodes.inspect(id))
+        return await self._executor.send(with_extra_query(_nodes.inspect(id), extra_query))
 
-    async def list(self, *, filters: Filters | None = None) -> builtins.list[Node]:
+    async def list(
+        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> builtins.list[Node]:
         """The swarm's nodes — ``GET /nodes`` (managers only).
 
         `filters`: ``{"role": ["worker"]}``, ``{"membership": ["accepted"]}``,
         ``{"node.label": ["zone=a"]}``, ``{"id": [...]}``, ``{"name": [...]}``.
         """
-        return await self._executor.send(_nodes.list(filters=filters))
+        return await self._executor.send(
+            with_extra_query(_nodes.list(filters=filters), extra_query)
+        )
 
-    async def update(self, id: str, spec: NodeSpec | Mapping[str, Any], *, version: int) -> None:
+    async def update(
+        self,
+        id: str,
+        spec: NodeSpec | Mapping[str, Any],
+        *,
+        version: int,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> None:
         """Change a node's role, availability (``active``, ``pause``, ``drain``) or labels —
         ``POST /nodes/{id}/update``.
 
         `version` is the node's current ``Version.Index``; the spec replaces the whole current
         one, so start from ``inspect(id).spec``. Draining moves the node's tasks elsewhere.
         """
-        return await self._executor.send(_nodes.update(id, spec, version=version))
+        return await self._executor.send(
+            with_extra_query(_nodes.update(id, spec, version=version), extra_query)
+        )
 
 
 class AsyncServices:
@@ -1218,6 +1660,7 @@ class AsyncServices:
         spec: ServiceSpec | Mapping[str, Any],
         *,
         auth: AuthConfig | Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> ServiceCreateResponse:
         """Create a service — ``POST /services/create``.
 
@@ -1226,19 +1669,33 @@ class AsyncServices:
         replicated=ServiceSpecModeReplicated(replicas=2)))``. `auth` (sent as
         ``X-Registry-Auth``) lets the nodes pull a private image.
         """
-        return await self._executor.send(_services.create(spec, auth=auth))
+        return await self._executor.send(
+            with_extra_query(_services.create(spec, auth=auth), extra_query)
+        )
 
-    async def delete(self, id: str) -> None:
+    async def delete(self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None) -> None:
         """Remove a service; its tasks are stopped — ``DELETE /services/{id}``."""
-        return await self._executor.send(_services.delete(id))
+        return await self._executor.send(with_extra_query(_services.delete(id), extra_query))
 
-    async def inspect(self, id: str, *, insert_defaults: bool = False) -> Service:
+    async def inspect(
+        self,
+        id: str,
+        *,
+        insert_defaults: bool = False,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> Service:
         """A service: its spec, the previous spec, version, endpoint and update status —
         ``GET /services/{id}``; `insert_defaults` fills in the defaults the spec left out."""
-        return await self._executor.send(_services.inspect(id, insert_defaults=insert_defaults))
+        return await self._executor.send(
+            with_extra_query(_services.inspect(id, insert_defaults=insert_defaults), extra_query)
+        )
 
     async def list(
-        self, *, filters: Filters | None = None, status: bool = False
+        self,
+        *,
+        filters: Filters | None = None,
+        status: bool = False,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> builtins.list[Service]:
         """The swarm's services — ``GET /services`` (managers only).
 
@@ -1246,7 +1703,9 @@ class AsyncServices:
         `filters`: ``{"name": [...]}``, ``{"label": ["team=a"]}``, ``{"mode": ["replicated"]}``,
         ``{"id": [...]}``.
         """
-        return await self._executor.send(_services.list(filters=filters, status=status))
+        return await self._executor.send(
+            with_extra_query(_services.list(filters=filters, status=status), extra_query)
+        )
 
     def logs(
         self,
@@ -1259,6 +1718,7 @@ class AsyncServices:
         timestamps: bool = False,
         tail: int | str | None = None,
         details: bool = False,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> AsyncOutputStream:
         """The output of every task of a service, as ``(stream, bytes)`` frames —
         ``GET /services/{id}/logs``.
@@ -1270,15 +1730,18 @@ class AsyncServices:
         """
         return AsyncOutputStream(
             self._executor,
-            _services.logs(
-                id,
-                stdout=stdout,
-                stderr=stderr,
-                follow=follow,
-                since=since,
-                timestamps=timestamps,
-                tail=tail,
-                details=details,
+            with_extra_query(
+                _services.logs(
+                    id,
+                    stdout=stdout,
+                    stderr=stderr,
+                    follow=follow,
+                    since=since,
+                    timestamps=timestamps,
+                    tail=tail,
+                    details=details,
+                ),
+                extra_query,
             ),
         )
 
@@ -1302,6 +1765,7 @@ class AsyncServices:
         rollback: str | None = None,
         registry_auth_from: str | None = None,
         auth: AuthConfig | Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> ServiceUpdateResponse:
         """Replace a service's spec (image, env, replicas, …) — ``POST /services/{id}/update``.
 
@@ -1312,13 +1776,16 @@ class AsyncServices:
         ``previous-spec``) picks the credentials kept with the service when no `auth` is given.
         """
         return await self._executor.send(
-            _services.update(
-                id,
-                spec,
-                version=version,
-                rollback=rollback,
-                registry_auth_from=registry_auth_from,
-                auth=auth,
+            with_extra_query(
+                _services.update(
+                    id,
+                    spec,
+                    version=version,
+                    rollback=rollback,
+                    registry_auth_from=registry_auth_from,
+                    auth=auth,
+                ),
+                extra_query,
             )
         )
 
@@ -1331,18 +1798,24 @@ class AsyncTasks:
     def __init__(self, executor: AsyncExecutor) -> None:
         self._executor = executor
 
-    async def inspect(self, id: str) -> Task:
+    async def inspect(
+        self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> Task:
         """A task: its spec, node, slot, desired state and status (with the container ID) —
         ``GET /tasks/{id}``."""
-        return await self._executor.send(_tasks.inspect(id))
+        return await self._executor.send(with_extra_query(_tasks.inspect(id), extra_query))
 
-    async def list(self, *, filters: Filters | None = None) -> builtins.list[Task]:
+    async def list(
+        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> builtins.list[Task]:
         """The swarm's tasks — ``GET /tasks`` (managers only).
 
         `filters`: ``{"service": [name or id]}``, ``{"desired-state": ["running"]}``,
         ``{"node": [...]}``, ``{"label": [...]}``, ``{"id": [...]}``, ``{"name": [...]}``.
         """
-        return await self._executor.send(_tasks.list(filters=filters))
+        return await self._executor.send(
+            with_extra_query(_tasks.list(filters=filters), extra_query)
+        )
 
     def logs(
         self,
@@ -1355,6 +1828,7 @@ class AsyncTasks:
         timestamps: bool = False,
         tail: int | str | None = None,
         details: bool = False,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> AsyncOutputStream:
         """One task's output, as ``(stream, bytes)`` frames — ``GET /tasks/{id}/logs``.
 
@@ -1362,15 +1836,18 @@ class AsyncTasks:
         """
         return AsyncOutputStream(
             self._executor,
-            _tasks.logs(
-                id,
-                stdout=stdout,
-                stderr=stderr,
-                follow=follow,
-                since=since,
-                timestamps=timestamps,
-                tail=tail,
-                details=details,
+            with_extra_query(
+                _tasks.logs(
+                    id,
+                    stdout=stdout,
+                    stderr=stderr,
+                    follow=follow,
+                    since=since,
+                    timestamps=timestamps,
+                    tail=tail,
+                    details=details,
+                ),
+                extra_query,
             ),
         )
 
@@ -1392,6 +1869,7 @@ class AsyncSecrets:
         labels: Mapping[str, str] | None = None,
         driver: Driver | Mapping[str, Any] | None = None,
         templating: Driver | Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> IDResponse:
         """Create a secret; its ID — ``POST /secrets/create``.
 
@@ -1402,34 +1880,52 @@ class AsyncSecrets:
         driver (``Driver(name="golang")``).
         """
         return await self._executor.send(
-            _secrets.create(
-                spec, name=name, data=data, labels=labels, driver=driver, templating=templating
+            with_extra_query(
+                _secrets.create(
+                    spec, name=name, data=data, labels=labels, driver=driver, templating=templating
+                ),
+                extra_query,
             )
         )
 
-    async def delete(self, id: str) -> None:
+    async def delete(self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None) -> None:
         """Remove a secret; one in use by a service is a `Conflict` — ``DELETE /secrets/{id}``."""
-        return await self._executor.send(_secrets.delete(id))
+        return await self._executor.send(with_extra_query(_secrets.delete(id), extra_query))
 
-    async def inspect(self, id: str) -> Secret:
+    async def inspect(
+        self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> Secret:
         """A secret's spec (without the data), version and dates — ``GET /secrets/{id}``."""
-        return await self._executor.send(_secrets.inspect(id))
+        return await self._executor.send(with_extra_query(_secrets.inspect(id), extra_query))
 
-    async def list(self, *, filters: Filters | None = None) -> builtins.list[Secret]:
+    async def list(
+        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> builtins.list[Secret]:
         """Secrets, without their data — ``GET /secrets`` (swarm managers; Podman has its own).
 
         `filters`: ``{"name": [...]}``, ``{"label": ["team=a"]}``, ``{"id": [...]}``,
         ``{"names": [...]}``.
         """
-        return await self._executor.send(_secrets.list(filters=filters))
+        return await self._executor.send(
+            with_extra_query(_secrets.list(filters=filters), extra_query)
+        )
 
-    async def update(self, id: str, spec: SecretSpec | Mapping[str, Any], *, version: int) -> None:
+    async def update(
+        self,
+        id: str,
+        spec: SecretSpec | Mapping[str, Any],
+        *,
+        version: int,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> None:
         """Change a secret's labels (nothing else can change) — ``POST /secrets/{id}/update``.
 
         `version` is the secret's current ``Version.Index``; send its whole current spec
         (``inspect(id).spec``) with the new labels.
         """
-        return await self._executor.send(_secrets.update(id, spec, version=version))
+        return await self._executor.send(
+            with_extra_query(_secrets.update(id, spec, version=version), extra_query)
+        )
 
 
 class AsyncConfigs:
@@ -1448,6 +1944,7 @@ class AsyncConfigs:
         data: bytes | str | None = None,
         labels: Mapping[str, str] | None = None,
         templating: Driver | Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> IDResponse:
         """Create a config; its ID — ``POST /configs/create``.
 
@@ -1458,33 +1955,51 @@ class AsyncConfigs:
         (``Driver(name="golang")``).
         """
         return await self._executor.send(
-            _configs.create(spec, name=name, data=data, labels=labels, templating=templating)
+            with_extra_query(
+                _configs.create(spec, name=name, data=data, labels=labels, templating=templating),
+                extra_query,
+            )
         )
 
-    async def delete(self, id: str) -> None:
+    async def delete(self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None) -> None:
         """Remove a config; one in use by a service is a `Conflict` — ``DELETE /configs/{id}``."""
-        return await self._executor.send(_configs.delete(id))
+        return await self._executor.send(with_extra_query(_configs.delete(id), extra_query))
 
-    async def inspect(self, id: str) -> Config:
+    async def inspect(
+        self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> Config:
         """A config: its spec (with the data, base64), version and dates —
         ``GET /configs/{id}``; ``base64.b64decode(config.spec.data)`` is the content."""
-        return await self._executor.send(_configs.inspect(id))
+        return await self._executor.send(with_extra_query(_configs.inspect(id), extra_query))
 
-    async def list(self, *, filters: Filters | None = None) -> builtins.list[Config]:
+    async def list(
+        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> builtins.list[Config]:
         """Configs, with their data — ``GET /configs`` (swarm managers only).
 
         `filters`: ``{"name": [...]}``, ``{"label": ["team=a"]}``, ``{"id": [...]}``,
         ``{"names": [...]}``.
         """
-        return await self._executor.send(_configs.list(filters=filters))
+        return await self._executor.send(
+            with_extra_query(_configs.list(filters=filters), extra_query)
+        )
 
-    async def update(self, id: str, spec: ConfigSpec | Mapping[str, Any], *, version: int) -> None:
+    async def update(
+        self,
+        id: str,
+        spec: ConfigSpec | Mapping[str, Any],
+        *,
+        version: int,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> None:
         """Change a config's labels (nothing else can change) — ``POST /configs/{id}/update``.
 
         `version` is the config's current ``Version.Index``; send its whole current spec
         (``inspect(id).spec``) with the new labels.
         """
-        return await self._executor.send(_configs.update(id, spec, version=version))
+        return await self._executor.send(
+            with_extra_query(_configs.update(id, spec, version=version), extra_query)
+        )
 
 
 class AsyncPlugins:
@@ -1501,6 +2016,7 @@ class AsyncPlugins:
         context: bytes | Iterable[bytes] | AsyncIterable[bytes] | str | os.PathLike[str],
         *,
         content_length: int | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> None:
         """Create a plugin from a directory holding ``config.json`` and ``rootfs/`` —
         ``POST /plugins/create``.
@@ -1510,44 +2026,68 @@ class AsyncPlugins:
         ``registry:5000/team/myplugin:1.0`` to `push` it there later. The plugin starts disabled.
         """
         return await self._executor.send(
-            _plugins.create(name, context, content_length=content_length)
+            with_extra_query(
+                _plugins.create(name, context, content_length=content_length), extra_query
+            )
         )
 
-    async def delete(self, name: str, *, force: bool = False) -> Plugin | None:
+    async def delete(
+        self, name: str, *, force: bool = False, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> Plugin | None:
         """Remove a plugin (`force`: even an enabled one) — ``DELETE /plugins/{name}``.
 
         The spec promises the removed plugin; Docker sends nothing back (``None`` then).
         """
-        return await self._executor.send(_plugins.delete(name, force=force))
+        return await self._executor.send(
+            with_extra_query(_plugins.delete(name, force=force), extra_query)
+        )
 
-    async def disable(self, name: str, *, force: bool = False) -> None:
+    async def disable(
+        self, name: str, *, force: bool = False, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> None:
         """Stop a plugin (`force`: even while something uses it) —
         ``POST /plugins/{name}/disable``."""
-        return await self._executor.send(_plugins.disable(name, force=force))
+        return await self._executor.send(
+            with_extra_query(_plugins.disable(name, force=force), extra_query)
+        )
 
-    async def enable(self, name: str, *, timeout: int = 0) -> None:
+    async def enable(
+        self, name: str, *, timeout: int = 0, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> None:
         """Start a plugin — ``POST /plugins/{name}/enable``.
 
         The daemon waits until the plugin listens on its socket. `timeout` (seconds, 0: the
         daemon's default) bounds the daemon's calls to the plugin once it runs; it is always sent,
         as Docker 20.10 fails on an enable without it.
         """
-        return await self._executor.send(_plugins.enable(name, timeout=timeout))
+        return await self._executor.send(
+            with_extra_query(_plugins.enable(name, timeout=timeout), extra_query)
+        )
 
-    async def inspect(self, name: str) -> Plugin:
+    async def inspect(
+        self, name: str, *, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> Plugin:
         """An installed plugin: its config, settings and whether it is enabled —
         ``GET /plugins/{name}/json``."""
-        return await self._executor.send(_plugins.inspect(name))
+        return await self._executor.send(with_extra_query(_plugins.inspect(name), extra_query))
 
-    async def list(self, *, filters: Filters | None = None) -> builtins.list[Plugin]:
+    async def list(
+        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> builtins.list[Plugin]:
         """Installed plugins — ``GET /plugins``.
 
         `filters`: ``{"capability": ["volumedriver"]}``, ``{"enabled": ["true"]}``.
         """
-        return await self._executor.send(_plugins.list(filters=filters))
+        return await self._executor.send(
+            with_extra_query(_plugins.list(filters=filters), extra_query)
+        )
 
     async def privileges(
-        self, remote: str, *, auth: AuthConfig | Mapping[str, Any] | None = None
+        self,
+        remote: str,
+        *,
+        auth: AuthConfig | Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> builtins.list[PluginPrivilege]:
         """What the plugin `remote` (a registry reference) asks for: network, mounts, devices,
         capabilities… — ``GET /plugins/privileges``; grant exactly these to `pull` it.
@@ -1555,7 +2095,9 @@ class AsyncPlugins:
         `auth` (sent as ``X-Registry-Auth``) is for a private registry. Docker answers an empty
         list, not an error, for a plugin it cannot read (missing, or the credentials refused).
         """
-        return await self._executor.send(_plugins.privileges(remote, auth=auth))
+        return await self._executor.send(
+            with_extra_query(_plugins.privileges(remote, auth=auth), extra_query)
+        )
 
     def pull(
         self,
@@ -1564,6 +2106,7 @@ class AsyncPlugins:
         name: str | None = None,
         privileges: Sequence[PluginPrivilege | Mapping[str, Any]] | None = None,
         auth: AuthConfig | Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> AsyncProgressStream[CreateImageInfo]:
         """Install the plugin `remote` (disabled) — ``POST /plugins/pull``; a progress stream
         whose `wait()` raises the daemon's error.
@@ -1573,24 +2116,41 @@ class AsyncPlugins:
         ``X-Registry-Auth``.
         """
         return AsyncProgressStream(
-            self._executor, _plugins.pull(remote, name=name, privileges=privileges, auth=auth)
+            self._executor,
+            with_extra_query(
+                _plugins.pull(remote, name=name, privileges=privileges, auth=auth), extra_query
+            ),
         )
 
     def push(
-        self, name: str, *, auth: AuthConfig | Mapping[str, Any] | None = None
+        self,
+        name: str,
+        *,
+        auth: AuthConfig | Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> AsyncProgressStream[PushImageInfo]:
         """Push a plugin to the registry its name points at — ``POST /plugins/{name}/push``; a
         progress stream whose `wait()` raises the registry's error (e.g. unauthorized)."""
-        return AsyncProgressStream(self._executor, _plugins.push(name, auth=auth))
+        return AsyncProgressStream(
+            self._executor, with_extra_query(_plugins.push(name, auth=auth), extra_query)
+        )
 
-    async def set(self, name: str, settings: Sequence[str] | Mapping[str, str]) -> None:
+    async def set(
+        self,
+        name: str,
+        settings: Sequence[str] | Mapping[str, str],
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> None:
         """Change a disabled plugin's settings — ``POST /plugins/{name}/set``.
 
         ``{"DEBUG": "1"}`` sets an env variable, ``{"mymount.source": "/data"}`` a mount source,
         ``{"myargs": "a b"}`` args, ``{"mydevice.path": "/dev/x"}`` a device; a list of
         ``"key=value"`` strings is accepted too. Only what the plugin declares settable changes.
         """
-        return await self._executor.send(_plugins.set(name, settings))
+        return await self._executor.send(
+            with_extra_query(_plugins.set(name, settings), extra_query)
+        )
 
     def upgrade(
         self,
@@ -1599,6 +2159,7 @@ class AsyncPlugins:
         remote: str,
         privileges: Sequence[PluginPrivilege | Mapping[str, Any]] | None = None,
         auth: AuthConfig | Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> AsyncProgressStream[CreateImageInfo]:
         """Replace a disabled plugin with `remote` (a newer tag), keeping its settings —
         ``POST /plugins/{name}/upgrade``; a progress stream whose `wait()` raises on failure.
@@ -1606,7 +2167,10 @@ class AsyncPlugins:
         `privileges` as for `pull`: exactly what `privileges(remote)` lists.
         """
         return AsyncProgressStream(
-            self._executor, _plugins.upgrade(name, remote=remote, privileges=privileges, auth=auth)
+            self._executor,
+            with_extra_query(
+                _plugins.upgrade(name, remote=remote, privileges=privileges, auth=auth), extra_query
+            ),
         )
 
 
@@ -1619,14 +2183,20 @@ class AsyncDistribution:
         self._executor = executor
 
     async def inspect(
-        self, name: str, *, auth: AuthConfig | Mapping[str, Any] | None = None
+        self,
+        name: str,
+        *,
+        auth: AuthConfig | Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> DistributionInspect:
         """The manifest descriptor (digest, media type, size) and platforms of image `name` in
         its registry, without pulling it — ``GET /distribution/{name}/json``.
 
         The daemon asks the registry; `auth` (sent as ``X-Registry-Auth``) is for a private one.
         """
-        return await self._executor.send(_distribution.inspect(name, auth=auth))
+        return await self._executor.send(
+            with_extra_query(_distribution.inspect(name, auth=auth), extra_query)
+        )
 
 
 class AsyncNamespaces:

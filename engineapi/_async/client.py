@@ -127,6 +127,9 @@ class AsyncClient(AsyncNamespaces):
         self._api_version: str | None = self._pinned_version
         self._api_version_key = _versions.version_key(self._api_version)
         self._ping: PingResult | None = None
+        #: Whether the daemon is Podman (its compat API reads a few parameters in another
+        #: form); None until a call that cares asks.
+        self._podman: bool | None = None
         self._negotiation = AsyncLock()
         self._host_header = self.endpoint.host.http_host
         #: Where registry credentials are looked up (None: the process environment).
@@ -218,6 +221,7 @@ class AsyncClient(AsyncNamespaces):
                     for name, value in call.optional_query
                     if _versions.supported(call, name, key)
                 ]
+        podman = bool(call.podman_query) and await self._is_podman()
         body, content_length = call.body, call.content_length
         if call.local is not None:
             # The files a builder named: walked (and sized) now, off the event loop.
@@ -237,7 +241,7 @@ class AsyncClient(AsyncNamespaces):
             from engineapi.config.auth import credential_headers
 
             headers += await arun_blocking(credential_headers, call.credentials, self._environ)
-        target = call.target(version, optional)
+        target = call.target(version, optional, podman=podman)
         logging_on = logger.isEnabledFor(logging.DEBUG)
         if self._hooked or logging_on:
             request = RequestInfo(
@@ -283,6 +287,14 @@ class AsyncClient(AsyncNamespaces):
                 log_exchange(observed, None)
             raise await self._daemon_error(call, response)
         return response, observed
+
+    async def _is_podman(self) -> bool:
+        """Whether the daemon is Podman: its ``/_ping`` answers with a ``Libpod/…`` Server
+        header (the negotiation's ping, or one made now when the version is pinned)."""
+        if self._podman is None:
+            result = self._ping if self._ping is not None else await self.send(ping())
+            self._podman = (result.server or "").startswith("Libpod/")
+        return self._podman
 
     async def _daemon_error(self, call: Call[T], response: AsyncBackendResponse) -> DaemonError:
         """The typed error of an error response, its body read up to `ERROR_BODY_LIMIT` (the

@@ -57,6 +57,11 @@ _KINDS = {
 }
 
 
+#: Kinds that run several requests (run, exec.run, exec.stream…): no `extra_query`, which
+#: would be ambiguous there; their single steps have their own methods that take it.
+_MULTI_STEP = frozenset({"Flow", "ExecStreamCall", "RunCall", "RunStreamCall"})
+
+
 def _class_name(namespace: str) -> str:
     return "Async" + namespace.title()
 
@@ -95,11 +100,15 @@ class _Method:
 
     def render(self) -> str:
         args = self.args
-        signature = ast.unparse(args)
-        params = f"self, {signature}" if signature else "self"
         forwarded = [a.arg for a in [*args.posonlyargs, *args.args]]
         forwarded += [f"{a.arg}={a.arg}" for a in args.kwonlyargs]
         call = f"_{self.module}.{self.name}({', '.join(forwarded)})"
+        if self.kind not in _MULTI_STEP:
+            # Every single-call method takes query parameters the specs do not know.
+            args = _with_extra_query(args)
+            call = f"with_extra_query({call}, extra_query)"
+        signature = ast.unparse(args)
+        params = f"self, {signature}" if signature else "self"
         doc = self.doc.replace('"""', '\\"\\"\\"')
         executor = "self._executor"
         if self.kind == "Call":
@@ -139,6 +148,20 @@ class _Method:
             head = f"    def {self.name}({params}) -> AsyncRawStream:"
             body = f"        return AsyncRawStream({executor}, {call})"
         return f'{head}\n        """{doc}"""\n{body}\n'
+
+
+def _with_extra_query(args: ast.arguments) -> ast.arguments:
+    """`args` plus the keyword ``extra_query: Mapping[str, QueryValue] | None = None``."""
+    annotation = ast.parse("Mapping[str, QueryValue] | None", mode="eval").body
+    return ast.arguments(
+        posonlyargs=args.posonlyargs,
+        args=args.args,
+        vararg=args.vararg,
+        kwonlyargs=[*args.kwonlyargs, ast.arg(arg="extra_query", annotation=annotation)],
+        kw_defaults=[*args.kw_defaults, ast.Constant(value=None)],
+        kwarg=args.kwarg,
+        defaults=args.defaults,
+    )
 
 
 def _module_methods(module: str) -> tuple[list[_Method], dict[str, str]]:
@@ -198,6 +221,9 @@ def render() -> str:
         for method in methods:
             lines.append("")
             lines.append(method.render())
+            if method.kind not in _MULTI_STEP:
+                imports.setdefault("collections.abc", set()).add("Mapping")
+                imports.setdefault("engineapi.api._call", set()).add("QueryValue")
             for name in method.names() - _BUILTIN_NAMES:
                 origin = origins.get(name)
                 if origin is None:
@@ -246,6 +272,7 @@ from engineapi._async.streams import (
     extract,
     websocket,
 )
+from engineapi.api._call import with_extra_query
 {module_imports}
 
 if TYPE_CHECKING:

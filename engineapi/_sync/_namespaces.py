@@ -36,6 +36,7 @@ from engineapi.api import swarm as _swarm
 from engineapi.api import system as _system
 from engineapi.api import tasks as _tasks
 from engineapi.api import volumes as _volumes
+from engineapi.api._call import with_extra_query
 
 if TYPE_CHECKING:
     import os
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
 
     from engineapi import models
     from engineapi._sync.executor import Executor
-    from engineapi.api._call import Filters, Timestamp
+    from engineapi.api._call import Filters, Platform, QueryValue, Timestamp
     from engineapi.api.containers import PathStat, RunResult
     from engineapi.api.exec import ExecResult
     from engineapi.api.images import Body
@@ -142,7 +143,12 @@ class System:
     def __init__(self, executor: Executor) -> None:
         self._executor = executor
 
-    def auth(self, config: AuthConfig | Mapping[str, Any]) -> AuthResponse:
+    def auth(
+        self,
+        config: AuthConfig | Mapping[str, Any],
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> AuthResponse:
         """Check credentials against a registry, as ``docker login`` does — ``POST /auth``.
 
         ``AuthConfig(username="me", password="…", serveraddress="registry.example:5000")``;
@@ -150,16 +156,22 @@ class System:
         (with an ``identity_token`` when the registry hands one out); wrong credentials are the
         daemon's error (`Unauthorized`, or `ServerError` for engines that report it as 500).
         """
-        return self._executor.send(_system.auth(config))
+        return self._executor.send(with_extra_query(_system.auth(config), extra_query))
 
     def data_usage(
-        self, *, type: Sequence[str] | None = None, verbose: bool | None = None
+        self,
+        *,
+        type: Sequence[str] | None = None,
+        verbose: bool | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> SystemDataUsageResponse:
         """Disk space used by images, containers, volumes and the build cache — ``GET /system/df``.
 
         `type` limits the answer to some of ``container``, ``image``, ``volume``, ``build-cache``.
         """
-        return self._executor.send(_system.data_usage(type=type, verbose=verbose))
+        return self._executor.send(
+            with_extra_query(_system.data_usage(type=type, verbose=verbose), extra_query)
+        )
 
     def events(
         self,
@@ -167,6 +179,7 @@ class System:
         since: Timestamp | None = None,
         until: Timestamp | None = None,
         filters: Filters | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> ItemStream[EventMessage]:
         """Real-time events from the daemon, one `EventMessage` each — ``GET /events``.
 
@@ -174,26 +187,31 @@ class System:
         seconds, a `timedelta` back from now or the daemon's own string forms. `filters` as the
         CLI's ``--filter``: ``{"type": ["container"], "event": ["start", "die"]}``.
         """
-        return ItemStream(self._executor, _system.events(since=since, until=until, filters=filters))
+        return ItemStream(
+            self._executor,
+            with_extra_query(
+                _system.events(since=since, until=until, filters=filters), extra_query
+            ),
+        )
 
-    def info(self) -> SystemInfo:
+    def info(self, *, extra_query: Mapping[str, QueryValue] | None = None) -> SystemInfo:
         """System-wide information: containers, images, drivers, swarm, … — ``GET /info``."""
-        return self._executor.send(_system.info())
+        return self._executor.send(with_extra_query(_system.info(), extra_query))
 
-    def ping(self) -> PingResult:
+    def ping(self, *, extra_query: Mapping[str, QueryValue] | None = None) -> PingResult:
         """Check the daemon answers and read what it tells about itself — ``GET /_ping``.
 
         Unversioned, so it works before the API version is known.
         """
-        return self._executor.send(_system.ping())
+        return self._executor.send(with_extra_query(_system.ping(), extra_query))
 
-    def ping_head(self) -> PingResult:
+    def ping_head(self, *, extra_query: Mapping[str, QueryValue] | None = None) -> PingResult:
         """`ping` without a body — ``HEAD /_ping``; version negotiation uses this one."""
-        return self._executor.send(_system.ping_head())
+        return self._executor.send(with_extra_query(_system.ping_head(), extra_query))
 
-    def version(self) -> SystemVersion:
+    def version(self, *, extra_query: Mapping[str, QueryValue] | None = None) -> SystemVersion:
         """Engine and component versions — ``GET /version``."""
-        return self._executor.send(_system.version())
+        return self._executor.send(with_extra_query(_system.version(), extra_query))
 
 
 class Containers:
@@ -204,10 +222,14 @@ class Containers:
     def __init__(self, executor: Executor) -> None:
         self._executor = executor
 
-    def archive_info(self, id: str, *, path: str) -> PathStat:
+    def archive_info(
+        self, id: str, *, path: str, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> PathStat:
         """Name, size, mode and link target of a path in a container —
         ``HEAD /containers/{id}/archive``."""
-        return self._executor.send(_containers.archive_info(id, path=path))
+        return self._executor.send(
+            with_extra_query(_containers.archive_info(id, path=path), extra_query)
+        )
 
     def attach(
         self,
@@ -219,6 +241,7 @@ class Containers:
         logs: bool = False,
         stream: bool = True,
         detach_keys: str | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> AttachedStream:
         """Attach to a container: its output as frames and, with `stdin`, its input —
         ``POST /containers/{id}/attach`` (the connection is hijacked).
@@ -228,14 +251,17 @@ class Containers:
         """
         return attach(
             self._executor,
-            _containers.attach(
-                id,
-                stdin=stdin,
-                stdout=stdout,
-                stderr=stderr,
-                logs=logs,
-                stream=stream,
-                detach_keys=detach_keys,
+            with_extra_query(
+                _containers.attach(
+                    id,
+                    stdin=stdin,
+                    stdout=stdout,
+                    stderr=stderr,
+                    logs=logs,
+                    stream=stream,
+                    detach_keys=detach_keys,
+                ),
+                extra_query,
             ),
         )
 
@@ -249,6 +275,7 @@ class Containers:
         logs: bool = False,
         stream: bool = True,
         detach_keys: str | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> WebSocketAttach:
         """Attach to a container over a WebSocket — ``GET /containers/{id}/attach/ws``.
 
@@ -258,38 +285,62 @@ class Containers:
         """
         return websocket(
             self._executor,
-            _containers.attach_websocket(
-                id,
-                stdin=stdin,
-                stdout=stdout,
-                stderr=stderr,
-                logs=logs,
-                stream=stream,
-                detach_keys=detach_keys,
+            with_extra_query(
+                _containers.attach_websocket(
+                    id,
+                    stdin=stdin,
+                    stdout=stdout,
+                    stderr=stderr,
+                    logs=logs,
+                    stream=stream,
+                    detach_keys=detach_keys,
+                ),
+                extra_query,
             ),
         )
 
-    def changes(self, id: str) -> builtins.list[FilesystemChange]:
+    def changes(
+        self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> builtins.list[FilesystemChange]:
         """Files changed in the container's filesystem — ``GET /containers/{id}/changes``."""
-        return self._executor.send(_containers.changes(id))
+        return self._executor.send(with_extra_query(_containers.changes(id), extra_query))
 
-    def copy_from(self, id: str, path: str, *, dest: str | os.PathLike[str]) -> builtins.list[str]:
+    def copy_from(
+        self,
+        id: str,
+        path: str,
+        *,
+        dest: str | os.PathLike[str],
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> builtins.list[str]:
         """Copy `path` out of the container into the local directory `dest`
         (``docker cp CONTAINER:PATH DEST``) — ``GET /containers/{id}/archive``; the extracted paths.
 
         Extraction is incremental and safe: absolute names, ``..`` escapes, links pointing
         outside `dest` and device nodes raise `UnsafeArchiveError` before anything lands there.
         """
-        return extract(self._executor, _containers.copy_from(id, path, dest=dest))
+        return extract(
+            self._executor,
+            with_extra_query(_containers.copy_from(id, path, dest=dest), extra_query),
+        )
 
-    def copy_to(self, id: str, source: str | os.PathLike[str], *, path: str) -> None:
+    def copy_to(
+        self,
+        id: str,
+        source: str | os.PathLike[str],
+        *,
+        path: str,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> None:
         """Copy a local file or directory into the container directory `path`
         (``docker cp SRC CONTAINER:PATH``) — ``PUT /containers/{id}/archive``.
 
         The tar is streamed from disk as it is sent (flat memory), with its exact length; the
         client reads `source` when it sends the call, not before.
         """
-        return self._executor.send(_containers.copy_to(id, source, path=path))
+        return self._executor.send(
+            with_extra_query(_containers.copy_to(id, source, path=path), extra_query)
+        )
 
     def create(
         self,
@@ -297,6 +348,7 @@ class Containers:
         *,
         name: str | None = None,
         platform: str | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> ContainerCreateResponse:
         """Create a container from `config` (image, command, host config, networks) —
         ``POST /containers/create``.
@@ -305,30 +357,58 @@ class Containers:
         mapping with the API's keys is accepted too. `platform` (``linux/arm64``) picks the image
         variant.
         """
-        return self._executor.send(_containers.create(config, name=name, platform=platform))
+        return self._executor.send(
+            with_extra_query(_containers.create(config, name=name, platform=platform), extra_query)
+        )
 
     def delete(
-        self, id: str, *, force: bool = False, volumes: bool = False, link: bool = False
+        self,
+        id: str,
+        *,
+        force: bool = False,
+        volumes: bool = False,
+        link: bool = False,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> None:
         """Remove a container (`force` kills it first, `volumes` removes its anonymous volumes) —
         ``DELETE /containers/{id}``."""
-        return self._executor.send(_containers.delete(id, force=force, volumes=volumes, link=link))
+        return self._executor.send(
+            with_extra_query(
+                _containers.delete(id, force=force, volumes=volumes, link=link), extra_query
+            )
+        )
 
-    def export(self, id: str) -> RawStream:
+    def export(self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None) -> RawStream:
         """The container's filesystem as a tar stream — ``GET /containers/{id}/export``."""
-        return RawStream(self._executor, _containers.export(id))
+        return RawStream(self._executor, with_extra_query(_containers.export(id), extra_query))
 
-    def get_archive(self, id: str, *, path: str) -> RawStream:
+    def get_archive(
+        self, id: str, *, path: str, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> RawStream:
         """A path of the container as a tar stream — ``GET /containers/{id}/archive``."""
-        return RawStream(self._executor, _containers.get_archive(id, path=path))
+        return RawStream(
+            self._executor, with_extra_query(_containers.get_archive(id, path=path), extra_query)
+        )
 
-    def inspect(self, id: str, *, size: bool = False) -> ContainerInspectResponse:
+    def inspect(
+        self, id: str, *, size: bool = False, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> ContainerInspectResponse:
         """Everything about a container — ``GET /containers/{id}/json``."""
-        return self._executor.send(_containers.inspect(id, size=size))
+        return self._executor.send(
+            with_extra_query(_containers.inspect(id, size=size), extra_query)
+        )
 
-    def kill(self, id: str, *, signal: str | None = None) -> None:
+    def kill(
+        self,
+        id: str,
+        *,
+        signal: str | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> None:
         """Send a signal (default SIGKILL) to a container — ``POST /containers/{id}/kill``."""
-        return self._executor.send(_containers.kill(id, signal=signal))
+        return self._executor.send(
+            with_extra_query(_containers.kill(id, signal=signal), extra_query)
+        )
 
     def list(
         self,
@@ -337,6 +417,7 @@ class Containers:
         limit: int | None = None,
         size: bool = False,
         filters: Filters | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> builtins.list[ContainerSummary]:
         """Containers, running ones only unless `all` — ``GET /containers/json``.
 
@@ -344,7 +425,9 @@ class Containers:
         ``SizeRw``/``SizeRootFs`` (slow); `filters` as the CLI's ``docker ps --filter``.
         """
         return self._executor.send(
-            _containers.list(all=all, limit=limit, size=size, filters=filters)
+            with_extra_query(
+                _containers.list(all=all, limit=limit, size=size, filters=filters), extra_query
+            )
         )
 
     def logs(
@@ -358,6 +441,7 @@ class Containers:
         until: Timestamp | None = None,
         timestamps: bool = False,
         tail: int | str | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> OutputStream:
         """A container's output, as ``(stream, bytes)`` frames — ``GET /containers/{id}/logs``.
 
@@ -368,25 +452,32 @@ class Containers:
         """
         return OutputStream(
             self._executor,
-            _containers.logs(
-                id,
-                stdout=stdout,
-                stderr=stderr,
-                follow=follow,
-                since=since,
-                until=until,
-                timestamps=timestamps,
-                tail=tail,
+            with_extra_query(
+                _containers.logs(
+                    id,
+                    stdout=stdout,
+                    stderr=stderr,
+                    follow=follow,
+                    since=since,
+                    until=until,
+                    timestamps=timestamps,
+                    tail=tail,
+                ),
+                extra_query,
             ),
         )
 
-    def pause(self, id: str) -> None:
+    def pause(self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None) -> None:
         """Freeze every process of a container — ``POST /containers/{id}/pause``."""
-        return self._executor.send(_containers.pause(id))
+        return self._executor.send(with_extra_query(_containers.pause(id), extra_query))
 
-    def prune(self, *, filters: Filters | None = None) -> ContainerPruneResponse:
+    def prune(
+        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> ContainerPruneResponse:
         """Remove stopped containers — ``POST /containers/prune``."""
-        return self._executor.send(_containers.prune(filters=filters))
+        return self._executor.send(
+            with_extra_query(_containers.prune(filters=filters), extra_query)
+        )
 
     def put_archive(
         self,
@@ -397,31 +488,55 @@ class Containers:
         content_length: int | None = None,
         no_overwrite_dir_non_dir: bool = False,
         copy_uid_gid: bool = False,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> None:
         """Extract a tar archive (bytes, or pieces streamed as they come) into a directory of the
         container — ``PUT /containers/{id}/archive``."""
         return self._executor.send(
-            _containers.put_archive(
-                id,
-                tar,
-                path=path,
-                content_length=content_length,
-                no_overwrite_dir_non_dir=no_overwrite_dir_non_dir,
-                copy_uid_gid=copy_uid_gid,
+            with_extra_query(
+                _containers.put_archive(
+                    id,
+                    tar,
+                    path=path,
+                    content_length=content_length,
+                    no_overwrite_dir_non_dir=no_overwrite_dir_non_dir,
+                    copy_uid_gid=copy_uid_gid,
+                ),
+                extra_query,
             )
         )
 
-    def rename(self, id: str, *, name: str) -> None:
+    def rename(
+        self, id: str, *, name: str, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> None:
         """Rename a container — ``POST /containers/{id}/rename``."""
-        return self._executor.send(_containers.rename(id, name=name))
+        return self._executor.send(with_extra_query(_containers.rename(id, name=name), extra_query))
 
-    def resize(self, id: str, *, height: int, width: int) -> None:
+    def resize(
+        self,
+        id: str,
+        *,
+        height: int,
+        width: int,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> None:
         """Resize the container's TTY — ``POST /containers/{id}/resize``."""
-        return self._executor.send(_containers.resize(id, height=height, width=width))
+        return self._executor.send(
+            with_extra_query(_containers.resize(id, height=height, width=width), extra_query)
+        )
 
-    def restart(self, id: str, *, timeout: int | None = None, signal: str | None = None) -> None:
+    def restart(
+        self,
+        id: str,
+        *,
+        timeout: int | None = None,
+        signal: str | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> None:
         """Restart a container (stop as in `stop`, then start) — ``POST /containers/{id}/restart``."""
-        return self._executor.send(_containers.restart(id, timeout=timeout, signal=signal))
+        return self._executor.send(
+            with_extra_query(_containers.restart(id, timeout=timeout, signal=signal), extra_query)
+        )
 
     def run(
         self,
@@ -517,47 +632,96 @@ class Containers:
             ),
         )
 
-    def start(self, id: str, *, detach_keys: str | None = None) -> None:
+    def start(
+        self,
+        id: str,
+        *,
+        detach_keys: str | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> None:
         """Start a container; starting a running one is not an error — ``POST /containers/{id}/start``."""
-        return self._executor.send(_containers.start(id, detach_keys=detach_keys))
+        return self._executor.send(
+            with_extra_query(_containers.start(id, detach_keys=detach_keys), extra_query)
+        )
 
-    def stats(self, id: str, *, one_shot: bool = False) -> ContainerStatsResponse:
+    def stats(
+        self,
+        id: str,
+        *,
+        one_shot: bool = False,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> ContainerStatsResponse:
         """One resource-usage sample — ``GET /containers/{id}/stats?stream=false``.
 
         The daemon waits for a second sample to compute CPU usage unless `one_shot` (Docker only;
         Podman ignores it).
         """
-        return self._executor.send(_containers.stats(id, one_shot=one_shot))
+        return self._executor.send(
+            with_extra_query(_containers.stats(id, one_shot=one_shot), extra_query)
+        )
 
-    def stats_stream(self, id: str) -> ItemStream[ContainerStatsResponse]:
+    def stats_stream(
+        self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> ItemStream[ContainerStatsResponse]:
         """Resource usage, one sample a second until closed — ``GET /containers/{id}/stats``."""
-        return ItemStream(self._executor, _containers.stats_stream(id))
+        return ItemStream(
+            self._executor, with_extra_query(_containers.stats_stream(id), extra_query)
+        )
 
-    def stop(self, id: str, *, timeout: int | None = None, signal: str | None = None) -> None:
+    def stop(
+        self,
+        id: str,
+        *,
+        timeout: int | None = None,
+        signal: str | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> None:
         """Stop a container: `signal` (default SIGTERM), then SIGKILL after `timeout` seconds;
         stopping a stopped one is not an error — ``POST /containers/{id}/stop``."""
-        return self._executor.send(_containers.stop(id, timeout=timeout, signal=signal))
+        return self._executor.send(
+            with_extra_query(_containers.stop(id, timeout=timeout, signal=signal), extra_query)
+        )
 
-    def top(self, id: str, *, ps_args: str | None = None) -> ContainerTopResponse:
+    def top(
+        self,
+        id: str,
+        *,
+        ps_args: str | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> ContainerTopResponse:
         """The processes running in a container (``ps`` of it) — ``GET /containers/{id}/top``."""
-        return self._executor.send(_containers.top(id, ps_args=ps_args))
+        return self._executor.send(
+            with_extra_query(_containers.top(id, ps_args=ps_args), extra_query)
+        )
 
-    def unpause(self, id: str) -> None:
+    def unpause(self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None) -> None:
         """Thaw a paused container — ``POST /containers/{id}/unpause``."""
-        return self._executor.send(_containers.unpause(id))
+        return self._executor.send(with_extra_query(_containers.unpause(id), extra_query))
 
     def update(
-        self, id: str, update: ContainerUpdateRequest | Mapping[str, Any]
+        self,
+        id: str,
+        update: ContainerUpdateRequest | Mapping[str, Any],
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> ContainerUpdateResponse:
         """Change a container's resources and restart policy — ``POST /containers/{id}/update``."""
-        return self._executor.send(_containers.update(id, update))
+        return self._executor.send(with_extra_query(_containers.update(id, update), extra_query))
 
-    def wait(self, id: str, *, condition: str | None = None) -> ContainerWaitResponse:
+    def wait(
+        self,
+        id: str,
+        *,
+        condition: str | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> ContainerWaitResponse:
         """Block until the container stops; its exit code — ``POST /containers/{id}/wait``.
 
         `condition`: ``not-running`` (default), ``next-exit`` or ``removed``. No timeout applies.
         """
-        return self._executor.send(_containers.wait(id, condition=condition))
+        return self._executor.send(
+            with_extra_query(_containers.wait(id, condition=condition), extra_query)
+        )
 
 
 class Images:
@@ -572,19 +736,23 @@ class Images:
         self,
         name: str,
         *,
-        platform: Sequence[str] | None = None,
+        platform: Platform | Sequence[Platform] | None = None,
         type: Sequence[str] | None = None,
         statement: bool = False,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> builtins.list[AttestationStatement]:
         """The attestations (SBOM, provenance) attached to an image —
         ``GET /images/{name}/attestations`` (API ≥ 1.55)."""
         return self._executor.send(
-            _images.attestations(name, platform=platform, type=type, statement=statement)
+            with_extra_query(
+                _images.attestations(name, platform=platform, type=type, statement=statement),
+                extra_query,
+            )
         )
 
     def build(
         self,
-        context: Body | str | os.PathLike[str],
+        context: Body | str | os.PathLike[str] | None = None,
         *,
         tag: Sequence[str] | str | None = None,
         dockerfile: str | None = None,
@@ -600,6 +768,22 @@ class Images:
         extra_hosts: Sequence[str] | None = None,
         gzip: bool = False,
         registry_config: Mapping[str, Any] | None = None,
+        remote: str | None = None,
+        quiet: bool = False,
+        cache_from: Sequence[str] | None = None,
+        shm_size: int | None = None,
+        squash: bool = False,
+        memory: int | None = None,
+        memory_swap: int | None = None,
+        cpu_shares: int | None = None,
+        cpuset_cpus: str | None = None,
+        cpuset_mems: str | None = None,
+        cpu_period: int | None = None,
+        cpu_quota: int | None = None,
+        cgroup_parent: str | None = None,
+        isolation: str | None = None,
+        outputs: Sequence[Mapping[str, Any]] | str | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> ProgressStream[BuildInfo]:
         """Build an image (classic builder) — ``POST /build``; a progress stream whose `wait()`
         raises the build's error.
@@ -610,36 +794,85 @@ class Images:
         streamed from disk as it is uploaded (gzip-compressed with `gzip`); `dockerfile` is then
         relative to it (default ``Dockerfile``), and a missing one raises `BuildContextError` when
         the call is sent (the client reads the directory then, not this builder).
+        A remote context — `remote`, or a `context` that is an ``http(s)://`` or ``git://`` URL
+        or ``git@…`` — is fetched by the daemon: a git repository, a tarball, or a plain
+        Dockerfile; nothing is uploaded.
         `registry_config` (registry → credentials) is sent as ``X-Registry-Config``; by default,
         every registry's credentials the docker CLI knows, as the CLI sends them.
+
+        As ``docker build`` options: `extra_hosts` (``--add-host``, ``"name:ip"`` each), `quiet`
+        (``-q``: the stream holds only the image ID), `cache_from`, `shm_size` (bytes), `squash`
+        (experimental daemons only), `memory`/`memory_swap` (bytes), `cpu_shares`, `cpuset_cpus`,
+        `cpuset_mems`, `cpu_period`/`cpu_quota` (µs), `cgroup_parent`, `isolation` (Windows
+        daemons: ``process``, ``hyperv``), `outputs` (BuildKit exporters, a list of mappings).
         """
         return ProgressStream(
             self._executor,
-            _images.build(
-                context,
-                tag=tag,
-                dockerfile=dockerfile,
-                build_args=build_args,
-                labels=labels,
-                target=target,
-                network_mode=network_mode,
-                platform=platform,
-                pull=pull,
-                no_cache=no_cache,
-                rm=rm,
-                force_rm=force_rm,
-                extra_hosts=extra_hosts,
-                gzip=gzip,
-                registry_config=registry_config,
+            with_extra_query(
+                _images.build(
+                    context,
+                    tag=tag,
+                    dockerfile=dockerfile,
+                    build_args=build_args,
+                    labels=labels,
+                    target=target,
+                    network_mode=network_mode,
+                    platform=platform,
+                    pull=pull,
+                    no_cache=no_cache,
+                    rm=rm,
+                    force_rm=force_rm,
+                    extra_hosts=extra_hosts,
+                    gzip=gzip,
+                    registry_config=registry_config,
+                    remote=remote,
+                    quiet=quiet,
+                    cache_from=cache_from,
+                    shm_size=shm_size,
+                    squash=squash,
+                    memory=memory,
+                    memory_swap=memory_swap,
+                    cpu_shares=cpu_shares,
+                    cpuset_cpus=cpuset_cpus,
+                    cpuset_mems=cpuset_mems,
+                    cpu_period=cpu_period,
+                    cpu_quota=cpu_quota,
+                    cgroup_parent=cgroup_parent,
+                    isolation=isolation,
+                    outputs=outputs,
+                ),
+                extra_query,
             ),
         )
 
     def build_prune(
-        self, *, all: bool = False, filters: Filters | None = None, keep_storage: int | None = None
+        self,
+        *,
+        all: bool = False,
+        filters: Filters | None = None,
+        keep_storage: int | None = None,
+        reserved_space: int | None = None,
+        max_used_space: int | None = None,
+        min_free_space: int | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> BuildPruneResponse:
-        """Remove the build cache — ``POST /build/prune``."""
+        """Remove the build cache — ``POST /build/prune``.
+
+        `keep_storage` (bytes; up to API 1.51) is superseded by `reserved_space`,
+        `max_used_space` and `min_free_space` (bytes; API ≥ 1.48): an older API raises
+        `APIVersionError` before anything is sent."""
         return self._executor.send(
-            _images.build_prune(all=all, filters=filters, keep_storage=keep_storage)
+            with_extra_query(
+                _images.build_prune(
+                    all=all,
+                    filters=filters,
+                    keep_storage=keep_storage,
+                    reserved_space=reserved_space,
+                    max_used_space=max_used_space,
+                    min_free_space=min_free_space,
+                ),
+                extra_query,
+            )
         )
 
     def commit(
@@ -653,18 +886,22 @@ class Images:
         pause: bool = True,
         changes: str | None = None,
         config: ContainerConfig | Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> IDResponse:
         """Make an image from a container's changes — ``POST /commit``."""
         return self._executor.send(
-            _images.commit(
-                container,
-                repo=repo,
-                tag=tag,
-                comment=comment,
-                author=author,
-                pause=pause,
-                changes=changes,
-                config=config,
+            with_extra_query(
+                _images.commit(
+                    container,
+                    repo=repo,
+                    tag=tag,
+                    comment=comment,
+                    author=author,
+                    pause=pause,
+                    changes=changes,
+                    config=config,
+                ),
+                extra_query,
             )
         )
 
@@ -680,6 +917,7 @@ class Images:
         platform: str | None = None,
         body: Body | None = None,
         auth: AuthConfig | Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> ProgressStream[CreateImageInfo]:
         """Pull an image (`from_image`) or import one from a tarball (`from_src`: a URL, or ``"-"``
         with the tar as `body`) — ``POST /images/create``; a progress stream.
@@ -688,16 +926,19 @@ class Images:
         """
         return ProgressStream(
             self._executor,
-            _images.create(
-                from_image=from_image,
-                from_src=from_src,
-                repo=repo,
-                tag=tag,
-                message=message,
-                changes=changes,
-                platform=platform,
-                body=body,
-                auth=auth,
+            with_extra_query(
+                _images.create(
+                    from_image=from_image,
+                    from_src=from_src,
+                    repo=repo,
+                    tag=tag,
+                    message=message,
+                    changes=changes,
+                    platform=platform,
+                    body=body,
+                    auth=auth,
+                ),
+                extra_query,
             ),
         )
 
@@ -707,28 +948,53 @@ class Images:
         *,
         force: bool = False,
         noprune: bool = False,
-        platforms: Sequence[str] | None = None,
+        platforms: Platform | Sequence[Platform] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> builtins.list[ImageDeleteResponseItem]:
         """Remove an image (or one of its names) — ``DELETE /images/{name}``; what was untagged
-        and deleted."""
+        and deleted. `platforms` (API ≥ 1.50) limits it to those variants."""
         return self._executor.send(
-            _images.delete(name, force=force, noprune=noprune, platforms=platforms)
+            with_extra_query(
+                _images.delete(name, force=force, noprune=noprune, platforms=platforms), extra_query
+            )
         )
 
-    def get(self, name: str, *, platform: Sequence[str] | None = None) -> RawStream:
+    def get(
+        self,
+        name: str,
+        *,
+        platform: Platform | Sequence[Platform] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> RawStream:
         """An image (and its parents) as a tarball, streamed (``docker save``) —
         ``GET /images/{name}/get``."""
-        return RawStream(self._executor, _images.get(name, platform=platform))
+        return RawStream(
+            self._executor, with_extra_query(_images.get(name, platform=platform), extra_query)
+        )
 
-    def get_all(self, names: Sequence[str], *, platform: Sequence[str] | None = None) -> RawStream:
+    def get_all(
+        self,
+        names: Sequence[str],
+        *,
+        platform: Platform | Sequence[Platform] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> RawStream:
         """Several images in one tarball, streamed — ``GET /images/get``."""
-        return RawStream(self._executor, _images.get_all(names, platform=platform))
+        return RawStream(
+            self._executor, with_extra_query(_images.get_all(names, platform=platform), extra_query)
+        )
 
     def history(
-        self, name: str, *, platform: str | None = None
+        self,
+        name: str,
+        *,
+        platform: Platform | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> builtins.list[ImageHistoryResponseItem]:
         """The layers an image was built from, newest first — ``GET /images/{name}/history``."""
-        return self._executor.send(_images.history(name, platform=platform))
+        return self._executor.send(
+            with_extra_query(_images.history(name, platform=platform), extra_query)
+        )
 
     def import_image(
         self,
@@ -739,21 +1005,37 @@ class Images:
         message: str | None = None,
         changes: Sequence[str] | None = None,
         platform: str | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> ProgressStream[CreateImageInfo]:
         """Make an image from a root filesystem tarball (``docker import``) —
         ``POST /images/create?fromSrc=-``; `changes` are Dockerfile instructions (``CMD ["sh"]``)."""
         return ProgressStream(
             self._executor,
-            _images.import_image(
-                tar, repo=repo, tag=tag, message=message, changes=changes, platform=platform
+            with_extra_query(
+                _images.import_image(
+                    tar, repo=repo, tag=tag, message=message, changes=changes, platform=platform
+                ),
+                extra_query,
             ),
         )
 
     def inspect(
-        self, name: str, *, manifests: bool = False, platform: str | None = None
+        self,
+        name: str,
+        *,
+        manifests: bool = False,
+        platform: Platform | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> ImageInspect:
-        """Everything about an image — ``GET /images/{name}/json``."""
-        return self._executor.send(_images.inspect(name, manifests=manifests, platform=platform))
+        """Everything about an image — ``GET /images/{name}/json``.
+
+        `platform` (API ≥ 1.49) selects a variant of a multi-platform image: ``"linux/arm64"`` or
+        an OCI platform mapping, sent JSON-encoded as the daemon reads it."""
+        return self._executor.send(
+            with_extra_query(
+                _images.inspect(name, manifests=manifests, platform=platform), extra_query
+            )
+        )
 
     def list(
         self,
@@ -764,6 +1046,7 @@ class Images:
         digests: bool = False,
         manifests: bool = False,
         identity: bool = False,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> builtins.list[ImageSummary]:
         """Images, without intermediate layers unless `all` — ``GET /images/json``.
 
@@ -773,13 +1056,16 @@ class Images:
         ``docker images --filter``.
         """
         return self._executor.send(
-            _images.list(
-                all=all,
-                filters=filters,
-                shared_size=shared_size,
-                digests=digests,
-                manifests=manifests,
-                identity=identity,
+            with_extra_query(
+                _images.list(
+                    all=all,
+                    filters=filters,
+                    shared_size=shared_size,
+                    digests=digests,
+                    manifests=manifests,
+                    identity=identity,
+                ),
+                extra_query,
             )
         )
 
@@ -788,20 +1074,26 @@ class Images:
         tar: Body,
         *,
         quiet: bool = False,
-        platform: Sequence[str] | None = None,
+        platform: Platform | Sequence[Platform] | None = None,
         content_length: int | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> ProgressStream[BuildInfo]:
         """Load images from a tarball made by `get` (``docker load``), streamed up —
         ``POST /images/load``; a progress stream (``Loaded image: …``)."""
         return ProgressStream(
             self._executor,
-            _images.load(tar, quiet=quiet, platform=platform, content_length=content_length),
+            with_extra_query(
+                _images.load(tar, quiet=quiet, platform=platform, content_length=content_length),
+                extra_query,
+            ),
         )
 
-    def prune(self, *, filters: Filters | None = None) -> ImagePruneResponse:
+    def prune(
+        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> ImagePruneResponse:
         """Remove unused images (dangling only, unless ``filters={"dangling": ["false"]}``) —
         ``POST /images/prune``."""
-        return self._executor.send(_images.prune(filters=filters))
+        return self._executor.send(with_extra_query(_images.prune(filters=filters), extra_query))
 
     def pull(
         self,
@@ -809,6 +1101,7 @@ class Images:
         *,
         platform: str | None = None,
         auth: AuthConfig | Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> ProgressStream[CreateImageInfo]:
         """Pull `reference` (``busybox``, ``registry:5000/app:1.2``, ``app@sha256:…``) — a
         progress stream over ``POST /images/create?fromImage=…``; `wait()` raises on failure.
@@ -818,33 +1111,56 @@ class Images:
         (``config.json`` auths, credential helpers, ``DOCKER_AUTH_CONFIG``; see
         `engineapi.config.auth.auth_for`).
         """
-        return ProgressStream(self._executor, _images.pull(reference, platform=platform, auth=auth))
+        return ProgressStream(
+            self._executor,
+            with_extra_query(_images.pull(reference, platform=platform, auth=auth), extra_query),
+        )
 
     def push(
         self,
         name: str,
         *,
         tag: str | None = None,
-        platform: str | None = None,
+        platform: Platform | None = None,
         auth: AuthConfig | Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> ProgressStream[PushImageInfo]:
         """Push an image to its registry — ``POST /images/{name}/push``; a progress stream whose
         `wait()` raises the registry's error (e.g. unauthorized) instead of swallowing it.
 
         Without `auth`, the credentials the docker CLI would use for the registry are sent."""
         return ProgressStream(
-            self._executor, _images.push(name, tag=tag, platform=platform, auth=auth)
+            self._executor,
+            with_extra_query(
+                _images.push(name, tag=tag, platform=platform, auth=auth), extra_query
+            ),
         )
 
     def search(
-        self, term: str, *, limit: int | None = None, filters: Filters | None = None
+        self,
+        term: str,
+        *,
+        limit: int | None = None,
+        filters: Filters | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> builtins.list[ImageSearchResponseItem]:
         """Search the registry index (Docker Hub) — ``GET /images/search``."""
-        return self._executor.send(_images.search(term, limit=limit, filters=filters))
+        return self._executor.send(
+            with_extra_query(_images.search(term, limit=limit, filters=filters), extra_query)
+        )
 
-    def tag(self, name: str, *, repo: str, tag: str | None = None) -> None:
+    def tag(
+        self,
+        name: str,
+        *,
+        repo: str,
+        tag: str | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> None:
         """Give an image another name — ``POST /images/{name}/tag``."""
-        return self._executor.send(_images.tag(name, repo=repo, tag=tag))
+        return self._executor.send(
+            with_extra_query(_images.tag(name, repo=repo, tag=tag), extra_query)
+        )
 
 
 class Networks:
@@ -861,6 +1177,7 @@ class Networks:
         container: str,
         *,
         endpoint_config: EndpointSettings | Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> None:
         """Attach `container` to the network — ``POST /networks/{id}/connect``.
 
@@ -868,10 +1185,17 @@ class Networks:
         ipam_config=EndpointIPAMConfig(ipv4_address="10.50.0.10"))``.
         """
         return self._executor.send(
-            _networks.connect(id, container, endpoint_config=endpoint_config)
+            with_extra_query(
+                _networks.connect(id, container, endpoint_config=endpoint_config), extra_query
+            )
         )
 
-    def create(self, config: NetworkCreateRequest | Mapping[str, Any]) -> NetworkCreateResponse:
+    def create(
+        self,
+        config: NetworkCreateRequest | Mapping[str, Any],
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> NetworkCreateResponse:
         """Create a network — ``POST /networks/create``.
 
         The typed form: ``NetworkCreateRequest(name="app", driver="bridge",
@@ -879,41 +1203,61 @@ class Networks:
         labels={"team": "a"})``; a mapping with the API's keys is accepted too. In a swarm,
         ``driver="overlay"`` (``attachable=True`` to let plain containers join it).
         """
-        return self._executor.send(_networks.create(config))
+        return self._executor.send(with_extra_query(_networks.create(config), extra_query))
 
-    def delete(self, id: str) -> None:
+    def delete(self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None) -> None:
         """Remove a network — ``DELETE /networks/{id}``."""
-        return self._executor.send(_networks.delete(id))
+        return self._executor.send(with_extra_query(_networks.delete(id), extra_query))
 
-    def disconnect(self, id: str, container: str, *, force: bool = False) -> None:
+    def disconnect(
+        self,
+        id: str,
+        container: str,
+        *,
+        force: bool = False,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> None:
         """Detach `container` from the network (`force`: even if it is not running) —
         ``POST /networks/{id}/disconnect``."""
-        return self._executor.send(_networks.disconnect(id, container, force=force))
+        return self._executor.send(
+            with_extra_query(_networks.disconnect(id, container, force=force), extra_query)
+        )
 
     def inspect(
-        self, id: str, *, verbose: bool = False, scope: str | None = None
+        self,
+        id: str,
+        *,
+        verbose: bool = False,
+        scope: str | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> NetworkInspect:
         """A network, its IPAM and the containers attached to it — ``GET /networks/{id}``.
 
         `verbose` adds, for a swarm network, the services and tasks on it across the cluster;
         `scope` (``swarm``, ``global``, ``local``) picks among networks of the same name.
         """
-        return self._executor.send(_networks.inspect(id, verbose=verbose, scope=scope))
+        return self._executor.send(
+            with_extra_query(_networks.inspect(id, verbose=verbose, scope=scope), extra_query)
+        )
 
-    def list(self, *, filters: Filters | None = None) -> builtins.list[NetworkSummary]:
+    def list(
+        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> builtins.list[NetworkSummary]:
         """Networks — ``GET /networks``.
 
         `filters` as ``docker network ls --filter``: ``{"driver": ["bridge"]}``,
         ``{"label": ["team=a"]}``, ``{"name": ["app"]}``, ``{"type": ["custom"]}``, …
         """
-        return self._executor.send(_networks.list(filters=filters))
+        return self._executor.send(with_extra_query(_networks.list(filters=filters), extra_query))
 
-    def prune(self, *, filters: Filters | None = None) -> NetworkPruneResponse:
+    def prune(
+        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> NetworkPruneResponse:
         """Remove the networks no container uses — ``POST /networks/prune``.
 
         `filters`: ``{"until": ["24h"]}``, ``{"label": ["team=a"]}`` or ``{"label!": [...]}``.
         """
-        return self._executor.send(_networks.prune(filters=filters))
+        return self._executor.send(with_extra_query(_networks.prune(filters=filters), extra_query))
 
 
 class Volumes:
@@ -932,6 +1276,7 @@ class Volumes:
         driver: str | None = None,
         driver_opts: Mapping[str, str] | None = None,
         labels: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> Volume:
         """Create a volume (an anonymous one without a name) — ``POST /volumes/create``.
 
@@ -940,40 +1285,56 @@ class Volumes:
         field. Creating a volume whose name exists returns the existing one.
         """
         return self._executor.send(
-            _volumes.create(
-                config, name=name, driver=driver, driver_opts=driver_opts, labels=labels
+            with_extra_query(
+                _volumes.create(
+                    config, name=name, driver=driver, driver_opts=driver_opts, labels=labels
+                ),
+                extra_query,
             )
         )
 
-    def delete(self, name: str, *, force: bool = False) -> None:
+    def delete(
+        self, name: str, *, force: bool = False, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> None:
         """Remove a volume (`force`: even if the driver fails to) — ``DELETE /volumes/{name}``.
 
         A volume in use by a container is a `Conflict`.
         """
-        return self._executor.send(_volumes.delete(name, force=force))
+        return self._executor.send(
+            with_extra_query(_volumes.delete(name, force=force), extra_query)
+        )
 
-    def inspect(self, name: str) -> Volume:
+    def inspect(self, name: str, *, extra_query: Mapping[str, QueryValue] | None = None) -> Volume:
         """A volume: driver, mountpoint, labels, options, usage — ``GET /volumes/{name}``."""
-        return self._executor.send(_volumes.inspect(name))
+        return self._executor.send(with_extra_query(_volumes.inspect(name), extra_query))
 
-    def list(self, *, filters: Filters | None = None) -> VolumeListResponse:
+    def list(
+        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> VolumeListResponse:
         """Volumes, and the warnings of drivers that could not list theirs — ``GET /volumes``.
 
         `filters` as ``docker volume ls --filter``: ``{"dangling": ["true"]}``,
         ``{"driver": ["local"]}``, ``{"label": ["team=a"]}``, ``{"name": ["data"]}``.
         """
-        return self._executor.send(_volumes.list(filters=filters))
+        return self._executor.send(with_extra_query(_volumes.list(filters=filters), extra_query))
 
-    def prune(self, *, filters: Filters | None = None) -> VolumePruneResponse:
+    def prune(
+        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> VolumePruneResponse:
         """Remove the volumes no container uses — ``POST /volumes/prune``.
 
         From API 1.42 only anonymous volumes are removed unless ``filters={"all": ["true"]}``;
         ``{"label": ["team=a"]}`` narrows it down.
         """
-        return self._executor.send(_volumes.prune(filters=filters))
+        return self._executor.send(with_extra_query(_volumes.prune(filters=filters), extra_query))
 
     def update(
-        self, name: str, spec: VolumeUpdateRequest | Mapping[str, Any], *, version: int
+        self,
+        name: str,
+        spec: VolumeUpdateRequest | Mapping[str, Any],
+        *,
+        version: int,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> None:
         """Change a cluster volume's availability — ``PUT /volumes/{name}`` (API ≥ 1.42).
 
@@ -981,7 +1342,9 @@ class Volumes:
         ``ClusterVolume.Version.Index``. An engine that is not a swarm manager answers with its
         error (raised as `DaemonError`), an older API raises `APIVersionError` before sending.
         """
-        return self._executor.send(_volumes.update(name, spec, version=version))
+        return self._executor.send(
+            with_extra_query(_volumes.update(name, spec, version=version), extra_query)
+        )
 
 
 class Exec:
@@ -992,21 +1355,38 @@ class Exec:
     def __init__(self, executor: Executor) -> None:
         self._executor = executor
 
-    def create(self, container: str, config: ExecConfig | Mapping[str, Any]) -> IDResponse:
+    def create(
+        self,
+        container: str,
+        config: ExecConfig | Mapping[str, Any],
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> IDResponse:
         """Set up a command to run in `container`; start it with `start` —
         ``POST /containers/{id}/exec``.
 
         ``ExecConfig(cmd=["ls", "/"], attach_stdout=True, attach_stderr=True)`` is the typed form.
         """
-        return self._executor.send(_exec.create(container, config))
+        return self._executor.send(with_extra_query(_exec.create(container, config), extra_query))
 
-    def inspect(self, id: str) -> ExecInspectResponse:
+    def inspect(
+        self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> ExecInspectResponse:
         """An exec's state, command and exit code — ``GET /exec/{id}/json``."""
-        return self._executor.send(_exec.inspect(id))
+        return self._executor.send(with_extra_query(_exec.inspect(id), extra_query))
 
-    def resize(self, id: str, *, height: int, width: int) -> None:
+    def resize(
+        self,
+        id: str,
+        *,
+        height: int,
+        width: int,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> None:
         """Resize an exec's TTY — ``POST /exec/{id}/resize``."""
-        return self._executor.send(_exec.resize(id, height=height, width=width))
+        return self._executor.send(
+            with_extra_query(_exec.resize(id, height=height, width=width), extra_query)
+        )
 
     def run(
         self,
@@ -1032,7 +1412,12 @@ class Exec:
         )
 
     def start(
-        self, id: str, *, tty: bool = False, console_size: Sequence[int] | None = None
+        self,
+        id: str,
+        *,
+        tty: bool = False,
+        console_size: Sequence[int] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> AttachedStream:
         """Start an exec and attach to it: output frames, stdin if the exec was created with
         ``attach_stdin`` — ``POST /exec/{id}/start`` (the connection is hijacked).
@@ -1040,11 +1425,16 @@ class Exec:
         `tty` must match the exec's own setting; it decides raw vs multiplexed output on engines
         older than API 1.42. `console_size` is (height, width).
         """
-        return attach(self._executor, _exec.start(id, tty=tty, console_size=console_size))
+        return attach(
+            self._executor,
+            with_extra_query(_exec.start(id, tty=tty, console_size=console_size), extra_query),
+        )
 
-    def start_detached(self, id: str, *, tty: bool = False) -> None:
+    def start_detached(
+        self, id: str, *, tty: bool = False, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> None:
         """Start an exec in the background — ``POST /exec/{id}/start`` with ``Detach``."""
-        return self._executor.send(_exec.start_detached(id, tty=tty))
+        return self._executor.send(with_extra_query(_exec.start_detached(id, tty=tty), extra_query))
 
     def stream(
         self,
@@ -1079,7 +1469,12 @@ class Swarm:
     def __init__(self, executor: Executor) -> None:
         self._executor = executor
 
-    def init(self, config: SwarmInitRequest | Mapping[str, Any] | None = None) -> str:
+    def init(
+        self,
+        config: SwarmInitRequest | Mapping[str, Any] | None = None,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> str:
         """Make this engine the first manager of a new swarm; the node's ID —
         ``POST /swarm/init``.
 
@@ -1088,43 +1483,57 @@ class Swarm:
         ``0.0.0.0:2377`` and `subnet_size` (with a `default_addr_pool`) to 24. A host with several
         addresses needs `advertise_addr`.
         """
-        return self._executor.send(_swarm.init(config))
+        return self._executor.send(with_extra_query(_swarm.init(config), extra_query))
 
-    def inspect(self) -> models.Swarm:
+    def inspect(self, *, extra_query: Mapping[str, QueryValue] | None = None) -> models.Swarm:
         """The swarm: its ID, spec, version and join tokens — ``GET /swarm`` (managers only).
 
         ``swarm.inspect().join_tokens.worker`` is what a worker joins with. An engine that is not
         in a swarm answers 503 (`ServiceUnavailable`), a worker too.
         """
-        return self._executor.send(_swarm.inspect())
+        return self._executor.send(with_extra_query(_swarm.inspect(), extra_query))
 
-    def join(self, config: SwarmJoinRequest | Mapping[str, Any]) -> None:
+    def join(
+        self,
+        config: SwarmJoinRequest | Mapping[str, Any],
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> None:
         """Join a swarm as a worker or manager — ``POST /swarm/join``.
 
         ``SwarmJoinRequest(remote_addrs=["10.0.0.5:2377"], join_token=tokens.worker,
         advertise_addr="10.0.0.6")``; the token decides the role. `listen_addr` defaults to
         ``0.0.0.0:2377``.
         """
-        return self._executor.send(_swarm.join(config))
+        return self._executor.send(with_extra_query(_swarm.join(config), extra_query))
 
-    def leave(self, *, force: bool = False) -> None:
+    def leave(
+        self, *, force: bool = False, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> None:
         """Leave the swarm — ``POST /swarm/leave``.
 
         A manager must `force` it (the last manager's leaving ends the swarm and its state).
         """
-        return self._executor.send(_swarm.leave(force=force))
+        return self._executor.send(with_extra_query(_swarm.leave(force=force), extra_query))
 
-    def unlock(self, key: str | SwarmUnlockRequest | Mapping[str, Any]) -> None:
+    def unlock(
+        self,
+        key: str | SwarmUnlockRequest | Mapping[str, Any],
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> None:
         """Unlock a locked manager with the swarm's unlock key — ``POST /swarm/unlock``.
 
         A manager that is not locked refuses it (the daemon's error is raised).
         """
-        return self._executor.send(_swarm.unlock(key))
+        return self._executor.send(with_extra_query(_swarm.unlock(key), extra_query))
 
-    def unlock_key(self) -> UnlockKeyResponse:
+    def unlock_key(
+        self, *, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> UnlockKeyResponse:
         """The key that unlocks an autolocked swarm's managers after a restart —
         ``GET /swarm/unlockkey``."""
-        return self._executor.send(_swarm.unlock_key())
+        return self._executor.send(with_extra_query(_swarm.unlock_key(), extra_query))
 
     def update(
         self,
@@ -1134,6 +1543,7 @@ class Swarm:
         rotate_worker_token: bool = False,
         rotate_manager_token: bool = False,
         rotate_manager_unlock_key: bool = False,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> None:
         """Change the swarm's spec (raft, dispatcher, CA, autolock, …) or rotate its tokens —
         ``POST /swarm/update``.
@@ -1143,12 +1553,15 @@ class Swarm:
         whole current one: start from ``inspect().spec``.
         """
         return self._executor.send(
-            _swarm.update(
-                spec,
-                version=version,
-                rotate_worker_token=rotate_worker_token,
-                rotate_manager_token=rotate_manager_token,
-                rotate_manager_unlock_key=rotate_manager_unlock_key,
+            with_extra_query(
+                _swarm.update(
+                    spec,
+                    version=version,
+                    rotate_worker_token=rotate_worker_token,
+                    rotate_manager_token=rotate_manager_token,
+                    rotate_manager_unlock_key=rotate_manager_unlock_key,
+                ),
+                extra_query,
             )
         )
 
@@ -1161,34 +1574,47 @@ class Nodes:
     def __init__(self, executor: Executor) -> None:
         self._executor = executor
 
-    def delete(self, id: str, *, force: bool = False) -> None:
+    def delete(
+        self, id: str, *, force: bool = False, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> None:
         """Remove a node from the swarm — ``DELETE /nodes/{id}``.
 
         A node still up must leave first, or be removed with `force`.
         """
-        return self._executor.send(_nodes.delete(id, force=force))
+        return self._executor.send(with_extra_query(_nodes.delete(id, force=force), extra_query))
 
-    def inspect(self, id: str) -> Node:
+    def inspect(self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None) -> Node:
         """A node: spec, description (hostname, engine, resources), status, manager status —
         ``GET /nodes/{id}``; ``self`` names the node answering."""
-        return self._executor.send(_nodes.inspect(id))
+        return self._executor.send(with_extra_query(_nodes.inspect(id), extra_query))
 
-    def list(self, *, filters: Filters | None = None) -> builtins.list[Node]:
+    def list(
+        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> builtins.list[Node]:
         """The swarm's nodes — ``GET /nodes`` (managers only).
 
         `filters`: ``{"role": ["worker"]}``, ``{"membership": ["accepted"]}``,
         ``{"node.label": ["zone=a"]}``, ``{"id": [...]}``, ``{"name": [...]}``.
         """
-        return self._executor.send(_nodes.list(filters=filters))
+        return self._executor.send(with_extra_query(_nodes.list(filters=filters), extra_query))
 
-    def update(self, id: str, spec: NodeSpec | Mapping[str, Any], *, version: int) -> None:
+    def update(
+        self,
+        id: str,
+        spec: NodeSpec | Mapping[str, Any],
+        *,
+        version: int,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> None:
         """Change a node's role, availability (``active``, ``pause``, ``drain``) or labels —
         ``POST /nodes/{id}/update``.
 
         `version` is the node's current ``Version.Index``; the spec replaces the whole current
         one, so start from ``inspect(id).spec``. Draining moves the node's tasks elsewhere.
         """
-        return self._executor.send(_nodes.update(id, spec, version=version))
+        return self._executor.send(
+            with_extra_query(_nodes.update(id, spec, version=version), extra_query)
+        )
 
 
 class Services:
@@ -1204,6 +1630,7 @@ class Services:
         spec: ServiceSpec | Mapping[str, Any],
         *,
         auth: AuthConfig | Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> ServiceCreateResponse:
         """Create a service — ``POST /services/create``.
 
@@ -1212,19 +1639,31 @@ class Services:
         replicated=ServiceSpecModeReplicated(replicas=2)))``. `auth` (sent as
         ``X-Registry-Auth``) lets the nodes pull a private image.
         """
-        return self._executor.send(_services.create(spec, auth=auth))
+        return self._executor.send(with_extra_query(_services.create(spec, auth=auth), extra_query))
 
-    def delete(self, id: str) -> None:
+    def delete(self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None) -> None:
         """Remove a service; its tasks are stopped — ``DELETE /services/{id}``."""
-        return self._executor.send(_services.delete(id))
+        return self._executor.send(with_extra_query(_services.delete(id), extra_query))
 
-    def inspect(self, id: str, *, insert_defaults: bool = False) -> Service:
+    def inspect(
+        self,
+        id: str,
+        *,
+        insert_defaults: bool = False,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> Service:
         """A service: its spec, the previous spec, version, endpoint and update status —
         ``GET /services/{id}``; `insert_defaults` fills in the defaults the spec left out."""
-        return self._executor.send(_services.inspect(id, insert_defaults=insert_defaults))
+        return self._executor.send(
+            with_extra_query(_services.inspect(id, insert_defaults=insert_defaults), extra_query)
+        )
 
     def list(
-        self, *, filters: Filters | None = None, status: bool = False
+        self,
+        *,
+        filters: Filters | None = None,
+        status: bool = False,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> builtins.list[Service]:
         """The swarm's services — ``GET /services`` (managers only).
 
@@ -1232,7 +1671,9 @@ class Services:
         `filters`: ``{"name": [...]}``, ``{"label": ["team=a"]}``, ``{"mode": ["replicated"]}``,
         ``{"id": [...]}``.
         """
-        return self._executor.send(_services.list(filters=filters, status=status))
+        return self._executor.send(
+            with_extra_query(_services.list(filters=filters, status=status), extra_query)
+        )
 
     def logs(
         self,
@@ -1245,6 +1686,7 @@ class Services:
         timestamps: bool = False,
         tail: int | str | None = None,
         details: bool = False,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> OutputStream:
         """The output of every task of a service, as ``(stream, bytes)`` frames —
         ``GET /services/{id}/logs``.
@@ -1256,15 +1698,18 @@ class Services:
         """
         return OutputStream(
             self._executor,
-            _services.logs(
-                id,
-                stdout=stdout,
-                stderr=stderr,
-                follow=follow,
-                since=since,
-                timestamps=timestamps,
-                tail=tail,
-                details=details,
+            with_extra_query(
+                _services.logs(
+                    id,
+                    stdout=stdout,
+                    stderr=stderr,
+                    follow=follow,
+                    since=since,
+                    timestamps=timestamps,
+                    tail=tail,
+                    details=details,
+                ),
+                extra_query,
             ),
         )
 
@@ -1288,6 +1733,7 @@ class Services:
         rollback: str | None = None,
         registry_auth_from: str | None = None,
         auth: AuthConfig | Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> ServiceUpdateResponse:
         """Replace a service's spec (image, env, replicas, …) — ``POST /services/{id}/update``.
 
@@ -1298,13 +1744,16 @@ class Services:
         ``previous-spec``) picks the credentials kept with the service when no `auth` is given.
         """
         return self._executor.send(
-            _services.update(
-                id,
-                spec,
-                version=version,
-                rollback=rollback,
-                registry_auth_from=registry_auth_from,
-                auth=auth,
+            with_extra_query(
+                _services.update(
+                    id,
+                    spec,
+                    version=version,
+                    rollback=rollback,
+                    registry_auth_from=registry_auth_from,
+                    auth=auth,
+                ),
+                extra_query,
             )
         )
 
@@ -1317,18 +1766,20 @@ class Tasks:
     def __init__(self, executor: Executor) -> None:
         self._executor = executor
 
-    def inspect(self, id: str) -> Task:
+    def inspect(self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None) -> Task:
         """A task: its spec, node, slot, desired state and status (with the container ID) —
         ``GET /tasks/{id}``."""
-        return self._executor.send(_tasks.inspect(id))
+        return self._executor.send(with_extra_query(_tasks.inspect(id), extra_query))
 
-    def list(self, *, filters: Filters | None = None) -> builtins.list[Task]:
+    def list(
+        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> builtins.list[Task]:
         """The swarm's tasks — ``GET /tasks`` (managers only).
 
         `filters`: ``{"service": [name or id]}``, ``{"desired-state": ["running"]}``,
         ``{"node": [...]}``, ``{"label": [...]}``, ``{"id": [...]}``, ``{"name": [...]}``.
         """
-        return self._executor.send(_tasks.list(filters=filters))
+        return self._executor.send(with_extra_query(_tasks.list(filters=filters), extra_query))
 
     def logs(
         self,
@@ -1341,6 +1792,7 @@ class Tasks:
         timestamps: bool = False,
         tail: int | str | None = None,
         details: bool = False,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> OutputStream:
         """One task's output, as ``(stream, bytes)`` frames — ``GET /tasks/{id}/logs``.
 
@@ -1348,15 +1800,18 @@ class Tasks:
         """
         return OutputStream(
             self._executor,
-            _tasks.logs(
-                id,
-                stdout=stdout,
-                stderr=stderr,
-                follow=follow,
-                since=since,
-                timestamps=timestamps,
-                tail=tail,
-                details=details,
+            with_extra_query(
+                _tasks.logs(
+                    id,
+                    stdout=stdout,
+                    stderr=stderr,
+                    follow=follow,
+                    since=since,
+                    timestamps=timestamps,
+                    tail=tail,
+                    details=details,
+                ),
+                extra_query,
             ),
         )
 
@@ -1378,6 +1833,7 @@ class Secrets:
         labels: Mapping[str, str] | None = None,
         driver: Driver | Mapping[str, Any] | None = None,
         templating: Driver | Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> IDResponse:
         """Create a secret; its ID — ``POST /secrets/create``.
 
@@ -1388,34 +1844,48 @@ class Secrets:
         driver (``Driver(name="golang")``).
         """
         return self._executor.send(
-            _secrets.create(
-                spec, name=name, data=data, labels=labels, driver=driver, templating=templating
+            with_extra_query(
+                _secrets.create(
+                    spec, name=name, data=data, labels=labels, driver=driver, templating=templating
+                ),
+                extra_query,
             )
         )
 
-    def delete(self, id: str) -> None:
+    def delete(self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None) -> None:
         """Remove a secret; one in use by a service is a `Conflict` — ``DELETE /secrets/{id}``."""
-        return self._executor.send(_secrets.delete(id))
+        return self._executor.send(with_extra_query(_secrets.delete(id), extra_query))
 
-    def inspect(self, id: str) -> Secret:
+    def inspect(self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None) -> Secret:
         """A secret's spec (without the data), version and dates — ``GET /secrets/{id}``."""
-        return self._executor.send(_secrets.inspect(id))
+        return self._executor.send(with_extra_query(_secrets.inspect(id), extra_query))
 
-    def list(self, *, filters: Filters | None = None) -> builtins.list[Secret]:
+    def list(
+        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> builtins.list[Secret]:
         """Secrets, without their data — ``GET /secrets`` (swarm managers; Podman has its own).
 
         `filters`: ``{"name": [...]}``, ``{"label": ["team=a"]}``, ``{"id": [...]}``,
         ``{"names": [...]}``.
         """
-        return self._executor.send(_secrets.list(filters=filters))
+        return self._executor.send(with_extra_query(_secrets.list(filters=filters), extra_query))
 
-    def update(self, id: str, spec: SecretSpec | Mapping[str, Any], *, version: int) -> None:
+    def update(
+        self,
+        id: str,
+        spec: SecretSpec | Mapping[str, Any],
+        *,
+        version: int,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> None:
         """Change a secret's labels (nothing else can change) — ``POST /secrets/{id}/update``.
 
         `version` is the secret's current ``Version.Index``; send its whole current spec
         (``inspect(id).spec``) with the new labels.
         """
-        return self._executor.send(_secrets.update(id, spec, version=version))
+        return self._executor.send(
+            with_extra_query(_secrets.update(id, spec, version=version), extra_query)
+        )
 
 
 class Configs:
@@ -1434,6 +1904,7 @@ class Configs:
         data: bytes | str | None = None,
         labels: Mapping[str, str] | None = None,
         templating: Driver | Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> IDResponse:
         """Create a config; its ID — ``POST /configs/create``.
 
@@ -1444,33 +1915,47 @@ class Configs:
         (``Driver(name="golang")``).
         """
         return self._executor.send(
-            _configs.create(spec, name=name, data=data, labels=labels, templating=templating)
+            with_extra_query(
+                _configs.create(spec, name=name, data=data, labels=labels, templating=templating),
+                extra_query,
+            )
         )
 
-    def delete(self, id: str) -> None:
+    def delete(self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None) -> None:
         """Remove a config; one in use by a service is a `Conflict` — ``DELETE /configs/{id}``."""
-        return self._executor.send(_configs.delete(id))
+        return self._executor.send(with_extra_query(_configs.delete(id), extra_query))
 
-    def inspect(self, id: str) -> Config:
+    def inspect(self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None) -> Config:
         """A config: its spec (with the data, base64), version and dates —
         ``GET /configs/{id}``; ``base64.b64decode(config.spec.data)`` is the content."""
-        return self._executor.send(_configs.inspect(id))
+        return self._executor.send(with_extra_query(_configs.inspect(id), extra_query))
 
-    def list(self, *, filters: Filters | None = None) -> builtins.list[Config]:
+    def list(
+        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> builtins.list[Config]:
         """Configs, with their data — ``GET /configs`` (swarm managers only).
 
         `filters`: ``{"name": [...]}``, ``{"label": ["team=a"]}``, ``{"id": [...]}``,
         ``{"names": [...]}``.
         """
-        return self._executor.send(_configs.list(filters=filters))
+        return self._executor.send(with_extra_query(_configs.list(filters=filters), extra_query))
 
-    def update(self, id: str, spec: ConfigSpec | Mapping[str, Any], *, version: int) -> None:
+    def update(
+        self,
+        id: str,
+        spec: ConfigSpec | Mapping[str, Any],
+        *,
+        version: int,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> None:
         """Change a config's labels (nothing else can change) — ``POST /configs/{id}/update``.
 
         `version` is the config's current ``Version.Index``; send its whole current spec
         (``inspect(id).spec``) with the new labels.
         """
-        return self._executor.send(_configs.update(id, spec, version=version))
+        return self._executor.send(
+            with_extra_query(_configs.update(id, spec, version=version), extra_query)
+        )
 
 
 class Plugins:
@@ -1487,6 +1972,7 @@ class Plugins:
         context: bytes | Iterable[bytes] | Iterable[bytes] | str | os.PathLike[str],
         *,
         content_length: int | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> None:
         """Create a plugin from a directory holding ``config.json`` and ``rootfs/`` —
         ``POST /plugins/create``.
@@ -1495,43 +1981,65 @@ class Plugins:
         or pieces streamed as they come). `name` is the plugin's reference, e.g.
         ``registry:5000/team/myplugin:1.0`` to `push` it there later. The plugin starts disabled.
         """
-        return self._executor.send(_plugins.create(name, context, content_length=content_length))
+        return self._executor.send(
+            with_extra_query(
+                _plugins.create(name, context, content_length=content_length), extra_query
+            )
+        )
 
-    def delete(self, name: str, *, force: bool = False) -> Plugin | None:
+    def delete(
+        self, name: str, *, force: bool = False, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> Plugin | None:
         """Remove a plugin (`force`: even an enabled one) — ``DELETE /plugins/{name}``.
 
         The spec promises the removed plugin; Docker sends nothing back (``None`` then).
         """
-        return self._executor.send(_plugins.delete(name, force=force))
+        return self._executor.send(
+            with_extra_query(_plugins.delete(name, force=force), extra_query)
+        )
 
-    def disable(self, name: str, *, force: bool = False) -> None:
+    def disable(
+        self, name: str, *, force: bool = False, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> None:
         """Stop a plugin (`force`: even while something uses it) —
         ``POST /plugins/{name}/disable``."""
-        return self._executor.send(_plugins.disable(name, force=force))
+        return self._executor.send(
+            with_extra_query(_plugins.disable(name, force=force), extra_query)
+        )
 
-    def enable(self, name: str, *, timeout: int = 0) -> None:
+    def enable(
+        self, name: str, *, timeout: int = 0, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> None:
         """Start a plugin — ``POST /plugins/{name}/enable``.
 
         The daemon waits until the plugin listens on its socket. `timeout` (seconds, 0: the
         daemon's default) bounds the daemon's calls to the plugin once it runs; it is always sent,
         as Docker 20.10 fails on an enable without it.
         """
-        return self._executor.send(_plugins.enable(name, timeout=timeout))
+        return self._executor.send(
+            with_extra_query(_plugins.enable(name, timeout=timeout), extra_query)
+        )
 
-    def inspect(self, name: str) -> Plugin:
+    def inspect(self, name: str, *, extra_query: Mapping[str, QueryValue] | None = None) -> Plugin:
         """An installed plugin: its config, settings and whether it is enabled —
         ``GET /plugins/{name}/json``."""
-        return self._executor.send(_plugins.inspect(name))
+        return self._executor.send(with_extra_query(_plugins.inspect(name), extra_query))
 
-    def list(self, *, filters: Filters | None = None) -> builtins.list[Plugin]:
+    def list(
+        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+    ) -> builtins.list[Plugin]:
         """Installed plugins — ``GET /plugins``.
 
         `filters`: ``{"capability": ["volumedriver"]}``, ``{"enabled": ["true"]}``.
         """
-        return self._executor.send(_plugins.list(filters=filters))
+        return self._executor.send(with_extra_query(_plugins.list(filters=filters), extra_query))
 
     def privileges(
-        self, remote: str, *, auth: AuthConfig | Mapping[str, Any] | None = None
+        self,
+        remote: str,
+        *,
+        auth: AuthConfig | Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> builtins.list[PluginPrivilege]:
         """What the plugin `remote` (a registry reference) asks for: network, mounts, devices,
         capabilities… — ``GET /plugins/privileges``; grant exactly these to `pull` it.
@@ -1539,7 +2047,9 @@ class Plugins:
         `auth` (sent as ``X-Registry-Auth``) is for a private registry. Docker answers an empty
         list, not an error, for a plugin it cannot read (missing, or the credentials refused).
         """
-        return self._executor.send(_plugins.privileges(remote, auth=auth))
+        return self._executor.send(
+            with_extra_query(_plugins.privileges(remote, auth=auth), extra_query)
+        )
 
     def pull(
         self,
@@ -1548,6 +2058,7 @@ class Plugins:
         name: str | None = None,
         privileges: Sequence[PluginPrivilege | Mapping[str, Any]] | None = None,
         auth: AuthConfig | Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> ProgressStream[CreateImageInfo]:
         """Install the plugin `remote` (disabled) — ``POST /plugins/pull``; a progress stream
         whose `wait()` raises the daemon's error.
@@ -1557,24 +2068,39 @@ class Plugins:
         ``X-Registry-Auth``.
         """
         return ProgressStream(
-            self._executor, _plugins.pull(remote, name=name, privileges=privileges, auth=auth)
+            self._executor,
+            with_extra_query(
+                _plugins.pull(remote, name=name, privileges=privileges, auth=auth), extra_query
+            ),
         )
 
     def push(
-        self, name: str, *, auth: AuthConfig | Mapping[str, Any] | None = None
+        self,
+        name: str,
+        *,
+        auth: AuthConfig | Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> ProgressStream[PushImageInfo]:
         """Push a plugin to the registry its name points at — ``POST /plugins/{name}/push``; a
         progress stream whose `wait()` raises the registry's error (e.g. unauthorized)."""
-        return ProgressStream(self._executor, _plugins.push(name, auth=auth))
+        return ProgressStream(
+            self._executor, with_extra_query(_plugins.push(name, auth=auth), extra_query)
+        )
 
-    def set(self, name: str, settings: Sequence[str] | Mapping[str, str]) -> None:
+    def set(
+        self,
+        name: str,
+        settings: Sequence[str] | Mapping[str, str],
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+    ) -> None:
         """Change a disabled plugin's settings — ``POST /plugins/{name}/set``.
 
         ``{"DEBUG": "1"}`` sets an env variable, ``{"mymount.source": "/data"}`` a mount source,
         ``{"myargs": "a b"}`` args, ``{"mydevice.path": "/dev/x"}`` a device; a list of
         ``"key=value"`` strings is accepted too. Only what the plugin declares settable changes.
         """
-        return self._executor.send(_plugins.set(name, settings))
+        return self._executor.send(with_extra_query(_plugins.set(name, settings), extra_query))
 
     def upgrade(
         self,
@@ -1583,6 +2109,7 @@ class Plugins:
         remote: str,
         privileges: Sequence[PluginPrivilege | Mapping[str, Any]] | None = None,
         auth: AuthConfig | Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> ProgressStream[CreateImageInfo]:
         """Replace a disabled plugin with `remote` (a newer tag), keeping its settings —
         ``POST /plugins/{name}/upgrade``; a progress stream whose `wait()` raises on failure.
@@ -1590,7 +2117,10 @@ class Plugins:
         `privileges` as for `pull`: exactly what `privileges(remote)` lists.
         """
         return ProgressStream(
-            self._executor, _plugins.upgrade(name, remote=remote, privileges=privileges, auth=auth)
+            self._executor,
+            with_extra_query(
+                _plugins.upgrade(name, remote=remote, privileges=privileges, auth=auth), extra_query
+            ),
         )
 
 
@@ -1603,14 +2133,20 @@ class Distribution:
         self._executor = executor
 
     def inspect(
-        self, name: str, *, auth: AuthConfig | Mapping[str, Any] | None = None
+        self,
+        name: str,
+        *,
+        auth: AuthConfig | Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
     ) -> DistributionInspect:
         """The manifest descriptor (digest, media type, size) and platforms of image `name` in
         its registry, without pulling it — ``GET /distribution/{name}/json``.
 
         The daemon asks the registry; `auth` (sent as ``X-Registry-Auth``) is for a private one.
         """
-        return self._executor.send(_distribution.inspect(name, auth=auth))
+        return self._executor.send(
+            with_extra_query(_distribution.inspect(name, auth=auth), extra_query)
+        )
 
 
 class Namespaces:

@@ -5,6 +5,6 @@ these modules (`engineapi._codegen.namespaces`), so a builder's signature and do
 the public method's.
 """
 
-from engineapi.api._call import Call, RawCall, Reply, StreamCall
+from engineapi.api._call import Call, RawCall, Reply, StreamCall, with_extra_query
 
-__all__ = ["Call", "RawCall", "Reply", "StreamCall"]
+__all__ = ["Call", "RawCall", "Reply", "StreamCall", "with_extra_query"]

@@ -10,6 +10,7 @@ execute them. Response kinds:
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import time
@@ -40,6 +41,7 @@ __all__ = [
     "HijackCall",
     "OutputCall",
     "Pause",
+    "Platform",
     "ProgressCall",
     "RawCall",
     "Reply",
@@ -47,10 +49,13 @@ __all__ = [
     "Timestamp",
     "WebSocketCall",
     "decode_list",
+    "QueryValue",
     "encode_filters",
+    "encode_platform",
     "encode_timestamp",
     "path_param",
     "to_body",
+    "with_extra_query",
 ]
 
 T = TypeVar("T")
@@ -144,6 +149,7 @@ class Call(Generic[T]):
         "optional_query",
         "params",
         "path",
+        "podman_query",
         "query",
         "response_timeout",
         "versioned",
@@ -168,6 +174,7 @@ class Call(Generic[T]):
         optional_query: Mapping[str, object] | None = None,
         credentials: CredentialsNeeded | None = None,
         local: LocalSource | None = None,
+        podman_query: Mapping[str, object] | None = None,
     ) -> None:
         self.operation_id = operation_id
         if method is None or path is None:
@@ -180,6 +187,10 @@ class Call(Generic[T]):
         self.query, self.params = _encode_query(query)
         #: Parameters sent only when the API version in use has them (the client decides).
         self.optional_query = _encode_query(optional_query)[0]
+        #: Parameters Podman's compat API reads in another form than Docker (a JSON array
+        #: where Docker repeats the key): sent instead of the pairs of `query` with the same
+        #: names when the daemon is Podman (the client decides, from its ``/_ping``).
+        self.podman_query = _encode_query(podman_query)[0]
         if json_body is not None:
             body = json.dumps(json_body, separators=(",", ":")).encode()
             headers = (*headers, ("Content-Type", "application/json"))
@@ -198,11 +209,23 @@ class Call(Generic[T]):
         #: they can tell): see `engineapi.archive.local`.
         self.local = local
 
-    def target(self, api_version: str | None, extra_query: Sequence[tuple[str, str]] = ()) -> str:
+    def target(
+        self,
+        api_version: str | None,
+        extra_query: Sequence[tuple[str, str]] = (),
+        *,
+        podman: bool = False,
+    ) -> str:
         """The request target: version prefix, path and query string (`query`, then
-        `extra_query`: the optional parameters the API version in use has)."""
+        `extra_query`: the optional parameters the API version in use has). With `podman`,
+        the pairs of `podman_query` replace those of `query` with the same names."""
         prefix = f"/v{api_version}" if self.versioned and api_version else ""
-        pairs = (*self.query, *extra_query) if extra_query else self.query
+        pairs = self.query
+        if podman and self.podman_query:
+            replaced = {name for name, _ in self.podman_query}
+            pairs = (*(p for p in pairs if p[0] not in replaced), *self.podman_query)
+        if extra_query:
+            pairs = (*pairs, *extra_query)
         if pairs:
             query = "&".join(f"{name}={quote(value, safe='')}" for name, value in pairs)
             return f"{prefix}{self.path}?{query}"
@@ -417,6 +440,78 @@ def _encode_query(
             text = json.dumps(value, separators=(",", ":"))
         pairs.append((name, text))
     return tuple(pairs), tuple(dict.fromkeys(name for name, _ in pairs))
+
+
+#: A value of a query parameter given by name (`with_extra_query`): a string, an integer, a
+#: bool (sent as ``1``/``0``), or a list or tuple of those (the name repeated per item).
+QueryValue = str | int | bool | Sequence[str | int | bool]
+
+_CallT = TypeVar("_CallT", bound="Call[Any]")
+
+
+def with_extra_query(call: _CallT, extra: Mapping[str, QueryValue] | None) -> _CallT:
+    """A copy of `call` that also sends the query parameters `extra` — for a parameter the
+    bundled API specs do not describe (a newer daemon's, an engine's own). `call` is unchanged.
+
+    Names must be non-empty strings that are not the operation's own parameters (use the
+    keyword for those); values strings, integers, bools or lists of them. They are sent as given, after
+    the call's own, and never checked against the API version (the specs do not know them).
+    """
+    if not extra:
+        return call
+    if not isinstance(extra, Mapping):
+        raise TypeError(f"extra_query must be a mapping of names to values, not {type(extra)!r}")
+    from engineapi.api._operations import OPERATIONS
+
+    operation = OPERATIONS.get(call.operation_id)
+    taken = {name for name, _ in (*call.query, *call.optional_query, *call.podman_query)}
+    if operation is not None:
+        taken.update(p.name for p in operation.params_in("query"))
+    pairs: list[tuple[str, str]] = []
+    for name, value in extra.items():
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"extra_query names must be non-empty strings, not {name!r}")
+        if name in taken:
+            raise ValueError(
+                f"extra_query: {call.operation_id} already sends {name!r}; use its keyword"
+            )
+        items = value if isinstance(value, list | tuple) else (value,)
+        for item in items:
+            if isinstance(item, bool):
+                pairs.append((name, "1" if item else "0"))
+            elif isinstance(item, str | int):
+                pairs.append((name, str(item)))
+            else:
+                raise TypeError(
+                    f"extra_query[{name!r}]: expected str, int, bool or a list of them, "
+                    f"not {type(item).__name__}"
+                )
+    copied = copy.copy(call)
+    copied.query = (*call.query, *pairs)
+    return copied
+
+
+#: A platform as ``os[/arch[/variant]]`` (``linux/arm64/v8``), or an OCI platform mapping
+#: (``{"os": "linux", "architecture": "arm64", "variant": "v8"}``).
+Platform = str | Mapping[str, Any]
+
+
+def encode_platform(platform: Platform) -> str:
+    """A platform as the JSON-encoded OCI platform the image endpoints read (``platform=`` of
+    inspect, history, push, save and load, ``platforms=`` of delete): ``linux/amd64`` becomes
+    ``{"os":"linux","architecture":"amd64"}``; a mapping, or a string that already is a JSON
+    object, is sent as it is."""
+    if isinstance(platform, Mapping):
+        return json.dumps(dict(platform), separators=(",", ":"))
+    if not isinstance(platform, str):
+        raise TypeError(f"a platform is 'os[/arch[/variant]]' or a mapping, not {platform!r}")
+    if platform.lstrip().startswith("{"):
+        return platform
+    parts = platform.split("/")
+    if not 1 <= len(parts) <= 3 or not all(parts):
+        raise ValueError(f"a platform is 'os[/arch[/variant]]', not {platform!r}")
+    encoded = dict(zip(("os", "architecture", "variant"), parts, strict=False))
+    return json.dumps(encoded, separators=(",", ":"))
 
 
 def encode_filters(filters: Filters | None) -> str | None:

@@ -12,10 +12,12 @@ from engineapi import models
 from engineapi.api._call import (
     Call,
     Filters,
+    Platform,
     ProgressCall,
     RawCall,
     decode_list,
     encode_filters,
+    encode_platform,
     to_body,
 )
 from engineapi.archive.local import BuildContextDir, fspath, is_path
@@ -63,6 +65,29 @@ __all__ = [
 ]
 
 Body = bytes | Iterable[bytes] | AsyncIterable[bytes]
+
+
+def _platforms(value: Platform | Sequence[Platform] | None) -> builtins.list[str] | None:
+    """One or several platforms as JSON-encoded OCI platforms, the key repeated per item."""
+    if value is None:
+        return None
+    if isinstance(value, str | Mapping):
+        return [encode_platform(value)]
+    return [encode_platform(item) for item in value] or None
+
+
+def _platform(value: Platform | None) -> str | None:
+    return encode_platform(value) if value is not None else None
+
+
+#: What makes a build context string a remote one, as the docker CLI tells them apart.
+_REMOTE_PREFIXES = ("http://", "https://", "git://", "git@")
+
+
+def _is_remote_context(context: object) -> bool:
+    """Whether `context` names a remote build context (an http(s) URL or a git repository)
+    rather than a local directory."""
+    return isinstance(context, str) and context.startswith(_REMOTE_PREFIXES)
 
 
 def registry_auth_header(
@@ -225,13 +250,16 @@ def _split_reference(reference: str) -> tuple[str, str | None]:
 
 
 def inspect(
-    name: str, *, manifests: bool = False, platform: str | None = None
+    name: str, *, manifests: bool = False, platform: Platform | None = None
 ) -> Call[ImageInspect]:
-    """Everything about an image — ``GET /images/{name}/json``."""
+    """Everything about an image — ``GET /images/{name}/json``.
+
+    `platform` (API ≥ 1.49) selects a variant of a multi-platform image: ``"linux/arm64"`` or
+    an OCI platform mapping, sent JSON-encoded as the daemon reads it."""
     return Call(
         "ImageInspect",
         name,
-        query={"manifests": manifests or None, "platform": platform},
+        query={"manifests": manifests or None, "platform": _platform(platform)},
         decode=lambda r: models.ImageInspect.from_wire(r.json()),
     )
 
@@ -239,7 +267,7 @@ def inspect(
 def attestations(
     name: str,
     *,
-    platform: Sequence[str] | None = None,
+    platform: Platform | Sequence[Platform] | None = None,
     type: Sequence[str] | None = None,
     statement: bool = False,
 ) -> Call[builtins.list[AttestationStatement]]:
@@ -249,7 +277,7 @@ def attestations(
         "ImageAttestations",
         name,
         query={
-            "platform": builtins.list(platform) if platform else None,
+            "platform": _platforms(platform),
             "type": builtins.list(type) if type else None,
             "statement": statement or None,
         },
@@ -258,13 +286,13 @@ def attestations(
 
 
 def history(
-    name: str, *, platform: str | None = None
+    name: str, *, platform: Platform | None = None
 ) -> Call[builtins.list[ImageHistoryResponseItem]]:
     """The layers an image was built from, newest first — ``GET /images/{name}/history``."""
     return Call(
         "ImageHistory",
         name,
-        query={"platform": platform},
+        query={"platform": _platform(platform)},
         decode=decode_list(models.ImageHistoryResponseItem),
     )
 
@@ -273,7 +301,7 @@ def push(
     name: str,
     *,
     tag: str | None = None,
-    platform: str | None = None,
+    platform: Platform | None = None,
     auth: AuthConfig | Mapping[str, Any] | None = None,
 ) -> ProgressCall[PushImageInfo]:
     """Push an image to its registry — ``POST /images/{name}/push``; a progress stream whose
@@ -283,7 +311,7 @@ def push(
     return ProgressCall(
         "ImagePush",
         name,
-        query={"tag": tag, "platform": platform},
+        query={"tag": tag, "platform": _platform(platform)},
         headers=registry_auth_header(auth) if auth is not None else (),
         credentials=CredentialsNeeded(name) if auth is None else None,
         decode_item=models.PushImageInfo.from_wire,
@@ -306,17 +334,17 @@ def delete(
     *,
     force: bool = False,
     noprune: bool = False,
-    platforms: Sequence[str] | None = None,
+    platforms: Platform | Sequence[Platform] | None = None,
 ) -> Call[builtins.list[ImageDeleteResponseItem]]:
     """Remove an image (or one of its names) — ``DELETE /images/{name}``; what was untagged
-    and deleted."""
+    and deleted. `platforms` (API ≥ 1.50) limits it to those variants."""
     return Call(
         "ImageDelete",
         name,
         query={
             "force": force or None,
             "noprune": noprune or None,
-            "platforms": builtins.list(platforms) if platforms else None,
+            "platforms": _platforms(platforms),
         },
         decode=decode_list(models.ImageDeleteResponseItem),
     )
@@ -373,23 +401,25 @@ def commit(
     )
 
 
-def get(name: str, *, platform: Sequence[str] | None = None) -> RawCall:
+def get(name: str, *, platform: Platform | Sequence[Platform] | None = None) -> RawCall:
     """An image (and its parents) as a tarball, streamed (``docker save``) —
     ``GET /images/{name}/get``."""
     return RawCall(
         "ImageGet",
         name,
-        query={"platform": builtins.list(platform) if platform else None},
+        query={"platform": _platforms(platform)},
     )
 
 
-def get_all(names: Sequence[str], *, platform: Sequence[str] | None = None) -> RawCall:
+def get_all(
+    names: Sequence[str], *, platform: Platform | Sequence[Platform] | None = None
+) -> RawCall:
     """Several images in one tarball, streamed — ``GET /images/get``."""
     return RawCall(
         "ImageGetAll",
         query={
             "names": builtins.list(names),
-            "platform": builtins.list(platform) if platform else None,
+            "platform": _platforms(platform),
         },
     )
 
@@ -398,7 +428,7 @@ def load(
     tar: Body,
     *,
     quiet: bool = False,
-    platform: Sequence[str] | None = None,
+    platform: Platform | Sequence[Platform] | None = None,
     content_length: int | None = None,
 ) -> ProgressCall[BuildInfo]:
     """Load images from a tarball made by `get` (``docker load``), streamed up —
@@ -407,7 +437,7 @@ def load(
         "ImageLoad",
         query={
             "quiet": quiet or None,
-            "platform": builtins.list(platform) if platform else None,
+            "platform": _platforms(platform),
         },
         headers=[("Content-Type", "application/x-tar")],
         body=tar,
@@ -418,7 +448,7 @@ def load(
 
 
 def build(
-    context: Body | str | os.PathLike[str],
+    context: Body | str | os.PathLike[str] | None = None,
     *,
     tag: Sequence[str] | str | None = None,
     dockerfile: str | None = None,
@@ -434,6 +464,21 @@ def build(
     extra_hosts: Sequence[str] | None = None,
     gzip: bool = False,
     registry_config: Mapping[str, Any] | None = None,
+    remote: str | None = None,
+    quiet: bool = False,
+    cache_from: Sequence[str] | None = None,
+    shm_size: int | None = None,
+    squash: bool = False,
+    memory: int | None = None,
+    memory_swap: int | None = None,
+    cpu_shares: int | None = None,
+    cpuset_cpus: str | None = None,
+    cpuset_mems: str | None = None,
+    cpu_period: int | None = None,
+    cpu_quota: int | None = None,
+    cgroup_parent: str | None = None,
+    isolation: str | None = None,
+    outputs: Sequence[Mapping[str, Any]] | str | None = None,
 ) -> ProgressCall[BuildInfo]:
     """Build an image (classic builder) — ``POST /build``; a progress stream whose `wait()`
     raises the build's error.
@@ -444,12 +489,28 @@ def build(
     streamed from disk as it is uploaded (gzip-compressed with `gzip`); `dockerfile` is then
     relative to it (default ``Dockerfile``), and a missing one raises `BuildContextError` when
     the call is sent (the client reads the directory then, not this builder).
+    A remote context — `remote`, or a `context` that is an ``http(s)://`` or ``git://`` URL
+    or ``git@…`` — is fetched by the daemon: a git repository, a tarball, or a plain
+    Dockerfile; nothing is uploaded.
     `registry_config` (registry → credentials) is sent as ``X-Registry-Config``; by default,
     every registry's credentials the docker CLI knows, as the CLI sends them.
+
+    As ``docker build`` options: `extra_hosts` (``--add-host``, ``"name:ip"`` each), `quiet`
+    (``-q``: the stream holds only the image ID), `cache_from`, `shm_size` (bytes), `squash`
+    (experimental daemons only), `memory`/`memory_swap` (bytes), `cpu_shares`, `cpuset_cpus`,
+    `cpuset_mems`, `cpu_period`/`cpu_quota` (µs), `cgroup_parent`, `isolation` (Windows
+    daemons: ``process``, ``hyperv``), `outputs` (BuildKit exporters, a list of mappings).
     """
     local = None
     body: Body | None = None
-    if is_path(context):  # read by the client when it sends: the Dockerfile's path with it
+    if remote is not None and context is not None:
+        raise TypeError("images.build takes a context or remote=, not both")
+    if _is_remote_context(context):
+        remote = cast(str, context)
+    elif context is None:
+        if remote is None:
+            raise TypeError("images.build needs a context (a directory or a tar) or remote=")
+    elif is_path(context):  # read by the client when it sends: the Dockerfile's path with it
         local = BuildContextDir(fspath(context), dockerfile, gzip)
         dockerfile = None
     else:
@@ -461,10 +522,16 @@ def build(
     if registry_config is not None:
         configs = {key: to_body(value) for key, value in registry_config.items()}
         headers.append(("X-Registry-Config", registry_config_value(configs)))
+    hosts = builtins.list(extra_hosts or ())
+    if isinstance(outputs, str) or outputs is None:
+        outputs_value = outputs
+    else:
+        outputs_value = json.dumps([dict(output) for output in outputs])
     return ProgressCall(
         "ImageBuild",
         query={
             "t": tags or None,
+            "remote": remote,
             "dockerfile": dockerfile,
             "buildargs": json.dumps(dict(build_args)) if build_args else None,
             "labels": json.dumps(dict(labels)) if labels else None,
@@ -475,9 +542,26 @@ def build(
             "nocache": no_cache or None,
             "rm": rm,
             "forcerm": force_rm or None,
-            "extrahosts": ",".join(extra_hosts) if extra_hosts else None,
+            # The daemon reads the key repeated, one host each (a comma is not a separator).
+            "extrahosts": hosts or None,
+            "q": quiet or None,
+            "cachefrom": json.dumps(builtins.list(cache_from)) if cache_from else None,
+            "shmsize": shm_size,
+            "squash": squash or None,
+            "memory": memory,
+            "memswap": memory_swap,
+            "cpushares": cpu_shares,
+            "cpusetcpus": cpuset_cpus,
+            "cpusetmems": cpuset_mems,
+            "cpuperiod": cpu_period,
+            "cpuquota": cpu_quota,
+            "cgroupparent": cgroup_parent,
+            "isolation": isolation,
+            "outputs": outputs_value,
             "version": "1",
         },
+        # Podman's compat API reads extra hosts as one JSON array instead.
+        podman_query={"extrahosts": json.dumps(hosts) if hosts else None},
         headers=headers,
         body=body,
         decode_item=models.BuildInfo.from_wire,
@@ -492,14 +576,24 @@ def build_prune(
     all: bool = False,
     filters: Filters | None = None,
     keep_storage: int | None = None,
+    reserved_space: int | None = None,
+    max_used_space: int | None = None,
+    min_free_space: int | None = None,
 ) -> Call[BuildPruneResponse]:
-    """Remove the build cache — ``POST /build/prune``."""
+    """Remove the build cache — ``POST /build/prune``.
+
+    `keep_storage` (bytes; up to API 1.51) is superseded by `reserved_space`,
+    `max_used_space` and `min_free_space` (bytes; API ≥ 1.48): an older API raises
+    `APIVersionError` before anything is sent."""
     return Call(
         "BuildPrune",
         query={
             "all": all or None,
             "filters": encode_filters(filters),
             "keep-storage": keep_storage,
+            "reserved-space": reserved_space,
+            "max-used-space": max_used_space,
+            "min-free-space": min_free_space,
         },
         decode=lambda r: models.BuildPruneResponse.from_wire(r.json()),
         response_timeout=None,
