@@ -19,7 +19,7 @@ from engineapi.errors import (
 from engineapi.http import NEED_DATA, ClientConnection, Data, Headers
 from engineapi.http import Response as ResponseHead
 from engineapi.http._events import EndOfMessage
-from engineapi.transports.base import READ_SIZE, AsyncStream
+from engineapi.transports.base import READ_SIZE, AsyncStream, TruncatedStream
 
 __all__ = [
     "AsyncConnectionOwner",
@@ -261,6 +261,8 @@ class AsyncHijackedStream:
             return data
         try:
             data = await self._stream.read(max_bytes, timeout)
+        except TruncatedStream:
+            raise  # cut, not ended (TLS without close_notify)
         except ConnectionLost:
             data = b""
         if not data and self.closed_by_client:

@@ -21,7 +21,7 @@ from engineapi.errors import (
 from engineapi.http import NEED_DATA, ClientConnection, Data, Headers
 from engineapi.http import Response as ResponseHead
 from engineapi.http._events import EndOfMessage
-from engineapi.transports.base import READ_SIZE, Stream
+from engineapi.transports.base import READ_SIZE, Stream, TruncatedStream
 
 __all__ = [
     "ConnectionOwner",
@@ -256,6 +256,8 @@ class HijackedStream:
             return data
         try:
             data = self._stream.read(max_bytes, timeout)
+        except TruncatedStream:
+            raise  # cut, not ended (TLS without close_notify)
         except ConnectionLost:
             data = b""
         if not data and self.closed_by_client:

@@ -6,7 +6,9 @@ The caller owns the socket. For each exchange it calls `send_request()` (and `se
 `start_next_cycle()` then readies the connection for the next request if it can be reused.
 
 One request at a time (the Engine API never needs pipelining). The parser is strict: anything
-malformed raises `RemoteProtocolError`, and the connection refuses further use afterwards.
+malformed raises `RemoteProtocolError`, and the connection refuses further use afterwards. A
+response cut short by EOF (in its head, its chunks or before its Content-Length) is not malformed
+but lost: `ConnectionLost`, as a daemon killed mid-exchange.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from engineapi.errors import LocalProtocolError, RemoteProtocolError
+from engineapi.errors import ConnectionLost, LocalProtocolError, RemoteProtocolError
 from engineapi.http._events import (
     END_OF_MESSAGE,
     NEED_DATA,
@@ -230,6 +232,13 @@ class ClientConnection:
         self._keep_alive = False
         return RemoteProtocolError(message)
 
+    def _lost(self, message: str) -> ConnectionLost:
+        """The daemon closed the connection before the response was complete: not a malformed
+        response but a lost connection (a daemon killed or restarted mid-exchange)."""
+        self._state = _ERROR
+        self._keep_alive = False
+        return ConnectionLost(message)
+
     def _read_head(self) -> Event:
         while True:
             buf, pos = self._buf, self._pos
@@ -242,8 +251,8 @@ class ClientConnection:
                     raise self._fail(f"response head larger than {MAX_HEAD_SIZE} bytes")
                 if self._eof:
                     if len(buf) == pos and self.bytes_received == 0:
-                        raise self._fail("the daemon closed the connection without a response")
-                    raise self._fail("the daemon closed the connection inside a response head")
+                        raise self._lost("the daemon closed the connection without a response")
+                    raise self._lost("the daemon closed the connection inside a response head")
                 return NEED_DATA
             if end - pos > MAX_HEAD_SIZE:
                 raise self._fail(f"response head larger than {MAX_HEAD_SIZE} bytes")
@@ -340,7 +349,7 @@ class ClientConnection:
             self._state = _DONE
             return END_OF_MESSAGE
         if self._eof:
-            raise self._fail(
+            raise self._lost(
                 f"the daemon closed the connection with {self._body_remaining} body bytes missing"
             )
         return NEED_DATA
@@ -396,7 +405,7 @@ class ClientConnection:
                 if len(buf) - pos > MAX_CHUNK_LINE:
                     raise self._fail("chunk size or trailer line too long")
             if self._eof:
-                raise self._fail("the daemon closed the connection inside a chunked body")
+                raise self._lost("the daemon closed the connection inside a chunked body")
             return NEED_DATA
 
     # -- lifecycle -----------------------------------------------------------------------------

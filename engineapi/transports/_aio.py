@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import collections
+import select
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -94,13 +95,19 @@ def _expire(waiter: asyncio.Future[bool]) -> None:
 class AsyncSocketStream:
     """An asyncio `AsyncStream` over a socket transport (unix or TCP)."""
 
-    __slots__ = ("_closed", "_loop", "_protocol", "_transport")
+    __slots__ = ("_closed", "_loop", "_poll", "_protocol", "_transport")
 
     def __init__(self, transport: asyncio.Transport, protocol: _StreamProtocol) -> None:
         self._transport = transport
         self._protocol = protocol
         self._loop = asyncio.get_running_loop()
         self._closed = False
+        # Asks the socket itself whether it is readable (see `is_readable`).
+        self._poll: select.poll | None = None
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            self._poll = select.poll()
+            self._poll.register(sock.fileno(), select.POLLIN)
 
     async def read(self, max_bytes: int, timeout: float | None) -> bytes:
         protocol = self._protocol
@@ -168,8 +175,16 @@ class AsyncSocketStream:
                     pass
 
     def is_readable(self) -> bool:
+        """Whether data or an EOF waits: for an idle connection, that the daemon closed it.
+
+        The socket itself is asked, not only what the loop has seen: a daemon killed while the
+        loop was busy (or since its last turn) has closed connections the loop has not yet been
+        told about, and a request sent on one of them is lost.
+        """
         protocol = self._protocol
-        return bool(protocol.chunks) or protocol.eof or self._transport.is_closing()
+        if protocol.chunks or protocol.eof or self._transport.is_closing():
+            return True
+        return self._poll is not None and bool(self._poll.poll(0))
 
 
 async def async_dial(

@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-__all__ = ["AsyncStream", "Stream", "Transport"]
+from engineapi.errors import ConnectionLost
+
+__all__ = ["AsyncStream", "Stream", "Transport", "TruncatedStream"]
+
+
+class TruncatedStream(ConnectionLost):
+    """The far end stopped in a way that proves the stream was cut, not ended: TCP closed under
+    TLS without a close_notify. A hijacked stream, which otherwise takes a lost connection for
+    the end of the session, reports this one."""
+
 
 #: How much a stream asks the OS for per read: big enough for log streams at socket speed.
 READ_SIZE = 256 * 1024

@@ -12,7 +12,7 @@ import ssl
 import threading
 
 from engineapi.errors import ConnectError, ConnectionLost
-from engineapi.transports.base import READ_SIZE, AsyncStream, Stream, Transport
+from engineapi.transports.base import READ_SIZE, AsyncStream, Stream, Transport, TruncatedStream
 
 __all__ = ["AsyncTLSStream", "TLSStream", "TLSTransport"]
 
@@ -57,15 +57,25 @@ class _TLSState:
         return self._decrypt(max_bytes)
 
     def _decrypt(self, max_bytes: int) -> bytes | None:
-        """The next plaintext, ``b""`` once the daemon has ended, None if none is buffered."""
+        """The next plaintext, ``b""`` once the daemon has ended, None if none is buffered.
+
+        Only a close_notify ends the stream: TCP closed without one cuts it (a daemon killed,
+        a middlebox), and a close-delimited body or hijacked stream would otherwise look
+        complete — `TruncatedStream`.
+        """
         if self.ended:
             return b""
         try:
             data = self.sslobj.read(max_bytes)
         except ssl.SSLWantReadError:
             return None
-        except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
-            data = b""  # close_notify, or the daemon closed TCP without one
+        except ssl.SSLZeroReturnError:
+            data = b""  # close_notify
+        except ssl.SSLEOFError as exc:
+            raise TruncatedStream(
+                "the daemon closed the TLS connection without a close_notify: what was being "
+                "read may be cut short"
+            ) from exc
         if not data:
             self.ended = True
             return b""

@@ -67,8 +67,8 @@ def garbage(head: bytes) -> Iterator[bytes]:
 CASES: dict[str, tuple[Callable[[bytes], Iterator[bytes]], str, type[EngineAPIError]]] = {
     "stall": (stall, "info", TimeoutError),
     "trickle": (trickle, "info", TimeoutError),
-    "close mid-head": (close_mid_head, "info", RemoteProtocolError),
-    "close mid-chunk": (close_mid_chunk, "events", RemoteProtocolError),
+    "close mid-head": (close_mid_head, "info", ConnectionLost),
+    "close mid-chunk": (close_mid_chunk, "events", ConnectionLost),
     "close mid-frame": (close_mid_frame, "logs", RemoteProtocolError),
     "garbage": (garbage, "info", RemoteProtocolError),
 }

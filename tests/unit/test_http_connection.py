@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engineapi.errors import LocalProtocolError, RemoteProtocolError
+from engineapi.errors import ConnectionLost, LocalProtocolError, RemoteProtocolError
 from engineapi.http import NEED_DATA, ClientConnection, Data, EndOfMessage, Response
 
 
@@ -252,7 +252,8 @@ def test_duplicate_equal_content_length_is_accepted() -> None:
     ],
 )
 def test_truncated_responses(raw: bytes, message: str) -> None:
-    with pytest.raises(RemoteProtocolError, match=message):
+    """A response cut short by EOF is a lost connection (the daemon died), not a malformed one."""
+    with pytest.raises(ConnectionLost, match=message):
         exchange(raw)
 
 

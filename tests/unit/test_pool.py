@@ -130,7 +130,7 @@ def test_non_idempotent_request_is_not_retried(make_peer: PeerFactory, peer_path
 def test_fresh_connection_failure_is_not_retried(make_peer: PeerFactory, peer_path: Path) -> None:
     peer = make_peer([["drop"], ["answer"]])
     with Client(f"unix://{peer_path}", version="1.51") as client:
-        with pytest.raises(RemoteProtocolError, match="without a response"):
+        with pytest.raises(ConnectionLost, match="without a response"):
             client.send(ping_call())
     assert peer.connections == 1
 
