@@ -1,7 +1,11 @@
-"""Generate `engineapi/_sync/` from the hand-written `engineapi/_async/`.
+"""Generate the sync code from its hand-written async source.
 
-    python -m engineapi._codegen.unasync            # rewrite engineapi/_sync/
-    python -m engineapi._codegen.unasync --check    # fail if engineapi/_sync/ is stale
+    python -m engineapi._codegen.unasync            # rewrite the generated files
+    python -m engineapi._codegen.unasync --check    # fail if one is stale
+
+The sources: every module of `engineapi/_async/` (each becomes its namesake in
+`engineapi/_sync/`), and the few files of `FILES`, each generated next to its source
+(`engineapi/backends/_httpx_async.py` → `_httpx_sync.py`).
 
 The rewrite is an ordered table of whole-word substitutions. A line ending in
 ``# unasync: remove`` exists only in the async source. `--check` regenerates in memory and
@@ -15,14 +19,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["RULES", "generate", "main"]
+__all__ = ["FILES", "RULES", "generate", "main"]
 
 PACKAGE = Path(__file__).resolve().parent.parent
 SOURCE = PACKAGE / "_async"
 TARGET = PACKAGE / "_sync"
+#: Sources outside `SOURCE`, with the file generated from each.
+FILES = {
+    PACKAGE / "backends" / "_httpx_async.py": PACKAGE / "backends" / "_httpx_sync.py",
+}
 
 HEADER = (
-    "# GENERATED from engineapi/_async/{name} by `python -m engineapi._codegen.unasync`.\n"
+    "# GENERATED from {source} by `python -m engineapi._codegen.unasync`.\n"
     "# Do not edit: change the async source and regenerate (make gen).\n"
 )
 
@@ -43,7 +51,13 @@ RULES: list[tuple[str, str]] = [
     (r"\barun_blocking\b", "run_blocking"),
     (r"\barun_hooks\b", "run_hooks"),
     (r"\bextract_async_stream\b", "extract_stream"),
+    (r"\bhandle_async_request\b", "handle_request"),
+    (r"\baiter_raw\b", "iter_raw"),
+    (r"\banext\b", "next"),
+    (r"\bStopAsyncIteration\b", "StopIteration"),
+    (r"\bhttpx\.AsyncByteStream\b", "httpx.SyncByteStream"),
     (r"\bAsync([A-Z]\w*)", r"\1"),
+    (r"\b_Async([A-Z]\w*)", r"_\1"),
 ]
 
 _COMPILED = [(re.compile(pattern), replacement) for pattern, replacement in RULES]
@@ -64,13 +78,18 @@ def rewrite(source: str, used: set[str]) -> str:
     return text
 
 
-def generate() -> tuple[dict[str, str], set[str]]:
-    """The sync files (name → text) and the rules that were used."""
+def sources() -> dict[Path, Path]:
+    """Each async source with the sync file generated from it."""
+    return {path: TARGET / path.name for path in sorted(SOURCE.glob("*.py"))} | FILES
+
+
+def generate() -> tuple[dict[Path, str], set[str]]:
+    """The sync files (path → text) and the rules that were used."""
     used: set[str] = set()
-    files: dict[str, str] = {}
-    for path in sorted(SOURCE.glob("*.py")):
-        body = rewrite(path.read_text(), used)
-        files[path.name] = ruff_format(HEADER.format(name=path.name) + body, TARGET / path.name)
+    files: dict[Path, str] = {}
+    for source, target in sources().items():
+        header = HEADER.format(source=source.relative_to(PACKAGE.parent).as_posix())
+        files[target] = ruff_format(header + rewrite(source.read_text(), used), target)
     return files, used
 
 
@@ -95,22 +114,27 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unasync: rules never used (remove them or fix the source): {unused}")
         return 1
     stale = sorted(
-        name
-        for name, text in files.items()
-        if not (TARGET / name).exists() or (TARGET / name).read_text() != text
+        path for path, text in files.items() if not path.exists() or path.read_text() != text
     )
-    extra = sorted(p.name for p in TARGET.glob("*.py") if p.name not in files)
+    extra = sorted(path for path in TARGET.glob("*.py") if path not in files)
     if check:
         if stale or extra:
-            print(f"engineapi/_sync is stale: differs {stale}, not generated {extra}; run make gen")
+            print(
+                f"generated sync code is stale: differs {_names(stale)}, not generated "
+                f"{_names(extra)}; run make gen"
+            )
             return 1
         return 0
     TARGET.mkdir(exist_ok=True)
-    for name in extra:
-        (TARGET / name).unlink()
-    for name in stale:
-        (TARGET / name).write_text(files[name])
+    for path in extra:
+        path.unlink()
+    for path in stale:
+        path.write_text(files[path])
     return 0
+
+
+def _names(paths: list[Path]) -> list[str]:
+    return [path.relative_to(PACKAGE.parent).as_posix() for path in paths]
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator
 from types import TracebackType
-from typing import Protocol
+from typing import NoReturn, Protocol
 
 from engineapi.errors import (
     CLIENT_CLOSED_STREAM,
@@ -96,9 +96,7 @@ class HTTPConnection:
                     return event
                 raise RemoteProtocolError(f"expected a response head, got {event!r}")
         except (TransportError, ProtocolError) as exc:
-            if self.closed_by_client:
-                raise ConnectionLost(CLIENT_CLOSED_STREAM) from exc
-            raise
+            self._failed(exc)
 
     def receive_body_piece(self, timeout: float | None) -> bytes | None:
         """The next piece of the body, or ``None`` at its end."""
@@ -115,9 +113,14 @@ class HTTPConnection:
                     return None
                 raise RemoteProtocolError(f"unexpected {event!r} inside a response body")
         except (TransportError, ProtocolError) as exc:
-            if self.closed_by_client:
-                raise ConnectionLost(CLIENT_CLOSED_STREAM) from exc
-            raise
+            self._failed(exc)
+
+    def _failed(self, exc: TransportError | ProtocolError) -> NoReturn:
+        """Raise `exc`, a read's failure, or `ConnectionLost` saying the client was closed if
+        that is what broke the read (its close() cut the connection under it)."""
+        if self.closed_by_client:
+            raise ConnectionLost(CLIENT_CLOSED_STREAM) from exc
+        raise exc
 
     def is_reusable(self) -> bool:
         # A dead idle connection is caught when it is next taken from the pool.

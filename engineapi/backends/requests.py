@@ -19,9 +19,7 @@ backend gives it the larger of `Timeouts.response` and `Timeouts.read`, or none 
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import socket
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -31,10 +29,9 @@ import requests_unixsocket  # type: ignore[import-untyped]
 import urllib3
 
 from engineapi._timeouts import Timeouts
-from engineapi.backends._lent import Lent
+from engineapi.backends._lent import Lent, one_read_timeout, shut_down
 from engineapi.config import Endpoint, resolve_endpoint
 from engineapi.errors import (
-    CLIENT_CLOSED_STREAM,
     ConfigError,
     ConnectError,
     ConnectionLost,
@@ -42,10 +39,10 @@ from engineapi.errors import (
     RemoteProtocolError,
     TimeoutError,
 )
+from engineapi.transports.base import READ_SIZE
 
 __all__ = ["HijackUnsupported", "RequestsBackend"]
 
-_READ_SIZE = 256 * 1024
 _CONNECT_ERRNOS = {errno.ENOENT, errno.ECONNREFUSED, errno.EACCES, errno.EHOSTUNREACH}
 
 
@@ -116,12 +113,6 @@ class _SocketAdapter(requests_unixsocket.UnixAdapter):  # type: ignore[misc]
         return super().get_connection(f"http+unix://{urlsplit(text).netloc}/", proxies)
 
 
-def _one_read_timeout(timeouts: Timeouts) -> float | None:
-    if timeouts.response is None or timeouts.read is None:
-        return None
-    return max(timeouts.response, timeouts.read)
-
-
 def _causes(exc: BaseException) -> Iterator[BaseException]:
     """`exc`, its arguments that are exceptions, and their causes, depth first."""
     seen: set[int] = set()
@@ -177,10 +168,7 @@ class _Response:
         """Wake a thread blocked reading this body: shut the socket under it down (urllib3's
         connection object is its public ``connection``; closing alone would not wake it)."""
         connection = getattr(self._response.raw, "connection", None)
-        sock = getattr(connection, "sock", None)
-        if isinstance(sock, socket.socket):
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+        shut_down(getattr(connection, "sock", None))
 
     @property
     def status(self) -> int:
@@ -206,16 +194,14 @@ class _Response:
         try:
             try:
                 if raw.chunked:
-                    yield from raw.stream(_READ_SIZE, decode_content=False)
+                    yield from raw.stream(READ_SIZE, decode_content=False)
                 else:
-                    while piece := raw.read1(_READ_SIZE, decode_content=False):
+                    while piece := raw.read1(READ_SIZE, decode_content=False):
                         yield piece
             except Exception as exc:
-                if self._lent.closed:
-                    raise ConnectionLost(CLIENT_CLOSED_STREAM) from exc
+                self._lent.check(exc)
                 raise _translate(exc, self._where, connecting=False) from exc
-            if self._lent.closed:
-                raise ConnectionLost(CLIENT_CLOSED_STREAM)
+            self._lent.check()
             done = True
         finally:
             if done:
@@ -283,7 +269,7 @@ class RequestsBackend:
             response = self.session.send(
                 prepared,
                 stream=True,
-                timeout=(timeouts.connect, _one_read_timeout(timeouts)),
+                timeout=(timeouts.connect, one_read_timeout(timeouts)),
                 allow_redirects=False,
             )
         except Exception as exc:
