@@ -1,11 +1,11 @@
 """The models emitter: one module per definition (with the inline classes only it uses).
 
-Each generated class gets straight-line ``from_wire``/``to_wire`` methods: one block per key,
-no reflection at run time. See ``engineapi/models/_base.py`` for the design they follow.
-A class an ``allOf`` builds on another (``HostConfig`` on ``Resources``) subclasses it: each
-class of such a family decodes and encodes its own keys in module-level functions
-(``_set_own_X``, ``_read_own_X``, ``_put_own_X``) that its subclasses call too, so no key's code
-is written twice. Output is plain text; :mod:`.models` runs ``ruff format`` over it afterwards.
+The modules hold declarations only: each class's fields with their wire names, types,
+API versions and prose. Their ``from_wire``/``to_wire`` are written from those declarations
+at run time, on first use (``engineapi/models/_codec.py``, which ships in the wheel; see
+``engineapi/models/_base.py`` for the design they follow). A class an ``allOf`` builds on
+another (``HostConfig`` on ``Resources``) subclasses it and declares only its own fields.
+Output is plain text; :mod:`.models` runs ``ruff format`` over it afterwards.
 """
 
 from __future__ import annotations
@@ -31,8 +31,6 @@ from engineapi._codegen.schema import (
     TypeExpr,
     UnionT,
     iter_types,
-    lineage,
-    needs_conversion,
     own_fields,
 )
 
@@ -74,89 +72,12 @@ def annotation(t: TypeExpr) -> str:
     return " | ".join(annotation(option) for option in t.options)
 
 
-def _shape_test(t: TypeExpr, var: str) -> str:
-    """The cheap test that *var* has the JSON shape decoding expects for *t*."""
-    if isinstance(t, ModelT | MapT):
-        return f"type({var}) is dict"
-    if isinstance(t, ListT):
-        return f"type({var}) is list"
-    if isinstance(t, EnumT):
-        return f"type({var}) is {t.kind}"
-    if isinstance(t, AliasT):
-        return _shape_test(t.target, var)
-    raise TypeError(t)
-
-
-def _decode_value(t: TypeExpr, var: str, depth: int) -> str:
-    """An expression converting *var*, already known to have the expected shape."""
-    if isinstance(t, AliasT):
-        return _decode_value(t.target, var, depth)
-    if isinstance(t, ModelT):
-        return f"_from_wire_{t.name}({var})"
-    if isinstance(t, EnumT):
-        return f"_by_value_{t.name}[{var}]"
-    item = f"x{depth or ''}"
-    if isinstance(t, ListT):
-        return f"[{_decode_guarded(t.item, item, depth + 1)} for {item} in {var}]"
-    if isinstance(t, MapT):
-        key = f"k{depth or ''}"
-        return f"{{{key}: {_decode_guarded(t.value, item, depth + 1)} for {key}, {item} in {var}.items()}}"
-    raise TypeError(t)
-
-
-def _decode_guarded(t: TypeExpr, var: str, depth: int) -> str:
-    if not needs_conversion(t):
-        return var
-    return f"{_decode_value(t, var, depth)} if {_shape_test(t, var)} else {var}"
-
-
-def _encode_test(t: TypeExpr, var: str) -> str:
-    if isinstance(t, AliasT):
-        return _encode_test(t.target, var)
-    if isinstance(t, ModelT):
-        return f"isinstance({var}, WireModel)"
-    if isinstance(t, EnumT):
-        return f"isinstance({var}, {_ENUM_BASES[t.kind]})"
-    if isinstance(t, ListT):
-        return f"isinstance({var}, (list, tuple))"
-    if isinstance(t, MapT):
-        return f"isinstance({var}, dict)"
-    raise TypeError(t)
-
-
 def _mutable(t: TypeExpr) -> bool:
     """Whether ruff considers an annotation mutable (anything but str/int/float/bool)."""
     return not all(
         isinstance(part, UnionT) or (isinstance(part, Prim) and part.name != "Any")
         for part in iter_types(t)
     )
-
-
-def _needs_encoding(t: TypeExpr) -> bool:
-    """Whether encoding must touch the value: models become dicts, enums plain str/int."""
-    return needs_conversion(t)
-
-
-def _encode_value(t: TypeExpr, var: str, depth: int) -> str:
-    if isinstance(t, AliasT):
-        return _encode_value(t.target, var, depth)
-    if isinstance(t, ModelT):
-        return f"{var}.to_wire()"
-    if isinstance(t, EnumT):
-        return f"{t.kind}({var})"
-    item = f"x{depth or ''}"
-    if isinstance(t, ListT):
-        return f"[{_encode_guarded(t.item, item, depth + 1)} for {item} in {var}]"
-    if isinstance(t, MapT):
-        key = f"k{depth or ''}"
-        return f"{{{key}: {_encode_guarded(t.value, item, depth + 1)} for {key}, {item} in {var}.items()}}"
-    raise TypeError(t)
-
-
-def _encode_guarded(t: TypeExpr, var: str, depth: int) -> str:
-    if not _needs_encoding(t):
-        return var
-    return f"{_encode_value(t, var, depth)} if {_encode_test(t, var)} else {var}"
 
 
 # -- classes --------------------------------------------------------------------------------
@@ -181,277 +102,8 @@ def _field_doc(field: FieldDef) -> str:
     return docstring(text, "    ") if text else ""
 
 
-def _bit(index: int) -> str:
-    """Field *index*'s bit in ``_wire_nulls`` (the compiler folds the shift)."""
-    return "1" if index == 0 else f"(1 << {index})"
-
-
-def _indent(lines: list[str], by: str) -> list[str]:
-    return [by + line for line in lines]
-
-
-def _decode_lines(t: TypeExpr, var: str, local: str) -> list[str]:
-    """Statements converting *var* (known to have the expected shape) in place.
-
-    A list or map of models or enums is built by an explicit loop, which saves the
-    function object and call a comprehension costs on Python 3.11 (most hold one to three
-    items); *local* names the new container.
-    """
-    if isinstance(t, AliasT):
-        return _decode_lines(t.target, var, local)
-    if isinstance(t, ListT):
-        return [
-            f"{local} = []\n",
-            f"for x in {var}:\n",
-            f"    {local}.append({_decode_guarded(t.item, 'x', 1)})\n",
-            f"{var} = {local}\n",
-        ]
-    if isinstance(t, MapT):
-        return [
-            f"{local} = {{}}\n",
-            f"for k, x in {var}.items():\n",
-            f"    {local}[k] = {_decode_guarded(t.value, 'x', 1)}\n",
-            f"{var} = {local}\n",
-        ]
-    return [f"{var} = {_decode_value(t, var, 0)}\n"]
-
-
-def _field_lines(field: FieldDef, var: str, null: list[str]) -> list[str]:
-    """Decode one key already read into *var*: *null* are the statements for a None."""
-    out = [f"if {var} is None:\n", *_indent(null, "    ")]
-    if needs_conversion(field.type):
-        out.append(f"elif {_shape_test(field.type, var)}:\n")
-        out += _indent(_decode_lines(field.type, var, f"{field.attr}_items"), "    ")
-    out.append(f"self.{field.attr} = {var}\n")
-    return out
-
-
-def _fast_lines(fields: list[FieldDef], first_bit: int) -> list[str]:
-    """Decode keys already read into ``v0``, ``v1``, …; a None sets the key's null bit."""
-    out: list[str] = []
-    for i, field in enumerate(fields):
-        out += _field_lines(field, f"v{i}", [f"nulls |= {_bit(first_bit + i)}\n"])
-    return out
-
-
-def _slow_lines(fields: list[FieldDef], first_bit: int) -> list[str]:
-    """Read and decode keys one by one: a None is an explicit null or an absent key."""
-    out: list[str] = []
-    for i, field in enumerate(fields):
-        wire = field.wire
-        null = [
-            f'if "{wire}" in data:\n',
-            f"    nulls |= {_bit(first_bit + i)}\n",
-            "else:\n",
-            "    missing += 1\n",
-        ]
-        out += [f'v = get("{wire}")\n', *_field_lines(field, "v", null)]
-    return out
-
-
-def _put_lines(fields: list[FieldDef], first_bit: int) -> list[str]:
-    """Write the set fields into ``out`` by wire name, and the explicit nulls."""
-    out: list[str] = []
-    for i, field in enumerate(fields):
-        wire = field.wire
-        out += [f"v = self.{field.attr}\n", "if v is not None:\n"]
-        if _needs_encoding(field.type):
-            out += [
-                f"    if {_encode_test(field.type, 'v')}:\n",
-                f"        v = {_encode_value(field.type, 'v', 0)}\n",
-            ]
-        out += [
-            f'    out["{wire}"] = v\n',
-            f"elif nulls & {_bit(first_bit + i)}:\n",
-            f'    out["{wire}"] = None\n',
-        ]
-    return out
-
-
-def _from_wire(model: ModelDef) -> str:
-    """``from_wire``: a fast path for an object with exactly the known keys, then one by one.
-
-    The fast path (a plain dict with as many keys as the class knows, all of them present)
-    reads every value with one ``itemgetter`` call and has no absent keys or unknown ones
-    to account for. Otherwise each key is read with ``dict.get``; a ``None`` is told apart
-    as an explicit null (``in``) or an absent key (counted, so ``len(data)`` tells whether
-    any unknown key arrived). Measured on a ``/containers/json`` reply, see
-    ``tests/bench/bench_models.py``.
-    """
-    fields = model.fields
-    out = [
-        "    @classmethod\n",
-        "    def from_wire(cls, data: Mapping[str, Any]) -> Self:\n",
-        '        """Decode a JSON object from the daemon; unexpected value types are kept as-is."""\n',
-        "        self = new_instance(cls)\n",
-    ]
-    if not fields:
-        out += [
-            "        self._wire_nulls = 0\n",
-            "        self._extra = dict(data) or None\n",
-            "        return self\n",
-        ]
-        return "".join(out)
-    body = [
-        "nulls = 0  # bit i set: the i-th key arrived as an explicit null\n",
-        f"if len(data) == {len(fields)} and type(data) is dict:\n",
-        "    # The usual reply: every key known and present, read at once.\n",
-        "    try:\n",
-    ]
-    names = [f"v{i}" for i in range(len(fields))]
-    if len(fields) == 1:
-        body.append(f'        v0 = data["{fields[0].wire}"]\n')
-    else:
-        body.append(f"        ({', '.join(names)}) = _get_all_{model.name}(data)\n")
-    body += [
-        "    except KeyError:\n",
-        "        pass  # an unknown key in place of a known one\n",
-        "    else:\n",
-    ]
-    body += _indent(_fast_lines(fields, 0), "        ")
-    body += [
-        "        self._wire_nulls = nulls\n",
-        "        self._extra = None\n",
-        "        return self\n",
-        "# Per key: a None is an explicit null (remembered) or an absent key (counted).\n",
-        "get = data.get\n",
-        "missing = 0\n",
-    ]
-    body += _slow_lines(fields, 0)
-    body += [
-        "self._wire_nulls = nulls\n",
-        f"if len(data) + missing == {len(fields)}:  # every key is known\n",
-        "    self._extra = None\n",
-        "else:\n",
-        "    self._extra = unknown_keys(cls, data)\n",
-        "return self\n",
-    ]
-    out += _indent(body, "        ")
-    return "".join(out)
-
-
-#: The end of every ``to_wire``: unknown keys go back as they came.
-_TO_WIRE_END = [
-    "        extra = self._extra\n",
-    "        if extra:\n",
-    "            out.update(extra)\n",
-    "        return out\n",
-]
-
-
-def _to_wire(model: ModelDef) -> str:
-    out = [
-        "    def to_wire(self) -> dict[str, Any]:\n",
-        '        """The JSON object for the daemon: set fields by wire name, then ``extra``."""\n',
-        "        out: dict[str, Any] = {}\n",
-        "        v: Any\n",
-    ]
-    if model.fields:
-        out.append("        nulls = self._wire_nulls\n")
-    out += _indent(_put_lines(model.fields, 0), "        ")
-    out += _TO_WIRE_END
-    return "".join(out)
-
-
-def in_family(registry: Registry, model: ModelDef) -> bool:
-    """Whether *model* subclasses another model or is subclassed."""
-    return model.base is not None or any(m.base == model.name for m in registry.models())
-
-
-def _family_from_wire(registry: Registry, model: ModelDef) -> str:
-    """``from_wire`` of a class in a family: each class of its lineage reads its own keys."""
-    parts = [m for m in lineage(registry, model) if own_fields(registry, m)]
-    total = len(model.fields)
-    body = [
-        "self = new_instance(cls)\n",
-        f"if len(data) == {total} and type(data) is dict:\n",
-        "    # The usual reply: every key known and present, read at once.\n",
-        "    try:\n",
-        *[f"        part{i} = _get_own_{m.name}(data)\n" for i, m in enumerate(parts)],
-        "    except KeyError:\n",
-        "        pass  # an unknown key in place of a known one\n",
-        "    else:\n",
-        "        self._wire_nulls = "
-        + " | ".join(f"_set_own_{m.name}(self, part{i})" for i, m in enumerate(parts))
-        + "\n",
-        "        self._extra = None\n",
-        "        return self\n",
-        "# Per key: a None is an explicit null (remembered) or an absent key (counted).\n",
-        *[f"nulls{i}, missing{i} = _read_own_{m.name}(self, data)\n" for i, m in enumerate(parts)],
-        f"self._wire_nulls = {' | '.join(f'nulls{i}' for i in range(len(parts)))}\n",
-        f"if len(data) + {' + '.join(f'missing{i}' for i in range(len(parts)))} == {total}:\n",
-        "    self._extra = None  # every key is known\n",
-        "else:\n",
-        "    self._extra = unknown_keys(cls, data)\n",
-        "return self\n",
-    ]
-    out = [
-        "    @classmethod\n",
-        "    def from_wire(cls, data: Mapping[str, Any]) -> Self:\n",
-        '        """Decode a JSON object from the daemon; unexpected value types are kept as-is."""\n',
-        *_indent(body, "        "),
-    ]
-    return "".join(out)
-
-
-def _family_to_wire(registry: Registry, model: ModelDef) -> str:
-    parts = [m for m in lineage(registry, model) if own_fields(registry, m)]
-    out = [
-        "    def to_wire(self) -> dict[str, Any]:\n",
-        '        """The JSON object for the daemon: set fields by wire name, then ``extra``."""\n',
-        "        out: dict[str, Any] = {}\n",
-        "        nulls = self._wire_nulls\n",
-        *[f"        _put_own_{m.name}(self, out, nulls)\n" for m in parts],
-        *_TO_WIRE_END,
-    ]
-    return "".join(out)
-
-
-def _own_part_functions(registry: Registry, model: ModelDef) -> str:
-    """The functions decoding and encoding the keys *model* declares, for it and its
-    subclasses; bits in ``_wire_nulls`` continue after the base's."""
-    fields = own_fields(registry, model)
-    if not fields:
-        return ""
-    name = model.name
-    first_bit = len(model.fields) - len(fields)
-    values = (
-        "v0 = values\n"
-        if len(fields) == 1
-        else f"({', '.join(f'v{i}' for i in range(len(fields)))}) = values\n"
-    )
-    set_own = [
-        f"def _set_own_{name}(self: {name}, values: Any) -> int:\n",
-        f'    """Set the fields ``{name}`` declares from ``_get_own_{name}(data)``; their null bits."""\n',
-        *_indent(
-            [values, "nulls = 0\n", *_fast_lines(fields, first_bit), "return nulls\n"], "    "
-        ),
-    ]
-    read_own = [
-        f"def _read_own_{name}(self: {name}, data: Mapping[str, Any]) -> tuple[int, int]:\n",
-        f'    """Set the fields ``{name}`` declares, key by key; their null bits and absent keys."""\n',
-        *_indent(
-            [
-                "get = data.get\n",
-                "nulls = 0\n",
-                "missing = 0\n",
-                *_slow_lines(fields, first_bit),
-                "return nulls, missing\n",
-            ],
-            "    ",
-        ),
-    ]
-    put_own = [
-        f"def _put_own_{name}(self: {name}, out: dict[str, Any], nulls: int) -> None:\n",
-        f'    """Write the fields ``{name}`` declares into `out`."""\n',
-        *_indent(["v: Any\n", *_put_lines(fields, first_bit)], "    "),
-    ]
-    return "\n\n" + "".join(set_own) + "\n\n" + "".join(read_own) + "\n\n" + "".join(put_own)
-
-
 def _model_source(registry: Registry, model: ModelDef) -> str:
     description = model.description or f"The ``{model.name}`` object of the Engine API."
-    family = in_family(registry, model)
     out = [
         "@attrs.define(slots=True, kw_only=True, repr=False)\n",
         f"class {model.name}({model.base or 'WireModel'}):\n",
@@ -468,16 +120,6 @@ def _model_source(registry: Registry, model: ModelDef) -> str:
             '    """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""\n',
             "    _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)\n",
         ]
-    out.append("\n")
-    if family:
-        out.append(_family_from_wire(registry, model))
-        out.append("\n")
-        out.append(_family_to_wire(registry, model))
-        out.append(_own_part_functions(registry, model))
-    else:
-        out.append(_from_wire(model))
-        out.append("\n")
-        out.append(_to_wire(model))
     return "".join(out)
 
 
@@ -510,9 +152,20 @@ def _referenced_names(registry: Registry, definition: TypeDef) -> Iterable[str]:
     elif isinstance(definition, AliasDef):
         types = [definition.target]
     for t in types:
-        for part in iter_types(t):
-            if isinstance(part, ModelT | EnumT | AliasT):
-                yield part.name
+        yield from _named_types(t)
+
+
+def _named_types(t: TypeExpr) -> Iterable[str]:
+    """The classes and aliases an annotation names (not what an alias names in turn)."""
+    if isinstance(t, ModelT | EnumT | AliasT):
+        yield t.name
+    elif isinstance(t, ListT):
+        yield from _named_types(t.item)
+    elif isinstance(t, MapT):
+        yield from _named_types(t.value)
+    elif isinstance(t, UnionT):
+        for option in t.options:
+            yield from _named_types(option)
 
 
 def module_of(registry: Registry) -> dict[str, str]:
@@ -530,39 +183,18 @@ def _import_lines(members: list[TypeDef], registry: Registry) -> list[str]:
             if name not in local:
                 generated.setdefault(modules[name], set()).add(name)
     models = [m for m in members if isinstance(m, ModelDef)]
-    for model in models:
-        if model.base is None:
-            continue
-        for ancestor in lineage(registry, model)[:-1]:
-            if ancestor.name not in local and own_fields(registry, ancestor):
-                generated.setdefault(modules[ancestor.name], set()).update(
-                    f"_{verb}_own_{ancestor.name}" for verb in ("get", "set", "read", "put")
-                )
     enums = [m for m in members if isinstance(m, EnumDef)]
     base_names: set[str] = set()
     typing_names: set[str] = set()
-    if models:
-        base_names |= {"new_instance", "unknown_keys"}
-        typing_names |= {"Any", "Self"}
     for model in models:
-        fields = own_fields(registry, model)
         if model.base is None:
             base_names |= {"WireModel", "extra_key"}
-        if fields:
+            typing_names.add("Any")  # _extra's annotation
+        if own_fields(registry, model):
             base_names.add("wire_field")
-        if any(isinstance(part, ModelT) for f in fields for part in iter_types(f.type)):
-            base_names.add("WireModel")  # to_wire's isinstance test
     if enums:
         base_names |= {"member", *(_ENUM_BASES[e.kind] for e in enums)}
         typing_names.add("ClassVar")
-    encoded_enums = {
-        part.kind
-        for m in models
-        for f in own_fields(registry, m)
-        for part in iter_types(f.type)
-        if isinstance(part, EnumT)
-    }
-    base_names |= {_ENUM_BASES[kind] for kind in encoded_enums}
     aliases = [m for m in members if isinstance(m, AliasDef)]
     if aliases:
         typing_names.add("TypeAlias")
@@ -572,13 +204,8 @@ def _import_lines(members: list[TypeDef], registry: Registry) -> list[str]:
         typing_names.add("Any")
 
     lines = ["from __future__ import annotations\n", "\n"]
-    if models:
-        lines.append("from collections.abc import Mapping\n")
-    if any(
-        own_fields(registry, m) if in_family(registry, m) else len(m.fields) > 1 for m in models
-    ):
-        lines.append("from operator import itemgetter\n")
-    lines += [f"from typing import {', '.join(sorted(typing_names))}\n", "\n"]
+    if typing_names:
+        lines += [f"from typing import {', '.join(sorted(typing_names))}\n", "\n"]
     if models:
         lines += ["import attrs\n", "\n"]
     if base_names:
@@ -610,53 +237,7 @@ def render_module(members: list[TypeDef], registry: Registry) -> str:
             out.append(_enum_source(member))
         else:
             out.append(_alias_source(member))
-    out.append(_decoder_aliases(registry, members))
     return "".join(out)
-
-
-def _decoder_aliases(registry: Registry, members: list[TypeDef]) -> str:
-    """Module globals for what ``from_wire`` calls: found faster than a class attribute."""
-    return _key_getters(registry, members) + _bound_decoders(registry, members)
-
-
-def _key_getters(registry: Registry, members: list[TypeDef]) -> str:
-    """``itemgetter`` s reading every key of a model at once (its ``from_wire`` fast path);
-    in a family, the keys each class declares."""
-    lines = []
-    for member in members:
-        if not isinstance(member, ModelDef):
-            continue
-        if in_family(registry, member):
-            fields = own_fields(registry, member)
-            if fields:
-                keys = ", ".join(f'"{field.wire}"' for field in fields)
-                lines.append(f"_get_own_{member.name} = itemgetter({keys})\n")
-        elif len(member.fields) > 1:
-            keys = ", ".join(f'"{field.wire}"' for field in member.fields)
-            lines.append(f"_get_all_{member.name} = itemgetter({keys})\n")
-    if not lines:
-        return ""
-    return "\n\n# Every key of a model in spec order, looked up by one C call.\n" + "".join(lines)
-
-
-def _bound_decoders(registry: Registry, members: list[TypeDef]) -> str:
-    decoded: set[ModelT | EnumT] = set()
-    for member in members:
-        if isinstance(member, ModelDef):
-            for field in own_fields(registry, member):
-                if needs_conversion(field.type):
-                    decoded.update(
-                        p for p in iter_types(field.type) if isinstance(p, ModelT | EnumT)
-                    )
-    if not decoded:
-        return ""
-    lines = ["\n\n# Bound once: cheaper to call than looking the classmethod up for every value.\n"]
-    for t in sorted(decoded, key=lambda t: (isinstance(t, EnumT), t.name)):
-        if isinstance(t, ModelT):
-            lines.append(f"_from_wire_{t.name} = {t.name}.from_wire\n")
-        else:
-            lines.append(f"_by_value_{t.name} = {t.name}._by_value\n")
-    return "".join(lines)
 
 
 def render_models(registry: Registry) -> dict[str, str]:

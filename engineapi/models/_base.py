@@ -1,6 +1,8 @@
 """What every generated model shares: the field wrapper, open enums, repr, field facts.
 
-Design, in short (the generated ``from_wire``/``to_wire`` follow it):
+The generated modules only declare each class's fields; its ``from_wire``/``to_wire`` are
+written from those declarations and compiled on first use (:mod:`engineapi.models._codec`).
+Design, in short (the built ``from_wire``/``to_wire`` follow it):
 
 - **Attributes are optional, default None.** The daemon is the authority, so nothing is
   required and nothing is validated. ``None`` means "absent or null" to users.
@@ -35,6 +37,8 @@ Design, in short (the generated ``from_wire``/``to_wire`` follow it):
 
 from __future__ import annotations
 
+import builtins
+import types
 from collections.abc import Mapping
 from typing import Any, ClassVar, Final, Protocol, Self, TypeVar, cast
 
@@ -121,10 +125,50 @@ def field_info(cls: type[WireModel]) -> Mapping[str, FieldInfo]:
     return info
 
 
+def _build_codec(cls: type) -> None:
+    from engineapi.models._codec import Base, build  # on first use: importing stays cheap
+
+    global _CODEC_BASE
+    if _CODEC_BASE is None:
+        _CODEC_BASE = Base(
+            model=WireModel,
+            str_enum=OpenEnum,
+            int_enum=OpenIntEnum,
+            new_instance=new_instance,
+            unknown_keys=unknown_keys,
+            wire_key=_WIRE,
+            placeholders=_PLACEHOLDER_CODE,
+        )
+    build(cls, _CODEC_BASE)
+
+
+_CODEC_BASE: Any = None  # what _codec.build needs of this module, made on first use
+
+
+# What ``from_wire``/``to_wire`` of a class run until its codec is built: build it (which
+# swaps the built code into these very function objects), then call the built code. Each
+# class has its own two functions, whose globals name the class (``_owner``) and them.
+_PLACEHOLDER_SOURCE = """
+def from_wire(cls, data):
+    _build(_owner)
+    return _from_wire(cls, data)
+
+def to_wire(self):
+    _build(_owner)
+    return _to_wire(self)
+"""
+_PLACEHOLDERS: Final[dict[str, Any]] = {}
+exec(compile(_PLACEHOLDER_SOURCE, "<engineapi placeholder>", "exec"), _PLACEHOLDERS)
+_PLACEHOLDER_CODE: Final[dict[str, types.CodeType]] = {
+    name: _PLACEHOLDERS[name].__code__ for name in ("from_wire", "to_wire")
+}
+
+
 class WireModel:
     """Base class of every generated model: the API a caller can rely on.
 
-    Subclasses are slotted attrs classes with generated ``from_wire``/``to_wire``.
+    Subclasses are slotted attrs classes; their ``from_wire``/``to_wire`` are built from
+    their field declarations on first use (:mod:`engineapi.models._codec`).
     """
 
     __slots__ = ()
@@ -134,6 +178,27 @@ class WireModel:
     # Both are declared per class, as attrs fields.
     _extra: dict[str, Any] | None
     _wire_nulls: int
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Give the class its own ``from_wire``/``to_wire`` placeholders (unless it defines
+        them), so that each class, a subclass too, gets a codec of its own keys."""
+        super().__init_subclass__(**kwargs)
+        namespace: dict[str, Any] = {
+            "__builtins__": builtins,
+            "_build": _build_codec,
+            "_owner": cls,
+        }
+        for name, code in _PLACEHOLDER_CODE.items():
+            current = cls.__dict__.get(name)
+            current = getattr(current, "__func__", current)
+            if current is not None and getattr(current, "__code__", None) is not code:
+                continue  # its own (a placeholder copied by attrs' slotted class is replaced)
+            function = types.FunctionType(code, namespace, name)
+            function.__qualname__ = f"{cls.__qualname__}.{name}"
+            function.__module__ = cls.__module__
+            function.__doc__ = getattr(WireModel, name).__doc__
+            namespace[f"_{name}"] = function
+            setattr(cls, name, classmethod(function) if name == "from_wire" else function)
 
     @property
     def extra(self) -> dict[str, Any]:

@@ -7,6 +7,9 @@ M1  decode a ``GET /containers/json`` reply of 500 containers into ``ContainerSu
 M2  encode them back (to_wire + json.dumps) / json.dumps, for reference.
 M3  import time: ``import engineapi.models`` and ``from engineapi.models import
     ContainerSummary``, each in a fresh interpreter.
+M4  first-call cost: building a class's ``from_wire``/``to_wire`` from its declarations
+    (``engineapi/models/_codec.py``), per class, for every model, in a fresh interpreter;
+    and the first decode of the M1 reply (which builds the classes it meets) against the next.
 
 Needs the specs (``engineapi/_codegen/engine-api`` or ``$ENGINEAPI_SPECS``) for M1/M2.
 """
@@ -165,12 +168,64 @@ def bench_imports() -> None:
     print(f"     of which import attrs                        {attrs_only * 1e3:7.2f} ms")
 
 
+_BUILD_COST = """
+import json, statistics, sys, time
+import engineapi.models as models
+from engineapi.models import WireModel
+classes = [getattr(models, name) for name in models.__all__]
+classes = [c for c in classes if isinstance(c, type) and issubclass(c, WireModel)]
+raw = sys.stdin.read()
+from engineapi.api._call import Reply, decode_list
+from engineapi.http import Headers
+reply = Reply(200, Headers([("Content-Type", "application/json")]), raw.encode())
+decode = decode_list(models.ContainerSummary)
+start = time.perf_counter(); decode(reply); first = time.perf_counter() - start
+start = time.perf_counter(); decode(reply); second = time.perf_counter() - start
+from engineapi.models import _codec
+met = len(_codec.BUILT)
+for cls in classes:
+    if cls is not WireModel:
+        cls.from_wire({})
+built = sorted(_codec.BUILT.values())
+every = sum(built)
+print(json.dumps([len(built), statistics.median(built), statistics.mean(built), built[-1],
+                  every, met, first, second]))
+"""
+
+
+def bench_build() -> None:
+    containers = json.dumps(build_containers(CONTAINERS), separators=(",", ":"))
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    result = subprocess.run(
+        [sys.executable, "-c", _BUILD_COST],
+        input=containers,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+        env=env,
+    )
+    count, median, mean, most, every, met, first, second = json.loads(result.stdout)
+    print("M4 first-call cost (building the codecs, fresh interpreter)")
+    print(
+        f"   per class             median {median * 1e6:.0f} us, mean {mean * 1e6:.0f} us, "
+        f"max {most * 1e6:.0f} us"
+    )
+    print(f"   all {count} classes     {every * 1e3:8.1f} ms")
+    print(f"   M1 reply, first call  {first * 1e3:8.2f} ms  (builds {met} classes)")
+    print(f"   M1 reply, next call   {second * 1e3:8.2f} ms")
+
+
 def main() -> None:
     try:
         bench_decode()
     except Exception as error:  # no specs: say so, still measure imports
         print(f"M1/M2 skipped: {error}")
     bench_imports()
+    try:
+        bench_build()
+    except Exception as error:
+        print(f"M4 skipped: {error}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,134 @@
+"""The model codecs built at run time (engineapi/models/_codec.py): lazily, once per class,
+into the functions a caller may already hold; subclasses, threads, tracebacks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import traceback
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+import engineapi.models as models
+from engineapi.models import PortSummary, PortSummaryType, WireModel, field_info
+from engineapi.models._base import wire_field
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _run(code: str) -> str:
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
+    ).stdout.strip()
+
+
+def test_the_generated_modules_declare_fields_only() -> None:
+    for path in (REPO / "engineapi/models/_generated").glob("*.py"):
+        text = path.read_text()
+        assert "def from_wire" not in text and "def to_wire" not in text, path.name
+
+
+def test_a_codec_is_built_on_first_use_not_on_import() -> None:
+    out = _run(
+        "import sys\n"
+        "from engineapi.models import ContainerSummary\n"
+        "decode = ContainerSummary.from_wire  # taken before the codec exists\n"
+        "print('engineapi.models._codec' in sys.modules)\n"
+        "summary = decode({'Id': 'a', 'Ports': [{'Type': 'tcp'}]})\n"
+        "from engineapi.models import _codec\n"
+        "print(sorted(c.__name__ for c in _codec.BUILT))\n"
+        "print(decode.__code__.co_filename.startswith('<engineapi codec'))\n"
+        "print(decode.__func__ is ContainerSummary.from_wire.__func__)\n"
+        "print(summary.ports[0].type is summary.ports[0].type.TCP)\n"
+    )
+    assert out.splitlines() == [
+        "False",
+        "['ContainerSummary', 'PortSummary']",  # only what decoding met
+        "True",
+        "True",
+        "True",
+    ]
+
+
+@attrs.define(slots=True, kw_only=True, repr=False)
+class _NotedPort(PortSummary):
+    note: str | None = wire_field("Note", since="1.50")
+
+
+class _PlainPort(PortSummary):
+    pass
+
+
+class _CustomPort(PortSummary):
+    @classmethod
+    def from_wire(cls, data: Any) -> _CustomPort:
+        port = super().from_wire(data)
+        port.extra["custom"] = True
+        return port
+
+
+def test_a_subclass_gets_a_codec_of_its_own_keys() -> None:
+    decode = _NotedPort.from_wire  # before the first call
+    port = decode({"PrivatePort": 1, "Type": "udp", "Note": None, "Later": 2})
+    assert type(port) is _NotedPort and port.type is PortSummaryType.UDP
+    assert port.extra == {"Later": 2}
+    assert port.to_wire() == {"PrivatePort": 1, "Type": "udp", "Note": None, "Later": 2}
+    every = dict.fromkeys(info.wire for info in field_info(_NotedPort).values())
+    assert decode(every).to_wire() == every  # the fast path, one key more than the base
+    assert PortSummary.from_wire(every).extra == {"Note": None}
+    plain = _PlainPort.from_wire({"PublicPort": 80})
+    assert type(plain) is _PlainPort and plain.public_port == 80
+
+
+def test_a_class_that_defines_from_wire_keeps_it_and_can_call_the_base() -> None:
+    port = _CustomPort.from_wire({"PrivatePort": 2})
+    assert type(port) is _CustomPort and port.private_port == 2
+    assert port.to_wire() == {"PrivatePort": 2, "custom": True}
+
+
+def test_first_calls_from_many_threads_agree() -> None:
+    @attrs.define(slots=True, kw_only=True, repr=False)
+    class Fresh(PortSummary):
+        note: str | None = wire_field("Note")
+
+    data = {"PrivatePort": 3, "Type": "sctp", "Note": "n", "Odd": [1]}
+    results: list[dict[str, Any]] = []
+    start = threading.Barrier(8)
+
+    def first_call() -> None:
+        start.wait()
+        results.append(Fresh.from_wire(data).to_wire())
+
+    threads = [threading.Thread(target=first_call) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [data] * 8
+
+
+def test_a_traceback_shows_the_codec_line() -> None:
+    try:
+        models.HostConfig.from_wire(None)  # type: ignore[arg-type]
+    except TypeError as error:
+        text = "".join(traceback.format_exception(error))
+    assert "<engineapi codec engineapi.models._generated.host_config.HostConfig>" in text
+    assert "if len(data) == " in text
+
+
+def test_every_model_builds_and_encodes_in_declaration_order() -> None:
+    for name in models.__all__:
+        cls = getattr(models, name)
+        if not (isinstance(cls, type) and issubclass(cls, WireModel)) or cls is WireModel:
+            continue
+        keys = [info.wire for info in field_info(cls).values()]
+        assert list(cls.from_wire(dict.fromkeys(reversed(keys))).to_wire()) == keys, name
+
+
+def test_the_base_class_has_no_codec() -> None:
+    with pytest.raises(NotImplementedError):
+        WireModel.from_wire({})
