@@ -26,12 +26,14 @@ from engineapi.api._call import (
     StreamCall,
     decoded,
     decoded_item,
+    pull_reference,
 )
 from engineapi.api.containers import RunResult
 from engineapi.archive.tarball import extract_stream
 from engineapi.backends.base import BackendResponse, Duplex
 from engineapi.errors import (
     EngineAPIError,
+    ImagePullError,
     ProtocolError,
     RemoteProtocolError,
     StreamError,
@@ -136,14 +138,18 @@ class ItemStream(BodyStream[StreamCall[T]]):
             self.close()
 
 
-def progress_error(item: object) -> StreamError | None:
-    """The error a progress message reports (``errorDetail``, or the old ``error``), if any."""
+def progress_error(item: object, pulling: str | None = None) -> StreamError | None:
+    """The error a progress message reports (``errorDetail``, or the old ``error``), if any:
+    an `ImagePullError` in the stream of a pull (`pulling`: the reference)."""
     detail = getattr(item, "error_detail", None)
     message = getattr(detail, "message", None) if detail is not None else None
     message = message or getattr(item, "error", None)
     if not message:
         return None
-    return StreamError(str(message), code=getattr(detail, "code", None))
+    code = getattr(detail, "code", None)
+    if pulling is not None:
+        return ImagePullError(str(message), reference=pulling, code=code)
+    return StreamError(str(message), code=code)
 
 
 class ProgressStream(ItemStream[T]):
@@ -157,8 +163,9 @@ class ProgressStream(ItemStream[T]):
     __slots__ = ()
 
     def _items(self) -> Iterator[T]:
+        pulling = pull_reference(self._call)
         for item in super()._items():
-            error = progress_error(item)
+            error = progress_error(item, pulling)
             if error is not None:
                 raise error
             yield item

@@ -54,7 +54,9 @@ __all__ = [
     "encode_filters",
     "encode_platform",
     "encode_timestamp",
+    "operation_tag",
     "path_param",
+    "pull_reference",
     "to_body",
     "with_extra_query",
 ]
@@ -420,6 +422,33 @@ def _route(operation_id: str, path_args: Sequence[object]) -> tuple[str, str]:
         )
     values = iter(path_args)
     return method, _PLACEHOLDER.sub(lambda m: path_param(next(values), m.group(1)), template)
+
+
+def operation_tag(operation_id: str) -> str | None:
+    """The spec's tag of an operation (``Container``, ``Image``, …), for typing its errors."""
+    from engineapi.api._operations import OPERATIONS
+
+    operation = OPERATIONS.get(operation_id)
+    return operation.tag if operation is not None else None
+
+
+def pull_reference(call: Call[Any]) -> str | None:
+    """What `call` pulls, if it is a pull (``POST /images/create?fromImage=…``): its failures
+    are `ImagePullError`."""
+    if call.operation_id != "ImageCreate":
+        return None
+    values = dict(call.query)
+    image = values.get("fromImage")
+    if image is None:
+        return None
+    tag = values.get("tag")
+    if not tag:
+        return image
+    return (
+        f"{image}@{tag}"
+        if ":" in tag and tag.split(":", 1)[0].startswith("sha")
+        else f"{image}:{tag}"
+    )
 
 
 class Encoded(str):
