@@ -43,6 +43,8 @@ RULES: list[tuple[str, str]] = [
     (r"\barun_blocking\b", "run_blocking"),
     (r"\barun_hooks\b", "run_hooks"),
     (r"\bextract_async_stream\b", "extract_stream"),
+    # An unopened attach (async) is opened at once by the blocking client.
+    (r"\battaching\b", "attach"),
     (r"\bAsync([A-Z]\w*)", r"\1"),
 ]
 
