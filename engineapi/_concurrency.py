@@ -31,18 +31,22 @@ __all__ = [
 
 
 class AsyncLock:
-    """`asyncio.Lock`, created lazily so a client can be built outside a running loop."""
+    """`asyncio.Lock`, created lazily so a client can be built outside a running loop, and
+    made anew for each event loop it is used on (a client reused across ``asyncio.run()``)."""
 
-    __slots__ = ("_lock",)
+    __slots__ = ("_lock", "_loop")
 
     def __init__(self) -> None:
         self._lock: asyncio.Lock | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def __aenter__(self) -> None:
-        if self._lock is None:
-            import asyncio  # lazily: the blocking client never needs it
+        import asyncio  # lazily: the blocking client never needs it
 
+        loop = asyncio.get_running_loop()
+        if self._lock is None or loop is not self._loop:
             self._lock = asyncio.Lock()
+            self._loop = loop
         await self._lock.acquire()
 
     async def __aexit__(

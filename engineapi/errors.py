@@ -17,10 +17,16 @@
     │   ├── LocalProtocolError   …by us (a bug, or a misuse such as a short body)
     │   └── RemoteProtocolError  …by the daemon (malformed response)
     ├── DaemonError              the daemon answered with an error status
-    │   ├── BadRequest 400 · Unauthorized 401 · Forbidden 403 · NotFound 404
+    │   ├── BadRequest 400 · Unauthorized 401 · Forbidden 403
+    │   ├── NotFound 404         no such object, or no such endpoint (plain NotFound)
+    │   │   └── ImageNotFound · ContainerNotFound · NetworkNotFound · VolumeNotFound
+    │   │       ExecNotFound · NodeNotFound · ServiceNotFound · TaskNotFound
+    │   │       SecretNotFound · ConfigNotFound · PluginNotFound
     │   ├── NotAcceptable 406 · Conflict 409 · ServerError 500 · ServiceUnavailable 503
+    │   └── ImagePullError ──┐   a pull failed: refused with any HTTP status (Docker), or
+    ├── StreamError ─────────┘   reported in the progress stream (Podman); both parents
+    │                            an error reported inside a stream (events, progress, logs)
     ├── ClientClosed             a call on a closed client
-    ├── StreamError              an error reported inside a stream (events, progress, logs)
     ├── BuildContextError        a directory could not be made a build context
     │   └── DockerignoreError    …its .dockerignore is one the CLI refuses too
     ├── ArchiveError             a tar could not be written or read
@@ -33,6 +39,7 @@ This module is a leaf: every layer may import it, it imports nothing from engine
 from __future__ import annotations
 
 import builtins
+import re
 
 __all__ = [
     "APIVersionError",
@@ -51,7 +58,19 @@ __all__ = [
     "EngineAPIError",
     "Forbidden",
     "HijackUnsupported",
+    "ConfigNotFound",
+    "ContainerNotFound",
+    "ExecNotFound",
+    "ImageNotFound",
+    "ImagePullError",
     "InvalidArgument",
+    "NetworkNotFound",
+    "NodeNotFound",
+    "PluginNotFound",
+    "SecretNotFound",
+    "ServiceNotFound",
+    "TaskNotFound",
+    "VolumeNotFound",
     "LocalProtocolError",
     "NotAcceptable",
     "NotFound",
@@ -67,6 +86,7 @@ __all__ = [
     "Unauthorized",
     "UnsafeArchiveError",
     "daemon_error",
+    "not_found_class",
 ]
 
 
@@ -211,6 +231,86 @@ class StreamError(EngineAPIError):
         self.code = code
 
 
+class ImageNotFound(NotFound):
+    """404: no such image (also a container create naming an image the daemon lacks)."""
+
+
+class ContainerNotFound(NotFound):
+    """404: no such container."""
+
+
+class NetworkNotFound(NotFound):
+    """404: no such network."""
+
+
+class VolumeNotFound(NotFound):
+    """404: no such volume."""
+
+
+class ExecNotFound(NotFound):
+    """404: no such exec instance."""
+
+
+class NodeNotFound(NotFound):
+    """404: no such swarm node."""
+
+
+class ServiceNotFound(NotFound):
+    """404: no such swarm service."""
+
+
+class TaskNotFound(NotFound):
+    """404: no such swarm task."""
+
+
+class SecretNotFound(NotFound):
+    """404: no such swarm secret."""
+
+
+class ConfigNotFound(NotFound):
+    """404: no such swarm config."""
+
+
+class PluginNotFound(NotFound):
+    """404: no such plugin."""
+
+
+class ImagePullError(DaemonError, StreamError):
+    """A pull failed, whichever way the daemon said so: Docker refuses it with an HTTP error
+    (404 for an unknown image or tag, 500 for an unreachable registry, 401/403 for
+    credentials), Podman reports it inside the progress stream with status 200.
+
+    Both a `DaemonError` and a `StreamError`, so handlers of either catch it — but not
+    `NotFound` or `ServerError`: catch `ImagePullError` for every failed pull. `reference` is
+    what was pulled, `status` the HTTP status (``0`` when the failure came in the stream),
+    `code` the stream's error code if any, `message` the daemon's text.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reference: str = "",
+        status: int = 0,
+        code: int | None = None,
+        method: str = "",
+        path: str = "",
+        host: str = "",
+    ) -> None:
+        self.message = message
+        self.reference = reference
+        self.status = status
+        self.code = code
+        self.method = method
+        self.path = path
+        self.host = host
+        how = f"{status} from {method} {path}" if status else "reported in the progress stream"
+        on = f" on {host}" if host else ""
+        EngineAPIError.__init__(
+            self, f"pulling {reference or 'an image'} failed ({how}{on}): {message}"
+        )
+
+
 _BY_STATUS: dict[int, type[DaemonError]] = {
     400: BadRequest,
     401: Unauthorized,
@@ -222,12 +322,79 @@ _BY_STATUS: dict[int, type[DaemonError]] = {
     503: ServiceUnavailable,
 }
 
+#: The 404 subclass of each resource, by the spec's tag of the operation.
+_NOT_FOUND_BY_TAG: dict[str, type[NotFound]] = {
+    "Image": ImageNotFound,
+    "Container": ContainerNotFound,
+    "Network": NetworkNotFound,
+    "Volume": VolumeNotFound,
+    "Exec": ExecNotFound,
+    "Node": NodeNotFound,
+    "Service": ServiceNotFound,
+    "Task": TaskNotFound,
+    "Secret": SecretNotFound,
+    "Config": ConfigNotFound,
+    "Plugin": PluginNotFound,
+}
+
+#: What the daemons say of a missing object, whatever the operation (Docker's
+#: "No such image: x", "network x not found"; Podman's "no container with name or ID …",
+#: "…: image not known", "…: no such exec session"), most specific first.
+_NOT_FOUND_MESSAGES: tuple[tuple[re.Pattern[str], type[NotFound]], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), cls)
+    for pattern, cls in (
+        (r"no such exec|exec session", ExecNotFound),
+        (r"no such image|image not known|\bno such image\b", ImageNotFound),
+        (r"no such container|no container with", ContainerNotFound),
+        (r"no such volume|no volume with", VolumeNotFound),
+        (r"no such network|network not found|^network .* not found", NetworkNotFound),
+        (r"no such secret|no secret with|^secret .* not found", SecretNotFound),
+        (r"no such config|^config .* not found", ConfigNotFound),
+        (r"no such node|^node .* not found", NodeNotFound),
+        (r"no such service|^service .* not found", ServiceNotFound),
+        (r"no such task|^task .* not found", TaskNotFound),
+        (r"no such plugin|^plugin .* not found", PluginNotFound),
+    )
+)
+
+#: A 404 that says the endpoint itself is missing (Podman's compat API lacks a few): no
+#: resource to blame.
+_NO_ENDPOINT = re.compile(r"^(404 )?(page )?not found\.?$", re.IGNORECASE)
+
+
+def not_found_class(message: str, tag: str | None = None) -> type[NotFound]:
+    """The `NotFound` subclass a 404 stands for: from the daemon's message when it names the
+    missing kind of object, else from the operation's `tag`; plain `NotFound` when the
+    endpoint itself is missing or nothing tells."""
+    text = message.strip()
+    if _NO_ENDPOINT.match(text):
+        return NotFound
+    for pattern, cls in _NOT_FOUND_MESSAGES:
+        if pattern.search(text):
+            return cls
+    return _NOT_FOUND_BY_TAG.get(tag or "", NotFound)
+
 
 def daemon_error(
-    status: int, message: str, *, method: str = "", path: str = "", host: str = ""
+    status: int,
+    message: str,
+    *,
+    method: str = "",
+    path: str = "",
+    host: str = "",
+    tag: str | None = None,
+    pulling: str | None = None,
 ) -> DaemonError:
-    """The `DaemonError` subclass for `status` (plain `DaemonError` for the others)."""
+    """The `DaemonError` subclass for `status` (plain `DaemonError` for the others); a 404 is
+    narrowed to its resource (`not_found_class`, `tag` the operation's spec tag); with
+    `pulling` (the reference of a pull) any error is an `ImagePullError`."""
+    if pulling is not None:
+        return ImagePullError(
+            message, reference=pulling, status=status, method=method, path=path, host=host
+        )
     cls = _BY_STATUS.get(status, DaemonError)
+    if cls is NotFound:
+        cls = not_found_class(message, tag)
     return cls(message, status=status, method=method, path=path, host=host)
 
 

@@ -16,7 +16,7 @@ from engineapi._async.streams import (
     AsyncRawStream,
     AsyncRunStream,
     AsyncWebSocketAttach,
-    attach,
+    attaching,
     extract,
     websocket,
 )
@@ -231,7 +231,7 @@ class AsyncContainers:
             with_extra_query(_containers.archive_info(id, path=path), extra_query)
         )
 
-    async def attach(
+    def attach(
         self,
         id: str,
         *,
@@ -249,7 +249,7 @@ class AsyncContainers:
         Use the result as a context manager; `close_write()` sends EOF to the container's stdin.
         `logs` replays earlier output first.
         """
-        return await attach(
+        return attaching(
             self._executor,
             with_extra_query(
                 _containers.attach(
@@ -1433,7 +1433,7 @@ class AsyncExec:
             )
         )
 
-    async def start(
+    def start(
         self,
         id: str,
         *,
@@ -1447,7 +1447,7 @@ class AsyncExec:
         `tty` must match the exec's own setting; it decides raw vs multiplexed output on engines
         older than API 1.42. `console_size` is (height, width).
         """
-        return await attach(
+        return attaching(
             self._executor,
             with_extra_query(_exec.start(id, tty=tty, console_size=console_size), extra_query),
         )

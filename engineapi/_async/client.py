@@ -29,6 +29,8 @@ from engineapi.api._call import (
     Reply,
     WebSocketCall,
     decoded,
+    operation_tag,
+    pull_reference,
 )
 from engineapi.api.system import PingResult, ping, ping_head
 from engineapi.backends._select import select_backend
@@ -317,6 +319,8 @@ class AsyncClient(AsyncNamespaces):
             method=call.method,
             path=call.path,
             host=self.endpoint.host.url,
+            tag=operation_tag(call.operation_id),
+            pulling=pull_reference(call),
         )
 
     # -- the executor: what namespaces and streams call (engineapi._async.executor) -----------

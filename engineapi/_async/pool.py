@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio  # unasync: remove
+
 from engineapi._async.connection import (
     AsyncHijackedStream,
     AsyncHTTPConnection,
@@ -45,6 +47,7 @@ class AsyncConnectionPool:
         # connections taken over by hijacked streams.
         self._in_use: set[AsyncHTTPConnection] = set()
         self._hijacked: set[AsyncHijackedStream] = set()
+        self._loop: object = None  # unasync: remove
 
     async def request(
         self,
@@ -59,6 +62,8 @@ class AsyncConnectionPool:
         """Send a request and return once the response head is in."""
         if self._closed:
             raise ClientClosed(CLIENT_CLOSED_CALL)
+        if asyncio.get_running_loop() is not self._loop:  # unasync: remove
+            self._adopt_loop(asyncio.get_running_loop())  # unasync: remove
         if not await self._slots.acquire(timeouts.pool):
             raise self._pool_timeout(timeouts.pool)
         try:
@@ -93,6 +98,21 @@ class AsyncConnectionPool:
         except BaseException:
             self._slots.release()
             raise
+
+    def _adopt_loop(self, loop: asyncio.AbstractEventLoop) -> None:  # unasync: remove
+        """Connections belong to the event loop that made them: when the pool is used from  # unasync: remove
+        another one (a client reused across ``asyncio.run()`` calls), those of the old loop  # unasync: remove
+        are dropped, their sockets closed without it (it is usually closed already)."""  # unasync: remove
+        if self._loop is not None:  # unasync: remove
+            for connection in self._idle:  # unasync: remove
+                abandon = getattr(connection.stream, "abandon", None)  # unasync: remove
+                if abandon is not None:  # unasync: remove
+                    abandon()  # unasync: remove
+            self._idle = []  # unasync: remove
+            self._in_use = set()  # unasync: remove
+            self._hijacked = set()  # unasync: remove
+            self._slots = AsyncSemaphore(self.max_connections)  # unasync: remove
+        self._loop = loop  # unasync: remove
 
     async def _connection(self, timeout: float | None) -> tuple[AsyncHTTPConnection, bool]:
         while True:
@@ -146,6 +166,8 @@ class AsyncConnectionPool:
         """Close every connection: idle ones, and those under open responses, streams and
         hijacked sessions, whose readers then get `ConnectionLost` saying the client closed."""
         self._closed = True
+        if asyncio.get_running_loop() is not self._loop:  # unasync: remove
+            self._adopt_loop(asyncio.get_running_loop())  # unasync: remove
         idle, self._idle = self._idle, []
         for connection in idle:
             await connection.aclose()

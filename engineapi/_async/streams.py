@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import builtins
 import collections
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Generator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
@@ -24,12 +24,14 @@ from engineapi.api._call import (
     StreamCall,
     decoded,
     decoded_item,
+    pull_reference,
 )
 from engineapi.api.containers import RunResult
 from engineapi.archive.tarball import extract_async_stream
 from engineapi.backends.base import AsyncBackendResponse, AsyncDuplex
 from engineapi.errors import (
     EngineAPIError,
+    ImagePullError,
     ProtocolError,
     RemoteProtocolError,
     StreamError,
@@ -56,6 +58,7 @@ __all__ = [
     "AsyncRunStream",
     "AsyncWebSocketAttach",
     "attach",
+    "attaching",  # unasync: remove
     "extract",
     "websocket",
 ]
@@ -134,14 +137,18 @@ class AsyncItemStream(AsyncBodyStream[StreamCall[T]]):
             await self.aclose()
 
 
-def progress_error(item: object) -> StreamError | None:
-    """The error a progress message reports (``errorDetail``, or the old ``error``), if any."""
+def progress_error(item: object, pulling: str | None = None) -> StreamError | None:
+    """The error a progress message reports (``errorDetail``, or the old ``error``), if any:
+    an `ImagePullError` in the stream of a pull (`pulling`: the reference)."""
     detail = getattr(item, "error_detail", None)
     message = getattr(detail, "message", None) if detail is not None else None
     message = message or getattr(item, "error", None)
     if not message:
         return None
-    return StreamError(str(message), code=getattr(detail, "code", None))
+    code = getattr(detail, "code", None)
+    if pulling is not None:
+        return ImagePullError(str(message), reference=pulling, code=code)
+    return StreamError(str(message), code=code)
 
 
 class AsyncProgressStream(AsyncItemStream[T]):
@@ -155,8 +162,9 @@ class AsyncProgressStream(AsyncItemStream[T]):
     __slots__ = ()
 
     async def _items(self) -> AsyncIterator[T]:
+        pulling = pull_reference(self._call)
         async for item in super()._items():
-            error = progress_error(item)
+            error = progress_error(item, pulling)
             if error is not None:
                 raise error
             yield item
@@ -262,20 +270,51 @@ class AsyncAttachedStream:
 
     `close_write()` sends EOF to stdin while output keeps coming; iteration ends when the
     process closes its output. Frames are ``(stream, bytes)`` as in `AsyncOutputStream`.
+
+    ``client.containers.attach(…)`` and ``client.exec.start(…)`` return it unopened: the
+    connection is taken over on ``async with``, on ``await`` (the older
+    ``async with await …`` form), on `open()` or on first use.
     """
 
-    __slots__ = ("_decoder", "_pending", "_stream", "multiplexed")
+    __slots__ = ("_call", "_decoder", "_executor", "_pending", "_stream", "multiplexed")
 
-    def __init__(self, stream: AsyncDuplex, multiplexed: bool) -> None:
+    def __init__(
+        self,
+        stream: AsyncDuplex | None,
+        multiplexed: bool = True,
+        *,
+        executor: AsyncExecutor | None = None,
+        call: HijackCall | None = None,
+    ) -> None:
         self._stream = stream
+        self._executor = executor
+        self._call = call
         self.multiplexed = multiplexed
         self._decoder = StdcopyDecoder()
         self._pending: list[Frame] = []
 
+    async def _opened(self) -> AsyncDuplex:
+        if self._stream is None:
+            if self._executor is None or self._call is None:
+                raise RuntimeError("this attached stream has no connection")
+            hijacked = await self._executor.hijack(self._call)
+            self._stream, self.multiplexed = hijacked.stream, hijacked.multiplexed
+        return self._stream
+
+    async def open(self) -> Self:
+        """Take the connection over now (attach before starting the container, so that no
+        output is missed); the stream itself."""
+        await self._opened()
+        return self
+
+    def __await__(self) -> Generator[Any, None, Self]:  # unasync: remove
+        return self.open().__await__()  # unasync: remove
+
     async def read_frame(self, timeout: float | None = None) -> Frame | None:
         """The next frame, or ``None`` once the output has ended."""
+        stream = await self._opened()
         while not self._pending:
-            data = await self._stream.read(READ_SIZE, timeout)
+            data = await stream.read(READ_SIZE, timeout)
             if not data:
                 self._decoder.end()
                 return None
@@ -297,17 +336,19 @@ class AsyncAttachedStream:
 
     async def write(self, data: bytes, timeout: float | None = None) -> None:
         """Send bytes to the process's stdin."""
-        await self._stream.write(data, timeout)
+        await (await self._opened()).write(data, timeout)
 
     async def close_write(self) -> None:
         """EOF on the process's stdin; output keeps coming."""
-        await self._stream.close_write()
+        await (await self._opened()).close_write()
 
     async def aclose(self) -> None:
-        await self._stream.aclose()
+        """Close the connection (nothing to do if it was never opened)."""
+        if self._stream is not None:
+            await self._stream.aclose()
 
-    async def __aenter__(self) -> AsyncAttachedStream:
-        return self
+    async def __aenter__(self) -> Self:
+        return await self.open()
 
     async def __aexit__(
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
@@ -610,6 +651,12 @@ async def attach(executor: AsyncExecutor, call: HijackCall) -> AsyncAttachedStre
     """Hijack the connection for an attach or exec start: frames out, stdin in."""
     hijacked = await executor.hijack(call)
     return AsyncAttachedStream(hijacked.stream, hijacked.multiplexed)
+
+
+def attaching(executor: AsyncExecutor, call: HijackCall) -> AsyncAttachedStream:  # unasync: remove
+    """An attach or exec start not yet sent: opened by ``async with``, ``await`` or use  # unasync: remove
+    (the blocking client's methods hijack at once, with `attach`)."""  # unasync: remove
+    return AsyncAttachedStream(None, executor=executor, call=call)  # unasync: remove
 
 
 async def websocket(executor: AsyncExecutor, call: Call[Any]) -> AsyncWebSocketAttach:

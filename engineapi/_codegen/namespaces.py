@@ -142,8 +142,10 @@ class _Method:
             head = f"    def {self.name}({params}) -> AsyncOutputStream:"
             body = f"        return AsyncOutputStream({executor}, {call})"
         elif self.kind == "HijackCall":
-            head = f"    async def {self.name}({params}) -> AsyncAttachedStream:"
-            body = f"        return await attach({executor}, {call})"
+            # Unopened: `async with` / `await` / first use hijack (`attaching` becomes the
+            # blocking client's eager `attach`).
+            head = f"    def {self.name}({params}) -> AsyncAttachedStream:"
+            body = f"        return attaching({executor}, {call})"
         else:
             head = f"    def {self.name}({params}) -> AsyncRawStream:"
             body = f"        return AsyncRawStream({executor}, {call})"
@@ -268,7 +270,7 @@ from engineapi._async.streams import (
     AsyncRawStream,
     AsyncRunStream,
     AsyncWebSocketAttach,
-    attach,
+    attaching,
     extract,
     websocket,
 )

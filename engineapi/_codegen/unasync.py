@@ -56,6 +56,8 @@ RULES: list[tuple[str, str]] = [
     (r"\banext\b", "next"),
     (r"\bStopAsyncIteration\b", "StopIteration"),
     (r"\bhttpx\.AsyncByteStream\b", "httpx.SyncByteStream"),
+    # An unopened attach (async) is opened at once by the blocking client.
+    (r"\battaching\b", "attach"),
     (r"\bAsync([A-Z]\w*)", r"\1"),
     (r"\b_Async([A-Z]\w*)", r"_\1"),
 ]

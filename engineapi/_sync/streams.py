@@ -26,12 +26,14 @@ from engineapi.api._call import (
     StreamCall,
     decoded,
     decoded_item,
+    pull_reference,
 )
 from engineapi.api.containers import RunResult
 from engineapi.archive.tarball import extract_stream
 from engineapi.backends.base import BackendResponse, Duplex
 from engineapi.errors import (
     EngineAPIError,
+    ImagePullError,
     ProtocolError,
     RemoteProtocolError,
     StreamError,
@@ -136,14 +138,18 @@ class ItemStream(BodyStream[StreamCall[T]]):
             self.close()
 
 
-def progress_error(item: object) -> StreamError | None:
-    """The error a progress message reports (``errorDetail``, or the old ``error``), if any."""
+def progress_error(item: object, pulling: str | None = None) -> StreamError | None:
+    """The error a progress message reports (``errorDetail``, or the old ``error``), if any:
+    an `ImagePullError` in the stream of a pull (`pulling`: the reference)."""
     detail = getattr(item, "error_detail", None)
     message = getattr(detail, "message", None) if detail is not None else None
     message = message or getattr(item, "error", None)
     if not message:
         return None
-    return StreamError(str(message), code=getattr(detail, "code", None))
+    code = getattr(detail, "code", None)
+    if pulling is not None:
+        return ImagePullError(str(message), reference=pulling, code=code)
+    return StreamError(str(message), code=code)
 
 
 class ProgressStream(ItemStream[T]):
@@ -157,8 +163,9 @@ class ProgressStream(ItemStream[T]):
     __slots__ = ()
 
     def _items(self) -> Iterator[T]:
+        pulling = pull_reference(self._call)
         for item in super()._items():
-            error = progress_error(item)
+            error = progress_error(item, pulling)
             if error is not None:
                 raise error
             yield item
@@ -264,20 +271,48 @@ class AttachedStream:
 
     `close_write()` sends EOF to stdin while output keeps coming; iteration ends when the
     process closes its output. Frames are ``(stream, bytes)`` as in `OutputStream`.
+
+    ``client.containers.attach(…)`` and ``client.exec.start(…)`` return it unopened: the
+    connection is taken over on ``with``, on ``await`` (the older
+    ``with …`` form), on `open()` or on first use.
     """
 
-    __slots__ = ("_decoder", "_pending", "_stream", "multiplexed")
+    __slots__ = ("_call", "_decoder", "_executor", "_pending", "_stream", "multiplexed")
 
-    def __init__(self, stream: Duplex, multiplexed: bool) -> None:
+    def __init__(
+        self,
+        stream: Duplex | None,
+        multiplexed: bool = True,
+        *,
+        executor: Executor | None = None,
+        call: HijackCall | None = None,
+    ) -> None:
         self._stream = stream
+        self._executor = executor
+        self._call = call
         self.multiplexed = multiplexed
         self._decoder = StdcopyDecoder()
         self._pending: list[Frame] = []
 
+    def _opened(self) -> Duplex:
+        if self._stream is None:
+            if self._executor is None or self._call is None:
+                raise RuntimeError("this attached stream has no connection")
+            hijacked = self._executor.hijack(self._call)
+            self._stream, self.multiplexed = hijacked.stream, hijacked.multiplexed
+        return self._stream
+
+    def open(self) -> Self:
+        """Take the connection over now (attach before starting the container, so that no
+        output is missed); the stream itself."""
+        self._opened()
+        return self
+
     def read_frame(self, timeout: float | None = None) -> Frame | None:
         """The next frame, or ``None`` once the output has ended."""
+        stream = self._opened()
         while not self._pending:
-            data = self._stream.read(READ_SIZE, timeout)
+            data = stream.read(READ_SIZE, timeout)
             if not data:
                 self._decoder.end()
                 return None
@@ -299,17 +334,19 @@ class AttachedStream:
 
     def write(self, data: bytes, timeout: float | None = None) -> None:
         """Send bytes to the process's stdin."""
-        self._stream.write(data, timeout)
+        (self._opened()).write(data, timeout)
 
     def close_write(self) -> None:
         """EOF on the process's stdin; output keeps coming."""
-        self._stream.close_write()
+        (self._opened()).close_write()
 
     def close(self) -> None:
-        self._stream.close()
+        """Close the connection (nothing to do if it was never opened)."""
+        if self._stream is not None:
+            self._stream.close()
 
-    def __enter__(self) -> AttachedStream:
-        return self
+    def __enter__(self) -> Self:
+        return self.open()
 
     def __exit__(
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None

@@ -35,6 +35,7 @@ class LocalSource(Protocol):
 
 __all__ = [
     "Call",
+    "Encoded",
     "ExtractCall",
     "Filters",
     "Flow",
@@ -53,7 +54,9 @@ __all__ = [
     "encode_filters",
     "encode_platform",
     "encode_timestamp",
+    "operation_tag",
     "path_param",
+    "pull_reference",
     "to_body",
     "with_extra_query",
 ]
@@ -184,6 +187,13 @@ class Call(Generic[T]):
         self.method = method
         self.path = path
         self.decode = decode
+        if query or optional_query:
+            checks = _query_checks(operation_id)
+            if checks:
+                if query:
+                    _check_query(operation_id, checks, query)
+                if optional_query:
+                    _check_query(operation_id, checks, optional_query)
         self.query, self.params = _encode_query(query)
         #: Parameters sent only when the API version in use has them (the client decides).
         self.optional_query = _encode_query(optional_query)[0]
@@ -414,6 +424,181 @@ def _route(operation_id: str, path_args: Sequence[object]) -> tuple[str, str]:
     return method, _PLACEHOLDER.sub(lambda m: path_param(next(values), m.group(1)), template)
 
 
+def operation_tag(operation_id: str) -> str | None:
+    """The spec's tag of an operation (``Container``, ``Image``, …), for typing its errors."""
+    from engineapi.api._operations import OPERATIONS
+
+    operation = OPERATIONS.get(operation_id)
+    return operation.tag if operation is not None else None
+
+
+def pull_reference(call: Call[Any]) -> str | None:
+    """What `call` pulls, if it is a pull (``POST /images/create?fromImage=…``): its failures
+    are `ImagePullError`."""
+    if call.operation_id != "ImageCreate":
+        return None
+    values = dict(call.query)
+    image = values.get("fromImage")
+    if image is None:
+        return None
+    tag = values.get("tag")
+    if not tag:
+        return image
+    return (
+        f"{image}@{tag}"
+        if ":" in tag and tag.split(":", 1)[0].startswith("sha")
+        else f"{image}:{tag}"
+    )
+
+
+class Encoded(str):
+    """A query value a builder has already encoded for the wire (filters as JSON, a
+    timestamp, a platform): not checked again against the parameter's spec type."""
+
+    __slots__ = ()
+
+
+#: Keywords named otherwise than the spec's parameter: (operation, wire name) → keyword.
+_KEYWORDS = {
+    ("ContainerResize", "h"): "height",
+    ("ContainerResize", "w"): "width",
+    ("ExecResize", "h"): "height",
+    ("ExecResize", "w"): "width",
+    ("ContainerStop", "t"): "timeout",
+    ("ContainerRestart", "t"): "timeout",
+    ("ContainerDelete", "v"): "volumes",
+    ("PutContainerArchive", "copyUIDGID"): "copy_uid_gid",
+    ("ImageBuild", "t"): "tag",
+    ("ImageBuild", "extrahosts"): "extra_hosts",
+    ("ImageBuild", "q"): "quiet",
+    ("ImageBuild", "nocache"): "no_cache",
+    ("ImageBuild", "cachefrom"): "cache_from",
+    ("ImageBuild", "forcerm"): "force_rm",
+    ("ImageBuild", "memswap"): "memory_swap",
+    ("ImageBuild", "cpushares"): "cpu_shares",
+    ("ImageBuild", "cpusetcpus"): "cpuset_cpus",
+    ("ImageBuild", "cpuperiod"): "cpu_period",
+    ("ImageBuild", "cpuquota"): "cpu_quota",
+    ("ImageBuild", "buildargs"): "build_args",
+    ("ImageBuild", "shmsize"): "shm_size",
+    ("ImageBuild", "networkmode"): "network_mode",
+}
+
+#: A check of one query value: None if it fits the parameter, else what was expected.
+_Check = Callable[[object], "str | None"]
+
+#: Per operation, once: its query parameters' checks by wire name, with the keyword to name.
+_QUERY_CHECKS: dict[str, dict[str, tuple[str, _Check]]] = {}
+
+
+def _check_boolean(value: object) -> str | None:
+    if value is True or value is False or (type(value) is int and value in (0, 1)):
+        return None
+    return "a bool"
+
+
+def _check_integer(value: object) -> str | None:
+    if type(value) is int or isinstance(value, Encoded):
+        return None
+    return "an int (a bool is not one)" if isinstance(value, bool) else "an int"
+
+
+def _enum_check(enum: tuple[object, ...]) -> _Check:
+    allowed = frozenset(enum)
+    shown = ", ".join(repr(v) for v in enum)
+
+    def check(value: object) -> str | None:
+        items = value if isinstance(value, list | tuple) else (value,)
+        for item in items:
+            if isinstance(item, str) and item not in allowed:
+                return f"one of {shown}"
+        return None
+
+    return check
+
+
+def _check_array(value: object) -> str | None:
+    if isinstance(value, str):
+        return None
+    if isinstance(value, list | tuple) and all(
+        isinstance(item, str) or (type(item) is int) for item in value
+    ):
+        return None
+    return "a list of strings"
+
+
+def _query_checks(operation_id: str) -> dict[str, tuple[str, _Check]]:
+    """The checks of `operation_id`'s query parameters, made on its first call."""
+    checks = _QUERY_CHECKS.get(operation_id)
+    if checks is None:
+        from engineapi.api._operations import OPERATIONS
+
+        checks = {}
+        operation = OPERATIONS.get(operation_id)
+        for param in operation.params_in("query") if operation is not None else ():
+            keyword = _KEYWORDS.get((operation_id, param.name), param.python_name)
+            check: _Check | None = None
+            if param.name == "filters":
+                check = _check_filters_value
+            elif param.enum:
+                check = _enum_check(param.enum)
+                if param.type == "array":
+                    check = _both(_check_array, check)
+            elif param.type == "boolean":
+                check = _check_boolean
+            elif param.type == "integer":
+                check = _check_integer
+            elif param.type == "array":
+                check = _check_array
+            if check is not None:
+                checks[param.name] = (keyword, check)
+        _QUERY_CHECKS[operation_id] = checks
+    return checks
+
+
+def _both(first: _Check, second: _Check) -> _Check:
+    def check(value: object) -> str | None:
+        return first(value) or second(value)
+
+    return check
+
+
+def _check_filters_value(value: object) -> str | None:
+    # Builders pass filters through `encode_filters` (which checks them): what arrives here
+    # is its JSON, or a string the caller encoded.
+    return None if isinstance(value, str) else "a mapping (see Filters)"
+
+
+def _check_query(
+    operation_id: str, checks: Mapping[str, tuple[str, _Check]], query: Mapping[str, object]
+) -> None:
+    for name, value in query.items():
+        if value is None:
+            continue
+        found = checks.get(name)
+        if found is None:
+            continue
+        keyword, check = found
+        expected = check(value)
+        if expected is not None:
+            where = _method_name(operation_id)
+            raise InvalidArgument(
+                f"{where}: {keyword} must be {expected}, not {type(value).__name__} {value!r}"[
+                    :400
+                ],
+                argument=keyword,
+            )
+
+
+def _method_name(operation_id: str) -> str:
+    from engineapi.api._operations import OPERATIONS
+
+    operation = OPERATIONS.get(operation_id)
+    if operation is None:
+        return operation_id
+    return f"{operation.namespace}.{operation.method_name} ({operation_id})"
+
+
 def _encode_query(
     query: Mapping[str, object] | None,
 ) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
@@ -502,31 +687,61 @@ def encode_platform(platform: Platform) -> str:
     ``{"os":"linux","architecture":"amd64"}``; a mapping, or a string that already is a JSON
     object, is sent as it is."""
     if isinstance(platform, Mapping):
-        return json.dumps(dict(platform), separators=(",", ":"))
+        return Encoded(json.dumps(dict(platform), separators=(",", ":")))
     if not isinstance(platform, str):
         raise TypeError(f"a platform is 'os[/arch[/variant]]' or a mapping, not {platform!r}")
     if platform.lstrip().startswith("{"):
-        return platform
+        return Encoded(platform)
     parts = platform.split("/")
     if not 1 <= len(parts) <= 3 or not all(parts):
         raise ValueError(f"a platform is 'os[/arch[/variant]]', not {platform!r}")
     encoded = dict(zip(("os", "architecture", "variant"), parts, strict=False))
-    return json.dumps(encoded, separators=(",", ":"))
+    return Encoded(json.dumps(encoded, separators=(",", ":")))
 
 
-def encode_filters(filters: Filters | None) -> str | None:
-    """Filters as the daemon's JSON (``{"name": {"value": true}}`` is accepted by all)."""
+def encode_filters(filters: Filters | None, name: str = "filters") -> str | None:
+    """Filters as the daemon's JSON (``{"name": {"value": true}}`` is accepted by all).
+
+    A mapping of names to a string, a list of strings or a mapping of strings to bools;
+    anything else raises `InvalidArgument` (naming `name`) before anything is sent."""
+    if filters is None:
+        return None
+    if not isinstance(filters, Mapping):
+        raise InvalidArgument(
+            f"{name} must be a mapping such as {{'status': ['running']}}, "
+            f"not {type(filters).__name__} {filters!r}"[:400],
+            argument=name,
+        )
     if not filters:
         return None
     encoded: dict[str, object] = {}
-    for name, value in filters.items():
+    for key, value in filters.items():
+        if not isinstance(key, str):
+            raise InvalidArgument(
+                f"{name}: filter names must be strings, not {type(key).__name__} {key!r}",
+                argument=name,
+            )
         if isinstance(value, str):
-            encoded[name] = [value]
+            encoded[key] = [value]
         elif isinstance(value, Mapping):
-            encoded[name] = dict(value)
+            if not all(isinstance(k, str) and isinstance(v, bool) for k, v in value.items()):
+                raise InvalidArgument(
+                    f"{name}[{key!r}]: a mapping of filter values must map strings to bools, "
+                    f"not {value!r}"[:400],
+                    argument=name,
+                )
+            encoded[key] = dict(value)
+        elif isinstance(value, list | tuple | set | frozenset) and all(
+            isinstance(item, str) for item in value
+        ):
+            encoded[key] = list(value)
         else:
-            encoded[name] = list(value)
-    return json.dumps(encoded, separators=(",", ":"))
+            raise InvalidArgument(
+                f"{name}[{key!r}] must be a string, a list of strings or a mapping of "
+                f"strings to bools, not {type(value).__name__} {value!r}"[:400],
+                argument=name,
+            )
+    return Encoded(json.dumps(encoded, separators=(",", ":")))
 
 
 def encode_timestamp(value: Timestamp | None) -> str | None:
@@ -535,13 +750,19 @@ def encode_timestamp(value: Timestamp | None) -> str | None:
         return None
     if isinstance(value, timedelta):
         seconds = time.time() - value.total_seconds()
-        return f"{seconds:.9f}"
+        return Encoded(f"{seconds:.9f}")
     if isinstance(value, datetime):
-        return f"{value.timestamp():.9f}"
+        return Encoded(f"{value.timestamp():.9f}")
     if isinstance(value, bool):
-        raise TypeError("a timestamp cannot be a bool")
+        raise InvalidArgument("a timestamp cannot be a bool", argument="since/until")
     if isinstance(value, int):
-        return str(value)
+        return Encoded(value)
     if isinstance(value, float):
-        return f"{value:.9f}"
-    return value
+        return Encoded(f"{value:.9f}")
+    if isinstance(value, str):
+        return Encoded(value)
+    raise InvalidArgument(
+        "a timestamp is a datetime, a timedelta, Unix seconds or a string, "
+        f"not {type(value).__name__} {value!r}"[:400],
+        argument="since/until",
+    )

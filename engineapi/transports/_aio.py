@@ -174,6 +174,22 @@ class AsyncSocketStream:
                 except builtins.TimeoutError:
                     pass
 
+    def abandon(self) -> None:
+        """Close the socket without its event loop (one that has ended: a client reused
+        across ``asyncio.run()`` calls drops the idle connections of the old loop)."""
+        if self._closed:
+            return
+        self._closed = True
+        if not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._transport.abort)
+            return
+        # The loop cannot run the transport's close any more: close the socket here, and
+        # tell the transport it has none (else its finalizer would close the number again).
+        sock = getattr(self._transport, "_sock", None)
+        if sock is not None:
+            sock.close()
+            self._transport._sock = None  # type: ignore[attr-defined]
+
     def is_readable(self) -> bool:
         """Whether data or an EOF waits: for an idle connection, that the daemon closed it.
 
