@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from engineapi import models
     from engineapi._async.executor import AsyncExecutor
     from engineapi.api._call import Filters, Platform, QueryValue, Timestamp
+    from engineapi.api._shortcuts import Ports
     from engineapi.api.containers import PathStat, RunResult
     from engineapi.api.exec import ExecResult
     from engineapi.api.images import Body
@@ -344,21 +345,54 @@ class AsyncContainers:
 
     async def create(
         self,
-        config: ContainerCreateRequest | Mapping[str, Any],
+        config: ContainerCreateRequest | Mapping[str, Any] | None = None,
         *,
         name: str | None = None,
         platform: str | None = None,
+        image: str | None = None,
+        command: Sequence[str] | str | None = None,
+        env: Mapping[str, Any] | Sequence[str] | None = None,
+        ports: Ports | None = None,
+        volumes: Sequence[str] | str | None = None,
+        mounts: Sequence[Any] | str | None = None,
+        labels: Mapping[str, str] | Sequence[str] | None = None,
+        network: str | None = None,
+        user: str | int | None = None,
+        workdir: str | None = None,
+        entrypoint: Sequence[str] | str | None = None,
+        auto_remove: bool | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
     ) -> ContainerCreateResponse:
         """Create a container from `config` (image, command, host config, networks) —
         ``POST /containers/create``.
 
         ``ContainerCreateRequest(image="busybox", cmd=["echo", "hi"])`` is the typed form; a plain
-        mapping with the API's keys is accepted too. `platform` (``linux/arm64``) picks the image
-        variant.
+        mapping with the API's keys (or the attributes' snake_case names) is checked against it
+        before anything is sent: an unknown key raises `InvalidArgument` naming the closest field
+        (`engineapi.api.Raw` sends a mapping unchecked). `platform` (``linux/arm64``) picks the
+        image variant. The keywords are ``docker run``'s options (see `run`), laid over `config`.
         """
         return await self._executor.send(
-            with_extra_query(_containers.create(config, name=name, platform=platform), extra_query)
+            with_extra_query(
+                _containers.create(
+                    config,
+                    name=name,
+                    platform=platform,
+                    image=image,
+                    command=command,
+                    env=env,
+                    ports=ports,
+                    volumes=volumes,
+                    mounts=mounts,
+                    labels=labels,
+                    network=network,
+                    user=user,
+                    workdir=workdir,
+                    entrypoint=entrypoint,
+                    auto_remove=auto_remove,
+                ),
+                extra_query,
+            )
         )
 
     async def delete(
@@ -553,6 +587,16 @@ class AsyncContainers:
         pull: str = "missing",
         platform: str | None = None,
         input: bytes | None = None,
+        env: Mapping[str, Any] | Sequence[str] | None = None,
+        ports: Ports | None = None,
+        volumes: Sequence[str] | str | None = None,
+        mounts: Sequence[Any] | str | None = None,
+        labels: Mapping[str, str] | Sequence[str] | None = None,
+        network: str | None = None,
+        user: str | int | None = None,
+        workdir: str | None = None,
+        entrypoint: Sequence[str] | str | None = None,
+        auto_remove: bool | None = None,
     ) -> RunResult:
         """``docker run`` to completion: the exit code and output of `command` in a new container
         of `image`, as a `RunResult`.
@@ -564,12 +608,24 @@ class AsyncContainers:
         asks to be told of its exit (``POST /containers/{id}/wait``, condition ``next-exit``, and
         with AutoRemove a second one, ``removed``), starts it (``POST /containers/{id}/start``), reads its output
         from the attach until it exits, then reads the wait's answer for the exit code. `config`
-        holds everything else of the create request (``Env``, ``HostConfig``, …); `command` is the
-        argv (a string is one word: use ``["sh", "-c", line]`` for a shell line). `input` is sent
+        holds everything else of the create request (``Env``, ``HostConfig``, …; a mapping is
+        checked as in `create`); `command` is the argv (a string is split as a shell would,
+        `shlex`: use ``["sh", "-c", line]`` to run a shell line). `input` is sent
         to the container's stdin, then EOF (``OpenStdin`` and ``StdinOnce`` are set). `remove`
         deletes the container at the end (``DELETE /containers/{id}``; not needed, and not sent,
         with AutoRemove), also when a step fails; a cancelled call leaves it. `pull` is
         ``missing``, ``always`` or ``never``. `run_stream` hands the output over as it comes.
+
+        ``docker run``'s options, sending what the CLI sends: `env` (``-e``: a mapping, ``None``
+        unsets, or ``"K=V"`` strings), `ports` (``-p``: ``{"80/tcp": 8080}``,
+        ``{"80": ("127.0.0.1", 8080)}``, ``{"80": None}`` for a random host port, a list for
+        several; the port is exposed too), `volumes` (``-v``: ``"/host:/ctr:ro"``,
+        ``"name:/ctr"``, ``"/ctr"`` for an anonymous volume), `mounts` (``--mount``: its
+        ``"type=bind,src=…,dst=…"`` strings or ``Mount`` mappings), `labels`, `network`
+        (``HostConfig.NetworkMode``), `user`, `workdir`, `entrypoint` (a string is one word, as
+        ``--entrypoint``), `auto_remove` (``--rm``'s ``HostConfig.AutoRemove``). They add to
+        `config`; the same setting given both ways with different values raises
+        `InvalidArgument`.
         """
         return await AsyncRunStream(
             self._executor,
@@ -582,6 +638,16 @@ class AsyncContainers:
                 pull=pull,
                 platform=platform,
                 input=input,
+                env=env,
+                ports=ports,
+                volumes=volumes,
+                mounts=mounts,
+                labels=labels,
+                network=network,
+                user=user,
+                workdir=workdir,
+                entrypoint=entrypoint,
+                auto_remove=auto_remove,
             ),
         ).result()
 
@@ -594,12 +660,37 @@ class AsyncContainers:
         name: str | None = None,
         pull: str = "missing",
         platform: str | None = None,
+        env: Mapping[str, Any] | Sequence[str] | None = None,
+        ports: Ports | None = None,
+        volumes: Sequence[str] | str | None = None,
+        mounts: Sequence[Any] | str | None = None,
+        labels: Mapping[str, str] | Sequence[str] | None = None,
+        network: str | None = None,
+        user: str | int | None = None,
+        workdir: str | None = None,
+        entrypoint: Sequence[str] | str | None = None,
+        auto_remove: bool | None = None,
     ) -> str:
         """``docker run --detach``: create a container of `image` (pulling it as `pull` says, see
         `run`) and start it; its id — ``POST /containers/create``, ``POST /containers/{id}/start``."""
         return await self._executor.run_flow(
             _containers.run_detached(
-                image, command, config=config, name=name, pull=pull, platform=platform
+                image,
+                command,
+                config=config,
+                name=name,
+                pull=pull,
+                platform=platform,
+                env=env,
+                ports=ports,
+                volumes=volumes,
+                mounts=mounts,
+                labels=labels,
+                network=network,
+                user=user,
+                workdir=workdir,
+                entrypoint=entrypoint,
+                auto_remove=auto_remove,
             )
         )
 
@@ -614,6 +705,16 @@ class AsyncContainers:
         pull: str = "missing",
         platform: str | None = None,
         input: bytes | None = None,
+        env: Mapping[str, Any] | Sequence[str] | None = None,
+        ports: Ports | None = None,
+        volumes: Sequence[str] | str | None = None,
+        mounts: Sequence[Any] | str | None = None,
+        labels: Mapping[str, str] | Sequence[str] | None = None,
+        network: str | None = None,
+        user: str | int | None = None,
+        workdir: str | None = None,
+        entrypoint: Sequence[str] | str | None = None,
+        auto_remove: bool | None = None,
     ) -> AsyncRunStream:
         """``docker run`` with the output handed over as it comes: ``(stream, bytes)`` frames
         while the container runs; `exit_code` (and `id`) are set once the output has ended.
@@ -633,6 +734,16 @@ class AsyncContainers:
                 pull=pull,
                 platform=platform,
                 input=input,
+                env=env,
+                ports=ports,
+                volumes=volumes,
+                mounts=mounts,
+                labels=labels,
+                network=network,
+                user=user,
+                workdir=workdir,
+                entrypoint=entrypoint,
+                auto_remove=auto_remove,
             ),
         )
 

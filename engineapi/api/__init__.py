@@ -5,6 +5,7 @@ these modules (`engineapi._codegen.namespaces`), so a builder's signature and do
 the public method's.
 """
 
+from engineapi.api._body import Raw
 from engineapi.api._call import Call, RawCall, Reply, StreamCall, with_extra_query
 
-__all__ = ["Call", "RawCall", "Reply", "StreamCall", "with_extra_query"]
+__all__ = ["Call", "Raw", "RawCall", "Reply", "StreamCall", "with_extra_query"]

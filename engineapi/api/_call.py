@@ -19,12 +19,14 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 from urllib.parse import quote
 
+from engineapi.api._body import check_body
 from engineapi.api._routes import ROUTES
 from engineapi.errors import EngineAPIError, InvalidArgument, RemoteProtocolError
 
 if TYPE_CHECKING:
     from engineapi.archive.local import LocalContent
     from engineapi.config.auth import CredentialsNeeded
+    from engineapi.models._base import WireModel
 
 
 class LocalSource(Protocol):
@@ -367,8 +369,16 @@ class Pause:
 Flow = Generator["Call[Any] | Pause", Any, T]
 
 
-def to_body(value: Any) -> Any:
-    """A request body as JSON data: a model's wire form, or a plain mapping as given."""
+def to_body(value: Any, model: type[WireModel] | None = None) -> Any:
+    """A request body as JSON data: a model's wire form, or a plain mapping.
+
+    With the `model` class the endpoint takes, a plain mapping is checked against it before
+    anything is sent (unknown keys raise `InvalidArgument` with the closest field names,
+    snake_case keys become wire names, nested models are checked, an ``Env`` mapping becomes
+    ``["K=V"]``; see `engineapi.api._body`); a `Raw` mapping is sent as given.
+    """
+    if model is not None:
+        return check_body(value, model)
     to_wire = getattr(value, "to_wire", None)
     if to_wire is not None:
         return to_wire()

@@ -55,7 +55,14 @@ def create(
     """
     return Call(
         "ConfigCreate",
-        json_body=spec_body(spec, name=name, data=data, labels=labels, Templating=templating),
+        json_body=spec_body(
+            spec,
+            model=models.ConfigSpec,
+            name=name,
+            data=data,
+            labels=labels,
+            Templating=templating,
+        ),
         decode=decode_id,
     )
 
@@ -76,7 +83,7 @@ def update(id: str, spec: ConfigSpec | Mapping[str, Any], *, version: int) -> Ca
         "ConfigUpdate",
         id,
         query={"version": version},
-        json_body=spec_body(spec),
+        json_body=spec_body(spec, model=models.ConfigSpec),
         decode=_none,
     )
 

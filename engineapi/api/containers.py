@@ -29,8 +29,9 @@ from engineapi.api._call import (
     encode_timestamp,
     to_body,
 )
+from engineapi.api._shortcuts import Ports, apply_shortcuts
 from engineapi.archive.local import TarOfPath, fspath
-from engineapi.errors import ConfigError, Conflict, DaemonError, NotFound
+from engineapi.errors import ConfigError, Conflict, DaemonError, InvalidArgument, NotFound
 
 if TYPE_CHECKING:
     import os
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PULL_POLICIES",
     "PathStat",
+    "Ports",
     "RunCall",
     "RunResult",
     "RunStreamCall",
@@ -127,24 +129,73 @@ def list(
 
 
 def create(
-    config: ContainerCreateRequest | Mapping[str, Any],
+    config: ContainerCreateRequest | Mapping[str, Any] | None = None,
     *,
     name: str | None = None,
     platform: str | None = None,
+    image: str | None = None,
+    command: Sequence[str] | str | None = None,
+    env: Mapping[str, Any] | Sequence[str] | None = None,
+    ports: Ports | None = None,
+    volumes: Sequence[str] | str | None = None,
+    mounts: Sequence[Any] | str | None = None,
+    labels: Mapping[str, str] | Sequence[str] | None = None,
+    network: str | None = None,
+    user: str | int | None = None,
+    workdir: str | None = None,
+    entrypoint: Sequence[str] | str | None = None,
+    auto_remove: bool | None = None,
 ) -> Call[ContainerCreateResponse]:
     """Create a container from `config` (image, command, host config, networks) —
     ``POST /containers/create``.
 
     ``ContainerCreateRequest(image="busybox", cmd=["echo", "hi"])`` is the typed form; a plain
-    mapping with the API's keys is accepted too. `platform` (``linux/arm64``) picks the image
-    variant.
+    mapping with the API's keys (or the attributes' snake_case names) is checked against it
+    before anything is sent: an unknown key raises `InvalidArgument` naming the closest field
+    (`engineapi.api.Raw` sends a mapping unchecked). `platform` (``linux/arm64``) picks the
+    image variant. The keywords are ``docker run``'s options (see `run`), laid over `config`.
     """
+    body = _create_body(
+        config,
+        image,
+        command,
+        env=env,
+        ports=ports,
+        volumes=volumes,
+        mounts=mounts,
+        labels=labels,
+        network=network,
+        user=user,
+        workdir=workdir,
+        entrypoint=entrypoint,
+        auto_remove=auto_remove,
+    )
     return Call(
         "ContainerCreate",
         query={"name": name, "platform": platform},
-        json_body=to_body(config),
+        json_body=body,
         decode=lambda r: models.ContainerCreateResponse.from_wire(r.json()),
     )
+
+
+def _create_body(
+    config: ContainerCreateRequest | Mapping[str, Any] | None,
+    image: str | None,
+    command: Sequence[str] | str | None,
+    **shortcuts: Any,
+) -> dict[str, Any]:
+    """The checked create request with the ``docker run`` keywords laid over it."""
+    body: dict[str, Any] = (
+        to_body(config, models.ContainerCreateRequest) if config is not None else {}
+    )
+    if image is not None:
+        if body.get("Image") not in (None, image):
+            raise InvalidArgument(
+                f"image={image!r} conflicts with Image={body['Image']!r} in the config",
+                argument="image",
+            )
+        body["Image"] = image
+    return apply_shortcuts(body, command=command, **shortcuts)
 
 
 def inspect(id: str, *, size: bool = False) -> Call[ContainerInspectResponse]:
@@ -296,7 +347,7 @@ def update(
     return Call(
         "ContainerUpdate",
         id,
-        json_body=to_body(update),
+        json_body=to_body(update, models.ContainerUpdateRequest),
         decode=lambda r: models.ContainerUpdateResponse.from_wire(r.json()),
     )
 
@@ -539,18 +590,6 @@ class RunResult:
     stderr: bytes
 
 
-def _run_config(
-    image: str,
-    command: Sequence[str] | str | None,
-    config: ContainerCreateRequest | Mapping[str, Any] | None,
-) -> dict[str, Any]:
-    body = to_body(config) if config is not None else {}
-    body["Image"] = image
-    if command is not None:
-        body["Cmd"] = [command] if isinstance(command, str) else builtins.list(command)
-    return body
-
-
 def _create_pulling(
     image: str,
     body: dict[str, Any],
@@ -592,8 +631,7 @@ class RunCall:
     def build(
         cls,
         image: str,
-        command: Sequence[str] | str | None,
-        config: ContainerCreateRequest | Mapping[str, Any] | None,
+        body: dict[str, Any],
         name: str | None,
         remove: bool,
         pull: str,
@@ -602,7 +640,6 @@ class RunCall:
     ) -> Self:
         if pull not in PULL_POLICIES:
             raise ConfigError(f"pull must be one of {', '.join(PULL_POLICIES)}, not {pull!r}")
-        body = _run_config(image, command, config)
         if input is not None:
             # As `docker run -i`: stdin open, closed for good after the first attach ends.
             body.update(OpenStdin=True, StdinOnce=True, AttachStdin=True)
@@ -677,6 +714,16 @@ def run(
     pull: str = "missing",
     platform: str | None = None,
     input: bytes | None = None,
+    env: Mapping[str, Any] | Sequence[str] | None = None,
+    ports: Ports | None = None,
+    volumes: Sequence[str] | str | None = None,
+    mounts: Sequence[Any] | str | None = None,
+    labels: Mapping[str, str] | Sequence[str] | None = None,
+    network: str | None = None,
+    user: str | int | None = None,
+    workdir: str | None = None,
+    entrypoint: Sequence[str] | str | None = None,
+    auto_remove: bool | None = None,
 ) -> RunCall:
     """``docker run`` to completion: the exit code and output of `command` in a new container
     of `image`, as a `RunResult`.
@@ -688,14 +735,41 @@ def run(
     asks to be told of its exit (``POST /containers/{id}/wait``, condition ``next-exit``, and
     with AutoRemove a second one, ``removed``), starts it (``POST /containers/{id}/start``), reads its output
     from the attach until it exits, then reads the wait's answer for the exit code. `config`
-    holds everything else of the create request (``Env``, ``HostConfig``, …); `command` is the
-    argv (a string is one word: use ``["sh", "-c", line]`` for a shell line). `input` is sent
+    holds everything else of the create request (``Env``, ``HostConfig``, …; a mapping is
+    checked as in `create`); `command` is the argv (a string is split as a shell would,
+    `shlex`: use ``["sh", "-c", line]`` to run a shell line). `input` is sent
     to the container's stdin, then EOF (``OpenStdin`` and ``StdinOnce`` are set). `remove`
     deletes the container at the end (``DELETE /containers/{id}``; not needed, and not sent,
     with AutoRemove), also when a step fails; a cancelled call leaves it. `pull` is
     ``missing``, ``always`` or ``never``. `run_stream` hands the output over as it comes.
+
+    ``docker run``'s options, sending what the CLI sends: `env` (``-e``: a mapping, ``None``
+    unsets, or ``"K=V"`` strings), `ports` (``-p``: ``{"80/tcp": 8080}``,
+    ``{"80": ("127.0.0.1", 8080)}``, ``{"80": None}`` for a random host port, a list for
+    several; the port is exposed too), `volumes` (``-v``: ``"/host:/ctr:ro"``,
+    ``"name:/ctr"``, ``"/ctr"`` for an anonymous volume), `mounts` (``--mount``: its
+    ``"type=bind,src=…,dst=…"`` strings or ``Mount`` mappings), `labels`, `network`
+    (``HostConfig.NetworkMode``), `user`, `workdir`, `entrypoint` (a string is one word, as
+    ``--entrypoint``), `auto_remove` (``--rm``'s ``HostConfig.AutoRemove``). They add to
+    `config`; the same setting given both ways with different values raises
+    `InvalidArgument`.
     """
-    return RunCall.build(image, command, config, name, remove, pull, platform, input)
+    body = _create_body(
+        config,
+        image,
+        command,
+        env=env,
+        ports=ports,
+        volumes=volumes,
+        mounts=mounts,
+        labels=labels,
+        network=network,
+        user=user,
+        workdir=workdir,
+        entrypoint=entrypoint,
+        auto_remove=auto_remove,
+    )
+    return RunCall.build(image, body, name, remove, pull, platform, input)
 
 
 def run_stream(
@@ -708,6 +782,16 @@ def run_stream(
     pull: str = "missing",
     platform: str | None = None,
     input: bytes | None = None,
+    env: Mapping[str, Any] | Sequence[str] | None = None,
+    ports: Ports | None = None,
+    volumes: Sequence[str] | str | None = None,
+    mounts: Sequence[Any] | str | None = None,
+    labels: Mapping[str, str] | Sequence[str] | None = None,
+    network: str | None = None,
+    user: str | int | None = None,
+    workdir: str | None = None,
+    entrypoint: Sequence[str] | str | None = None,
+    auto_remove: bool | None = None,
 ) -> RunStreamCall:
     """``docker run`` with the output handed over as it comes: ``(stream, bytes)`` frames
     while the container runs; `exit_code` (and `id`) are set once the output has ended.
@@ -716,7 +800,22 @@ def run_stream(
     ``with`` block before the end closes the attach; with `remove` the container is then
     removed (force), else it is left running.
     """
-    return RunStreamCall.build(image, command, config, name, remove, pull, platform, input)
+    body = _create_body(
+        config,
+        image,
+        command,
+        env=env,
+        ports=ports,
+        volumes=volumes,
+        mounts=mounts,
+        labels=labels,
+        network=network,
+        user=user,
+        workdir=workdir,
+        entrypoint=entrypoint,
+        auto_remove=auto_remove,
+    )
+    return RunStreamCall.build(image, body, name, remove, pull, platform, input)
 
 
 def run_detached(
@@ -727,10 +826,34 @@ def run_detached(
     name: str | None = None,
     pull: str = "missing",
     platform: str | None = None,
+    env: Mapping[str, Any] | Sequence[str] | None = None,
+    ports: Ports | None = None,
+    volumes: Sequence[str] | str | None = None,
+    mounts: Sequence[Any] | str | None = None,
+    labels: Mapping[str, str] | Sequence[str] | None = None,
+    network: str | None = None,
+    user: str | int | None = None,
+    workdir: str | None = None,
+    entrypoint: Sequence[str] | str | None = None,
+    auto_remove: bool | None = None,
 ) -> Flow[str]:
     """``docker run --detach``: create a container of `image` (pulling it as `pull` says, see
     `run`) and start it; its id — ``POST /containers/create``, ``POST /containers/{id}/start``."""
-    body = _run_config(image, command, config)
+    body = _create_body(
+        config,
+        image,
+        command,
+        env=env,
+        ports=ports,
+        volumes=volumes,
+        mounts=mounts,
+        labels=labels,
+        network=network,
+        user=user,
+        workdir=workdir,
+        entrypoint=entrypoint,
+        auto_remove=auto_remove,
+    )
     id = yield from _create_pulling(image, body, name, platform, pull)
     try:
         yield start(id)

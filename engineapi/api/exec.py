@@ -39,7 +39,7 @@ def create(container: str, config: ExecConfig | Mapping[str, Any]) -> Call[IDRes
     return Call(
         "ContainerExec",
         container,
-        json_body=to_body(config),
+        json_body=to_body(config, models.ExecConfig),
         decode=lambda r: models.IDResponse.from_wire(r.json()),
     )
 

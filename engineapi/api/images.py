@@ -395,7 +395,7 @@ def commit(
             "pause": pause,
             "changes": changes,
         },
-        json_body=to_body(config) if config is not None else {},
+        json_body=to_body(config, models.ContainerConfig) if config is not None else {},
         decode=lambda r: models.IDResponse.from_wire(r.json()),
         response_timeout=None,
     )

@@ -70,7 +70,7 @@ def create(config: NetworkCreateRequest | Mapping[str, Any]) -> Call[NetworkCrea
     """
     return Call(
         "NetworkCreate",
-        json_body=to_body(config),
+        json_body=to_body(config, models.NetworkCreateRequest),
         decode=lambda r: models.NetworkCreateResponse.from_wire(r.json()),
     )
 
@@ -93,7 +93,7 @@ def connect(
     """
     body: dict[str, Any] = {"Container": container}
     if endpoint_config is not None:
-        body["EndpointConfig"] = to_body(endpoint_config)
+        body["EndpointConfig"] = to_body(endpoint_config, models.EndpointSettings)
     return Call("NetworkConnect", id, json_body=body, decode=_none)
 
 

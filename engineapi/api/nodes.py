@@ -64,6 +64,6 @@ def update(id: str, spec: NodeSpec | Mapping[str, Any], *, version: int) -> Call
         "NodeUpdate",
         id,
         query={"version": version},
-        json_body=to_body(spec),
+        json_body=to_body(spec, models.NodeSpec),
         decode=_none,
     )

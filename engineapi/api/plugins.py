@@ -56,7 +56,7 @@ def _plugin_or_none(reply: Reply) -> Plugin | None:
 def _granted(
     privileges: Sequence[PluginPrivilege | Mapping[str, Any]] | None,
 ) -> builtins.list[Any]:
-    return [to_body(p) for p in privileges or ()]
+    return [to_body(p, models.PluginPrivilege) for p in privileges or ()]
 
 
 def list(*, filters: Filters | None = None) -> Call[builtins.list[Plugin]]:

@@ -48,6 +48,7 @@ def decode_id(reply: Reply) -> IDResponse:
 def spec_body(
     spec: Any,
     *,
+    model: type[models.SecretSpec] | type[models.ConfigSpec] = models.SecretSpec,
     name: str | None = None,
     data: bytes | str | None = None,
     labels: Mapping[str, str] | None = None,
@@ -56,14 +57,14 @@ def spec_body(
     """A secret or config spec as JSON: `spec` (a model, a mapping or None) with the keywords
     given laid over it. `data` is base64-encoded here, and so is a bytes ``Data`` in `spec`;
     `drivers` (``Driver=…``, ``Templating=…``) are models or mappings."""
-    body: dict[str, Any] = to_body(spec) if spec is not None else {}
+    body: dict[str, Any] = to_body(spec, model) if spec is not None else {}
     if name is not None:
         body["Name"] = name
     if labels is not None:
         body["Labels"] = dict(labels)
     for key, value in drivers.items():
         if value is not None:
-            body[key] = to_body(value)
+            body[key] = to_body(value, models.Driver)
     if data is not None:
         body["Data"] = encode_data(data)
     elif isinstance(body.get("Data"), bytes | bytearray | memoryview):

@@ -81,7 +81,7 @@ def create(
     return Call(
         "ServiceCreate",
         headers=registry_auth_header(auth) if auth is not None else (),
-        json_body=to_body(spec),
+        json_body=to_body(spec, models.ServiceSpec),
         decode=lambda r: models.ServiceCreateResponse.from_wire(r.json()),
     )
 
@@ -128,7 +128,7 @@ def update(
             "rollback": rollback,
         },
         headers=registry_auth_header(auth) if auth is not None else (),
-        json_body=to_body(spec),
+        json_body=to_body(spec, models.ServiceSpec),
         decode=lambda r: models.ServiceUpdateResponse.from_wire(r.json()),
     )
 

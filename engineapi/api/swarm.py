@@ -36,15 +36,17 @@ def _node_id(reply: Reply) -> str:
 DEFAULT_SUBNET_SIZE = 24
 
 
-def _with_listen_addr(config: Any) -> dict[str, Any]:
-    body: dict[str, Any] = to_body(config) if config is not None else {}
+def _with_listen_addr(
+    config: Any, model: type[models.SwarmInitRequest] | type[models.SwarmJoinRequest]
+) -> dict[str, Any]:
+    body: dict[str, Any] = to_body(config, model) if config is not None else {}
     if not body.get("ListenAddr"):
         body["ListenAddr"] = DEFAULT_LISTEN_ADDR
     return body
 
 
 def _init_body(config: Any) -> dict[str, Any]:
-    body = _with_listen_addr(config)
+    body = _with_listen_addr(config, models.SwarmInitRequest)
     if body.get("DefaultAddrPool") and not body.get("SubnetSize"):
         body["SubnetSize"] = DEFAULT_SUBNET_SIZE
     return body
@@ -79,7 +81,9 @@ def join(config: SwarmJoinRequest | Mapping[str, Any]) -> Call[None]:
     advertise_addr="10.0.0.6")``; the token decides the role. `listen_addr` defaults to
     ``0.0.0.0:2377``.
     """
-    return Call("SwarmJoin", json_body=_with_listen_addr(config), decode=_none)
+    return Call(
+        "SwarmJoin", json_body=_with_listen_addr(config, models.SwarmJoinRequest), decode=_none
+    )
 
 
 def leave(*, force: bool = False) -> Call[None]:
@@ -118,7 +122,7 @@ def update(
             "rotateManagerToken": rotate_manager_token or None,
             "rotateManagerUnlockKey": rotate_manager_unlock_key or None,
         },
-        json_body=to_body(spec),
+        json_body=to_body(spec, models.SwarmSpec),
         decode=_none,
     )
 
@@ -137,5 +141,5 @@ def unlock(key: str | SwarmUnlockRequest | Mapping[str, Any]) -> Call[None]:
 
     A manager that is not locked refuses it (the daemon's error is raised).
     """
-    body = {"UnlockKey": key} if isinstance(key, str) else to_body(key)
+    body = {"UnlockKey": key} if isinstance(key, str) else to_body(key, models.SwarmUnlockRequest)
     return Call("SwarmUnlock", json_body=body, decode=_none)

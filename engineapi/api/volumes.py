@@ -51,7 +51,7 @@ def create(
     mapping with the API's keys) or the keywords; a keyword given overrides the config's
     field. Creating a volume whose name exists returns the existing one.
     """
-    body: dict[str, Any] = to_body(config) if config is not None else {}
+    body: dict[str, Any] = to_body(config, models.VolumeCreateRequest) if config is not None else {}
     for key, value in (
         ("Name", name),
         ("Driver", driver),
@@ -87,7 +87,7 @@ def update(name: str, spec: VolumeUpdateRequest | Mapping[str, Any], *, version:
         "VolumeUpdate",
         name,
         query={"version": version},
-        json_body=to_body(spec),
+        json_body=to_body(spec, models.VolumeUpdateRequest),
         decode=_none,
     )
 
