@@ -34,7 +34,7 @@ from engineapi.api._call import (
 )
 from engineapi.api.system import PingResult, ping, ping_head
 from engineapi.backends._select import select_backend
-from engineapi.backends.base import AsyncBackend, AsyncBackendResponse
+from engineapi.backends.base import AsyncBackend, AsyncBackendResponse, BackendProvider
 from engineapi.config import Endpoint, TLSConfig, resolve_api_version, resolve_endpoint
 from engineapi.errors import (
     CLIENT_CLOSED_CALL,
@@ -79,7 +79,8 @@ class AsyncClient(AsyncNamespaces):
     ``client.system.info()``, … Use it as ``async with AsyncClient() as client:`` or call
     `aclose()`.
 
-    `backend` replaces engineapi's own HTTP/1.1 engine: a backend object, or a name
+    `backend` replaces engineapi's own HTTP/1.1 engine: a backend object (or a
+    `engineapi.backends.BackendProvider`, e.g. `engineapi.testing.MockBackend`), or a name
     (``"builtin"``, ``"httpx"``, ``"requests"`` for `Client` only); unset, ``ENGINEAPI_BACKEND``
     names it (see `engineapi.backends`).
     `ssh_mode` chooses how ``ssh://`` hosts are reached: ``"asyncssh"`` or ``"system"`` (the
@@ -100,7 +101,7 @@ class AsyncClient(AsyncNamespaces):
         max_connections: int = 10,
         environ: Mapping[str, str] | None = None,
         ssh_mode: str | None = None,
-        backend: AsyncBackend | str | None = None,
+        backend: AsyncBackend | BackendProvider | str | None = None,
         event_hooks: EventHooks | None = None,
     ) -> None:
         #: Where the daemon is and how that was decided (argument, DOCKER_HOST, a context).

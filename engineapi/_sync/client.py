@@ -36,7 +36,7 @@ from engineapi.api._call import (
 )
 from engineapi.api.system import PingResult, ping, ping_head
 from engineapi.backends._select import select_backend
-from engineapi.backends.base import Backend, BackendResponse
+from engineapi.backends.base import Backend, BackendProvider, BackendResponse
 from engineapi.config import Endpoint, TLSConfig, resolve_api_version, resolve_endpoint
 from engineapi.errors import (
     CLIENT_CLOSED_CALL,
@@ -81,7 +81,8 @@ class Client(Namespaces):
     ``client.system.info()``, … Use it as ``with Client() as client:`` or call
     `close()`.
 
-    `backend` replaces engineapi's own HTTP/1.1 engine: a backend object, or a name
+    `backend` replaces engineapi's own HTTP/1.1 engine: a backend object (or a
+    `engineapi.backends.BackendProvider`, e.g. `engineapi.testing.MockBackend`), or a name
     (``"builtin"``, ``"httpx"``, ``"requests"`` for `Client` only); unset, ``ENGINEAPI_BACKEND``
     names it (see `engineapi.backends`).
     `ssh_mode` chooses how ``ssh://`` hosts are reached: ``"asyncssh"`` or ``"system"`` (the
@@ -102,7 +103,7 @@ class Client(Namespaces):
         max_connections: int = 10,
         environ: Mapping[str, str] | None = None,
         ssh_mode: str | None = None,
-        backend: Backend | str | None = None,
+        backend: Backend | BackendProvider | str | None = None,
         event_hooks: EventHooks | None = None,
     ) -> None:
         #: Where the daemon is and how that was decided (argument, DOCKER_HOST, a context).

@@ -11,6 +11,7 @@ from engineapi.backends.base import (
     AsyncBackendResponse,
     AsyncDuplex,
     Backend,
+    BackendProvider,
     BackendResponse,
     Duplex,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "AsyncBackendResponse",
     "AsyncDuplex",
     "Backend",
+    "BackendProvider",
     "BackendResponse",
     "Duplex",
 ]

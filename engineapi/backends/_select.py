@@ -16,7 +16,7 @@ from engineapi.errors import ConfigError
 if TYPE_CHECKING:
     from engineapi._async.pool import AsyncConnectionPool
     from engineapi._sync.pool import ConnectionPool
-    from engineapi.backends.base import AsyncBackend, Backend
+    from engineapi.backends.base import AsyncBackend, Backend, BackendProvider
     from engineapi.config import Endpoint
     from engineapi.transports.base import Transport
 
@@ -30,7 +30,7 @@ _EXTRA_HINT = "install it with: pip install 'engineapi[{name}]'"
 
 @overload
 def select_backend(
-    backend: AsyncBackend | str | None,
+    backend: AsyncBackend | BackendProvider | str | None,
     endpoint: Endpoint,
     builtin: type[AsyncConnectionPool],
     transport: Transport,
@@ -43,7 +43,7 @@ def select_backend(
 
 @overload
 def select_backend(
-    backend: Backend | str | None,
+    backend: Backend | BackendProvider | str | None,
     endpoint: Endpoint,
     builtin: type[ConnectionPool],
     transport: Transport,
@@ -64,7 +64,8 @@ def select_backend(
     environ: Mapping[str, str] | None,
     transport_given: bool = False,
 ) -> Any:
-    """The backend a client uses: `backend` itself if it is one, else the named one.
+    """The backend a client uses: `backend` itself if it is one, what it makes if it is a
+    `BackendProvider`, else the named one.
 
     `builtin` is the client's own pool class (async or sync), which also tells the flavour
     wanted. A name comes from `backend`, else from ``ENGINEAPI_BACKEND`` in `environ`
@@ -72,7 +73,11 @@ def select_backend(
     own `transport` (a recorder, say), which every backend must then use or refuse — never
     ignore.
     """
+    asynchronous = inspect.iscoroutinefunction(builtin.request)
     if backend is not None and not isinstance(backend, str):
+        provide = getattr(backend, "engineapi_backend", None)
+        if provide is not None:  # a BackendProvider: it makes the flavour wanted
+            return provide(asynchronous=asynchronous)
         return backend
     source = "argument backend="
     if backend is None:
@@ -80,7 +85,6 @@ def select_backend(
         backend = env.get(ENV_VAR) or "builtin"
         source = ENV_VAR if env.get(ENV_VAR) else "default"
     name = backend.strip().lower()
-    asynchronous = inspect.iscoroutinefunction(builtin.request)
     if name == "builtin":
         return builtin(transport, max_connections=max_connections)
     if name == "httpx":

@@ -6,6 +6,9 @@ the body is read with `read()` or `iter_bytes()` (each wait bounded by ``timeout
 ``101`` (or a hijacking ``200``), the response's `hijack()` hands over the raw duplex stream,
 with any bytes already buffered, and keeps the connection out of the pool for good (a backend
 that cannot hijack raises `HijackUnsupported` there).
+
+A `BackendProvider` is an object that makes the backend for either flavour of client (a test
+double such as `engineapi.testing.MockBackend` serves `Client` and `AsyncClient` alike).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ __all__ = [
     "AsyncBackendResponse",
     "AsyncDuplex",
     "Backend",
+    "BackendProvider",
     "BackendResponse",
     "Duplex",
 ]
@@ -109,3 +113,12 @@ class Backend(Protocol):
     ) -> BackendResponse: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class BackendProvider(Protocol):
+    """Makes the backend a client uses: the `AsyncBackend` when `asynchronous`, else the
+    `Backend`. ``Client(backend=provider)`` and ``AsyncClient(backend=provider)`` both call it,
+    once, when the client is made."""
+
+    def engineapi_backend(self, *, asynchronous: bool) -> AsyncBackend | Backend: ...

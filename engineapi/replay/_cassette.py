@@ -191,7 +191,7 @@ class Cassette:
         except FileNotFoundError:
             raise CassetteError(
                 f"no cassette at {path}: record it against a live engine first "
-                "(--engine-record or ENGINEAPI_RECORD=1)"
+                "(pytest --engine-record-mode=once, --engine-record or ENGINEAPI_RECORD=1)"
             ) from None
         cassette = cls.loads(text, source=str(path))
         cassette.path = path

@@ -30,7 +30,15 @@ from engineapi.replay._request_parser import RequestHead, RequestParser
 from engineapi.replay._scrub import Scrubber
 from engineapi.replay._tarlisting import tar_listing
 
-__all__ = ["EOF", "SILENT", "WAIT", "Conversation", "Player", "ReplayMismatch"]
+__all__ = [
+    "EOF",
+    "SILENT",
+    "WAIT",
+    "Conversation",
+    "Player",
+    "ReplayMismatch",
+    "negotiation_pings",
+]
 
 ORDERS = ("strict", "any")
 
@@ -87,6 +95,8 @@ class Player:
         # The recorded requests as this scrubber sees them too: a cassette scrubbed by an older,
         # laxer scrubber still matches requests scrubbed by this one.
         self._expected = [self.scrubber.request(e.request) for e in cassette.exchanges]
+        #: The exchanges that are the client's own version negotiation: never "unused".
+        self.negotiation = negotiation_pings(cassette)
         #: Every mismatch raised, even those the code under test caught.
         self.mismatches: list[ReplayMismatch] = []
         self.requests = 0
@@ -119,17 +129,40 @@ class Player:
                 )
                 self.mismatches.append(mismatch)
                 raise mismatch
-            candidates = [i for i, used in enumerate(self.used) if not used]
-            if self.order == "strict":
-                candidates = candidates[:1]
-            for index in candidates:
-                exchange = self.cassette.exchanges[index]
-                if requests_match(self._expected[index], actual):
-                    self.used[index] = True
-                    return exchange
+            candidates = self._candidates()
+            exchange = self._match(actual, candidates)
+            if exchange is not None:
+                return exchange
             mismatch = self._mismatch(number, actual, candidates)
             self.mismatches.append(mismatch)
             raise mismatch
+
+    def find(self, request: Request) -> Exchange | None:
+        """The recorded exchange answering `request`, marked used; None (and no mismatch
+        noted) when there is none — for a session that records what is new."""
+        actual = self.scrubber.request(request)
+        with self._lock:
+            self.requests += 1
+            return self._match(actual, self._candidates())
+
+    def _candidates(self) -> list[int]:
+        """The unused exchanges a request may take: all of them, or in strict order the next
+        one — and the next one after unused negotiation pings (a client that did not need
+        to negotiate again skips them)."""
+        candidates = [i for i, used in enumerate(self.used) if not used]
+        if self.order != "strict":
+            return candidates
+        for position, index in enumerate(candidates):
+            if index not in self.negotiation:
+                return candidates[: position + 1]
+        return candidates
+
+    def _match(self, actual: Request, candidates: list[int]) -> Exchange | None:
+        for index in candidates:
+            if requests_match(self._expected[index], actual):
+                self.used[index] = True
+                return self.cassette.exchanges[index]
+        return None
 
     def _mismatch(self, number: int, actual: Request, candidates: list[int]) -> ReplayMismatch:
         exchanges = self.cassette.exchanges
@@ -163,18 +196,32 @@ class Player:
         )
 
     def unused(self) -> list[tuple[int, Exchange]]:
+        """The exchanges no request took, the client's negotiation pings aside."""
         with self._lock:
-            return [(i, e) for i, e in enumerate(self.cassette.exchanges) if not self.used[i]]
+            return [
+                (i, e)
+                for i, e in enumerate(self.cassette.exchanges)
+                if not self.used[i] and i not in self.negotiation
+            ]
 
-    def check(self) -> None:
-        """Raise `ReplayMismatch` for the first mismatch seen, else for unused exchanges."""
+    def check_mismatches(self) -> None:
+        """Raise `ReplayMismatch` for the first mismatch seen (even one the code under test
+        caught), the later ones as its notes."""
         if self.mismatches:
-            first = self.mismatches[0]
-            raise ReplayMismatch(
+            first, *later = self.mismatches
+            error = ReplayMismatch(
                 f"{len(self.mismatches)} mismatch(es) during the replay; the first: {first}",
                 expected=first.expected,
                 actual=first.actual,
             )
+            for other in later:
+                error.add_note(f"later mismatch (after the first): {other}")
+            raise error
+
+    def check(self) -> None:
+        """Raise `ReplayMismatch` for the first mismatch seen, else for unused exchanges
+        (the client's negotiation pings aside)."""
+        self.check_mismatches()
         unused = self.unused()
         if unused:
             lines = [f"  {i + 1}. {e.request.describe()}" for i, e in unused]
@@ -183,6 +230,25 @@ class Player:
                 + "\n".join(lines),
                 expected=[e.request for _, e in unused],
             )
+
+
+def negotiation_pings(cassette: Cassette) -> frozenset[int]:
+    """The indexes of the exchanges that are a client negotiating its API version: every
+    ``HEAD /_ping``, and a ``GET /_ping`` right after one the daemon refused (the fallback).
+    An explicit ``client.system.ping()`` is a ``GET /_ping`` on its own, and counts."""
+    found: set[int] = set()
+    exchanges = cassette.exchanges
+    for index, exchange in enumerate(exchanges):
+        request = exchange.request
+        if request.path != "/_ping" or request.query:
+            continue
+        if request.method == "HEAD":
+            found.add(index)
+        elif request.method == "GET" and index and index - 1 in found:
+            previous = exchanges[index - 1].response
+            if previous is not None and previous.status >= 400:
+                found.add(index)
+    return frozenset(found)
 
 
 # -- comparing requests ----------------------------------------------------------------------------

@@ -35,7 +35,8 @@ __all__ = ["RECORD_ENV", "Session", "async_client", "client", "record_requested"
 
 #: Set to 1 to record instead of replaying.
 RECORD_ENV = "ENGINEAPI_RECORD"
-MODES = ("record", "replay")
+#: ``"new_episodes"``: replay what the cassette has, record the rest against the live engine.
+MODES = ("record", "replay", "new_episodes")
 #: Where replay pretends to be when the cassette names no host.
 _DEFAULT_HOST = "unix:///var/run/docker.sock"
 
@@ -56,7 +57,9 @@ def record_requested(environ: Mapping[str, str] | None = None) -> bool:
 class Session:
     """One recording or replay: the transport, the cassette path, and `finish()`.
 
-    `mode` is ``"record"``, ``"replay"`` or ``None`` (record if ``ENGINEAPI_RECORD`` is set).
+    `mode` is ``"record"``, ``"replay"``, ``"new_episodes"`` (replay what the cassette has,
+    record the rest live and rewrite the cassette) or ``None`` (record if ``ENGINEAPI_RECORD``
+    is set).
     Recording options: `host`, `tls`, `version`, `environ` as for `engineapi.Client`, and
     `engine` (a name for the metadata). Both modes: `scrubber` (or `secrets` / `patterns` to
     build one), `volatile` rules for the drift check; replay: `order`, `patience`.
@@ -88,7 +91,7 @@ class Session:
         if scrubber is None:
             scrubber = Scrubber(patterns, secrets=secrets)
         self.scrubber = scrubber
-        self.transport: RecordingTransport | ReplayTransport
+        self.transport: RecordingTransport | ReplayTransport  # or an EpisodeTransport
         if mode == "record":
             from engineapi.config import resolve_api_version, resolve_endpoint
             from engineapi.transports import transport_for
@@ -113,9 +116,23 @@ class Session:
         else:
             cassette = Cassette.load(self.path)
             meta = cassette.meta
-            self.transport = ReplayTransport(
-                cassette, scrubber=scrubber, order=order, patience=patience
-            )
+            if mode == "new_episodes":
+                from engineapi.config import resolve_endpoint
+                from engineapi.replay._episodes import EpisodeTransport
+                from engineapi.transports import transport_for
+
+                self.transport = EpisodeTransport(
+                    transport_for(resolve_endpoint(host, tls, environ=environ)),
+                    cassette,
+                    scrubber,
+                    order=order,
+                    engine=engine,
+                    volatile=tuple(volatile),
+                )
+            else:
+                self.transport = ReplayTransport(
+                    cassette, scrubber=scrubber, order=order, patience=patience
+                )
             self._host = meta.host or _DEFAULT_HOST
             self._client_options = {
                 "host": self._host,
@@ -147,7 +164,13 @@ class Session:
         if not ok:
             return
         transport = self.transport
-        if isinstance(transport, RecordingTransport):
+        from engineapi.replay._episodes import EpisodeTransport
+
+        if isinstance(transport, EpisodeTransport):
+            transport.player.check_mismatches()
+            if transport.new_exchanges or transport.player.unused():
+                transport.save()
+        elif isinstance(transport, RecordingTransport):
             transport.save(negotiated=transport.pinned_version is None, host=self._host)
         else:
             transport.check()
