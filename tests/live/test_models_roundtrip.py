@@ -50,7 +50,7 @@ def objects(engine: Engine, busybox_container: str) -> Iterator[dict[str, str]]:
 
 def fetch(client: Client, operation_id: str, path: str, query: dict[str, object]) -> Any:
     call: Call[Any] = Call(
-        operation_id, "GET", path, query=query, decode=lambda r: json.loads(r.body)
+        operation_id, method="GET", path=path, query=query, decode=lambda r: json.loads(r.body)
     )
     return client.send(call)
 
