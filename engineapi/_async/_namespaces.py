@@ -7,6 +7,7 @@ from __future__ import annotations
 import builtins
 from typing import TYPE_CHECKING, cast
 
+from engineapi._async.executor import timed
 from engineapi._async.streams import (
     AsyncAttachedStream,
     AsyncExecStream,
@@ -20,6 +21,7 @@ from engineapi._async.streams import (
     extract,
     websocket,
 )
+from engineapi._timeouts import Timeouts
 from engineapi.api import configs as _configs
 from engineapi.api import containers as _containers
 from engineapi.api import distribution as _distribution
@@ -147,6 +149,7 @@ class AsyncSystem:
         config: AuthConfig | Mapping[str, Any],
         *,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> AuthResponse:
         """Check credentials against a registry, as ``docker login`` does — ``POST /auth``.
 
@@ -155,7 +158,9 @@ class AsyncSystem:
         (with an ``identity_token`` when the registry hands one out); wrong credentials are the
         daemon's error (`Unauthorized`, or `ServerError` for engines that report it as 500).
         """
-        return await self._executor.send(with_extra_query(_system.auth(config), extra_query))
+        return await timed(self._executor, timeout).send(
+            with_extra_query(_system.auth(config), extra_query)
+        )
 
     async def data_usage(
         self,
@@ -163,12 +168,13 @@ class AsyncSystem:
         type: Sequence[str] | None = None,
         verbose: bool | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> SystemDataUsageResponse:
         """Disk space used by images, containers, volumes and the build cache — ``GET /system/df``.
 
         `type` limits the answer to some of ``container``, ``image``, ``volume``, ``build-cache``.
         """
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_system.data_usage(type=type, verbose=verbose), extra_query)
         )
 
@@ -179,6 +185,7 @@ class AsyncSystem:
         until: Timestamp | None = None,
         filters: Filters | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> AsyncItemStream[EventMessage]:
         """Real-time events from the daemon, one `EventMessage` each — ``GET /events``.
 
@@ -187,32 +194,58 @@ class AsyncSystem:
         CLI's ``--filter``: ``{"type": ["container"], "event": ["start", "die"]}``.
         """
         return AsyncItemStream(
-            self._executor,
+            timed(self._executor, timeout),
             with_extra_query(
                 _system.events(since=since, until=until, filters=filters), extra_query
             ),
         )
 
-    async def info(self, *, extra_query: Mapping[str, QueryValue] | None = None) -> SystemInfo:
+    async def info(
+        self,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
+    ) -> SystemInfo:
         """System-wide information: containers, images, drivers, swarm, … — ``GET /info``."""
-        return await self._executor.send(with_extra_query(_system.info(), extra_query))
+        return await timed(self._executor, timeout).send(
+            with_extra_query(_system.info(), extra_query)
+        )
 
-    async def ping(self, *, extra_query: Mapping[str, QueryValue] | None = None) -> PingResult:
+    async def ping(
+        self,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
+    ) -> PingResult:
         """Check the daemon answers and read what it tells about itself — ``GET /_ping``.
 
         Unversioned, so it works before the API version is known.
         """
-        return await self._executor.send(with_extra_query(_system.ping(), extra_query))
+        return await timed(self._executor, timeout).send(
+            with_extra_query(_system.ping(), extra_query)
+        )
 
-    async def ping_head(self, *, extra_query: Mapping[str, QueryValue] | None = None) -> PingResult:
+    async def ping_head(
+        self,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
+    ) -> PingResult:
         """`ping` without a body — ``HEAD /_ping``; version negotiation uses this one."""
-        return await self._executor.send(with_extra_query(_system.ping_head(), extra_query))
+        return await timed(self._executor, timeout).send(
+            with_extra_query(_system.ping_head(), extra_query)
+        )
 
     async def version(
-        self, *, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> SystemVersion:
         """Engine and component versions — ``GET /version``."""
-        return await self._executor.send(with_extra_query(_system.version(), extra_query))
+        return await timed(self._executor, timeout).send(
+            with_extra_query(_system.version(), extra_query)
+        )
 
 
 class AsyncContainers:
@@ -224,11 +257,16 @@ class AsyncContainers:
         self._executor = executor
 
     async def archive_info(
-        self, id: str, *, path: str, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        id: str,
+        *,
+        path: str,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> PathStat:
         """Name, size, mode and link target of a path in a container —
         ``HEAD /containers/{id}/archive``."""
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_containers.archive_info(id, path=path), extra_query)
         )
 
@@ -243,6 +281,7 @@ class AsyncContainers:
         stream: bool = True,
         detach_keys: str | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> AsyncAttachedStream:
         """Attach to a container: its output as frames and, with `stdin`, its input —
         ``POST /containers/{id}/attach`` (the connection is hijacked).
@@ -251,7 +290,7 @@ class AsyncContainers:
         `logs` replays earlier output first.
         """
         return attaching(
-            self._executor,
+            timed(self._executor, timeout),
             with_extra_query(
                 _containers.attach(
                     id,
@@ -277,6 +316,7 @@ class AsyncContainers:
         stream: bool = True,
         detach_keys: str | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> AsyncWebSocketAttach:
         """Attach to a container over a WebSocket — ``GET /containers/{id}/attach/ws``.
 
@@ -285,7 +325,7 @@ class AsyncContainers:
         engines attach all three.
         """
         return await websocket(
-            self._executor,
+            timed(self._executor, timeout),
             with_extra_query(
                 _containers.attach_websocket(
                     id,
@@ -301,10 +341,16 @@ class AsyncContainers:
         )
 
     async def changes(
-        self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        id: str,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> builtins.list[FilesystemChange]:
         """Files changed in the container's filesystem — ``GET /containers/{id}/changes``."""
-        return await self._executor.send(with_extra_query(_containers.changes(id), extra_query))
+        return await timed(self._executor, timeout).send(
+            with_extra_query(_containers.changes(id), extra_query)
+        )
 
     async def copy_from(
         self,
@@ -313,6 +359,7 @@ class AsyncContainers:
         *,
         dest: str | os.PathLike[str],
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> builtins.list[str]:
         """Copy `path` out of the container into the local directory `dest`
         (``docker cp CONTAINER:PATH DEST``) — ``GET /containers/{id}/archive``; the extracted paths.
@@ -321,7 +368,7 @@ class AsyncContainers:
         outside `dest` and device nodes raise `UnsafeArchiveError` before anything lands there.
         """
         return await extract(
-            self._executor,
+            timed(self._executor, timeout),
             with_extra_query(_containers.copy_from(id, path, dest=dest), extra_query),
         )
 
@@ -332,6 +379,7 @@ class AsyncContainers:
         *,
         path: str,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Copy a local file or directory into the container directory `path`
         (``docker cp SRC CONTAINER:PATH``) — ``PUT /containers/{id}/archive``.
@@ -339,7 +387,7 @@ class AsyncContainers:
         The tar is streamed from disk as it is sent (flat memory), with its exact length; the
         client reads `source` when it sends the call, not before.
         """
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_containers.copy_to(id, source, path=path), extra_query)
         )
 
@@ -362,6 +410,7 @@ class AsyncContainers:
         entrypoint: Sequence[str] | str | None = None,
         auto_remove: bool | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> ContainerCreateResponse:
         """Create a container from `config` (image, command, host config, networks) —
         ``POST /containers/create``.
@@ -372,7 +421,7 @@ class AsyncContainers:
         (`engineapi.api.Raw` sends a mapping unchecked). `platform` (``linux/arm64``) picks the
         image variant. The keywords are ``docker run``'s options (see `run`), laid over `config`.
         """
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(
                 _containers.create(
                     config,
@@ -403,34 +452,52 @@ class AsyncContainers:
         volumes: bool = False,
         link: bool = False,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Remove a container (`force` kills it first, `volumes` removes its anonymous volumes) —
         ``DELETE /containers/{id}``."""
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(
                 _containers.delete(id, force=force, volumes=volumes, link=link), extra_query
             )
         )
 
     def export(
-        self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        id: str,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> AsyncRawStream:
         """The container's filesystem as a tar stream — ``GET /containers/{id}/export``."""
-        return AsyncRawStream(self._executor, with_extra_query(_containers.export(id), extra_query))
+        return AsyncRawStream(
+            timed(self._executor, timeout), with_extra_query(_containers.export(id), extra_query)
+        )
 
     def get_archive(
-        self, id: str, *, path: str, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        id: str,
+        *,
+        path: str,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> AsyncRawStream:
         """A path of the container as a tar stream — ``GET /containers/{id}/archive``."""
         return AsyncRawStream(
-            self._executor, with_extra_query(_containers.get_archive(id, path=path), extra_query)
+            timed(self._executor, timeout),
+            with_extra_query(_containers.get_archive(id, path=path), extra_query),
         )
 
     async def inspect(
-        self, id: str, *, size: bool = False, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        id: str,
+        *,
+        size: bool = False,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> ContainerInspectResponse:
         """Everything about a container — ``GET /containers/{id}/json``."""
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_containers.inspect(id, size=size), extra_query)
         )
 
@@ -440,9 +507,10 @@ class AsyncContainers:
         *,
         signal: str | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Send a signal (default SIGKILL) to a container — ``POST /containers/{id}/kill``."""
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_containers.kill(id, signal=signal), extra_query)
         )
 
@@ -454,13 +522,14 @@ class AsyncContainers:
         size: bool = False,
         filters: Filters | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> builtins.list[ContainerSummary]:
         """Containers, running ones only unless `all` — ``GET /containers/json``.
 
         `limit` returns the most recently created ones (stopped included); `size` adds
         ``SizeRw``/``SizeRootFs`` (slow); `filters` as the CLI's ``docker ps --filter``.
         """
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(
                 _containers.list(all=all, limit=limit, size=size, filters=filters), extra_query
             )
@@ -478,6 +547,7 @@ class AsyncContainers:
         timestamps: bool = False,
         tail: int | str | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> AsyncOutputStream:
         """A container's output, as ``(stream, bytes)`` frames — ``GET /containers/{id}/logs``.
 
@@ -487,7 +557,7 @@ class AsyncContainers:
         container's TTY flag.
         """
         return AsyncOutputStream(
-            self._executor,
+            timed(self._executor, timeout),
             with_extra_query(
                 _containers.logs(
                     id,
@@ -503,15 +573,27 @@ class AsyncContainers:
             ),
         )
 
-    async def pause(self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None) -> None:
+    async def pause(
+        self,
+        id: str,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
+    ) -> None:
         """Freeze every process of a container — ``POST /containers/{id}/pause``."""
-        return await self._executor.send(with_extra_query(_containers.pause(id), extra_query))
+        return await timed(self._executor, timeout).send(
+            with_extra_query(_containers.pause(id), extra_query)
+        )
 
     async def prune(
-        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        *,
+        filters: Filters | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> ContainerPruneResponse:
         """Remove stopped containers — ``POST /containers/prune``."""
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_containers.prune(filters=filters), extra_query)
         )
 
@@ -525,10 +607,11 @@ class AsyncContainers:
         no_overwrite_dir_non_dir: bool = False,
         copy_uid_gid: bool = False,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Extract a tar archive (bytes, or pieces streamed as they come) into a directory of the
         container — ``PUT /containers/{id}/archive``."""
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(
                 _containers.put_archive(
                     id,
@@ -543,10 +626,15 @@ class AsyncContainers:
         )
 
     async def rename(
-        self, id: str, *, name: str, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        id: str,
+        *,
+        name: str,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Rename a container — ``POST /containers/{id}/rename``."""
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_containers.rename(id, name=name), extra_query)
         )
 
@@ -557,9 +645,10 @@ class AsyncContainers:
         height: int,
         width: int,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Resize the container's TTY — ``POST /containers/{id}/resize``."""
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_containers.resize(id, height=height, width=width), extra_query)
         )
 
@@ -570,9 +659,10 @@ class AsyncContainers:
         timeout: int | None = None,
         signal: str | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        request_timeout: Timeouts | float | None = None,
     ) -> None:
         """Restart a container (stop as in `stop`, then start) — ``POST /containers/{id}/restart``."""
-        return await self._executor.send(
+        return await timed(self._executor, request_timeout).send(
             with_extra_query(_containers.restart(id, timeout=timeout, signal=signal), extra_query)
         )
 
@@ -597,6 +687,7 @@ class AsyncContainers:
         workdir: str | None = None,
         entrypoint: Sequence[str] | str | None = None,
         auto_remove: bool | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> RunResult:
         """``docker run`` to completion: the exit code and output of `command` in a new container
         of `image`, as a `RunResult`.
@@ -628,7 +719,7 @@ class AsyncContainers:
         `InvalidArgument`.
         """
         return await AsyncRunStream(
-            self._executor,
+            timed(self._executor, timeout),
             _containers.run(
                 image,
                 command,
@@ -670,10 +761,11 @@ class AsyncContainers:
         workdir: str | None = None,
         entrypoint: Sequence[str] | str | None = None,
         auto_remove: bool | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> str:
         """``docker run --detach``: create a container of `image` (pulling it as `pull` says, see
         `run`) and start it; its id — ``POST /containers/create``, ``POST /containers/{id}/start``."""
-        return await self._executor.run_flow(
+        return await timed(self._executor, timeout).run_flow(
             _containers.run_detached(
                 image,
                 command,
@@ -715,6 +807,7 @@ class AsyncContainers:
         workdir: str | None = None,
         entrypoint: Sequence[str] | str | None = None,
         auto_remove: bool | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> AsyncRunStream:
         """``docker run`` with the output handed over as it comes: ``(stream, bytes)`` frames
         while the container runs; `exit_code` (and `id`) are set once the output has ended.
@@ -724,7 +817,7 @@ class AsyncContainers:
         removed (force), else it is left running.
         """
         return AsyncRunStream(
-            self._executor,
+            timed(self._executor, timeout),
             _containers.run_stream(
                 image,
                 command,
@@ -753,9 +846,10 @@ class AsyncContainers:
         *,
         detach_keys: str | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Start a container; starting a running one is not an error — ``POST /containers/{id}/start``."""
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_containers.start(id, detach_keys=detach_keys), extra_query)
         )
 
@@ -765,22 +859,28 @@ class AsyncContainers:
         *,
         one_shot: bool = False,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> ContainerStatsResponse:
         """One resource-usage sample — ``GET /containers/{id}/stats?stream=false``.
 
         The daemon waits for a second sample to compute CPU usage unless `one_shot` (Docker only;
         Podman ignores it).
         """
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_containers.stats(id, one_shot=one_shot), extra_query)
         )
 
     def stats_stream(
-        self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        id: str,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> AsyncItemStream[ContainerStatsResponse]:
         """Resource usage, one sample a second until closed — ``GET /containers/{id}/stats``."""
         return AsyncItemStream(
-            self._executor, with_extra_query(_containers.stats_stream(id), extra_query)
+            timed(self._executor, timeout),
+            with_extra_query(_containers.stats_stream(id), extra_query),
         )
 
     async def stop(
@@ -790,10 +890,11 @@ class AsyncContainers:
         timeout: int | None = None,
         signal: str | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        request_timeout: Timeouts | float | None = None,
     ) -> None:
         """Stop a container: `signal` (default SIGTERM), then SIGKILL after `timeout` seconds;
         stopping a stopped one is not an error — ``POST /containers/{id}/stop``."""
-        return await self._executor.send(
+        return await timed(self._executor, request_timeout).send(
             with_extra_query(_containers.stop(id, timeout=timeout, signal=signal), extra_query)
         )
 
@@ -803,17 +904,24 @@ class AsyncContainers:
         *,
         ps_args: str | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> ContainerTopResponse:
         """The processes running in a container (``ps`` of it) — ``GET /containers/{id}/top``."""
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_containers.top(id, ps_args=ps_args), extra_query)
         )
 
     async def unpause(
-        self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        id: str,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Thaw a paused container — ``POST /containers/{id}/unpause``."""
-        return await self._executor.send(with_extra_query(_containers.unpause(id), extra_query))
+        return await timed(self._executor, timeout).send(
+            with_extra_query(_containers.unpause(id), extra_query)
+        )
 
     async def update(
         self,
@@ -821,9 +929,10 @@ class AsyncContainers:
         update: ContainerUpdateRequest | Mapping[str, Any],
         *,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> ContainerUpdateResponse:
         """Change a container's resources and restart policy — ``POST /containers/{id}/update``."""
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_containers.update(id, update), extra_query)
         )
 
@@ -833,12 +942,13 @@ class AsyncContainers:
         *,
         condition: str | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> ContainerWaitResponse:
         """Block until the container stops; its exit code — ``POST /containers/{id}/wait``.
 
         `condition`: ``not-running`` (default), ``next-exit`` or ``removed``. No timeout applies.
         """
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_containers.wait(id, condition=condition), extra_query)
         )
 
@@ -859,10 +969,11 @@ class AsyncImages:
         type: Sequence[str] | None = None,
         statement: bool = False,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> builtins.list[AttestationStatement]:
         """The attestations (SBOM, provenance) attached to an image —
         ``GET /images/{name}/attestations`` (API ≥ 1.55)."""
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(
                 _images.attestations(name, platform=platform, type=type, statement=statement),
                 extra_query,
@@ -903,6 +1014,7 @@ class AsyncImages:
         isolation: str | None = None,
         outputs: Sequence[Mapping[str, Any]] | str | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> AsyncProgressStream[BuildInfo]:
         """Build an image (classic builder) — ``POST /build``; a progress stream whose `wait()`
         raises the build's error.
@@ -926,7 +1038,7 @@ class AsyncImages:
         daemons: ``process``, ``hyperv``), `outputs` (BuildKit exporters, a list of mappings).
         """
         return AsyncProgressStream(
-            self._executor,
+            timed(self._executor, timeout),
             with_extra_query(
                 _images.build(
                     context,
@@ -974,13 +1086,14 @@ class AsyncImages:
         max_used_space: int | None = None,
         min_free_space: int | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> BuildPruneResponse:
         """Remove the build cache — ``POST /build/prune``.
 
         `keep_storage` (bytes; up to API 1.51) is superseded by `reserved_space`,
         `max_used_space` and `min_free_space` (bytes; API ≥ 1.48): an older API raises
         `APIVersionError` before anything is sent."""
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(
                 _images.build_prune(
                     all=all,
@@ -1006,9 +1119,10 @@ class AsyncImages:
         changes: str | None = None,
         config: ContainerConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> IDResponse:
         """Make an image from a container's changes — ``POST /commit``."""
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(
                 _images.commit(
                     container,
@@ -1037,6 +1151,7 @@ class AsyncImages:
         body: Body | None = None,
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> AsyncProgressStream[CreateImageInfo]:
         """Pull an image (`from_image`) or import one from a tarball (`from_src`: a URL, or ``"-"``
         with the tar as `body`) — ``POST /images/create``; a progress stream.
@@ -1044,7 +1159,7 @@ class AsyncImages:
         `pull` and `import_image` are the friendlier forms. `auth` is sent as ``X-Registry-Auth``.
         """
         return AsyncProgressStream(
-            self._executor,
+            timed(self._executor, timeout),
             with_extra_query(
                 _images.create(
                     from_image=from_image,
@@ -1069,10 +1184,11 @@ class AsyncImages:
         noprune: bool = False,
         platforms: Platform | Sequence[Platform] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> builtins.list[ImageDeleteResponseItem]:
         """Remove an image (or one of its names) — ``DELETE /images/{name}``; what was untagged
         and deleted. `platforms` (API ≥ 1.50) limits it to those variants."""
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(
                 _images.delete(name, force=force, noprune=noprune, platforms=platforms), extra_query
             )
@@ -1084,11 +1200,13 @@ class AsyncImages:
         *,
         platform: Platform | Sequence[Platform] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> AsyncRawStream:
         """An image (and its parents) as a tarball, streamed (``docker save``) —
         ``GET /images/{name}/get``."""
         return AsyncRawStream(
-            self._executor, with_extra_query(_images.get(name, platform=platform), extra_query)
+            timed(self._executor, timeout),
+            with_extra_query(_images.get(name, platform=platform), extra_query),
         )
 
     def get_all(
@@ -1097,10 +1215,12 @@ class AsyncImages:
         *,
         platform: Platform | Sequence[Platform] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> AsyncRawStream:
         """Several images in one tarball, streamed — ``GET /images/get``."""
         return AsyncRawStream(
-            self._executor, with_extra_query(_images.get_all(names, platform=platform), extra_query)
+            timed(self._executor, timeout),
+            with_extra_query(_images.get_all(names, platform=platform), extra_query),
         )
 
     async def history(
@@ -1109,9 +1229,10 @@ class AsyncImages:
         *,
         platform: Platform | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> builtins.list[ImageHistoryResponseItem]:
         """The layers an image was built from, newest first — ``GET /images/{name}/history``."""
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_images.history(name, platform=platform), extra_query)
         )
 
@@ -1125,11 +1246,12 @@ class AsyncImages:
         changes: Sequence[str] | None = None,
         platform: str | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> AsyncProgressStream[CreateImageInfo]:
         """Make an image from a root filesystem tarball (``docker import``) —
         ``POST /images/create?fromSrc=-``; `changes` are Dockerfile instructions (``CMD ["sh"]``)."""
         return AsyncProgressStream(
-            self._executor,
+            timed(self._executor, timeout),
             with_extra_query(
                 _images.import_image(
                     tar, repo=repo, tag=tag, message=message, changes=changes, platform=platform
@@ -1145,12 +1267,13 @@ class AsyncImages:
         manifests: bool = False,
         platform: Platform | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> ImageInspect:
         """Everything about an image — ``GET /images/{name}/json``.
 
         `platform` (API ≥ 1.49) selects a variant of a multi-platform image: ``"linux/arm64"`` or
         an OCI platform mapping, sent JSON-encoded as the daemon reads it."""
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(
                 _images.inspect(name, manifests=manifests, platform=platform), extra_query
             )
@@ -1166,6 +1289,7 @@ class AsyncImages:
         manifests: bool = False,
         identity: bool = False,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> builtins.list[ImageSummary]:
         """Images, without intermediate layers unless `all` — ``GET /images/json``.
 
@@ -1174,7 +1298,7 @@ class AsyncImages:
         newer API; an older one raises `APIVersionError` before sending); `filters` as
         ``docker images --filter``.
         """
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(
                 _images.list(
                     all=all,
@@ -1196,11 +1320,12 @@ class AsyncImages:
         platform: Platform | Sequence[Platform] | None = None,
         content_length: int | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> AsyncProgressStream[BuildInfo]:
         """Load images from a tarball made by `get` (``docker load``), streamed up —
         ``POST /images/load``; a progress stream (``Loaded image: …``)."""
         return AsyncProgressStream(
-            self._executor,
+            timed(self._executor, timeout),
             with_extra_query(
                 _images.load(tar, quiet=quiet, platform=platform, content_length=content_length),
                 extra_query,
@@ -1208,11 +1333,15 @@ class AsyncImages:
         )
 
     async def prune(
-        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        *,
+        filters: Filters | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> ImagePruneResponse:
         """Remove unused images (dangling only, unless ``filters={"dangling": ["false"]}``) —
         ``POST /images/prune``."""
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_images.prune(filters=filters), extra_query)
         )
 
@@ -1223,6 +1352,7 @@ class AsyncImages:
         platform: str | None = None,
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> AsyncProgressStream[CreateImageInfo]:
         """Pull `reference` (``busybox``, ``registry:5000/app:1.2``, ``app@sha256:…``) — a
         progress stream over ``POST /images/create?fromImage=…``; `wait()` raises on failure.
@@ -1233,7 +1363,7 @@ class AsyncImages:
         `engineapi.config.auth.auth_for`).
         """
         return AsyncProgressStream(
-            self._executor,
+            timed(self._executor, timeout),
             with_extra_query(_images.pull(reference, platform=platform, auth=auth), extra_query),
         )
 
@@ -1245,13 +1375,14 @@ class AsyncImages:
         platform: Platform | None = None,
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> AsyncProgressStream[PushImageInfo]:
         """Push an image to its registry — ``POST /images/{name}/push``; a progress stream whose
         `wait()` raises the registry's error (e.g. unauthorized) instead of swallowing it.
 
         Without `auth`, the credentials the docker CLI would use for the registry are sent."""
         return AsyncProgressStream(
-            self._executor,
+            timed(self._executor, timeout),
             with_extra_query(
                 _images.push(name, tag=tag, platform=platform, auth=auth), extra_query
             ),
@@ -1264,9 +1395,10 @@ class AsyncImages:
         limit: int | None = None,
         filters: Filters | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> builtins.list[ImageSearchResponseItem]:
         """Search the registry index (Docker Hub) — ``GET /images/search``."""
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_images.search(term, limit=limit, filters=filters), extra_query)
         )
 
@@ -1277,9 +1409,10 @@ class AsyncImages:
         repo: str,
         tag: str | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Give an image another name — ``POST /images/{name}/tag``."""
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_images.tag(name, repo=repo, tag=tag), extra_query)
         )
 
@@ -1299,13 +1432,14 @@ class AsyncNetworks:
         *,
         endpoint_config: EndpointSettings | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Attach `container` to the network — ``POST /networks/{id}/connect``.
 
         `endpoint_config` sets the container's endpoint on it: ``EndpointSettings(aliases=["db"],
         ipam_config=EndpointIPAMConfig(ipv4_address="10.50.0.10"))``.
         """
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(
                 _networks.connect(id, container, endpoint_config=endpoint_config), extra_query
             )
@@ -1316,6 +1450,7 @@ class AsyncNetworks:
         config: NetworkCreateRequest | Mapping[str, Any],
         *,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> NetworkCreateResponse:
         """Create a network — ``POST /networks/create``.
 
@@ -1324,11 +1459,21 @@ class AsyncNetworks:
         labels={"team": "a"})``; a mapping with the API's keys is accepted too. In a swarm,
         ``driver="overlay"`` (``attachable=True`` to let plain containers join it).
         """
-        return await self._executor.send(with_extra_query(_networks.create(config), extra_query))
+        return await timed(self._executor, timeout).send(
+            with_extra_query(_networks.create(config), extra_query)
+        )
 
-    async def delete(self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None) -> None:
+    async def delete(
+        self,
+        id: str,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
+    ) -> None:
         """Remove a network — ``DELETE /networks/{id}``."""
-        return await self._executor.send(with_extra_query(_networks.delete(id), extra_query))
+        return await timed(self._executor, timeout).send(
+            with_extra_query(_networks.delete(id), extra_query)
+        )
 
     async def disconnect(
         self,
@@ -1337,10 +1482,11 @@ class AsyncNetworks:
         *,
         force: bool = False,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Detach `container` from the network (`force`: even if it is not running) —
         ``POST /networks/{id}/disconnect``."""
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_networks.disconnect(id, container, force=force), extra_query)
         )
 
@@ -1351,36 +1497,45 @@ class AsyncNetworks:
         verbose: bool = False,
         scope: str | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> NetworkInspect:
         """A network, its IPAM and the containers attached to it — ``GET /networks/{id}``.
 
         `verbose` adds, for a swarm network, the services and tasks on it across the cluster;
         `scope` (``swarm``, ``global``, ``local``) picks among networks of the same name.
         """
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_networks.inspect(id, verbose=verbose, scope=scope), extra_query)
         )
 
     async def list(
-        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        *,
+        filters: Filters | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> builtins.list[NetworkSummary]:
         """Networks — ``GET /networks``.
 
         `filters` as ``docker network ls --filter``: ``{"driver": ["bridge"]}``,
         ``{"label": ["team=a"]}``, ``{"name": ["app"]}``, ``{"type": ["custom"]}``, …
         """
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_networks.list(filters=filters), extra_query)
         )
 
     async def prune(
-        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        *,
+        filters: Filters | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> NetworkPruneResponse:
         """Remove the networks no container uses — ``POST /networks/prune``.
 
         `filters`: ``{"until": ["24h"]}``, ``{"label": ["team=a"]}`` or ``{"label!": [...]}``.
         """
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_networks.prune(filters=filters), extra_query)
         )
 
@@ -1402,6 +1557,7 @@ class AsyncVolumes:
         driver_opts: Mapping[str, str] | None = None,
         labels: Mapping[str, str] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> Volume:
         """Create a volume (an anonymous one without a name) — ``POST /volumes/create``.
 
@@ -1409,7 +1565,7 @@ class AsyncVolumes:
         mapping with the API's keys) or the keywords; a keyword given overrides the config's
         field. Creating a volume whose name exists returns the existing one.
         """
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(
                 _volumes.create(
                     config, name=name, driver=driver, driver_opts=driver_opts, labels=labels
@@ -1419,43 +1575,62 @@ class AsyncVolumes:
         )
 
     async def delete(
-        self, name: str, *, force: bool = False, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        name: str,
+        *,
+        force: bool = False,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Remove a volume (`force`: even if the driver fails to) — ``DELETE /volumes/{name}``.
 
         A volume in use by a container is a `Conflict`.
         """
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_volumes.delete(name, force=force), extra_query)
         )
 
     async def inspect(
-        self, name: str, *, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        name: str,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> Volume:
         """A volume: driver, mountpoint, labels, options, usage — ``GET /volumes/{name}``."""
-        return await self._executor.send(with_extra_query(_volumes.inspect(name), extra_query))
+        return await timed(self._executor, timeout).send(
+            with_extra_query(_volumes.inspect(name), extra_query)
+        )
 
     async def list(
-        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        *,
+        filters: Filters | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> VolumeListResponse:
         """Volumes, and the warnings of drivers that could not list theirs — ``GET /volumes``.
 
         `filters` as ``docker volume ls --filter``: ``{"dangling": ["true"]}``,
         ``{"driver": ["local"]}``, ``{"label": ["team=a"]}``, ``{"name": ["data"]}``.
         """
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_volumes.list(filters=filters), extra_query)
         )
 
     async def prune(
-        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        *,
+        filters: Filters | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> VolumePruneResponse:
         """Remove the volumes no container uses — ``POST /volumes/prune``.
 
         From API 1.42 only anonymous volumes are removed unless ``filters={"all": ["true"]}``;
         ``{"label": ["team=a"]}`` narrows it down.
         """
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_volumes.prune(filters=filters), extra_query)
         )
 
@@ -1466,6 +1641,7 @@ class AsyncVolumes:
         *,
         version: int,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Change a cluster volume's availability — ``PUT /volumes/{name}`` (API ≥ 1.42).
 
@@ -1473,7 +1649,7 @@ class AsyncVolumes:
         ``ClusterVolume.Version.Index``. An engine that is not a swarm manager answers with its
         error (raised as `DaemonError`), an older API raises `APIVersionError` before sending.
         """
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_volumes.update(name, spec, version=version), extra_query)
         )
 
@@ -1492,21 +1668,28 @@ class AsyncExec:
         config: ExecConfig | Mapping[str, Any],
         *,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> IDResponse:
         """Set up a command to run in `container`; start it with `start` —
         ``POST /containers/{id}/exec``.
 
         ``ExecConfig(cmd=["ls", "/"], attach_stdout=True, attach_stderr=True)`` is the typed form.
         """
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_exec.create(container, config), extra_query)
         )
 
     async def inspect(
-        self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        id: str,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> ExecInspectResponse:
         """An exec's state, command and exit code — ``GET /exec/{id}/json``."""
-        return await self._executor.send(with_extra_query(_exec.inspect(id), extra_query))
+        return await timed(self._executor, timeout).send(
+            with_extra_query(_exec.inspect(id), extra_query)
+        )
 
     async def resize(
         self,
@@ -1515,9 +1698,10 @@ class AsyncExec:
         height: int,
         width: int,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Resize an exec's TTY — ``POST /exec/{id}/resize``."""
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_exec.resize(id, height=height, width=width), extra_query)
         )
 
@@ -1531,6 +1715,7 @@ class AsyncExec:
         workdir: str | None = None,
         user: str | None = None,
         privileged: bool = False,
+        timeout: Timeouts | float | None = None,
     ) -> ExecResult:
         """Run `cmd` in `container` to completion: (exit code, stdout, stderr) as an `ExecResult`.
 
@@ -1538,7 +1723,7 @@ class AsyncExec:
         (``POST /exec/{id}/start``), reads all its output, then inspects it (``GET /exec/{id}/json``)
         until the daemon reports the exit code — it can lag the end of the output.
         """
-        return await self._executor.run_flow(
+        return await timed(self._executor, timeout).run_flow(
             _exec.run(
                 container, cmd, tty=tty, env=env, workdir=workdir, user=user, privileged=privileged
             )
@@ -1551,6 +1736,7 @@ class AsyncExec:
         tty: bool = False,
         console_size: Sequence[int] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> AsyncAttachedStream:
         """Start an exec and attach to it: output frames, stdin if the exec was created with
         ``attach_stdin`` — ``POST /exec/{id}/start`` (the connection is hijacked).
@@ -1559,15 +1745,20 @@ class AsyncExec:
         older than API 1.42. `console_size` is (height, width).
         """
         return attaching(
-            self._executor,
+            timed(self._executor, timeout),
             with_extra_query(_exec.start(id, tty=tty, console_size=console_size), extra_query),
         )
 
     async def start_detached(
-        self, id: str, *, tty: bool = False, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        id: str,
+        *,
+        tty: bool = False,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Start an exec in the background — ``POST /exec/{id}/start`` with ``Detach``."""
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_exec.start_detached(id, tty=tty), extra_query)
         )
 
@@ -1581,6 +1772,7 @@ class AsyncExec:
         workdir: str | None = None,
         user: str | None = None,
         privileged: bool = False,
+        timeout: Timeouts | float | None = None,
     ) -> AsyncExecStream:
         """Run `cmd` in `container`, handing its output over as it comes (``(stream, bytes)``
         frames); its `exit_code` is set once the output has ended.
@@ -1589,7 +1781,7 @@ class AsyncExec:
         ``POST /exec/{id}/start``, then ``GET /exec/{id}/json`` for the exit code.
         """
         return AsyncExecStream(
-            self._executor,
+            timed(self._executor, timeout),
             _exec.stream(
                 container, cmd, tty=tty, env=env, workdir=workdir, user=user, privileged=privileged
             ),
@@ -1609,6 +1801,7 @@ class AsyncSwarm:
         config: SwarmInitRequest | Mapping[str, Any] | None = None,
         *,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> str:
         """Make this engine the first manager of a new swarm; the node's ID —
         ``POST /swarm/init``.
@@ -1618,21 +1811,31 @@ class AsyncSwarm:
         ``0.0.0.0:2377`` and `subnet_size` (with a `default_addr_pool`) to 24. A host with several
         addresses needs `advertise_addr`.
         """
-        return await self._executor.send(with_extra_query(_swarm.init(config), extra_query))
+        return await timed(self._executor, timeout).send(
+            with_extra_query(_swarm.init(config), extra_query)
+        )
 
-    async def inspect(self, *, extra_query: Mapping[str, QueryValue] | None = None) -> models.Swarm:
+    async def inspect(
+        self,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
+    ) -> models.Swarm:
         """The swarm: its ID, spec, version and join tokens — ``GET /swarm`` (managers only).
 
         ``swarm.inspect().join_tokens.worker`` is what a worker joins with. An engine that is not
         in a swarm answers 503 (`ServiceUnavailable`), a worker too.
         """
-        return await self._executor.send(with_extra_query(_swarm.inspect(), extra_query))
+        return await timed(self._executor, timeout).send(
+            with_extra_query(_swarm.inspect(), extra_query)
+        )
 
     async def join(
         self,
         config: SwarmJoinRequest | Mapping[str, Any],
         *,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Join a swarm as a worker or manager — ``POST /swarm/join``.
 
@@ -1640,35 +1843,51 @@ class AsyncSwarm:
         advertise_addr="10.0.0.6")``; the token decides the role. `listen_addr` defaults to
         ``0.0.0.0:2377``.
         """
-        return await self._executor.send(with_extra_query(_swarm.join(config), extra_query))
+        return await timed(self._executor, timeout).send(
+            with_extra_query(_swarm.join(config), extra_query)
+        )
 
     async def leave(
-        self, *, force: bool = False, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        *,
+        force: bool = False,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Leave the swarm — ``POST /swarm/leave``.
 
         A manager must `force` it (the last manager's leaving ends the swarm and its state).
         """
-        return await self._executor.send(with_extra_query(_swarm.leave(force=force), extra_query))
+        return await timed(self._executor, timeout).send(
+            with_extra_query(_swarm.leave(force=force), extra_query)
+        )
 
     async def unlock(
         self,
         key: str | SwarmUnlockRequest | Mapping[str, Any],
         *,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Unlock a locked manager with the swarm's unlock key — ``POST /swarm/unlock``.
 
         A manager that is not locked refuses it (the daemon's error is raised).
         """
-        return await self._executor.send(with_extra_query(_swarm.unlock(key), extra_query))
+        return await timed(self._executor, timeout).send(
+            with_extra_query(_swarm.unlock(key), extra_query)
+        )
 
     async def unlock_key(
-        self, *, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> UnlockKeyResponse:
         """The key that unlocks an autolocked swarm's managers after a restart —
         ``GET /swarm/unlockkey``."""
-        return await self._executor.send(with_extra_query(_swarm.unlock_key(), extra_query))
+        return await timed(self._executor, timeout).send(
+            with_extra_query(_swarm.unlock_key(), extra_query)
+        )
 
     async def update(
         self,
@@ -1679,6 +1898,7 @@ class AsyncSwarm:
         rotate_manager_token: bool = False,
         rotate_manager_unlock_key: bool = False,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Change the swarm's spec (raft, dispatcher, CA, autolock, …) or rotate its tokens —
         ``POST /swarm/update``.
@@ -1687,7 +1907,7 @@ class AsyncSwarm:
         a stale version is refused, so concurrent changes are not lost. The spec replaces the
         whole current one: start from ``inspect().spec``.
         """
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(
                 _swarm.update(
                     spec,
@@ -1710,32 +1930,47 @@ class AsyncNodes:
         self._executor = executor
 
     async def delete(
-        self, id: str, *, force: bool = False, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        id: str,
+        *,
+        force: bool = False,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Remove a node from the swarm — ``DELETE /nodes/{id}``.
 
         A node still up must leave first, or be removed with `force`.
         """
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_nodes.delete(id, force=force), extra_query)
         )
 
     async def inspect(
-        self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        id: str,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> Node:
         """A node: spec, description (hostname, engine, resources), status, manager status —
         ``GET /nodes/{id}``; ``self`` names the node answering."""
-        return await self._executor.send(with_extra_query(_nodes.inspect(id), extra_query))
+        return await timed(self._executor, timeout).send(
+            with_extra_query(_nodes.inspect(id), extra_query)
+        )
 
     async def list(
-        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        *,
+        filters: Filters | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> builtins.list[Node]:
         """The swarm's nodes — ``GET /nodes`` (managers only).
 
         `filters`: ``{"role": ["worker"]}``, ``{"membership": ["accepted"]}``,
         ``{"node.label": ["zone=a"]}``, ``{"id": [...]}``, ``{"name": [...]}``.
         """
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_nodes.list(filters=filters), extra_query)
         )
 
@@ -1746,6 +1981,7 @@ class AsyncNodes:
         *,
         version: int,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Change a node's role, availability (``active``, ``pause``, ``drain``) or labels —
         ``POST /nodes/{id}/update``.
@@ -1753,7 +1989,7 @@ class AsyncNodes:
         `version` is the node's current ``Version.Index``; the spec replaces the whole current
         one, so start from ``inspect(id).spec``. Draining moves the node's tasks elsewhere.
         """
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_nodes.update(id, spec, version=version), extra_query)
         )
 
@@ -1772,6 +2008,7 @@ class AsyncServices:
         *,
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> ServiceCreateResponse:
         """Create a service — ``POST /services/create``.
 
@@ -1780,13 +2017,21 @@ class AsyncServices:
         replicated=ServiceSpecModeReplicated(replicas=2)))``. `auth` (sent as
         ``X-Registry-Auth``) lets the nodes pull a private image.
         """
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_services.create(spec, auth=auth), extra_query)
         )
 
-    async def delete(self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None) -> None:
+    async def delete(
+        self,
+        id: str,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
+    ) -> None:
         """Remove a service; its tasks are stopped — ``DELETE /services/{id}``."""
-        return await self._executor.send(with_extra_query(_services.delete(id), extra_query))
+        return await timed(self._executor, timeout).send(
+            with_extra_query(_services.delete(id), extra_query)
+        )
 
     async def inspect(
         self,
@@ -1794,10 +2039,11 @@ class AsyncServices:
         *,
         insert_defaults: bool = False,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> Service:
         """A service: its spec, the previous spec, version, endpoint and update status —
         ``GET /services/{id}``; `insert_defaults` fills in the defaults the spec left out."""
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_services.inspect(id, insert_defaults=insert_defaults), extra_query)
         )
 
@@ -1807,6 +2053,7 @@ class AsyncServices:
         filters: Filters | None = None,
         status: bool = False,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> builtins.list[Service]:
         """The swarm's services — ``GET /services`` (managers only).
 
@@ -1814,7 +2061,7 @@ class AsyncServices:
         `filters`: ``{"name": [...]}``, ``{"label": ["team=a"]}``, ``{"mode": ["replicated"]}``,
         ``{"id": [...]}``.
         """
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_services.list(filters=filters, status=status), extra_query)
         )
 
@@ -1830,6 +2077,7 @@ class AsyncServices:
         tail: int | str | None = None,
         details: bool = False,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> AsyncOutputStream:
         """The output of every task of a service, as ``(stream, bytes)`` frames —
         ``GET /services/{id}/logs``.
@@ -1840,7 +2088,7 @@ class AsyncServices:
         TTY service) is decided from the Content-Type (API ≥ 1.42) or the service's TTY flag.
         """
         return AsyncOutputStream(
-            self._executor,
+            timed(self._executor, timeout),
             with_extra_query(
                 _services.logs(
                     id,
@@ -1856,16 +2104,20 @@ class AsyncServices:
             ),
         )
 
-    async def rollback(self, id: str) -> ServiceUpdateResponse:
+    async def rollback(
+        self, id: str, *, timeout: Timeouts | float | None = None
+    ) -> ServiceUpdateResponse:
         """Return a service to its previous spec, as ``docker service rollback`` does:
         ``GET /services/{id}`` for the version and spec, then ``POST /services/{id}/update``
         with ``rollback=previous``."""
-        return await self._executor.run_flow(_services.rollback(id))
+        return await timed(self._executor, timeout).run_flow(_services.rollback(id))
 
-    async def scale(self, id: str, replicas: int) -> ServiceUpdateResponse:
+    async def scale(
+        self, id: str, replicas: int, *, timeout: Timeouts | float | None = None
+    ) -> ServiceUpdateResponse:
         """Set a replicated service's number of tasks: ``GET /services/{id}``, then
         ``POST /services/{id}/update`` with the same spec and `replicas`."""
-        return await self._executor.run_flow(_services.scale(id, replicas))
+        return await timed(self._executor, timeout).run_flow(_services.scale(id, replicas))
 
     async def update(
         self,
@@ -1877,6 +2129,7 @@ class AsyncServices:
         registry_auth_from: str | None = None,
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> ServiceUpdateResponse:
         """Replace a service's spec (image, env, replicas, …) — ``POST /services/{id}/update``.
 
@@ -1886,7 +2139,7 @@ class AsyncServices:
         the current spec with it; `rollback` does both). `registry_auth_from` (``spec`` or
         ``previous-spec``) picks the credentials kept with the service when no `auth` is given.
         """
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(
                 _services.update(
                     id,
@@ -1910,21 +2163,31 @@ class AsyncTasks:
         self._executor = executor
 
     async def inspect(
-        self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        id: str,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> Task:
         """A task: its spec, node, slot, desired state and status (with the container ID) —
         ``GET /tasks/{id}``."""
-        return await self._executor.send(with_extra_query(_tasks.inspect(id), extra_query))
+        return await timed(self._executor, timeout).send(
+            with_extra_query(_tasks.inspect(id), extra_query)
+        )
 
     async def list(
-        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        *,
+        filters: Filters | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> builtins.list[Task]:
         """The swarm's tasks — ``GET /tasks`` (managers only).
 
         `filters`: ``{"service": [name or id]}``, ``{"desired-state": ["running"]}``,
         ``{"node": [...]}``, ``{"label": [...]}``, ``{"id": [...]}``, ``{"name": [...]}``.
         """
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_tasks.list(filters=filters), extra_query)
         )
 
@@ -1940,13 +2203,14 @@ class AsyncTasks:
         tail: int | str | None = None,
         details: bool = False,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> AsyncOutputStream:
         """One task's output, as ``(stream, bytes)`` frames — ``GET /tasks/{id}/logs``.
 
         The options are those of `services.logs`; a TTY task's output is raw.
         """
         return AsyncOutputStream(
-            self._executor,
+            timed(self._executor, timeout),
             with_extra_query(
                 _tasks.logs(
                     id,
@@ -1981,6 +2245,7 @@ class AsyncSecrets:
         driver: Driver | Mapping[str, Any] | None = None,
         templating: Driver | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> IDResponse:
         """Create a secret; its ID — ``POST /secrets/create``.
 
@@ -1990,7 +2255,7 @@ class AsyncSecrets:
         override its fields. `driver` names an external secret store, `templating` a template
         driver (``Driver(name="golang")``).
         """
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(
                 _secrets.create(
                     spec, name=name, data=data, labels=labels, driver=driver, templating=templating
@@ -1999,25 +2264,43 @@ class AsyncSecrets:
             )
         )
 
-    async def delete(self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None) -> None:
+    async def delete(
+        self,
+        id: str,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
+    ) -> None:
         """Remove a secret; one in use by a service is a `Conflict` — ``DELETE /secrets/{id}``."""
-        return await self._executor.send(with_extra_query(_secrets.delete(id), extra_query))
+        return await timed(self._executor, timeout).send(
+            with_extra_query(_secrets.delete(id), extra_query)
+        )
 
     async def inspect(
-        self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        id: str,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> Secret:
         """A secret's spec (without the data), version and dates — ``GET /secrets/{id}``."""
-        return await self._executor.send(with_extra_query(_secrets.inspect(id), extra_query))
+        return await timed(self._executor, timeout).send(
+            with_extra_query(_secrets.inspect(id), extra_query)
+        )
 
     async def list(
-        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        *,
+        filters: Filters | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> builtins.list[Secret]:
         """Secrets, without their data — ``GET /secrets`` (swarm managers; Podman has its own).
 
         `filters`: ``{"name": [...]}``, ``{"label": ["team=a"]}``, ``{"id": [...]}``,
         ``{"names": [...]}``.
         """
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_secrets.list(filters=filters), extra_query)
         )
 
@@ -2028,13 +2311,14 @@ class AsyncSecrets:
         *,
         version: int,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Change a secret's labels (nothing else can change) — ``POST /secrets/{id}/update``.
 
         `version` is the secret's current ``Version.Index``; send its whole current spec
         (``inspect(id).spec``) with the new labels.
         """
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_secrets.update(id, spec, version=version), extra_query)
         )
 
@@ -2056,6 +2340,7 @@ class AsyncConfigs:
         labels: Mapping[str, str] | None = None,
         templating: Driver | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> IDResponse:
         """Create a config; its ID — ``POST /configs/create``.
 
@@ -2065,33 +2350,51 @@ class AsyncConfigs:
         keywords override its fields. `templating` names a template driver
         (``Driver(name="golang")``).
         """
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(
                 _configs.create(spec, name=name, data=data, labels=labels, templating=templating),
                 extra_query,
             )
         )
 
-    async def delete(self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None) -> None:
+    async def delete(
+        self,
+        id: str,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
+    ) -> None:
         """Remove a config; one in use by a service is a `Conflict` — ``DELETE /configs/{id}``."""
-        return await self._executor.send(with_extra_query(_configs.delete(id), extra_query))
+        return await timed(self._executor, timeout).send(
+            with_extra_query(_configs.delete(id), extra_query)
+        )
 
     async def inspect(
-        self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        id: str,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> Config:
         """A config: its spec (with the data, base64), version and dates —
         ``GET /configs/{id}``; ``base64.b64decode(config.spec.data)`` is the content."""
-        return await self._executor.send(with_extra_query(_configs.inspect(id), extra_query))
+        return await timed(self._executor, timeout).send(
+            with_extra_query(_configs.inspect(id), extra_query)
+        )
 
     async def list(
-        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        *,
+        filters: Filters | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> builtins.list[Config]:
         """Configs, with their data — ``GET /configs`` (swarm managers only).
 
         `filters`: ``{"name": [...]}``, ``{"label": ["team=a"]}``, ``{"id": [...]}``,
         ``{"names": [...]}``.
         """
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_configs.list(filters=filters), extra_query)
         )
 
@@ -2102,13 +2405,14 @@ class AsyncConfigs:
         *,
         version: int,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Change a config's labels (nothing else can change) — ``POST /configs/{id}/update``.
 
         `version` is the config's current ``Version.Index``; send its whole current spec
         (``inspect(id).spec``) with the new labels.
         """
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_configs.update(id, spec, version=version), extra_query)
         )
 
@@ -2128,6 +2432,7 @@ class AsyncPlugins:
         *,
         content_length: int | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Create a plugin from a directory holding ``config.json`` and ``rootfs/`` —
         ``POST /plugins/create``.
@@ -2136,34 +2441,49 @@ class AsyncPlugins:
         or pieces streamed as they come). `name` is the plugin's reference, e.g.
         ``registry:5000/team/myplugin:1.0`` to `push` it there later. The plugin starts disabled.
         """
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(
                 _plugins.create(name, context, content_length=content_length), extra_query
             )
         )
 
     async def delete(
-        self, name: str, *, force: bool = False, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        name: str,
+        *,
+        force: bool = False,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> Plugin | None:
         """Remove a plugin (`force`: even an enabled one) — ``DELETE /plugins/{name}``.
 
         The spec promises the removed plugin; Docker sends nothing back (``None`` then).
         """
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_plugins.delete(name, force=force), extra_query)
         )
 
     async def disable(
-        self, name: str, *, force: bool = False, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        name: str,
+        *,
+        force: bool = False,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Stop a plugin (`force`: even while something uses it) —
         ``POST /plugins/{name}/disable``."""
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_plugins.disable(name, force=force), extra_query)
         )
 
     async def enable(
-        self, name: str, *, timeout: int = 0, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        name: str,
+        *,
+        timeout: int = 0,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        request_timeout: Timeouts | float | None = None,
     ) -> None:
         """Start a plugin — ``POST /plugins/{name}/enable``.
 
@@ -2171,25 +2491,35 @@ class AsyncPlugins:
         daemon's default) bounds the daemon's calls to the plugin once it runs; it is always sent,
         as Docker 20.10 fails on an enable without it.
         """
-        return await self._executor.send(
+        return await timed(self._executor, request_timeout).send(
             with_extra_query(_plugins.enable(name, timeout=timeout), extra_query)
         )
 
     async def inspect(
-        self, name: str, *, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        name: str,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> Plugin:
         """An installed plugin: its config, settings and whether it is enabled —
         ``GET /plugins/{name}/json``."""
-        return await self._executor.send(with_extra_query(_plugins.inspect(name), extra_query))
+        return await timed(self._executor, timeout).send(
+            with_extra_query(_plugins.inspect(name), extra_query)
+        )
 
     async def list(
-        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        *,
+        filters: Filters | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> builtins.list[Plugin]:
         """Installed plugins — ``GET /plugins``.
 
         `filters`: ``{"capability": ["volumedriver"]}``, ``{"enabled": ["true"]}``.
         """
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_plugins.list(filters=filters), extra_query)
         )
 
@@ -2199,6 +2529,7 @@ class AsyncPlugins:
         *,
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> builtins.list[PluginPrivilege]:
         """What the plugin `remote` (a registry reference) asks for: network, mounts, devices,
         capabilities… — ``GET /plugins/privileges``; grant exactly these to `pull` it.
@@ -2206,7 +2537,7 @@ class AsyncPlugins:
         `auth` (sent as ``X-Registry-Auth``) is for a private registry. Docker answers an empty
         list, not an error, for a plugin it cannot read (missing, or the credentials refused).
         """
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_plugins.privileges(remote, auth=auth), extra_query)
         )
 
@@ -2218,6 +2549,7 @@ class AsyncPlugins:
         privileges: Sequence[PluginPrivilege | Mapping[str, Any]] | None = None,
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> AsyncProgressStream[CreateImageInfo]:
         """Install the plugin `remote` (disabled) — ``POST /plugins/pull``; a progress stream
         whose `wait()` raises the daemon's error.
@@ -2227,7 +2559,7 @@ class AsyncPlugins:
         ``X-Registry-Auth``.
         """
         return AsyncProgressStream(
-            self._executor,
+            timed(self._executor, timeout),
             with_extra_query(
                 _plugins.pull(remote, name=name, privileges=privileges, auth=auth), extra_query
             ),
@@ -2239,11 +2571,13 @@ class AsyncPlugins:
         *,
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> AsyncProgressStream[PushImageInfo]:
         """Push a plugin to the registry its name points at — ``POST /plugins/{name}/push``; a
         progress stream whose `wait()` raises the registry's error (e.g. unauthorized)."""
         return AsyncProgressStream(
-            self._executor, with_extra_query(_plugins.push(name, auth=auth), extra_query)
+            timed(self._executor, timeout),
+            with_extra_query(_plugins.push(name, auth=auth), extra_query),
         )
 
     async def set(
@@ -2252,6 +2586,7 @@ class AsyncPlugins:
         settings: Sequence[str] | Mapping[str, str],
         *,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Change a disabled plugin's settings — ``POST /plugins/{name}/set``.
 
@@ -2259,7 +2594,7 @@ class AsyncPlugins:
         ``{"myargs": "a b"}`` args, ``{"mydevice.path": "/dev/x"}`` a device; a list of
         ``"key=value"`` strings is accepted too. Only what the plugin declares settable changes.
         """
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_plugins.set(name, settings), extra_query)
         )
 
@@ -2271,6 +2606,7 @@ class AsyncPlugins:
         privileges: Sequence[PluginPrivilege | Mapping[str, Any]] | None = None,
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> AsyncProgressStream[CreateImageInfo]:
         """Replace a disabled plugin with `remote` (a newer tag), keeping its settings —
         ``POST /plugins/{name}/upgrade``; a progress stream whose `wait()` raises on failure.
@@ -2278,7 +2614,7 @@ class AsyncPlugins:
         `privileges` as for `pull`: exactly what `privileges(remote)` lists.
         """
         return AsyncProgressStream(
-            self._executor,
+            timed(self._executor, timeout),
             with_extra_query(
                 _plugins.upgrade(name, remote=remote, privileges=privileges, auth=auth), extra_query
             ),
@@ -2299,13 +2635,14 @@ class AsyncDistribution:
         *,
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> DistributionInspect:
         """The manifest descriptor (digest, media type, size) and platforms of image `name` in
         its registry, without pulling it — ``GET /distribution/{name}/json``.
 
         The daemon asks the registry; `auth` (sent as ``X-Registry-Auth``) is for a private one.
         """
-        return await self._executor.send(
+        return await timed(self._executor, timeout).send(
             with_extra_query(_distribution.inspect(name, auth=auth), extra_query)
         )
 

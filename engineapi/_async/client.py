@@ -31,6 +31,7 @@ from engineapi.api._call import (
     decoded,
     operation_tag,
     pull_reference,
+    with_timeout,
 )
 from engineapi.api.system import PingResult, ping, ping_head
 from engineapi.backends._select import select_backend
@@ -231,11 +232,15 @@ class AsyncClient(AsyncNamespaces):
             local = await arun_blocking(call.local.open)
             body, content_length = local.body, local.content_length
             optional += local.query
-        timeouts = self._timeout_scope.get() or self._timeouts
-        if call.response_timeout is not True:
-            timeouts = Timeouts(
-                timeouts.connect, call.response_timeout or None, timeouts.read, timeouts.pool
-            )
+        # This call's own (a method's timeout=), else a scoped override, else the client's;
+        # a builder's longer response wait (container wait, stop) only extends the latter.
+        timeouts = call.timeouts
+        if timeouts is None:
+            timeouts = self._timeout_scope.get() or self._timeouts
+            if call.response_timeout is not True:
+                timeouts = Timeouts(
+                    timeouts.connect, call.response_timeout or None, timeouts.read, timeouts.pool
+                )
         headers = [("Host", self._host_header), ("User-Agent", USER_AGENT)]
         headers.extend(call.headers)
         headers.extend(upgrade)
@@ -360,9 +365,10 @@ class AsyncClient(AsyncNamespaces):
             multiplexed = await self._is_multiplexed(response.headers, tty)
         return AsyncHijacked(response.hijack(), multiplexed)
 
-    async def run_flow(self, flow: Flow[T]) -> T:
+    async def run_flow(self, flow: Flow[T], timeouts: Timeouts | None = None) -> T:
         """Drive a sans-IO multi-step operation (see `engineapi.api._call.Flow`): each step's
-        result is sent back into it, a daemon's error is thrown into it."""
+        result is sent back into it, a daemon's error is thrown into it; each step is sent
+        with `timeouts` when given."""
         result: Any = None
         error: DaemonError | None = None
         try:
@@ -370,6 +376,8 @@ class AsyncClient(AsyncNamespaces):
                 step = flow.send(result) if error is None else flow.throw(error)
                 error = None
                 try:
+                    if timeouts is not None and not isinstance(step, Pause):
+                        step = with_timeout(step, timeouts)
                     result = await self._step(step)
                 except DaemonError as exc:
                     error = exc

@@ -107,10 +107,15 @@ class _Method:
             # Every single-call method takes query parameters the specs do not know.
             args = _with_extra_query(args)
             call = f"with_extra_query({call}, extra_query)"
+        # Every method takes its own timeouts, for each request it makes: ``timeout=``, or
+        # ``request_timeout=`` where ``timeout`` is the operation's own (stop's grace period).
+        taken = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
+        timeout = "request_timeout" if "timeout" in taken else "timeout"
+        args = _with_keyword(args, timeout, "Timeouts | float | None")
         signature = ast.unparse(args)
         params = f"self, {signature}" if signature else "self"
         doc = self.doc.replace('"""', '\\"\\"\\"')
-        executor = "self._executor"
+        executor = f"timed(self._executor, {timeout})"
         if self.kind == "Call":
             head = f"    async def {self.name}({params}) -> {self.item}:"
             body = f"        return await {executor}.send({call})"
@@ -150,6 +155,20 @@ class _Method:
             head = f"    def {self.name}({params}) -> AsyncRawStream:"
             body = f"        return AsyncRawStream({executor}, {call})"
         return f'{head}\n        """{doc}"""\n{body}\n'
+
+
+def _with_keyword(args: ast.arguments, name: str, annotation: str) -> ast.arguments:
+    """`args` plus the keyword-only ``name: annotation = None``."""
+    parsed = ast.parse(annotation, mode="eval").body
+    return ast.arguments(
+        posonlyargs=args.posonlyargs,
+        args=args.args,
+        vararg=args.vararg,
+        kwonlyargs=[*args.kwonlyargs, ast.arg(arg=name, annotation=parsed)],
+        kw_defaults=[*args.kw_defaults, ast.Constant(value=None)],
+        kwarg=args.kwarg,
+        defaults=args.defaults,
+    )
 
 
 def _with_extra_query(args: ast.arguments) -> ast.arguments:
@@ -274,6 +293,8 @@ from engineapi._async.streams import (
     extract,
     websocket,
 )
+from engineapi._async.executor import timed
+from engineapi._timeouts import Timeouts
 from engineapi.api._call import with_extra_query
 {module_imports}
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import builtins
 from typing import TYPE_CHECKING, cast
 
+from engineapi._sync.executor import timed
 from engineapi._sync.streams import (
     AttachedStream,
     ExecStream,
@@ -22,6 +23,7 @@ from engineapi._sync.streams import (
     extract,
     websocket,
 )
+from engineapi._timeouts import Timeouts
 from engineapi.api import configs as _configs
 from engineapi.api import containers as _containers
 from engineapi.api import distribution as _distribution
@@ -149,6 +151,7 @@ class System:
         config: AuthConfig | Mapping[str, Any],
         *,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> AuthResponse:
         """Check credentials against a registry, as ``docker login`` does — ``POST /auth``.
 
@@ -157,7 +160,9 @@ class System:
         (with an ``identity_token`` when the registry hands one out); wrong credentials are the
         daemon's error (`Unauthorized`, or `ServerError` for engines that report it as 500).
         """
-        return self._executor.send(with_extra_query(_system.auth(config), extra_query))
+        return timed(self._executor, timeout).send(
+            with_extra_query(_system.auth(config), extra_query)
+        )
 
     def data_usage(
         self,
@@ -165,12 +170,13 @@ class System:
         type: Sequence[str] | None = None,
         verbose: bool | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> SystemDataUsageResponse:
         """Disk space used by images, containers, volumes and the build cache — ``GET /system/df``.
 
         `type` limits the answer to some of ``container``, ``image``, ``volume``, ``build-cache``.
         """
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(_system.data_usage(type=type, verbose=verbose), extra_query)
         )
 
@@ -181,6 +187,7 @@ class System:
         until: Timestamp | None = None,
         filters: Filters | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> ItemStream[EventMessage]:
         """Real-time events from the daemon, one `EventMessage` each — ``GET /events``.
 
@@ -189,30 +196,52 @@ class System:
         CLI's ``--filter``: ``{"type": ["container"], "event": ["start", "die"]}``.
         """
         return ItemStream(
-            self._executor,
+            timed(self._executor, timeout),
             with_extra_query(
                 _system.events(since=since, until=until, filters=filters), extra_query
             ),
         )
 
-    def info(self, *, extra_query: Mapping[str, QueryValue] | None = None) -> SystemInfo:
+    def info(
+        self,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
+    ) -> SystemInfo:
         """System-wide information: containers, images, drivers, swarm, … — ``GET /info``."""
-        return self._executor.send(with_extra_query(_system.info(), extra_query))
+        return timed(self._executor, timeout).send(with_extra_query(_system.info(), extra_query))
 
-    def ping(self, *, extra_query: Mapping[str, QueryValue] | None = None) -> PingResult:
+    def ping(
+        self,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
+    ) -> PingResult:
         """Check the daemon answers and read what it tells about itself — ``GET /_ping``.
 
         Unversioned, so it works before the API version is known.
         """
-        return self._executor.send(with_extra_query(_system.ping(), extra_query))
+        return timed(self._executor, timeout).send(with_extra_query(_system.ping(), extra_query))
 
-    def ping_head(self, *, extra_query: Mapping[str, QueryValue] | None = None) -> PingResult:
+    def ping_head(
+        self,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
+    ) -> PingResult:
         """`ping` without a body — ``HEAD /_ping``; version negotiation uses this one."""
-        return self._executor.send(with_extra_query(_system.ping_head(), extra_query))
+        return timed(self._executor, timeout).send(
+            with_extra_query(_system.ping_head(), extra_query)
+        )
 
-    def version(self, *, extra_query: Mapping[str, QueryValue] | None = None) -> SystemVersion:
+    def version(
+        self,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
+    ) -> SystemVersion:
         """Engine and component versions — ``GET /version``."""
-        return self._executor.send(with_extra_query(_system.version(), extra_query))
+        return timed(self._executor, timeout).send(with_extra_query(_system.version(), extra_query))
 
 
 class Containers:
@@ -224,11 +253,16 @@ class Containers:
         self._executor = executor
 
     def archive_info(
-        self, id: str, *, path: str, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        id: str,
+        *,
+        path: str,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> PathStat:
         """Name, size, mode and link target of a path in a container —
         ``HEAD /containers/{id}/archive``."""
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(_containers.archive_info(id, path=path), extra_query)
         )
 
@@ -243,6 +277,7 @@ class Containers:
         stream: bool = True,
         detach_keys: str | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> AttachedStream:
         """Attach to a container: its output as frames and, with `stdin`, its input —
         ``POST /containers/{id}/attach`` (the connection is hijacked).
@@ -251,7 +286,7 @@ class Containers:
         `logs` replays earlier output first.
         """
         return attach(
-            self._executor,
+            timed(self._executor, timeout),
             with_extra_query(
                 _containers.attach(
                     id,
@@ -277,6 +312,7 @@ class Containers:
         stream: bool = True,
         detach_keys: str | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> WebSocketAttach:
         """Attach to a container over a WebSocket — ``GET /containers/{id}/attach/ws``.
 
@@ -285,7 +321,7 @@ class Containers:
         engines attach all three.
         """
         return websocket(
-            self._executor,
+            timed(self._executor, timeout),
             with_extra_query(
                 _containers.attach_websocket(
                     id,
@@ -301,10 +337,16 @@ class Containers:
         )
 
     def changes(
-        self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        id: str,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> builtins.list[FilesystemChange]:
         """Files changed in the container's filesystem — ``GET /containers/{id}/changes``."""
-        return self._executor.send(with_extra_query(_containers.changes(id), extra_query))
+        return timed(self._executor, timeout).send(
+            with_extra_query(_containers.changes(id), extra_query)
+        )
 
     def copy_from(
         self,
@@ -313,6 +355,7 @@ class Containers:
         *,
         dest: str | os.PathLike[str],
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> builtins.list[str]:
         """Copy `path` out of the container into the local directory `dest`
         (``docker cp CONTAINER:PATH DEST``) — ``GET /containers/{id}/archive``; the extracted paths.
@@ -321,7 +364,7 @@ class Containers:
         outside `dest` and device nodes raise `UnsafeArchiveError` before anything lands there.
         """
         return extract(
-            self._executor,
+            timed(self._executor, timeout),
             with_extra_query(_containers.copy_from(id, path, dest=dest), extra_query),
         )
 
@@ -332,6 +375,7 @@ class Containers:
         *,
         path: str,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Copy a local file or directory into the container directory `path`
         (``docker cp SRC CONTAINER:PATH``) — ``PUT /containers/{id}/archive``.
@@ -339,7 +383,7 @@ class Containers:
         The tar is streamed from disk as it is sent (flat memory), with its exact length; the
         client reads `source` when it sends the call, not before.
         """
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(_containers.copy_to(id, source, path=path), extra_query)
         )
 
@@ -362,6 +406,7 @@ class Containers:
         entrypoint: Sequence[str] | str | None = None,
         auto_remove: bool | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> ContainerCreateResponse:
         """Create a container from `config` (image, command, host config, networks) —
         ``POST /containers/create``.
@@ -372,7 +417,7 @@ class Containers:
         (`engineapi.api.Raw` sends a mapping unchecked). `platform` (``linux/arm64``) picks the
         image variant. The keywords are ``docker run``'s options (see `run`), laid over `config`.
         """
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(
                 _containers.create(
                     config,
@@ -403,32 +448,52 @@ class Containers:
         volumes: bool = False,
         link: bool = False,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Remove a container (`force` kills it first, `volumes` removes its anonymous volumes) —
         ``DELETE /containers/{id}``."""
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(
                 _containers.delete(id, force=force, volumes=volumes, link=link), extra_query
             )
         )
 
-    def export(self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None) -> RawStream:
+    def export(
+        self,
+        id: str,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
+    ) -> RawStream:
         """The container's filesystem as a tar stream — ``GET /containers/{id}/export``."""
-        return RawStream(self._executor, with_extra_query(_containers.export(id), extra_query))
+        return RawStream(
+            timed(self._executor, timeout), with_extra_query(_containers.export(id), extra_query)
+        )
 
     def get_archive(
-        self, id: str, *, path: str, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        id: str,
+        *,
+        path: str,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> RawStream:
         """A path of the container as a tar stream — ``GET /containers/{id}/archive``."""
         return RawStream(
-            self._executor, with_extra_query(_containers.get_archive(id, path=path), extra_query)
+            timed(self._executor, timeout),
+            with_extra_query(_containers.get_archive(id, path=path), extra_query),
         )
 
     def inspect(
-        self, id: str, *, size: bool = False, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        id: str,
+        *,
+        size: bool = False,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> ContainerInspectResponse:
         """Everything about a container — ``GET /containers/{id}/json``."""
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(_containers.inspect(id, size=size), extra_query)
         )
 
@@ -438,9 +503,10 @@ class Containers:
         *,
         signal: str | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Send a signal (default SIGKILL) to a container — ``POST /containers/{id}/kill``."""
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(_containers.kill(id, signal=signal), extra_query)
         )
 
@@ -452,13 +518,14 @@ class Containers:
         size: bool = False,
         filters: Filters | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> builtins.list[ContainerSummary]:
         """Containers, running ones only unless `all` — ``GET /containers/json``.
 
         `limit` returns the most recently created ones (stopped included); `size` adds
         ``SizeRw``/``SizeRootFs`` (slow); `filters` as the CLI's ``docker ps --filter``.
         """
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(
                 _containers.list(all=all, limit=limit, size=size, filters=filters), extra_query
             )
@@ -476,6 +543,7 @@ class Containers:
         timestamps: bool = False,
         tail: int | str | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> OutputStream:
         """A container's output, as ``(stream, bytes)`` frames — ``GET /containers/{id}/logs``.
 
@@ -485,7 +553,7 @@ class Containers:
         container's TTY flag.
         """
         return OutputStream(
-            self._executor,
+            timed(self._executor, timeout),
             with_extra_query(
                 _containers.logs(
                     id,
@@ -501,15 +569,27 @@ class Containers:
             ),
         )
 
-    def pause(self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None) -> None:
+    def pause(
+        self,
+        id: str,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
+    ) -> None:
         """Freeze every process of a container — ``POST /containers/{id}/pause``."""
-        return self._executor.send(with_extra_query(_containers.pause(id), extra_query))
+        return timed(self._executor, timeout).send(
+            with_extra_query(_containers.pause(id), extra_query)
+        )
 
     def prune(
-        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        *,
+        filters: Filters | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> ContainerPruneResponse:
         """Remove stopped containers — ``POST /containers/prune``."""
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(_containers.prune(filters=filters), extra_query)
         )
 
@@ -523,10 +603,11 @@ class Containers:
         no_overwrite_dir_non_dir: bool = False,
         copy_uid_gid: bool = False,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Extract a tar archive (bytes, or pieces streamed as they come) into a directory of the
         container — ``PUT /containers/{id}/archive``."""
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(
                 _containers.put_archive(
                     id,
@@ -541,10 +622,17 @@ class Containers:
         )
 
     def rename(
-        self, id: str, *, name: str, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        id: str,
+        *,
+        name: str,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Rename a container — ``POST /containers/{id}/rename``."""
-        return self._executor.send(with_extra_query(_containers.rename(id, name=name), extra_query))
+        return timed(self._executor, timeout).send(
+            with_extra_query(_containers.rename(id, name=name), extra_query)
+        )
 
     def resize(
         self,
@@ -553,9 +641,10 @@ class Containers:
         height: int,
         width: int,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Resize the container's TTY — ``POST /containers/{id}/resize``."""
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(_containers.resize(id, height=height, width=width), extra_query)
         )
 
@@ -566,9 +655,10 @@ class Containers:
         timeout: int | None = None,
         signal: str | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        request_timeout: Timeouts | float | None = None,
     ) -> None:
         """Restart a container (stop as in `stop`, then start) — ``POST /containers/{id}/restart``."""
-        return self._executor.send(
+        return timed(self._executor, request_timeout).send(
             with_extra_query(_containers.restart(id, timeout=timeout, signal=signal), extra_query)
         )
 
@@ -593,6 +683,7 @@ class Containers:
         workdir: str | None = None,
         entrypoint: Sequence[str] | str | None = None,
         auto_remove: bool | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> RunResult:
         """``docker run`` to completion: the exit code and output of `command` in a new container
         of `image`, as a `RunResult`.
@@ -624,7 +715,7 @@ class Containers:
         `InvalidArgument`.
         """
         return RunStream(
-            self._executor,
+            timed(self._executor, timeout),
             _containers.run(
                 image,
                 command,
@@ -666,10 +757,11 @@ class Containers:
         workdir: str | None = None,
         entrypoint: Sequence[str] | str | None = None,
         auto_remove: bool | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> str:
         """``docker run --detach``: create a container of `image` (pulling it as `pull` says, see
         `run`) and start it; its id — ``POST /containers/create``, ``POST /containers/{id}/start``."""
-        return self._executor.run_flow(
+        return timed(self._executor, timeout).run_flow(
             _containers.run_detached(
                 image,
                 command,
@@ -711,6 +803,7 @@ class Containers:
         workdir: str | None = None,
         entrypoint: Sequence[str] | str | None = None,
         auto_remove: bool | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> RunStream:
         """``docker run`` with the output handed over as it comes: ``(stream, bytes)`` frames
         while the container runs; `exit_code` (and `id`) are set once the output has ended.
@@ -720,7 +813,7 @@ class Containers:
         removed (force), else it is left running.
         """
         return RunStream(
-            self._executor,
+            timed(self._executor, timeout),
             _containers.run_stream(
                 image,
                 command,
@@ -749,9 +842,10 @@ class Containers:
         *,
         detach_keys: str | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Start a container; starting a running one is not an error — ``POST /containers/{id}/start``."""
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(_containers.start(id, detach_keys=detach_keys), extra_query)
         )
 
@@ -761,22 +855,28 @@ class Containers:
         *,
         one_shot: bool = False,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> ContainerStatsResponse:
         """One resource-usage sample — ``GET /containers/{id}/stats?stream=false``.
 
         The daemon waits for a second sample to compute CPU usage unless `one_shot` (Docker only;
         Podman ignores it).
         """
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(_containers.stats(id, one_shot=one_shot), extra_query)
         )
 
     def stats_stream(
-        self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        id: str,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> ItemStream[ContainerStatsResponse]:
         """Resource usage, one sample a second until closed — ``GET /containers/{id}/stats``."""
         return ItemStream(
-            self._executor, with_extra_query(_containers.stats_stream(id), extra_query)
+            timed(self._executor, timeout),
+            with_extra_query(_containers.stats_stream(id), extra_query),
         )
 
     def stop(
@@ -786,10 +886,11 @@ class Containers:
         timeout: int | None = None,
         signal: str | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        request_timeout: Timeouts | float | None = None,
     ) -> None:
         """Stop a container: `signal` (default SIGTERM), then SIGKILL after `timeout` seconds;
         stopping a stopped one is not an error — ``POST /containers/{id}/stop``."""
-        return self._executor.send(
+        return timed(self._executor, request_timeout).send(
             with_extra_query(_containers.stop(id, timeout=timeout, signal=signal), extra_query)
         )
 
@@ -799,15 +900,24 @@ class Containers:
         *,
         ps_args: str | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> ContainerTopResponse:
         """The processes running in a container (``ps`` of it) — ``GET /containers/{id}/top``."""
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(_containers.top(id, ps_args=ps_args), extra_query)
         )
 
-    def unpause(self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None) -> None:
+    def unpause(
+        self,
+        id: str,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
+    ) -> None:
         """Thaw a paused container — ``POST /containers/{id}/unpause``."""
-        return self._executor.send(with_extra_query(_containers.unpause(id), extra_query))
+        return timed(self._executor, timeout).send(
+            with_extra_query(_containers.unpause(id), extra_query)
+        )
 
     def update(
         self,
@@ -815,9 +925,12 @@ class Containers:
         update: ContainerUpdateRequest | Mapping[str, Any],
         *,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> ContainerUpdateResponse:
         """Change a container's resources and restart policy — ``POST /containers/{id}/update``."""
-        return self._executor.send(with_extra_query(_containers.update(id, update), extra_query))
+        return timed(self._executor, timeout).send(
+            with_extra_query(_containers.update(id, update), extra_query)
+        )
 
     def wait(
         self,
@@ -825,12 +938,13 @@ class Containers:
         *,
         condition: str | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> ContainerWaitResponse:
         """Block until the container stops; its exit code — ``POST /containers/{id}/wait``.
 
         `condition`: ``not-running`` (default), ``next-exit`` or ``removed``. No timeout applies.
         """
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(_containers.wait(id, condition=condition), extra_query)
         )
 
@@ -851,10 +965,11 @@ class Images:
         type: Sequence[str] | None = None,
         statement: bool = False,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> builtins.list[AttestationStatement]:
         """The attestations (SBOM, provenance) attached to an image —
         ``GET /images/{name}/attestations`` (API ≥ 1.55)."""
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(
                 _images.attestations(name, platform=platform, type=type, statement=statement),
                 extra_query,
@@ -895,6 +1010,7 @@ class Images:
         isolation: str | None = None,
         outputs: Sequence[Mapping[str, Any]] | str | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> ProgressStream[BuildInfo]:
         """Build an image (classic builder) — ``POST /build``; a progress stream whose `wait()`
         raises the build's error.
@@ -918,7 +1034,7 @@ class Images:
         daemons: ``process``, ``hyperv``), `outputs` (BuildKit exporters, a list of mappings).
         """
         return ProgressStream(
-            self._executor,
+            timed(self._executor, timeout),
             with_extra_query(
                 _images.build(
                     context,
@@ -966,13 +1082,14 @@ class Images:
         max_used_space: int | None = None,
         min_free_space: int | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> BuildPruneResponse:
         """Remove the build cache — ``POST /build/prune``.
 
         `keep_storage` (bytes; up to API 1.51) is superseded by `reserved_space`,
         `max_used_space` and `min_free_space` (bytes; API ≥ 1.48): an older API raises
         `APIVersionError` before anything is sent."""
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(
                 _images.build_prune(
                     all=all,
@@ -998,9 +1115,10 @@ class Images:
         changes: str | None = None,
         config: ContainerConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> IDResponse:
         """Make an image from a container's changes — ``POST /commit``."""
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(
                 _images.commit(
                     container,
@@ -1029,6 +1147,7 @@ class Images:
         body: Body | None = None,
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> ProgressStream[CreateImageInfo]:
         """Pull an image (`from_image`) or import one from a tarball (`from_src`: a URL, or ``"-"``
         with the tar as `body`) — ``POST /images/create``; a progress stream.
@@ -1036,7 +1155,7 @@ class Images:
         `pull` and `import_image` are the friendlier forms. `auth` is sent as ``X-Registry-Auth``.
         """
         return ProgressStream(
-            self._executor,
+            timed(self._executor, timeout),
             with_extra_query(
                 _images.create(
                     from_image=from_image,
@@ -1061,10 +1180,11 @@ class Images:
         noprune: bool = False,
         platforms: Platform | Sequence[Platform] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> builtins.list[ImageDeleteResponseItem]:
         """Remove an image (or one of its names) — ``DELETE /images/{name}``; what was untagged
         and deleted. `platforms` (API ≥ 1.50) limits it to those variants."""
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(
                 _images.delete(name, force=force, noprune=noprune, platforms=platforms), extra_query
             )
@@ -1076,11 +1196,13 @@ class Images:
         *,
         platform: Platform | Sequence[Platform] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> RawStream:
         """An image (and its parents) as a tarball, streamed (``docker save``) —
         ``GET /images/{name}/get``."""
         return RawStream(
-            self._executor, with_extra_query(_images.get(name, platform=platform), extra_query)
+            timed(self._executor, timeout),
+            with_extra_query(_images.get(name, platform=platform), extra_query),
         )
 
     def get_all(
@@ -1089,10 +1211,12 @@ class Images:
         *,
         platform: Platform | Sequence[Platform] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> RawStream:
         """Several images in one tarball, streamed — ``GET /images/get``."""
         return RawStream(
-            self._executor, with_extra_query(_images.get_all(names, platform=platform), extra_query)
+            timed(self._executor, timeout),
+            with_extra_query(_images.get_all(names, platform=platform), extra_query),
         )
 
     def history(
@@ -1101,9 +1225,10 @@ class Images:
         *,
         platform: Platform | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> builtins.list[ImageHistoryResponseItem]:
         """The layers an image was built from, newest first — ``GET /images/{name}/history``."""
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(_images.history(name, platform=platform), extra_query)
         )
 
@@ -1117,11 +1242,12 @@ class Images:
         changes: Sequence[str] | None = None,
         platform: str | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> ProgressStream[CreateImageInfo]:
         """Make an image from a root filesystem tarball (``docker import``) —
         ``POST /images/create?fromSrc=-``; `changes` are Dockerfile instructions (``CMD ["sh"]``)."""
         return ProgressStream(
-            self._executor,
+            timed(self._executor, timeout),
             with_extra_query(
                 _images.import_image(
                     tar, repo=repo, tag=tag, message=message, changes=changes, platform=platform
@@ -1137,12 +1263,13 @@ class Images:
         manifests: bool = False,
         platform: Platform | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> ImageInspect:
         """Everything about an image — ``GET /images/{name}/json``.
 
         `platform` (API ≥ 1.49) selects a variant of a multi-platform image: ``"linux/arm64"`` or
         an OCI platform mapping, sent JSON-encoded as the daemon reads it."""
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(
                 _images.inspect(name, manifests=manifests, platform=platform), extra_query
             )
@@ -1158,6 +1285,7 @@ class Images:
         manifests: bool = False,
         identity: bool = False,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> builtins.list[ImageSummary]:
         """Images, without intermediate layers unless `all` — ``GET /images/json``.
 
@@ -1166,7 +1294,7 @@ class Images:
         newer API; an older one raises `APIVersionError` before sending); `filters` as
         ``docker images --filter``.
         """
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(
                 _images.list(
                     all=all,
@@ -1188,11 +1316,12 @@ class Images:
         platform: Platform | Sequence[Platform] | None = None,
         content_length: int | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> ProgressStream[BuildInfo]:
         """Load images from a tarball made by `get` (``docker load``), streamed up —
         ``POST /images/load``; a progress stream (``Loaded image: …``)."""
         return ProgressStream(
-            self._executor,
+            timed(self._executor, timeout),
             with_extra_query(
                 _images.load(tar, quiet=quiet, platform=platform, content_length=content_length),
                 extra_query,
@@ -1200,11 +1329,17 @@ class Images:
         )
 
     def prune(
-        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        *,
+        filters: Filters | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> ImagePruneResponse:
         """Remove unused images (dangling only, unless ``filters={"dangling": ["false"]}``) —
         ``POST /images/prune``."""
-        return self._executor.send(with_extra_query(_images.prune(filters=filters), extra_query))
+        return timed(self._executor, timeout).send(
+            with_extra_query(_images.prune(filters=filters), extra_query)
+        )
 
     def pull(
         self,
@@ -1213,6 +1348,7 @@ class Images:
         platform: str | None = None,
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> ProgressStream[CreateImageInfo]:
         """Pull `reference` (``busybox``, ``registry:5000/app:1.2``, ``app@sha256:…``) — a
         progress stream over ``POST /images/create?fromImage=…``; `wait()` raises on failure.
@@ -1223,7 +1359,7 @@ class Images:
         `engineapi.config.auth.auth_for`).
         """
         return ProgressStream(
-            self._executor,
+            timed(self._executor, timeout),
             with_extra_query(_images.pull(reference, platform=platform, auth=auth), extra_query),
         )
 
@@ -1235,13 +1371,14 @@ class Images:
         platform: Platform | None = None,
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> ProgressStream[PushImageInfo]:
         """Push an image to its registry — ``POST /images/{name}/push``; a progress stream whose
         `wait()` raises the registry's error (e.g. unauthorized) instead of swallowing it.
 
         Without `auth`, the credentials the docker CLI would use for the registry are sent."""
         return ProgressStream(
-            self._executor,
+            timed(self._executor, timeout),
             with_extra_query(
                 _images.push(name, tag=tag, platform=platform, auth=auth), extra_query
             ),
@@ -1254,9 +1391,10 @@ class Images:
         limit: int | None = None,
         filters: Filters | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> builtins.list[ImageSearchResponseItem]:
         """Search the registry index (Docker Hub) — ``GET /images/search``."""
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(_images.search(term, limit=limit, filters=filters), extra_query)
         )
 
@@ -1267,9 +1405,10 @@ class Images:
         repo: str,
         tag: str | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Give an image another name — ``POST /images/{name}/tag``."""
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(_images.tag(name, repo=repo, tag=tag), extra_query)
         )
 
@@ -1289,13 +1428,14 @@ class Networks:
         *,
         endpoint_config: EndpointSettings | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Attach `container` to the network — ``POST /networks/{id}/connect``.
 
         `endpoint_config` sets the container's endpoint on it: ``EndpointSettings(aliases=["db"],
         ipam_config=EndpointIPAMConfig(ipv4_address="10.50.0.10"))``.
         """
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(
                 _networks.connect(id, container, endpoint_config=endpoint_config), extra_query
             )
@@ -1306,6 +1446,7 @@ class Networks:
         config: NetworkCreateRequest | Mapping[str, Any],
         *,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> NetworkCreateResponse:
         """Create a network — ``POST /networks/create``.
 
@@ -1314,11 +1455,21 @@ class Networks:
         labels={"team": "a"})``; a mapping with the API's keys is accepted too. In a swarm,
         ``driver="overlay"`` (``attachable=True`` to let plain containers join it).
         """
-        return self._executor.send(with_extra_query(_networks.create(config), extra_query))
+        return timed(self._executor, timeout).send(
+            with_extra_query(_networks.create(config), extra_query)
+        )
 
-    def delete(self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None) -> None:
+    def delete(
+        self,
+        id: str,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
+    ) -> None:
         """Remove a network — ``DELETE /networks/{id}``."""
-        return self._executor.send(with_extra_query(_networks.delete(id), extra_query))
+        return timed(self._executor, timeout).send(
+            with_extra_query(_networks.delete(id), extra_query)
+        )
 
     def disconnect(
         self,
@@ -1327,10 +1478,11 @@ class Networks:
         *,
         force: bool = False,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Detach `container` from the network (`force`: even if it is not running) —
         ``POST /networks/{id}/disconnect``."""
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(_networks.disconnect(id, container, force=force), extra_query)
         )
 
@@ -1341,34 +1493,47 @@ class Networks:
         verbose: bool = False,
         scope: str | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> NetworkInspect:
         """A network, its IPAM and the containers attached to it — ``GET /networks/{id}``.
 
         `verbose` adds, for a swarm network, the services and tasks on it across the cluster;
         `scope` (``swarm``, ``global``, ``local``) picks among networks of the same name.
         """
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(_networks.inspect(id, verbose=verbose, scope=scope), extra_query)
         )
 
     def list(
-        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        *,
+        filters: Filters | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> builtins.list[NetworkSummary]:
         """Networks — ``GET /networks``.
 
         `filters` as ``docker network ls --filter``: ``{"driver": ["bridge"]}``,
         ``{"label": ["team=a"]}``, ``{"name": ["app"]}``, ``{"type": ["custom"]}``, …
         """
-        return self._executor.send(with_extra_query(_networks.list(filters=filters), extra_query))
+        return timed(self._executor, timeout).send(
+            with_extra_query(_networks.list(filters=filters), extra_query)
+        )
 
     def prune(
-        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        *,
+        filters: Filters | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> NetworkPruneResponse:
         """Remove the networks no container uses — ``POST /networks/prune``.
 
         `filters`: ``{"until": ["24h"]}``, ``{"label": ["team=a"]}`` or ``{"label!": [...]}``.
         """
-        return self._executor.send(with_extra_query(_networks.prune(filters=filters), extra_query))
+        return timed(self._executor, timeout).send(
+            with_extra_query(_networks.prune(filters=filters), extra_query)
+        )
 
 
 class Volumes:
@@ -1388,6 +1553,7 @@ class Volumes:
         driver_opts: Mapping[str, str] | None = None,
         labels: Mapping[str, str] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> Volume:
         """Create a volume (an anonymous one without a name) — ``POST /volumes/create``.
 
@@ -1395,7 +1561,7 @@ class Volumes:
         mapping with the API's keys) or the keywords; a keyword given overrides the config's
         field. Creating a volume whose name exists returns the existing one.
         """
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(
                 _volumes.create(
                     config, name=name, driver=driver, driver_opts=driver_opts, labels=labels
@@ -1405,39 +1571,64 @@ class Volumes:
         )
 
     def delete(
-        self, name: str, *, force: bool = False, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        name: str,
+        *,
+        force: bool = False,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Remove a volume (`force`: even if the driver fails to) — ``DELETE /volumes/{name}``.
 
         A volume in use by a container is a `Conflict`.
         """
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(_volumes.delete(name, force=force), extra_query)
         )
 
-    def inspect(self, name: str, *, extra_query: Mapping[str, QueryValue] | None = None) -> Volume:
+    def inspect(
+        self,
+        name: str,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
+    ) -> Volume:
         """A volume: driver, mountpoint, labels, options, usage — ``GET /volumes/{name}``."""
-        return self._executor.send(with_extra_query(_volumes.inspect(name), extra_query))
+        return timed(self._executor, timeout).send(
+            with_extra_query(_volumes.inspect(name), extra_query)
+        )
 
     def list(
-        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        *,
+        filters: Filters | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> VolumeListResponse:
         """Volumes, and the warnings of drivers that could not list theirs — ``GET /volumes``.
 
         `filters` as ``docker volume ls --filter``: ``{"dangling": ["true"]}``,
         ``{"driver": ["local"]}``, ``{"label": ["team=a"]}``, ``{"name": ["data"]}``.
         """
-        return self._executor.send(with_extra_query(_volumes.list(filters=filters), extra_query))
+        return timed(self._executor, timeout).send(
+            with_extra_query(_volumes.list(filters=filters), extra_query)
+        )
 
     def prune(
-        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        *,
+        filters: Filters | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> VolumePruneResponse:
         """Remove the volumes no container uses — ``POST /volumes/prune``.
 
         From API 1.42 only anonymous volumes are removed unless ``filters={"all": ["true"]}``;
         ``{"label": ["team=a"]}`` narrows it down.
         """
-        return self._executor.send(with_extra_query(_volumes.prune(filters=filters), extra_query))
+        return timed(self._executor, timeout).send(
+            with_extra_query(_volumes.prune(filters=filters), extra_query)
+        )
 
     def update(
         self,
@@ -1446,6 +1637,7 @@ class Volumes:
         *,
         version: int,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Change a cluster volume's availability — ``PUT /volumes/{name}`` (API ≥ 1.42).
 
@@ -1453,7 +1645,7 @@ class Volumes:
         ``ClusterVolume.Version.Index``. An engine that is not a swarm manager answers with its
         error (raised as `DaemonError`), an older API raises `APIVersionError` before sending.
         """
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(_volumes.update(name, spec, version=version), extra_query)
         )
 
@@ -1472,19 +1664,26 @@ class Exec:
         config: ExecConfig | Mapping[str, Any],
         *,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> IDResponse:
         """Set up a command to run in `container`; start it with `start` —
         ``POST /containers/{id}/exec``.
 
         ``ExecConfig(cmd=["ls", "/"], attach_stdout=True, attach_stderr=True)`` is the typed form.
         """
-        return self._executor.send(with_extra_query(_exec.create(container, config), extra_query))
+        return timed(self._executor, timeout).send(
+            with_extra_query(_exec.create(container, config), extra_query)
+        )
 
     def inspect(
-        self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        id: str,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> ExecInspectResponse:
         """An exec's state, command and exit code — ``GET /exec/{id}/json``."""
-        return self._executor.send(with_extra_query(_exec.inspect(id), extra_query))
+        return timed(self._executor, timeout).send(with_extra_query(_exec.inspect(id), extra_query))
 
     def resize(
         self,
@@ -1493,9 +1692,10 @@ class Exec:
         height: int,
         width: int,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Resize an exec's TTY — ``POST /exec/{id}/resize``."""
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(_exec.resize(id, height=height, width=width), extra_query)
         )
 
@@ -1509,6 +1709,7 @@ class Exec:
         workdir: str | None = None,
         user: str | None = None,
         privileged: bool = False,
+        timeout: Timeouts | float | None = None,
     ) -> ExecResult:
         """Run `cmd` in `container` to completion: (exit code, stdout, stderr) as an `ExecResult`.
 
@@ -1516,7 +1717,7 @@ class Exec:
         (``POST /exec/{id}/start``), reads all its output, then inspects it (``GET /exec/{id}/json``)
         until the daemon reports the exit code — it can lag the end of the output.
         """
-        return self._executor.run_flow(
+        return timed(self._executor, timeout).run_flow(
             _exec.run(
                 container, cmd, tty=tty, env=env, workdir=workdir, user=user, privileged=privileged
             )
@@ -1529,6 +1730,7 @@ class Exec:
         tty: bool = False,
         console_size: Sequence[int] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> AttachedStream:
         """Start an exec and attach to it: output frames, stdin if the exec was created with
         ``attach_stdin`` — ``POST /exec/{id}/start`` (the connection is hijacked).
@@ -1537,15 +1739,22 @@ class Exec:
         older than API 1.42. `console_size` is (height, width).
         """
         return attach(
-            self._executor,
+            timed(self._executor, timeout),
             with_extra_query(_exec.start(id, tty=tty, console_size=console_size), extra_query),
         )
 
     def start_detached(
-        self, id: str, *, tty: bool = False, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        id: str,
+        *,
+        tty: bool = False,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Start an exec in the background — ``POST /exec/{id}/start`` with ``Detach``."""
-        return self._executor.send(with_extra_query(_exec.start_detached(id, tty=tty), extra_query))
+        return timed(self._executor, timeout).send(
+            with_extra_query(_exec.start_detached(id, tty=tty), extra_query)
+        )
 
     def stream(
         self,
@@ -1557,6 +1766,7 @@ class Exec:
         workdir: str | None = None,
         user: str | None = None,
         privileged: bool = False,
+        timeout: Timeouts | float | None = None,
     ) -> ExecStream:
         """Run `cmd` in `container`, handing its output over as it comes (``(stream, bytes)``
         frames); its `exit_code` is set once the output has ended.
@@ -1565,7 +1775,7 @@ class Exec:
         ``POST /exec/{id}/start``, then ``GET /exec/{id}/json`` for the exit code.
         """
         return ExecStream(
-            self._executor,
+            timed(self._executor, timeout),
             _exec.stream(
                 container, cmd, tty=tty, env=env, workdir=workdir, user=user, privileged=privileged
             ),
@@ -1585,6 +1795,7 @@ class Swarm:
         config: SwarmInitRequest | Mapping[str, Any] | None = None,
         *,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> str:
         """Make this engine the first manager of a new swarm; the node's ID —
         ``POST /swarm/init``.
@@ -1594,21 +1805,29 @@ class Swarm:
         ``0.0.0.0:2377`` and `subnet_size` (with a `default_addr_pool`) to 24. A host with several
         addresses needs `advertise_addr`.
         """
-        return self._executor.send(with_extra_query(_swarm.init(config), extra_query))
+        return timed(self._executor, timeout).send(
+            with_extra_query(_swarm.init(config), extra_query)
+        )
 
-    def inspect(self, *, extra_query: Mapping[str, QueryValue] | None = None) -> models.Swarm:
+    def inspect(
+        self,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
+    ) -> models.Swarm:
         """The swarm: its ID, spec, version and join tokens — ``GET /swarm`` (managers only).
 
         ``swarm.inspect().join_tokens.worker`` is what a worker joins with. An engine that is not
         in a swarm answers 503 (`ServiceUnavailable`), a worker too.
         """
-        return self._executor.send(with_extra_query(_swarm.inspect(), extra_query))
+        return timed(self._executor, timeout).send(with_extra_query(_swarm.inspect(), extra_query))
 
     def join(
         self,
         config: SwarmJoinRequest | Mapping[str, Any],
         *,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Join a swarm as a worker or manager — ``POST /swarm/join``.
 
@@ -1616,35 +1835,51 @@ class Swarm:
         advertise_addr="10.0.0.6")``; the token decides the role. `listen_addr` defaults to
         ``0.0.0.0:2377``.
         """
-        return self._executor.send(with_extra_query(_swarm.join(config), extra_query))
+        return timed(self._executor, timeout).send(
+            with_extra_query(_swarm.join(config), extra_query)
+        )
 
     def leave(
-        self, *, force: bool = False, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        *,
+        force: bool = False,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Leave the swarm — ``POST /swarm/leave``.
 
         A manager must `force` it (the last manager's leaving ends the swarm and its state).
         """
-        return self._executor.send(with_extra_query(_swarm.leave(force=force), extra_query))
+        return timed(self._executor, timeout).send(
+            with_extra_query(_swarm.leave(force=force), extra_query)
+        )
 
     def unlock(
         self,
         key: str | SwarmUnlockRequest | Mapping[str, Any],
         *,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Unlock a locked manager with the swarm's unlock key — ``POST /swarm/unlock``.
 
         A manager that is not locked refuses it (the daemon's error is raised).
         """
-        return self._executor.send(with_extra_query(_swarm.unlock(key), extra_query))
+        return timed(self._executor, timeout).send(
+            with_extra_query(_swarm.unlock(key), extra_query)
+        )
 
     def unlock_key(
-        self, *, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> UnlockKeyResponse:
         """The key that unlocks an autolocked swarm's managers after a restart —
         ``GET /swarm/unlockkey``."""
-        return self._executor.send(with_extra_query(_swarm.unlock_key(), extra_query))
+        return timed(self._executor, timeout).send(
+            with_extra_query(_swarm.unlock_key(), extra_query)
+        )
 
     def update(
         self,
@@ -1655,6 +1890,7 @@ class Swarm:
         rotate_manager_token: bool = False,
         rotate_manager_unlock_key: bool = False,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Change the swarm's spec (raft, dispatcher, CA, autolock, …) or rotate its tokens —
         ``POST /swarm/update``.
@@ -1663,7 +1899,7 @@ class Swarm:
         a stale version is refused, so concurrent changes are not lost. The spec replaces the
         whole current one: start from ``inspect().spec``.
         """
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(
                 _swarm.update(
                     spec,
@@ -1686,28 +1922,49 @@ class Nodes:
         self._executor = executor
 
     def delete(
-        self, id: str, *, force: bool = False, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        id: str,
+        *,
+        force: bool = False,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Remove a node from the swarm — ``DELETE /nodes/{id}``.
 
         A node still up must leave first, or be removed with `force`.
         """
-        return self._executor.send(with_extra_query(_nodes.delete(id, force=force), extra_query))
+        return timed(self._executor, timeout).send(
+            with_extra_query(_nodes.delete(id, force=force), extra_query)
+        )
 
-    def inspect(self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None) -> Node:
+    def inspect(
+        self,
+        id: str,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
+    ) -> Node:
         """A node: spec, description (hostname, engine, resources), status, manager status —
         ``GET /nodes/{id}``; ``self`` names the node answering."""
-        return self._executor.send(with_extra_query(_nodes.inspect(id), extra_query))
+        return timed(self._executor, timeout).send(
+            with_extra_query(_nodes.inspect(id), extra_query)
+        )
 
     def list(
-        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        *,
+        filters: Filters | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> builtins.list[Node]:
         """The swarm's nodes — ``GET /nodes`` (managers only).
 
         `filters`: ``{"role": ["worker"]}``, ``{"membership": ["accepted"]}``,
         ``{"node.label": ["zone=a"]}``, ``{"id": [...]}``, ``{"name": [...]}``.
         """
-        return self._executor.send(with_extra_query(_nodes.list(filters=filters), extra_query))
+        return timed(self._executor, timeout).send(
+            with_extra_query(_nodes.list(filters=filters), extra_query)
+        )
 
     def update(
         self,
@@ -1716,6 +1973,7 @@ class Nodes:
         *,
         version: int,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Change a node's role, availability (``active``, ``pause``, ``drain``) or labels —
         ``POST /nodes/{id}/update``.
@@ -1723,7 +1981,7 @@ class Nodes:
         `version` is the node's current ``Version.Index``; the spec replaces the whole current
         one, so start from ``inspect(id).spec``. Draining moves the node's tasks elsewhere.
         """
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(_nodes.update(id, spec, version=version), extra_query)
         )
 
@@ -1742,6 +2000,7 @@ class Services:
         *,
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> ServiceCreateResponse:
         """Create a service — ``POST /services/create``.
 
@@ -1750,11 +2009,21 @@ class Services:
         replicated=ServiceSpecModeReplicated(replicas=2)))``. `auth` (sent as
         ``X-Registry-Auth``) lets the nodes pull a private image.
         """
-        return self._executor.send(with_extra_query(_services.create(spec, auth=auth), extra_query))
+        return timed(self._executor, timeout).send(
+            with_extra_query(_services.create(spec, auth=auth), extra_query)
+        )
 
-    def delete(self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None) -> None:
+    def delete(
+        self,
+        id: str,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
+    ) -> None:
         """Remove a service; its tasks are stopped — ``DELETE /services/{id}``."""
-        return self._executor.send(with_extra_query(_services.delete(id), extra_query))
+        return timed(self._executor, timeout).send(
+            with_extra_query(_services.delete(id), extra_query)
+        )
 
     def inspect(
         self,
@@ -1762,10 +2031,11 @@ class Services:
         *,
         insert_defaults: bool = False,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> Service:
         """A service: its spec, the previous spec, version, endpoint and update status —
         ``GET /services/{id}``; `insert_defaults` fills in the defaults the spec left out."""
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(_services.inspect(id, insert_defaults=insert_defaults), extra_query)
         )
 
@@ -1775,6 +2045,7 @@ class Services:
         filters: Filters | None = None,
         status: bool = False,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> builtins.list[Service]:
         """The swarm's services — ``GET /services`` (managers only).
 
@@ -1782,7 +2053,7 @@ class Services:
         `filters`: ``{"name": [...]}``, ``{"label": ["team=a"]}``, ``{"mode": ["replicated"]}``,
         ``{"id": [...]}``.
         """
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(_services.list(filters=filters, status=status), extra_query)
         )
 
@@ -1798,6 +2069,7 @@ class Services:
         tail: int | str | None = None,
         details: bool = False,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> OutputStream:
         """The output of every task of a service, as ``(stream, bytes)`` frames —
         ``GET /services/{id}/logs``.
@@ -1808,7 +2080,7 @@ class Services:
         TTY service) is decided from the Content-Type (API ≥ 1.42) or the service's TTY flag.
         """
         return OutputStream(
-            self._executor,
+            timed(self._executor, timeout),
             with_extra_query(
                 _services.logs(
                     id,
@@ -1824,16 +2096,20 @@ class Services:
             ),
         )
 
-    def rollback(self, id: str) -> ServiceUpdateResponse:
+    def rollback(
+        self, id: str, *, timeout: Timeouts | float | None = None
+    ) -> ServiceUpdateResponse:
         """Return a service to its previous spec, as ``docker service rollback`` does:
         ``GET /services/{id}`` for the version and spec, then ``POST /services/{id}/update``
         with ``rollback=previous``."""
-        return self._executor.run_flow(_services.rollback(id))
+        return timed(self._executor, timeout).run_flow(_services.rollback(id))
 
-    def scale(self, id: str, replicas: int) -> ServiceUpdateResponse:
+    def scale(
+        self, id: str, replicas: int, *, timeout: Timeouts | float | None = None
+    ) -> ServiceUpdateResponse:
         """Set a replicated service's number of tasks: ``GET /services/{id}``, then
         ``POST /services/{id}/update`` with the same spec and `replicas`."""
-        return self._executor.run_flow(_services.scale(id, replicas))
+        return timed(self._executor, timeout).run_flow(_services.scale(id, replicas))
 
     def update(
         self,
@@ -1845,6 +2121,7 @@ class Services:
         registry_auth_from: str | None = None,
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> ServiceUpdateResponse:
         """Replace a service's spec (image, env, replicas, …) — ``POST /services/{id}/update``.
 
@@ -1854,7 +2131,7 @@ class Services:
         the current spec with it; `rollback` does both). `registry_auth_from` (``spec`` or
         ``previous-spec``) picks the credentials kept with the service when no `auth` is given.
         """
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(
                 _services.update(
                     id,
@@ -1877,20 +2154,34 @@ class Tasks:
     def __init__(self, executor: Executor) -> None:
         self._executor = executor
 
-    def inspect(self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None) -> Task:
+    def inspect(
+        self,
+        id: str,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
+    ) -> Task:
         """A task: its spec, node, slot, desired state and status (with the container ID) —
         ``GET /tasks/{id}``."""
-        return self._executor.send(with_extra_query(_tasks.inspect(id), extra_query))
+        return timed(self._executor, timeout).send(
+            with_extra_query(_tasks.inspect(id), extra_query)
+        )
 
     def list(
-        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        *,
+        filters: Filters | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> builtins.list[Task]:
         """The swarm's tasks — ``GET /tasks`` (managers only).
 
         `filters`: ``{"service": [name or id]}``, ``{"desired-state": ["running"]}``,
         ``{"node": [...]}``, ``{"label": [...]}``, ``{"id": [...]}``, ``{"name": [...]}``.
         """
-        return self._executor.send(with_extra_query(_tasks.list(filters=filters), extra_query))
+        return timed(self._executor, timeout).send(
+            with_extra_query(_tasks.list(filters=filters), extra_query)
+        )
 
     def logs(
         self,
@@ -1904,13 +2195,14 @@ class Tasks:
         tail: int | str | None = None,
         details: bool = False,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> OutputStream:
         """One task's output, as ``(stream, bytes)`` frames — ``GET /tasks/{id}/logs``.
 
         The options are those of `services.logs`; a TTY task's output is raw.
         """
         return OutputStream(
-            self._executor,
+            timed(self._executor, timeout),
             with_extra_query(
                 _tasks.logs(
                     id,
@@ -1945,6 +2237,7 @@ class Secrets:
         driver: Driver | Mapping[str, Any] | None = None,
         templating: Driver | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> IDResponse:
         """Create a secret; its ID — ``POST /secrets/create``.
 
@@ -1954,7 +2247,7 @@ class Secrets:
         override its fields. `driver` names an external secret store, `templating` a template
         driver (``Driver(name="golang")``).
         """
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(
                 _secrets.create(
                     spec, name=name, data=data, labels=labels, driver=driver, templating=templating
@@ -1963,23 +2256,45 @@ class Secrets:
             )
         )
 
-    def delete(self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None) -> None:
+    def delete(
+        self,
+        id: str,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
+    ) -> None:
         """Remove a secret; one in use by a service is a `Conflict` — ``DELETE /secrets/{id}``."""
-        return self._executor.send(with_extra_query(_secrets.delete(id), extra_query))
+        return timed(self._executor, timeout).send(
+            with_extra_query(_secrets.delete(id), extra_query)
+        )
 
-    def inspect(self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None) -> Secret:
+    def inspect(
+        self,
+        id: str,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
+    ) -> Secret:
         """A secret's spec (without the data), version and dates — ``GET /secrets/{id}``."""
-        return self._executor.send(with_extra_query(_secrets.inspect(id), extra_query))
+        return timed(self._executor, timeout).send(
+            with_extra_query(_secrets.inspect(id), extra_query)
+        )
 
     def list(
-        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        *,
+        filters: Filters | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> builtins.list[Secret]:
         """Secrets, without their data — ``GET /secrets`` (swarm managers; Podman has its own).
 
         `filters`: ``{"name": [...]}``, ``{"label": ["team=a"]}``, ``{"id": [...]}``,
         ``{"names": [...]}``.
         """
-        return self._executor.send(with_extra_query(_secrets.list(filters=filters), extra_query))
+        return timed(self._executor, timeout).send(
+            with_extra_query(_secrets.list(filters=filters), extra_query)
+        )
 
     def update(
         self,
@@ -1988,13 +2303,14 @@ class Secrets:
         *,
         version: int,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Change a secret's labels (nothing else can change) — ``POST /secrets/{id}/update``.
 
         `version` is the secret's current ``Version.Index``; send its whole current spec
         (``inspect(id).spec``) with the new labels.
         """
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(_secrets.update(id, spec, version=version), extra_query)
         )
 
@@ -2016,6 +2332,7 @@ class Configs:
         labels: Mapping[str, str] | None = None,
         templating: Driver | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> IDResponse:
         """Create a config; its ID — ``POST /configs/create``.
 
@@ -2025,31 +2342,53 @@ class Configs:
         keywords override its fields. `templating` names a template driver
         (``Driver(name="golang")``).
         """
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(
                 _configs.create(spec, name=name, data=data, labels=labels, templating=templating),
                 extra_query,
             )
         )
 
-    def delete(self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None) -> None:
+    def delete(
+        self,
+        id: str,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
+    ) -> None:
         """Remove a config; one in use by a service is a `Conflict` — ``DELETE /configs/{id}``."""
-        return self._executor.send(with_extra_query(_configs.delete(id), extra_query))
+        return timed(self._executor, timeout).send(
+            with_extra_query(_configs.delete(id), extra_query)
+        )
 
-    def inspect(self, id: str, *, extra_query: Mapping[str, QueryValue] | None = None) -> Config:
+    def inspect(
+        self,
+        id: str,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
+    ) -> Config:
         """A config: its spec (with the data, base64), version and dates —
         ``GET /configs/{id}``; ``base64.b64decode(config.spec.data)`` is the content."""
-        return self._executor.send(with_extra_query(_configs.inspect(id), extra_query))
+        return timed(self._executor, timeout).send(
+            with_extra_query(_configs.inspect(id), extra_query)
+        )
 
     def list(
-        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        *,
+        filters: Filters | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> builtins.list[Config]:
         """Configs, with their data — ``GET /configs`` (swarm managers only).
 
         `filters`: ``{"name": [...]}``, ``{"label": ["team=a"]}``, ``{"id": [...]}``,
         ``{"names": [...]}``.
         """
-        return self._executor.send(with_extra_query(_configs.list(filters=filters), extra_query))
+        return timed(self._executor, timeout).send(
+            with_extra_query(_configs.list(filters=filters), extra_query)
+        )
 
     def update(
         self,
@@ -2058,13 +2397,14 @@ class Configs:
         *,
         version: int,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Change a config's labels (nothing else can change) — ``POST /configs/{id}/update``.
 
         `version` is the config's current ``Version.Index``; send its whole current spec
         (``inspect(id).spec``) with the new labels.
         """
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(_configs.update(id, spec, version=version), extra_query)
         )
 
@@ -2084,6 +2424,7 @@ class Plugins:
         *,
         content_length: int | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Create a plugin from a directory holding ``config.json`` and ``rootfs/`` —
         ``POST /plugins/create``.
@@ -2092,34 +2433,49 @@ class Plugins:
         or pieces streamed as they come). `name` is the plugin's reference, e.g.
         ``registry:5000/team/myplugin:1.0`` to `push` it there later. The plugin starts disabled.
         """
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(
                 _plugins.create(name, context, content_length=content_length), extra_query
             )
         )
 
     def delete(
-        self, name: str, *, force: bool = False, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        name: str,
+        *,
+        force: bool = False,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> Plugin | None:
         """Remove a plugin (`force`: even an enabled one) — ``DELETE /plugins/{name}``.
 
         The spec promises the removed plugin; Docker sends nothing back (``None`` then).
         """
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(_plugins.delete(name, force=force), extra_query)
         )
 
     def disable(
-        self, name: str, *, force: bool = False, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        name: str,
+        *,
+        force: bool = False,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Stop a plugin (`force`: even while something uses it) —
         ``POST /plugins/{name}/disable``."""
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(_plugins.disable(name, force=force), extra_query)
         )
 
     def enable(
-        self, name: str, *, timeout: int = 0, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        name: str,
+        *,
+        timeout: int = 0,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        request_timeout: Timeouts | float | None = None,
     ) -> None:
         """Start a plugin — ``POST /plugins/{name}/enable``.
 
@@ -2127,23 +2483,37 @@ class Plugins:
         daemon's default) bounds the daemon's calls to the plugin once it runs; it is always sent,
         as Docker 20.10 fails on an enable without it.
         """
-        return self._executor.send(
+        return timed(self._executor, request_timeout).send(
             with_extra_query(_plugins.enable(name, timeout=timeout), extra_query)
         )
 
-    def inspect(self, name: str, *, extra_query: Mapping[str, QueryValue] | None = None) -> Plugin:
+    def inspect(
+        self,
+        name: str,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
+    ) -> Plugin:
         """An installed plugin: its config, settings and whether it is enabled —
         ``GET /plugins/{name}/json``."""
-        return self._executor.send(with_extra_query(_plugins.inspect(name), extra_query))
+        return timed(self._executor, timeout).send(
+            with_extra_query(_plugins.inspect(name), extra_query)
+        )
 
     def list(
-        self, *, filters: Filters | None = None, extra_query: Mapping[str, QueryValue] | None = None
+        self,
+        *,
+        filters: Filters | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> builtins.list[Plugin]:
         """Installed plugins — ``GET /plugins``.
 
         `filters`: ``{"capability": ["volumedriver"]}``, ``{"enabled": ["true"]}``.
         """
-        return self._executor.send(with_extra_query(_plugins.list(filters=filters), extra_query))
+        return timed(self._executor, timeout).send(
+            with_extra_query(_plugins.list(filters=filters), extra_query)
+        )
 
     def privileges(
         self,
@@ -2151,6 +2521,7 @@ class Plugins:
         *,
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> builtins.list[PluginPrivilege]:
         """What the plugin `remote` (a registry reference) asks for: network, mounts, devices,
         capabilities… — ``GET /plugins/privileges``; grant exactly these to `pull` it.
@@ -2158,7 +2529,7 @@ class Plugins:
         `auth` (sent as ``X-Registry-Auth``) is for a private registry. Docker answers an empty
         list, not an error, for a plugin it cannot read (missing, or the credentials refused).
         """
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(_plugins.privileges(remote, auth=auth), extra_query)
         )
 
@@ -2170,6 +2541,7 @@ class Plugins:
         privileges: Sequence[PluginPrivilege | Mapping[str, Any]] | None = None,
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> ProgressStream[CreateImageInfo]:
         """Install the plugin `remote` (disabled) — ``POST /plugins/pull``; a progress stream
         whose `wait()` raises the daemon's error.
@@ -2179,7 +2551,7 @@ class Plugins:
         ``X-Registry-Auth``.
         """
         return ProgressStream(
-            self._executor,
+            timed(self._executor, timeout),
             with_extra_query(
                 _plugins.pull(remote, name=name, privileges=privileges, auth=auth), extra_query
             ),
@@ -2191,11 +2563,13 @@ class Plugins:
         *,
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> ProgressStream[PushImageInfo]:
         """Push a plugin to the registry its name points at — ``POST /plugins/{name}/push``; a
         progress stream whose `wait()` raises the registry's error (e.g. unauthorized)."""
         return ProgressStream(
-            self._executor, with_extra_query(_plugins.push(name, auth=auth), extra_query)
+            timed(self._executor, timeout),
+            with_extra_query(_plugins.push(name, auth=auth), extra_query),
         )
 
     def set(
@@ -2204,6 +2578,7 @@ class Plugins:
         settings: Sequence[str] | Mapping[str, str],
         *,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> None:
         """Change a disabled plugin's settings — ``POST /plugins/{name}/set``.
 
@@ -2211,7 +2586,9 @@ class Plugins:
         ``{"myargs": "a b"}`` args, ``{"mydevice.path": "/dev/x"}`` a device; a list of
         ``"key=value"`` strings is accepted too. Only what the plugin declares settable changes.
         """
-        return self._executor.send(with_extra_query(_plugins.set(name, settings), extra_query))
+        return timed(self._executor, timeout).send(
+            with_extra_query(_plugins.set(name, settings), extra_query)
+        )
 
     def upgrade(
         self,
@@ -2221,6 +2598,7 @@ class Plugins:
         privileges: Sequence[PluginPrivilege | Mapping[str, Any]] | None = None,
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> ProgressStream[CreateImageInfo]:
         """Replace a disabled plugin with `remote` (a newer tag), keeping its settings —
         ``POST /plugins/{name}/upgrade``; a progress stream whose `wait()` raises on failure.
@@ -2228,7 +2606,7 @@ class Plugins:
         `privileges` as for `pull`: exactly what `privileges(remote)` lists.
         """
         return ProgressStream(
-            self._executor,
+            timed(self._executor, timeout),
             with_extra_query(
                 _plugins.upgrade(name, remote=remote, privileges=privileges, auth=auth), extra_query
             ),
@@ -2249,13 +2627,14 @@ class Distribution:
         *,
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
     ) -> DistributionInspect:
         """The manifest descriptor (digest, media type, size) and platforms of image `name` in
         its registry, without pulling it — ``GET /distribution/{name}/json``.
 
         The daemon asks the registry; `auth` (sent as ``X-Registry-Auth``) is for a private one.
         """
-        return self._executor.send(
+        return timed(self._executor, timeout).send(
             with_extra_query(_distribution.inspect(name, auth=auth), extra_query)
         )
 

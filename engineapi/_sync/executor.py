@@ -19,11 +19,14 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import attrs
 
+from engineapi._timeouts import Timeouts
+from engineapi.api._call import with_timeout
+
 if TYPE_CHECKING:
     from engineapi.api._call import Call, Flow
     from engineapi.backends.base import BackendResponse, Duplex
 
-__all__ = ["Executor", "Hijacked", "Opened"]
+__all__ = ["Executor", "Hijacked", "Opened", "TimedExecutor", "timed"]
 
 T = TypeVar("T")
 
@@ -55,5 +58,36 @@ class Executor(Protocol):
     def hijack(self, call: Call[Any]) -> Hijacked:
         """Send `call` asking for the connection (101 Upgrade, or a WebSocket handshake)."""
 
-    def run_flow(self, flow: Flow[T]) -> T:
-        """Drive `flow`: each step's result is sent back into it, a daemon error thrown in."""
+    def run_flow(self, flow: Flow[T], timeouts: Timeouts | None = None) -> T:
+        """Drive `flow`: each step's result is sent back into it, a daemon error thrown in;
+        every step sent with `timeouts` when given."""
+
+
+class TimedExecutor:
+    """An executor that sends every call with its own `timeouts` (a method's ``timeout=``):
+    one request, a stream, or each step of a multi-step operation."""
+
+    __slots__ = ("_executor", "_timeouts")
+
+    def __init__(self, executor: Executor, timeouts: Timeouts) -> None:
+        self._executor = executor
+        self._timeouts = timeouts
+
+    def send(self, call: Call[T]) -> T:
+        return self._executor.send(with_timeout(call, self._timeouts))
+
+    def open_stream(self, call: Call[Any]) -> Opened:
+        return self._executor.open_stream(with_timeout(call, self._timeouts))
+
+    def hijack(self, call: Call[Any]) -> Hijacked:
+        return self._executor.hijack(with_timeout(call, self._timeouts))
+
+    def run_flow(self, flow: Flow[T], timeouts: Timeouts | None = None) -> T:
+        return self._executor.run_flow(flow, timeouts or self._timeouts)
+
+
+def timed(executor: Executor, timeout: Timeouts | float | None) -> Executor:
+    """`executor` itself, or one sending every call with `timeout` (see `with_timeout`)."""
+    if timeout is None:
+        return executor
+    return TimedExecutor(executor, Timeouts.coerce(timeout))

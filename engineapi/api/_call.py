@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 from urllib.parse import quote
 
+from engineapi._timeouts import Timeouts
 from engineapi.api._body import check_body
 from engineapi.api._routes import ROUTES
 from engineapi.errors import EngineAPIError, InvalidArgument, RemoteProtocolError
@@ -157,6 +158,7 @@ class Call(Generic[T]):
         "podman_query",
         "query",
         "response_timeout",
+        "timeouts",
         "versioned",
     )
 
@@ -215,6 +217,8 @@ class Call(Generic[T]):
         self.versioned = versioned
         #: ``True``: the client's response timeout; a number or ``None`` overrides it.
         self.response_timeout = response_timeout
+        #: Timeouts for this call alone (``timeout=`` of a method), over the client's.
+        self.timeouts: Timeouts | None = None
         #: Registry credentials the client looks up and adds as a header when it sends the call.
         self.credentials = credentials
         #: Files the client reads when it sends the call (the body, and query parameters only
@@ -683,6 +687,17 @@ def with_extra_query(call: _CallT, extra: Mapping[str, QueryValue] | None) -> _C
                 )
     copied = copy.copy(call)
     copied.query = (*call.query, *pairs)
+    return copied
+
+
+def with_timeout(call: _CallT, timeout: Timeouts | float | None) -> _CallT:
+    """A copy of `call` sent with its own timeouts (``timeout=`` of every method): a
+    `Timeouts`, or a number of seconds for connect and response head (as `Timeouts.coerce`).
+    They replace the client's, and any scoped override, for this call only."""
+    if timeout is None:
+        return call
+    copied = copy.copy(call)
+    copied.timeouts = Timeouts.coerce(timeout)
     return copied
 
 
