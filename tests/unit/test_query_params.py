@@ -12,36 +12,17 @@ import pytest
 
 from engineapi import APIVersionError, Client
 from engineapi.api import images
-from engineapi.api._call import Call, encode_platform, with_extra_query
+from engineapi.api._call import _KEYWORDS, Call, encode_platform, with_extra_query
 from engineapi.api._operations import OPERATIONS
 
-#: Spec parameters whose keyword has another name: (operation, python_name) → keyword.
+#: Spec parameters whose keyword has another name: (operation, python_name) → keyword — the
+#: library's own table (wire names there), which the argument checks name keywords by.
 RENAMED = {
-    ("ContainerResize", "h"): "height",
-    ("ContainerResize", "w"): "width",
-    ("ExecResize", "h"): "height",
-    ("ExecResize", "w"): "width",
-    ("ContainerStop", "t"): "timeout",
-    ("ContainerRestart", "t"): "timeout",
-    ("ContainerDelete", "v"): "volumes",
-    ("PutContainerArchive", "copy_uidgid"): "copy_uid_gid",
-    ("ImageBuild", "t"): "tag",
-    ("ImageBuild", "extrahosts"): "extra_hosts",
-    ("ImageBuild", "q"): "quiet",
-    ("ImageBuild", "nocache"): "no_cache",
-    ("ImageBuild", "cachefrom"): "cache_from",
-    ("ImageBuild", "forcerm"): "force_rm",
-    ("ImageBuild", "memswap"): "memory_swap",
-    ("ImageBuild", "cpushares"): "cpu_shares",
-    ("ImageBuild", "cpusetcpus"): "cpuset_cpus",
-    ("ImageBuild", "cpuperiod"): "cpu_period",
-    ("ImageBuild", "cpuquota"): "cpu_quota",
-    ("ImageBuild", "buildargs"): "build_args",
-    ("ImageBuild", "shmsize"): "shm_size",
-    ("ImageBuild", "networkmode"): "network_mode",
-    # X-Registry-Config: a mapping of registries to credentials (default: the CLI's own).
-    ("ImageBuild", "x_registry_config"): "registry_config",
+    (operation_id, OPERATIONS[operation_id].params[wire].python_name): keyword
+    for (operation_id, wire), keyword in _KEYWORDS.items()
 }
+# X-Registry-Config: a mapping of registries to credentials (default: the CLI's own).
+RENAMED[("ImageBuild", "x_registry_config")] = "registry_config"
 
 #: X-Registry-Auth is derived from `auth=` (or the credentials the docker CLI would use).
 _AUTH = "auth"
