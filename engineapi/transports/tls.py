@@ -82,6 +82,18 @@ class _TLSState:
         self.received = True
         return data
 
+    def close_writing(self) -> bytes | None:
+        """The bytes that end our write side (close_notify), to send before the TCP
+        half-close; ``None`` when it was closed already."""
+        if self.write_closed:
+            return None
+        self.write_closed = True
+        try:
+            self.shut_down_writing()
+        except ssl.SSLError as exc:
+            raise ConnectionLost(f"TLS error closing the write side: {exc}") from exc
+        return self.pending_output()
+
     def shut_down_writing(self) -> None:
         """Queue our close_notify (reading goes on: TLS 1.3 half-close).
 
@@ -200,17 +212,11 @@ class TLSStream:
             self._raw.write(out, timeout)
 
     def close_write(self) -> None:
-        tls = self._tls
         with self._send_lock:
             with self._tls_lock:
-                if tls.write_closed:
-                    return
-                tls.write_closed = True
-                try:
-                    tls.shut_down_writing()
-                except ssl.SSLError as exc:
-                    raise ConnectionLost(f"TLS error closing the write side: {exc}") from exc
-                out = tls.pending_output()
+                out = self._tls.close_writing()
+            if out is None:
+                return
             if out:
                 self._raw.write(out, None)
             self._raw.close_write()
@@ -284,15 +290,10 @@ class AsyncTLSStream:
         await self._raw.write(self._tls.pending_output(), timeout)
 
     async def close_write(self) -> None:
-        tls = self._tls
-        if tls.write_closed:
+        out = self._tls.close_writing()
+        if out is None:
             return
-        tls.write_closed = True
-        try:
-            tls.shut_down_writing()
-        except ssl.SSLError as exc:
-            raise ConnectionLost(f"TLS error closing the write side: {exc}") from exc
-        if out := tls.pending_output():
+        if out:
             await self._raw.write(out, None)
         await self._raw.close_write()
 
