@@ -902,7 +902,7 @@ def test_swarm_get_endpoints_round_trip_through_their_models(manager: Client, la
         }
         for operation_id, path in paths.items():
             raw = manager.send(
-                Call(operation_id, "GET", path, decode=lambda r: _json.loads(r.body))
+                Call(operation_id, method="GET", path=path, decode=lambda r: _json.loads(r.body))
             )
             operation = OPERATIONS[operation_id]
             model = getattr(models, operation.response_model or "")
