@@ -38,6 +38,7 @@ Design, in short (the built ``from_wire``/``to_wire`` follow it):
 from __future__ import annotations
 
 import builtins
+import sys
 import types
 from collections.abc import Mapping
 from typing import Any, ClassVar, Final, Protocol, Self, TypeVar, cast
@@ -174,6 +175,7 @@ class WireModel:
     __slots__ = ()
 
     __attrs_attrs__: ClassVar[Any]  # set by attrs on every subclass
+    _declared_in: ClassVar[dict[str, Any]]  # its module's namespace, set per subclass
 
     # Both are declared per class, as attrs fields.
     _extra: dict[str, Any] | None
@@ -199,6 +201,11 @@ class WireModel:
             function.__doc__ = getattr(WireModel, name).__doc__
             namespace[f"_{name}"] = function
             setattr(cls, name, classmethod(function) if name == "from_wire" else function)
+        # Where its annotations are evaluated when the codec is built: kept now, because the
+        # module may be gone from sys.modules by then (pytester, reloaders) while the class lives.
+        module = sys.modules.get(cls.__module__)
+        if module is not None:
+            cls._declared_in = vars(module)
 
     @property
     def extra(self) -> dict[str, Any]:

@@ -148,7 +148,7 @@ def wire_fields(cls: Any, base: Base) -> list[_Field]:
         own = klass.__dict__.get("__attrs_attrs__")
         if own is None:
             continue
-        namespace = vars(sys.modules[klass.__module__])
+        namespace = klass.__dict__.get("_declared_in") or vars(sys.modules[klass.__module__])
         for a in own:
             if not a.inherited:
                 declared_in.setdefault(a.name, namespace)

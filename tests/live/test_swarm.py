@@ -186,7 +186,7 @@ def leave_and_clean(client: Client, gwbridge_before: bool) -> None:
         for service in client.services.list():
             client.services.delete(service.id or "")
     if in_swarm(client):
-        client.swarm.leave(force=True)
+        force_leave(client)
     for c in client.containers.list(all=True, filters={"label": ["com.docker.swarm.task.id"]}):
         try:
             client.containers.delete(c.id or "", force=True)
@@ -214,13 +214,8 @@ def leave_and_clean(client: Client, gwbridge_before: bool) -> None:
             time.sleep(0.5)
 
 
-@contextmanager
-def single_node_swarm(client: Client) -> Iterator[str]:
-    """A fresh one-node swarm on the engine; left (and cleaned) afterwards. Yields its ID."""
-    if in_swarm(client):  # a run that crashed before leaving
-        client.swarm.leave(force=True)
-    gwbridge_before = has_network(client, "docker_gwbridge")
-    node_id = client.swarm.init(
+def init_single_node(client: Client) -> str:
+    return client.swarm.init(
         SwarmInitRequest(
             listen_addr="127.0.0.1:2377",
             advertise_addr="127.0.0.1",
@@ -228,6 +223,32 @@ def single_node_swarm(client: Client) -> Iterator[str]:
             subnet_size=24,
         )
     )
+
+
+def force_leave(client: Client) -> None:
+    """`swarm leave --force`, retried past a Docker 20.10 race: its leave removes the swarm
+    directory while the node still rewrites its TLS key there ("unlinkat …/certificates:
+    directory not empty"). The node is then out of the swarm with its state half removed;
+    joining that state again (init loads it) and leaving once more clears it."""
+    for attempt in range(5):
+        try:
+            client.swarm.leave(force=True)
+            return
+        except DaemonError as error:
+            if "directory not empty" not in str(error) or attempt == 4:
+                raise
+        time.sleep(1)
+        if not in_swarm(client):
+            init_single_node(client)
+
+
+@contextmanager
+def single_node_swarm(client: Client) -> Iterator[str]:
+    """A fresh one-node swarm on the engine; left (and cleaned) afterwards. Yields its ID."""
+    if in_swarm(client):  # a run that crashed before leaving
+        force_leave(client)
+    gwbridge_before = has_network(client, "docker_gwbridge")
+    node_id = init_single_node(client)
     try:
         yield node_id
     finally:
@@ -366,6 +387,12 @@ def test_swarm_init_inspect_update_lock_and_leave(manager: Client, label: str) -
         manager.swarm.unlock(rotated)
     with pytest.raises(DaemonError, match="(?i)not locked"):
         manager.swarm.unlock({"UnlockKey": rotated})
+    # Autolock off again: state a leave leaves behind must not need a key to clear.
+    relocked = manager.swarm.inspect()
+    assert relocked.version is not None and relocked.version.index
+    spec["EncryptionConfig"] = {"AutoLockManagers": False}
+    manager.swarm.update(spec, version=relocked.version.index)
+    assert not manager.swarm.unlock_key().unlock_key
 
     # A manager cannot just leave (it would take the swarm's state with it).
     with pytest.raises(ServiceUnavailable, match="(?i)force"):

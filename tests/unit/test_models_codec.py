@@ -132,3 +132,15 @@ def test_every_model_builds_and_encodes_in_declaration_order() -> None:
 def test_the_base_class_has_no_codec() -> None:
     with pytest.raises(NotImplementedError):
         WireModel.from_wire({})
+
+
+def test_a_codec_is_built_after_its_module_left_sys_modules() -> None:
+    """pytester and reloaders drop modules from sys.modules while their classes live on."""
+    out = _run(
+        "import sys\n"
+        "from engineapi.models import SystemVersion, SystemVersionPlatform\n"
+        "del sys.modules[SystemVersion.__module__]\n"
+        "v = SystemVersion.from_wire({'Platform': {'Name': 'Docker Engine'}})\n"
+        "print(type(v.platform) is SystemVersionPlatform, v.platform.name)\n"
+    )
+    assert out == "True Docker Engine"
