@@ -41,7 +41,7 @@ from engineapi.api._call import with_extra_query
 if TYPE_CHECKING:
     import os
     from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
-    from typing import Any
+    from typing import IO, Any
 
     from engineapi import models
     from engineapi._async.executor import AsyncExecutor
@@ -986,6 +986,7 @@ class AsyncImages:
         *,
         tag: Sequence[str] | str | None = None,
         dockerfile: str | None = None,
+        dockerfile_content: str | bytes | IO[bytes] | IO[str] | None = None,
         build_args: Mapping[str, str] | None = None,
         labels: Mapping[str, str] | None = None,
         target: str | None = None,
@@ -1024,7 +1025,13 @@ class AsyncImages:
         ``.dockerignore`` applied, the Dockerfile and ``.dockerignore`` always included —
         streamed from disk as it is uploaded (gzip-compressed with `gzip`); `dockerfile` is then
         relative to it (default ``Dockerfile``), and a missing one raises `BuildContextError` when
-        the call is sent (the client reads the directory then, not this builder).
+        the call is sent (the client reads the directory then, not this builder). A `dockerfile`
+        outside the directory (``"../Dockerfile.dev"``, an absolute path, or a link leading out)
+        is added to the context as the CLI adds it, as ``.dockerfile.<random hex>``, also listed
+        in the ``.dockerignore`` sent, so ``COPY . /dst`` does not see it.
+        `dockerfile_content` gives the Dockerfile itself instead (a str, bytes, or a file object
+        read when the call is sent): added to the directory's context so (``docker build -f -
+        DIR``), or with no `context` the whole context (``docker build - < Dockerfile``).
         A remote context — `remote`, or a `context` that is an ``http(s)://`` or ``git://`` URL
         or ``git@…`` — is fetched by the daemon: a git repository, a tarball, or a plain
         Dockerfile; nothing is uploaded.
@@ -1044,6 +1051,7 @@ class AsyncImages:
                     context,
                     tag=tag,
                     dockerfile=dockerfile,
+                    dockerfile_content=dockerfile_content,
                     build_args=build_args,
                     labels=labels,
                     target=target,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import builtins
 import json
 from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from engineapi import models
 from engineapi.api._call import (
@@ -452,6 +452,7 @@ def build(
     *,
     tag: Sequence[str] | str | None = None,
     dockerfile: str | None = None,
+    dockerfile_content: str | bytes | IO[bytes] | IO[str] | None = None,
     build_args: Mapping[str, str] | None = None,
     labels: Mapping[str, str] | None = None,
     target: str | None = None,
@@ -488,7 +489,13 @@ def build(
     ``.dockerignore`` applied, the Dockerfile and ``.dockerignore`` always included —
     streamed from disk as it is uploaded (gzip-compressed with `gzip`); `dockerfile` is then
     relative to it (default ``Dockerfile``), and a missing one raises `BuildContextError` when
-    the call is sent (the client reads the directory then, not this builder).
+    the call is sent (the client reads the directory then, not this builder). A `dockerfile`
+    outside the directory (``"../Dockerfile.dev"``, an absolute path, or a link leading out)
+    is added to the context as the CLI adds it, as ``.dockerfile.<random hex>``, also listed
+    in the ``.dockerignore`` sent, so ``COPY . /dst`` does not see it.
+    `dockerfile_content` gives the Dockerfile itself instead (a str, bytes, or a file object
+    read when the call is sent): added to the directory's context so (``docker build -f -
+    DIR``), or with no `context` the whole context (``docker build - < Dockerfile``).
     A remote context — `remote`, or a `context` that is an ``http(s)://`` or ``git://`` URL
     or ``git@…`` — is fetched by the daemon: a git repository, a tarball, or a plain
     Dockerfile; nothing is uploaded.
@@ -505,13 +512,28 @@ def build(
     body: Body | None = None
     if remote is not None and context is not None:
         raise TypeError("images.build takes a context or remote=, not both")
+    if dockerfile_content is not None:
+        if dockerfile is not None:
+            raise TypeError("images.build takes dockerfile= (a path) or dockerfile_content=")
+        if remote is not None or _is_remote_context(context):
+            raise TypeError("dockerfile_content= goes with a context directory, not a remote")
+        if context is not None and not is_path(context):
+            raise TypeError(
+                "dockerfile_content= goes with a context directory (or none), not a tar: "
+                "put the Dockerfile in the tar and name it with dockerfile="
+            )
     if _is_remote_context(context):
         remote = cast(str, context)
     elif context is None:
-        if remote is None:
-            raise TypeError("images.build needs a context (a directory or a tar) or remote=")
+        if dockerfile_content is not None:  # a context of the Dockerfile alone
+            local = BuildContextDir(None, None, gzip, dockerfile_content)
+        elif remote is None:
+            raise TypeError(
+                "images.build needs a context (a directory or a tar), dockerfile_content= "
+                "or remote="
+            )
     elif is_path(context):  # read by the client when it sends: the Dockerfile's path with it
-        local = BuildContextDir(fspath(context), dockerfile, gzip)
+        local = BuildContextDir(fspath(context), dockerfile, gzip, dockerfile_content)
         dockerfile = None
     else:
         body = cast(Body, context)

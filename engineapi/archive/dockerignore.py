@@ -31,11 +31,14 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import stat
+import tarfile
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Final
 
-from engineapi.archive.tarball import tar_stream
+from engineapi.archive.tarball import _gzipped, _members, _tar_chunks, tar_stream
 from engineapi.errors import BuildContextError, DockerignoreError
 
 __all__ = [
@@ -44,6 +47,9 @@ __all__ = [
     "DockerIgnore",
     "DockerignoreError",
     "build_context",
+    "build_context_adding_dockerfile",
+    "dockerfile_context",
+    "locate_dockerfile",
     "read_patterns",
     "resolve_dockerfile",
 ]
@@ -706,16 +712,18 @@ class DockerIgnore:
             return False
         return self._evaluate(path, None)[0]
 
-    def keeping(self, dockerfile: str) -> DockerIgnore:
+    def keeping(self, dockerfile: str | None) -> DockerIgnore:
         """These patterns plus the exceptions the CLI adds so that ``.dockerignore`` and
-        `dockerfile` (context-relative) are sent even when excluded: ``!.dockerignore`` and
-        ``!<dockerfile>``, each only if the file would otherwise be excluded."""
+        `dockerfile` (context-relative; None for one given as content) are sent even when
+        excluded: ``!.dockerignore`` and ``!<dockerfile>``, each only if the file would
+        otherwise be excluded."""
         extra: list[str] = []
         if self._legacy_matches(DOCKERIGNORE):
             extra.append("!" + DOCKERIGNORE)
-        dockerfile = dockerfile.replace(os.sep, "/")
-        if self._legacy_matches(dockerfile):
-            extra.append("!" + dockerfile)
+        if dockerfile is not None:
+            dockerfile = dockerfile.replace(os.sep, "/")
+            if self._legacy_matches(dockerfile):
+                extra.append("!" + dockerfile)
         if not extra:
             return self
         return DockerIgnore([*self.patterns, *extra])
@@ -844,13 +852,16 @@ def _context_root(context: str | os.PathLike[str]) -> str:
     return root
 
 
-def resolve_dockerfile(context: str | os.PathLike[str], dockerfile: str | None = None) -> str:
-    """The Dockerfile's path relative to the directory `context` (``/``-separated), as the CLI
-    sends it: `dockerfile` is relative to `context` (default ``Dockerfile``, or ``dockerfile``
-    when only that exists), and symbolic links are resolved, so a ``Dockerfile`` linking to
-    ``docker/prod.Dockerfile`` gives ``"docker/prod.Dockerfile"``.
+def locate_dockerfile(
+    context: str | os.PathLike[str], dockerfile: str | os.PathLike[str] | None = None
+) -> tuple[str, str]:
+    """The Dockerfile of a build from the directory `context`: its real path and its path
+    relative to `context` (``/``-separated; it starts with ``../`` when the Dockerfile lies
+    outside the context). `dockerfile` is relative to `context` (or absolute; default
+    ``Dockerfile``, or ``dockerfile`` when only that exists); symbolic links are resolved, as
+    the CLI resolves them.
 
-    Raises `BuildContextError` when it does not exist or lies outside the context.
+    Raises `BuildContextError` when the context or the Dockerfile does not exist.
     """
     root = _context_root(context)
     if dockerfile is None:
@@ -859,18 +870,105 @@ def resolve_dockerfile(context: str | os.PathLike[str], dockerfile: str | None =
         if not os.path.lexists(candidate) and os.path.lexists(lower):
             candidate = lower
     else:
-        candidate = os.path.join(root, dockerfile)
+        candidate = os.path.join(root, os.fspath(dockerfile))
     try:
         real = os.path.realpath(candidate, strict=True)
     except OSError:
         raise BuildContextError(f"cannot locate Dockerfile: {candidate!r}") from None
-    rel = os.path.relpath(real, root).replace(os.sep, "/")
-    if rel == ".." or rel.startswith("../"):
+    return real, os.path.relpath(real, root).replace(os.sep, "/")
+
+
+def _outside(relative: str) -> bool:
+    return relative == ".." or relative.startswith("../")
+
+
+def resolve_dockerfile(context: str | os.PathLike[str], dockerfile: str | None = None) -> str:
+    """The Dockerfile's path relative to the directory `context` (``/``-separated), as the CLI
+    sends it when the Dockerfile is inside the context (see `locate_dockerfile`), so a
+    ``Dockerfile`` linking to ``docker/prod.Dockerfile`` gives ``"docker/prod.Dockerfile"``.
+
+    Raises `BuildContextError` when it does not exist or lies outside the context (the CLI
+    then adds it to the context under a generated name: `build_context_adding_dockerfile`).
+    """
+    real, rel = locate_dockerfile(context, dockerfile)
+    if _outside(rel):
         raise BuildContextError(
-            f"the Dockerfile {real!r} is outside the build context {root!r}; "
-            f"engineapi sends only Dockerfiles inside the context"
+            f"the Dockerfile {real!r} is outside the build context {os.fspath(context)!r}: "
+            f"send it with build_context_adding_dockerfile() (images.build does)"
         )
     return rel
+
+
+def generated_dockerfile_name() -> str:
+    """The name the CLI gives a Dockerfile it adds to a context: ``.dockerfile.`` and 20
+    random hex digits."""
+    return ".dockerfile." + secrets.token_hex(10)
+
+
+def _generated_entry(name: str, content: bytes, mtime: int) -> tuple[tarfile.TarInfo, bytes]:
+    info = tarfile.TarInfo(name)
+    info.size, info.mode, info.mtime = len(content), 0o600, mtime
+    return info, content
+
+
+def build_context_adding_dockerfile(
+    path: str | os.PathLike[str],
+    content: bytes,
+    *,
+    gzip: bool = False,
+    name: str | None = None,
+) -> tuple[Iterator[bytes], str]:
+    """The build context of the directory `path` with the Dockerfile `content` added, as
+    ``docker build -f OUTSIDE PATH`` and ``docker build -f - PATH`` send it; and the name to
+    send as ``dockerfile``.
+
+    The context is `build_context`'s, plus the Dockerfile as a file named `name` (default
+    `generated_dockerfile_name()`: ``.dockerfile.<20 hex digits>``, mode 0600) and with that
+    name appended to ``.dockerignore`` (created, listing itself, when there is none), so the
+    daemon drops both from the context once it has read them: ``COPY . /dst`` does not see
+    them. The context and its ``.dockerignore`` are checked now.
+    """
+    root = _context_root(path)
+    ignore_path = os.path.join(root, DOCKERIGNORE)
+    try:
+        with open(ignore_path, "rb") as file:
+            ignore_text: bytes | None = file.read()
+    except FileNotFoundError:
+        ignore_text = None
+    ignore = (DockerIgnore() if ignore_text is None else DockerIgnore.parse(ignore_text)).keeping(
+        None
+    )
+    if name is None:
+        name = generated_dockerfile_name()
+    listed = (DOCKERIGNORE.encode() if ignore_text is None else ignore_text) + (
+        f"\n{name}\n".encode()
+    )
+    now = int(time.time())
+
+    def members() -> Iterator[tuple[tarfile.TarInfo, str | bytes | None]]:
+        replaced = False
+        for info, source in _members(root, "", ignore.context_filter(), (0, 0), True):
+            if info.name == DOCKERIGNORE and info.isreg():
+                # Replaced in place, its header kept (the CLI rewrites the tar so).
+                info.size, replaced = len(listed), True
+                yield info, listed
+            else:
+                yield info, source
+        if not replaced:
+            yield _generated_entry(DOCKERIGNORE, listed, now)
+        yield _generated_entry(name, content, now)
+
+    chunks = _tar_chunks(members(), 256 * 1024)
+    return (_gzipped(chunks) if gzip else chunks), name
+
+
+def dockerfile_context(content: bytes, *, gzip: bool = False) -> Iterator[bytes]:
+    """A build context holding only the Dockerfile `content`, named ``Dockerfile`` — what
+    ``docker build - < Dockerfile`` sends."""
+    info = tarfile.TarInfo(_DEFAULT_DOCKERFILE)
+    info.size, info.mode, info.mtime = len(content), 0o644, int(time.time())
+    chunks = _tar_chunks(iter([(info, content)]), 256 * 1024)
+    return _gzipped(chunks) if gzip else chunks
 
 
 def build_context(

@@ -204,12 +204,17 @@ def _header(info: tarfile.TarInfo) -> bytes:
 
 
 def _tar_chunks(
-    members: Iterator[tuple[tarfile.TarInfo, str | None]], chunk_size: int
+    members: Iterator[tuple[tarfile.TarInfo, str | bytes | None]], chunk_size: int
 ) -> Iterator[bytes]:
+    """The archive of `members`: (header, the file to copy the content from, or the content
+    itself as bytes)."""
     out = bytearray()
     for info, source in members:
         out += _header(info)
-        if source is not None and info.size:
+        if isinstance(source, bytes):
+            out += source
+            out += bytes(-len(source) % BLOCK)
+        elif source is not None and info.size:
             with open(source, "rb") as file:
                 remaining = info.size
                 while remaining:
