@@ -283,7 +283,8 @@ class Containers:
         ``POST /containers/{id}/attach`` (the connection is hijacked).
 
         Use the result as a context manager; `close_write()` sends EOF to the container's stdin.
-        `logs` replays earlier output first.
+        `logs` replays earlier output first. Without `detach_keys`, the ``detachKeys`` of the docker
+        CLI's ``config.json`` is sent, as ``docker attach`` sends it (read when the call is sent).
         """
         return attach(
             timed(self._executor, timeout),
@@ -416,6 +417,9 @@ class Containers:
         before anything is sent: an unknown key raises `InvalidArgument` naming the closest field
         (`engineapi.api.Raw` sends a mapping unchecked). `platform` (``linux/arm64``) picks the
         image variant. The keywords are ``docker run``'s options (see `run`), laid over `config`.
+        As ``docker create``, the ``proxies`` of the docker CLI's ``config.json`` (the entry for
+        this daemon, else ``default``) join ``Env`` as ``HTTP_PROXY``/``http_proxy``, … — each
+        name ``Env`` does not set already (the client reads the file when it sends the call).
         """
         return timed(self._executor, timeout).send(
             with_extra_query(
@@ -1033,6 +1037,9 @@ class Images:
         Dockerfile; nothing is uploaded.
         `registry_config` (registry → credentials) is sent as ``X-Registry-Config``; by default,
         every registry's credentials the docker CLI knows, as the CLI sends them.
+        The ``proxies`` of the docker CLI's ``config.json`` (this daemon's entry, else ``default``)
+        join `build_args` as ``HTTP_PROXY``/``http_proxy``, …, each name not given already, as
+        ``docker build`` does (read by the client when it sends the call).
 
         As ``docker build`` options: `extra_hosts` (``--add-host``, ``"name:ip"`` each), `quiet`
         (``-q``: the stream holds only the image ID), `cache_from`, `shm_size` (bytes), `squash`
@@ -1678,6 +1685,8 @@ class Exec:
         ``POST /containers/{id}/exec``.
 
         ``ExecConfig(cmd=["ls", "/"], attach_stdout=True, attach_stderr=True)`` is the typed form.
+        Without ``DetachKeys``, the ``detachKeys`` of the docker CLI's ``config.json`` is sent, as
+        ``docker exec`` sends it (read by the client when it sends the call).
         """
         return timed(self._executor, timeout).send(
             with_extra_query(_exec.create(container, config), extra_query)

@@ -211,6 +211,8 @@ class Client(Namespaces):
         DEBUG log: then the caller writes the record, once it knows the bytes received)."""
         if self._closed:
             raise ClientClosed(CLIENT_CLOSED_CALL)
+        if call.cli_config is not None:
+            call = self._with_cli_config(call)
         version: str | None = None
         optional: list[tuple[str, str]] = []
         if call.versioned:
@@ -295,6 +297,19 @@ class Client(Namespaces):
                 log_exchange(observed, None)
             raise self._daemon_error(call, response)
         return response, observed
+
+    def _with_cli_config(self, call: Call[T]) -> Call[T]:
+        """`call` with what it takes from the docker CLI's config.json (proxy variables for
+        this daemon, detach keys), read with this client's environment, off the event loop."""
+        from engineapi.config.cli import load_cli_settings, proxy_key, proxy_variables
+
+        needed = call.cli_config
+        assert needed is not None
+        settings = run_blocking(load_cli_settings, self._environ)
+        proxies = (
+            proxy_variables(settings, proxy_key(self.endpoint.host)) if needed.wants_proxies else {}
+        )
+        return needed.apply(call, proxies, settings.detach_keys)
 
     def _is_podman(self) -> bool:
         """Whether the daemon is Podman: its ``/_ping`` answers with a ``Libpod/…`` Server

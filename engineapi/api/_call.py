@@ -25,6 +25,7 @@ from engineapi.api._routes import ROUTES
 from engineapi.errors import EngineAPIError, InvalidArgument, RemoteProtocolError
 
 if TYPE_CHECKING:
+    from engineapi.api._cliconfig import CliConfigNeeded
     from engineapi.archive.local import LocalContent
     from engineapi.config.auth import CredentialsNeeded
     from engineapi.models._base import WireModel
@@ -144,6 +145,7 @@ class Call(Generic[T]):
 
     __slots__ = (
         "body",
+        "cli_config",
         "content_length",
         "credentials",
         "decode",
@@ -182,6 +184,7 @@ class Call(Generic[T]):
         credentials: CredentialsNeeded | None = None,
         local: LocalSource | None = None,
         podman_query: Mapping[str, object] | None = None,
+        cli_config: CliConfigNeeded | None = None,
     ) -> None:
         self.operation_id = operation_id
         if method is None or path is None:
@@ -224,6 +227,9 @@ class Call(Generic[T]):
         #: Files the client reads when it sends the call (the body, and query parameters only
         #: they can tell): see `engineapi.archive.local`.
         self.local = local
+        #: Settings of the docker CLI's config.json the client adds when it sends the call
+        #: (proxy variables, detach keys): see `engineapi.api._cliconfig`.
+        self.cli_config = cli_config
 
     def target(
         self,

@@ -29,6 +29,7 @@ from engineapi.api._call import (
     encode_timestamp,
     to_body,
 )
+from engineapi.api._cliconfig import CliConfigNeeded
 from engineapi.api._shortcuts import Ports, apply_shortcuts
 from engineapi.archive.local import TarOfPath, fspath
 from engineapi.errors import ConfigError, Conflict, DaemonError, InvalidArgument, NotFound
@@ -128,6 +129,10 @@ def list(
     )
 
 
+_PROXY_ENV = CliConfigNeeded(proxy_env=True)
+_DETACH_KEYS = CliConfigNeeded(detach_keys_query=True)
+
+
 def create(
     config: ContainerCreateRequest | Mapping[str, Any] | None = None,
     *,
@@ -154,6 +159,9 @@ def create(
     before anything is sent: an unknown key raises `InvalidArgument` naming the closest field
     (`engineapi.api.Raw` sends a mapping unchecked). `platform` (``linux/arm64``) picks the
     image variant. The keywords are ``docker run``'s options (see `run`), laid over `config`.
+    As ``docker create``, the ``proxies`` of the docker CLI's ``config.json`` (the entry for
+    this daemon, else ``default``) join ``Env`` as ``HTTP_PROXY``/``http_proxy``, … — each
+    name ``Env`` does not set already (the client reads the file when it sends the call).
     """
     body = _create_body(
         config,
@@ -175,6 +183,8 @@ def create(
         query={"name": name, "platform": platform},
         json_body=body,
         decode=lambda r: models.ContainerCreateResponse.from_wire(r.json()),
+        # As docker run/create: config.json's proxies join Env (the client reads the file).
+        cli_config=_PROXY_ENV,
     )
 
 
@@ -381,7 +391,8 @@ def attach(
     ``POST /containers/{id}/attach`` (the connection is hijacked).
 
     Use the result as a context manager; `close_write()` sends EOF to the container's stdin.
-    `logs` replays earlier output first.
+    `logs` replays earlier output first. Without `detach_keys`, the ``detachKeys`` of the docker
+    CLI's ``config.json`` is sent, as ``docker attach`` sends it (read when the call is sent).
     """
     return HijackCall(
         "ContainerAttach",
@@ -396,6 +407,8 @@ def attach(
         },
         tty_probe=_tty_probe(id),
         response_timeout=None,
+        # As docker attach/run: config.json's detachKeys unless given (the client reads it).
+        cli_config=_DETACH_KEYS if detach_keys is None else None,
     )
 
 

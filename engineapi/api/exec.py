@@ -9,6 +9,7 @@ import attrs
 
 from engineapi import models
 from engineapi.api._call import Call, Flow, HijackCall, Pause, Reply, to_body
+from engineapi.api._cliconfig import CliConfigNeeded
 
 if TYPE_CHECKING:
     from engineapi.models import ExecConfig, ExecInspectResponse, IDResponse
@@ -35,13 +36,19 @@ def create(container: str, config: ExecConfig | Mapping[str, Any]) -> Call[IDRes
     ``POST /containers/{id}/exec``.
 
     ``ExecConfig(cmd=["ls", "/"], attach_stdout=True, attach_stderr=True)`` is the typed form.
+    Without ``DetachKeys``, the ``detachKeys`` of the docker CLI's ``config.json`` is sent, as
+    ``docker exec`` sends it (read by the client when it sends the call).
     """
     return Call(
         "ContainerExec",
         container,
         json_body=to_body(config, models.ExecConfig),
         decode=lambda r: models.IDResponse.from_wire(r.json()),
+        cli_config=_DETACH_KEYS,
     )
+
+
+_DETACH_KEYS = CliConfigNeeded(detach_keys_body=True)
 
 
 def start(id: str, *, tty: bool = False, console_size: Sequence[int] | None = None) -> HijackCall:

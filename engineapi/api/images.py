@@ -20,6 +20,7 @@ from engineapi.api._call import (
     encode_platform,
     to_body,
 )
+from engineapi.api._cliconfig import CliConfigNeeded
 from engineapi.archive.local import BuildContextDir, fspath, is_path
 from engineapi.config.auth import CredentialsNeeded, registry_auth_value, registry_config_value
 
@@ -501,6 +502,9 @@ def build(
     Dockerfile; nothing is uploaded.
     `registry_config` (registry → credentials) is sent as ``X-Registry-Config``; by default,
     every registry's credentials the docker CLI knows, as the CLI sends them.
+    The ``proxies`` of the docker CLI's ``config.json`` (this daemon's entry, else ``default``)
+    join `build_args` as ``HTTP_PROXY``/``http_proxy``, …, each name not given already, as
+    ``docker build`` does (read by the client when it sends the call).
 
     As ``docker build`` options: `extra_hosts` (``--add-host``, ``"name:ip"`` each), `quiet`
     (``-q``: the stream holds only the image ID), `cache_from`, `shm_size` (bytes), `squash`
@@ -590,7 +594,12 @@ def build(
         response_timeout=None,
         credentials=CredentialsNeeded() if registry_config is None else None,
         local=local,
+        # As docker build: config.json's proxies join the build args (the client reads it).
+        cli_config=_PROXY_BUILD_ARGS,
     )
+
+
+_PROXY_BUILD_ARGS = CliConfigNeeded(proxy_build_args=True)
 
 
 def build_prune(
