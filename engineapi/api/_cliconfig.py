@@ -11,16 +11,23 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import attrs
 
-if TYPE_CHECKING:
-    from engineapi.api._call import Call
-
 __all__ = ["CliConfigNeeded"]
 
-_CallT = TypeVar("_CallT", bound="Call[Any]")
+
+class _Request(Protocol):
+    """What `CliConfigNeeded.apply` changes of a `engineapi.api._call.Call` (named so, not
+    imported: `Call` refers to this module)."""
+
+    query: tuple[tuple[str, str], ...]
+    body: Any
+    content_length: int | None
+
+
+_CallT = TypeVar("_CallT", bound=_Request)
 
 
 def _env_name(entry: object) -> str:

@@ -28,7 +28,6 @@ parsed counts as empty, with a `ConfigWarning`, as the credentials' loader does.
 from __future__ import annotations
 
 import os
-import threading
 import warnings
 from collections.abc import Mapping
 from typing import Final
@@ -124,7 +123,7 @@ def _parse(doc: object, path: str) -> CliSettings:
     return CliSettings(proxies, keys if isinstance(keys, str) else "")
 
 
-_cache_lock = threading.Lock()
+# path → (stat stamp, settings). Single dict operations: two threads racing only parse twice.
 _cache: dict[str, tuple[tuple[int, int, int], CliSettings]] = {}
 
 
@@ -141,8 +140,7 @@ def load_cli_settings(environ: Environ | None = None) -> CliSettings:
         _warn(path, str(exc))
         return CliSettings()
     stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
-    with _cache_lock:
-        cached = _cache.get(path)
+    cached = _cache.get(path)
     if cached is not None and cached[0] == stamp:
         return cached[1]
     try:
@@ -161,8 +159,7 @@ def load_cli_settings(environ: Environ | None = None) -> CliSettings:
             settings = CliSettings()
         else:
             settings = _parse(doc, path)
-    with _cache_lock:
-        if len(_cache) > 16:
-            _cache.clear()
-        _cache[path] = (stamp, settings)
+    if len(_cache) > 16:
+        _cache.clear()
+    _cache[path] = (stamp, settings)
     return settings
