@@ -8,7 +8,9 @@ keys must really detach an attached TTY (attach and exec) while the process keep
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import io
 import json
 import time
 from collections.abc import Iterator
@@ -17,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from engineapi import Client
+from engineapi import AsyncClient, Client
 from tests.conftest import Engine
 
 PROXIES = {
@@ -170,3 +172,28 @@ def test_the_detach_keys_detach_an_exec(engine: Engine, detach_client: Client) -
             read_until(started, None)
     finally:
         client.containers.delete(cid, force=True)
+
+
+def test_the_async_client_applies_them_too(engine: Engine, tmp_path: Path) -> None:
+    """The same settings through an `AsyncClient` (the file read in a worker thread), with a
+    build from a Dockerfile file object read there too."""
+    directory = tmp_path / "docker-config"
+    directory.mkdir()
+    (directory / "config.json").write_text(json.dumps({"proxies": {"default": PROXIES}}))
+    tag = f"engineapi-test/proxy-async-{time.time_ns()}:1"
+    dockerfile = io.BytesIO(b'FROM busybox\nRUN echo "$https_proxy" > /seen\n')
+
+    async def main() -> tuple[bytes, bytes]:
+        environ = {"DOCKER_CONFIG": str(directory)}
+        async with AsyncClient(engine.host, environ=environ) as client:
+            try:
+                await client.images.build(dockerfile_content=dockerfile, tag=tag).wait()
+                built = await client.containers.run(tag, ["cat", "/seen"], remove=True)
+                ran = await client.containers.run("busybox", ["env"], remove=True)
+            finally:
+                await client.images.delete(tag, force=True)
+        return built.stdout, ran.stdout
+
+    built, ran = asyncio.run(main())
+    assert built == b"http://proxy.invalid:3129\n"
+    assert "no_proxy=localhost,.internal" in env_lines(ran)
