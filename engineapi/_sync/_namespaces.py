@@ -1027,7 +1027,7 @@ class Images:
         relative to it (default ``Dockerfile``), and a missing one raises `BuildContextError` when
         the call is sent (the client reads the directory then, not this builder). A `dockerfile`
         outside the directory (``"../Dockerfile.dev"``, an absolute path, or a link leading out)
-        is added to the context as the CLI adds it, as ``.dockerfile.<random hex>``, also listed
+        is added to the context as the CLI adds it, as ``.dockerfile.<20 hex digits>``, also listed
         in the ``.dockerignore`` sent, so ``COPY . /dst`` does not see it.
         `dockerfile_content` gives the Dockerfile itself instead (a str, bytes, or a file object
         read when the call is sent): added to the directory's context so (``docker build -f -

@@ -29,9 +29,9 @@ filesystem; nothing here touches a socket.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
-import secrets
 import stat
 import tarfile
 import time
@@ -899,10 +899,11 @@ def resolve_dockerfile(context: str | os.PathLike[str], dockerfile: str | None =
     return rel
 
 
-def generated_dockerfile_name() -> str:
-    """The name the CLI gives a Dockerfile it adds to a context: ``.dockerfile.`` and 20
-    random hex digits."""
-    return ".dockerfile." + secrets.token_hex(10)
+def generated_dockerfile_name(content: bytes) -> str:
+    """The name a Dockerfile added to a context gets: ``.dockerfile.`` and 20 hex digits. The
+    CLI's digits are random; these are the start of the content's SHA-256, so the same build
+    sends the same request (a recorded cassette replays it)."""
+    return ".dockerfile." + hashlib.sha256(content).hexdigest()[:20]
 
 
 def _generated_entry(name: str, content: bytes, mtime: int) -> tuple[tarfile.TarInfo, bytes]:
@@ -939,7 +940,7 @@ def build_context_adding_dockerfile(
         None
     )
     if name is None:
-        name = generated_dockerfile_name()
+        name = generated_dockerfile_name(content)
     listed = (DOCKERIGNORE.encode() if ignore_text is None else ignore_text) + (
         f"\n{name}\n".encode()
     )

@@ -5,7 +5,7 @@ The CLI is pointed at the recording daemon of ``test_build_context_vs_cli`` and 
 on stdin) and ``docker build - < Dockerfile``. The context tar and the ``dockerfile`` parameter
 engineapi sends must have the same structure: the same members (names, types, link targets,
 sizes, modes, owners), the Dockerfile under a name of the same shape
-(``.dockerfile.<20 hex digits>``, random on both sides, so compared once renamed), and the
+(``.dockerfile.<20 hex digits>``: random for the CLI, so compared once renamed), and the
 same ``.dockerignore`` text, which lists that name.
 
 The CLI's own tar in the first two cases ends without its last padding and its end-of-archive

@@ -131,3 +131,27 @@ def test_dockerfile_content_alone(client: Client, tag: str) -> None:
     assert label(client, tag) == "alone"
     result = client.containers.run(tag, ["cat", "/built"], remove=True)
     assert (result.exit_code, result.stdout) == (0, b"only the Dockerfile\n")
+
+
+def test_a_recorded_build_with_an_outside_dockerfile_replays(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The added Dockerfile's name comes from its content, so the request is the same each
+    time and a cassette of the build replays with no daemon."""
+    import engineapi.replay
+
+    ctx = context(tmp_path, ignore="*.md\n")
+    (tmp_path / "Dockerfile.outside").write_text(dockerfile("replayed"))
+    cassette = tmp_path / "build.json"
+    tag = f"engineapi-test/replayed-{time.time_ns()}:1"
+
+    def build(client: Client) -> list[str]:
+        stream = client.images.build(ctx, tag=tag, dockerfile="../Dockerfile.outside", rm=True)
+        return [m.stream or "" for m in stream.wait()]
+
+    with engineapi.replay.client(cassette, mode="record", host=engine.host) as client:
+        recorded = build(client)
+        client.images.delete(tag, force=True)
+    with engineapi.replay.client(cassette, mode="replay") as client:
+        assert build(client) == recorded
+        client.images.delete(tag, force=True)

@@ -4,6 +4,7 @@ tests/live/test_build_dockerfile.py and tests/conformance/test_build_dockerfile_
 
 from __future__ import annotations
 
+import gzip
 import io
 import re
 import tarfile
@@ -50,8 +51,10 @@ def test_an_outside_dockerfile_is_added_under_a_generated_name(ctx: Path) -> Non
         ".dockerignore": f".dockerignore\n{name}\n".encode(),
         name: b"FROM busybox\n",
     }
-    _, again = opened(images.build(ctx, dockerfile="../Dockerfile.dev"))
-    assert again != name  # random, as the CLI's
+    # The same Dockerfile, the same name (replayable); another Dockerfile, another name.
+    assert opened(images.build(ctx, dockerfile="../Dockerfile.dev"))[1] == name
+    (ctx.parent / "Dockerfile.dev").write_text("FROM busybox:other\n")
+    assert opened(images.build(ctx, dockerfile="../Dockerfile.dev"))[1] != name
     # The bare resolver still refuses it, and says what sends it.
     with pytest.raises(BuildContextError, match="build_context_adding_dockerfile"):
         resolve_dockerfile(ctx, "../Dockerfile.dev")
@@ -103,3 +106,17 @@ def test_dockerfile_content_refuses_what_it_cannot_go_with(ctx: Path) -> None:
         BuildContextDir(str(ctx), content=42).open()
     with pytest.raises(BuildContextError, match="cannot locate"):
         BuildContextDir(str(ctx), "../nope").open()
+
+
+def test_a_gzip_context_holds_the_same_members(ctx: Path) -> None:
+    plain, name = opened(images.build(ctx, dockerfile="../Dockerfile.dev"))
+    call = images.build(ctx, dockerfile="../Dockerfile.dev", gzip=True)
+    assert call.local is not None
+    content = call.local.open()
+    packed = gzip.decompress(b"".join(content.body))
+    assert (tar_texts(packed), dict(content.query)["dockerfile"]) == (plain, name)
+    alone = images.build(dockerfile_content=b"FROM busybox\n", gzip=True).local
+    assert alone is not None
+    assert tar_texts(gzip.decompress(b"".join(alone.open().body))) == {
+        "Dockerfile": b"FROM busybox\n"
+    }
