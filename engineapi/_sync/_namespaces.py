@@ -1727,7 +1727,7 @@ class Exec:
         self,
         id: str,
         *,
-        tty: bool = False,
+        tty: bool | None = None,
         console_size: Sequence[int] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
@@ -1735,8 +1735,11 @@ class Exec:
         """Start an exec and attach to it: output frames, stdin if the exec was created with
         ``attach_stdin`` — ``POST /exec/{id}/start`` (the connection is hijacked).
 
-        `tty` must match the exec's own setting; it decides raw vs multiplexed output on engines
-        older than API 1.42. `console_size` is (height, width).
+        The output is raw bytes for an exec created with ``Tty``, else multiplexed frames: the
+        daemon frames it by the ``Tty`` it is sent here, so it must match the exec's own. Left
+        out (None), the client learns it first (``GET /exec/{id}/json``), or from `id` when it
+        is an `ExecInspectResponse`; give `tty` to spare that request. `console_size` is
+        (height, width).
         """
         return attach(
             timed(self._executor, timeout),

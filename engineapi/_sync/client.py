@@ -358,6 +358,10 @@ class Client(Namespaces):
             response = self._open(call, handshake)
             check_accept(key, response.headers)
             return Hijacked(response.hijack())
+        # A body that must name the TTY flag (exec start): learn it whatever the version.
+        probe = call.tty_probe if isinstance(call, HijackCall) and call.tty_in_body else None
+        if isinstance(call, HijackCall) and call.tty is None and probe is not None:
+            call = call.with_tty(self.send(with_timeout(probe, call.timeouts)))
         tty = self._known_tty(call) if isinstance(call, HijackCall) else None
         response = self._open(call, UPGRADE_TCP)
         multiplexed = False

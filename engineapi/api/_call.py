@@ -351,9 +351,30 @@ class OutputCall(Call[bytes]):
 
 
 class HijackCall(OutputCall):
-    """A request that takes the connection over (attach, exec start): a duplex stream."""
+    """A request that takes the connection over (attach, exec start): a duplex stream.
 
-    __slots__ = ()
+    `tty_in_body`: the JSON body carries the TTY flag too (exec start: the daemon frames the
+    output by the flag it is sent, not by the exec's own). When `tty` is None the client then
+    always runs `tty_probe` first and sends `with_tty` of its answer.
+    """
+
+    __slots__ = ("tty_in_body",)
+
+    def __init__(
+        self, operation_id: str, /, *path_args: object, tty_in_body: bool = False, **kwargs: Any
+    ) -> None:
+        super().__init__(operation_id, *path_args, **kwargs)
+        self.tty_in_body = tty_in_body
+
+    def with_tty(self, tty: bool) -> HijackCall:
+        """A copy of this call for a known TTY flag (in the body too, with `tty_in_body`)."""
+        copied = copy.copy(self)
+        copied.tty = tty
+        if self.tty_in_body and isinstance(self.body, bytes):
+            body = json.loads(self.body)
+            body["Tty"] = tty
+            copied.body = json.dumps(body, separators=(",", ":")).encode()
+        return copied
 
 
 class Pause:

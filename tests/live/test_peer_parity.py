@@ -1,0 +1,65 @@
+"""Issue #16, peer parity: the natural call works, typed — on every live engine.
+
+exec start without repeating ``tty``, one type for Dockerfile ``changes`` (commit and import),
+``containers.port`` against ``docker port``, a ready ``ssl.SSLContext`` for TLS, and telling an
+explicit null from an absent key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+
+from engineapi import AsyncClient, Client
+from tests.conftest import Engine
+
+
+@pytest.fixture
+def client(engine: Engine) -> Iterator[Client]:
+    with Client(engine.host) as c:
+        yield c
+
+
+SAY = ["sh", "-c", "echo out; echo err >&2"]
+
+
+@pytest.mark.parametrize("tty", [True, False])
+def test_exec_start_learns_the_tty_of_the_exec(
+    client: Client, busybox_container: str, tty: bool
+) -> None:
+    # Only `create` is told about the TTY: start finds it out (an inspect of the exec).
+    created = client.exec.create(
+        busybox_container, {"Cmd": SAY, "AttachStdout": True, "AttachStderr": True, "Tty": tty}
+    )
+    with client.exec.start(created.id) as started:
+        assert started.multiplexed is (not tty)
+        out, err = started.read_split()
+    if tty:  # one terminal: both streams in stdout, with the terminal's CRLF
+        assert (out, err) == (b"out\r\nerr\r\n", b"")
+    else:
+        assert (out, err) == (b"out\n", b"err\n")
+
+
+def test_exec_start_takes_the_inspected_exec(client: Client, busybox_container: str) -> None:
+    created = client.exec.create(
+        busybox_container, {"Cmd": SAY, "AttachStdout": True, "AttachStderr": True, "Tty": True}
+    )
+    inspected = client.exec.inspect(created.id)
+    with client.exec.start(inspected) as started:  # its process_config.tty: no extra request
+        assert started.multiplexed is False
+        assert started.read_split() == (b"out\r\nerr\r\n", b"")
+
+
+def test_async_exec_start_learns_the_tty(engine: Engine, busybox_container: str) -> None:
+    async def main() -> tuple[bytes, bytes]:
+        async with AsyncClient(engine.host) as client:
+            created = await client.exec.create(
+                busybox_container,
+                {"Cmd": SAY, "AttachStdout": True, "AttachStderr": True, "Tty": True},
+            )
+            async with client.exec.start(created.id) as started:
+                return await started.read_split()
+
+    assert asyncio.run(main()) == (b"out\r\nerr\r\n", b"")
