@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from engineapi._async.executor import AsyncExecutor
     from engineapi.api._call import Filters, Platform, QueryValue, Timestamp
     from engineapi.api._shortcuts import Ports
-    from engineapi.api.containers import PathStat, RunResult
+    from engineapi.api.containers import PathStat, PortMapping, RunResult
     from engineapi.api.exec import ExecResult
     from engineapi.api.images import Body
     from engineapi.api.system import PingResult
@@ -583,6 +583,26 @@ class AsyncContainers:
         """Freeze every process of a container — ``POST /containers/{id}/pause``."""
         return await timed(self._executor, timeout).send(
             with_extra_query(_containers.pause(id), extra_query)
+        )
+
+    async def port(
+        self,
+        id: str,
+        private_port: str | int | None = None,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
+    ) -> builtins.list[PortMapping]:
+        """The published ports of a container, as ``docker port`` lists them — from
+        ``GET /containers/{id}/json`` (``NetworkSettings.Ports``).
+
+        ``port(id, "80/tcp")`` (or ``80``, ``"80"``: tcp is the default) gives that port's host
+        bindings, ``port(id)`` all of them, sorted by port; ``[]`` when none is published (where
+        the CLI prints an error). ``str(mapping)`` is the CLI's line (``80/tcp -> 0.0.0.0:8080``),
+        ``mapping.host`` its ``0.0.0.0:8080``.
+        """
+        return await timed(self._executor, timeout).send(
+            with_extra_query(_containers.port(id, private_port), extra_query)
         )
 
     async def prune(

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from engineapi._sync.executor import Executor
     from engineapi.api._call import Filters, Platform, QueryValue, Timestamp
     from engineapi.api._shortcuts import Ports
-    from engineapi.api.containers import PathStat, RunResult
+    from engineapi.api.containers import PathStat, PortMapping, RunResult
     from engineapi.api.exec import ExecResult
     from engineapi.api.images import Body
     from engineapi.api.system import PingResult
@@ -579,6 +579,26 @@ class Containers:
         """Freeze every process of a container — ``POST /containers/{id}/pause``."""
         return timed(self._executor, timeout).send(
             with_extra_query(_containers.pause(id), extra_query)
+        )
+
+    def port(
+        self,
+        id: str,
+        private_port: str | int | None = None,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
+    ) -> builtins.list[PortMapping]:
+        """The published ports of a container, as ``docker port`` lists them — from
+        ``GET /containers/{id}/json`` (``NetworkSettings.Ports``).
+
+        ``port(id, "80/tcp")`` (or ``80``, ``"80"``: tcp is the default) gives that port's host
+        bindings, ``port(id)`` all of them, sorted by port; ``[]`` when none is published (where
+        the CLI prints an error). ``str(mapping)`` is the CLI's line (``80/tcp -> 0.0.0.0:8080``),
+        ``mapping.host`` its ``0.0.0.0:8080``.
+        """
+        return timed(self._executor, timeout).send(
+            with_extra_query(_containers.port(id, private_port), extra_query)
         )
 
     def prune(

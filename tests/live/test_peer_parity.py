@@ -63,3 +63,26 @@ def test_async_exec_start_learns_the_tty(engine: Engine, busybox_container: str)
                 return await started.read_split()
 
     assert asyncio.run(main()) == (b"out\r\nerr\r\n", b"")
+
+
+def test_port_gives_what_docker_port_prints(client: Client, engine: Engine) -> None:
+    cid = client.containers.run_detached(
+        "busybox",
+        ["sleep", "300"],
+        ports={"80/tcp": None, "81/udp": ("127.0.0.1", None), "82": None},
+        config={"ExposedPorts": {"90/tcp": {}}},  # exposed, not published: no line
+        labels={"engineapi.test": "1"},
+    )
+    try:
+        everything = client.containers.port(cid)
+        assert [str(m) for m in everything] == engine.docker("port", cid).splitlines()
+        assert {m.private_port for m in everything} == {"80/tcp", "81/udp", "82/tcp"}
+        for asked, cli in (("80", "80"), ("81/udp", "81/udp"), (82, "82/tcp")):
+            mappings = client.containers.port(cid, asked)
+            assert [m.host for m in mappings] == engine.docker("port", cid, cli).splitlines()
+            assert mappings and all(m.host_port > 0 for m in mappings)
+        assert [m.host_ip for m in client.containers.port(cid, "81/udp")] == ["127.0.0.1"]
+        assert client.containers.port(cid, 90) == []  # the CLI: "No public port '90' published"
+        assert engine.docker("port", cid, "90", check=False) == ""
+    finally:
+        client.containers.delete(cid, force=True)
