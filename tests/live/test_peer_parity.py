@@ -86,3 +86,28 @@ def test_port_gives_what_docker_port_prints(client: Client, engine: Engine) -> N
         assert engine.docker("port", cid, "90", check=False) == ""
     finally:
         client.containers.delete(cid, force=True)
+
+
+def test_is_null_and_has_key_match_the_raw_reply(client: Client) -> None:
+    from engineapi.api._call import Call
+    from engineapi.models import field_info, has_key, is_null
+
+    cid = client.containers.create({"Image": "busybox", "Labels": {"engineapi.test": "1"}}).id
+    try:
+        raw = client.send(Call("ContainerInspect", cid, decode=lambda r: r.json()))
+        inspected = client.containers.inspect(cid)
+        nulls = 0
+        for model, sent in (
+            (inspected.config, raw["Config"]),
+            (inspected.host_config, raw["HostConfig"]),
+        ):
+            assert model is not None
+            for attr, info in field_info(type(model)).items():
+                assert has_key(model, attr) is (info.wire in sent), info.wire
+                null = info.wire in sent and sent[info.wire] is None
+                assert is_null(model, attr) is null, info.wire
+                nulls += null
+        assert nulls  # every engine sends some (Config.OnBuild, HostConfig.Links, …)
+        assert raw["Config"]["OnBuild"] is None and is_null(inspected.config, "on_build")
+    finally:
+        client.containers.delete(cid, force=True)

@@ -18,3 +18,40 @@ def test_port_refuses_what_is_not_a_container_port(bad: object) -> None:
 def test_port_mapping_prints_as_the_cli() -> None:
     assert str(PortMapping("80/tcp", "::", 8080)) == "80/tcp -> [::]:8080"
     assert PortMapping("53/udp", "", 5353).host == ":5353"
+
+
+def test_is_null_tells_an_explicit_null_from_an_absent_key() -> None:
+    from engineapi.models import ContainerConfig, has_key, is_null
+
+    config = ContainerConfig.from_wire({"Image": "busybox", "Env": None})
+    assert config.env is None and config.entrypoint is None  # alike as attributes…
+    assert is_null(config, "env") and is_null(config, "Env")  # attribute or wire name
+    assert not is_null(config, "entrypoint") and not has_key(config, "entrypoint")
+    assert has_key(config, "env") and has_key(config, "image") and not is_null(config, "image")
+    config.env = ["A=1"]  # a value replaces the null
+    assert not is_null(config, "env") and has_key(config, "env")
+    assert config.to_wire() == {"Image": "busybox", "Env": ["A=1"]}
+    with pytest.raises(AttributeError, match="no wire field 'nope'"):
+        is_null(config, "nope")
+
+
+def test_set_null_sends_an_explicit_null() -> None:
+    from engineapi.models import ContainerConfig, has_key, is_null, set_null
+
+    config = ContainerConfig(image="busybox", cmd=["true"])
+    assert not has_key(config, "entrypoint")
+    set_null(config, "entrypoint")
+    set_null(config, "Cmd")
+    assert is_null(config, "entrypoint") and config.cmd is None
+    assert config.to_wire() == {"Cmd": None, "Image": "busybox", "Entrypoint": None}
+
+
+def test_null_bits_of_a_subclass_follow_field_info() -> None:
+    # HostConfig builds on Resources: base fields first, for the bits as for field_info.
+    from engineapi.models import HostConfig, field_info, has_key, is_null
+
+    wire = [info.wire for info in field_info(HostConfig).values()]
+    for position in (0, len(wire) // 2, len(wire) - 1):
+        decoded = HostConfig.from_wire({wire[position]: None, "Privileged": False})
+        assert [w for w in wire if is_null(decoded, w)] == [wire[position]]
+        assert {w for w in wire if has_key(decoded, w)} == {wire[position], "Privileged"}
