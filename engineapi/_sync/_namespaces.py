@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from engineapi.api._shortcuts import Ports
     from engineapi.api.containers import PathStat, PortMapping, RunResult
     from engineapi.api.exec import ExecResult
-    from engineapi.api.images import Body
+    from engineapi.api.images import Body, Changes
     from engineapi.api.system import PingResult
     from engineapi.models import (
         AttestationStatement,
@@ -1132,12 +1132,17 @@ class Images:
         comment: str | None = None,
         author: str | None = None,
         pause: bool = True,
-        changes: str | None = None,
+        changes: Changes | None = None,
         config: ContainerConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
     ) -> IDResponse:
-        """Make an image from a container's changes — ``POST /commit``."""
+        """Make an image from a container's changes (``docker commit``) — ``POST /commit``.
+
+        `changes` are Dockerfile instructions applied to the image's config (``docker commit
+        -c``): ``["ENV MODE=prod", 'CMD ["sh"]']``, or one string; as for `import_image`.
+        `config` is the container configuration to merge into the image's.
+        """
         return timed(self._executor, timeout).send(
             with_extra_query(
                 _images.commit(
@@ -1162,7 +1167,7 @@ class Images:
         repo: str | None = None,
         tag: str | None = None,
         message: str | None = None,
-        changes: Sequence[str] | None = None,
+        changes: Changes | None = None,
         platform: str | None = None,
         body: Body | None = None,
         auth: AuthConfig | Mapping[str, Any] | None = None,
@@ -1259,13 +1264,14 @@ class Images:
         repo: str | None = None,
         tag: str | None = None,
         message: str | None = None,
-        changes: Sequence[str] | None = None,
+        changes: Changes | None = None,
         platform: str | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
     ) -> ProgressStream[CreateImageInfo]:
         """Make an image from a root filesystem tarball (``docker import``) —
-        ``POST /images/create?fromSrc=-``; `changes` are Dockerfile instructions (``CMD ["sh"]``)."""
+        ``POST /images/create?fromSrc=-``; `changes` are Dockerfile instructions (``docker import
+        -c``): ``["ENV MODE=prod", 'CMD ["sh"]']``, or one string; as for `commit`."""
         return ProgressStream(
             timed(self._executor, timeout),
             with_extra_query(

@@ -8,6 +8,9 @@ explicit null from an absent key.
 from __future__ import annotations
 
 import asyncio
+import io
+import tarfile
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -111,3 +114,72 @@ def test_is_null_and_has_key_match_the_raw_reply(client: Client) -> None:
         assert raw["Config"]["OnBuild"] is None and is_null(inspected.config, "on_build")
     finally:
         client.containers.delete(cid, force=True)
+
+
+CHANGES = ["ENV MODE=prod", "LABEL team=a", 'CMD ["sh", "-c", "echo hi"]']
+
+
+def _image_facts(client: Client, image: str) -> tuple[list[str], dict[str, str], list[str]]:
+    config = client.images.inspect(image).config
+    assert config is not None
+    env = [e for e in config.env or [] if e.startswith("MODE=")]
+    labels = {k: v for k, v in (config.labels or {}).items() if k == "team"}
+    return env, labels, list(config.cmd or [])
+
+
+EXPECTED = (["MODE=prod"], {"team": "a"}, ["sh", "-c", "echo hi"])
+
+
+def test_commit_changes_as_a_list_or_a_string_as_docker_commit_c(
+    client: Client, engine: Engine
+) -> None:
+    cid = client.containers.create({"Image": "busybox", "Labels": {"engineapi.test": "1"}}).id
+    made = []
+    try:
+        # Podman 4.3 refuses the docker CLI's commit (it sends no body: "Decode(): EOF").
+        if not engine.is_podman:
+            cli = engine.docker("commit", *(a for c in CHANGES for a in ("-c", c)), cid).strip()
+            made.append(cli)
+            assert _image_facts(client, cli) == EXPECTED
+        for changes in (CHANGES, "\n".join(CHANGES), tuple(CHANGES)):
+            image = client.images.commit(cid, changes=changes).id
+            assert image
+            made.append(image)
+            assert _image_facts(client, image) == EXPECTED
+        one = client.images.commit(cid, changes="ENV MODE=prod").id
+        assert one
+        made.append(one)
+        assert _image_facts(client, one)[0] == ["MODE=prod"]
+    finally:
+        client.containers.delete(cid, force=True)
+        for image in made:
+            client.images.delete(image, force=True)
+
+
+def _rootfs() -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        info = tarfile.TarInfo("hello.txt")
+        info.size = 3
+        tar.addfile(info, io.BytesIO(b"hi\n"))
+    return buffer.getvalue()
+
+
+def test_import_changes_as_a_list_or_a_string_as_docker_import_c(
+    client: Client, engine: Engine
+) -> None:
+    name = f"engineapi-changes-{uuid.uuid4().hex[:8]}"
+    for index, changes in enumerate((CHANGES, "\n".join(CHANGES))):
+        repo = f"{name}-{index}"
+        client.images.import_image(_rootfs(), repo=repo, changes=changes).wait()
+        try:
+            assert _image_facts(client, f"{repo}:latest") == EXPECTED
+        finally:
+            client.images.delete(f"{repo}:latest", force=True)
+    cli = f"{name}-cli"
+    args = [a for c in CHANGES for a in ("-c", c)]
+    engine.docker("import", *args, "-", f"{cli}:latest", input=_rootfs())
+    try:
+        assert _image_facts(client, f"{cli}:latest") == EXPECTED
+    finally:
+        client.images.delete(f"{cli}:latest", force=True)

@@ -55,3 +55,22 @@ def test_null_bits_of_a_subclass_follow_field_info() -> None:
         decoded = HostConfig.from_wire({wire[position]: None, "Privileged": False})
         assert [w for w in wire if is_null(decoded, w)] == [wire[position]]
         assert {w for w in wire if has_key(decoded, w)} == {wire[position], "Privileged"}
+
+
+def test_changes_are_one_parameter_per_instruction_for_commit_and_import() -> None:
+    from engineapi.api import images
+
+    text = 'ENV A=1\nLABEL a=b \\\n  c=d\n\nCMD ["sh"]'
+    wanted = [("changes", "ENV A=1"), ("changes", "LABEL a=b \\\n  c=d"), ("changes", 'CMD ["sh"]')]
+    for changes in (text, ["ENV A=1", "LABEL a=b \\\n  c=d", 'CMD ["sh"]']):
+        commit = images.commit("c", changes=changes)
+        imported = images.import_image(b"", changes=changes)
+        assert [q for q in commit.query if q[0] == "changes"] == wanted
+        assert [q for q in imported.query if q[0] == "changes"] == wanted
+    assert [q for q in images.commit("c", changes="CMD x").query if q[0] == "changes"] == [
+        ("changes", "CMD x")
+    ]
+    for bad in (3, [b"CMD x"], ["CMD x", None]):
+        with pytest.raises(InvalidArgument) as caught:
+            images.commit("c", changes=bad)  # type: ignore[arg-type]
+        assert caught.value.argument == "changes"
