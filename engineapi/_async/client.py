@@ -59,6 +59,7 @@ from engineapi.transports import transport_for
 from engineapi.transports.base import Transport
 
 if TYPE_CHECKING:
+    import ssl
     from typing import Self
 
 __all__ = ["AsyncClient"]
@@ -94,7 +95,7 @@ class AsyncClient(AsyncNamespaces):
         self,
         host: str | None = None,
         *,
-        tls: TLSConfig | bool | None = None,
+        tls: TLSConfig | ssl.SSLContext | bool | None = None,
         version: str | None = None,
         timeout: Timeouts | float | None = None,
         context: str | None = None,

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import io
+import ssl
 import tarfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from engineapi import AsyncClient, Client
+from engineapi import AsyncClient, Client, ConfigError, ConnectError, TLSConfig
 from tests.conftest import Engine
 
 
@@ -183,3 +185,44 @@ def test_import_changes_as_a_list_or_a_string_as_docker_import_c(
         assert _image_facts(client, f"{cli}:latest") == EXPECTED
     finally:
         client.images.delete(f"{cli}:latest", force=True)
+
+
+def _context_of(engine: Engine) -> ssl.SSLContext:
+    """A context of our own, CA loaded from memory: no path reaches engineapi."""
+    assert engine.tls_cert_path
+    certs = Path(engine.tls_cert_path)
+    context = ssl.create_default_context(cadata=(certs / "ca.pem").read_text())
+    context.load_cert_chain(certs / "cert.pem", certs / "key.pem")
+    return context
+
+
+@pytest.mark.parametrize("backend", ["builtin", "httpx"])
+def test_tls_with_a_ready_ssl_context(tls_engine: Engine, backend: str) -> None:
+    assert tls_engine.tls_host
+    context = _context_of(tls_engine)
+    for tls in (context, TLSConfig(context=context)):
+        with Client(tls_engine.tls_host, tls=tls, backend=backend) as client:
+            assert client.endpoint.tls is not None and client.endpoint.tls.context is context
+            assert client.system.ping().api_version == tls_engine.api_version
+            assert client.containers.list(all=True) is not None
+
+
+def test_async_tls_with_a_ready_ssl_context(tls_engine: Engine) -> None:
+    assert tls_engine.tls_host
+
+    async def main() -> str:
+        async with AsyncClient(tls_engine.tls_host, tls=_context_of(tls_engine)) as client:
+            return (await client.system.version()).api_version or ""
+
+    assert asyncio.run(main()) == tls_engine.api_version
+
+
+def test_tls_context_is_used_as_given(tls_engine: Engine) -> None:
+    assert tls_engine.tls_host
+    # The system's trust store does not know the engine's throwaway CA: the context's own
+    # verification refuses the daemon (nothing from DOCKER_CERT_PATH or the paths steps in).
+    with Client(tls_engine.tls_host, tls=ssl.create_default_context()) as client:
+        with pytest.raises(ConnectError, match="(?i)certificate"):
+            client.system.ping()
+    with pytest.raises(ConfigError, match="ready ssl.SSLContext"):
+        Client(tls_engine.tls_host, tls=_context_of(tls_engine), backend="requests")

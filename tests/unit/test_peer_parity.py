@@ -74,3 +74,23 @@ def test_changes_are_one_parameter_per_instruction_for_commit_and_import() -> No
         with pytest.raises(InvalidArgument) as caught:
             images.commit("c", changes=bad)  # type: ignore[arg-type]
         assert caught.value.argument == "changes"
+
+
+def test_tls_config_takes_a_context_or_paths_not_both() -> None:
+    import ssl
+
+    from engineapi.config import TLSConfig, resolve_endpoint
+
+    context = ssl.create_default_context()
+    assert TLSConfig(context=context).ssl_context() is context
+    with pytest.raises(ValueError, match="not both \\(ca_cert with context=\\)"):
+        TLSConfig(ca_cert="/ca.pem", context=context)
+    with pytest.raises(ValueError, match="verify=False"):
+        TLSConfig(verify=False, context=context)
+    with pytest.raises(TypeError, match="takes an ssl.SSLContext"):
+        TLSConfig(context="/ca.pem")  # type: ignore[arg-type]
+    endpoint = resolve_endpoint("tcp://127.0.0.1:2376", context, environ={})
+    assert endpoint.tls is not None and endpoint.tls.ssl_context() is context
+    assert endpoint.tls_source == "argument tls="
+    with pytest.raises(TypeError, match="ssl.SSLContext"):
+        resolve_endpoint("tcp://127.0.0.1:2376", "yes", environ={})  # type: ignore[arg-type]
