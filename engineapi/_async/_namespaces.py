@@ -36,7 +36,7 @@ from engineapi.api import swarm as _swarm
 from engineapi.api import system as _system
 from engineapi.api import tasks as _tasks
 from engineapi.api import volumes as _volumes
-from engineapi.api._call import with_extra_query
+from engineapi.api._call import flow_with_extra_query, with_extra_query
 
 if TYPE_CHECKING:
     import os
@@ -1920,9 +1920,12 @@ class AsyncSwarm:
 
     async def update(
         self,
-        spec: SwarmSpec | Mapping[str, Any],
+        spec: SwarmSpec | Mapping[str, Any] | None = None,
         *,
-        version: int,
+        version: int | None = None,
+        labels: Mapping[str, str | None] | None = None,
+        autolock: bool | None = None,
+        task_history_limit: int | None = None,
         rotate_worker_token: bool = False,
         rotate_manager_token: bool = False,
         rotate_manager_unlock_key: bool = False,
@@ -1930,21 +1933,28 @@ class AsyncSwarm:
         timeout: Timeouts | float | None = None,
     ) -> None:
         """Change the swarm's spec (raft, dispatcher, CA, autolock, …) or rotate its tokens —
-        ``POST /swarm/update``.
+        ``POST /swarm/update`` (after ``GET /swarm`` unless the whole `spec` and its `version`
+        are given).
 
-        `version` is the swarm's current ``Version.Index`` (from `inspect`): an update based on
-        a stale version is refused, so concurrent changes are not lost. The spec replaces the
-        whole current one: start from ``inspect().spec``.
+        Partly, as ``docker swarm update``: ``update(autolock=True)``, ``update(labels={"env":
+        "prod"})`` (None removes a label), ``update(task_history_limit=2)``,
+        ``update(rotate_worker_token=True)`` read the swarm, lay the changes over its spec and
+        send it with the version read, retried when refused as "out of sequence". Wholly:
+        ``update(spec, version=…)`` sends `spec` as it is; a `version` you give is never retried.
         """
-        return await timed(self._executor, timeout).send(
-            with_extra_query(
+        return await timed(self._executor, timeout).run_flow(
+            flow_with_extra_query(
                 _swarm.update(
                     spec,
                     version=version,
+                    labels=labels,
+                    autolock=autolock,
+                    task_history_limit=task_history_limit,
                     rotate_worker_token=rotate_worker_token,
                     rotate_manager_token=rotate_manager_token,
                     rotate_manager_unlock_key=rotate_manager_unlock_key,
                 ),
+                "SwarmUpdate",
                 extra_query,
             )
         )
@@ -2006,20 +2016,33 @@ class AsyncNodes:
     async def update(
         self,
         id: str,
-        spec: NodeSpec | Mapping[str, Any],
+        spec: NodeSpec | Mapping[str, Any] | None = None,
         *,
-        version: int,
+        version: int | None = None,
+        availability: str | None = None,
+        role: str | None = None,
+        labels: Mapping[str, str | None] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
     ) -> None:
-        """Change a node's role, availability (``active``, ``pause``, ``drain``) or labels —
-        ``POST /nodes/{id}/update``.
+        """Change a node's availability (``active``, ``pause``, ``drain``), role (``worker``,
+        ``manager``) or labels — ``POST /nodes/{id}/update`` (after ``GET /nodes/{id}`` unless
+        the whole `spec` and its `version` are given).
 
-        `version` is the node's current ``Version.Index``; the spec replaces the whole current
-        one, so start from ``inspect(id).spec``. Draining moves the node's tasks elsewhere.
+        Partly, as ``docker node update``: ``update(id, availability="drain", labels={"zone":
+        "a", "old": None})`` reads the node, lays the changes over its spec (a None label is
+        removed) and sends it with the version it read, retried when refused as "out of
+        sequence". Wholly: ``update(id, spec, version=…)`` sends `spec` as it is; a `version`
+        you give is never retried. Draining moves the node's tasks elsewhere.
         """
-        return await timed(self._executor, timeout).send(
-            with_extra_query(_nodes.update(id, spec, version=version), extra_query)
+        return await timed(self._executor, timeout).run_flow(
+            flow_with_extra_query(
+                _nodes.update(
+                    id, spec, version=version, availability=availability, role=role, labels=labels
+                ),
+                "NodeUpdate",
+                extra_query,
+            )
         )
 
 
@@ -2151,33 +2174,56 @@ class AsyncServices:
     async def update(
         self,
         id: str,
-        spec: ServiceSpec | Mapping[str, Any],
+        spec: ServiceSpec | Mapping[str, Any] | None = None,
         *,
-        version: int,
+        version: int | None = None,
+        image: str | None = None,
+        command: Sequence[str] | str | None = None,
+        env: Mapping[str, str | None] | None = None,
+        labels: Mapping[str, str | None] | None = None,
+        container_labels: Mapping[str, str | None] | None = None,
+        replicas: int | None = None,
+        force: bool = False,
         rollback: str | None = None,
         registry_auth_from: str | None = None,
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
     ) -> ServiceUpdateResponse:
-        """Replace a service's spec (image, env, replicas, …) — ``POST /services/{id}/update``.
+        """Update a service — ``POST /services/{id}/update`` (after ``GET /services/{id}``
+        unless the whole `spec` and its `version` are given).
 
-        `version` is the service's current ``Version.Index`` (from `inspect`): an update based on
-        a stale version is refused. The spec replaces the whole current one: start from
-        ``inspect(id).spec``. ``rollback="previous"`` returns to the previous spec instead (send
-        the current spec with it; `rollback` does both). `registry_auth_from` (``spec`` or
+        Partly, as ``docker service update`` does: ``update("web", image="busybox:1.36",
+        env={"MODE": "prod", "DEBUG": None}, labels={"team": "a"}, replicas=3)`` reads the
+        service, lays the changes over its current spec (a None value removes a variable or a
+        label; `command` replaces the command, `container_labels` are the containers' labels,
+        `force` recreates the tasks), and sends it with the version it read; an update refused
+        as "out of sequence" (someone else updated the service in between) is read and retried.
+
+        Wholly: ``update("web", spec, version=current.version.index)`` sends `spec` as it is
+        (the keywords, if any, laid over it); without `version` the current one is read first.
+        A `version` you give is never retried. ``rollback="previous"`` returns to the previous
+        spec instead (`rollback` does both). `registry_auth_from` (``spec`` or
         ``previous-spec``) picks the credentials kept with the service when no `auth` is given.
         """
-        return await timed(self._executor, timeout).send(
-            with_extra_query(
+        return await timed(self._executor, timeout).run_flow(
+            flow_with_extra_query(
                 _services.update(
                     id,
                     spec,
                     version=version,
+                    image=image,
+                    command=command,
+                    env=env,
+                    labels=labels,
+                    container_labels=container_labels,
+                    replicas=replicas,
+                    force=force,
                     rollback=rollback,
                     registry_auth_from=registry_auth_from,
                     auth=auth,
                 ),
+                "ServiceUpdate",
                 extra_query,
             )
         )
@@ -2336,19 +2382,28 @@ class AsyncSecrets:
     async def update(
         self,
         id: str,
-        spec: SecretSpec | Mapping[str, Any],
+        spec: SecretSpec | Mapping[str, Any] | None = None,
         *,
-        version: int,
+        version: int | None = None,
+        labels: Mapping[str, str | None] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
     ) -> None:
-        """Change a secret's labels (nothing else can change) — ``POST /secrets/{id}/update``.
+        """Change a secret's labels (nothing else can change) — ``POST /secrets/{id}/update``
+        (after ``GET /secrets/{id}`` unless the whole `spec` and its `version` are given).
 
-        `version` is the secret's current ``Version.Index``; send its whole current spec
-        (``inspect(id).spec``) with the new labels.
+        ``update(id, labels={"team": "b", "old": None})`` reads the secret, lays the labels over
+        its own (None removes one) and sends its spec with the version it read, retried when
+        refused as "out of sequence". ``update(id, spec, version=…)`` sends `spec` as it is
+        (its whole current spec, ``inspect(id).spec``, with the new labels); a `version` you give
+        is never retried.
         """
-        return await timed(self._executor, timeout).send(
-            with_extra_query(_secrets.update(id, spec, version=version), extra_query)
+        return await timed(self._executor, timeout).run_flow(
+            flow_with_extra_query(
+                _secrets.update(id, spec, version=version, labels=labels),
+                "SecretUpdate",
+                extra_query,
+            )
         )
 
 
@@ -2430,19 +2485,28 @@ class AsyncConfigs:
     async def update(
         self,
         id: str,
-        spec: ConfigSpec | Mapping[str, Any],
+        spec: ConfigSpec | Mapping[str, Any] | None = None,
         *,
-        version: int,
+        version: int | None = None,
+        labels: Mapping[str, str | None] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
     ) -> None:
-        """Change a config's labels (nothing else can change) — ``POST /configs/{id}/update``.
+        """Change a config's labels (nothing else can change) — ``POST /configs/{id}/update``
+        (after ``GET /configs/{id}`` unless the whole `spec` and its `version` are given).
 
-        `version` is the config's current ``Version.Index``; send its whole current spec
-        (``inspect(id).spec``) with the new labels.
+        ``update(id, labels={"team": "b", "old": None})`` reads the config, lays the labels over
+        its own (None removes one) and sends its spec with the version it read, retried when
+        refused as "out of sequence". ``update(id, spec, version=…)`` sends `spec` as it is
+        (its whole current spec, ``inspect(id).spec``, with the new labels); a `version` you give
+        is never retried.
         """
-        return await timed(self._executor, timeout).send(
-            with_extra_query(_configs.update(id, spec, version=version), extra_query)
+        return await timed(self._executor, timeout).run_flow(
+            flow_with_extra_query(
+                _configs.update(id, spec, version=version, labels=labels),
+                "ConfigUpdate",
+                extra_query,
+            )
         )
 
 

@@ -393,6 +393,45 @@ class Pause:
 #: with their own I/O.
 Flow = Generator["Call[Any] | Pause", Any, T]
 
+#: A `Flow` that is the method of one operation (``services.update``: inspect, merge,
+#: update): its client method also takes ``extra_query=``, sent with that operation's
+#: requests only (`flow_with_extra_query`).
+OperationFlow = Generator["Call[Any] | Pause", Any, T]
+
+
+def flow_with_extra_query(
+    flow: Flow[T], operation_id: str, extra: Mapping[str, QueryValue] | None
+) -> Flow[T]:
+    """`flow`, its `operation_id` steps sent with the query parameters `extra` (see
+    `with_extra_query`); the other steps (an inspect before) unchanged."""
+    if not extra:
+        return flow
+    return _steps_with_extra_query(flow, operation_id, extra)
+
+
+def _steps_with_extra_query(
+    flow: Flow[T], operation_id: str, extra: Mapping[str, QueryValue]
+) -> Flow[T]:
+    from engineapi.errors import DaemonError
+
+    result: Any = None
+    error: DaemonError | None = None
+    try:
+        while True:
+            try:
+                step = flow.send(result) if error is None else flow.throw(error)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            error = None
+            if isinstance(step, Call) and step.operation_id == operation_id:
+                step = with_extra_query(step, extra)
+            try:
+                result = yield step
+            except DaemonError as exc:  # what the driver throws in: the flow's to handle
+                error, result = exc, None
+    finally:
+        flow.close()
+
 
 def to_body(value: Any, model: type[WireModel] | None = None) -> Any:
     """A request body as JSON data: a model's wire form, or a plain mapping.

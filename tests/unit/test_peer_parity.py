@@ -94,3 +94,80 @@ def test_tls_config_takes_a_context_or_paths_not_both() -> None:
     assert endpoint.tls_source == "argument tls="
     with pytest.raises(TypeError, match="ssl.SSLContext"):
         resolve_endpoint("tcp://127.0.0.1:2376", "yes", environ={})  # type: ignore[arg-type]
+
+
+def test_partial_service_update_merges_and_retries_out_of_sequence() -> None:
+    from engineapi import Client
+    from engineapi.testing import MockBackend, MockResponse
+
+    state = {"index": 10, "refuse": 1}
+    spec = {
+        "Name": "web",
+        "Labels": {"keep": "1", "drop": "x"},
+        "TaskTemplate": {"ContainerSpec": {"Image": "busybox", "Env": ["A=1", "B=2"]}},
+        "Mode": {"Replicated": {"Replicas": 1}},
+    }
+
+    def handler(request):  # type: ignore[no-untyped-def]
+        if request.operation_id == "ServiceInspect":
+            return MockResponse(
+                json={"ID": "s1", "Version": {"Index": state["index"]}, "Spec": spec}
+            )
+        if request.operation_id == "ServiceUpdate":
+            if state["refuse"]:
+                state["refuse"] -= 1
+                state["index"] += 1  # someone else updated it meanwhile
+                return MockResponse.error(
+                    500, "rpc error: code = Unknown desc = update out of sequence"
+                )
+            return MockResponse(json={"Warnings": ["w"]})
+        return None
+
+    mock = MockBackend(handler)
+    with Client(backend=mock, host="unix:///mock.sock") as client:
+        result = client.services.update(
+            "web",
+            image="busybox:1.36",
+            env={"B": "3", "A": None, "C": "4"},
+            labels={"drop": None, "team": "a"},
+            replicas=3,
+            extra_query={"someFlag": True},
+        )
+    assert result.warnings == ["w"]
+    sent = [r for r in mock.requests if not r.operation_id.startswith("SystemPing")]
+    assert [r.operation_id for r in sent] == [
+        "ServiceInspect",
+        "ServiceUpdate",
+        "ServiceInspect",
+        "ServiceUpdate",
+    ]
+    assert [r.param("version") for r in sent[1::2]] == ["10", "11"]
+    assert [r.param("someFlag") for r in sent] == [None, "1", None, "1"]  # the update only
+    body = sent[3].json()
+    assert body["TaskTemplate"]["ContainerSpec"] == {"Image": "busybox:1.36", "Env": ["B=3", "C=4"]}
+    assert body["Labels"] == {"keep": "1", "team": "a"}
+    assert body["Mode"] == {"Replicated": {"Replicas": 3}}
+    assert spec["Labels"] == {"keep": "1", "drop": "x"}  # what the daemon sent is not changed
+
+
+def test_a_full_update_is_one_request_and_a_given_version_is_not_retried() -> None:
+    from engineapi import Client, ServerError
+    from engineapi.testing import MockBackend, MockResponse
+
+    def handler(request):  # type: ignore[no-untyped-def]
+        if request.operation_id == "NodeUpdate":
+            return MockResponse.error(500, "update out of sequence")
+        if request.operation_id == "SecretUpdate":
+            return MockResponse(status=200, content=b"")
+        return None
+
+    mock = MockBackend(handler)
+    with Client(backend=mock, host="unix:///mock.sock") as client:
+        client.secrets.update("s1", {"Name": "pw", "Labels": {"a": "b"}}, version=4)
+        with pytest.raises(ServerError, match="out of sequence"):
+            client.nodes.update("n1", {"Availability": "drain"}, version=7)
+    sent = [r for r in mock.requests if not r.operation_id.startswith("SystemPing")]
+    assert [(r.operation_id, r.param("version")) for r in sent] == [
+        ("SecretUpdate", "4"),
+        ("NodeUpdate", "7"),
+    ]
