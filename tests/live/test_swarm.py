@@ -706,6 +706,51 @@ def test_partial_updates_merge_into_the_current_spec(manager: Client, label: str
     assert changed.spec.raft == swarm.spec.raft  # the rest kept
 
 
+async def test_partial_service_update_as_docker_service_update(
+    manager: Client, swarm_engine: Engine, label: str
+) -> None:
+    """The same changes by ``docker service update`` and by ``services.update`` (async
+    client) leave the same spec."""
+    cli, ours = f"engineapi-cli-{label}", f"engineapi-ours-{label}"
+    for name in (cli, ours):
+        manager.services.create(
+            busybox_service(name, label, replicas=1, env=["FOO=1", "BAR=2"], labels={"k": "v"})
+        )
+    swarm_engine.docker(
+        "service", "update", "--detach", "--env-add", "FOO=2", "--env-rm", "BAR",
+        "--env-add", "NEW=x", "--label-add", "extra=y", "--container-label-add", "c=1",
+        "--container-label-rm", "k", "--replicas", "2", "--force", cli,
+    )  # fmt: skip
+    async with AsyncClient(swarm_engine.host) as client:
+        await client.services.update(
+            ours,
+            env={"FOO": "2", "BAR": None, "NEW": "x"},
+            labels={"extra": "y"},
+            container_labels={"c": "1", "k": None},
+            replicas=2,
+            force=True,
+        )
+
+    def facts(name: str) -> tuple[Any, ...]:
+        spec = manager.services.inspect(name).spec
+        assert spec and spec.task_template and spec.task_template.container_spec and spec.mode
+        container = spec.task_template.container_spec
+        assert spec.mode.replicated
+        return (
+            sorted(container.env or []),  # the CLI sorts them; the order means nothing
+            spec.labels,
+            container.labels,
+            container.command,
+            spec.mode.replicated.replicas,
+            spec.task_template.force_update,
+        )
+
+    assert facts(cli) == facts(ours)
+    assert facts(ours)[:2] == (["FOO=2", "NEW=x"], {"engineapi.test": label, "extra": "y"})
+    for name in (cli, ours):
+        manager.services.delete(name)
+
+
 def test_overlay_network_and_cluster_volume_update(manager: Client, label: str) -> None:
     created = manager.networks.create(
         NetworkCreateRequest(
