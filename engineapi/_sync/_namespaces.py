@@ -348,6 +348,39 @@ class Containers:
             with_extra_query(_containers.changes(id), extra_query)
         )
 
+    def commit(
+        self,
+        id: str,
+        *,
+        repo: str | None = None,
+        tag: str | None = None,
+        comment: str | None = None,
+        author: str | None = None,
+        pause: bool = True,
+        changes: Changes | None = None,
+        config: ContainerConfig | Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
+    ) -> IDResponse:
+        """Make an image from a container (``docker container commit``) — ``POST /commit``;
+        the same call as `images.commit`. `changes` are Dockerfile instructions (a list, or one
+        string with one a line), as ``docker commit -c``."""
+        return timed(self._executor, timeout).send(
+            with_extra_query(
+                _containers.commit(
+                    id,
+                    repo=repo,
+                    tag=tag,
+                    comment=comment,
+                    author=author,
+                    pause=pause,
+                    changes=changes,
+                    config=config,
+                ),
+                extra_query,
+            )
+        )
+
     def copy_from(
         self,
         id: str,

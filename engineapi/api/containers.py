@@ -44,7 +44,9 @@ from engineapi.errors import (
 if TYPE_CHECKING:
     import os
 
+    from engineapi.api.images import Changes
     from engineapi.models import (
+        ContainerConfig,
         ContainerCreateRequest,
         ContainerCreateResponse,
         ContainerInspectResponse,
@@ -56,6 +58,7 @@ if TYPE_CHECKING:
         ContainerUpdateResponse,
         ContainerWaitResponse,
         FilesystemChange,
+        IDResponse,
     )
 
 __all__ = [
@@ -70,6 +73,7 @@ __all__ = [
     "attach",
     "attach_websocket",
     "changes",
+    "commit",
     "copy_from",
     "copy_to",
     "create",
@@ -284,6 +288,32 @@ def port(id: str, private_port: str | int | None = None) -> Call[builtins.list[P
         if "/" not in key:
             key += "/tcp"
     return Call("ContainerInspect", id, decode=lambda r: _port_mappings(r, key))
+
+
+def commit(
+    id: str,
+    *,
+    repo: str | None = None,
+    tag: str | None = None,
+    comment: str | None = None,
+    author: str | None = None,
+    pause: bool = True,
+    changes: Changes | None = None,
+    config: ContainerConfig | Mapping[str, Any] | None = None,
+) -> Call[IDResponse]:
+    """Make an image from a container (``docker container commit``) — ``POST /commit``;
+    the same call as `images.commit`. `changes` are Dockerfile instructions (a list, or one
+    string with one a line), as ``docker commit -c``."""
+    return _images.commit(
+        id,
+        repo=repo,
+        tag=tag,
+        comment=comment,
+        author=author,
+        pause=pause,
+        changes=changes,
+        config=config,
+    )
 
 
 def top(id: str, *, ps_args: str | None = None) -> Call[ContainerTopResponse]:

@@ -148,7 +148,7 @@ def test_commit_changes_as_a_list_or_a_string_as_docker_commit_c(
             assert image
             made.append(image)
             assert _image_facts(client, image) == EXPECTED
-        one = client.images.commit(cid, changes="ENV MODE=prod").id
+        one = client.containers.commit(cid, changes="ENV MODE=prod").id  # the same call
         assert one
         made.append(one)
         assert _image_facts(client, one)[0] == ["MODE=prod"]
