@@ -77,7 +77,7 @@ if TYPE_CHECKING:
     )
     from engineapi._timeouts import Timeouts
     from engineapi.api._operations import OPERATIONS
-    from engineapi.api.containers import PathStat, RunResult
+    from engineapi.api.containers import PathStat, PortMapping, RunResult
     from engineapi.api.exec import ExecResult
     from engineapi.api.system import PingResult
     from engineapi.config import Endpoint, TLSConfig
@@ -123,6 +123,7 @@ __all__ = [
     "OutputStream",
     "PathStat",
     "PingResult",
+    "PortMapping",
     "PluginNotFound",
     "PoolTimeout",
     "ProgressStream",
@@ -177,6 +178,7 @@ _LAZY = {
     "AsyncWebSocketAttach": "engineapi._async.streams",
     "RunResult": "engineapi.api.containers",
     "PathStat": "engineapi.api.containers",
+    "PortMapping": "engineapi.api.containers",
     "ExecResult": "engineapi.api.exec",
     "PingResult": "engineapi.api.system",
 }

@@ -36,7 +36,7 @@ from engineapi.api import swarm as _swarm
 from engineapi.api import system as _system
 from engineapi.api import tasks as _tasks
 from engineapi.api import volumes as _volumes
-from engineapi.api._call import with_extra_query
+from engineapi.api._call import flow_with_extra_query, with_extra_query
 
 if TYPE_CHECKING:
     import os
@@ -47,9 +47,9 @@ if TYPE_CHECKING:
     from engineapi._async.executor import AsyncExecutor
     from engineapi.api._call import Filters, Platform, QueryValue, Timestamp
     from engineapi.api._shortcuts import Ports
-    from engineapi.api.containers import PathStat, RunResult
+    from engineapi.api.containers import PathStat, PortMapping, RunResult
     from engineapi.api.exec import ExecResult
-    from engineapi.api.images import Body
+    from engineapi.api.images import Body, Changes
     from engineapi.api.system import PingResult
     from engineapi.models import (
         AttestationStatement,
@@ -353,6 +353,39 @@ class AsyncContainers:
             with_extra_query(_containers.changes(id), extra_query)
         )
 
+    async def commit(
+        self,
+        id: str,
+        *,
+        repo: str | None = None,
+        tag: str | None = None,
+        comment: str | None = None,
+        author: str | None = None,
+        pause: bool = True,
+        changes: Changes | None = None,
+        config: ContainerConfig | Mapping[str, Any] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
+    ) -> IDResponse:
+        """Make an image from a container (``docker container commit``) — ``POST /commit``;
+        the same call as `images.commit`. `changes` are Dockerfile instructions (a list, or one
+        string with one a line), as ``docker commit -c``."""
+        return await timed(self._executor, timeout).send(
+            with_extra_query(
+                _containers.commit(
+                    id,
+                    repo=repo,
+                    tag=tag,
+                    comment=comment,
+                    author=author,
+                    pause=pause,
+                    changes=changes,
+                    config=config,
+                ),
+                extra_query,
+            )
+        )
+
     async def copy_from(
         self,
         id: str,
@@ -587,6 +620,26 @@ class AsyncContainers:
         """Freeze every process of a container — ``POST /containers/{id}/pause``."""
         return await timed(self._executor, timeout).send(
             with_extra_query(_containers.pause(id), extra_query)
+        )
+
+    async def port(
+        self,
+        id: str,
+        private_port: str | int | None = None,
+        *,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: Timeouts | float | None = None,
+    ) -> builtins.list[PortMapping]:
+        """The published ports of a container, as ``docker port`` lists them — from
+        ``GET /containers/{id}/json`` (``NetworkSettings.Ports``).
+
+        ``port(id, "80/tcp")`` (or ``80``, ``"80"``: tcp is the default) gives that port's host
+        bindings, ``port(id)`` all of them, sorted by port; ``[]`` when none is published (where
+        the CLI prints an error). ``str(mapping)`` is the CLI's line (``80/tcp -> 0.0.0.0:8080``),
+        ``mapping.host`` its ``0.0.0.0:8080``.
+        """
+        return await timed(self._executor, timeout).send(
+            with_extra_query(_containers.port(id, private_port), extra_query)
         )
 
     async def prune(
@@ -1131,12 +1184,17 @@ class AsyncImages:
         comment: str | None = None,
         author: str | None = None,
         pause: bool = True,
-        changes: str | None = None,
+        changes: Changes | None = None,
         config: ContainerConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
     ) -> IDResponse:
-        """Make an image from a container's changes — ``POST /commit``."""
+        """Make an image from a container's changes (``docker commit``) — ``POST /commit``.
+
+        `changes` are Dockerfile instructions applied to the image's config (``docker commit
+        -c``): ``["ENV MODE=prod", 'CMD ["sh"]']``, or one string; as for `import_image`.
+        `config` is the container configuration to merge into the image's.
+        """
         return await timed(self._executor, timeout).send(
             with_extra_query(
                 _images.commit(
@@ -1161,7 +1219,7 @@ class AsyncImages:
         repo: str | None = None,
         tag: str | None = None,
         message: str | None = None,
-        changes: Sequence[str] | None = None,
+        changes: Changes | None = None,
         platform: str | None = None,
         body: Body | None = None,
         auth: AuthConfig | Mapping[str, Any] | None = None,
@@ -1258,13 +1316,14 @@ class AsyncImages:
         repo: str | None = None,
         tag: str | None = None,
         message: str | None = None,
-        changes: Sequence[str] | None = None,
+        changes: Changes | None = None,
         platform: str | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
     ) -> AsyncProgressStream[CreateImageInfo]:
         """Make an image from a root filesystem tarball (``docker import``) —
-        ``POST /images/create?fromSrc=-``; `changes` are Dockerfile instructions (``CMD ["sh"]``)."""
+        ``POST /images/create?fromSrc=-``; `changes` are Dockerfile instructions (``docker import
+        -c``): ``["ENV MODE=prod", 'CMD ["sh"]']``, or one string; as for `commit`."""
         return AsyncProgressStream(
             timed(self._executor, timeout),
             with_extra_query(
@@ -1750,7 +1809,7 @@ class AsyncExec:
         self,
         id: str,
         *,
-        tty: bool = False,
+        tty: bool | None = None,
         console_size: Sequence[int] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
@@ -1758,8 +1817,11 @@ class AsyncExec:
         """Start an exec and attach to it: output frames, stdin if the exec was created with
         ``attach_stdin`` — ``POST /exec/{id}/start`` (the connection is hijacked).
 
-        `tty` must match the exec's own setting; it decides raw vs multiplexed output on engines
-        older than API 1.42. `console_size` is (height, width).
+        The output is raw bytes for an exec created with ``Tty``, else multiplexed frames: the
+        daemon frames it by the ``Tty`` it is sent here, so it must match the exec's own. Left
+        out (None), the client learns it first (``GET /exec/{id}/json``), or from `id` when it
+        is an `ExecInspectResponse`; give `tty` to spare that request. `console_size` is
+        (height, width).
         """
         return attaching(
             timed(self._executor, timeout),
@@ -1908,9 +1970,12 @@ class AsyncSwarm:
 
     async def update(
         self,
-        spec: SwarmSpec | Mapping[str, Any],
+        spec: SwarmSpec | Mapping[str, Any] | None = None,
         *,
-        version: int,
+        version: int | None = None,
+        labels: Mapping[str, str | None] | None = None,
+        autolock: bool | None = None,
+        task_history_limit: int | None = None,
         rotate_worker_token: bool = False,
         rotate_manager_token: bool = False,
         rotate_manager_unlock_key: bool = False,
@@ -1918,21 +1983,28 @@ class AsyncSwarm:
         timeout: Timeouts | float | None = None,
     ) -> None:
         """Change the swarm's spec (raft, dispatcher, CA, autolock, …) or rotate its tokens —
-        ``POST /swarm/update``.
+        ``POST /swarm/update`` (after ``GET /swarm`` unless the whole `spec` and its `version`
+        are given).
 
-        `version` is the swarm's current ``Version.Index`` (from `inspect`): an update based on
-        a stale version is refused, so concurrent changes are not lost. The spec replaces the
-        whole current one: start from ``inspect().spec``.
+        Partly, as ``docker swarm update``: ``update(autolock=True)``, ``update(labels={"env":
+        "prod"})`` (None removes a label), ``update(task_history_limit=2)``,
+        ``update(rotate_worker_token=True)`` read the swarm, lay the changes over its spec and
+        send it with the version read, retried when refused as "out of sequence". Wholly:
+        ``update(spec, version=…)`` sends `spec` as it is; a `version` you give is never retried.
         """
-        return await timed(self._executor, timeout).send(
-            with_extra_query(
+        return await timed(self._executor, timeout).run_flow(
+            flow_with_extra_query(
                 _swarm.update(
                     spec,
                     version=version,
+                    labels=labels,
+                    autolock=autolock,
+                    task_history_limit=task_history_limit,
                     rotate_worker_token=rotate_worker_token,
                     rotate_manager_token=rotate_manager_token,
                     rotate_manager_unlock_key=rotate_manager_unlock_key,
                 ),
+                "SwarmUpdate",
                 extra_query,
             )
         )
@@ -1994,20 +2066,33 @@ class AsyncNodes:
     async def update(
         self,
         id: str,
-        spec: NodeSpec | Mapping[str, Any],
+        spec: NodeSpec | Mapping[str, Any] | None = None,
         *,
-        version: int,
+        version: int | None = None,
+        availability: str | None = None,
+        role: str | None = None,
+        labels: Mapping[str, str | None] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
     ) -> None:
-        """Change a node's role, availability (``active``, ``pause``, ``drain``) or labels —
-        ``POST /nodes/{id}/update``.
+        """Change a node's availability (``active``, ``pause``, ``drain``), role (``worker``,
+        ``manager``) or labels — ``POST /nodes/{id}/update`` (after ``GET /nodes/{id}`` unless
+        the whole `spec` and its `version` are given).
 
-        `version` is the node's current ``Version.Index``; the spec replaces the whole current
-        one, so start from ``inspect(id).spec``. Draining moves the node's tasks elsewhere.
+        Partly, as ``docker node update``: ``update(id, availability="drain", labels={"zone":
+        "a", "old": None})`` reads the node, lays the changes over its spec (a None label is
+        removed) and sends it with the version it read, retried when refused as "out of
+        sequence". Wholly: ``update(id, spec, version=…)`` sends `spec` as it is; a `version`
+        you give is never retried. Draining moves the node's tasks elsewhere.
         """
-        return await timed(self._executor, timeout).send(
-            with_extra_query(_nodes.update(id, spec, version=version), extra_query)
+        return await timed(self._executor, timeout).run_flow(
+            flow_with_extra_query(
+                _nodes.update(
+                    id, spec, version=version, availability=availability, role=role, labels=labels
+                ),
+                "NodeUpdate",
+                extra_query,
+            )
         )
 
 
@@ -2139,33 +2224,56 @@ class AsyncServices:
     async def update(
         self,
         id: str,
-        spec: ServiceSpec | Mapping[str, Any],
+        spec: ServiceSpec | Mapping[str, Any] | None = None,
         *,
-        version: int,
+        version: int | None = None,
+        image: str | None = None,
+        command: Sequence[str] | str | None = None,
+        env: Mapping[str, str | None] | None = None,
+        labels: Mapping[str, str | None] | None = None,
+        container_labels: Mapping[str, str | None] | None = None,
+        replicas: int | None = None,
+        force: bool = False,
         rollback: str | None = None,
         registry_auth_from: str | None = None,
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
     ) -> ServiceUpdateResponse:
-        """Replace a service's spec (image, env, replicas, …) — ``POST /services/{id}/update``.
+        """Update a service — ``POST /services/{id}/update`` (after ``GET /services/{id}``
+        unless the whole `spec` and its `version` are given).
 
-        `version` is the service's current ``Version.Index`` (from `inspect`): an update based on
-        a stale version is refused. The spec replaces the whole current one: start from
-        ``inspect(id).spec``. ``rollback="previous"`` returns to the previous spec instead (send
-        the current spec with it; `rollback` does both). `registry_auth_from` (``spec`` or
+        Partly, as ``docker service update`` does: ``update("web", image="busybox:1.36",
+        env={"MODE": "prod", "DEBUG": None}, labels={"team": "a"}, replicas=3)`` reads the
+        service, lays the changes over its current spec (a None value removes a variable or a
+        label; `command` replaces the command, `container_labels` are the containers' labels,
+        `force` recreates the tasks), and sends it with the version it read; an update refused
+        as "out of sequence" (someone else updated the service in between) is read and retried.
+
+        Wholly: ``update("web", spec, version=current.version.index)`` sends `spec` as it is
+        (the keywords, if any, laid over it); without `version` the current one is read first.
+        A `version` you give is never retried. ``rollback="previous"`` returns to the previous
+        spec instead (`rollback` does both). `registry_auth_from` (``spec`` or
         ``previous-spec``) picks the credentials kept with the service when no `auth` is given.
         """
-        return await timed(self._executor, timeout).send(
-            with_extra_query(
+        return await timed(self._executor, timeout).run_flow(
+            flow_with_extra_query(
                 _services.update(
                     id,
                     spec,
                     version=version,
+                    image=image,
+                    command=command,
+                    env=env,
+                    labels=labels,
+                    container_labels=container_labels,
+                    replicas=replicas,
+                    force=force,
                     rollback=rollback,
                     registry_auth_from=registry_auth_from,
                     auth=auth,
                 ),
+                "ServiceUpdate",
                 extra_query,
             )
         )
@@ -2324,19 +2432,28 @@ class AsyncSecrets:
     async def update(
         self,
         id: str,
-        spec: SecretSpec | Mapping[str, Any],
+        spec: SecretSpec | Mapping[str, Any] | None = None,
         *,
-        version: int,
+        version: int | None = None,
+        labels: Mapping[str, str | None] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
     ) -> None:
-        """Change a secret's labels (nothing else can change) — ``POST /secrets/{id}/update``.
+        """Change a secret's labels (nothing else can change) — ``POST /secrets/{id}/update``
+        (after ``GET /secrets/{id}`` unless the whole `spec` and its `version` are given).
 
-        `version` is the secret's current ``Version.Index``; send its whole current spec
-        (``inspect(id).spec``) with the new labels.
+        ``update(id, labels={"team": "b", "old": None})`` reads the secret, lays the labels over
+        its own (None removes one) and sends its spec with the version it read, retried when
+        refused as "out of sequence". ``update(id, spec, version=…)`` sends `spec` as it is
+        (its whole current spec, ``inspect(id).spec``, with the new labels); a `version` you give
+        is never retried.
         """
-        return await timed(self._executor, timeout).send(
-            with_extra_query(_secrets.update(id, spec, version=version), extra_query)
+        return await timed(self._executor, timeout).run_flow(
+            flow_with_extra_query(
+                _secrets.update(id, spec, version=version, labels=labels),
+                "SecretUpdate",
+                extra_query,
+            )
         )
 
 
@@ -2418,19 +2535,28 @@ class AsyncConfigs:
     async def update(
         self,
         id: str,
-        spec: ConfigSpec | Mapping[str, Any],
+        spec: ConfigSpec | Mapping[str, Any] | None = None,
         *,
-        version: int,
+        version: int | None = None,
+        labels: Mapping[str, str | None] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
     ) -> None:
-        """Change a config's labels (nothing else can change) — ``POST /configs/{id}/update``.
+        """Change a config's labels (nothing else can change) — ``POST /configs/{id}/update``
+        (after ``GET /configs/{id}`` unless the whole `spec` and its `version` are given).
 
-        `version` is the config's current ``Version.Index``; send its whole current spec
-        (``inspect(id).spec``) with the new labels.
+        ``update(id, labels={"team": "b", "old": None})`` reads the config, lays the labels over
+        its own (None removes one) and sends its spec with the version it read, retried when
+        refused as "out of sequence". ``update(id, spec, version=…)`` sends `spec` as it is
+        (its whole current spec, ``inspect(id).spec``, with the new labels); a `version` you give
+        is never retried.
         """
-        return await timed(self._executor, timeout).send(
-            with_extra_query(_configs.update(id, spec, version=version), extra_query)
+        return await timed(self._executor, timeout).run_flow(
+            flow_with_extra_query(
+                _configs.update(id, spec, version=version, labels=labels),
+                "ConfigUpdate",
+                extra_query,
+            )
         )
 
 

@@ -59,6 +59,7 @@ from engineapi.transports import transport_for
 from engineapi.transports.base import Transport
 
 if TYPE_CHECKING:
+    import ssl
     from typing import Self
 
 __all__ = ["AsyncClient"]
@@ -94,7 +95,7 @@ class AsyncClient(AsyncNamespaces):
         self,
         host: str | None = None,
         *,
-        tls: TLSConfig | bool | None = None,
+        tls: TLSConfig | ssl.SSLContext | bool | None = None,
         version: str | None = None,
         timeout: Timeouts | float | None = None,
         context: str | None = None,
@@ -373,6 +374,10 @@ class AsyncClient(AsyncNamespaces):
             response = await self._open(call, handshake)
             check_accept(key, response.headers)
             return AsyncHijacked(response.hijack())
+        # A body that must name the TTY flag (exec start): learn it whatever the version.
+        probe = call.tty_probe if isinstance(call, HijackCall) and call.tty_in_body else None
+        if isinstance(call, HijackCall) and call.tty is None and probe is not None:
+            call = call.with_tty(await self.send(with_timeout(probe, call.timeouts)))
         tty = await self._known_tty(call) if isinstance(call, HijackCall) else None
         response = await self._open(call, UPGRADE_TCP)
         multiplexed = False

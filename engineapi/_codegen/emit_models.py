@@ -265,7 +265,16 @@ def render_models(registry: Registry) -> dict[str, str]:
     return files
 
 
-_BASE_EXPORTS = ("FieldInfo", "OpenEnum", "OpenIntEnum", "WireModel", "field_info")
+_BASE_EXPORTS = (
+    "FieldInfo",
+    "OpenEnum",
+    "OpenIntEnum",
+    "WireModel",
+    "field_info",
+    "has_key",
+    "is_null",
+    "set_null",
+)
 
 
 def render_package_index(registry: Registry) -> str:

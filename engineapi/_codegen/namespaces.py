@@ -48,6 +48,7 @@ _KINDS = {
     "OutputCall": "output",
     "HijackCall": "attach",
     "Flow": "flow",
+    "OperationFlow": "flow",
     "ExecStreamCall": "exec_stream",
     "RunCall": "run",
     "RunStreamCall": "run_stream",
@@ -84,6 +85,15 @@ class _Method:
         self.kind = kind
         self.item = "RunResult" if kind == "RunCall" else item
 
+    def operation_id(self) -> str:
+        """The operation this method is the method of (`OperationFlow`)."""
+        from engineapi.api._operations import OPERATIONS
+
+        for operation_id, op in OPERATIONS.items():
+            if op.namespace == self.module and op.method_name == self.name:
+                return operation_id
+        raise SystemExit(f"api.{self.module}.{self.name}: an OperationFlow of no operation")
+
     def names(self) -> set[str]:
         """Identifiers the signature mentions, to import them."""
         found: set[str] = set()
@@ -103,7 +113,12 @@ class _Method:
         forwarded = [a.arg for a in [*args.posonlyargs, *args.args]]
         forwarded += [f"{a.arg}={a.arg}" for a in args.kwonlyargs]
         call = f"_{self.module}.{self.name}({', '.join(forwarded)})"
-        if self.kind not in _MULTI_STEP:
+        if self.kind == "OperationFlow":
+            # The flow of one operation (inspect, merge, update): the extra query parameters
+            # go with that operation's requests only.
+            args = _with_extra_query(args)
+            call = f"flow_with_extra_query({call}, {self.operation_id()!r}, extra_query)"
+        elif self.kind not in _MULTI_STEP:
             # Every single-call method takes query parameters the specs do not know.
             args = _with_extra_query(args)
             call = f"with_extra_query({call}, extra_query)"
@@ -122,7 +137,7 @@ class _Method:
         elif self.kind == "StreamCall":
             head = f"    def {self.name}({params}) -> AsyncItemStream[{self.item}]:"
             body = f"        return AsyncItemStream({executor}, {call})"
-        elif self.kind == "Flow":
+        elif self.kind in ("Flow", "OperationFlow"):
             head = f"    async def {self.name}({params}) -> {self.item}:"
             body = f"        return await {executor}.run_flow({call})"
         elif self.kind == "WebSocketCall":
@@ -295,7 +310,7 @@ from engineapi._async.streams import (
 )
 from engineapi._async.executor import timed
 from engineapi._timeouts import Timeouts
-from engineapi.api._call import with_extra_query
+from engineapi.api._call import flow_with_extra_query, with_extra_query
 {module_imports}
 
 if TYPE_CHECKING:

@@ -61,6 +61,7 @@ from engineapi.transports import transport_for
 from engineapi.transports.base import Transport
 
 if TYPE_CHECKING:
+    import ssl
     from typing import Self
 
 __all__ = ["Client"]
@@ -96,7 +97,7 @@ class Client(Namespaces):
         self,
         host: str | None = None,
         *,
-        tls: TLSConfig | bool | None = None,
+        tls: TLSConfig | ssl.SSLContext | bool | None = None,
         version: str | None = None,
         timeout: Timeouts | float | None = None,
         context: str | None = None,
@@ -373,6 +374,10 @@ class Client(Namespaces):
             response = self._open(call, handshake)
             check_accept(key, response.headers)
             return Hijacked(response.hijack())
+        # A body that must name the TTY flag (exec start): learn it whatever the version.
+        probe = call.tty_probe if isinstance(call, HijackCall) and call.tty_in_body else None
+        if isinstance(call, HijackCall) and call.tty is None and probe is not None:
+            call = call.with_tty(self.send(with_timeout(probe, call.timeouts)))
         tty = self._known_tty(call) if isinstance(call, HijackCall) else None
         response = self._open(call, UPGRADE_TCP)
         multiplexed = False

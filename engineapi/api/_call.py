@@ -357,9 +357,30 @@ class OutputCall(Call[bytes]):
 
 
 class HijackCall(OutputCall):
-    """A request that takes the connection over (attach, exec start): a duplex stream."""
+    """A request that takes the connection over (attach, exec start): a duplex stream.
 
-    __slots__ = ()
+    `tty_in_body`: the JSON body carries the TTY flag too (exec start: the daemon frames the
+    output by the flag it is sent, not by the exec's own). When `tty` is None the client then
+    always runs `tty_probe` first and sends `with_tty` of its answer.
+    """
+
+    __slots__ = ("tty_in_body",)
+
+    def __init__(
+        self, operation_id: str, /, *path_args: object, tty_in_body: bool = False, **kwargs: Any
+    ) -> None:
+        super().__init__(operation_id, *path_args, **kwargs)
+        self.tty_in_body = tty_in_body
+
+    def with_tty(self, tty: bool) -> HijackCall:
+        """A copy of this call for a known TTY flag (in the body too, with `tty_in_body`)."""
+        copied = copy.copy(self)
+        copied.tty = tty
+        if self.tty_in_body and isinstance(self.body, bytes):
+            body = json.loads(self.body)
+            body["Tty"] = tty
+            copied.body = json.dumps(body, separators=(",", ":")).encode()
+        return copied
 
 
 class Pause:
@@ -377,6 +398,45 @@ class Pause:
 #: step the daemon refuses throws its `DaemonError` into the generator. The clients drive it
 #: with their own I/O.
 Flow = Generator["Call[Any] | Pause", Any, T]
+
+#: A `Flow` that is the method of one operation (``services.update``: inspect, merge,
+#: update): its client method also takes ``extra_query=``, sent with that operation's
+#: requests only (`flow_with_extra_query`).
+OperationFlow = Generator["Call[Any] | Pause", Any, T]
+
+
+def flow_with_extra_query(
+    flow: Flow[T], operation_id: str, extra: Mapping[str, QueryValue] | None
+) -> Flow[T]:
+    """`flow`, its `operation_id` steps sent with the query parameters `extra` (see
+    `with_extra_query`); the other steps (an inspect before) unchanged."""
+    if not extra:
+        return flow
+    return _steps_with_extra_query(flow, operation_id, extra)
+
+
+def _steps_with_extra_query(
+    flow: Flow[T], operation_id: str, extra: Mapping[str, QueryValue]
+) -> Flow[T]:
+    from engineapi.errors import DaemonError
+
+    result: Any = None
+    error: DaemonError | None = None
+    try:
+        while True:
+            try:
+                step = flow.send(result) if error is None else flow.throw(error)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            error = None
+            if isinstance(step, Call) and step.operation_id == operation_id:
+                step = with_extra_query(step, extra)
+            try:
+                result = yield step
+            except DaemonError as exc:  # what the driver throws in: the flow's to handle
+                error, result = exc, None
+    finally:
+        flow.close()
 
 
 def to_body(value: Any, model: type[WireModel] | None = None) -> Any:

@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from engineapi import models
-from engineapi.api._call import Call, Filters, Reply, decode_list, encode_filters
+from engineapi.api._call import Call, Filters, OperationFlow, Reply, decode_list, encode_filters
+from engineapi.api._update import merge_labels, own, single, spec_of, updated, version_of
 from engineapi.api.secrets import decode_id, spec_body
 
 if TYPE_CHECKING:
@@ -73,19 +74,39 @@ def inspect(id: str) -> Call[Config]:
     return Call("ConfigInspect", id, decode=lambda r: models.Config.from_wire(r.json()))
 
 
-def update(id: str, spec: ConfigSpec | Mapping[str, Any], *, version: int) -> Call[None]:
-    """Change a config's labels (nothing else can change) — ``POST /configs/{id}/update``.
+def update(
+    id: str,
+    spec: ConfigSpec | Mapping[str, Any] | None = None,
+    *,
+    version: int | None = None,
+    labels: Mapping[str, str | None] | None = None,
+) -> OperationFlow[None]:
+    """Change a config's labels (nothing else can change) — ``POST /configs/{id}/update``
+    (after ``GET /configs/{id}`` unless the whole `spec` and its `version` are given).
 
-    `version` is the config's current ``Version.Index``; send its whole current spec
-    (``inspect(id).spec``) with the new labels.
+    ``update(id, labels={"team": "b", "old": None})`` reads the config, lays the labels over
+    its own (None removes one) and sends its spec with the version it read, retried when
+    refused as "out of sequence". ``update(id, spec, version=…)`` sends `spec` as it is
+    (its whole current spec, ``inspect(id).spec``, with the new labels); a `version` you give
+    is never retried.
     """
-    return Call(
-        "ConfigUpdate",
-        id,
-        query={"version": version},
-        json_body=spec_body(spec, model=models.ConfigSpec),
-        decode=_none,
-    )
+    if spec is not None:
+        given = own(spec_body(spec, model=models.ConfigSpec))
+        if labels is None and version is not None:
+            return single(_update_call(id, given, version))
+
+    def make(current: Any) -> Call[None]:
+        body = own(given) if spec is not None else spec_of(current)
+        if labels is not None:
+            body["Labels"] = merge_labels(body.get("Labels"), labels, "labels")
+        at = version if version is not None else version_of(current)
+        return _update_call(id, body, at)
+
+    return updated(inspect(id), make, retry=version is None)
+
+
+def _update_call(id: str, body: Any, version: int) -> Call[None]:
+    return Call("ConfigUpdate", id, query={"version": version}, json_body=body, decode=_none)
 
 
 def delete(id: str) -> Call[None]:

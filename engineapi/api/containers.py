@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import builtins
 import json
+import re
 from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Self
 
@@ -32,12 +33,21 @@ from engineapi.api._call import (
 from engineapi.api._cliconfig import CliConfigNeeded
 from engineapi.api._shortcuts import Ports, apply_shortcuts
 from engineapi.archive.local import TarOfPath, fspath
-from engineapi.errors import ConfigError, Conflict, DaemonError, InvalidArgument, NotFound
+from engineapi.errors import (
+    ConfigError,
+    Conflict,
+    DaemonError,
+    InvalidArgument,
+    NotFound,
+    RemoteProtocolError,
+)
 
 if TYPE_CHECKING:
     import os
 
+    from engineapi.api.images import Changes
     from engineapi.models import (
+        ContainerConfig,
         ContainerCreateRequest,
         ContainerCreateResponse,
         ContainerInspectResponse,
@@ -49,11 +59,13 @@ if TYPE_CHECKING:
         ContainerUpdateResponse,
         ContainerWaitResponse,
         FilesystemChange,
+        IDResponse,
     )
 
 __all__ = [
     "PULL_POLICIES",
     "PathStat",
+    "PortMapping",
     "Ports",
     "RunCall",
     "RunResult",
@@ -62,6 +74,7 @@ __all__ = [
     "attach",
     "attach_websocket",
     "changes",
+    "commit",
     "copy_from",
     "copy_to",
     "create",
@@ -73,6 +86,7 @@ __all__ = [
     "list",
     "logs",
     "pause",
+    "port",
     "prune",
     "put_archive",
     "rename",
@@ -215,6 +229,100 @@ def inspect(id: str, *, size: bool = False) -> Call[ContainerInspectResponse]:
         id,
         query={"size": size or None},
         decode=lambda r: models.ContainerInspectResponse.from_wire(r.json()),
+    )
+
+
+@attrs.frozen
+class PortMapping:
+    """One published port, as a line of ``docker port``: `private_port` (``"80/tcp"``) is
+    reachable on the host at `host_ip`:`host_port` (``str()`` gives the CLI's line)."""
+
+    private_port: str
+    host_ip: str
+    host_port: int
+
+    @property
+    def host(self) -> str:
+        """``host_ip:host_port``, brackets around an IPv6 address (``[::]:8080``)."""
+        ip = f"[{self.host_ip}]" if ":" in self.host_ip else self.host_ip
+        return f"{ip}:{self.host_port}"
+
+    def __str__(self) -> str:
+        return f"{self.private_port} -> {self.host}"
+
+
+def _port_order(key: str) -> tuple[int, str]:
+    number, _, protocol = key.partition("/")
+    return (int(number) if number.isdigit() else -1, protocol)
+
+
+def _port_mappings(reply: Reply, private_port: str | None) -> builtins.list[PortMapping]:
+    settings = reply.json().get("NetworkSettings") or {}
+    ports = settings.get("Ports") or {}
+    if not isinstance(ports, Mapping):
+        raise RemoteProtocolError(f"NetworkSettings.Ports is not an object: {ports!r}")
+    found = []
+    for key in sorted(ports, key=_port_order):
+        if private_port is not None and key != private_port:
+            continue
+        for binding in ports[key] or ():  # null: exposed, not published
+            host_port = str(binding.get("HostPort") or "")
+            if host_port.isdigit():
+                found.append(PortMapping(key, binding.get("HostIp") or "", int(host_port)))
+    return found
+
+
+def port(id: str, private_port: str | int | None = None) -> Call[builtins.list[PortMapping]]:
+    """The published ports of a container, as ``docker port`` lists them — from
+    ``GET /containers/{id}/json`` (``NetworkSettings.Ports``).
+
+    ``port(id, "80/tcp")`` (or ``80``, ``"80"``: tcp is the default) gives that port's host
+    bindings, ``port(id)`` all of them, sorted by port; ``[]`` when none is published (where
+    the CLI prints an error). ``str(mapping)`` is the CLI's line (``80/tcp -> 0.0.0.0:8080``),
+    ``mapping.host`` its ``0.0.0.0:8080``.
+    """
+    key: str | None = None
+    if private_port is not None:
+        if isinstance(private_port, bool) or not isinstance(private_port, str | int):
+            raise InvalidArgument(
+                f"private_port must be a port such as '80/tcp' or 80, not {private_port!r}",
+                argument="private_port",
+            )
+        key = str(private_port)
+        if not re.fullmatch(r"\d+(/(tcp|udp|sctp))?", key):
+            raise InvalidArgument(
+                f"private_port: {private_port!r} is not a container port ('80', '80/tcp', "
+                "'53/udp')",
+                argument="private_port",
+            )
+        if "/" not in key:
+            key += "/tcp"
+    return Call("ContainerInspect", id, decode=lambda r: _port_mappings(r, key))
+
+
+def commit(
+    id: str,
+    *,
+    repo: str | None = None,
+    tag: str | None = None,
+    comment: str | None = None,
+    author: str | None = None,
+    pause: bool = True,
+    changes: Changes | None = None,
+    config: ContainerConfig | Mapping[str, Any] | None = None,
+) -> Call[IDResponse]:
+    """Make an image from a container (``docker container commit``) — ``POST /commit``;
+    the same call as `images.commit`. `changes` are Dockerfile instructions (a list, or one
+    string with one a line), as ``docker commit -c``."""
+    return _images.commit(
+        id,
+        repo=repo,
+        tag=tag,
+        comment=comment,
+        author=author,
+        pause=pause,
+        changes=changes,
+        config=config,
     )
 
 

@@ -51,14 +51,32 @@ def create(container: str, config: ExecConfig | Mapping[str, Any]) -> Call[IDRes
 _DETACH_KEYS = CliConfigNeeded(detach_keys_body=True)
 
 
-def start(id: str, *, tty: bool = False, console_size: Sequence[int] | None = None) -> HijackCall:
+def _exec_tty(reply: Reply) -> bool:
+    return bool((reply.json().get("ProcessConfig") or {}).get("tty"))
+
+
+def _known_tty(exec: object) -> bool | None:
+    """The TTY flag an exec object carries (an `ExecInspectResponse`), if any."""
+    process = getattr(exec, "process_config", None)
+    tty = getattr(process, "tty", None)
+    return tty if isinstance(tty, bool) else None
+
+
+def start(
+    id: str, *, tty: bool | None = None, console_size: Sequence[int] | None = None
+) -> HijackCall:
     """Start an exec and attach to it: output frames, stdin if the exec was created with
     ``attach_stdin`` — ``POST /exec/{id}/start`` (the connection is hijacked).
 
-    `tty` must match the exec's own setting; it decides raw vs multiplexed output on engines
-    older than API 1.42. `console_size` is (height, width).
+    The output is raw bytes for an exec created with ``Tty``, else multiplexed frames: the
+    daemon frames it by the ``Tty`` it is sent here, so it must match the exec's own. Left
+    out (None), the client learns it first (``GET /exec/{id}/json``), or from `id` when it
+    is an `ExecInspectResponse`; give `tty` to spare that request. `console_size` is
+    (height, width).
     """
-    body: dict[str, Any] = {"Detach": False, "Tty": tty}
+    if tty is None:
+        tty = _known_tty(id)
+    body: dict[str, Any] = {"Detach": False, "Tty": bool(tty)}
     if console_size is not None:
         body["ConsoleSize"] = list(console_size)
     return HijackCall(
@@ -66,6 +84,8 @@ def start(id: str, *, tty: bool = False, console_size: Sequence[int] | None = No
         id,
         json_body=body,
         tty=tty,
+        tty_probe=None if tty is not None else Call("ExecInspect", id, decode=_exec_tty),
+        tty_in_body=True,
         response_timeout=None,
     )
 

@@ -23,6 +23,7 @@ from engineapi.api._call import (
 from engineapi.api._cliconfig import CliConfigNeeded
 from engineapi.archive.local import BuildContextDir, fspath, is_path
 from engineapi.config.auth import CredentialsNeeded, registry_auth_value, registry_config_value
+from engineapi.errors import InvalidArgument
 
 if TYPE_CHECKING:
     import os
@@ -128,6 +129,41 @@ def list(
     )
 
 
+#: Dockerfile instructions applied to an image made by commit or import (``docker commit
+#: -c``, ``docker import -c``): a list of them, or one string (newlines may separate several).
+Changes = Sequence[str] | str
+
+
+def changes_query(changes: Changes | None) -> builtins.list[str] | None:
+    """`changes` as the daemon reads them — and the docker CLI sends them — for commit and
+    import alike: the ``changes`` parameter repeated, one instruction each."""
+    if changes is None:
+        return None
+    items = _instructions(changes) if isinstance(changes, str) else changes
+    if not isinstance(items, Sequence) or not all(isinstance(item, str) for item in items):
+        raise InvalidArgument(
+            "changes must be a Dockerfile instruction (a string) or a list of them, "
+            f"not {changes!r}",
+            argument="changes",
+        )
+    return [item for item in items if item.strip()] or None
+
+
+def _instructions(text: str) -> builtins.list[str]:
+    """One instruction per line (a line ending in ``\\`` continues on the next): Docker
+    would parse the whole text, but Podman reads one instruction per parameter."""
+    items: builtins.list[str] = []
+    pending = ""
+    for line in text.splitlines():
+        pending = f"{pending}\n{line}" if pending else line
+        if not line.endswith("\\"):
+            items.append(pending)
+            pending = ""
+    if pending:
+        items.append(pending)
+    return items
+
+
 def create(
     *,
     from_image: str | None = None,
@@ -135,7 +171,7 @@ def create(
     repo: str | None = None,
     tag: str | None = None,
     message: str | None = None,
-    changes: Sequence[str] | None = None,
+    changes: Changes | None = None,
     platform: str | None = None,
     body: Body | None = None,
     auth: AuthConfig | Mapping[str, Any] | None = None,
@@ -165,7 +201,7 @@ def _create(
     repo: str | None = None,
     tag: str | None = None,
     message: str | None = None,
-    changes: Sequence[str] | None = None,
+    changes: Changes | None = None,
     platform: str | None = None,
     body: Body | None = None,
     auth: AuthConfig | Mapping[str, Any] | None = None,
@@ -179,7 +215,7 @@ def _create(
             "repo": repo,
             "tag": tag,
             "message": message,
-            "changes": builtins.list(changes) if changes else None,
+            "changes": changes_query(changes),
             "platform": platform,
         },
         headers=registry_auth_header(auth)
@@ -222,11 +258,12 @@ def import_image(
     repo: str | None = None,
     tag: str | None = None,
     message: str | None = None,
-    changes: Sequence[str] | None = None,
+    changes: Changes | None = None,
     platform: str | None = None,
 ) -> ProgressCall[CreateImageInfo]:
     """Make an image from a root filesystem tarball (``docker import``) —
-    ``POST /images/create?fromSrc=-``; `changes` are Dockerfile instructions (``CMD ["sh"]``)."""
+    ``POST /images/create?fromSrc=-``; `changes` are Dockerfile instructions (``docker import
+    -c``): ``["ENV MODE=prod", 'CMD ["sh"]']``, or one string; as for `commit`."""
     return create(
         from_src="-",
         repo=repo,
@@ -381,10 +418,15 @@ def commit(
     comment: str | None = None,
     author: str | None = None,
     pause: bool = True,
-    changes: str | None = None,
+    changes: Changes | None = None,
     config: ContainerConfig | Mapping[str, Any] | None = None,
 ) -> Call[IDResponse]:
-    """Make an image from a container's changes — ``POST /commit``."""
+    """Make an image from a container's changes (``docker commit``) — ``POST /commit``.
+
+    `changes` are Dockerfile instructions applied to the image's config (``docker commit
+    -c``): ``["ENV MODE=prod", 'CMD ["sh"]']``, or one string; as for `import_image`.
+    `config` is the container configuration to merge into the image's.
+    """
     return Call(
         "ImageCommit",
         query={
@@ -394,7 +436,7 @@ def commit(
             "comment": comment,
             "author": author,
             "pause": pause,
-            "changes": changes,
+            "changes": changes_query(changes),
         },
         json_body=to_body(config, models.ContainerConfig) if config is not None else {},
         decode=lambda r: models.IDResponse.from_wire(r.json()),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from engineapi import models
@@ -11,6 +11,7 @@ from engineapi.api._call import (
     Call,
     Filters,
     Flow,
+    OperationFlow,
     OutputCall,
     Reply,
     Timestamp,
@@ -19,7 +20,18 @@ from engineapi.api._call import (
     encode_timestamp,
     to_body,
 )
+from engineapi.api._shortcuts import command_list
+from engineapi.api._update import (
+    merge_env,
+    merge_labels,
+    own,
+    single,
+    spec_of,
+    updated,
+    version_of,
+)
 from engineapi.api.images import registry_auth_header
+from engineapi.errors import InvalidArgument
 
 if TYPE_CHECKING:
     from engineapi.models import (
@@ -102,23 +114,14 @@ def delete(id: str) -> Call[None]:
     return Call("ServiceDelete", id, decode=_none)
 
 
-def update(
+def _update_call(
     id: str,
-    spec: ServiceSpec | Mapping[str, Any],
-    *,
+    spec: Any,
     version: int,
-    rollback: str | None = None,
-    registry_auth_from: str | None = None,
-    auth: AuthConfig | Mapping[str, Any] | None = None,
+    rollback: str | None,
+    registry_auth_from: str | None,
+    auth: AuthConfig | Mapping[str, Any] | None,
 ) -> Call[ServiceUpdateResponse]:
-    """Replace a service's spec (image, env, replicas, …) — ``POST /services/{id}/update``.
-
-    `version` is the service's current ``Version.Index`` (from `inspect`): an update based on
-    a stale version is refused. The spec replaces the whole current one: start from
-    ``inspect(id).spec``. ``rollback="previous"`` returns to the previous spec instead (send
-    the current spec with it; `rollback` does both). `registry_auth_from` (``spec`` or
-    ``previous-spec``) picks the credentials kept with the service when no `auth` is given.
-    """
     return Call(
         "ServiceUpdate",
         id,
@@ -128,9 +131,98 @@ def update(
             "rollback": rollback,
         },
         headers=registry_auth_header(auth) if auth is not None else (),
-        json_body=to_body(spec, models.ServiceSpec),
+        json_body=spec,
         decode=lambda r: models.ServiceUpdateResponse.from_wire(r.json()),
     )
+
+
+def _merged(
+    id: str,
+    spec: dict[str, Any],
+    image: str | None,
+    command: Sequence[str] | str | None,
+    env: Mapping[str, str | None] | None,
+    labels: Mapping[str, str | None] | None,
+    container_labels: Mapping[str, str | None] | None,
+    replicas: int | None,
+    force: bool,
+) -> dict[str, Any]:
+    """`spec` (a wire dict of our own) with the partial changes laid over it."""
+    template = spec.setdefault("TaskTemplate", {})
+    container = template.setdefault("ContainerSpec", {})
+    if image is not None:
+        container["Image"] = image
+    if command is not None:
+        container["Command"] = command_list(command)
+    if env is not None:
+        container["Env"] = merge_env(container.get("Env"), env)
+    if container_labels is not None:
+        container["Labels"] = merge_labels(
+            container.get("Labels"), container_labels, "container_labels"
+        )
+    if labels is not None:
+        spec["Labels"] = merge_labels(spec.get("Labels"), labels, "labels")
+    if replicas is not None:
+        mode = spec.get("Mode") or {}
+        if "Replicated" not in mode and mode:
+            raise InvalidArgument(
+                f"service {id} is not replicated (mode {sorted(mode)}): cannot set replicas",
+                argument="replicas",
+            )
+        replicated = dict(mode.get("Replicated") or {})
+        replicated["Replicas"] = replicas
+        spec["Mode"] = {**mode, "Replicated": replicated}
+    if force:  # ``docker service update --force``: tasks are recreated even if unchanged
+        template["ForceUpdate"] = int(template.get("ForceUpdate") or 0) + 1
+    return spec
+
+
+def update(
+    id: str,
+    spec: ServiceSpec | Mapping[str, Any] | None = None,
+    *,
+    version: int | None = None,
+    image: str | None = None,
+    command: Sequence[str] | str | None = None,
+    env: Mapping[str, str | None] | None = None,
+    labels: Mapping[str, str | None] | None = None,
+    container_labels: Mapping[str, str | None] | None = None,
+    replicas: int | None = None,
+    force: bool = False,
+    rollback: str | None = None,
+    registry_auth_from: str | None = None,
+    auth: AuthConfig | Mapping[str, Any] | None = None,
+) -> OperationFlow[ServiceUpdateResponse]:
+    """Update a service — ``POST /services/{id}/update`` (after ``GET /services/{id}``
+    unless the whole `spec` and its `version` are given).
+
+    Partly, as ``docker service update`` does: ``update("web", image="busybox:1.36",
+    env={"MODE": "prod", "DEBUG": None}, labels={"team": "a"}, replicas=3)`` reads the
+    service, lays the changes over its current spec (a None value removes a variable or a
+    label; `command` replaces the command, `container_labels` are the containers' labels,
+    `force` recreates the tasks), and sends it with the version it read; an update refused
+    as "out of sequence" (someone else updated the service in between) is read and retried.
+
+    Wholly: ``update("web", spec, version=current.version.index)`` sends `spec` as it is
+    (the keywords, if any, laid over it); without `version` the current one is read first.
+    A `version` you give is never retried. ``rollback="previous"`` returns to the previous
+    spec instead (`rollback` does both). `registry_auth_from` (``spec`` or
+    ``previous-spec``) picks the credentials kept with the service when no `auth` is given.
+    """
+    partial = (image, command, env, labels, container_labels, replicas)
+    changes = any(value is not None for value in partial) or force
+    if spec is not None:
+        given = own(to_body(spec, models.ServiceSpec))
+        if not changes and version is not None:
+            return single(_update_call(id, given, version, rollback, registry_auth_from, auth))
+
+    def make(current: Any) -> Call[ServiceUpdateResponse]:
+        body = own(given) if spec is not None else spec_of(current)
+        body = _merged(id, body, image, command, env, labels, container_labels, replicas, force)
+        at = version if version is not None else version_of(current)
+        return _update_call(id, body, at, rollback, registry_auth_from, auth)
+
+    return updated(inspect(id), make, retry=version is None)
 
 
 def rollback(id: str) -> Flow[ServiceUpdateResponse]:
@@ -138,8 +230,8 @@ def rollback(id: str) -> Flow[ServiceUpdateResponse]:
     ``GET /services/{id}`` for the version and spec, then ``POST /services/{id}/update``
     with ``rollback=previous``."""
     service: Any = yield inspect(id)
-    result: ServiceUpdateResponse = yield update(
-        id, service.spec, version=service.version.index, rollback="previous"
+    result: ServiceUpdateResponse = yield _update_call(
+        id, spec_of(service), version_of(service), "previous", None, None
     )
     return result
 
@@ -153,7 +245,9 @@ def scale(id: str, replicas: int) -> Flow[ServiceUpdateResponse]:
     if "Replicated" not in mode and mode:
         raise ValueError(f"service {id} is not replicated (mode {sorted(mode)}): cannot scale")
     spec["Mode"] = {"Replicated": {"Replicas": replicas}}
-    result: ServiceUpdateResponse = yield update(id, spec, version=service.version.index)
+    result: ServiceUpdateResponse = yield _update_call(
+        id, spec, version_of(service), None, None, None
+    )
     return result
 
 

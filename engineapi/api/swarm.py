@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from engineapi import models
-from engineapi.api._call import Call, Reply, to_body
+from engineapi.api._call import Call, OperationFlow, Reply, to_body
+from engineapi.api._update import merge_labels, own, single, spec_of, updated, version_of
 
 if TYPE_CHECKING:
     from engineapi.models import (
@@ -100,31 +101,54 @@ def leave(*, force: bool = False) -> Call[None]:
 
 
 def update(
-    spec: SwarmSpec | Mapping[str, Any],
+    spec: SwarmSpec | Mapping[str, Any] | None = None,
     *,
-    version: int,
+    version: int | None = None,
+    labels: Mapping[str, str | None] | None = None,
+    autolock: bool | None = None,
+    task_history_limit: int | None = None,
     rotate_worker_token: bool = False,
     rotate_manager_token: bool = False,
     rotate_manager_unlock_key: bool = False,
-) -> Call[None]:
+) -> OperationFlow[None]:
     """Change the swarm's spec (raft, dispatcher, CA, autolock, …) or rotate its tokens —
-    ``POST /swarm/update``.
+    ``POST /swarm/update`` (after ``GET /swarm`` unless the whole `spec` and its `version`
+    are given).
 
-    `version` is the swarm's current ``Version.Index`` (from `inspect`): an update based on
-    a stale version is refused, so concurrent changes are not lost. The spec replaces the
-    whole current one: start from ``inspect().spec``.
+    Partly, as ``docker swarm update``: ``update(autolock=True)``, ``update(labels={"env":
+    "prod"})`` (None removes a label), ``update(task_history_limit=2)``,
+    ``update(rotate_worker_token=True)`` read the swarm, lay the changes over its spec and
+    send it with the version read, retried when refused as "out of sequence". Wholly:
+    ``update(spec, version=…)`` sends `spec` as it is; a `version` you give is never retried.
     """
-    return Call(
-        "SwarmUpdate",
-        query={
-            "version": version,
-            "rotateWorkerToken": rotate_worker_token or None,
-            "rotateManagerToken": rotate_manager_token or None,
-            "rotateManagerUnlockKey": rotate_manager_unlock_key or None,
-        },
-        json_body=to_body(spec, models.SwarmSpec),
-        decode=_none,
-    )
+    changes = labels is not None or autolock is not None or task_history_limit is not None
+    rotate = {
+        "rotateWorkerToken": rotate_worker_token or None,
+        "rotateManagerToken": rotate_manager_token or None,
+        "rotateManagerUnlockKey": rotate_manager_unlock_key or None,
+    }
+    if spec is not None:
+        given = own(to_body(spec, models.SwarmSpec))
+        if not changes and version is not None:
+            return single(_update_call(given, version, rotate))
+
+    def make(current: Any) -> Call[None]:
+        body = own(given) if spec is not None else spec_of(current)
+        if labels is not None:
+            body["Labels"] = merge_labels(body.get("Labels"), labels, "labels")
+        if autolock is not None:
+            body.setdefault("EncryptionConfig", {})["AutoLockManagers"] = autolock
+        if task_history_limit is not None:
+            orchestration = body.setdefault("Orchestration", {})
+            orchestration["TaskHistoryRetentionLimit"] = task_history_limit
+        at = version if version is not None else version_of(current)
+        return _update_call(body, at, rotate)
+
+    return updated(inspect(), make, retry=version is None)
+
+
+def _update_call(body: Any, version: int, rotate: Mapping[str, bool | None]) -> Call[None]:
+    return Call("SwarmUpdate", query={"version": version, **rotate}, json_body=body, decode=_none)
 
 
 def unlock_key() -> Call[UnlockKeyResponse]:

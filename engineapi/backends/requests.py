@@ -69,6 +69,14 @@ def _session_for(endpoint: Endpoint, max_connections: int) -> requests.Session:
         return session
     session = requests.Session()
     tls = endpoint.tls
+    if tls is not None and tls.context is not None:
+        # requests takes paths; urllib3 would rewrite a given context's verification.
+        raise ConfigError(
+            "the requests backend takes TLS material as paths (TLSConfig(ca_cert=…, "
+            "client_cert=…, client_key=…)), not a ready ssl.SSLContext: use the built-in or "
+            "the httpx backend for one",
+            source=endpoint.tls_source or endpoint.source,
+        )
     adapter = _TLSNameAdapter(
         tls.server_hostname if tls is not None else None, pool_maxsize=max_connections
     )

@@ -28,6 +28,8 @@ Like the CLI's client, TLS is never used over a Unix socket or an ``ssh://`` con
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 import attrs
 
 from engineapi.config._env import (
@@ -50,7 +52,10 @@ from engineapi.config._host import (
     parse_host,
 )
 from engineapi.config._store import DEFAULT_CONTEXT_NAME, load_context, read_current_context
-from engineapi.config._tls import CA_FILE, TLSConfig
+from engineapi.config._tls import CA_FILE, TLSConfig, is_ssl_context
+
+if TYPE_CHECKING:
+    import ssl
 
 __all__ = ["Endpoint", "resolve_context_name", "resolve_endpoint"]
 
@@ -254,7 +259,8 @@ def _check_types(host: object, tls: object, context: object) -> None:
     does not understand must not quietly speak plaintext."""
     if tls is not None and type(tls) is not bool and not isinstance(tls, TLSConfig):
         raise TypeError(
-            f"tls= takes True, False, None or an engineapi.config.TLSConfig, not "
+            f"tls= takes True, False, None, an engineapi.config.TLSConfig or an "
+            f"ssl.SSLContext, not "
             f"{type(tls).__name__} {tls!r:.60}"
         )
     for name, value in (("host", host), ("context", context)):
@@ -264,7 +270,7 @@ def _check_types(host: object, tls: object, context: object) -> None:
 
 def resolve_endpoint(
     host: str | None = None,
-    tls: TLSConfig | bool | None = None,
+    tls: TLSConfig | ssl.SSLContext | bool | None = None,
     *,
     context: str | None = None,
     environ: Environ | None = None,
@@ -280,7 +286,8 @@ def resolve_endpoint(
     context). True is the CLI's ``--tlsverify``: TLS with verification, using ``ca.pem``,
     ``cert.pem`` and ``key.pem`` from ``DOCKER_CERT_PATH`` (or the named context's store)
     where present, the system trust store otherwise. False turns TLS off. A
-    :class:`TLSConfig` is used as given. An explicit `tls` applies to named contexts too.
+    :class:`TLSConfig` is used as given, and so is an `ssl.SSLContext` (as
+    ``TLSConfig(context=…)``). An explicit `tls` applies to named contexts too.
 
     `environ` is the environment to read (default: the process environment); the files
     read are ``config.json``, the context store and the TLS files, all under
@@ -290,9 +297,11 @@ def resolve_endpoint(
     message names it, says where the name came from and which ``meta.json`` was looked
     for), or TLS turned on by the environment without a ``ca.pem``.
     """
-    _check_types(host, tls, context)
+    wanted = TLSConfig(context=tls) if is_ssl_context(tls) else tls
+    _check_types(host, wanted, context)
+    checked = cast("TLSConfig | bool | None", wanted)
     env = get_environ(environ)
     choice = _choose(host, context, env)
     if choice.name == DEFAULT_CONTEXT_NAME:
-        return _default_endpoint(choice, host, tls, env)
-    return _named_endpoint(choice, tls, env)
+        return _default_endpoint(choice, host, checked, env)
+    return _named_endpoint(choice, checked, env)

@@ -7,7 +7,8 @@ nothing for users of a Unix socket.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+import sys
+from typing import TYPE_CHECKING, TypeGuard
 
 import attrs
 
@@ -27,6 +28,13 @@ class _EncryptedKeyError(Exception):
     pass
 
 
+def is_ssl_context(value: object) -> TypeGuard[ssl.SSLContext]:
+    """Whether *value* is an `ssl.SSLContext`, without importing `ssl` (none exists unless
+    it was imported)."""
+    ssl = sys.modules.get("ssl")
+    return ssl is not None and isinstance(value, ssl.SSLContext)
+
+
 def _refuse_password() -> bytes:
     # OpenSSL asks for a password only for an encrypted key; never prompt on the terminal.
     raise _EncryptedKeyError
@@ -44,6 +52,11 @@ class TLSConfig:
     nor the host name is checked (``DOCKER_TLS`` without ``DOCKER_TLS_VERIFY``, or a context
     created with ``skip-tls-verify=true``). `server_hostname` overrides the name sent in SNI and
     checked against the certificate; None means the host name of the endpoint.
+
+    `context` is a ready `ssl.SSLContext` of your own (certificates from a secrets store or
+    memory, a pinned cipher list, …): it is used as given — its own verification settings
+    and certificates — instead of one built from paths, which must then be left out
+    (``TLSConfig(context=ctx)``, or ``tls=ctx`` for short). `server_hostname` still applies.
     """
 
     ca_cert: str | None = None
@@ -51,6 +64,26 @@ class TLSConfig:
     client_key: str | None = None
     verify: bool = True
     server_hostname: str | None = None
+    context: ssl.SSLContext | None = attrs.field(default=None, kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        if self.context is None:
+            return
+        if not is_ssl_context(self.context):
+            raise TypeError(
+                f"TLSConfig(context=) takes an ssl.SSLContext, not {type(self.context).__name__}"
+            )
+        given = [
+            name
+            for name in ("ca_cert", "client_cert", "client_key")
+            if getattr(self, name) is not None
+        ]
+        if given or not self.verify:
+            what = ", ".join(given) if given else "verify=False"
+            raise ValueError(
+                f"TLSConfig: give a ready ssl.SSLContext or paths, not both ({what} with "
+                "context=): the context's own settings and certificates are used"
+            )
 
     @classmethod
     def from_cert_path(cls, path: str | os.PathLike[str], verify: bool = True) -> TLSConfig:
@@ -85,8 +118,11 @@ class TLSConfig:
         - A client certificate is presented only when both `client_cert` and `client_key`
           are given; encrypted private keys are refused, as by the CLI.
 
-        Unreadable or malformed files raise :class:`ConfigError` naming the file.
+        Unreadable or malformed files raise :class:`ConfigError` naming the file. A given
+        `context` is returned as it is.
         """
+        if self.context is not None:
+            return self.context
         import ssl
 
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)

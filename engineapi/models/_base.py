@@ -126,6 +126,42 @@ def field_info(cls: type[WireModel]) -> Mapping[str, FieldInfo]:
     return info
 
 
+def _null_bit(model: WireModel, name: str) -> tuple[str, int]:
+    """The attribute behind *name* (attribute or wire name) and its bit in ``_wire_nulls``:
+    the codec numbers the wire fields in `field_info` order."""
+    info = field_info(type(model))
+    for index, (attr, facts) in enumerate(info.items()):
+        if name == attr or name == facts.wire:
+            return attr, 1 << index
+    raise AttributeError(f"{type(model).__name__} has no wire field {name!r}")
+
+
+def is_null(model: WireModel, name: str) -> bool:
+    """Whether the key of attribute *name* (or its wire name) arrived as an explicit JSON
+    ``null`` and the attribute is still None: ``to_wire`` writes ``null`` for it.
+
+    The attribute reads None both for an absent key and for a null one; this tells them
+    apart (``has_key`` is true for both a value and a null)."""
+    attr, bit = _null_bit(model, name)
+    return getattr(model, attr) is None and bool(model._wire_nulls & bit)
+
+
+def has_key(model: WireModel, name: str) -> bool:
+    """Whether ``to_wire`` writes the key of attribute *name* (or its wire name): it holds a
+    value, or arrived as an explicit ``null`` (`is_null`). False for an absent key."""
+    attr, bit = _null_bit(model, name)
+    return getattr(model, attr) is not None or bool(model._wire_nulls & bit)
+
+
+def set_null(model: WireModel, name: str) -> None:
+    """Set attribute *name* (or its wire name) to None *and* have ``to_wire`` send an explicit
+    ``null`` for it, as if it had arrived so (assigning None leaves the key out instead,
+    unless it arrived as null)."""
+    attr, bit = _null_bit(model, name)
+    setattr(model, attr, None)
+    object.__setattr__(model, "_wire_nulls", model._wire_nulls | bit)
+
+
 def _build_codec(cls: type) -> None:
     from engineapi.models._codec import Base, build  # on first use: importing stays cheap
 

@@ -633,6 +633,124 @@ def test_drain_and_reactivate_the_node(manager: Client, label: str) -> None:
     manager.services.delete(name)
 
 
+def test_partial_updates_merge_into_the_current_spec(manager: Client, label: str) -> None:
+    """Issue #16: ``update(id, image=…, env=…, labels=…)`` reads, merges and sends with the
+    version; the rest of the spec is kept. A stale version is refused with the words the
+    retry looks for ("update out of sequence")."""
+    name = f"engineapi-partial-{label}"
+    manager.services.create(busybox_service(name, label, replicas=1, env=["FOO=1", "BAR=2"]))
+    before = manager.services.inspect(name)
+    assert before.spec and before.version and before.version.index
+    result = manager.services.update(
+        name,
+        env={"FOO": "2", "BAR": None, "NEW": "x"},
+        labels={"extra": "y"},
+        container_labels={"c": "1"},
+        replicas=2,
+        force=True,
+    )
+    assert result.warnings in (None, [])
+    after = manager.services.inspect(name)
+    assert after.spec and after.spec.task_template and after.spec.mode
+    container = after.spec.task_template.container_spec
+    assert container and container.env == ["FOO=2", "NEW=x"] and container.labels == {"c": "1"}
+    assert after.spec.labels == {"engineapi.test": label, "extra": "y"}
+    assert after.spec.mode.replicated and after.spec.mode.replicated.replicas == 2
+    assert after.spec.task_template.force_update == 1
+    old = before.spec.task_template
+    assert old and old.container_spec
+    assert container.command == old.container_spec.command  # untouched
+    assert after.spec.update_config == before.spec.update_config
+    with pytest.raises(DaemonError, match="update out of sequence"):
+        manager.services.update(name, before.spec, version=before.version.index)
+    manager.services.update(name, image="busybox:latest", labels={"extra": None})
+    latest = manager.services.inspect(name)
+    assert latest.spec and latest.spec.labels == {"engineapi.test": label}
+    manager.services.delete(name)
+
+    secret = manager.secrets.create(
+        name=f"{name}-s", data=b"x", labels={"engineapi.test": label, "a": "1"}
+    ).id
+    config = manager.configs.create(
+        name=f"{name}-c", data="x", labels={"engineapi.test": label, "a": "1"}
+    ).id
+    assert secret and config
+    manager.secrets.update(secret, labels={"a": None, "b": "2"})
+    manager.configs.update(config, labels={"a": "3"})
+    relabeled = manager.secrets.inspect(secret).spec
+    assert relabeled and relabeled.labels == {"engineapi.test": label, "b": "2"}
+    reconfigured = manager.configs.inspect(config).spec
+    assert reconfigured and reconfigured.labels == {"engineapi.test": label, "a": "3"}
+    manager.secrets.delete(secret)
+    manager.configs.delete(config)
+
+    node = manager.nodes.list()[0].id or ""
+    manager.nodes.update(node, availability="pause", labels={"zone": "a"})
+    paused = manager.nodes.inspect(node).spec
+    assert paused and (paused.availability, paused.role) == ("pause", "manager")
+    assert paused.labels == {"zone": "a"}
+    manager.nodes.update(node, availability="active", labels={"zone": None})
+    active = manager.nodes.inspect(node).spec
+    assert active and active.availability == "active" and not active.labels
+
+    swarm = manager.swarm.inspect()
+    assert swarm.join_tokens and swarm.spec and swarm.spec.orchestration
+    manager.swarm.update(labels={"engineapi.test": label}, task_history_limit=3)
+    manager.swarm.update(rotate_worker_token=True)
+    changed = manager.swarm.inspect()
+    assert changed.spec and changed.spec.labels == {"engineapi.test": label}
+    assert changed.spec.orchestration
+    assert changed.spec.orchestration.task_history_retention_limit == 3
+    assert changed.join_tokens and changed.join_tokens.worker != swarm.join_tokens.worker
+    assert changed.join_tokens.manager == swarm.join_tokens.manager
+    assert changed.spec.raft == swarm.spec.raft  # the rest kept
+
+
+async def test_partial_service_update_as_docker_service_update(
+    manager: Client, swarm_engine: Engine, label: str
+) -> None:
+    """The same changes by ``docker service update`` and by ``services.update`` (async
+    client) leave the same spec."""
+    cli, ours = f"engineapi-cli-{label}", f"engineapi-ours-{label}"
+    for name in (cli, ours):
+        manager.services.create(
+            busybox_service(name, label, replicas=1, env=["FOO=1", "BAR=2"], labels={"k": "v"})
+        )
+    swarm_engine.docker(
+        "service", "update", "--detach", "--env-add", "FOO=2", "--env-rm", "BAR",
+        "--env-add", "NEW=x", "--label-add", "extra=y", "--container-label-add", "c=1",
+        "--container-label-rm", "k", "--replicas", "2", "--force", cli,
+    )  # fmt: skip
+    async with AsyncClient(swarm_engine.host) as client:
+        await client.services.update(
+            ours,
+            env={"FOO": "2", "BAR": None, "NEW": "x"},
+            labels={"extra": "y"},
+            container_labels={"c": "1", "k": None},
+            replicas=2,
+            force=True,
+        )
+
+    def facts(name: str) -> tuple[Any, ...]:
+        spec = manager.services.inspect(name).spec
+        assert spec and spec.task_template and spec.task_template.container_spec and spec.mode
+        container = spec.task_template.container_spec
+        assert spec.mode.replicated
+        return (
+            sorted(container.env or []),  # the CLI sorts them; the order means nothing
+            spec.labels,
+            container.labels,
+            container.command,
+            spec.mode.replicated.replicas,
+            spec.task_template.force_update,
+        )
+
+    assert facts(cli) == facts(ours)
+    assert facts(ours)[:2] == (["FOO=2", "NEW=x"], {"engineapi.test": label, "extra": "y"})
+    for name in (cli, ours):
+        manager.services.delete(name)
+
+
 def test_overlay_network_and_cluster_volume_update(manager: Client, label: str) -> None:
     created = manager.networks.create(
         NetworkCreateRequest(

@@ -73,7 +73,7 @@ def test_list_inspect_update_delete(module: Any, kind: str) -> None:
     assert call.path == f"/{kind}"
     assert "filters=%7B%22label%22%3A%5B%22a%3Db%22%5D%7D" in call.target(None)
     assert module.inspect("x y").path == f"/{kind}/x%20y"
-    call = module.update("id1", {"Name": "x", "Labels": {"new": "1"}}, version=12)
+    call = next(module.update("id1", {"Name": "x", "Labels": {"new": "1"}}, version=12))
     assert (call.method, call.path) == ("POST", f"/{kind}/id1/update")
     assert call.target(None).endswith("?version=12")
     assert body_of(call) == {"Name": "x", "Labels": {"new": "1"}}

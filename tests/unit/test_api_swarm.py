@@ -79,10 +79,13 @@ def test_join_leave_update_unlock() -> None:
     assert query_of(swarm.leave()) == {}
     call = swarm.leave(force=True)
     assert query_of(call) == {"force": "1"} and call.response_timeout is None
-    call = swarm.update(SwarmSpec(labels={"a": "b"}), version=10, rotate_worker_token=True)
+    # A full update (spec and version given) is one request: the flow's first step.
+    call = next(swarm.update(SwarmSpec(labels={"a": "b"}), version=10, rotate_worker_token=True))
     assert query_of(call) == {"version": "10", "rotateWorkerToken": "1"}
     assert body_of(call) == {"Labels": {"a": "b"}}
-    call = swarm.update({}, version=3, rotate_manager_token=True, rotate_manager_unlock_key=True)
+    call = next(
+        swarm.update({}, version=3, rotate_manager_token=True, rotate_manager_unlock_key=True)
+    )
     assert query_of(call) == {
         "version": "3",
         "rotateManagerToken": "1",
@@ -98,8 +101,10 @@ def test_nodes() -> None:
     call = nodes.list(filters={"role": ["worker"]})
     assert (call.path, json.loads(query_of(call)["filters"])) == ("/nodes", {"role": ["worker"]})
     assert nodes.inspect("self").path == "/nodes/self"
-    call = nodes.update(
-        "n1", NodeSpec.from_wire({"Role": "worker", "Availability": "drain"}), version=5
+    call = next(
+        nodes.update(
+            "n1", NodeSpec.from_wire({"Role": "worker", "Availability": "drain"}), version=5
+        )
     )
     assert (call.method, call.path, query_of(call)) == (
         "POST",
@@ -124,9 +129,9 @@ def test_services() -> None:
     created = call.decode(reply({"ID": "svc1", "Warnings": None}, 201))
     assert created.id == "svc1"
 
-    call = services.update("web", spec, version=4, rollback="previous")
+    call = next(services.update("web", spec, version=4, rollback="previous"))
     assert query_of(call) == {"version": "4", "rollback": "previous"}
-    call = services.update("web", spec, version=4, registry_auth_from="previous-spec")
+    call = next(services.update("web", spec, version=4, registry_auth_from="previous-spec"))
     assert query_of(call) == {"version": "4", "registryAuthFrom": "previous-spec"}
     answer = call.decode(reply({"Warnings": ["image could not be accessed on a registry"]}))
     assert answer.warnings == ["image could not be accessed on a registry"]
