@@ -198,13 +198,13 @@ class Call(Generic[T]):
                     _check_query(operation_id, checks, query)
                 if optional_query:
                     _check_query(operation_id, checks, optional_query)
-        self.query, self.params = _encode_query(query)
+        self.query, self.params = _encode_query(query) if query else _NO_QUERY
         #: Parameters sent only when the API version in use has them (the client decides).
-        self.optional_query = _encode_query(optional_query)[0]
+        self.optional_query = _encode_query(optional_query)[0] if optional_query else ()
         #: Parameters Podman's compat API reads in another form than Docker (a JSON array
         #: where Docker repeats the key): sent instead of the pairs of `query` with the same
         #: names when the daemon is Podman (the client decides, from its ``/_ping``).
-        self.podman_query = _encode_query(podman_query)[0]
+        self.podman_query = _encode_query(podman_query)[0] if podman_query else ()
         if json_body is not None:
             body = json.dumps(json_body, separators=(",", ":")).encode()
             headers = (*headers, ("Content-Type", "application/json"))
@@ -429,6 +429,8 @@ def _route(operation_id: str, path_args: Sequence[object]) -> tuple[str, str]:
             f"{operation_id!r} is not an operation of the Engine API specs; give method= and path="
         )
     method, template = route
+    if not path_args and "{" not in template:
+        return route  # no placeholder (/_ping, /containers/json): nothing to fill in
     names = _PLACEHOLDER.findall(template)
     if len(names) != len(path_args):
         raise TypeError(
@@ -611,6 +613,9 @@ def _method_name(operation_id: str) -> str:
     if operation is None:
         return operation_id
     return f"{operation.namespace}.{operation.method_name} ({operation_id})"
+
+
+_NO_QUERY: tuple[tuple[tuple[str, str], ...], tuple[str, ...]] = ((), ())
 
 
 def _encode_query(
