@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 from urllib.parse import quote
 
 from engineapi._timeouts import Timeouts
-from engineapi.api._body import check_body
 from engineapi.api._routes import ROUTES
 from engineapi.errors import EngineAPIError, InvalidArgument, RemoteProtocolError
 
@@ -382,6 +381,8 @@ def to_body(value: Any, model: type[WireModel] | None = None) -> Any:
     ``["K=V"]``; see `engineapi.api._body`); a `Raw` mapping is sent as given.
     """
     if model is not None:
+        from engineapi.api._body import check_body  # on first use: not on import
+
         return check_body(value, model)
     to_wire = getattr(value, "to_wire", None)
     if to_wire is not None:

@@ -29,13 +29,13 @@ from engineapi.api._call import (
     encode_timestamp,
     to_body,
 )
-from engineapi.api._shortcuts import Ports, apply_shortcuts
 from engineapi.archive.local import TarOfPath, fspath
 from engineapi.errors import ConfigError, Conflict, DaemonError, InvalidArgument, NotFound
 
 if TYPE_CHECKING:
     import os
 
+    from engineapi.api._shortcuts import Ports
     from engineapi.models import (
         ContainerCreateRequest,
         ContainerCreateResponse,
@@ -195,6 +195,8 @@ def _create_body(
                 argument="image",
             )
         body["Image"] = image
+    from engineapi.api._shortcuts import apply_shortcuts  # on first use: not on import
+
     return apply_shortcuts(body, command=command, **shortcuts)
 
 
@@ -883,3 +885,12 @@ def _remove_quietly(id: str) -> Flow[None]:
         yield delete(id, force=True)
     except DaemonError:
         pass
+
+
+def __getattr__(name: str) -> Any:
+    # `Ports` (the run shortcuts' type) without importing the shortcuts with every client.
+    if name == "Ports":
+        from engineapi.api._shortcuts import Ports
+
+        return Ports
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
