@@ -109,7 +109,12 @@ _SHAPE_ERRORS = (AttributeError, TypeError, KeyError, IndexError, ValueError, Re
 
 def decoded(call: Call[T], reply: Reply) -> T:
     """`call`'s decoder applied to `reply`; whatever the daemon sent, a failure is typed."""
-    return _typed_shape(call, "answer", call.decode, reply)
+    try:  # `_typed_shape`, inlined: every call's reply passes here
+        return call.decode(reply)
+    except EngineAPIError:
+        raise
+    except _SHAPE_ERRORS as exc:
+        raise _shape_error(call, "answer", exc) from exc
 
 
 def decoded_item(call: StreamCall[T], value: Any) -> T:
@@ -123,10 +128,14 @@ def _typed_shape(call: Call[Any], what: str, decode: Callable[[Any], T], value: 
     except EngineAPIError:
         raise
     except _SHAPE_ERRORS as exc:
-        raise RemoteProtocolError(
-            f"{call.operation_id} ({call.method} {call.path}): the daemon's {what} is not "
-            f"the shape the API describes ({type(exc).__name__}: {str(exc)[:200]})"
-        ) from exc
+        raise _shape_error(call, what, exc) from exc
+
+
+def _shape_error(call: Call[Any], what: str, exc: BaseException) -> RemoteProtocolError:
+    return RemoteProtocolError(
+        f"{call.operation_id} ({call.method} {call.path}): the daemon's {what} is not "
+        f"the shape the API describes ({type(exc).__name__}: {str(exc)[:200]})"
+    )
 
 
 class Call(Generic[T]):
