@@ -69,6 +69,7 @@ coverage-api: venv
 
 bench: venv
 	@if [ -z "$$ENGINEAPI_NO_ENGINES" ]; then $(ENGINES) up >/dev/null; fi
+	$(BIN)/python tests/bench/bench_cpu.py
 	$(BIN)/python tests/bench/bench_client.py
 	$(BIN)/python tests/bench/bench_models.py
 	$(BIN)/python tests/bench/bench_logs.py

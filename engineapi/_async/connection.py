@@ -178,6 +178,12 @@ class AsyncResponse:
         connection = self._held[0] if self._held else None
         if connection is None:
             raise LocalProtocolError("the response is closed")
+        # The usual small reply came whole with its head: no events to pull, nothing to wait.
+        body = connection.protocol.take_whole_body()
+        if body is not None:
+            self._done = True
+            await self._release()
+            return body
         pieces: list[bytes] = []
         try:
             while (piece := await connection.receive_body_piece(self._read_timeout)) is not None:

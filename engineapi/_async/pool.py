@@ -62,8 +62,9 @@ class AsyncConnectionPool:
         """Send a request and return once the response head is in."""
         if self._closed:
             raise ClientClosed(CLIENT_CLOSED_CALL)
-        if asyncio.get_running_loop() is not self._loop:  # unasync: remove
-            self._adopt_loop(asyncio.get_running_loop())  # unasync: remove
+        loop = asyncio.get_running_loop()  # unasync: remove
+        if loop is not self._loop:  # unasync: remove
+            self._adopt_loop(loop)  # unasync: remove
         if not await self._slots.acquire(timeouts.pool):
             raise self._pool_timeout(timeouts.pool)
         try:

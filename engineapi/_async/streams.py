@@ -27,7 +27,6 @@ from engineapi.api._call import (
     pull_reference,
 )
 from engineapi.api.containers import RunResult
-from engineapi.archive.tarball import extract_async_stream
 from engineapi.backends.base import AsyncBackendResponse, AsyncDuplex
 from engineapi.errors import (
     EngineAPIError,
@@ -666,6 +665,8 @@ async def websocket(executor: AsyncExecutor, call: Call[Any]) -> AsyncWebSocketA
 
 async def extract(executor: AsyncExecutor, call: ExtractCall) -> builtins.list[str]:
     """Extract a tar response into `call.dest` as it arrives; the extracted paths."""
+    from engineapi.archive.tarball import extract_async_stream  # tarfile: on first use
+
     response = (await executor.open_stream(call)).response
     try:
         return await extract_async_stream(response.iter_bytes(), call.dest)

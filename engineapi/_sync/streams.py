@@ -29,7 +29,6 @@ from engineapi.api._call import (
     pull_reference,
 )
 from engineapi.api.containers import RunResult
-from engineapi.archive.tarball import extract_stream
 from engineapi.backends.base import BackendResponse, Duplex
 from engineapi.errors import (
     EngineAPIError,
@@ -658,6 +657,8 @@ def websocket(executor: Executor, call: Call[Any]) -> WebSocketAttach:
 
 def extract(executor: Executor, call: ExtractCall) -> builtins.list[str]:
     """Extract a tar response into `call.dest` as it arrives; the extracted paths."""
+    from engineapi.archive.tarball import extract_stream  # tarfile: on first use
+
     response = (executor.open_stream(call)).response
     try:
         return extract_stream(response.iter_bytes(), call.dest)

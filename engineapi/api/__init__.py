@@ -5,7 +5,20 @@ these modules (`engineapi._codegen.namespaces`), so a builder's signature and do
 the public method's.
 """
 
-from engineapi.api._body import Raw
+from typing import TYPE_CHECKING, Any
+
 from engineapi.api._call import Call, RawCall, Reply, StreamCall, with_extra_query
 
+if TYPE_CHECKING:
+    from engineapi.api._body import Raw
+
 __all__ = ["Call", "Raw", "RawCall", "Reply", "StreamCall", "with_extra_query"]
+
+
+def __getattr__(name: str) -> Any:
+    # The body checker is imported when first needed, not with every client.
+    if name == "Raw":
+        from engineapi.api._body import Raw
+
+        return Raw
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 from urllib.parse import quote
 
 from engineapi._timeouts import Timeouts
-from engineapi.api._body import check_body
 from engineapi.api._routes import ROUTES
 from engineapi.errors import EngineAPIError, InvalidArgument, RemoteProtocolError
 
@@ -111,7 +110,12 @@ _SHAPE_ERRORS = (AttributeError, TypeError, KeyError, IndexError, ValueError, Re
 
 def decoded(call: Call[T], reply: Reply) -> T:
     """`call`'s decoder applied to `reply`; whatever the daemon sent, a failure is typed."""
-    return _typed_shape(call, "answer", call.decode, reply)
+    try:  # `_typed_shape`, inlined: every call's reply passes here
+        return call.decode(reply)
+    except EngineAPIError:
+        raise
+    except _SHAPE_ERRORS as exc:
+        raise _shape_error(call, "answer", exc) from exc
 
 
 def decoded_item(call: StreamCall[T], value: Any) -> T:
@@ -125,10 +129,14 @@ def _typed_shape(call: Call[Any], what: str, decode: Callable[[Any], T], value: 
     except EngineAPIError:
         raise
     except _SHAPE_ERRORS as exc:
-        raise RemoteProtocolError(
-            f"{call.operation_id} ({call.method} {call.path}): the daemon's {what} is not "
-            f"the shape the API describes ({type(exc).__name__}: {str(exc)[:200]})"
-        ) from exc
+        raise _shape_error(call, what, exc) from exc
+
+
+def _shape_error(call: Call[Any], what: str, exc: BaseException) -> RemoteProtocolError:
+    return RemoteProtocolError(
+        f"{call.operation_id} ({call.method} {call.path}): the daemon's {what} is not "
+        f"the shape the API describes ({type(exc).__name__}: {str(exc)[:200]})"
+    )
 
 
 class Call(Generic[T]):
@@ -201,13 +209,13 @@ class Call(Generic[T]):
                     _check_query(operation_id, checks, query)
                 if optional_query:
                     _check_query(operation_id, checks, optional_query)
-        self.query, self.params = _encode_query(query)
+        self.query, self.params = _encode_query(query) if query else _NO_QUERY
         #: Parameters sent only when the API version in use has them (the client decides).
-        self.optional_query = _encode_query(optional_query)[0]
+        self.optional_query = _encode_query(optional_query)[0] if optional_query else ()
         #: Parameters Podman's compat API reads in another form than Docker (a JSON array
         #: where Docker repeats the key): sent instead of the pairs of `query` with the same
         #: names when the daemon is Podman (the client decides, from its ``/_ping``).
-        self.podman_query = _encode_query(podman_query)[0]
+        self.podman_query = _encode_query(podman_query)[0] if podman_query else ()
         if json_body is not None:
             body = json.dumps(json_body, separators=(",", ":")).encode()
             headers = (*headers, ("Content-Type", "application/json"))
@@ -448,6 +456,8 @@ def to_body(value: Any, model: type[WireModel] | None = None) -> Any:
     ``["K=V"]``; see `engineapi.api._body`); a `Raw` mapping is sent as given.
     """
     if model is not None:
+        from engineapi.api._body import check_body  # on first use: not on import
+
         return check_body(value, model)
     to_wire = getattr(value, "to_wire", None)
     if to_wire is not None:
@@ -495,6 +505,8 @@ def _route(operation_id: str, path_args: Sequence[object]) -> tuple[str, str]:
             f"{operation_id!r} is not an operation of the Engine API specs; give method= and path="
         )
     method, template = route
+    if not path_args and "{" not in template:
+        return route  # no placeholder (/_ping, /containers/json): nothing to fill in
     names = _PLACEHOLDER.findall(template)
     if len(names) != len(path_args):
         raise TypeError(
@@ -677,6 +689,9 @@ def _method_name(operation_id: str) -> str:
     if operation is None:
         return operation_id
     return f"{operation.namespace}.{operation.method_name} ({operation_id})"
+
+
+_NO_QUERY: tuple[tuple[tuple[str, str], ...], tuple[str, ...]] = ((), ())
 
 
 def _encode_query(

@@ -31,7 +31,6 @@ from engineapi.api._call import (
     to_body,
 )
 from engineapi.api._cliconfig import CliConfigNeeded
-from engineapi.api._shortcuts import Ports, apply_shortcuts
 from engineapi.archive.local import TarOfPath, fspath
 from engineapi.errors import (
     ConfigError,
@@ -45,6 +44,7 @@ from engineapi.errors import (
 if TYPE_CHECKING:
     import os
 
+    from engineapi.api._shortcuts import Ports
     from engineapi.api.images import Changes
     from engineapi.models import (
         ContainerConfig,
@@ -219,6 +219,8 @@ def _create_body(
                 argument="image",
             )
         body["Image"] = image
+    from engineapi.api._shortcuts import apply_shortcuts  # on first use: not on import
+
     return apply_shortcuts(body, command=command, **shortcuts)
 
 
@@ -1004,3 +1006,12 @@ def _remove_quietly(id: str) -> Flow[None]:
         yield delete(id, force=True)
     except DaemonError:
         pass
+
+
+def __getattr__(name: str) -> Any:
+    # `Ports` (the run shortcuts' type) without importing the shortcuts with every client.
+    if name == "Ports":
+        from engineapi.api._shortcuts import Ports
+
+        return Ports
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

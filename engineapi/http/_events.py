@@ -7,10 +7,15 @@ response is followed by nothing: the connection has switched protocols and
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from operator import itemgetter
 from typing import Final
 
 __all__ = ["NEED_DATA", "Data", "EndOfMessage", "Headers", "NeedData", "Response"]
+
+
+_name: Callable[[tuple[str, str]], str] = itemgetter(0)
+_value: Callable[[tuple[str, str]], str] = itemgetter(1)
 
 
 class Headers(Mapping[str, str]):
@@ -20,7 +25,10 @@ class Headers(Mapping[str, str]):
 
     def __init__(self, fields: list[tuple[str, str]]) -> None:
         self._fields = fields
-        lookup = {name.lower(): value for name, value in fields}
+        # Built by C-level iterators, no Python loop: done once per response.
+        lookup: dict[str, str] = dict(
+            zip(map(str.lower, map(_name, fields)), map(_value, fields), strict=True)
+        )
         if len(lookup) != len(fields):  # a repeated field: join its values, in order
             lookup = {}
             for name, value in fields:

@@ -93,6 +93,18 @@ class _Map:
 
 
 _Shape = _Plain | _Model | _Enum | _List | _Map
+
+
+class _Absent:
+    """Stands for a key the reply lacks, in the merged read of `from_wire`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+_ABSENT: Final = _Absent()
 _PLAIN: Final = _Plain()
 
 
@@ -246,9 +258,14 @@ class _Writer:
             ]
         return [f"{var} = {self.decode_value(shape, var, 0)}"]
 
-    def field_lines(self, field: _Field, var: str, null: list[str]) -> list[str]:
-        """Decode one key already read into *var*: *null* are the statements for a None."""
+    def field_lines(
+        self, field: _Field, var: str, null: list[str], absent: list[str] | None = None
+    ) -> list[str]:
+        """Decode one key already read into *var*: *null* are the statements for a None,
+        *absent* (when given) those for the ABSENT marker of a key the reply lacks."""
         out = [f"if {var} is None:", *_indent(null)]
+        if absent is not None:
+            out += [f"elif {var} is ABSENT:", *_indent(absent)]
         if _needs_conversion(field.shape):
             out.append(f"elif {self.shape_test(field.shape, var)}:")
             out += _indent(self.decode_lines(field.shape, var, f"{field.attr}_items"))
@@ -267,12 +284,23 @@ class _Writer:
         count = len(fields)
         if count == 1:
             read_all = f"v0 = data[{fields[0].wire!r}]"
+            read_merged = f"v0 = merged[{fields[0].wire!r}]"
         else:
             self.names["_get_all"] = itemgetter(*(field.wire for field in fields))
-            read_all = f"({', '.join(f'v{i}' for i in range(count))}) = _get_all(data)"
+            targets = f"({', '.join(f'v{i}' for i in range(count))})"
+            read_all = f"{targets} = _get_all(data)"
+            read_merged = f"{targets} = _get_all(merged)"
+        # Every known key mapped to ABSENT: laid under a reply that lacks some of them.
+        self.names["_all_absent"] = dict.fromkeys((field.wire for field in fields), _ABSENT)
+        self.names["ABSENT"] = _ABSENT
         fast = []
         for i, field in enumerate(fields):
             fast += self.field_lines(field, f"v{i}", [f"nulls |= {_bit(i)}"])
+        some = []
+        for i, field in enumerate(fields):
+            some += self.field_lines(
+                field, f"v{i}", [f"nulls |= {_bit(i)}"], absent=[f"v{i} = None"]
+            )
         slow = []
         for i, field in enumerate(fields):
             null = [
@@ -292,6 +320,16 @@ class _Writer:
             "        pass  # an unknown key in place of a known one",
             "    else:",
             *_indent(fast, "        "),
+            "        self._wire_nulls = nulls",
+            "        self._extra = None",
+            "        return self",
+            f"elif len(data) < {count} and type(data) is dict:",
+            "    # Some keys absent (a field of newer daemons, one sent only on request), none",
+            "    # unknown: every value read at once from the reply laid over all keys ABSENT.",
+            "    merged = {**_all_absent, **data}",
+            f"    if len(merged) == {count}:",
+            f"        {read_merged}",
+            *_indent(some, "        "),
             "        self._wire_nulls = nulls",
             "        self._extra = None",
             "        return self",

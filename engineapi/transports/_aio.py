@@ -87,21 +87,20 @@ class _StreamProtocol(asyncio.BufferedProtocol):
             waiter.set_result(None)
 
 
-def _expire(waiter: asyncio.Future[bool]) -> None:
-    if not waiter.done():
-        waiter.set_result(False)
-
-
 class AsyncSocketStream:
     """An asyncio `AsyncStream` over a socket transport (unix or TCP)."""
 
-    __slots__ = ("_closed", "_loop", "_poll", "_protocol", "_transport")
+    __slots__ = ("_closed", "_deadline", "_loop", "_poll", "_protocol", "_timer", "_transport")
 
     def __init__(self, transport: asyncio.Transport, protocol: _StreamProtocol) -> None:
         self._transport = transport
         self._protocol = protocol
         self._loop = asyncio.get_running_loop()
         self._closed = False
+        # The read timeout's clock: one timer per stream, re-armed only when it fires early
+        # (see `read`), instead of a timer made and cancelled for every read.
+        self._deadline: float | None = None
+        self._timer: asyncio.TimerHandle | None = None
         # Asks the socket itself whether it is readable (see `is_readable`).
         self._poll: select.poll | None = None
         sock = transport.get_extra_info("socket")
@@ -116,17 +115,27 @@ class AsyncSocketStream:
                 if protocol.error is not None:
                     raise ConnectionLost(f"reading from the daemon failed: {protocol.error}")
                 return b""
-            waiter: asyncio.Future[bool] = self._loop.create_future()
+            loop = self._loop
+            waiter: asyncio.Future[bool] = loop.create_future()
             protocol.read_waiter = waiter
-            # A plain timer on the future: much cheaper per read than asyncio.timeout().
-            timer = None if timeout is None else self._loop.call_later(timeout, _expire, waiter)
+            if timeout is None:
+                self._deadline = None
+            else:
+                # A timer made and cancelled per read costs more than the rest of a small
+                # request (a heap push in Python, the cancelled handle popped later). The
+                # stream's one timer stays armed between reads; when it fires before the
+                # current deadline it is armed again for it (`_check_deadline`).
+                deadline = self._deadline = loop.time() + timeout
+                timer = self._timer
+                if timer is None or timer.when() > deadline:
+                    if timer is not None:
+                        timer.cancel()
+                    self._timer = loop.call_at(deadline, self._check_deadline)
             try:
                 if not await waiter:
                     raise TimeoutError(f"no data from the daemon for {timeout} s")
             finally:
                 protocol.read_waiter = None
-                if timer is not None:
-                    timer.cancel()
         data = protocol.chunks.popleft()
         if len(data) > max_bytes:
             protocol.chunks.appendleft(data[max_bytes:])
@@ -136,6 +145,25 @@ class AsyncSocketStream:
             protocol.reading_paused = False
             self._transport.resume_reading()
         return data
+
+    def _check_deadline(self) -> None:
+        """The stream's read timer fired: expire a read past its deadline, else (the reads
+        since it was armed were answered, a later one waits) arm it for that read's."""
+        self._timer = None
+        waiter = self._protocol.read_waiter
+        deadline = self._deadline
+        if waiter is None or waiter.done() or deadline is None:
+            return  # no read waiting: the next one arms the timer again
+        # Within a millisecond counts as due: the loop may run a timer a clock tick early.
+        if self._loop.time() >= deadline - 0.001:
+            waiter.set_result(False)
+        else:
+            self._timer = self._loop.call_at(deadline, self._check_deadline)
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     async def write(self, data: bytes, timeout: float | None) -> None:
         protocol = self._protocol
@@ -163,6 +191,7 @@ class AsyncSocketStream:
     async def aclose(self) -> None:
         if not self._closed:
             self._closed = True
+            self._cancel_timer()
             self._transport.close()
             # The loop closes the socket on a later turn: wait for it, so that a closed
             # client really has released its file descriptors.
@@ -181,6 +210,7 @@ class AsyncSocketStream:
             return
         self._closed = True
         if not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._cancel_timer)
             self._loop.call_soon_threadsafe(self._transport.abort)
             return
         # The loop cannot run the transport's close any more: close the socket here, and

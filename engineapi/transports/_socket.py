@@ -58,21 +58,13 @@ class SocketStream:
         self._buffer = bytearray(READ_SIZE)
         self._view = memoryview(self._buffer)
 
-    def _enter(self) -> None:
-        with self._lock:
+    def read(self, max_bytes: int, timeout: float | None) -> bytes:
+        wait = None if timeout is None else max(0, math.ceil(timeout * 1000))
+        lock = self._lock
+        with lock:  # count this thread in (inline: every request passes here)
             if self._closed:
                 raise ConnectionLost("the connection was closed by the client")
             self._busy += 1
-
-    def _leave(self) -> None:
-        with self._lock:
-            self._busy -= 1
-            if self._closed and not self._busy:
-                self._sock.close()
-
-    def read(self, max_bytes: int, timeout: float | None) -> bytes:
-        wait = _milliseconds(timeout)
-        self._enter()
         try:
             while True:
                 if not self._readable.poll(wait):
@@ -87,13 +79,28 @@ class SocketStream:
                     raise ConnectionLost(f"reading from the daemon failed: {exc}") from exc
                 return self._view[:count].tobytes()
         finally:
-            self._leave()
+            with lock:  # out; the last one out closes a closed socket
+                self._busy -= 1
+                if self._closed and not self._busy:
+                    self._sock.close()
 
     def write(self, data: bytes, timeout: float | None) -> None:
-        wait = _milliseconds(timeout)
-        view = memoryview(data)
-        self._enter()
+        lock = self._lock
+        with lock:  # count this thread in
+            if self._closed:
+                raise ConnectionLost("the connection was closed by the client")
+            self._busy += 1
         try:
+            try:
+                sent = self._sock.send(data)  # a request head: it nearly always goes whole
+            except BlockingIOError:
+                sent = 0
+            except OSError as exc:
+                raise ConnectionLost(f"writing to the daemon failed: {exc}") from exc
+            if sent == len(data):
+                return
+            wait = _milliseconds(timeout)
+            view = memoryview(data)[sent:]
             while view:
                 try:
                     view = view[self._sock.send(view) :]
@@ -107,7 +114,10 @@ class SocketStream:
                 if self._closed:
                     raise ConnectionLost("the connection was closed by the client")
         finally:
-            self._leave()
+            with lock:  # out; the last one out closes a closed socket
+                self._busy -= 1
+                if self._closed and not self._busy:
+                    self._sock.close()
 
     def close_write(self) -> None:
         try:

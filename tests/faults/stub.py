@@ -22,8 +22,11 @@ Answer = Callable[[bytes], Iterable[bytes]]
 
 def _serve(path: str, answer: Answer) -> None:
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(path)
+    # Bound under another name and renamed once listening: the parent waits for the path to
+    # exist, and a connect between bind() and listen() is refused (seen under load).
+    server.bind(f"{path}.tmp")
     server.listen(16)
+    os.rename(f"{path}.tmp", path)
 
     def serve(conn: socket.socket) -> None:
         with conn:
