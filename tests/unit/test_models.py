@@ -29,6 +29,7 @@ from engineapi.models import (
     PortSummary,
     WireModel,
     field_info,
+    lenient_decoding,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -86,7 +87,8 @@ def test_explicit_nulls_and_absent_keys_stay_apart() -> None:
 
 
 def test_unknown_keys_are_kept_in_extra_and_written_back() -> None:
-    data = {**SUMMARY, "FutureField": {"a": [1, None]}, "Ports": [{"Type": "tcp", "New": 1}]}
+    port = {"PrivatePort": 80, "Type": "tcp", "New": 1}
+    data = {**SUMMARY, "FutureField": {"a": [1, None]}, "Ports": [port]}
     c = ContainerSummary.from_wire(data)
     assert c.extra == {"FutureField": {"a": [1, None]}}
     assert c.ports is not None and c.ports[0].extra == {"New": 1}
@@ -106,7 +108,8 @@ def test_objects_with_exactly_the_known_keys_take_the_fast_path_losslessly() -> 
     assert q.public_port is None and q.extra == {"Zone": None} and q.to_wire() == swapped
     # Every key null; and a class with a single key (its map of models decoded).
     nulls = dict.fromkeys(PORT)
-    assert PortSummary.from_wire(nulls).to_wire() == nulls
+    with lenient_decoding():  # PrivatePort and Type are required: strict decoding refuses
+        assert PortSummary.from_wire(nulls).to_wire() == nulls
     settings = models.ContainerSummaryNetworkSettings.from_wire({"Networks": {"n": {}}})
     assert settings.networks is not None and isinstance(settings.networks["n"], EndpointSettings)
 
@@ -128,16 +131,20 @@ def test_any_mapping_decodes_without_being_changed() -> None:
 
 
 def test_extra_is_a_dict_made_on_first_use() -> None:
-    p = PortSummary.from_wire({"Type": "tcp"})
+    p = PortSummary.from_wire({"PrivatePort": 80, "Type": "tcp"})
     tcp = models.PortSummaryType.TCP
-    assert p == PortSummary(type=tcp) == PortSummary(type=tcp, extra={})
+    assert (
+        p
+        == PortSummary(private_port=80, type=tcp)
+        == PortSummary(private_port=80, type=tcp, extra={})
+    )
     assert p.extra == {} and p.extra is p.extra
     p.extra["Zone"] = "eu"
-    assert p.to_wire() == {"Type": "tcp", "Zone": "eu"}
-    assert p != PortSummary(type=tcp)
+    assert p.to_wire() == {"PrivatePort": 80, "Type": "tcp", "Zone": "eu"}
+    assert p != PortSummary(private_port=80, type=tcp)
     p.extra = {"Other": 1}
-    assert p.to_wire() == {"Type": "tcp", "Other": 1}
-    assert repr(p) == "PortSummary(type=PortSummaryType.TCP, extra={'Other': 1})"
+    assert p.to_wire() == {"PrivatePort": 80, "Type": "tcp", "Other": 1}
+    assert repr(p) == "PortSummary(private_port=80, type=PortSummaryType.TCP, extra={'Other': 1})"
     assert attrs.evolve(p, private_port=1).extra == {"Other": 1}
 
 
@@ -257,7 +264,7 @@ def test_open_enums() -> None:
     assert Mount(type=MountType.BIND).to_wire() == {"Type": "bind"}
     # The integer enum of filesystem changes.
     assert ChangeType.decode(1) is ChangeType.ADDED and ChangeType.ADDED == 1
-    assert models.FilesystemChange.from_wire({"Kind": 9}).kind == 9
+    assert models.FilesystemChange.from_wire({"Path": "/a", "Kind": 9}).kind == 9
 
 
 def test_field_info() -> None:
@@ -319,9 +326,11 @@ def test_importing_one_class_imports_only_what_it_needs() -> None:
 
 
 def test_encoding_gives_plain_json_types() -> None:
-    out = ContainerSummary.from_wire({"State": "running", "Ports": [{"Type": "udp"}]}).to_wire()
+    port = {"PrivatePort": 53, "Type": "udp"}
+    out = ContainerSummary.from_wire({"State": "running", "Ports": [port]}).to_wire()
     assert type(out["State"]) is str and type(out["Ports"][0]["Type"]) is str
-    assert type(models.FilesystemChange(kind=ChangeType.ADDED).to_wire()["Kind"]) is int
+    change = models.FilesystemChange(path="/a", kind=ChangeType.ADDED)
+    assert type(change.to_wire()["Kind"]) is int
 
 
 def test_models_pickle_and_copy_with_their_nulls() -> None:

@@ -14,10 +14,19 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class IDResponse(WireModel):
-    """Response to an API call that returns just an Id"""
+    """Response to an API call that returns just an Id
+
+    Attributes:
+        id: The id of the newly created object.
+
+            Required by the spec, yet left out or null in replies of: docker20 (absent).
+    """
 
     id: str | None = wire_field("Id")
-    """The id of the newly created object."""
+    """The id of the newly created object.
+
+    Required by the spec, yet left out or null in replies of: docker20 (absent).
+    """
     _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)
