@@ -198,14 +198,15 @@ class MissingFieldError(RemoteProtocolError):
         self.host = self.host or host
 
     def __str__(self) -> str:
-        key = "absent" if self.how == "absent" else "null"
         where = f" in the reply to {self.operation}" if self.operation else ""
-        engine = " ".join(part for part in (self.server, self.host and f"at {self.host}") if part)
-        by = f" from {engine}" if engine else ""
+        daemon = self.server or ("the daemon" if self.host else "")
+        by = f" from {daemon}" if daemon else ""
+        at = f" at {self.host}" if self.host else ""
         return (
-            f"{self.model}.{self.field} (JSON key {self.wire!r}) is {key}{where}{by}, but the "
-            f"Engine API spec requires it; decode such replies with "
-            f"Client(strict_models=False) or engineapi.models.lenient_decoding() to get None"
+            f"{self.model}.{self.field} (JSON key {self.wire!r}) is {self.how}{where}{by}{at}, "
+            f"but the model types it as always present; decode "
+            f"such replies with Client(strict_models=False) or "
+            f"engineapi.models.lenient_decoding() to get None there"
         )
 
 

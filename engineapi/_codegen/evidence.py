@@ -14,6 +14,35 @@ from engineapi._codegen.schema import ModelDef, ModelT, Registry, TypeExpr, iter
 
 EVIDENCE_FILE = Path(__file__).resolve().parent / "required-evidence.json"
 
+#: Keys the spec leaves out of its ``required`` lists although they identify the object a
+#: reply is about (a container without an id is no container). Treated as required, and held
+#: to the same evidence as the spec's own required keys.
+IDENTITY_KEYS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("ContainerSummary", "Id"),
+        ("ContainerInspectResponse", "Id"),
+        ("ImageInspect", "Id"),
+        ("Network", "Id"),
+        ("Network", "Name"),
+        ("NetworkInspect", "Id"),
+        ("NetworkInspect", "Name"),
+        ("ExecInspectResponse", "ID"),
+    }
+)
+
+
+def mark_identity_keys(registry: Registry) -> None:
+    """Mark `IDENTITY_KEYS` required (before the version pass, which checks they are old)."""
+    for model_name, wire in IDENTITY_KEYS:
+        # The class and those an allOf builds on it (NetworkSummary on Network): their copies
+        # of the key must stay alike for them to remain subclasses.
+        for model in registry.models():
+            if model.name != model_name and model.allof_base != model_name:
+                continue
+            fields = [f for f in model.fields if f.wire == wire]
+            assert fields, f"{model.name} has no key {wire!r}"
+            fields[0].required = True
+
 
 def load_evidence(path: Path = EVIDENCE_FILE) -> Mapping[str, Mapping[str, Mapping[str, str]]]:
     """``{class: {wire key: {engine: "absent" or "null"}}}`` from the stored evidence."""

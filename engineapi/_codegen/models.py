@@ -22,7 +22,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from engineapi._codegen.emit_models import render_models
-from engineapi._codegen.evidence import apply_evidence, keep_requests_optional, load_evidence
+from engineapi._codegen.evidence import (
+    apply_evidence,
+    keep_requests_optional,
+    load_evidence,
+    mark_identity_keys,
+)
 from engineapi._codegen.operations import collect_operations, render_operations, render_routes
 from engineapi._codegen.schema import Registry, apply_inheritance
 from engineapi._codegen.specs import REPO_ROOT, Spec, SpecsNotFoundError, load_specs, specs_dir
@@ -41,6 +46,7 @@ def build_registry(
     with *evidence*, the required keys engines were seen omitting made Optional again."""
     specs = load_specs(directory)
     registry = Registry(specs[-1])
+    mark_identity_keys(registry)
     apply_field_versions(registry, specs)
     keep_requests_optional(registry)
     if evidence:

@@ -150,6 +150,7 @@ def test_extra_is_a_dict_made_on_first_use() -> None:
 
 def test_unexpected_value_types_are_kept_as_is() -> None:
     odd = {
+        "Id": "c",
         "Names": "/not-a-list",
         "Ports": {"not": "a list"},
         "Mounts": [1, "two", None, {"Type": "bind"}],
@@ -171,7 +172,7 @@ def test_loose_fields_accept_every_shape_daemons_send() -> None:
         req = ContainerCreateRequest.from_wire({"Cmd": cmd, "Entrypoint": cmd})
         assert req.cmd == cmd and req.to_wire() == {"Cmd": cmd, "Entrypoint": cmd}
     for created in (1367854155, "2013-05-06T15:22:35Z"):
-        assert ContainerSummary.from_wire({"Created": created}).created == created
+        assert ContainerSummary.from_wire({"Id": "c", "Created": created}).created == created
 
 
 def test_models_are_built_by_keyword_and_encode_only_what_is_set() -> None:
@@ -249,9 +250,9 @@ def test_a_subclass_instance_is_accepted_where_its_base_is() -> None:
 def test_open_enums() -> None:
     assert ContainerSummaryState.RUNNING == "running"
     assert isinstance(ContainerSummaryState.RUNNING, str | OpenEnum)
-    state = ContainerSummary.from_wire({"State": "running"}).state
+    state = ContainerSummary.from_wire({"Id": "c", "State": "running"}).state
     assert state is ContainerSummaryState.RUNNING and state.is_known
-    odd = ContainerSummary.from_wire({"State": "hibernating"}).state
+    odd = ContainerSummary.from_wire({"Id": "c", "State": "hibernating"}).state
     assert isinstance(odd, ContainerSummaryState) and odd == "hibernating"
     assert not odd.is_known
     assert repr(odd) == "ContainerSummaryState('hibernating')"
@@ -327,7 +328,7 @@ def test_importing_one_class_imports_only_what_it_needs() -> None:
 
 def test_encoding_gives_plain_json_types() -> None:
     port = {"PrivatePort": 53, "Type": "udp"}
-    out = ContainerSummary.from_wire({"State": "running", "Ports": [port]}).to_wire()
+    out = ContainerSummary.from_wire({"Id": "c", "State": "running", "Ports": [port]}).to_wire()
     assert type(out["State"]) is str and type(out["Ports"][0]["Type"]) is str
     change = models.FilesystemChange(path="/a", kind=ChangeType.ADDED)
     assert type(change.to_wire()["Kind"]) is int

@@ -151,11 +151,11 @@ def test_nested_unknown_keys_survive(obj: dict[str, Any], unknown: dict[str, Any
 @SETTINGS
 @given(st.text(max_size=12))
 def test_unknown_enum_values_survive(state: str) -> None:
-    decoded = ContainerSummary.from_wire({"State": state})
+    decoded = ContainerSummary.from_wire({"Id": "c", "State": state})
     assert isinstance(decoded.state, ContainerSummaryState)
     assert decoded.state == state
     assert decoded.state.is_known == (state in ContainerSummaryState.constants().values())
-    assert decoded.to_wire() == {"State": state}
+    assert decoded.to_wire() == {"Id": "c", "State": state}
 
 
 @SETTINGS

@@ -13,7 +13,12 @@ from pathlib import Path
 import pytest
 
 import engineapi.models as models
-from engineapi._codegen.evidence import EVIDENCE_FILE, apply_evidence, keep_requests_optional
+from engineapi._codegen.evidence import (
+    EVIDENCE_FILE,
+    IDENTITY_KEYS,
+    apply_evidence,
+    keep_requests_optional,
+)
 from engineapi._codegen.models import build_registry
 from engineapi._codegen.required_evidence import Evidence, read_cassettes
 from engineapi._codegen.schema import ModelDef
@@ -60,8 +65,27 @@ def test_required_and_sent_keys_are_typed_without_none() -> None:
         (models.IDResponse, "id"),  # docker20's SecretCreate/ConfigCreate answer "ID"
     ]:
         assert _optional(cls, attr) and not field_info(cls)[attr].required
-    # Not required by the spec: ContainerSummary.Id stays Optional.
-    assert _optional(models.ContainerSummary, "id")
+    # Neither required by the spec nor identifying: Optional.
+    assert _optional(models.ContainerSummary, "image")
+
+
+def test_identity_keys_are_typed_without_none_where_every_engine_sends_them() -> None:
+    """The spec does not list these as required; they name the object, and the evidence
+    shows every engine sending them."""
+    for cls, attr in [
+        (models.ContainerSummary, "id"),
+        (models.ContainerInspectResponse, "id"),
+        (models.ImageInspect, "id"),
+        (models.NetworkSummary, "id"),
+        (models.NetworkSummary, "name"),
+        (models.NetworkInspect, "name"),
+        (models.ExecInspectResponse, "id"),
+    ]:
+        assert not _optional(cls, attr), f"{cls.__name__}.{attr}"
+    seen = json.loads(EVIDENCE_FILE.read_text())["seen"]
+    for model, wire in IDENTITY_KEYS - {("Network", "Id"), ("Network", "Name")}:
+        assert seen[model][wire] == ["docker20", "docker28", "podman"], (model, wire)
+    assert issubclass(models.NetworkSummary, models.Network)  # still built on it
 
 
 def test_request_only_classes_keep_their_constructor() -> None:

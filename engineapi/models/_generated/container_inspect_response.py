@@ -94,7 +94,7 @@ class ContainerInspectResponse(WireModel):
         network_settings: (no description in the spec)
     """
 
-    id: str | None = wire_field("Id")
+    id: str = wire_field("Id", required=True)
     """The ID of this container as a 128-bit (64-character) hexadecimal string (32 bytes)."""
     created: int | str | None = wire_field("Created")
     """Date and time at which the container was created, formatted in

@@ -80,7 +80,7 @@ class ContainerSummary(WireModel):
             Since API 1.52.
     """
 
-    id: str | None = wire_field("Id")
+    id: str = wire_field("Id", required=True)
     """The ID of this container as a 128-bit (64-character) hexadecimal string (32 bytes)."""
     names: list[str] | None = wire_field("Names")
     """The names associated with this container. Most containers have a single

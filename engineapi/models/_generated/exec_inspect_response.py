@@ -35,7 +35,7 @@ class ExecInspectResponse(WireModel):
 
     can_remove: bool | None = wire_field("CanRemove")
     detach_keys: str | None = wire_field("DetachKeys")
-    id: str | None = wire_field("ID")
+    id: str = wire_field("ID", required=True)
     running: bool | None = wire_field("Running")
     exit_code: int | None = wire_field("ExitCode")
     process_config: ProcessConfig | None = wire_field("ProcessConfig")

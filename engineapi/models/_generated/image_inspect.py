@@ -138,7 +138,7 @@ class ImageInspect(WireModel):
             Only in API versions 1.41 to 1.51.
     """
 
-    id: str | None = wire_field("Id")
+    id: str = wire_field("Id", required=True)
     """ID is the content-addressable ID of an image.
 
     This identifier is a content-addressable digest calculated from the

@@ -62,9 +62,9 @@ class NetworkInspect(WireModel):
             Since API 1.52.
     """
 
-    name: str | None = wire_field("Name")
+    name: str = wire_field("Name", required=True)
     """Name of the network."""
-    id: str | None = wire_field("Id")
+    id: str = wire_field("Id", required=True)
     """ID that uniquely identifies a network on a single machine."""
     created: int | str | None = wire_field("Created")
     """Date and time at which the network was created in

@@ -31,6 +31,8 @@ class Volume(WireModel):
             The `Status` field is optional, and is omitted if the volume driver
             does not support this feature.
         labels: User-defined key/value metadata.
+
+            Required by the spec, yet left out or null in replies of: docker20 (null), docker28 (null).
         scope: The level at which the volume exists. Either `global` for cluster-wide,
             or `local` for machine level.
         cluster_volume: Since API 1.42.
@@ -57,8 +59,11 @@ class Volume(WireModel):
     The `Status` field is optional, and is omitted if the volume driver
     does not support this feature.
     """
-    labels: dict[str, str] = wire_field("Labels", required=True)
-    """User-defined key/value metadata."""
+    labels: dict[str, str] | None = wire_field("Labels")
+    """User-defined key/value metadata.
+
+    Required by the spec, yet left out or null in replies of: docker20 (null), docker28 (null).
+    """
     scope: VolumeScope = wire_field("Scope", required=True)
     """The level at which the volume exists. Either `global` for cluster-wide,
     or `local` for machine level.
