@@ -52,6 +52,17 @@ ENGINES_JSON = Path("/run/engineapi/engines.json")
 _LABEL = "engineapi.evidence"
 
 
+def _reshaped() -> dict[str, Callable[[Any], Any]]:
+    from engineapi.api.secrets import spec_id_key
+
+    return {"SecretCreate": spec_id_key, "ConfigCreate": spec_id_key}
+
+
+#: Replies engineapi reshapes before decoding them (by operationId): the evidence is about
+#: what the model is given.
+_RESHAPED = _reshaped()
+
+
 # -- walking responses --------------------------------------------------------------------
 
 
@@ -72,7 +83,8 @@ class Evidence:
         if expected is None:
             return
         self.responses[engine] = self.responses.get(engine, 0) + 1
-        self._walk(engine, expected, value)
+        reshape = _RESHAPED.get(operation_id)
+        self._walk(engine, expected, value if reshape is None else reshape(value))
 
     def _walk(self, engine: str, t: TypeExpr, value: Any) -> None:
         if isinstance(t, AliasT):

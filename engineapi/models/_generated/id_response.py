@@ -18,15 +18,10 @@ class IDResponse(WireModel):
 
     Attributes:
         id: The id of the newly created object.
-
-            Required by the spec, yet left out or null in replies of: docker20 (absent).
     """
 
-    id: str | None = wire_field("Id")
-    """The id of the newly created object.
-
-    Required by the spec, yet left out or null in replies of: docker20 (absent).
-    """
+    id: str = wire_field("Id", required=True)
+    """The id of the newly created object."""
     _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)
