@@ -16,6 +16,7 @@
     ├── ProtocolError            HTTP/1.1 framing violated
     │   ├── LocalProtocolError   …by us (a bug, or a misuse such as a short body)
     │   └── RemoteProtocolError  …by the daemon (malformed response)
+    │       └── MissingFieldError  …a key the API spec requires is absent or null
     ├── DaemonError              the daemon answered with an error status
     │   ├── BadRequest 400 · Unauthorized 401 · Forbidden 403
     │   ├── NotFound 404         no such object, or no such endpoint (plain NotFound)
@@ -72,6 +73,7 @@ __all__ = [
     "TaskNotFound",
     "VolumeNotFound",
     "LocalProtocolError",
+    "MissingFieldError",
     "NotAcceptable",
     "NotFound",
     "PoolTimeout",
@@ -166,6 +168,46 @@ class LocalProtocolError(ProtocolError):
 
 class RemoteProtocolError(ProtocolError):
     """The daemon's response is malformed."""
+
+
+class MissingFieldError(RemoteProtocolError):
+    """A reply lacks a key (or has ``null`` for it) that the API spec requires and that its
+    model therefore types as always present (``ContainerCreateResponse.id: str``).
+
+    `model` is the class, `field` the attribute, `wire` the JSON key, `how` ``"absent"`` or
+    ``"null"``; `operation` (``"ContainerCreate (POST /containers/create)"``), `server` (the
+    daemon's ``Server`` header) and `host` say where the reply came from, when known.
+    ``Client(strict_models=False)`` or ``engineapi.models.lenient_decoding()`` decode such a
+    reply with ``None`` there instead.
+    """
+
+    def __init__(self, model: str, field: str, wire: str, how: str) -> None:
+        super().__init__(model, field, wire, how)
+        self.model = model
+        self.field = field
+        self.wire = wire
+        self.how = how
+        self.operation = ""
+        self.server = ""
+        self.host = ""
+
+    def add_context(self, *, operation: str = "", server: str = "", host: str = "") -> None:
+        """Say where the reply came from (the first caller that knows wins)."""
+        self.operation = self.operation or operation
+        self.server = self.server or server
+        self.host = self.host or host
+
+    def __str__(self) -> str:
+        where = f" in the reply to {self.operation}" if self.operation else ""
+        daemon = self.server or ("the daemon" if self.host else "")
+        by = f" from {daemon}" if daemon else ""
+        at = f" at {self.host}" if self.host else ""
+        return (
+            f"{self.model}.{self.field} (JSON key {self.wire!r}) is {self.how}{where}{by}{at}, "
+            f"but the model types it as always present; decode "
+            f"such replies with Client(strict_models=False) or "
+            f"engineapi.models.lenient_decoding() to get None there"
+        )
 
 
 class DaemonError(EngineAPIError):

@@ -89,6 +89,9 @@ class AsyncClient(AsyncNamespaces):
     ``ssh`` binary, like the docker CLI); see `engineapi.transports.transport_for`.
     `event_hooks` (``{"request": [...], "response": [...]}``) see every request; so does the
     ``engineapi`` logger at DEBUG (see `engineapi.observe`).
+    `strict_models` (default true): a reply lacking a key the API spec requires (a field typed
+    without ``None``, such as ``ContainerCreateResponse.id``) raises `MissingFieldError`; false
+    decodes it as None (see `engineapi.models.lenient_decoding` for a scope instead).
     """
 
     def __init__(
@@ -105,6 +108,7 @@ class AsyncClient(AsyncNamespaces):
         ssh_mode: str | None = None,
         backend: AsyncBackend | BackendProvider | str | None = None,
         event_hooks: EventHooks | None = None,
+        strict_models: bool = True,
     ) -> None:
         #: Where the daemon is and how that was decided (argument, DOCKER_HOST, a context).
         self.endpoint: Endpoint = resolve_endpoint(host, tls, context=context, environ=environ)
@@ -139,6 +143,7 @@ class AsyncClient(AsyncNamespaces):
         self._host_header = self.endpoint.host.http_host
         #: Where registry credentials are looked up (None: the process environment).
         self._environ = environ
+        self._strict_models = strict_models
         self._closed = False
         super().__init__()
 
@@ -353,7 +358,12 @@ class AsyncClient(AsyncNamespaces):
         body = await response.read()
         if observed is not None:
             log_exchange(observed, len(body))
-        return decoded(call, Reply(response.status, response.headers, body))
+        return decoded(
+            call,
+            Reply(response.status, response.headers, body),
+            host=self.endpoint.host.url,
+            strict=self._strict_models,
+        )
 
     async def open_stream(self, call: Call[Any]) -> AsyncOpened:
         """Send `call` and return once the response head is in, the body left to read; for

@@ -507,7 +507,7 @@ class AsyncRunStream:
         finally:
             await response.aclose()
         waited = decoded(self._wait_call, Reply(response.status, response.headers, body))
-        if waited.status_code is None:
+        if waited.status_code is None:  # typed int, but None under lenient_decoding()
             raise RemoteProtocolError("the daemon's wait answer has no StatusCode")
         self.exit_code = int(waited.status_code)
         self._done = True

@@ -12,6 +12,8 @@ Its pipeline is split by concern:
 - :mod:`.naming`: snake_case / PascalCase rules (acronyms, keywords, enum constants);
 - :mod:`.schema`: the type-mapping pass, from Swagger schemas to an intermediate model;
 - :mod:`.versions`: the version-facts pass (first and last version of each field);
+- :mod:`.evidence`: which required keys are typed non-Optional, from the stored evidence that
+  :mod:`.required_evidence` gathers (cassettes and a live sweep of the test engines);
 - :mod:`.emit_models` and :mod:`.operations`: the emitters;
 - :mod:`.models`: the command line (write, or ``--check`` byte for byte).
 """

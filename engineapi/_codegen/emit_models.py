@@ -91,19 +91,54 @@ def _field_line(field: FieldDef) -> str:
         options.append(f'until="{field.until}"')
     if field.deprecated:
         options.append("deprecated=True")
+    if field.required:
+        options.append("required=True")
     args = ", ".join([f'"{field.wire}"', *options])
-    return f"    {field.attr}: {annotation(field.type)} | None = wire_field({args})\n"
+    optional = "" if field.required else " | None"
+    return f"    {field.attr}: {annotation(field.type)}{optional} = wire_field({args})\n"
+
+
+def _omitted_note(field: FieldDef) -> str:
+    """Why a key the spec requires is still Optional: the engines seen leaving it out."""
+    if not field.omitted_by:
+        return ""
+    by = ", ".join(f"{engine} ({how})" for engine, how in sorted(field.omitted_by.items()))
+    return f"Required by the spec, yet left out or null in replies of: {by}."
+
+
+def _field_text(field: FieldDef) -> str:
+    paragraphs = [field.description]
+    if field.since != MIN_API_VERSION and not field.until:
+        paragraphs.append(f"Since API {field.since}.")
+    paragraphs.append(_omitted_note(field))
+    if field.needed_in_request:
+        paragraphs.append("Required: the daemon refuses a request without it.")
+    return "\n\n".join(p for p in paragraphs if p)
 
 
 def _field_doc(field: FieldDef) -> str:
-    text = field.description
-    if field.since != MIN_API_VERSION and not field.until:
-        text = f"{text}\n\nSince API {field.since}." if text else f"Since API {field.since}."
+    text = _field_text(field)
     return docstring(text, "    ") if text else ""
+
+
+def _attributes_section(registry: Registry, model: ModelDef) -> str:
+    """An ``Attributes:`` section for the class docstring: what ``help()`` shows of each
+    field (attribute docstrings are for editors; Python drops them)."""
+    lines = ["Attributes:"]
+    for field in own_fields(registry, model):
+        text = _field_text(field).splitlines() or ["(no description in the spec)"]
+        lines.append(f"    {field.attr}: {text[0]}")
+        lines += [f"        {line}" if line else "" for line in text[1:]]
+    if model.base is not None:
+        lines.append(f"    (and those of ``{model.base}``)")
+    return "\n".join(lines) if len(lines) > 1 else ""
 
 
 def _model_source(registry: Registry, model: ModelDef) -> str:
     description = model.description or f"The ``{model.name}`` object of the Engine API."
+    attributes = _attributes_section(registry, model)
+    if attributes:
+        description = f"{description}\n\n{attributes}"
     out = [
         "@attrs.define(slots=True, kw_only=True, repr=False)\n",
         f"class {model.name}({model.base or 'WireModel'}):\n",
@@ -273,6 +308,7 @@ _BASE_EXPORTS = (
     "field_info",
     "has_key",
     "is_null",
+    "lenient_decoding",
     "set_null",
 )
 

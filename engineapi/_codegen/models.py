@@ -22,6 +22,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from engineapi._codegen.emit_models import render_models
+from engineapi._codegen.evidence import (
+    apply_evidence,
+    keep_requests_optional,
+    load_evidence,
+    mark_identity_keys,
+)
 from engineapi._codegen.operations import collect_operations, render_operations, render_routes
 from engineapi._codegen.schema import Registry, apply_inheritance
 from engineapi._codegen.specs import REPO_ROOT, Spec, SpecsNotFoundError, load_specs, specs_dir
@@ -33,11 +39,18 @@ OPERATIONS_FILE = "engineapi/api/_operations.py"
 ROUTES_FILE = "engineapi/api/_routes.py"
 
 
-def build_registry(directory: Path | None = None) -> tuple[list[Spec], Registry]:
-    """The specs (oldest first) and the newest spec's types, with version facts applied."""
+def build_registry(
+    directory: Path | None = None, *, evidence: bool = True
+) -> tuple[list[Spec], Registry]:
+    """The specs (oldest first) and the newest spec's types, with version facts applied and,
+    with *evidence*, the required keys engines were seen omitting made Optional again."""
     specs = load_specs(directory)
     registry = Registry(specs[-1])
+    mark_identity_keys(registry)
     apply_field_versions(registry, specs)
+    keep_requests_optional(registry)
+    if evidence:
+        apply_evidence(registry, load_evidence())
     apply_inheritance(registry)
     return specs, registry
 

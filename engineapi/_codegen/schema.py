@@ -121,6 +121,13 @@ class FieldDef:
     deprecated: bool
     since: str = ""
     until: str | None = None  # the last version that has the field, if it was removed
+    #: In the newest spec's ``required`` list and in the oldest spec (after the version pass),
+    #: and sent by every engine the evidence covers (`apply_evidence`): typed non-Optional.
+    required: bool = False
+    #: ``{engine: "absent" or "null"}``: engines seen leaving out a key the spec requires.
+    omitted_by: dict[str, str] = attrs.field(factory=dict)
+    #: Required by the spec in a class only request bodies use (kept Optional there).
+    needed_in_request: bool = False
 
 
 @attrs.define
@@ -382,6 +389,7 @@ class Registry:
         model.fields = list(fields.values())
 
     def _own_fields(self, schema: Schema, name: str, root: str) -> Iterator[tuple[str, FieldDef]]:
+        required = set(schema.get("required") or ())
         for wire, prop in (schema.get("properties") or {}).items():
             loose = LOOSE_FIELDS.get((name, wire)) or LOOSE_FIELDS.get(wire)
             if loose is not None and _is_plain(prop):
@@ -396,6 +404,7 @@ class Registry:
                     type=field_type,
                     description=describe(self.spec, prop),
                     deprecated=is_deprecated(prop),
+                    required=wire in required,
                 ),
             )
 

@@ -134,6 +134,11 @@ def apply_field_versions(registry: Registry, specs: Sequence[Spec]) -> None:
         for field in model.fields:
             seen_in = sightings.versions.get((model.name, field.wire))
             field.since = seen_in[0] if seen_in else newest
+            # Typed as always present only if the newest spec requires it and the oldest has
+            # it: a daemon speaking an older version does not send a key its spec lacks. (Older
+            # specs often leave out ``required`` lists the daemons did honour: the live evidence
+            # covers the oldest version.)
+            field.required = field.required and field.since == specs[0].version
         taken = {field.attr for field in model.fields}
         dropped = sightings.removed.get(model.name, {})
         for wire, (spec, prop) in sorted(

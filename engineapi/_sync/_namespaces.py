@@ -157,7 +157,8 @@ class System:
 
         ``AuthConfig(username="me", password="…", serveraddress="registry.example:5000")``;
         without `serveraddress` Docker Hub is meant. Success is ``status == "Login Succeeded"``
-        (with an ``identity_token`` when the registry hands one out); wrong credentials are the
+        (with an ``identity_token`` when the registry hands one out; a 204 answer, which has no
+        body, gives that status too); wrong credentials are the
         daemon's error (`Unauthorized`, or `ServerError` for engines that report it as 500).
         """
         return timed(self._executor, timeout).send(

@@ -21,7 +21,12 @@ from urllib.parse import quote
 
 from engineapi._timeouts import Timeouts
 from engineapi.api._routes import ROUTES
-from engineapi.errors import EngineAPIError, InvalidArgument, RemoteProtocolError
+from engineapi.errors import (
+    EngineAPIError,
+    InvalidArgument,
+    MissingFieldError,
+    RemoteProtocolError,
+)
 
 if TYPE_CHECKING:
     from engineapi.api._cliconfig import CliConfigNeeded
@@ -108,10 +113,26 @@ class Reply:
 _SHAPE_ERRORS = (AttributeError, TypeError, KeyError, IndexError, ValueError, RecursionError)
 
 
-def decoded(call: Call[T], reply: Reply) -> T:
-    """`call`'s decoder applied to `reply`; whatever the daemon sent, a failure is typed."""
+def decoded(call: Call[T], reply: Reply, *, host: str = "", strict: bool = True) -> T:
+    """`call`'s decoder applied to `reply`; whatever the daemon sent, a failure is typed.
+
+    A required key the reply lacks raises `MissingFieldError` naming the operation, the
+    daemon (its ``Server`` header) and `host`; with `strict` false it decodes to None.
+    """
+    if not strict:
+        from engineapi.models._base import lenient_decoding
+
+        with lenient_decoding():
+            return _typed_shape(call, "answer", call.decode, reply)
     try:  # `_typed_shape`, inlined: every call's reply passes here
         return call.decode(reply)
+    except MissingFieldError as error:
+        headers = reply.headers  # a backend's own mapping may be case-sensitive
+        server = headers.get("server") or headers.get("Server") or ""
+        error.add_context(
+            operation=f"{call.operation_id} ({call.method} {call.path})", server=server, host=host
+        )
+        raise
     except EngineAPIError:
         raise
     except _SHAPE_ERRORS as exc:
@@ -126,6 +147,9 @@ def decoded_item(call: StreamCall[T], value: Any) -> T:
 def _typed_shape(call: Call[Any], what: str, decode: Callable[[Any], T], value: Any) -> T:
     try:
         return decode(value)
+    except MissingFieldError as error:
+        error.add_context(operation=f"{call.operation_id} ({call.method} {call.path})")
+        raise
     except EngineAPIError:
         raise
     except _SHAPE_ERRORS as exc:

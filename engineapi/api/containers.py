@@ -726,14 +726,14 @@ def _create_pulling(
     if pull == "always":
         yield _images.pull(image, platform=platform)
     try:
-        created: Any = yield create(body, name=name, platform=platform)
+        created: ContainerCreateResponse = yield create(body, name=name, platform=platform)
     except NotFound:
         # As the CLI does on any 404 from create: pull, then try once more.
         if pull != "missing":
             raise
         yield _images.pull(image, platform=platform)
         created = yield create(body, name=name, platform=platform)
-    return str(created.id)
+    return created.id  # typed str: a reply without it raised MissingFieldError
 
 
 @attrs.frozen(eq=False)

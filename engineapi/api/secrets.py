@@ -39,12 +39,16 @@ def encode_data(data: bytes | str) -> str:
     return base64.b64encode(raw).decode("ascii")
 
 
-def decode_id(reply: Reply) -> IDResponse:
-    """The created object's ID: Docker sends ``{"ID": …}`` where the spec says ``Id``."""
-    data = reply.json()
+def spec_id_key(data: Any) -> Any:
+    """Docker's ``{"ID": …}`` as the spec's ``{"Id": …}`` (anything else unchanged)."""
     if isinstance(data, dict) and "Id" not in data and "ID" in data:
         data = {"Id": data["ID"], **{k: v for k, v in data.items() if k != "ID"}}
-    return models.IDResponse.from_wire(data)
+    return data
+
+
+def decode_id(reply: Reply) -> IDResponse:
+    """The created object's ID: Docker sends ``{"ID": …}`` where the spec says ``Id``."""
+    return models.IDResponse.from_wire(spec_id_key(reply.json()))
 
 
 def spec_body(

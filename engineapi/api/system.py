@@ -139,8 +139,11 @@ def data_usage(
 
 
 def _auth_response(reply: Reply) -> AuthResponse:
-    # 204 (no body) is a success without a status text.
-    return models.AuthResponse.from_wire(reply.json() if reply.body.strip() else {})
+    if not reply.body.strip():
+        # 204 (no body): the spec's "no error", a success without a status text; `status` is
+        # typed as always present, so it gets the text daemons give a success.
+        return models.AuthResponse(status="Login Succeeded")
+    return models.AuthResponse.from_wire(reply.json())
 
 
 def auth(config: AuthConfig | Mapping[str, Any]) -> Call[AuthResponse]:
@@ -148,7 +151,8 @@ def auth(config: AuthConfig | Mapping[str, Any]) -> Call[AuthResponse]:
 
     ``AuthConfig(username="me", password="…", serveraddress="registry.example:5000")``;
     without `serveraddress` Docker Hub is meant. Success is ``status == "Login Succeeded"``
-    (with an ``identity_token`` when the registry hands one out); wrong credentials are the
+    (with an ``identity_token`` when the registry hands one out; a 204 answer, which has no
+    body, gives that status too); wrong credentials are the
     daemon's error (`Unauthorized`, or `ServerError` for engines that report it as 500).
     """
     return Call(

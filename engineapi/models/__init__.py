@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # __all__ makes these re-exports for type checkers
         field_info,
         has_key,
         is_null,
+        lenient_decoding,
         set_null,
     )
     from engineapi.models._generated.address import Address
@@ -650,6 +651,7 @@ __all__ = [
     "field_info",
     "has_key",
     "is_null",
+    "lenient_decoding",
     "set_null",
 ]
 
@@ -662,6 +664,7 @@ _MODULE_OF = {
     "field_info": "_base",
     "has_key": "_base",
     "is_null": "_base",
+    "lenient_decoding": "_base",
     "set_null": "_base",
     "Address": "_generated.address",
     "AttestationStatement": "_generated.attestation_statement",

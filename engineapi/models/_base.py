@@ -4,8 +4,14 @@ The generated modules only declare each class's fields; its ``from_wire``/``to_w
 written from those declarations and compiled on first use (:mod:`engineapi.models._codec`).
 Design, in short (the built ``from_wire``/``to_wire`` follow it):
 
-- **Attributes are optional, default None.** The daemon is the authority, so nothing is
-  required and nothing is validated. ``None`` means "absent or null" to users.
+- **Attributes are optional, default None**, except the keys the spec requires and every
+  engine was seen sending (``python -m engineapi._codegen.required_evidence``): those are
+  typed without ``| None`` and are required keyword arguments of the constructor. A reply
+  lacking one (absent or ``null``) raises :class:`engineapi.errors.MissingFieldError`
+  naming the class and the key, unless decoding is lenient (:func:`lenient_decoding`,
+  ``Client(strict_models=False)``), which leaves ``None`` there. This check runs only when
+  such a key is absent or null: the usual reply pays nothing for it. Values are not
+  validated otherwise. ``None`` means "absent or null" to users.
 - **Explicit nulls survive.** ``from_wire`` records the wire keys that arrived as JSON
   ``null`` in a private, compare-neutral slot (``_wire_nulls``, a bit mask over the fields in
   spec order); ``to_wire`` writes ``null`` back for those keys while the attribute is still
@@ -40,7 +46,9 @@ from __future__ import annotations
 import builtins
 import sys
 import types
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, ClassVar, Final, Protocol, Self, TypeVar, cast
 
 import attrs
@@ -52,6 +60,7 @@ _WIRE: Final = "engineapi.wire"
 _SINCE: Final = "engineapi.since"
 _UNTIL: Final = "engineapi.until"
 _DEPRECATED: Final = "engineapi.deprecated"
+_REQUIRED: Final = "engineapi.required"
 
 
 _T = TypeVar("_T")
@@ -71,13 +80,24 @@ def wire_field(
     since: str = OLDEST_API_VERSION,
     until: str | None = None,
     deprecated: bool = False,
+    required: bool = False,
 ) -> Any:
-    """An optional model attribute (default ``None``) stored under *wire* in the JSON.
+    """A model attribute stored under *wire* in the JSON: optional (default ``None``), or
+    with *required* a keyword argument the constructor needs and decoding checks.
 
     *since* is the first API version whose spec has the key, *until* the last one for keys
-    newer specs dropped, *deprecated* whether the spec says so.
+    newer specs dropped, *deprecated* whether the spec says so, *required* whether the spec
+    requires it and every engine sends it.
     """
-    metadata = {_WIRE: wire, _SINCE: since, _UNTIL: until, _DEPRECATED: deprecated}
+    metadata = {
+        _WIRE: wire,
+        _SINCE: since,
+        _UNTIL: until,
+        _DEPRECATED: deprecated,
+        _REQUIRED: required,
+    }
+    if required:
+        return attrs.field(metadata=metadata)
     return attrs.field(default=None, metadata=metadata)
 
 
@@ -100,6 +120,8 @@ class FieldInfo:
     """Whether the spec marks the key deprecated (or newer specs dropped it)."""
     until: str | None = None
     """The last API version whose spec has the key, if newer specs dropped it."""
+    required: bool = False
+    """Whether the key is typed as always present (the spec requires it, engines send it)."""
 
 
 _FIELD_INFO_CACHE: dict[type, Mapping[str, FieldInfo]] = {}
@@ -118,6 +140,7 @@ def field_info(cls: type[WireModel]) -> Mapping[str, FieldInfo]:
             since=a.metadata[_SINCE],
             deprecated=a.metadata[_DEPRECATED],
             until=a.metadata[_UNTIL],
+            required=a.metadata.get(_REQUIRED, False),
         )
         for a in attrs.fields(cls)
         if _WIRE in a.metadata
@@ -162,6 +185,38 @@ def set_null(model: WireModel, name: str) -> None:
     object.__setattr__(model, "_wire_nulls", model._wire_nulls | bit)
 
 
+#: True inside `lenient_decoding`: a required key a reply lacks decodes to None.
+_LENIENT: Final[ContextVar[bool]] = ContextVar("engineapi_lenient_decoding", default=False)
+
+
+@contextmanager
+def lenient_decoding(lenient: bool = True) -> Iterator[None]:
+    """Within the block (this thread or task), a reply lacking a key the spec requires is
+    decoded with ``None`` there instead of raising `MissingFieldError`::
+
+        with engineapi.models.lenient_decoding():
+            summary = ContainerCreateResponse.from_wire({"Warnings": []})  # id is None
+
+    ``Client(strict_models=False)`` does the same for every reply of one client.
+    """
+    token = _LENIENT.set(lenient)
+    try:
+        yield
+    finally:
+        _LENIENT.reset(token)
+
+
+def missing_required(cls: type[WireModel], attr: str, how: str) -> None:
+    """Called by a built ``from_wire`` when a required key is absent or null: raise, unless
+    decoding is lenient."""
+    if _LENIENT.get():
+        return
+    from engineapi.errors import MissingFieldError
+
+    wire = field_info(cls)[attr].wire
+    raise MissingFieldError(cls.__name__, attr, wire, how)
+
+
 def _build_codec(cls: type) -> None:
     from engineapi.models._codec import Base, build  # on first use: importing stays cheap
 
@@ -174,6 +229,8 @@ def _build_codec(cls: type) -> None:
             new_instance=new_instance,
             unknown_keys=unknown_keys,
             wire_key=_WIRE,
+            required_key=_REQUIRED,
+            missing_required=missing_required,
             placeholders=_PLACEHOLDER_CODE,
         )
     build(cls, _CODEC_BASE)

@@ -59,6 +59,11 @@ class Base:
     """``extra`` of an object with keys its class does not know."""
     wire_key: str
     """The attrs metadata key holding a field's wire name (a wire field has one)."""
+    required_key: str
+    """The attrs metadata key telling whether a field is required (typed non-Optional)."""
+    missing_required: Callable[[Any, str, str], None]
+    """Called with (class, attribute, "absent" or "null") for a required key a reply lacks:
+    raises, unless decoding is lenient."""
     placeholders: Mapping[str, types.CodeType]
     """The code of the ``from_wire``/``to_wire`` placeholders each class starts with."""
 
@@ -150,6 +155,7 @@ class _Field:
     attr: str
     wire: str
     shape: _Shape
+    required: bool = False
 
 
 def wire_fields(cls: Any, base: Base) -> list[_Field]:
@@ -172,7 +178,8 @@ def wire_fields(cls: Any, base: Base) -> list[_Field]:
         if isinstance(annotation, str):
             annotation = eval(annotation, declared_in[a.name])  # our own declarations
         shape = _PLAIN if annotation is None else shape_of(annotation, base)
-        fields.append(_Field(a.name, a.metadata[base.wire_key], shape))
+        required = bool(a.metadata.get(base.required_key))
+        fields.append(_Field(a.name, a.metadata[base.wire_key], shape, required))
     return fields
 
 
@@ -189,6 +196,7 @@ class _Writer:
             "WireModel": base.model,
             "OpenEnum": base.str_enum,
             "OpenIntEnum": base.int_enum,
+            "missing_required": base.missing_required,
         }
 
     def _name(self, prefix: str, cls: type, value: Any) -> str:
@@ -295,19 +303,22 @@ class _Writer:
         self.names["ABSENT"] = _ABSENT
         fast = []
         for i, field in enumerate(fields):
-            fast += self.field_lines(field, f"v{i}", [f"nulls |= {_bit(i)}"])
+            null = [f"nulls |= {_bit(i)}", *_missing(field, "null")]
+            fast += self.field_lines(field, f"v{i}", null)
         some = []
         for i, field in enumerate(fields):
-            some += self.field_lines(
-                field, f"v{i}", [f"nulls |= {_bit(i)}"], absent=[f"v{i} = None"]
-            )
+            null = [f"nulls |= {_bit(i)}", *_missing(field, "null")]
+            absent = [*_missing(field, "absent"), f"v{i} = None"]
+            some += self.field_lines(field, f"v{i}", null, absent=absent)
         slow = []
         for i, field in enumerate(fields):
             null = [
                 f"if {field.wire!r} in data:",
                 f"    nulls |= {_bit(i)}",
+                *_indent(_missing(field, "null")),
                 "else:",
                 "    missing += 1",
+                *_indent(_missing(field, "absent")),
             ]
             slow += [f"v = get({field.wire!r})", *self.field_lines(field, "v", null)]
         body = [
@@ -395,6 +406,11 @@ class _Writer:
             body += [f"    out[{wire}] = v", f"elif nulls & {_bit(i)}:", f"    out[{wire}] = None"]
         body += ["extra = self._extra", "if extra:", "    out.update(extra)", "return out"]
         return ["def to_wire(self):", *_indent(body)]
+
+
+def _missing(field: _Field, how: str) -> list[str]:
+    """For a required key that is absent or null: the call that raises (unless lenient)."""
+    return [f"missing_required(cls, {field.attr!r}, {how!r})"] if field.required else []
 
 
 def _bit(index: int) -> str:

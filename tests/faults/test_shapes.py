@@ -1,5 +1,6 @@
 """Answers of the wrong shape or nesting: typed `RemoteProtocolError`, never AttributeError,
-TypeError or RecursionError from the decoders (a stub server: no daemon sends these)."""
+TypeError or RecursionError from the decoders; a reply lacking a key the spec requires:
+`MissingFieldError` (a stub server: no daemon sends these)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engineapi import Client, RemoteProtocolError
+from engineapi import Client, MissingFieldError, RemoteProtocolError
 from engineapi.streams.jsonlines import JSONLinesDecoder
 from tests.faults.stub import stub_server
 
@@ -17,8 +18,8 @@ from tests.faults.stub import stub_server
 def answering(body: bytes, status: int = 200) -> object:
     def answer(head: bytes) -> Iterator[bytes]:
         yield (
-            b"HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
-            % (status, len(body))
+            b"HTTP/1.1 %d X\r\nContent-Type: application/json\r\nServer: Stub/1.0\r\n"
+            b"Content-Length: %d\r\n\r\n" % (status, len(body))
         )
         yield body
 
@@ -36,6 +37,10 @@ BOMB = b"[" * 200_000 + b"]" * 200_000
         ("list", b"[1, 2]", "not the shape"),
         ("inspect", b"[]", "not the shape"),
         ("inspect", b"42", "not the shape"),
+        ("create", b'"a string"', "not the shape"),
+        ("create", b"[]", "not the shape"),
+        ("volume", b"null", "not the shape"),
+        ("volume", b"[1]", "not the shape"),
         ("info", BOMB, "nested too deeply"),
         ("list", BOMB, "nested too deeply"),
     ],
@@ -51,9 +56,49 @@ def test_a_reply_of_another_shape_is_a_protocol_error(
             "list": lambda: client.containers.list(all=True),
             "inspect": lambda: client.containers.inspect("c"),
             "info": lambda: client.system.info(),
+            "create": lambda: client.containers.create({"Image": "x"}),
+            "volume": lambda: client.volumes.inspect("v"),
         }[operation]
         with pytest.raises(RemoteProtocolError, match=fragment):
             call()
+
+
+@pytest.mark.parametrize(
+    ("body", "how"), [(b'{"Warnings": []}', "absent"), (b'{"Id": null, "Warnings": []}', "null")]
+)
+def test_a_reply_lacking_a_required_key_names_model_field_and_engine(
+    tmp_path: Path, body: bytes, how: str
+) -> None:
+    with stub_server(tmp_path, answering(body, 201)) as host:  # type: ignore[arg-type]
+        with Client(host, version="1.51", environ={}) as client:
+            with pytest.raises(MissingFieldError) as caught:
+                client.containers.create({"Image": "x"})
+        error = caught.value
+        assert isinstance(error, RemoteProtocolError)  # what a shape error has always been
+        assert (error.model, error.field, error.wire, error.how) == (
+            "ContainerCreateResponse",
+            "id",
+            "Id",
+            how,
+        )
+        assert error.operation == "ContainerCreate (POST /containers/create)"
+        assert (error.server, error.host) == ("Stub/1.0", host)
+        assert f"ContainerCreateResponse.id (JSON key 'Id') is {how}" in str(error)
+        assert "strict_models=False" in str(error) and host in str(error)
+        # Lenient: the same reply decodes, with None where the key is missing.
+        with Client(host, version="1.51", environ={}, strict_models=False) as client:
+            created = client.containers.create({"Image": "x"})
+        assert created.id is None and created.warnings == []
+
+
+def test_a_nested_object_lacking_a_required_key_is_named(tmp_path: Path) -> None:
+    body = b'[{"Id": "c", "Ports": [{"PrivatePort": 80}]}]'  # the port has no Type
+    with (
+        stub_server(tmp_path, answering(body)) as host,  # type: ignore[arg-type]
+        Client(host, version="1.51", environ={}) as client,
+    ):
+        with pytest.raises(MissingFieldError, match=r"PortSummary\.type .* in the reply to "):
+            client.containers.list()
 
 
 def test_an_event_of_another_shape_is_a_protocol_error(tmp_path: Path) -> None:

@@ -59,16 +59,16 @@ def label() -> str:
 def cleanup(client: Client, label: str) -> Iterator[None]:
     yield
     for c in client.containers.list(all=True, filters={"label": [f"engineapi.test={label}"]}):
-        client.containers.delete(c.id or "", force=True)
+        client.containers.delete(c.id, force=True)
     for n in client.networks.list(filters={"label": [f"engineapi.test={label}"]}):
         try:
-            client.networks.delete(n.id or "")
+            client.networks.delete(n.id)
         except NotFound:
             pass
     volumes = client.volumes.list(filters={"label": [f"engineapi.test={label}"]}).volumes
     for v in volumes or ():
         try:
-            client.volumes.delete(v.name or "", force=True)
+            client.volumes.delete(v.name, force=True)
         except NotFound:
             pass
 

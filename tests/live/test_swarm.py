@@ -189,7 +189,7 @@ def leave_and_clean(client: Client, gwbridge_before: bool) -> None:
         force_leave(client)
     for c in client.containers.list(all=True, filters={"label": ["com.docker.swarm.task.id"]}):
         try:
-            client.containers.delete(c.id or "", force=True)
+            client.containers.delete(c.id, force=True)
         except (NotFound, Conflict):  # already going away
             pass
     if gwbridge_before:
@@ -764,7 +764,7 @@ def test_overlay_network_and_cluster_volume_update(manager: Client, label: str) 
 
         def allocated() -> NetworkInspect | None:
             # The driver is reported once the swarm's allocator has handled the network.
-            found = manager.networks.inspect(created.id or "", verbose=True, scope="swarm")
+            found = manager.networks.inspect(created.id, verbose=True, scope="swarm")
             return found if found.driver else None
 
         net = wait_for("the overlay network to be allocated", allocated, timeout=20)
@@ -773,7 +773,7 @@ def test_overlay_network_and_cluster_volume_update(manager: Client, label: str) 
             net.ipam and net.ipam.config and (net.ipam.config[0].subnet or "").startswith("10.233.")
         )
     finally:
-        manager.networks.delete(created.id or "")
+        manager.networks.delete(created.id)
 
     request = VolumeUpdateRequest.from_wire({"Spec": {"Availability": "drain"}})
     if manager.api_version() < "1.42":

@@ -80,9 +80,9 @@ def clean_up(host: str, *, swarm: bool = False) -> None:
             for tag in image.repo_tags or ():
                 client.images.delete(tag, force=True)
         for network in client.networks.list(filters={"label": [LABEL]}):
-            client.networks.delete(network.id or "")
+            client.networks.delete(network.id)
         for volume in client.volumes.list(filters={"label": [LABEL]}).volumes or ():
-            client.volumes.delete(volume.name or "", force=True)
+            client.volumes.delete(volume.name, force=True)
 
 
 def leave_swarm(client: Client) -> None:
@@ -92,10 +92,10 @@ def leave_swarm(client: Client) -> None:
         client.swarm.leave(force=True)
     for c in client.containers.list(all=True, filters={"label": ["com.docker.swarm.task.id"]}):
         with contextlib.suppress(DaemonError):
-            client.containers.delete(c.id or "", force=True)
+            client.containers.delete(c.id, force=True)
     for network in client.networks.list(filters={"name": ["docker_gwbridge"]}):
         with contextlib.suppress(DaemonError):
-            client.networks.delete(network.id or "")
+            client.networks.delete(network.id)
 
 
 @contextlib.contextmanager

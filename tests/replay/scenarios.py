@@ -878,7 +878,7 @@ def networks(client: Client) -> None:
         if cid:
             client.containers.delete(cid, force=True)
         for leftover in client.networks.list(filters={"label": [f"{LABEL}={name}"]}):
-            client.networks.delete(leftover.id or "")
+            client.networks.delete(leftover.id)
 
 
 VOLUMES_VOLATILE = (
@@ -914,7 +914,7 @@ def volumes(client: Client) -> None:
         assert pruned.volumes_deleted == [f"{PREFIX}-prune"]
     finally:
         for leftover in client.volumes.list(filters={"label": [LABEL]}).volumes or ():
-            client.volumes.delete(leftover.name or "", force=True)
+            client.volumes.delete(leftover.name, force=True)
 
 
 SECOND = 1_000_000_000  # the API's durations are nanoseconds

@@ -112,6 +112,17 @@ def test_network_connect_and_disconnect_bodies() -> None:
     assert body_of(call) == {"Container": "web", "Force": True}
 
 
+#: A volume as Docker sends it: every key the spec requires (``Options`` may be null).
+VOLUME = {
+    "Name": "v",
+    "Driver": "local",
+    "Mountpoint": "/var/lib/docker/volumes/v/_data",
+    "Labels": {},
+    "Scope": "local",
+    "Options": None,
+}
+
+
 def test_volume_create_config_and_keywords() -> None:
     call = volumes.create(VolumeCreateRequest(name="data", labels={"a": "1"}), driver="local")
     assert (call.operation_id, call.path) == ("VolumeCreate", "/volumes/create")
@@ -119,7 +130,7 @@ def test_volume_create_config_and_keywords() -> None:
     assert body_of(volumes.create()) == {}  # an anonymous volume
     call = volumes.create(name="x", driver_opts={"type": "tmpfs"}, labels={"b": "2"})
     assert body_of(call) == {"Name": "x", "DriverOpts": {"type": "tmpfs"}, "Labels": {"b": "2"}}
-    volume = call.decode(reply({"Name": "x", "Driver": "local", "Mountpoint": "/m"}, 201))
+    volume = call.decode(reply({**VOLUME, "Name": "x", "Mountpoint": "/m"}, 201))
     assert (volume.name, volume.mountpoint) == ("x", "/m")
 
 
@@ -128,7 +139,7 @@ def test_volume_list_inspect_delete_prune() -> None:
     assert call.path == "/volumes" and json.loads(query_of(call)["filters"]) == {
         "dangling": ["true"]
     }
-    listed = call.decode(reply({"Volumes": [{"Name": "a"}], "Warnings": None}))
+    listed = call.decode(reply({"Volumes": [{**VOLUME, "Name": "a"}], "Warnings": None}))
     assert [v.name for v in listed.volumes or ()] == ["a"]
     assert volumes.inspect("a b").path == "/volumes/a%20b"
     call = volumes.delete("a", force=True)

@@ -87,7 +87,8 @@ def test_dropped_fields_are_kept_with_their_last_version() -> None:
     assert _first_version_with(specs, ["NetworkSettings"], "IPAddress") == "1.41"
     assert "IPAddress" not in object_properties(specs[-1], specs[-1].definitions["NetworkSettings"])
     # The pre-1.52 shape of GET /system/df decodes into typed lists.
-    old = models.SystemDataUsageResponse.from_wire({"LayersSize": 1, "Images": [{"Id": "x"}]})
+    image = {"Id": "x", "ParentId": "", "Created": 1, "Size": 2, "SharedSize": -1, "Containers": 0}
+    old = models.SystemDataUsageResponse.from_wire({"LayersSize": 1, "Images": [image]})
     assert old.layers_size == 1 and old.images is not None
     assert isinstance(old.images[0], models.ImageSummary)
 

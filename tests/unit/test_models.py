@@ -29,6 +29,7 @@ from engineapi.models import (
     PortSummary,
     WireModel,
     field_info,
+    lenient_decoding,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -86,7 +87,8 @@ def test_explicit_nulls_and_absent_keys_stay_apart() -> None:
 
 
 def test_unknown_keys_are_kept_in_extra_and_written_back() -> None:
-    data = {**SUMMARY, "FutureField": {"a": [1, None]}, "Ports": [{"Type": "tcp", "New": 1}]}
+    port = {"PrivatePort": 80, "Type": "tcp", "New": 1}
+    data = {**SUMMARY, "FutureField": {"a": [1, None]}, "Ports": [port]}
     c = ContainerSummary.from_wire(data)
     assert c.extra == {"FutureField": {"a": [1, None]}}
     assert c.ports is not None and c.ports[0].extra == {"New": 1}
@@ -106,7 +108,8 @@ def test_objects_with_exactly_the_known_keys_take_the_fast_path_losslessly() -> 
     assert q.public_port is None and q.extra == {"Zone": None} and q.to_wire() == swapped
     # Every key null; and a class with a single key (its map of models decoded).
     nulls = dict.fromkeys(PORT)
-    assert PortSummary.from_wire(nulls).to_wire() == nulls
+    with lenient_decoding():  # PrivatePort and Type are required: strict decoding refuses
+        assert PortSummary.from_wire(nulls).to_wire() == nulls
     settings = models.ContainerSummaryNetworkSettings.from_wire({"Networks": {"n": {}}})
     assert settings.networks is not None and isinstance(settings.networks["n"], EndpointSettings)
 
@@ -128,21 +131,26 @@ def test_any_mapping_decodes_without_being_changed() -> None:
 
 
 def test_extra_is_a_dict_made_on_first_use() -> None:
-    p = PortSummary.from_wire({"Type": "tcp"})
+    p = PortSummary.from_wire({"PrivatePort": 80, "Type": "tcp"})
     tcp = models.PortSummaryType.TCP
-    assert p == PortSummary(type=tcp) == PortSummary(type=tcp, extra={})
+    assert (
+        p
+        == PortSummary(private_port=80, type=tcp)
+        == PortSummary(private_port=80, type=tcp, extra={})
+    )
     assert p.extra == {} and p.extra is p.extra
     p.extra["Zone"] = "eu"
-    assert p.to_wire() == {"Type": "tcp", "Zone": "eu"}
-    assert p != PortSummary(type=tcp)
+    assert p.to_wire() == {"PrivatePort": 80, "Type": "tcp", "Zone": "eu"}
+    assert p != PortSummary(private_port=80, type=tcp)
     p.extra = {"Other": 1}
-    assert p.to_wire() == {"Type": "tcp", "Other": 1}
-    assert repr(p) == "PortSummary(type=PortSummaryType.TCP, extra={'Other': 1})"
+    assert p.to_wire() == {"PrivatePort": 80, "Type": "tcp", "Other": 1}
+    assert repr(p) == "PortSummary(private_port=80, type=PortSummaryType.TCP, extra={'Other': 1})"
     assert attrs.evolve(p, private_port=1).extra == {"Other": 1}
 
 
 def test_unexpected_value_types_are_kept_as_is() -> None:
     odd = {
+        "Id": "c",
         "Names": "/not-a-list",
         "Ports": {"not": "a list"},
         "Mounts": [1, "two", None, {"Type": "bind"}],
@@ -164,7 +172,7 @@ def test_loose_fields_accept_every_shape_daemons_send() -> None:
         req = ContainerCreateRequest.from_wire({"Cmd": cmd, "Entrypoint": cmd})
         assert req.cmd == cmd and req.to_wire() == {"Cmd": cmd, "Entrypoint": cmd}
     for created in (1367854155, "2013-05-06T15:22:35Z"):
-        assert ContainerSummary.from_wire({"Created": created}).created == created
+        assert ContainerSummary.from_wire({"Id": "c", "Created": created}).created == created
 
 
 def test_models_are_built_by_keyword_and_encode_only_what_is_set() -> None:
@@ -242,9 +250,9 @@ def test_a_subclass_instance_is_accepted_where_its_base_is() -> None:
 def test_open_enums() -> None:
     assert ContainerSummaryState.RUNNING == "running"
     assert isinstance(ContainerSummaryState.RUNNING, str | OpenEnum)
-    state = ContainerSummary.from_wire({"State": "running"}).state
+    state = ContainerSummary.from_wire({"Id": "c", "State": "running"}).state
     assert state is ContainerSummaryState.RUNNING and state.is_known
-    odd = ContainerSummary.from_wire({"State": "hibernating"}).state
+    odd = ContainerSummary.from_wire({"Id": "c", "State": "hibernating"}).state
     assert isinstance(odd, ContainerSummaryState) and odd == "hibernating"
     assert not odd.is_known
     assert repr(odd) == "ContainerSummaryState('hibernating')"
@@ -257,7 +265,7 @@ def test_open_enums() -> None:
     assert Mount(type=MountType.BIND).to_wire() == {"Type": "bind"}
     # The integer enum of filesystem changes.
     assert ChangeType.decode(1) is ChangeType.ADDED and ChangeType.ADDED == 1
-    assert models.FilesystemChange.from_wire({"Kind": 9}).kind == 9
+    assert models.FilesystemChange.from_wire({"Path": "/a", "Kind": 9}).kind == 9
 
 
 def test_field_info() -> None:
@@ -319,9 +327,11 @@ def test_importing_one_class_imports_only_what_it_needs() -> None:
 
 
 def test_encoding_gives_plain_json_types() -> None:
-    out = ContainerSummary.from_wire({"State": "running", "Ports": [{"Type": "udp"}]}).to_wire()
+    port = {"PrivatePort": 53, "Type": "udp"}
+    out = ContainerSummary.from_wire({"Id": "c", "State": "running", "Ports": [port]}).to_wire()
     assert type(out["State"]) is str and type(out["Ports"][0]["Type"]) is str
-    assert type(models.FilesystemChange(kind=ChangeType.ADDED).to_wire()["Kind"]) is int
+    change = models.FilesystemChange(path="/a", kind=ChangeType.ADDED)
+    assert type(change.to_wire()["Kind"]) is int
 
 
 def test_models_pickle_and_copy_with_their_nulls() -> None:

@@ -16,7 +16,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import engineapi.models as models
-from engineapi.models import ContainerSummary, ContainerSummaryState, OpenEnum, WireModel
+from engineapi.errors import MissingFieldError
+from engineapi.models import (
+    ContainerSummary,
+    ContainerSummaryState,
+    OpenEnum,
+    WireModel,
+    field_info,
+    lenient_decoding,
+)
 from engineapi.models._base import OpenIntEnum
 
 JSON_SCALARS = (
@@ -101,9 +109,23 @@ def json_object(cls: type[WireModel], depth: int = 0) -> st.SearchStrategy[dict[
 
 
 def assert_round_trip(cls: type[WireModel], data: dict[str, Any]) -> WireModel:
-    decoded = cls.from_wire(data)
-    assert decoded.to_wire() == data
-    assert cls.from_wire(decoded.to_wire()) == decoded
+    """Strict decoding fails when a required key is absent or null, with `MissingFieldError`
+    naming it (or one of a nested object); lenient decoding round-trips anything."""
+    lacking = {
+        info.wire
+        for info in field_info(cls).values()
+        if info.required and data.get(info.wire) is None
+    }
+    try:
+        cls.from_wire(data)
+    except MissingFieldError as error:
+        assert error.wire in lacking if error.model == cls.__name__ else error.how
+    else:
+        assert not lacking
+    with lenient_decoding():
+        decoded = cls.from_wire(data)
+        assert decoded.to_wire() == data
+        assert cls.from_wire(decoded.to_wire()) == decoded
     return decoded
 
 
@@ -120,7 +142,7 @@ def test_any_object_of_any_class_round_trips(data: st.DataObject) -> None:
 @given(json_object(ContainerSummary), st.dictionaries(UNKNOWN_KEYS, JSON, min_size=1, max_size=3))
 def test_nested_unknown_keys_survive(obj: dict[str, Any], unknown: dict[str, Any]) -> None:
     obj["NetworkSettings"] = {"Networks": {"bridge": {"IPAddress": "10.0.0.2", **unknown}}}
-    obj["Ports"] = [{"PrivatePort": 80, **unknown}]
+    obj["Ports"] = [{"PrivatePort": 80, "Type": "tcp", **unknown}]
     decoded = assert_round_trip(ContainerSummary, obj)
     assert isinstance(decoded, ContainerSummary) and decoded.ports is not None
     assert decoded.ports[0].extra == unknown
@@ -129,11 +151,11 @@ def test_nested_unknown_keys_survive(obj: dict[str, Any], unknown: dict[str, Any
 @SETTINGS
 @given(st.text(max_size=12))
 def test_unknown_enum_values_survive(state: str) -> None:
-    decoded = ContainerSummary.from_wire({"State": state})
+    decoded = ContainerSummary.from_wire({"Id": "c", "State": state})
     assert isinstance(decoded.state, ContainerSummaryState)
     assert decoded.state == state
     assert decoded.state.is_known == (state in ContainerSummaryState.constants().values())
-    assert decoded.to_wire() == {"State": state}
+    assert decoded.to_wire() == {"Id": "c", "State": state}
 
 
 @SETTINGS

@@ -303,7 +303,7 @@ def test_async_handler_and_async_stream() -> None:
         if request.operation_id == "ExecStart":
             return MockResponse.upgraded([stdcopy_frames([(1, b"async\n")])])
         if request.operation_id == "ExecInspect":
-            return MockResponse(json={"ExitCode": 0})
+            return MockResponse(json={"ID": "e1", "ExitCode": 0})
         return None
 
     async def main() -> None:

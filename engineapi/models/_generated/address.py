@@ -14,7 +14,12 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class Address(WireModel):
-    """Address represents an IPv4 or IPv6 IP address."""
+    """Address represents an IPv4 or IPv6 IP address.
+
+    Attributes:
+        addr: IP address.
+        prefix_len: Mask length of the IP address.
+    """
 
     addr: str | None = wire_field("Addr")
     """IP address."""

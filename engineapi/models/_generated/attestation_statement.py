@@ -17,7 +17,18 @@ from engineapi.models._generated.oci_descriptor import OCIDescriptor
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class AttestationStatement(WireModel):
-    """AttestationStatement is a single in-toto statement attached to an image."""
+    """AttestationStatement is a single in-toto statement attached to an image.
+
+    Attributes:
+        descriptor: Since API 1.55.
+        predicate_type: The in-toto predicate type URI of this statement.
+
+            Since API 1.55.
+        statement: The verbatim in-toto statement JSON. Only included when the caller
+            opts in via the `statement=true` query parameter; otherwise absent.
+
+            Since API 1.55.
+    """
 
     descriptor: OCIDescriptor | None = wire_field("Descriptor", since="1.55")
     """Since API 1.55."""

@@ -14,7 +14,18 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class AuthConfig(WireModel):
-    """The ``AuthConfig`` object of the Engine API."""
+    """The ``AuthConfig`` object of the Engine API.
+
+    Attributes:
+        username: (no description in the spec)
+        password: (no description in the spec)
+        serveraddress: (no description in the spec)
+        email: Email is an optional value associated with the username.
+
+            > **Deprecated**: This field is deprecated since docker 1.11 (API v1.23) and will be removed in a future release.
+
+            Only in API versions 1.41 to 1.51.
+    """
 
     username: str | None = wire_field("username")
     password: str | None = wire_field("password")

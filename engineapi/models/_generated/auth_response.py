@@ -14,9 +14,14 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class AuthResponse(WireModel):
-    """An identity token was generated successfully."""
+    """An identity token was generated successfully.
 
-    status: str | None = wire_field("Status")
+    Attributes:
+        status: The status of the authentication
+        identity_token: An opaque token used to authenticate a user after a successful login
+    """
+
+    status: str = wire_field("Status", required=True)
     """The status of the authentication"""
     identity_token: str | None = wire_field("IdentityToken")
     """An opaque token used to authenticate a user after a successful login"""

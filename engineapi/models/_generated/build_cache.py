@@ -16,7 +16,27 @@ from engineapi.models._base import OpenEnum, WireModel, extra_key, member, wire_
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class BuildCache(WireModel):
-    """BuildCache contains information about a build cache record."""
+    """BuildCache contains information about a build cache record.
+
+    Attributes:
+        id: Unique ID of the build cache record.
+        parents: List of parent build cache record IDs.
+
+            Since API 1.42.
+        type: Cache record type.
+        description: Description of the build-step that produced the build cache.
+        in_use: Indicates if the build cache is in use.
+        shared: Indicates if the build cache is shared.
+        size: Amount of disk space used by the build cache (in bytes).
+        created_at: Date and time at which the build cache was created in
+            [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format with nano-seconds.
+        last_used_at: Date and time at which the build cache was last used in
+            [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format with nano-seconds.
+        usage_count: (no description in the spec)
+        parent: ID of the parent build cache record.
+
+            Only in API versions 1.41 to 1.41.
+    """
 
     id: str | None = wire_field("ID")
     """Unique ID of the build cache record."""

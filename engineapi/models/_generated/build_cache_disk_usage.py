@@ -16,7 +16,25 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class BuildCacheDiskUsage(WireModel):
-    """represents system data usage for build cache resources."""
+    """represents system data usage for build cache resources.
+
+    Attributes:
+        active_count: Count of active build cache records.
+
+            Since API 1.52.
+        total_count: Count of all build cache records.
+
+            Since API 1.52.
+        reclaimable: Disk space that can be reclaimed by removing inactive build cache records.
+
+            Since API 1.52.
+        total_size: Disk space in use by build cache records.
+
+            Since API 1.52.
+        items: List of build cache records.
+
+            Since API 1.52.
+    """
 
     active_count: int | None = wire_field("ActiveCount", since="1.52")
     """Count of active build cache records.

@@ -14,7 +14,17 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class BuildIdentity(WireModel):
-    """BuildIdentity contains build reference information if image was created via build."""
+    """BuildIdentity contains build reference information if image was created via build.
+
+    Attributes:
+        ref: Ref is the identifier for the build request. This reference can be used to
+            look up the build details in BuildKit history API.
+
+            Since API 1.53.
+        created_at: CreatedAt is the time when the build ran.
+
+            Since API 1.53.
+    """
 
     ref: str | None = wire_field("Ref", since="1.53")
     """Ref is the identifier for the build request. This reference can be used to

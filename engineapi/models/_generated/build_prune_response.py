@@ -16,7 +16,12 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class BuildPruneResponse(WireModel):
-    """The ``BuildPruneResponse`` object of the Engine API."""
+    """The ``BuildPruneResponse`` object of the Engine API.
+
+    Attributes:
+        caches_deleted: (no description in the spec)
+        space_reclaimed: Disk space reclaimed in bytes
+    """
 
     caches_deleted: list[str] | None = wire_field("CachesDeleted")
     space_reclaimed: int | None = wire_field("SpaceReclaimed")

@@ -21,6 +21,24 @@ from engineapi.models._generated.tls_info import TLSInfo
 class ClusterInfo(WireModel):
     """ClusterInfo represents information about the swarm as is returned by the
     "/info" endpoint. Join-tokens are not included.
+
+    Attributes:
+        id: The ID of the swarm.
+        version: (no description in the spec)
+        created_at: Date and time at which the swarm was initialised in
+            [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format with nano-seconds.
+        updated_at: Date and time at which the swarm was last updated in
+            [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format with nano-seconds.
+        spec: (no description in the spec)
+        tls_info: (no description in the spec)
+        root_rotation_in_progress: Whether there is currently a root CA rotation in progress for the swarm
+        data_path_port: DataPathPort specifies the data path port number for data traffic.
+            Acceptable port range is 1024 to 49151.
+            If no port is set or is set to 0, the default port (4789) is used.
+        default_addr_pool: Default Address Pool specifies default subnet pools for global scope
+            networks.
+        subnet_size: SubnetSize specifies the subnet size of the networks created from the
+            default subnet pool.
     """
 
     id: str | None = wire_field("ID")

@@ -21,6 +21,24 @@ from engineapi.models._generated.topology import Topology
 class ClusterVolume(WireModel):
     """Options and information specific to, and only present on, Swarm CSI
     cluster volumes.
+
+    Attributes:
+        id: The Swarm ID of this volume. Because cluster volumes are Swarm
+            objects, they have an ID, unlike non-cluster volumes. This ID can
+            be used to refer to the Volume instead of the name.
+
+            Since API 1.42.
+        version: Since API 1.42.
+        created_at: Since API 1.42.
+        updated_at: Since API 1.42.
+        spec: Since API 1.42.
+        info: Information about the global status of the volume.
+
+            Since API 1.42.
+        publish_status: The status of the volume as it pertains to its publishing and use on
+            specific nodes
+
+            Since API 1.42.
     """
 
     id: str | None = wire_field("ID", since="1.42")
@@ -58,7 +76,28 @@ class ClusterVolume(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ClusterVolumeInfo(WireModel):
-    """Information about the global status of the volume."""
+    """Information about the global status of the volume.
+
+    Attributes:
+        capacity_bytes: The capacity of the volume in bytes. A value of 0 indicates that
+            the capacity is unknown.
+
+            Since API 1.42.
+        volume_context: A map of strings to strings returned from the storage plugin when
+            the volume is created.
+
+            Since API 1.42.
+        volume_id: The ID of the volume as returned by the CSI storage plugin. This
+            is distinct from the volume's ID as provided by Docker. This ID
+            is never used by the user when communicating with Docker to refer
+            to this volume. If the ID is blank, then the Volume has not been
+            successfully created in the plugin yet.
+
+            Since API 1.42.
+        accessible_topology: The topology this volume is actually accessible from.
+
+            Since API 1.42.
+    """
 
     capacity_bytes: int | None = wire_field("CapacityBytes", since="1.42")
     """The capacity of the volume in bytes. A value of 0 indicates that
@@ -93,7 +132,24 @@ class ClusterVolumeInfo(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ClusterVolumePublishStatusItem(WireModel):
-    """The ``ClusterVolumePublishStatusItem`` object of the Engine API."""
+    """The ``ClusterVolumePublishStatusItem`` object of the Engine API.
+
+    Attributes:
+        node_id: The ID of the Swarm node the volume is published on.
+
+            Since API 1.42.
+        state: The published state of the volume.
+            * `pending-publish` The volume should be published to this node, but the call to the controller plugin to do so has not yet been successfully completed.
+            * `published` The volume is published successfully to the node.
+            * `pending-node-unpublish` The volume should be unpublished from the node, and the manager is awaiting confirmation from the worker that it has done so.
+            * `pending-controller-unpublish` The volume is successfully unpublished from the node, but has not yet been successfully unpublished on the controller.
+
+            Since API 1.42.
+        publish_context: A map of strings to strings returned by the CSI controller
+            plugin when a volume is published.
+
+            Since API 1.42.
+    """
 
     node_id: str | None = wire_field("NodeID", since="1.42")
     """The ID of the Swarm node the volume is published on.

@@ -17,7 +17,21 @@ from engineapi.models._generated.topology import Topology
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ClusterVolumeSpec(WireModel):
-    """Cluster-specific options used to create the volume."""
+    """Cluster-specific options used to create the volume.
+
+    Attributes:
+        group: Group defines the volume group of this volume. Volumes belonging to
+            the same group can be referred to by group name when creating
+            Services.  Referring to a volume by group instructs Swarm to treat
+            volumes in that group interchangeably for the purpose of scheduling.
+            Volumes with an empty string for a group technically all belong to
+            the same, emptystring group.
+
+            Since API 1.42.
+        access_mode: Defines how the volume is used by tasks.
+
+            Since API 1.42.
+    """
 
     group: str | None = wire_field("Group", since="1.42")
     """Group defines the volume group of this volume. Volumes belonging to
@@ -41,7 +55,65 @@ class ClusterVolumeSpec(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ClusterVolumeSpecAccessMode(WireModel):
-    """Defines how the volume is used by tasks."""
+    """Defines how the volume is used by tasks.
+
+    Attributes:
+        scope: The set of nodes this volume can be used on at one time.
+            - `single` The volume may only be scheduled to one node at a time.
+            - `multi` the volume may be scheduled to any supported number of nodes at a time.
+
+            Since API 1.42.
+        sharing: The number and way that different tasks can use this volume
+            at one time.
+            - `none` The volume may only be used by one task at a time.
+            - `readonly` The volume may be used by any number of tasks, but they all must mount the volume as readonly
+            - `onewriter` The volume may be used by any number of tasks, but only one may mount it as read/write.
+            - `all` The volume may have any number of readers and writers.
+
+            Since API 1.42.
+        mount_volume: Options for using this volume as a Mount-type volume.
+
+                Either MountVolume or BlockVolume, but not both, must be
+                present.
+              properties:
+                FsType:
+                  type: "string"
+                  description: |
+                    Specifies the filesystem type for the mount volume.
+                    Optional.
+                MountFlags:
+                  type: "array"
+                  description: |
+                    Flags to pass when mounting the volume. Optional.
+                  items:
+                    type: "string"
+            BlockVolume:
+              type: "object"
+              description: |
+                Options for using this volume as a Block-type volume.
+                Intentionally empty.
+
+            Since API 1.42.
+        secrets: Swarm Secrets that are passed to the CSI storage plugin when
+            operating on this volume.
+
+            Since API 1.42.
+        accessibility_requirements: Requirements for the accessible topology of the volume. These
+            fields are optional. For an in-depth description of what these
+            fields mean, see the CSI specification.
+
+            Since API 1.42.
+        capacity_range: The desired capacity that the volume should be created with. If
+            empty, the plugin will decide the capacity.
+
+            Since API 1.42.
+        availability: The availability of the volume for use in tasks.
+            - `active` The volume is fully available for scheduling on the cluster
+            - `pause` No new workloads should use the volume, but existing workloads are not stopped.
+            - `drain` All workloads using this volume should be stopped and rescheduled, and no new ones should be started.
+
+            Since API 1.42.
+    """
 
     scope: ClusterVolumeSpecAccessModeScope | None = wire_field("Scope", since="1.42")
     """The set of nodes this volume can be used on at one time.
@@ -154,6 +226,18 @@ class ClusterVolumeSpecAccessModeSharing(OpenEnum):
 class ClusterVolumeSpecAccessModeSecretsItem(WireModel):
     """One cluster volume secret entry. Defines a key-value pair that
     is passed to the plugin.
+
+    Attributes:
+        key: Key is the name of the key of the key-value pair passed to
+            the plugin.
+
+            Since API 1.42.
+        secret: Secret is the swarm Secret object from which to read data.
+            This can be a Secret name or ID. The Secret data is
+            retrieved by swarm and used as the value of the key-value
+            pair passed to the plugin.
+
+            Since API 1.42.
     """
 
     key: str | None = wire_field("Key", since="1.42")
@@ -180,6 +264,16 @@ class ClusterVolumeSpecAccessModeAccessibilityRequirements(WireModel):
     """Requirements for the accessible topology of the volume. These
     fields are optional. For an in-depth description of what these
     fields mean, see the CSI specification.
+
+    Attributes:
+        requisite: A list of required topologies, at least one of which the
+            volume must be accessible from.
+
+            Since API 1.42.
+        preferred: A list of topologies that the volume should attempt to be
+            provisioned in.
+
+            Since API 1.42.
     """
 
     requisite: list[Topology] | None = wire_field("Requisite", since="1.42")
@@ -203,6 +297,16 @@ class ClusterVolumeSpecAccessModeAccessibilityRequirements(WireModel):
 class ClusterVolumeSpecAccessModeCapacityRange(WireModel):
     """The desired capacity that the volume should be created with. If
     empty, the plugin will decide the capacity.
+
+    Attributes:
+        required_bytes: The volume must be at least this big. The value of 0
+            indicates an unspecified minimum
+
+            Since API 1.42.
+        limit_bytes: The volume must not be bigger than this. The value of 0
+            indicates an unspecified maximum.
+
+            Since API 1.42.
     """
 
     required_bytes: int | None = wire_field("RequiredBytes", since="1.42")

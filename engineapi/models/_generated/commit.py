@@ -17,6 +17,14 @@ class Commit(WireModel):
     """Commit holds the Git-commit (SHA1) that a binary was built from, as
     reported in the version-string of external tools, such as `containerd`,
     or `runC`.
+
+    Attributes:
+        id: Actual commit ID of external tool.
+        expected: Commit ID of external tool expected by dockerd as set at build time.
+
+            **Deprecated**: This field is deprecated and will be omitted in a API v1.49.
+
+            Only in API versions 1.41 to 1.48.
     """
 
     id: str | None = wire_field("ID")

@@ -18,7 +18,15 @@ from engineapi.models._generated.object_version import ObjectVersion
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class Config(WireModel):
-    """The ``Config`` object of the Engine API."""
+    """The ``Config`` object of the Engine API.
+
+    Attributes:
+        id: (no description in the spec)
+        version: (no description in the spec)
+        created_at: (no description in the spec)
+        updated_at: (no description in the spec)
+        spec: (no description in the spec)
+    """
 
     id: str | None = wire_field("ID")
     version: ObjectVersion | None = wire_field("Version")

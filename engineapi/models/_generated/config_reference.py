@@ -16,6 +16,11 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 class ConfigReference(WireModel):
     """The config-only network source to provide the configuration for
     this network.
+
+    Attributes:
+        network: The name of the config-only network that provides the network's
+            configuration. The specified network must be an existing config-only
+            network. Only network names are allowed, not network IDs.
     """
 
     network: str | None = wire_field("Network")

@@ -17,7 +17,19 @@ from engineapi.models._generated.driver import Driver
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ConfigSpec(WireModel):
-    """The ``ConfigSpec`` object of the Engine API."""
+    """The ``ConfigSpec`` object of the Engine API.
+
+    Attributes:
+        name: User-defined name of the config.
+        labels: User-defined key/value metadata.
+        data: Data is the data to store as a config, formatted as a standard base64-encoded
+            ([RFC 4648](https://tools.ietf.org/html/rfc4648#section-4)) string.
+            The maximum allowed size is 1000KB, as defined in [MaxConfigSize](https://pkg.go.dev/github.com/moby/swarmkit/v2@v2.0.0-20250103191802-8c1959736554/manager/controlapi#MaxConfigSize).
+        templating: Templating driver, if applicable
+
+            Templating controls whether and how to evaluate the config payload as
+            a template. If no driver is set, no templating is used.
+    """
 
     name: str | None = wire_field("Name")
     """User-defined name of the config."""

@@ -17,6 +17,12 @@ class ContainerBlkioStatEntry(WireModel):
     """Blkio stats entry.
 
     This type is Linux-specific and omitted for Windows containers.
+
+    Attributes:
+        major: Since API 1.48.
+        minor: Since API 1.48.
+        op: Since API 1.48.
+        value: Since API 1.48.
     """
 
     major: int | None = wire_field("major", since="1.48")

@@ -24,6 +24,37 @@ class ContainerBlkioStats(WireModel):
     are omitted or `null`.
 
     This type is only populated on Linux and omitted for Windows containers.
+
+    Attributes:
+        io_service_bytes_recursive: Since API 1.48.
+        io_serviced_recursive: This field is only available when using Linux containers with
+            cgroups v1. It is omitted or `null` when using cgroups v2.
+
+            Since API 1.48.
+        io_queue_recursive: This field is only available when using Linux containers with
+            cgroups v1. It is omitted or `null` when using cgroups v2.
+
+            Since API 1.48.
+        io_service_time_recursive: This field is only available when using Linux containers with
+            cgroups v1. It is omitted or `null` when using cgroups v2.
+
+            Since API 1.48.
+        io_wait_time_recursive: This field is only available when using Linux containers with
+            cgroups v1. It is omitted or `null` when using cgroups v2.
+
+            Since API 1.48.
+        io_merged_recursive: This field is only available when using Linux containers with
+            cgroups v1. It is omitted or `null` when using cgroups v2.
+
+            Since API 1.48.
+        io_time_recursive: This field is only available when using Linux containers with
+            cgroups v1. It is omitted or `null` when using cgroups v2.
+
+            Since API 1.48.
+        sectors_recursive: This field is only available when using Linux containers with
+            cgroups v1. It is omitted or `null` when using cgroups v2.
+
+            Since API 1.48.
     """
 
     io_service_bytes_recursive: list[ContainerBlkioStatEntry] | None = wire_field(

@@ -17,7 +17,54 @@ from engineapi.models._generated.health_config import HealthConfig
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ContainerConfig(WireModel):
-    """Configuration for a container that is portable between hosts."""
+    """Configuration for a container that is portable between hosts.
+
+    Attributes:
+        hostname: The hostname to use for the container, as a valid RFC 1123 hostname.
+        domainname: The domain name to use for the container.
+        user: Commands run as this user inside the container. If omitted, commands
+            run as the user specified in the image the container was started from.
+
+            Can be either user-name or UID, and optional group-name or GID,
+            separated by a colon (`<user-name|UID>[<:group-name|GID>]`).
+        attach_stdin: Whether to attach to `stdin`.
+        attach_stdout: Whether to attach to `stdout`.
+        attach_stderr: Whether to attach to `stderr`.
+        exposed_ports: An object mapping ports to an empty object in the form:
+
+            `{"<port>/<tcp|udp|sctp>": {}}`
+        tty: Attach standard streams to a TTY, including `stdin` if it is not closed.
+        open_stdin: Open `stdin`
+        stdin_once: Close `stdin` after one attached client disconnects
+        env: A list of environment variables to set inside the container in the
+            form `["VAR=value", ...]`. A variable without `=` is removed from the
+            environment, rather than to have an empty value.
+        cmd: Command to run specified as a string or an array of strings.
+        healthcheck: (no description in the spec)
+        args_escaped: Command is already escaped (Windows only)
+        image: The name (or reference) of the image to use when creating the container,
+            or which was used when the container was created.
+        volumes: An object mapping mount point paths inside the container to empty
+            objects.
+        working_dir: The working directory for commands to run in.
+        entrypoint: The entry point for the container as a string or an array of strings.
+
+            If the array consists of exactly one empty string (`[""]`) then the
+            entry point is reset to system default (i.e., the entry point used by
+            docker when there is no `ENTRYPOINT` instruction in the `Dockerfile`).
+        network_disabled: Disable networking for the container.
+        on_build: `ONBUILD` metadata that were defined in the image's `Dockerfile`.
+        labels: User-defined key/value metadata.
+        stop_signal: Signal to stop a container as a string or unsigned integer.
+        stop_timeout: Timeout to stop a container in seconds. If omitted, the daemon-wide
+            default (`default-stop-timeout`) is used.
+        shell: Shell for when `RUN`, `CMD`, and `ENTRYPOINT` uses a shell.
+        mac_address: MAC address of the container.
+
+            Deprecated: this field is deprecated in API v1.44 and up. Use EndpointSettings.MacAddress instead.
+
+            Only in API versions 1.41 to 1.51.
+    """
 
     hostname: str | None = wire_field("Hostname")
     """The hostname to use for the container, as a valid RFC 1123 hostname."""

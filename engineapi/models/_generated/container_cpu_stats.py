@@ -18,7 +18,22 @@ from engineapi.models._generated.container_throttling_data import ContainerThrot
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ContainerCPUStats(WireModel):
-    """CPU related info of the container"""
+    """CPU related info of the container
+
+    Attributes:
+        cpu_usage: Since API 1.48.
+        system_cpu_usage: System Usage.
+
+            This field is Linux-specific and omitted for Windows containers.
+
+            Since API 1.48.
+        online_cpus: Number of online CPUs.
+
+            This field is Linux-specific and omitted for Windows containers.
+
+            Since API 1.48.
+        throttling_data: Since API 1.48.
+    """
 
     cpu_usage: ContainerCPUUsage | None = wire_field("cpu_usage", since="1.48")
     """Since API 1.48."""

@@ -16,7 +16,33 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ContainerCPUUsage(WireModel):
-    """All CPU stats aggregated since container inception."""
+    """All CPU stats aggregated since container inception.
+
+    Attributes:
+        total_usage: Total CPU time consumed in nanoseconds (Linux) or 100's of nanoseconds (Windows).
+
+            Since API 1.48.
+        percpu_usage: Total CPU time (in nanoseconds) consumed per core (Linux).
+
+            This field is Linux-specific when using cgroups v1. It is omitted
+            when using cgroups v2 and Windows containers.
+
+            Since API 1.48.
+        usage_in_kernelmode: Time (in nanoseconds) spent by tasks of the cgroup in kernel mode (Linux),
+            or time spent (in 100's of nanoseconds) by all container processes in
+            kernel mode (Windows).
+
+            Not populated for Windows containers using Hyper-V isolation.
+
+            Since API 1.48.
+        usage_in_usermode: Time (in nanoseconds) spent by tasks of the cgroup in user mode (Linux),
+            or time spent (in 100's of nanoseconds) by all container processes in
+            kernel mode (Windows).
+
+            Not populated for Windows containers using Hyper-V isolation.
+
+            Since API 1.48.
+    """
 
     total_usage: int | None = wire_field("total_usage", since="1.48")
     """Total CPU time consumed in nanoseconds (Linux) or 100's of nanoseconds (Windows).

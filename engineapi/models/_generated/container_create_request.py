@@ -17,7 +17,13 @@ from engineapi.models._generated.networking_config import NetworkingConfig
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ContainerCreateRequest(ContainerConfig):
-    """A ``ContainerConfig`` with ``HostConfig`` and ``NetworkingConfig`` too."""
+    """A ``ContainerConfig`` with ``HostConfig`` and ``NetworkingConfig`` too.
+
+    Attributes:
+        host_config: (no description in the spec)
+        networking_config: (no description in the spec)
+        (and those of ``ContainerConfig``)
+    """
 
     host_config: HostConfig | None = wire_field("HostConfig")
     networking_config: NetworkingConfig | None = wire_field("NetworkingConfig")

@@ -16,11 +16,16 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ContainerCreateResponse(WireModel):
-    """OK response to ContainerCreate operation"""
+    """OK response to ContainerCreate operation
 
-    id: str | None = wire_field("Id")
+    Attributes:
+        id: The ID of the created container
+        warnings: Warnings encountered when creating the container
+    """
+
+    id: str = wire_field("Id", required=True)
     """The ID of the created container"""
-    warnings: list[str] | None = wire_field("Warnings")
+    warnings: list[str] = wire_field("Warnings", required=True)
     """Warnings encountered when creating the container"""
     _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""

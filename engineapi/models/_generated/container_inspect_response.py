@@ -24,9 +24,77 @@ from engineapi.models._generated.storage import Storage
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ContainerInspectResponse(WireModel):
-    """The ``ContainerInspectResponse`` object of the Engine API."""
+    """The ``ContainerInspectResponse`` object of the Engine API.
 
-    id: str | None = wire_field("Id")
+    Attributes:
+        id: The ID of this container as a 128-bit (64-character) hexadecimal string (32 bytes).
+        created: Date and time at which the container was created, formatted in
+            [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format with nano-seconds.
+        path: The path to the command being run
+        args: The arguments to the command being run
+        state: (no description in the spec)
+        image: The ID (digest) of the image that this container was created from.
+        resolv_conf_path: Location of the `/etc/resolv.conf` generated for the container on the
+            host.
+
+            This file is managed through the docker daemon, and should not be
+            accessed or modified by other tools.
+        hostname_path: Location of the `/etc/hostname` generated for the container on the
+            host.
+
+            This file is managed through the docker daemon, and should not be
+            accessed or modified by other tools.
+        hosts_path: Location of the `/etc/hosts` generated for the container on the
+            host.
+
+            This file is managed through the docker daemon, and should not be
+            accessed or modified by other tools.
+        log_path: Location of the file used to buffer the container's logs. Depending on
+            the logging-driver used for the container, this field may be omitted.
+
+            This file is managed through the docker daemon, and should not be
+            accessed or modified by other tools.
+        name: The name associated with this container.
+
+            For historic reasons, the name may be prefixed with a forward-slash (`/`).
+        restart_count: Number of times the container was restarted since it was created,
+            or since daemon was started.
+        driver: The storage-driver used for the container's filesystem (graph-driver
+            or snapshotter).
+        platform: The platform (operating system) for which the container was created.
+
+            This field was introduced for the experimental "LCOW" (Linux Containers
+            On Windows) features, which has been removed. In most cases, this field
+            is equal to the host's operating system (`linux` or `windows`).
+        image_manifest_descriptor: OCI descriptor of the platform-specific manifest of the image
+            the container was created from.
+
+            Note: Only available if the daemon provides a multi-platform
+            image store.
+
+            Since API 1.48.
+        mount_label: SELinux mount label set for the container.
+        process_label: SELinux process label set for the container.
+        apparmor_profile: The AppArmor profile set for the container.
+        exec_ids: IDs of exec instances that are running in the container.
+        host_config: (no description in the spec)
+        graph_driver: (no description in the spec)
+        storage: Since API 1.52.
+        size_rw: The size of files that have been created or changed by this container.
+
+            This field is omitted by default, and only set when size is requested
+            in the API request.
+        size_root_fs: The total size of all files in the read-only layers from the image
+            that the container uses. These layers can be shared between containers.
+
+            This field is omitted by default, and only set when size is requested
+            in the API request.
+        mounts: List of mounts used by the container.
+        config: (no description in the spec)
+        network_settings: (no description in the spec)
+    """
+
+    id: str = wire_field("Id", required=True)
     """The ID of this container as a 128-bit (64-character) hexadecimal string (32 bytes)."""
     created: int | str | None = wire_field("Created")
     """Date and time at which the container was created, formatted in

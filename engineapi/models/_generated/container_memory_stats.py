@@ -18,6 +18,52 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 class ContainerMemoryStats(WireModel):
     """Aggregates all memory stats since container inception on Linux.
     Windows returns stats for commit and private working set only.
+
+    Attributes:
+        usage: Current `res_counter` usage for memory.
+
+            This field is Linux-specific and omitted for Windows containers.
+
+            Since API 1.48.
+        max_usage: Maximum usage ever recorded.
+
+            This field is Linux-specific and only supported on cgroups v1.
+            It is omitted when using cgroups v2 and for Windows containers.
+
+            Since API 1.48.
+        stats: All the stats exported via memory.stat.
+
+            The fields in this object differ between cgroups v1 and v2.
+            On cgroups v1, fields such as `cache`, `rss`, `mapped_file` are available.
+            On cgroups v2, fields such as `file`, `anon`, `inactive_file` are available.
+
+            This field is Linux-specific and omitted for Windows containers.
+
+            Since API 1.48.
+        failcnt: Number of times memory usage hits limits.
+
+            This field is Linux-specific and only supported on cgroups v1.
+            It is omitted when using cgroups v2 and for Windows containers.
+
+            Since API 1.48.
+        limit: This field is Linux-specific and omitted for Windows containers.
+
+            Since API 1.48.
+        commitbytes: Committed bytes.
+
+            This field is Windows-specific and omitted for Linux containers.
+
+            Since API 1.48.
+        commitpeakbytes: Peak committed bytes.
+
+            This field is Windows-specific and omitted for Linux containers.
+
+            Since API 1.48.
+        privateworkingset: Private working set.
+
+            This field is Windows-specific and omitted for Linux containers.
+
+            Since API 1.48.
     """
 
     usage: int | None = wire_field("usage", since="1.48")

@@ -14,7 +14,48 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ContainerNetworkStats(WireModel):
-    """Aggregates the network stats of one container"""
+    """Aggregates the network stats of one container
+
+    Attributes:
+        rx_bytes: Bytes received. Windows and Linux.
+
+            Since API 1.48.
+        rx_packets: Packets received. Windows and Linux.
+
+            Since API 1.48.
+        rx_errors: Received errors. Not used on Windows.
+
+            This field is Linux-specific and always zero for Windows containers.
+
+            Since API 1.48.
+        rx_dropped: Incoming packets dropped. Windows and Linux.
+
+            Since API 1.48.
+        tx_bytes: Bytes sent. Windows and Linux.
+
+            Since API 1.48.
+        tx_packets: Packets sent. Windows and Linux.
+
+            Since API 1.48.
+        tx_errors: Sent errors. Not used on Windows.
+
+            This field is Linux-specific and always zero for Windows containers.
+
+            Since API 1.48.
+        tx_dropped: Outgoing packets dropped. Windows and Linux.
+
+            Since API 1.48.
+        endpoint_id: Endpoint ID. Not used on Linux.
+
+            This field is Windows-specific and omitted for Linux containers.
+
+            Since API 1.48.
+        instance_id: Instance ID. Not used on Linux.
+
+            This field is Windows-specific and omitted for Linux containers.
+
+            Since API 1.48.
+    """
 
     rx_bytes: int | None = wire_field("rx_bytes", since="1.48")
     """Bytes received. Windows and Linux.

@@ -17,6 +17,15 @@ class ContainerPidsStats(WireModel):
     """PidsStats contains Linux-specific stats of a container's process-IDs (PIDs).
 
     This type is Linux-specific and omitted for Windows containers.
+
+    Attributes:
+        current: Current is the number of PIDs in the cgroup.
+
+            Since API 1.48.
+        limit: Limit is the hard limit on the number of pids in the cgroup.
+            A "Limit" of 0 means that there is no limit.
+
+            Since API 1.48.
     """
 
     current: int | None = wire_field("current", since="1.48")

@@ -16,7 +16,12 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ContainerPruneResponse(WireModel):
-    """The ``ContainerPruneResponse`` object of the Engine API."""
+    """The ``ContainerPruneResponse`` object of the Engine API.
+
+    Attributes:
+        containers_deleted: Container IDs that were deleted
+        space_reclaimed: Disk space reclaimed in bytes
+    """
 
     containers_deleted: list[str] | None = wire_field("ContainersDeleted")
     """Container IDs that were deleted"""

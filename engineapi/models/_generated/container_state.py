@@ -19,6 +19,31 @@ from engineapi.models._generated.health import Health
 class ContainerState(WireModel):
     """ContainerState stores container's running state. It's part of ContainerJSONBase
     and will be returned by the "inspect" command.
+
+    Attributes:
+        status: String representation of the container state. Can be one of "created",
+            "running", "paused", "restarting", "removing", "exited", or "dead".
+        running: Whether this container is running.
+
+            Note that a running container can be _paused_. The `Running` and `Paused`
+            booleans are not mutually exclusive:
+
+            When pausing a container (on Linux), the freezer cgroup is used to suspend
+            all processes in the container. Freezing the process requires the process to
+            be running. As a result, paused containers are both `Running` _and_ `Paused`.
+
+            Use the `Status` field instead to determine if a container's state is "running".
+        paused: Whether this container is paused.
+        restarting: Whether this container is restarting.
+        oom_killed: Whether a process within this container has been killed because it ran
+            out of memory since the container was last started.
+        dead: (no description in the spec)
+        pid: The process ID of this container
+        exit_code: The last exit code of this container
+        error: (no description in the spec)
+        started_at: The time when this container was last started.
+        finished_at: The time when this container last exited.
+        health: (no description in the spec)
     """
 
     status: ContainerStateStatus | None = wire_field("Status")

@@ -22,7 +22,50 @@ from engineapi.models._generated.container_storage_stats import ContainerStorage
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ContainerStatsResponse(WireModel):
-    """Statistics sample for a container."""
+    """Statistics sample for a container.
+
+    Attributes:
+        id: ID of the container for which the stats were collected.
+
+            Since API 1.48.
+        name: Name of the container for which the stats were collected.
+
+            Since API 1.48.
+        os_type: OSType is the OS of the container ("linux" or "windows") to allow
+            platform-specific handling of stats.
+
+            Since API 1.52.
+        read: Date and time at which this sample was collected.
+            The value is formatted as [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt)
+            with nano-seconds.
+
+            Since API 1.48.
+        cpu_stats: Since API 1.48.
+        memory_stats: Since API 1.48.
+        networks: Network statistics for the container per interface.
+
+            This field is omitted if the container has no networking enabled.
+
+            Since API 1.48.
+        pids_stats: Since API 1.48.
+        blkio_stats: Since API 1.48.
+        num_procs: The number of processors on the system.
+
+            This field is Windows-specific and always zero for Linux containers.
+
+            Since API 1.48.
+        storage_stats: Since API 1.48.
+        preread: Date and time at which this first sample was collected. This field
+            is not propagated if the "one-shot" option is set. If the "one-shot"
+            option is set, this field may be omitted, empty, or set to a default
+            date (`0001-01-01T00:00:00Z`).
+
+            The value is formatted as [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt)
+            with nano-seconds.
+
+            Since API 1.48.
+        precpu_stats: Since API 1.48.
+    """
 
     id: str | None = wire_field("id", since="1.48")
     """ID of the container for which the stats were collected.

@@ -14,7 +14,13 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ContainerStatus(WireModel):
-    """represents the status of a container."""
+    """represents the status of a container.
+
+    Attributes:
+        container_id: (no description in the spec)
+        pid: (no description in the spec)
+        exit_code: (no description in the spec)
+    """
 
     container_id: str | None = wire_field("ContainerID")
     pid: int | None = wire_field("PID")

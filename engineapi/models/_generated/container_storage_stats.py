@@ -17,6 +17,12 @@ class ContainerStorageStats(WireModel):
     """StorageStats is the disk I/O stats for read/write on Windows.
 
     This type is Windows-specific and omitted for Linux containers.
+
+    Attributes:
+        read_count_normalized: Since API 1.48.
+        read_size_bytes: Since API 1.48.
+        write_count_normalized: Since API 1.48.
+        write_size_bytes: Since API 1.48.
     """
 
     read_count_normalized: int | None = wire_field("read_count_normalized", since="1.48")

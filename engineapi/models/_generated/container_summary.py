@@ -20,9 +20,67 @@ from engineapi.models._generated.port_summary import PortSummary
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ContainerSummary(WireModel):
-    """The ``ContainerSummary`` object of the Engine API."""
+    """The ``ContainerSummary`` object of the Engine API.
 
-    id: str | None = wire_field("Id")
+    Attributes:
+        id: The ID of this container as a 128-bit (64-character) hexadecimal string (32 bytes).
+        names: The names associated with this container. Most containers have a single
+            name, but when using legacy "links", the container can have multiple
+            names.
+
+            For historic reasons, names are prefixed with a forward-slash (`/`).
+        image: The name or ID of the image used to create the container.
+
+            This field shows the image reference as was specified when creating the container,
+            which can be in its canonical form (e.g., `docker.io/library/ubuntu:latest`
+            or `docker.io/library/ubuntu@sha256:72297848456d5d37d1262630108ab308d3e9ec7ed1c3286a32fe09856619a782`),
+            short form (e.g., `ubuntu:latest`)), or the ID(-prefix) of the image (e.g., `72297848456d`).
+
+            The content of this field can be updated at runtime if the image used to
+            create the container is untagged, in which case the field is updated to
+            contain the the image ID (digest) it was resolved to in its canonical,
+            non-truncated form (e.g., `sha256:72297848456d5d37d1262630108ab308d3e9ec7ed1c3286a32fe09856619a782`).
+        image_id: The ID (digest) of the image that this container was created from.
+        image_manifest_descriptor: OCI descriptor of the platform-specific manifest of the image
+            the container was created from.
+
+            Note: Only available if the daemon provides a multi-platform
+            image store.
+
+            This field is not populated in the `GET /system/df` endpoint.
+
+            Since API 1.48.
+        command: Command to run when starting the container
+        created: Date and time at which the container was created as a Unix timestamp
+            (number of seconds since EPOCH).
+        ports: Port-mappings for the container.
+        size_rw: The size of files that have been created or changed by this container.
+
+            This field is omitted by default, and only set when size is requested
+            in the API request.
+        size_root_fs: The total size of all files in the read-only layers from the image
+            that the container uses. These layers can be shared between containers.
+
+            This field is omitted by default, and only set when size is requested
+            in the API request.
+        labels: User-defined key/value metadata.
+        state: The state of this container.
+        status: Additional human-readable status of this container (e.g. `Exit 0`)
+        host_config: Summary of host-specific runtime information of the container. This
+            is a reduced set of information in the container's "HostConfig" as
+            available in the container "inspect" response.
+        network_settings: Summary of the container's network settings
+        mounts: List of mounts used by the container.
+        health: Summary of health status
+
+            Added in v1.52, before that version all container summary not include Health.
+            After this attribute introduced, it includes containers with no health checks configured,
+            or containers that are not running with none
+
+            Since API 1.52.
+    """
+
+    id: str = wire_field("Id", required=True)
     """The ID of this container as a 128-bit (64-character) hexadecimal string (32 bytes)."""
     names: list[str] | None = wire_field("Names")
     """The names associated with this container. Most containers have a single
@@ -126,6 +184,18 @@ class ContainerSummaryHostConfig(WireModel):
     """Summary of host-specific runtime information of the container. This
     is a reduced set of information in the container's "HostConfig" as
     available in the container "inspect" response.
+
+    Attributes:
+        network_mode: Networking mode (`host`, `none`, `container:<id>`) or name of the
+            primary network the container is using.
+
+            This field is primarily for backward compatibility. The container
+            can be connected to multiple networks for which information can be
+            found in the `NetworkSettings.Networks` field, which enumerates
+            settings per network.
+        annotations: Arbitrary key-value metadata attached to the container.
+
+            Since API 1.46.
     """
 
     network_mode: str | None = wire_field("NetworkMode")
@@ -149,7 +219,12 @@ class ContainerSummaryHostConfig(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ContainerSummaryNetworkSettings(WireModel):
-    """Summary of the container's network settings"""
+    """Summary of the container's network settings
+
+    Attributes:
+        networks: Summary of network-settings for each network the container is
+            attached to.
+    """
 
     networks: dict[str, EndpointSettings] | None = wire_field("Networks")
     """Summary of network-settings for each network the container is
@@ -167,6 +242,14 @@ class ContainerSummaryHealth(WireModel):
     Added in v1.52, before that version all container summary not include Health.
     After this attribute introduced, it includes containers with no health checks configured,
     or containers that are not running with none
+
+    Attributes:
+        status: the health status of the container
+
+            Since API 1.52.
+        failing_streak: FailingStreak is the number of consecutive failures
+
+            Since API 1.52.
     """
 
     status: ContainerSummaryHealthStatus | None = wire_field("Status", since="1.52")

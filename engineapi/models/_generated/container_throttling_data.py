@@ -17,6 +17,17 @@ class ContainerThrottlingData(WireModel):
     """CPU throttling stats of the container.
 
     This type is Linux-specific and omitted for Windows containers.
+
+    Attributes:
+        periods: Number of periods with throttling active.
+
+            Since API 1.48.
+        throttled_periods: Number of periods when the container hit its throttling limit.
+
+            Since API 1.48.
+        throttled_time: Aggregated time (in nanoseconds) the container was throttled for.
+
+            Since API 1.48.
     """
 
     periods: int | None = wire_field("periods", since="1.48")

@@ -16,7 +16,13 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ContainerTopResponse(WireModel):
-    """Container "top" response."""
+    """Container "top" response.
+
+    Attributes:
+        titles: The ps column titles
+        processes: Each process running in the container, where each process
+            is an array of values corresponding to the titles.
+    """
 
     titles: list[str] | None = wire_field("Titles")
     """The ps column titles"""

@@ -16,6 +16,11 @@ from engineapi.models._generated.restart_policy import RestartPolicy
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ContainerUpdateRequest(Resources):
-    """A ``Resources`` with ``RestartPolicy`` too."""
+    """A ``Resources`` with ``RestartPolicy`` too.
+
+    Attributes:
+        restart_policy: (no description in the spec)
+        (and those of ``Resources``)
+    """
 
     restart_policy: RestartPolicy | None = wire_field("RestartPolicy")

@@ -16,7 +16,11 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ContainerUpdateResponse(WireModel):
-    """Response for a successful container-update."""
+    """Response for a successful container-update.
+
+    Attributes:
+        warnings: Warnings encountered when updating the container.
+    """
 
     warnings: list[str] | None = wire_field("Warnings")
     """Warnings encountered when updating the container."""

@@ -14,7 +14,11 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ContainerWaitExitError(WireModel):
-    """container waiting error, if any"""
+    """container waiting error, if any
+
+    Attributes:
+        message: Details of an error
+    """
 
     message: str | None = wire_field("Message")
     """Details of an error"""

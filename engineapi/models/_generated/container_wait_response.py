@@ -17,9 +17,14 @@ from engineapi.models._generated.container_wait_exit_error import ContainerWaitE
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ContainerWaitResponse(WireModel):
-    """OK response to ContainerWait operation"""
+    """OK response to ContainerWait operation
 
-    status_code: int | None = wire_field("StatusCode")
+    Attributes:
+        status_code: Exit code of the container
+        error: (no description in the spec)
+    """
+
+    status_code: int = wire_field("StatusCode", required=True)
     """Exit code of the container"""
     error: ContainerWaitExitError | None = wire_field("Error")
     _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)

@@ -18,6 +18,23 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 class ContainerdInfo(WireModel):
     """Information for connecting to the containerd instance that is used by the daemon.
     This is included for debugging purposes only.
+
+    Attributes:
+        address: The address of the containerd socket.
+
+            Since API 1.46.
+        namespaces: The namespaces that the daemon uses for running containers and
+            plugins in containerd. These namespaces can be configured in the
+            daemon configuration, and are considered to be used exclusively
+            by the daemon, Tampering with the containerd instance may cause
+            unexpected behavior.
+
+            As these namespaces are considered to be exclusively accessed
+            by the daemon, it is not recommended to change these values,
+            or to change them to a value that is used by other systems,
+            such as cri-containerd.
+
+            Since API 1.46.
     """
 
     address: str | None = wire_field("Address", since="1.46")
@@ -56,6 +73,26 @@ class ContainerdInfoNamespaces(WireModel):
     by the daemon, it is not recommended to change these values,
     or to change them to a value that is used by other systems,
     such as cri-containerd.
+
+    Attributes:
+        containers: The default containerd namespace used for containers managed
+            by the daemon.
+
+            The default namespace for containers is "moby", but will be
+            suffixed with the `<uid>.<gid>` of the remapped `root` if
+            user-namespaces are enabled and the containerd image-store
+            is used.
+
+            Since API 1.46.
+        plugins: The default containerd namespace used for plugins managed by
+            the daemon.
+
+            The default namespace for plugins is "plugins.moby", but will be
+            suffixed with the `<uid>.<gid>` of the remapped `root` if
+            user-namespaces are enabled and the containerd image-store
+            is used.
+
+            Since API 1.46.
     """
 
     containers: str | None = wire_field("Containers", since="1.46")

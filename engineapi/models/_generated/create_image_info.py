@@ -18,7 +18,24 @@ from engineapi.models._generated.progress_detail import ProgressDetail
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class CreateImageInfo(WireModel):
-    """The ``CreateImageInfo`` object of the Engine API."""
+    """The ``CreateImageInfo`` object of the Engine API.
+
+    Attributes:
+        id: (no description in the spec)
+        error_detail: (no description in the spec)
+        status: (no description in the spec)
+        progress_detail: (no description in the spec)
+        error: errors encountered during the operation.
+
+            > **Deprecated**: This field is deprecated since API v1.4, and will be omitted in a future API version. Use the information in errorDetail instead.
+
+            Only in API versions 1.41 to 1.51.
+        progress: Progress is a pre-formatted presentation of progressDetail.
+
+            > **Deprecated**: This field is deprecated since API v1.8, and will be omitted in a future API version. Use the information in progressDetail instead.
+
+            Only in API versions 1.41 to 1.51.
+    """
 
     id: str | None = wire_field("id")
     error_detail: ErrorDetail | None = wire_field("errorDetail")

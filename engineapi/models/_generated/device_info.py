@@ -14,7 +14,17 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class DeviceInfo(WireModel):
-    """DeviceInfo represents a device that can be used by a container."""
+    """DeviceInfo represents a device that can be used by a container.
+
+    Attributes:
+        source: The origin device driver.
+
+            Since API 1.50.
+        id: The unique identifier for the device within its source driver.
+            For CDI devices, this would be an FQDN like "vendor.com/gpu=0".
+
+            Since API 1.50.
+    """
 
     source: str | None = wire_field("Source", since="1.50")
     """The origin device driver.

@@ -14,7 +14,13 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class DeviceMapping(WireModel):
-    """A device mapping between the host and container"""
+    """A device mapping between the host and container
+
+    Attributes:
+        path_on_host: (no description in the spec)
+        path_in_container: (no description in the spec)
+        cgroup_permissions: (no description in the spec)
+    """
 
     path_on_host: str | None = wire_field("PathOnHost")
     path_in_container: str | None = wire_field("PathInContainer")

@@ -16,7 +16,25 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class DeviceRequest(WireModel):
-    """A request for devices to be sent to device drivers"""
+    """A request for devices to be sent to device drivers
+
+    Attributes:
+        driver: The name of the device driver to use for this request.
+
+            Note that if this is specified the capabilities are ignored when
+            selecting a device driver.
+        count: (no description in the spec)
+        device_ids: (no description in the spec)
+        capabilities: A list of capabilities; an OR list of AND lists of capabilities.
+
+            Note that if a driver is specified the capabilities have no effect on
+            selecting a driver as the driver name is used directly.
+
+            Note that if no driver is specified the capabilities are used to
+            select a driver with the required capabilities.
+        options: Driver-specific options, specified as a key/value pairs. These options
+            are passed directly to the driver.
+    """
 
     driver: str | None = wire_field("Driver")
     """The name of the device driver to use for this request.

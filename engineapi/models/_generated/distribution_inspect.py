@@ -20,10 +20,14 @@ from engineapi.models._generated.oci_platform import OCIPlatform
 class DistributionInspect(WireModel):
     """Describes the result obtained from contacting the registry to retrieve
     image metadata.
+
+    Attributes:
+        descriptor: (no description in the spec)
+        platforms: An array containing all platforms supported by the image.
     """
 
-    descriptor: OCIDescriptor | None = wire_field("Descriptor")
-    platforms: list[OCIPlatform] | None = wire_field("Platforms")
+    descriptor: OCIDescriptor = wire_field("Descriptor", required=True)
+    platforms: list[OCIPlatform] = wire_field("Platforms", required=True)
     """An array containing all platforms supported by the image."""
     _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""

@@ -16,9 +16,14 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class Driver(WireModel):
-    """Driver represents a driver (network, logging, secrets)."""
+    """Driver represents a driver (network, logging, secrets).
 
-    name: str | None = wire_field("Name")
+    Attributes:
+        name: Name of the driver.
+        options: Key/value map of driver-specific options.
+    """
+
+    name: str = wire_field("Name", required=True)
     """Name of the driver."""
     options: dict[str, str] | None = wire_field("Options")
     """Key/value map of driver-specific options."""

@@ -18,11 +18,18 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 class DriverData(WireModel):
     """Information about the storage driver used to store the container's and
     image's filesystem.
+
+    Attributes:
+        name: Name of the storage driver.
+        data: Low-level storage metadata, provided as key/value pairs.
+
+            This information is driver-specific, and depends on the storage-driver
+            in use, and should be used for informational purposes only.
     """
 
-    name: str | None = wire_field("Name")
+    name: str = wire_field("Name", required=True)
     """Name of the storage driver."""
-    data: dict[str, str] | None = wire_field("Data")
+    data: dict[str, str] = wire_field("Data", required=True)
     """Low-level storage metadata, provided as key/value pairs.
 
     This information is driver-specific, and depends on the storage-driver

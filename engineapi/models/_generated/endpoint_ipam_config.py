@@ -16,7 +16,13 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class EndpointIPAMConfig(WireModel):
-    """EndpointIPAMConfig represents an endpoint's IPAM configuration."""
+    """EndpointIPAMConfig represents an endpoint's IPAM configuration.
+
+    Attributes:
+        ipv4_address: (no description in the spec)
+        ipv6_address: (no description in the spec)
+        link_local_ips: (no description in the spec)
+    """
 
     ipv4_address: str | None = wire_field("IPv4Address")
     ipv6_address: str | None = wire_field("IPv6Address")

@@ -16,7 +16,21 @@ from engineapi.models._base import OpenEnum, WireModel, extra_key, member, wire_
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class EndpointPortConfig(WireModel):
-    """The ``EndpointPortConfig`` object of the Engine API."""
+    """The ``EndpointPortConfig`` object of the Engine API.
+
+    Attributes:
+        name: (no description in the spec)
+        protocol: (no description in the spec)
+        target_port: The port inside the container.
+        published_port: The port on the swarm hosts.
+        publish_mode: The mode in which port is published.
+
+            - "ingress" makes the target port accessible on every node,
+              regardless of whether there is a task for the service running on
+              that node or not.
+            - "host" bypasses the routing mesh and publish the port directly on
+              the swarm node where that service is running.
+    """
 
     name: str | None = wire_field("Name")
     protocol: EndpointPortConfigProtocol | None = wire_field("Protocol")

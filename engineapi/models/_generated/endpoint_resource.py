@@ -14,7 +14,15 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class EndpointResource(WireModel):
-    """contains network resources allocated and used for a container in a network."""
+    """contains network resources allocated and used for a container in a network.
+
+    Attributes:
+        name: (no description in the spec)
+        endpoint_id: (no description in the spec)
+        mac_address: (no description in the spec)
+        ipv4_address: (no description in the spec)
+        ipv6_address: (no description in the spec)
+    """
 
     name: str | None = wire_field("Name")
     endpoint_id: str | None = wire_field("EndpointID")

@@ -17,7 +17,42 @@ from engineapi.models._generated.endpoint_ipam_config import EndpointIPAMConfig
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class EndpointSettings(WireModel):
-    """Configuration for a network endpoint."""
+    """Configuration for a network endpoint.
+
+    Attributes:
+        ipam_config: (no description in the spec)
+        links: (no description in the spec)
+        mac_address: MAC address for the endpoint on this network. The network driver might ignore this parameter.
+        aliases: (no description in the spec)
+        driver_opts: DriverOpts is a mapping of driver options and values. These options
+            are passed directly to the driver and are driver specific.
+        gw_priority: This property determines which endpoint will provide the default
+            gateway for a container. The endpoint with the highest priority will
+            be used. If multiple endpoints have the same priority, endpoints are
+            lexicographically sorted based on their network name, and the one
+            that sorts first is picked.
+
+            Since API 1.48.
+        network_id: Unique ID of the network.
+        endpoint_id: Unique ID for the service endpoint in a Sandbox.
+        gateway: Gateway address for this network.
+        ip_address: IPv4 address.
+        ip_prefix_len: Mask length of the IPv4 address.
+        ipv6_gateway: IPv6 gateway address.
+        global_ipv6_address: Global IPv6 address.
+        global_ipv6_prefix_len: Mask length of the global IPv6 address.
+        dns_names: List of all DNS names an endpoint has on a specific network. This
+            list is based on the container name, network aliases, container short
+            ID, and hostname.
+
+            These DNS names are non-fully qualified but can contain several dots.
+            You can get fully qualified DNS names by appending `.<network-name>`.
+            For instance, if container name is `my.ctr` and the network is named
+            `testnet`, `DNSNames` will contain `my.ctr` and the FQDN will be
+            `my.ctr.testnet`.
+
+            Since API 1.44.
+    """
 
     ipam_config: EndpointIPAMConfig | None = wire_field("IPAMConfig")
     links: list[str] | None = wire_field("Links")

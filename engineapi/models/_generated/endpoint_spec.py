@@ -17,7 +17,13 @@ from engineapi.models._generated.endpoint_port_config import EndpointPortConfig
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class EndpointSpec(WireModel):
-    """Properties that can be configured to access and load balance a service."""
+    """Properties that can be configured to access and load balance a service.
+
+    Attributes:
+        mode: The mode of resolution to use for internal load balancing between tasks.
+        ports: List of exposed ports that this service is accessible on from the
+            outside. Ports can only be provided if `vip` resolution mode is used.
+    """
 
     mode: EndpointSpecMode | None = wire_field("Mode")
     """The mode of resolution to use for internal load balancing between tasks."""

@@ -16,7 +16,13 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class EngineDescription(WireModel):
-    """EngineDescription provides information about an engine."""
+    """EngineDescription provides information about an engine.
+
+    Attributes:
+        engine_version: (no description in the spec)
+        labels: (no description in the spec)
+        plugins: (no description in the spec)
+    """
 
     engine_version: str | None = wire_field("EngineVersion")
     labels: dict[str, str] | None = wire_field("Labels")
@@ -28,7 +34,12 @@ class EngineDescription(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class EngineDescriptionPluginsItem(WireModel):
-    """The ``EngineDescriptionPluginsItem`` object of the Engine API."""
+    """The ``EngineDescriptionPluginsItem`` object of the Engine API.
+
+    Attributes:
+        type: (no description in the spec)
+        name: (no description in the spec)
+    """
 
     type: str | None = wire_field("Type")
     name: str | None = wire_field("Name")

@@ -14,7 +14,12 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ErrorDetail(WireModel):
-    """The ``ErrorDetail`` object of the Engine API."""
+    """The ``ErrorDetail`` object of the Engine API.
+
+    Attributes:
+        code: (no description in the spec)
+        message: (no description in the spec)
+    """
 
     code: int | None = wire_field("code")
     message: str | None = wire_field("message")

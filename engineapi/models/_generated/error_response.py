@@ -14,9 +14,13 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ErrorResponse(WireModel):
-    """Represents an error."""
+    """Represents an error.
 
-    message: str | None = wire_field("message")
+    Attributes:
+        message: The error message.
+    """
+
+    message: str = wire_field("message", required=True)
     """The error message."""
     _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""

@@ -18,6 +18,10 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 class EventActor(WireModel):
     """Actor describes something that generates events, like a container, network,
     or a volume.
+
+    Attributes:
+        id: The ID of the object emitting the event
+        attributes: Various key/value attributes of the object, depending on its type.
     """
 
     id: str | None = wire_field("ID")

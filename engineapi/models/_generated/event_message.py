@@ -17,7 +17,17 @@ from engineapi.models._generated.event_actor import EventActor
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class EventMessage(WireModel):
-    """EventMessage represents the information an event contains."""
+    """EventMessage represents the information an event contains.
+
+    Attributes:
+        type: The type of object emitting the event
+        action: The type of event
+        actor: (no description in the spec)
+        scope: Scope of the event. Engine events are `local` scope. Cluster (Swarm)
+            events are `swarm` scope.
+        time: Timestamp of event
+        time_nano: Timestamp of event, with nanosecond accuracy
+    """
 
     type: EventMessageType | None = wire_field("Type")
     """The type of object emitting the event"""

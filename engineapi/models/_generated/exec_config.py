@@ -16,7 +16,27 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ExecConfig(WireModel):
-    """The ``ExecConfig`` object of the Engine API."""
+    """The ``ExecConfig`` object of the Engine API.
+
+    Attributes:
+        attach_stdin: Attach to `stdin` of the exec command.
+        attach_stdout: Attach to `stdout` of the exec command.
+        attach_stderr: Attach to `stderr` of the exec command.
+        console_size: Initial console size, as an `[height, width]` array.
+
+            Since API 1.42.
+        detach_keys: Override the key sequence for detaching a container. Format is
+            a single character `[a-Z]` or `ctrl-<value>` where `<value>`
+            is one of: `a-z`, `@`, `^`, `[`, `,` or `_`.
+        tty: Allocate a pseudo-TTY.
+        env: A list of environment variables in the form `["VAR=value", ...]`.
+        cmd: Command to run, as a string or array of strings.
+        privileged: Runs the exec process with extended privileges.
+        user: The user, and optionally, group to run the exec process inside
+            the container. Format is one of: `user`, `user:group`, `uid`,
+            or `uid:gid`.
+        working_dir: The working directory for the exec process inside the container.
+    """
 
     attach_stdin: bool | None = wire_field("AttachStdin")
     """Attach to `stdin` of the exec command."""

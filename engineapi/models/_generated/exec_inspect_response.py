@@ -17,11 +17,25 @@ from engineapi.models._generated.process_config import ProcessConfig
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ExecInspectResponse(WireModel):
-    """The ``ExecInspectResponse`` object of the Engine API."""
+    """The ``ExecInspectResponse`` object of the Engine API.
+
+    Attributes:
+        can_remove: (no description in the spec)
+        detach_keys: (no description in the spec)
+        id: (no description in the spec)
+        running: (no description in the spec)
+        exit_code: (no description in the spec)
+        process_config: (no description in the spec)
+        open_stdin: (no description in the spec)
+        open_stderr: (no description in the spec)
+        open_stdout: (no description in the spec)
+        container_id: (no description in the spec)
+        pid: The system process ID for the exec process.
+    """
 
     can_remove: bool | None = wire_field("CanRemove")
     detach_keys: str | None = wire_field("DetachKeys")
-    id: str | None = wire_field("ID")
+    id: str = wire_field("ID", required=True)
     running: bool | None = wire_field("Running")
     exit_code: int | None = wire_field("ExitCode")
     process_config: ProcessConfig | None = wire_field("ProcessConfig")

@@ -16,7 +16,15 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ExecStartConfig(WireModel):
-    """The ``ExecStartConfig`` object of the Engine API."""
+    """The ``ExecStartConfig`` object of the Engine API.
+
+    Attributes:
+        detach: Detach from the command.
+        tty: Allocate a pseudo-TTY.
+        console_size: Initial console size, as an `[height, width]` array.
+
+            Since API 1.42.
+    """
 
     detach: bool | None = wire_field("Detach")
     """Detach from the command."""

@@ -17,11 +17,16 @@ from engineapi.models._generated.change_type import ChangeType
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class FilesystemChange(WireModel):
-    """Change in the container's filesystem."""
+    """Change in the container's filesystem.
 
-    path: str | None = wire_field("Path")
+    Attributes:
+        path: Path to file or directory that has changed.
+        kind: (no description in the spec)
+    """
+
+    path: str = wire_field("Path", required=True)
     """Path to file or directory that has changed."""
-    kind: ChangeType | None = wire_field("Kind")
+    kind: ChangeType = wire_field("Kind", required=True)
     _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)

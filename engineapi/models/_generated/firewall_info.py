@@ -19,6 +19,19 @@ class FirewallInfo(WireModel):
     """Information about the daemon's firewalling configuration.
 
     This field is currently only used on Linux, and omitted on other platforms.
+
+    Attributes:
+        driver: The name of the firewall backend driver.
+
+            Since API 1.49.
+        info: Information about the firewall backend, provided as
+            "label" / "value" pairs.
+
+            > **Note**: The information returned in this field, including the
+            > formatting of values and labels, should not be considered stable,
+            > and may change without notice.
+
+            Since API 1.49.
     """
 
     driver: str | None = wire_field("Driver", since="1.49")

@@ -16,7 +16,12 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class GenericResourcesItem(WireModel):
-    """The ``GenericResourcesItem`` object of the Engine API."""
+    """The ``GenericResourcesItem`` object of the Engine API.
+
+    Attributes:
+        named_resource_spec: (no description in the spec)
+        discrete_resource_spec: (no description in the spec)
+    """
 
     named_resource_spec: GenericResourcesItemNamedResourceSpec | None = wire_field(
         "NamedResourceSpec"
@@ -31,7 +36,12 @@ class GenericResourcesItem(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class GenericResourcesItemNamedResourceSpec(WireModel):
-    """The ``GenericResourcesItemNamedResourceSpec`` object of the Engine API."""
+    """The ``GenericResourcesItemNamedResourceSpec`` object of the Engine API.
+
+    Attributes:
+        kind: (no description in the spec)
+        value: (no description in the spec)
+    """
 
     kind: str | None = wire_field("Kind")
     value: str | None = wire_field("Value")
@@ -42,7 +52,12 @@ class GenericResourcesItemNamedResourceSpec(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class GenericResourcesItemDiscreteResourceSpec(WireModel):
-    """The ``GenericResourcesItemDiscreteResourceSpec`` object of the Engine API."""
+    """The ``GenericResourcesItemDiscreteResourceSpec`` object of the Engine API.
+
+    Attributes:
+        kind: (no description in the spec)
+        value: (no description in the spec)
+    """
 
     kind: str | None = wire_field("Kind")
     value: int | None = wire_field("Value")

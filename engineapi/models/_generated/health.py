@@ -17,7 +17,18 @@ from engineapi.models._generated.healthcheck_result import HealthcheckResult
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class Health(WireModel):
-    """Health stores information about the container's healthcheck results."""
+    """Health stores information about the container's healthcheck results.
+
+    Attributes:
+        status: Status is one of `none`, `starting`, `healthy` or `unhealthy`
+
+            - "none"      Indicates there is no healthcheck
+            - "starting"  Starting indicates that the container is not yet ready
+            - "healthy"   Healthy indicates that the container is running correctly
+            - "unhealthy" Unhealthy indicates that the container has a problem
+        failing_streak: FailingStreak is the number of consecutive failures
+        log: Log contains the last few results (oldest first)
+    """
 
     status: HealthStatus | None = wire_field("Status")
     """Status is one of `none`, `starting`, `healthy` or `unhealthy`

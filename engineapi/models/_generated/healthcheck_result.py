@@ -14,7 +14,21 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class HealthcheckResult(WireModel):
-    """HealthcheckResult stores information about a single run of a healthcheck probe"""
+    """HealthcheckResult stores information about a single run of a healthcheck probe
+
+    Attributes:
+        start: Date and time at which this check started in
+            [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format with nano-seconds.
+        end: Date and time at which this check ended in
+            [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format with nano-seconds.
+        exit_code: ExitCode meanings:
+
+            - `0` healthy
+            - `1` unhealthy
+            - `2` reserved (considered unhealthy)
+            - other values: error running probe
+        output: Output from last check
+    """
 
     start: str | None = wire_field("Start")
     """Date and time at which this check started in

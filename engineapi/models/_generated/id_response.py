@@ -14,9 +14,13 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class IDResponse(WireModel):
-    """Response to an API call that returns just an Id"""
+    """Response to an API call that returns just an Id
 
-    id: str | None = wire_field("Id")
+    Attributes:
+        id: The id of the newly created object.
+    """
+
+    id: str = wire_field("Id", required=True)
     """The id of the newly created object."""
     _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""

@@ -22,6 +22,19 @@ class Identity(WireModel):
     """Identity holds information about the identity and origin of the image.
     This is trusted information verified by the daemon and cannot be modified
     by tagging an image to a different name.
+
+    Attributes:
+        signature: Signature contains the properties of verified signatures for the image.
+
+            Since API 1.53.
+        pull: Pull contains remote location information if image was created via pull.
+            If image was pulled via mirror, this contains the original repository location.
+            After successful push this images also contains the pushed repository location.
+
+            Since API 1.53.
+        build: Build contains build reference information if image was created via build.
+
+            Since API 1.53.
     """
 
     signature: list[SignatureIdentity] | None = wire_field("Signature", since="1.53")

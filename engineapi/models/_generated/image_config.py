@@ -19,6 +19,103 @@ from engineapi.models._generated.health_config import HealthConfig
 class ImageConfig(WireModel):
     """Configuration of the image. These fields are used as defaults
     when starting a container from the image.
+
+    Attributes:
+        user: The user that commands are run as inside the container.
+        exposed_ports: An object mapping ports to an empty object in the form:
+
+            `{"<port>/<tcp|udp|sctp>": {}}`
+        env: A list of environment variables to set inside the container in the
+            form `["VAR=value", ...]`. A variable without `=` is removed from the
+            environment, rather than to have an empty value.
+        cmd: Command to run specified as a string or an array of strings.
+        healthcheck: (no description in the spec)
+        args_escaped: Command is already escaped (Windows only)
+        volumes: An object mapping mount point paths inside the container to empty
+            objects.
+        working_dir: The working directory for commands to run in.
+        entrypoint: The entry point for the container as a string or an array of strings.
+
+            If the array consists of exactly one empty string (`[""]`) then the
+            entry point is reset to system default (i.e., the entry point used by
+            docker when there is no `ENTRYPOINT` instruction in the `Dockerfile`).
+        on_build: `ONBUILD` metadata that were defined in the image's `Dockerfile`.
+        labels: User-defined key/value metadata.
+        stop_signal: Signal to stop a container as a string or unsigned integer.
+        shell: Shell for when `RUN`, `CMD`, and `ENTRYPOINT` uses a shell.
+        attach_stderr: Whether to attach to `stderr`.
+
+            > **Deprecated**: this field is not part of the image specification and is
+            > always false. It must not be used, and will be removed in API v1.50.
+
+            Only in API versions 1.41 to 1.49.
+        attach_stdin: Whether to attach to `stdin`.
+
+            > **Deprecated**: this field is not part of the image specification and is
+            > always false. It must not be used, and will be removed in API v1.50.
+
+            Only in API versions 1.41 to 1.49.
+        attach_stdout: Whether to attach to `stdout`.
+
+            > **Deprecated**: this field is not part of the image specification and is
+            > always false. It must not be used, and will be removed in API v1.50.
+
+            Only in API versions 1.41 to 1.49.
+        domainname: The domain name to use for the container.
+
+            > **Deprecated**: this field is not part of the image specification and is
+            > always empty. It must not be used, and will be removed in API v1.50.
+
+            Only in API versions 1.41 to 1.49.
+        hostname: The hostname to use for the container, as a valid RFC 1123 hostname.
+
+            > **Deprecated**: this field is not part of the image specification and is
+            > always empty. It must not be used, and will be removed in API v1.50.
+
+            Only in API versions 1.41 to 1.49.
+        image: The name (or reference) of the image to use when creating the container,
+            or which was used when the container was created.
+
+            > **Deprecated**: this field is not part of the image specification and is
+            > always empty. It must not be used, and will be removed in API v1.50.
+
+            Only in API versions 1.41 to 1.49.
+        mac_address: MAC address of the container.
+
+            > **Deprecated**: this field is not part of the image specification and is
+            > always omitted. It must not be used, and will be removed in API v1.50.
+
+            Only in API versions 1.41 to 1.49.
+        network_disabled: Disable networking for the container.
+
+            > **Deprecated**: this field is not part of the image specification and is
+            > always omitted. It must not be used, and will be removed in API v1.50.
+
+            Only in API versions 1.41 to 1.49.
+        open_stdin: Open `stdin`
+
+            > **Deprecated**: this field is not part of the image specification and is
+            > always false. It must not be used, and will be removed in API v1.50.
+
+            Only in API versions 1.41 to 1.49.
+        stdin_once: Close `stdin` after one attached client disconnects.
+
+            > **Deprecated**: this field is not part of the image specification and is
+            > always false. It must not be used, and will be removed in API v1.50.
+
+            Only in API versions 1.41 to 1.49.
+        stop_timeout: Timeout to stop a container in seconds.
+
+            > **Deprecated**: this field is not part of the image specification and is
+            > always omitted. It must not be used, and will be removed in API v1.50.
+
+            Only in API versions 1.41 to 1.49.
+        tty: Attach standard streams to a TTY, including `stdin` if it is not closed.
+
+            > **Deprecated**: this field is not part of the image specification and is
+            > always false. It must not be used, and will be removed in API v1.50.
+
+            Only in API versions 1.41 to 1.49.
     """
 
     user: str | None = wire_field("User")

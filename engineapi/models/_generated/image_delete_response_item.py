@@ -14,7 +14,12 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ImageDeleteResponseItem(WireModel):
-    """The ``ImageDeleteResponseItem`` object of the Engine API."""
+    """The ``ImageDeleteResponseItem`` object of the Engine API.
+
+    Attributes:
+        untagged: The image ID of an image that was untagged
+        deleted: The image ID of an image that was deleted
+    """
 
     untagged: str | None = wire_field("Untagged")
     """The image ID of an image that was untagged"""

@@ -16,14 +16,24 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ImageHistoryResponseItem(WireModel):
-    """individual image layer information in response to ImageHistory operation"""
+    """individual image layer information in response to ImageHistory operation
 
-    id: str | None = wire_field("Id")
-    created: int | str | None = wire_field("Created")
-    created_by: str | None = wire_field("CreatedBy")
+    Attributes:
+        id: (no description in the spec)
+        created: (no description in the spec)
+        created_by: (no description in the spec)
+        tags: Required by the spec, yet left out or null in replies of: podman (null).
+        size: (no description in the spec)
+        comment: (no description in the spec)
+    """
+
+    id: str = wire_field("Id", required=True)
+    created: int | str = wire_field("Created", required=True)
+    created_by: str = wire_field("CreatedBy", required=True)
     tags: list[str] | None = wire_field("Tags")
-    size: int | None = wire_field("Size")
-    comment: str | None = wire_field("Comment")
+    """Required by the spec, yet left out or null in replies of: podman (null)."""
+    size: int = wire_field("Size", required=True)
+    comment: str = wire_field("Comment", required=True)
     _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)

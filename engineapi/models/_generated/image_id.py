@@ -14,7 +14,11 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ImageID(WireModel):
-    """Image ID or Digest"""
+    """Image ID or Digest
+
+    Attributes:
+        id: (no description in the spec)
+    """
 
     id: str | None = wire_field("ID")
     _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)

@@ -22,9 +22,123 @@ from engineapi.models._generated.oci_descriptor import OCIDescriptor
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ImageInspect(WireModel):
-    """Information about an image in the local image cache."""
+    """Information about an image in the local image cache.
 
-    id: str | None = wire_field("Id")
+    Attributes:
+        id: ID is the content-addressable ID of an image.
+
+            This identifier is a content-addressable digest calculated from the
+            image's configuration (which includes the digests of layers used by
+            the image).
+
+            Note that this digest differs from the `RepoDigests` below, which
+            holds digests of image manifests that reference the image.
+        descriptor: Descriptor is an OCI descriptor of the image target.
+            In case of a multi-platform image, this descriptor points to the OCI index
+            or a manifest list.
+
+            This field is only present if the daemon provides a multi-platform image store.
+
+            WARNING: This is experimental and may change at any time without any backward
+            compatibility.
+
+            Since API 1.48.
+        manifests: Manifests is a list of image manifests available in this image. It
+            provides a more detailed view of the platform-specific image manifests or
+            other image-attached data like build attestations.
+
+            Only available if the daemon provides a multi-platform image store
+            and the `manifests` option is set in the inspect request.
+
+            WARNING: This is experimental and may change at any time without any backward
+            compatibility.
+
+            Since API 1.48.
+        identity: Identity holds information about the identity and origin of the image.
+            This is trusted information verified by the daemon and cannot be modified
+            by tagging an image to a different name.
+
+            Since API 1.53.
+        repo_tags: List of image names/tags in the local image cache that reference this
+            image.
+
+            Multiple image tags can refer to the same image, and this list may be
+            empty if no tags reference the image, in which case the image is
+            "untagged", in which case it can still be referenced by its ID.
+        repo_digests: List of content-addressable digests of locally available image manifests
+            that the image is referenced from. Multiple manifests can refer to the
+            same image.
+
+            These digests are usually only available if the image was either pulled
+            from a registry, or if the image was pushed to a registry, which is when
+            the manifest is generated and its digest calculated.
+        comment: Optional message that was set when committing or importing the image.
+        created: Date and time at which the image was created, formatted in
+            [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format with nano-seconds.
+
+            This information is only available if present in the image,
+            and omitted otherwise.
+        author: Name of the author that was specified when committing the image, or as
+            specified through MAINTAINER (deprecated) in the Dockerfile.
+        config: (no description in the spec)
+        architecture: Hardware CPU architecture that the image runs on.
+        variant: CPU architecture variant (presently ARM-only).
+        os: Operating System the image is built to run on.
+        os_version: Operating System version the image is built to run on (especially
+            for Windows).
+        size: Total size of the image including all layers it is composed of.
+        graph_driver: (no description in the spec)
+        root_fs: Information about the image's RootFS, including the layer IDs.
+        metadata: Additional metadata of the image in the local cache. This information
+            is local to the daemon, and not part of the image itself.
+        virtual_size: Total size of the image including all layers it is composed of.
+
+            In versions of Docker before v1.10, this field was calculated from
+            the image itself and all of its parent images. Images are now stored
+            self-contained, and no longer use a parent-chain, making this field
+            an equivalent of the Size field.
+
+            > **Deprecated**: this field is kept for backward compatibility, but
+            > will be removed in API v1.44.
+
+            Only in API versions 1.41 to 1.43.
+        container: The ID of the container that was used to create the image.
+
+            Depending on how the image was created, this field may be empty.
+
+            **Deprecated**: this field is kept for backward compatibility, but
+            will be removed in API v1.45.
+
+            Only in API versions 1.41 to 1.44.
+        container_config: **Deprecated**: this field is kept for backward compatibility, but
+            will be removed in API v1.45.
+
+            Only in API versions 1.41 to 1.44.
+        docker_version: The version of Docker that was used to build the image.
+
+            Depending on how the image was created, this field may be empty.
+
+            > **Deprecated**: This field is only set when using the deprecated
+            > legacy builder. It is included in API responses for informational
+            > purposes, but should not be depended on as it will be omitted
+            > once the legacy builder is removed.
+
+            Only in API versions 1.41 to 1.51.
+        parent: ID of the parent image.
+
+            Depending on how the image was created, this field may be empty and
+            is only set for images that were built/created locally. This field
+            is empty if the image was pulled from an image registry.
+
+            > **Deprecated**: This field is only set when using the deprecated
+            > legacy builder. It is included in API responses for informational
+            > purposes, but should not be depended on as it will be omitted
+            > once the legacy builder is removed.
+
+            Only in API versions 1.41 to 1.51.
+    """
+
+    id: str = wire_field("Id", required=True)
     """ID is the content-addressable ID of an image.
 
     This identifier is a content-addressable digest calculated from the
@@ -180,9 +294,14 @@ class ImageInspect(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ImageInspectRootFS(WireModel):
-    """Information about the image's RootFS, including the layer IDs."""
+    """Information about the image's RootFS, including the layer IDs.
 
-    type: str | None = wire_field("Type")
+    Attributes:
+        type: (no description in the spec)
+        layers: (no description in the spec)
+    """
+
+    type: str = wire_field("Type", required=True)
     layers: list[str] | None = wire_field("Layers")
     _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
@@ -193,6 +312,13 @@ class ImageInspectRootFS(WireModel):
 class ImageInspectMetadata(WireModel):
     """Additional metadata of the image in the local cache. This information
     is local to the daemon, and not part of the image itself.
+
+    Attributes:
+        last_tag_time: Date and time at which the image was last tagged in
+            [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format with nano-seconds.
+
+            This information is only available if the image was tagged locally,
+            and omitted otherwise.
     """
 
     last_tag_time: str | None = wire_field("LastTagTime")

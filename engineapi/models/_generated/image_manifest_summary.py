@@ -19,7 +19,35 @@ from engineapi.models._generated.oci_platform import OCIPlatform
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ImageManifestSummary(WireModel):
-    """ImageManifestSummary represents a summary of an image manifest."""
+    """ImageManifestSummary represents a summary of an image manifest.
+
+    Attributes:
+        id: ID is the content-addressable ID of an image and is the same as the
+            digest of the image manifest.
+
+            Since API 1.47.
+        descriptor: Since API 1.47.
+        available: Indicates whether all the child content (image config, layers) is fully available locally.
+
+            Since API 1.47.
+        size: Since API 1.47.
+        kind: The kind of the manifest.
+
+            kind         | description
+            -------------|-----------------------------------------------------------
+            image        | Image manifest that can be used to start a container.
+            attestation  | Attestation manifest produced by the Buildkit builder for a specific image manifest.
+
+            Since API 1.47.
+        image_data: The image data for the image manifest.
+            This field is only populated when Kind is "image".
+
+            Since API 1.47.
+        attestation_data: The image data for the attestation manifest.
+            This field is only populated when Kind is "attestation".
+
+            Since API 1.47.
+    """
 
     id: str | None = wire_field("ID", since="1.47")
     """ID is the content-addressable ID of an image and is the same as the
@@ -67,7 +95,26 @@ class ImageManifestSummary(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ImageManifestSummarySize(WireModel):
-    """The ``ImageManifestSummarySize`` object of the Engine API."""
+    """The ``ImageManifestSummarySize`` object of the Engine API.
+
+    Attributes:
+        total: Total is the total size (in bytes) of all the locally present
+            data (both distributable and non-distributable) that's related to
+            this manifest and its children.
+            This equal to the sum of [Content] size AND all the sizes in the
+            [Size] struct present in the Kind-specific data struct.
+            For example, for an image kind (Kind == "image")
+            this would include the size of the image content and unpacked
+            image snapshots ([Size.Content] + [ImageData.Size.Unpacked]).
+
+            Since API 1.47.
+        content: Content is the size (in bytes) of all the locally present
+            content in the content store (e.g. image config, layers)
+            referenced by this manifest and its children.
+            This only includes blobs in the content store.
+
+            Since API 1.47.
+    """
 
     total: int | None = wire_field("Total", since="1.47")
     """Total is the total size (in bytes) of all the locally present
@@ -112,6 +159,22 @@ class ImageManifestSummaryKind(OpenEnum):
 class ImageManifestSummaryImageData(WireModel):
     """The image data for the image manifest.
     This field is only populated when Kind is "image".
+
+    Attributes:
+        platform: OCI platform of the image. This will be the platform specified in the
+            manifest descriptor from the index/manifest list.
+            If it's not available, it will be obtained from the image config.
+
+            Since API 1.47.
+        identity: Identity holds information about the identity and origin of this image.
+            For image list responses, this can duplicate Build/Pull fields across
+            image manifests, because those parts are image-level metadata.
+
+            Since API 1.54.
+        containers: The IDs of the containers that are using this image.
+
+            Since API 1.47.
+        size: Since API 1.47.
     """
 
     platform: OCIPlatform | None = wire_field("Platform", since="1.47")
@@ -142,7 +205,19 @@ class ImageManifestSummaryImageData(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ImageManifestSummaryImageDataSize(WireModel):
-    """The ``ImageManifestSummaryImageDataSize`` object of the Engine API."""
+    """The ``ImageManifestSummaryImageDataSize`` object of the Engine API.
+
+    Attributes:
+        unpacked: Unpacked is the size (in bytes) of the locally unpacked
+            (uncompressed) image content that's directly usable by the containers
+            running this image.
+            It's independent of the distributable content - e.g.
+            the image might still have an unpacked data that's still used by
+            some container even when the distributable/compressed content is
+            already gone.
+
+            Since API 1.47.
+    """
 
     unpacked: int | None = wire_field("Unpacked", since="1.47")
     """Unpacked is the size (in bytes) of the locally unpacked
@@ -164,6 +239,11 @@ class ImageManifestSummaryImageDataSize(WireModel):
 class ImageManifestSummaryAttestationData(WireModel):
     """The image data for the attestation manifest.
     This field is only populated when Kind is "attestation".
+
+    Attributes:
+        for_: The digest of the image manifest that this attestation is for.
+
+            Since API 1.47.
     """
 
     for_: str | None = wire_field("For", since="1.47")

@@ -17,7 +17,12 @@ from engineapi.models._generated.image_delete_response_item import ImageDeleteRe
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ImagePruneResponse(WireModel):
-    """The ``ImagePruneResponse`` object of the Engine API."""
+    """The ``ImagePruneResponse`` object of the Engine API.
+
+    Attributes:
+        images_deleted: Images that were deleted
+        space_reclaimed: Disk space reclaimed in bytes
+    """
 
     images_deleted: list[ImageDeleteResponseItem] | None = wire_field("ImagesDeleted")
     """Images that were deleted"""

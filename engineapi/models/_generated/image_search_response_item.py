@@ -14,7 +14,17 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ImageSearchResponseItem(WireModel):
-    """The ``ImageSearchResponseItem`` object of the Engine API."""
+    """The ``ImageSearchResponseItem`` object of the Engine API.
+
+    Attributes:
+        description: (no description in the spec)
+        is_official: (no description in the spec)
+        is_automated: Whether this repository has automated builds enabled.
+
+            > **Deprecated**: This field is deprecated and will always be "false".
+        name: (no description in the spec)
+        star_count: (no description in the spec)
+    """
 
     description: str | None = wire_field("description")
     is_official: bool | None = wire_field("is_official")

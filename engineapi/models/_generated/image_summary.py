@@ -18,9 +18,85 @@ from engineapi.models._generated.oci_descriptor import OCIDescriptor
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ImageSummary(WireModel):
-    """The ``ImageSummary`` object of the Engine API."""
+    """The ``ImageSummary`` object of the Engine API.
 
-    id: str | None = wire_field("Id")
+    Attributes:
+        id: ID is the content-addressable ID of an image.
+
+            This identifier is a content-addressable digest calculated from the
+            image's configuration (which includes the digests of layers used by
+            the image).
+
+            Note that this digest differs from the `RepoDigests` below, which
+            holds digests of image manifests that reference the image.
+        parent_id: ID of the parent image.
+
+            Depending on how the image was created, this field may be empty and
+            is only set for images that were built/created locally. This field
+            is empty if the image was pulled from an image registry.
+        repo_tags: List of image names/tags in the local image cache that reference this
+            image.
+
+            Multiple image tags can refer to the same image, and this list may be
+            empty if no tags reference the image, in which case the image is
+            "untagged", in which case it can still be referenced by its ID.
+
+            Required by the spec, yet left out or null in replies of: docker28 (null), podman (null).
+        repo_digests: List of content-addressable digests of locally available image manifests
+            that the image is referenced from. Multiple manifests can refer to the
+            same image.
+
+            These digests are usually only available if the image was either pulled
+            from a registry, or if the image was pushed to a registry, which is when
+            the manifest is generated and its digest calculated.
+
+            Required by the spec, yet left out or null in replies of: docker20 (null), docker28 (null), podman (null).
+        created: Date and time at which the image was created as a Unix timestamp
+            (number of seconds since EPOCH).
+        size: Total size of the image including all layers it is composed of.
+        shared_size: Total size of image layers that are shared between this image and other
+            images.
+
+            This size is not calculated by default. `-1` indicates that the value
+            has not been set / calculated.
+        labels: User-defined key/value metadata.
+
+            Required by the spec, yet left out or null in replies of: docker20 (null), docker28 (null), podman (null).
+        containers: Number of containers using this image. Includes both stopped and running
+            containers.
+
+            `-1` indicates that the value has not been set / calculated.
+        manifests: Manifests is a list of manifests available in this image.
+            It provides a more detailed view of the platform-specific image manifests
+            or other image-attached data like build attestations.
+
+            WARNING: This is experimental and may change at any time without any backward
+            compatibility.
+
+            Since API 1.47.
+        descriptor: Descriptor is an OCI descriptor of the image target.
+            In case of a multi-platform image, this descriptor points to the OCI index
+            or a manifest list.
+
+            This field is only present if the daemon provides a multi-platform image store.
+
+            WARNING: This is experimental and may change at any time without any backward
+            compatibility.
+
+            Since API 1.48.
+        virtual_size: Total size of the image including all layers it is composed of.
+
+            In versions of Docker before v1.10, this field was calculated from
+            the image itself and all of its parent images. Images are now stored
+            self-contained, and no longer use a parent-chain, making this field
+            an equivalent of the Size field.
+
+            Deprecated: this field is kept for backward compatibility, and will be removed in API v1.44.
+
+            Only in API versions 1.41 to 1.43.
+    """
+
+    id: str = wire_field("Id", required=True)
     """ID is the content-addressable ID of an image.
 
     This identifier is a content-addressable digest calculated from the
@@ -30,7 +106,7 @@ class ImageSummary(WireModel):
     Note that this digest differs from the `RepoDigests` below, which
     holds digests of image manifests that reference the image.
     """
-    parent_id: str | None = wire_field("ParentId")
+    parent_id: str = wire_field("ParentId", required=True)
     """ID of the parent image.
 
     Depending on how the image was created, this field may be empty and
@@ -44,6 +120,8 @@ class ImageSummary(WireModel):
     Multiple image tags can refer to the same image, and this list may be
     empty if no tags reference the image, in which case the image is
     "untagged", in which case it can still be referenced by its ID.
+
+    Required by the spec, yet left out or null in replies of: docker28 (null), podman (null).
     """
     repo_digests: list[str] | None = wire_field("RepoDigests")
     """List of content-addressable digests of locally available image manifests
@@ -53,14 +131,16 @@ class ImageSummary(WireModel):
     These digests are usually only available if the image was either pulled
     from a registry, or if the image was pushed to a registry, which is when
     the manifest is generated and its digest calculated.
+
+    Required by the spec, yet left out or null in replies of: docker20 (null), docker28 (null), podman (null).
     """
-    created: int | str | None = wire_field("Created")
+    created: int | str = wire_field("Created", required=True)
     """Date and time at which the image was created as a Unix timestamp
     (number of seconds since EPOCH).
     """
-    size: int | None = wire_field("Size")
+    size: int = wire_field("Size", required=True)
     """Total size of the image including all layers it is composed of."""
-    shared_size: int | None = wire_field("SharedSize")
+    shared_size: int = wire_field("SharedSize", required=True)
     """Total size of image layers that are shared between this image and other
     images.
 
@@ -68,8 +148,11 @@ class ImageSummary(WireModel):
     has not been set / calculated.
     """
     labels: dict[str, str] | None = wire_field("Labels")
-    """User-defined key/value metadata."""
-    containers: int | None = wire_field("Containers")
+    """User-defined key/value metadata.
+
+    Required by the spec, yet left out or null in replies of: docker20 (null), docker28 (null), podman (null).
+    """
+    containers: int = wire_field("Containers", required=True)
     """Number of containers using this image. Includes both stopped and running
     containers.
 

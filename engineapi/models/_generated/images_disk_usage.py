@@ -16,7 +16,25 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ImagesDiskUsage(WireModel):
-    """represents system data usage for image resources."""
+    """represents system data usage for image resources.
+
+    Attributes:
+        active_count: Count of active images.
+
+            Since API 1.52.
+        total_count: Count of all images.
+
+            Since API 1.52.
+        reclaimable: Disk space that can be reclaimed by removing unused images.
+
+            Since API 1.52.
+        total_size: Disk space in use by images.
+
+            Since API 1.52.
+        items: List of image summaries.
+
+            Since API 1.52.
+    """
 
     active_count: int | None = wire_field("ActiveCount", since="1.52")
     """Count of active images.

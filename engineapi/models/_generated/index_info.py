@@ -16,7 +16,25 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class IndexInfo(WireModel):
-    """IndexInfo contains information about a registry."""
+    """IndexInfo contains information about a registry.
+
+    Attributes:
+        name: Name of the registry, such as "docker.io".
+        mirrors: List of mirrors, expressed as URIs.
+        secure: Indicates if the registry is part of the list of insecure
+            registries.
+
+            If `false`, the registry is insecure. Insecure registries accept
+            un-encrypted (HTTP) and/or untrusted (HTTPS with certificates from
+            unknown CAs) communication.
+
+            > **Warning**: Insecure registries can be useful when running a local
+            > registry. However, because its use creates security vulnerabilities
+            > it should ONLY be enabled for testing purposes. For increased
+            > security, users should add their CA to their system's list of
+            > trusted CAs instead of enabling this option.
+        official: Indicates whether this is an official registry (i.e., Docker Hub / docker.io)
+    """
 
     name: str | None = wire_field("Name")
     """Name of the registry, such as "docker.io"."""

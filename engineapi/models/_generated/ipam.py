@@ -17,7 +17,17 @@ from engineapi.models._generated.ipam_config import IPAMConfig
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class IPAM(WireModel):
-    """The ``IPAM`` object of the Engine API."""
+    """The ``IPAM`` object of the Engine API.
+
+    Attributes:
+        driver: Name of the IPAM driver to use.
+        config: List of IPAM configuration options, specified as a map:
+
+            ```
+            {"Subnet": <CIDR>, "IPRange": <CIDR>, "Gateway": <IP address>, "AuxAddress": <device_name:IP address>}
+            ```
+        options: Driver-specific options, specified as a map.
+    """
 
     driver: str | None = wire_field("Driver")
     """Name of the IPAM driver to use."""

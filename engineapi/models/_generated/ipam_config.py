@@ -16,7 +16,14 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class IPAMConfig(WireModel):
-    """The ``IPAMConfig`` object of the Engine API."""
+    """The ``IPAMConfig`` object of the Engine API.
+
+    Attributes:
+        subnet: (no description in the spec)
+        ip_range: (no description in the spec)
+        gateway: (no description in the spec)
+        auxiliary_addresses: (no description in the spec)
+    """
 
     subnet: str | None = wire_field("Subnet")
     ip_range: str | None = wire_field("IPRange")

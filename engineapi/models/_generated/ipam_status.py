@@ -17,7 +17,11 @@ from engineapi.models._generated.subnet_status import SubnetStatus
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class IPAMStatus(WireModel):
-    """The ``IPAMStatus`` object of the Engine API."""
+    """The ``IPAMStatus`` object of the Engine API.
+
+    Attributes:
+        subnets: Since API 1.52.
+    """
 
     subnets: dict[str, SubnetStatus] | None = wire_field("Subnets", since="1.52")
     """Since API 1.52."""

@@ -14,7 +14,12 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class JoinTokens(WireModel):
-    """JoinTokens contains the tokens workers and managers need to join the swarm."""
+    """JoinTokens contains the tokens workers and managers need to join the swarm.
+
+    Attributes:
+        worker: The token workers can use to join the swarm.
+        manager: The token managers can use to join the swarm.
+    """
 
     worker: str | None = wire_field("Worker")
     """The token workers can use to join the swarm."""

@@ -14,7 +14,13 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class Limit(WireModel):
-    """An object describing a limit on resources which can be requested by a task."""
+    """An object describing a limit on resources which can be requested by a task.
+
+    Attributes:
+        nano_cpus: (no description in the spec)
+        memory_bytes: (no description in the spec)
+        pids: Limits the maximum number of PIDs in the container. Set `0` for unlimited.
+    """
 
     nano_cpus: int | None = wire_field("NanoCPUs")
     memory_bytes: int | None = wire_field("MemoryBytes")

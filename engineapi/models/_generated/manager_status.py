@@ -21,6 +21,11 @@ class ManagerStatus(WireModel):
 
     It provides the current status of a node's manager component, if the node
     is a manager.
+
+    Attributes:
+        leader: (no description in the spec)
+        reachability: (no description in the spec)
+        addr: The IP address and port at which the manager is reachable.
     """
 
     leader: bool | None = wire_field("Leader")

@@ -17,7 +17,33 @@ from engineapi.models._generated.mount_type import MountType
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class Mount(WireModel):
-    """The ``Mount`` object of the Engine API."""
+    """The ``Mount`` object of the Engine API.
+
+    Attributes:
+        target: Container path.
+        source: Mount source (e.g. a volume name, a host path). The source cannot be
+            specified when using `Type=tmpfs`. For `Type=bind`, the source path
+            must either exist, or the `CreateMountpoint` must be set to `true` to
+            create the source path on the host if missing.
+
+            For `Type=npipe`, the pipe must exist prior to creating the container.
+        type: The mount type. Available types:
+
+            - `bind` Mounts a file or directory from the host into the container. The `Source` must exist prior to creating the container.
+            - `cluster` a Swarm cluster volume
+            - `image` Mounts an image.
+            - `npipe` Mounts a named pipe from the host into the container. The `Source` must exist prior to creating the container.
+            - `tmpfs` Create a tmpfs with the given options. The mount `Source` cannot be specified for tmpfs.
+            - `volume` Creates a volume with the given name and options (or uses a pre-existing volume with the same name and options). These are **not** removed when the container is removed.
+        read_only: Whether the mount should be read-only.
+        consistency: The consistency requirement for the mount: `default`, `consistent`, `cached`, or `delegated`.
+        bind_options: Optional configuration for the `bind` type.
+        volume_options: Optional configuration for the `volume` type.
+        image_options: Optional configuration for the `image` type.
+
+            Since API 1.48.
+        tmpfs_options: Optional configuration for the `tmpfs` type.
+    """
 
     target: str | None = wire_field("Target")
     """Container path."""
@@ -61,7 +87,26 @@ class Mount(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class MountBindOptions(WireModel):
-    """Optional configuration for the `bind` type."""
+    """Optional configuration for the `bind` type.
+
+    Attributes:
+        propagation: A propagation mode with the value `[r]private`, `[r]shared`, or `[r]slave`.
+        non_recursive: Disable recursive bind mount.
+        create_mountpoint: Create mount point on host if missing
+
+            Since API 1.42.
+        read_only_non_recursive: Make the mount non-recursively read-only, but still leave the mount recursive
+            (unless NonRecursive is set to `true` in conjunction).
+
+            Added in v1.44, before that version all read-only mounts were
+            non-recursive by default. To match the previous behaviour this
+            will default to `true` for clients on versions prior to v1.44.
+
+            Since API 1.44.
+        read_only_force_recursive: Raise an error if the mount cannot be made recursively read-only.
+
+            Since API 1.44.
+    """
 
     propagation: MountBindOptionsPropagation | None = wire_field("Propagation")
     """A propagation mode with the value `[r]private`, `[r]shared`, or `[r]slave`."""
@@ -105,7 +150,16 @@ class MountBindOptionsPropagation(OpenEnum):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class MountVolumeOptions(WireModel):
-    """Optional configuration for the `volume` type."""
+    """Optional configuration for the `volume` type.
+
+    Attributes:
+        no_copy: Populate volume with data from the target.
+        labels: User-defined key/value metadata.
+        driver_config: Map of driver specific options
+        subpath: Source path inside the volume. Must be relative without any back traversals.
+
+            Since API 1.45.
+    """
 
     no_copy: bool | None = wire_field("NoCopy")
     """Populate volume with data from the target."""
@@ -125,7 +179,12 @@ class MountVolumeOptions(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class MountVolumeOptionsDriverConfig(WireModel):
-    """Map of driver specific options"""
+    """Map of driver specific options
+
+    Attributes:
+        name: Name of the driver to use to create the volume.
+        options: key/value map of driver specific options.
+    """
 
     name: str | None = wire_field("Name")
     """Name of the driver to use to create the volume."""
@@ -138,7 +197,13 @@ class MountVolumeOptionsDriverConfig(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class MountImageOptions(WireModel):
-    """Optional configuration for the `image` type."""
+    """Optional configuration for the `image` type.
+
+    Attributes:
+        subpath: Source path inside the image. Must be relative without any back traversals.
+
+            Since API 1.48.
+    """
 
     subpath: str | None = wire_field("Subpath", since="1.48")
     """Source path inside the image. Must be relative without any back traversals.
@@ -152,7 +217,20 @@ class MountImageOptions(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class MountTmpfsOptions(WireModel):
-    """Optional configuration for the `tmpfs` type."""
+    """Optional configuration for the `tmpfs` type.
+
+    Attributes:
+        size_bytes: The size for the tmpfs mount in bytes.
+        mode: The permission mode for the tmpfs mount in an integer.
+            The value must not be in octal format (e.g. 755) but rather
+            the decimal representation of the octal value (e.g. 493).
+        options: The options to be passed to the tmpfs mount. An array of arrays.
+            Flag options should be provided as 1-length arrays. Other types
+            should be provided as as 2-length arrays, where the first item is
+            the key and the second the value.
+
+            Since API 1.46.
+    """
 
     size_bytes: int | None = wire_field("SizeBytes")
     """The size for the tmpfs mount in bytes."""

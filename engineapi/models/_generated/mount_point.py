@@ -19,6 +19,35 @@ from engineapi.models._generated.mount_type import MountType
 class MountPoint(WireModel):
     """MountPoint represents a mount point configuration inside the container.
     This is used for reporting the mountpoints in use by a container.
+
+    Attributes:
+        type: The mount type:
+
+            - `bind` a mount of a file or directory from the host into the container.
+            - `cluster` a Swarm cluster volume.
+            - `image` an OCI image.
+            - `npipe` a named pipe from the host into the container.
+            - `tmpfs` a `tmpfs`.
+            - `volume` a docker volume with the given `Name`.
+        name: Name is the name reference to the underlying data defined by `Source`
+            e.g., the volume name.
+        source: Source location of the mount.
+
+            For volumes, this contains the storage location of the volume (within
+            `/var/lib/docker/volumes/`). For bind-mounts, and `npipe`, this contains
+            the source (host) part of the bind-mount. For `tmpfs` mount points, this
+            field is empty.
+        destination: Destination is the path relative to the container root (`/`) where
+            the `Source` is mounted inside the container.
+        driver: Driver is the volume driver used to create the volume (if it is a volume).
+        mode: Mode is a comma separated list of options supplied by the user when
+            creating the bind/volume mount.
+
+            The default is platform-specific (`"z"` on Linux, empty on Windows).
+        rw: Whether the mount is mounted writable (read-write).
+        propagation: Propagation describes how mounts are propagated from the host into the
+            mount point, and vice-versa. Refer to the [Linux kernel documentation](https://www.kernel.org/doc/Documentation/filesystems/sharedsubtree.txt)
+            for details. This field is not used on Windows.
     """
 
     type: MountType | None = wire_field("Type")

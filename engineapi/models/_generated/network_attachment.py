@@ -19,6 +19,12 @@ from engineapi.models._generated.network import Network
 class NetworkAttachment(WireModel):
     """Specifies how a task is attached to a network, and the addresses the
     task was assigned on that network.
+
+    Attributes:
+        network: (no description in the spec)
+        addresses: The IP addresses (in CIDR notation) assigned to the task on this
+            network. To maintain backward compatibility this field accepts CIDR
+            notation, but only the IP address is used.
     """
 
     network: Network | None = wire_field("Network")

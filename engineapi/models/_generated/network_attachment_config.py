@@ -16,7 +16,13 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class NetworkAttachmentConfig(WireModel):
-    """Specifies how a service should be attached to a particular network."""
+    """Specifies how a service should be attached to a particular network.
+
+    Attributes:
+        target: The target network for attachment. Must be a network name or ID.
+        aliases: Discoverable alternate names for the service on this network.
+        driver_opts: Driver attachment options for the network target.
+    """
 
     target: str | None = wire_field("Target")
     """The target network for attachment. Must be a network name or ID."""

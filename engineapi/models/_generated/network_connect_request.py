@@ -17,10 +17,20 @@ from engineapi.models._generated.endpoint_settings import EndpointSettings
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class NetworkConnectRequest(WireModel):
-    """NetworkConnectRequest represents the data to be used to connect a container to a network."""
+    """NetworkConnectRequest represents the data to be used to connect a container to a network.
+
+    Attributes:
+        container: The ID or name of the container to connect to the network.
+
+            Required: the daemon refuses a request without it.
+        endpoint_config: (no description in the spec)
+    """
 
     container: str | None = wire_field("Container")
-    """The ID or name of the container to connect to the network."""
+    """The ID or name of the container to connect to the network.
+
+    Required: the daemon refuses a request without it.
+    """
     endpoint_config: EndpointSettings | None = wire_field("EndpointConfig")
     _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""

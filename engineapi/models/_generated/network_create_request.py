@@ -18,10 +18,44 @@ from engineapi.models._generated.ipam import IPAM
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class NetworkCreateRequest(WireModel):
-    """The ``NetworkCreateRequest`` object of the Engine API."""
+    """The ``NetworkCreateRequest`` object of the Engine API.
+
+    Attributes:
+        name: The network's name.
+
+            Required: the daemon refuses a request without it.
+        driver: Name of the network driver plugin to use.
+        scope: The level at which the network exists (e.g. `swarm` for cluster-wide
+            or `local` for machine level).
+        internal: Restrict external access to the network.
+        attachable: Globally scoped network is manually attachable by regular
+            containers from workers in swarm mode.
+        ingress: Ingress network is the network which provides the routing-mesh
+            in swarm mode.
+        config_only: Creates a config-only network. Config-only networks are placeholder
+            networks for network configurations to be used by other networks.
+            Config-only networks cannot be used directly to run containers
+            or services.
+        config_from: Specifies the source which will provide the configuration for
+            this network. The specified network must be an existing
+            config-only network; see ConfigOnly.
+        ipam: Optional custom IP scheme for the network.
+        enable_ipv4: Enable IPv4 on the network.
+
+            Since API 1.47.
+        enable_ipv6: Enable IPv6 on the network.
+        options: Network specific options to be used by the drivers.
+        labels: User-defined key/value metadata.
+        check_duplicate: Deprecated: CheckDuplicate is now always enabled.
+
+            Only in API versions 1.41 to 1.45.
+    """
 
     name: str | None = wire_field("Name")
-    """The network's name."""
+    """The network's name.
+
+    Required: the daemon refuses a request without it.
+    """
     driver: str | None = wire_field("Driver")
     """Name of the network driver plugin to use."""
     scope: str | None = wire_field("Scope")

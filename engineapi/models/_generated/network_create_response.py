@@ -14,11 +14,16 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class NetworkCreateResponse(WireModel):
-    """OK response to NetworkCreate operation"""
+    """OK response to NetworkCreate operation
 
-    id: str | None = wire_field("Id")
+    Attributes:
+        id: The ID of the created network.
+        warning: Warnings encountered when creating the container
+    """
+
+    id: str = wire_field("Id", required=True)
     """The ID of the created network."""
-    warning: str | None = wire_field("Warning")
+    warning: str = wire_field("Warning", required=True)
     """Warnings encountered when creating the container"""
     _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""

@@ -14,10 +14,20 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class NetworkDisconnectRequest(WireModel):
-    """NetworkDisconnectRequest represents the data to be used to disconnect a container from a network."""
+    """NetworkDisconnectRequest represents the data to be used to disconnect a container from a network.
+
+    Attributes:
+        container: The ID or name of the container to disconnect from the network.
+
+            Required: the daemon refuses a request without it.
+        force: Force the container to disconnect from the network.
+    """
 
     container: str | None = wire_field("Container")
-    """The ID or name of the container to disconnect from the network."""
+    """The ID or name of the container to disconnect from the network.
+
+    Required: the daemon refuses a request without it.
+    """
     force: bool | None = wire_field("Force")
     """Force the container to disconnect from the network."""
     _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)

@@ -22,11 +22,49 @@ from engineapi.models._generated.service_info import ServiceInfo
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class NetworkInspect(WireModel):
-    """The body of the "get network" http response message."""
+    """The body of the "get network" http response message.
 
-    name: str | None = wire_field("Name")
+    Attributes:
+        name: Name of the network.
+        id: ID that uniquely identifies a network on a single machine.
+        created: Date and time at which the network was created in
+            [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format with nano-seconds.
+        scope: The level at which the network exists (e.g. `swarm` for cluster-wide
+            or `local` for machine level)
+        driver: The name of the driver used to create the network (e.g. `bridge`,
+            `overlay`).
+        enable_ipv4: Whether the network was created with IPv4 enabled.
+
+            Since API 1.47.
+        enable_ipv6: Whether the network was created with IPv6 enabled.
+        ipam: The network's IP Address Management.
+        internal: Whether the network is created to only allow internal networking
+            connectivity.
+        attachable: Whether a global / swarm scope network is manually attachable by regular
+            containers from workers in swarm mode.
+        ingress: Whether the network is providing the routing-mesh for the swarm cluster.
+        config_from: (no description in the spec)
+        config_only: Whether the network is a config-only network. Config-only networks are
+            placeholder networks for network configurations to be used by other
+            networks. Config-only networks cannot be used directly to run containers
+            or services.
+        options: Network-specific options uses when creating the network.
+        labels: Metadata specific to the network being created.
+        peers: List of peer nodes for an overlay network. This field is only present
+            for overlay networks, and omitted for other network types.
+        containers: Contains endpoints attached to the network.
+        services: List of services using the network. This field is only present for
+            swarm scope networks, and omitted for local scope networks.
+
+            Since API 1.52.
+        status: provides runtime information about the network such as the number of allocated IPs.
+
+            Since API 1.52.
+    """
+
+    name: str = wire_field("Name", required=True)
     """Name of the network."""
-    id: str | None = wire_field("Id")
+    id: str = wire_field("Id", required=True)
     """ID that uniquely identifies a network on a single machine."""
     created: int | str | None = wire_field("Created")
     """Date and time at which the network was created in

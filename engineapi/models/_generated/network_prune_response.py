@@ -16,7 +16,11 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class NetworkPruneResponse(WireModel):
-    """The ``NetworkPruneResponse`` object of the Engine API."""
+    """The ``NetworkPruneResponse`` object of the Engine API.
+
+    Attributes:
+        networks_deleted: Networks that were deleted
+    """
 
     networks_deleted: list[str] | None = wire_field("NetworksDeleted")
     """Networks that were deleted"""

@@ -19,7 +19,112 @@ from engineapi.models._generated.port_map import PortMap
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class NetworkSettings(WireModel):
-    """NetworkSettings exposes the network settings in the API"""
+    """NetworkSettings exposes the network settings in the API
+
+    Attributes:
+        sandbox_id: SandboxID uniquely represents a container's network stack.
+        sandbox_key: SandboxKey is the full path of the netns handle
+        ports: (no description in the spec)
+        networks: Information about all networks that the container is connected to.
+        bridge: Name of the default bridge interface when dockerd's --bridge flag is set.
+
+            Deprecated: This field is only set when the daemon is started with the --bridge flag specified.
+
+            Only in API versions 1.41 to 1.51.
+        endpoint_id: EndpointID uniquely represents a service endpoint in a Sandbox.
+
+            > **Deprecated**: This field is only propagated when attached to the
+            > default "bridge" network. Use the information from the "bridge"
+            > network inside the `Networks` map instead, which contains the same
+            > information. This field was deprecated in Docker 1.9 and is scheduled
+            > to be removed in Docker 17.12.0
+
+            Only in API versions 1.41 to 1.51.
+        gateway: Gateway address for the default "bridge" network.
+
+            > **Deprecated**: This field is only propagated when attached to the
+            > default "bridge" network. Use the information from the "bridge"
+            > network inside the `Networks` map instead, which contains the same
+            > information. This field was deprecated in Docker 1.9 and is scheduled
+            > to be removed in Docker 17.12.0
+
+            Only in API versions 1.41 to 1.51.
+        global_ipv6_address: Global IPv6 address for the default "bridge" network.
+
+            > **Deprecated**: This field is only propagated when attached to the
+            > default "bridge" network. Use the information from the "bridge"
+            > network inside the `Networks` map instead, which contains the same
+            > information. This field was deprecated in Docker 1.9 and is scheduled
+            > to be removed in Docker 17.12.0
+
+            Only in API versions 1.41 to 1.51.
+        global_ipv6_prefix_len: Mask length of the global IPv6 address.
+
+            > **Deprecated**: This field is only propagated when attached to the
+            > default "bridge" network. Use the information from the "bridge"
+            > network inside the `Networks` map instead, which contains the same
+            > information. This field was deprecated in Docker 1.9 and is scheduled
+            > to be removed in Docker 17.12.0
+
+            Only in API versions 1.41 to 1.51.
+        hairpin_mode: Indicates if hairpin NAT should be enabled on the virtual interface.
+
+            Deprecated: This field is never set and will be removed in a future release.
+
+            Only in API versions 1.41 to 1.51.
+        ip_address: IPv4 address for the default "bridge" network.
+
+            > **Deprecated**: This field is only propagated when attached to the
+            > default "bridge" network. Use the information from the "bridge"
+            > network inside the `Networks` map instead, which contains the same
+            > information. This field was deprecated in Docker 1.9 and is scheduled
+            > to be removed in Docker 17.12.0
+
+            Only in API versions 1.41 to 1.51.
+        ip_prefix_len: Mask length of the IPv4 address.
+
+            > **Deprecated**: This field is only propagated when attached to the
+            > default "bridge" network. Use the information from the "bridge"
+            > network inside the `Networks` map instead, which contains the same
+            > information. This field was deprecated in Docker 1.9 and is scheduled
+            > to be removed in Docker 17.12.0
+
+            Only in API versions 1.41 to 1.51.
+        ipv6_gateway: IPv6 gateway address for this network.
+
+            > **Deprecated**: This field is only propagated when attached to the
+            > default "bridge" network. Use the information from the "bridge"
+            > network inside the `Networks` map instead, which contains the same
+            > information. This field was deprecated in Docker 1.9 and is scheduled
+            > to be removed in Docker 17.12.0
+
+            Only in API versions 1.41 to 1.51.
+        link_local_ipv6_address: IPv6 unicast address using the link-local prefix.
+
+            Deprecated: This field is never set and will be removed in a future release.
+
+            Only in API versions 1.41 to 1.51.
+        link_local_ipv6_prefix_len: Prefix length of the IPv6 unicast address.
+
+            Deprecated: This field is never set and will be removed in a future release.
+
+            Only in API versions 1.41 to 1.51.
+        mac_address: MAC address for the container on the default "bridge" network.
+
+            > **Deprecated**: This field is only propagated when attached to the
+            > default "bridge" network. Use the information from the "bridge"
+            > network inside the `Networks` map instead, which contains the same
+            > information. This field was deprecated in Docker 1.9 and is scheduled
+            > to be removed in Docker 17.12.0
+
+            Only in API versions 1.41 to 1.51.
+        secondary_ip_addresses: Deprecated: This field is never set and will be removed in a future release.
+
+            Only in API versions 1.41 to 1.51.
+        secondary_ipv6_addresses: Deprecated: This field is never set and will be removed in a future release.
+
+            Only in API versions 1.41 to 1.51.
+    """
 
     sandbox_id: str | None = wire_field("SandboxID")
     """SandboxID uniquely represents a container's network stack."""

@@ -17,7 +17,11 @@ from engineapi.models._generated.ipam_status import IPAMStatus
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class NetworkStatus(WireModel):
-    """provides runtime information about the network such as the number of allocated IPs."""
+    """provides runtime information about the network such as the number of allocated IPs.
+
+    Attributes:
+        ipam: Since API 1.52.
+    """
 
     ipam: IPAMStatus | None = wire_field("IPAM", since="1.52")
     """Since API 1.52."""

@@ -12,4 +12,8 @@ from engineapi.models._generated.network import Network
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class NetworkSummary(Network):
-    """Network list response item"""
+    """Network list response item
+
+    Attributes:
+        (and those of ``Network``)
+    """

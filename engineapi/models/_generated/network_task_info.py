@@ -16,7 +16,14 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class NetworkTaskInfo(WireModel):
-    """carries the information about one backend task"""
+    """carries the information about one backend task
+
+    Attributes:
+        name: Since API 1.52.
+        endpoint_id: Since API 1.52.
+        endpoint_ip: Since API 1.52.
+        info: Since API 1.52.
+    """
 
     name: str | None = wire_field("Name", since="1.52")
     """Since API 1.52."""

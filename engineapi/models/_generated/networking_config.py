@@ -21,6 +21,11 @@ class NetworkingConfig(WireModel):
     each of its interfaces.
     It is used for the networking configs specified in the `docker create`
     and `docker network connect` commands.
+
+    Attributes:
+        endpoints_config: A mapping of network name to endpoint configuration for that network.
+            The endpoint configuration can be left empty to connect to that
+            network with no particular endpoint configuration.
     """
 
     endpoints_config: dict[str, EndpointSettings] | None = wire_field("EndpointsConfig")

@@ -21,7 +21,20 @@ from engineapi.models._generated.object_version import ObjectVersion
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class Node(WireModel):
-    """The ``Node`` object of the Engine API."""
+    """The ``Node`` object of the Engine API.
+
+    Attributes:
+        id: (no description in the spec)
+        version: (no description in the spec)
+        created_at: Date and time at which the node was added to the swarm in
+            [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format with nano-seconds.
+        updated_at: Date and time at which the node was last updated in
+            [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format with nano-seconds.
+        spec: (no description in the spec)
+        description: (no description in the spec)
+        status: (no description in the spec)
+        manager_status: (no description in the spec)
+    """
 
     id: str | None = wire_field("ID")
     version: ObjectVersion | None = wire_field("Version")

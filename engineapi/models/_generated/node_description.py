@@ -22,6 +22,13 @@ from engineapi.models._generated.tls_info import TLSInfo
 class NodeDescription(WireModel):
     """NodeDescription encapsulates the properties of the Node as reported by the
     agent.
+
+    Attributes:
+        hostname: (no description in the spec)
+        platform: (no description in the spec)
+        resources: (no description in the spec)
+        engine: (no description in the spec)
+        tls_info: (no description in the spec)
     """
 
     hostname: str | None = wire_field("Hostname")

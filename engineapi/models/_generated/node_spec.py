@@ -16,7 +16,14 @@ from engineapi.models._base import OpenEnum, WireModel, extra_key, member, wire_
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class NodeSpec(WireModel):
-    """The ``NodeSpec`` object of the Engine API."""
+    """The ``NodeSpec`` object of the Engine API.
+
+    Attributes:
+        name: Name for the node.
+        labels: User-defined key/value metadata.
+        role: Role of the node.
+        availability: Availability of the node.
+    """
 
     name: str | None = wire_field("Name")
     """Name for the node."""

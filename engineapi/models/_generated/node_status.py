@@ -20,6 +20,11 @@ class NodeStatus(WireModel):
     """NodeStatus represents the status of a node.
 
     It provides the current status of the node, as seen by the manager.
+
+    Attributes:
+        state: (no description in the spec)
+        message: (no description in the spec)
+        addr: IP address of the node.
     """
 
     state: NodeState | None = wire_field("State")

@@ -19,6 +19,15 @@ class NRIInfo(WireModel):
     """Information about the Node Resource Interface (NRI).
 
     This field is only present if NRI is enabled.
+
+    Attributes:
+        info: Information about NRI, provided as "label" / "value" pairs.
+
+            > **Note**: The information returned in this field, including the
+            > formatting of values and labels, should not be considered stable,
+            > and may change without notice.
+
+            Since API 1.53.
     """
 
     info: list[list[str]] | None = wire_field("Info", since="1.53")

@@ -24,6 +24,9 @@ class ObjectVersion(WireModel):
     version, only one of the requests can succeed. As a result, two separate
     update requests that happen at the same time will not unintentionally
     overwrite each other.
+
+    Attributes:
+        index: (no description in the spec)
     """
 
     index: int | None = wire_field("Index")

@@ -19,6 +19,26 @@ from engineapi.models._generated.oci_platform import OCIPlatform
 class OCIDescriptor(WireModel):
     """A descriptor struct containing digest, media type, and size, as defined in
     the [OCI Content Descriptors Specification](https://github.com/opencontainers/image-spec/blob/v1.0.1/descriptor.md).
+
+    Attributes:
+        media_type: The media type of the object this schema refers to.
+        digest: The digest of the targeted content.
+        size: The size in bytes of the blob.
+        urls: List of URLs from which this object MAY be downloaded.
+
+            Since API 1.48.
+        annotations: Arbitrary metadata relating to the targeted content.
+
+            Since API 1.48.
+        data: Data is an embedding of the targeted content. This is encoded as a base64
+            string when marshalled to JSON (automatically, by encoding/json). If
+            present, Data can be used directly to avoid fetching the targeted content.
+
+            Since API 1.48.
+        platform: Since API 1.48.
+        artifact_type: ArtifactType is the IANA media type of this artifact.
+
+            Since API 1.48.
     """
 
     media_type: str | None = wire_field("mediaType")

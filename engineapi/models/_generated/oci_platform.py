@@ -18,6 +18,16 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 class OCIPlatform(WireModel):
     """Describes the platform which the image in the manifest runs on, as defined
     in the [OCI Image Index Specification](https://github.com/opencontainers/image-spec/blob/v1.0.1/image-index.md).
+
+    Attributes:
+        architecture: The CPU architecture, for example `amd64` or `ppc64`.
+        os: The operating system, for example `linux` or `windows`.
+        os_version: Optional field specifying the operating system version, for example on
+            Windows `10.0.19041.1165`.
+        os_features: Optional field specifying an array of strings, each listing a required
+            OS feature (for example on Windows `win32k`).
+        variant: Optional field specifying a variant of the CPU, for example `v7` to
+            specify ARMv7 when architecture is `arm`.
     """
 
     architecture: str | None = wire_field("architecture")

@@ -14,7 +14,12 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class PeerInfo(WireModel):
-    """represents one peer of an overlay network."""
+    """represents one peer of an overlay network.
+
+    Attributes:
+        name: ID of the peer-node in the Swarm cluster.
+        ip: IP-address of the peer-node in the Swarm cluster.
+    """
 
     name: str | None = wire_field("Name")
     """ID of the peer-node in the Swarm cluster."""

@@ -14,7 +14,12 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class PeerNode(WireModel):
-    """Represents a peer-node in the swarm"""
+    """Represents a peer-node in the swarm
+
+    Attributes:
+        node_id: Unique identifier of for this node in the swarm.
+        addr: IP address and ports at which this node can be reached.
+    """
 
     node_id: str | None = wire_field("NodeID")
     """Unique identifier of for this node in the swarm."""

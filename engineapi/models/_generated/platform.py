@@ -14,7 +14,13 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class Platform(WireModel):
-    """Platform represents the platform (Arch/OS)."""
+    """Platform represents the platform (Arch/OS).
+
+    Attributes:
+        architecture: Architecture represents the hardware architecture (for example,
+            `x86_64`).
+        os: OS represents the Operating System (for example, `linux` or `windows`).
+    """
 
     architecture: str | None = wire_field("Architecture")
     """Architecture represents the hardware architecture (for example,

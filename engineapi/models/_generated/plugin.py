@@ -19,17 +19,26 @@ from engineapi.models._generated.plugin_mount import PluginMount
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class Plugin(WireModel):
-    """A plugin for the Engine API"""
+    """A plugin for the Engine API
+
+    Attributes:
+        id: (no description in the spec)
+        name: (no description in the spec)
+        enabled: True if the plugin is running. False if the plugin is not running, only installed.
+        settings: user-configurable settings for the plugin.
+        plugin_reference: plugin remote reference used to push/pull the plugin
+        config: The config of a plugin.
+    """
 
     id: str | None = wire_field("Id")
-    name: str | None = wire_field("Name")
-    enabled: bool | None = wire_field("Enabled")
+    name: str = wire_field("Name", required=True)
+    enabled: bool = wire_field("Enabled", required=True)
     """True if the plugin is running. False if the plugin is not running, only installed."""
-    settings: PluginSettings | None = wire_field("Settings")
+    settings: PluginSettings = wire_field("Settings", required=True)
     """user-configurable settings for the plugin."""
     plugin_reference: str | None = wire_field("PluginReference")
     """plugin remote reference used to push/pull the plugin"""
-    config: PluginConfig | None = wire_field("Config")
+    config: PluginConfig = wire_field("Config", required=True)
     """The config of a plugin."""
     _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
@@ -38,12 +47,19 @@ class Plugin(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class PluginSettings(WireModel):
-    """user-configurable settings for the plugin."""
+    """user-configurable settings for the plugin.
 
-    mounts: list[PluginMount] | None = wire_field("Mounts")
-    env: list[str] | None = wire_field("Env")
-    args: list[str] | None = wire_field("Args")
-    devices: list[PluginDevice] | None = wire_field("Devices")
+    Attributes:
+        mounts: (no description in the spec)
+        env: (no description in the spec)
+        args: (no description in the spec)
+        devices: (no description in the spec)
+    """
+
+    mounts: list[PluginMount] = wire_field("Mounts", required=True)
+    env: list[str] = wire_field("Env", required=True)
+    args: list[str] = wire_field("Args", required=True)
+    devices: list[PluginDevice] = wire_field("Devices", required=True)
     _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)
@@ -51,23 +67,48 @@ class PluginSettings(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class PluginConfig(WireModel):
-    """The config of a plugin."""
+    """The config of a plugin.
 
-    description: str | None = wire_field("Description")
-    documentation: str | None = wire_field("Documentation")
-    interface: PluginConfigInterface | None = wire_field("Interface")
+    Attributes:
+        description: (no description in the spec)
+        documentation: (no description in the spec)
+        interface: The interface between Docker and the plugin
+        entrypoint: (no description in the spec)
+        work_dir: (no description in the spec)
+        user: (no description in the spec)
+        network: (no description in the spec)
+        linux: (no description in the spec)
+        propagated_mount: (no description in the spec)
+        ipc_host: (no description in the spec)
+        pid_host: (no description in the spec)
+        mounts: (no description in the spec)
+        env: (no description in the spec)
+        args: (no description in the spec)
+        rootfs: (no description in the spec)
+        docker_version: Docker Version used to create the plugin.
+
+            Depending on how the plugin was created, this field may be empty or omitted.
+
+            Deprecated: this field is no longer set, and will be removed in the next API version.
+
+            Only in API versions 1.41 to 1.51.
+    """
+
+    description: str = wire_field("Description", required=True)
+    documentation: str = wire_field("Documentation", required=True)
+    interface: PluginConfigInterface = wire_field("Interface", required=True)
     """The interface between Docker and the plugin"""
-    entrypoint: list[str] | str | None = wire_field("Entrypoint")
-    work_dir: str | None = wire_field("WorkDir")
+    entrypoint: list[str] | str = wire_field("Entrypoint", required=True)
+    work_dir: str = wire_field("WorkDir", required=True)
     user: PluginConfigUser | None = wire_field("User")
-    network: PluginConfigNetwork | None = wire_field("Network")
-    linux: PluginConfigLinux | None = wire_field("Linux")
-    propagated_mount: str | None = wire_field("PropagatedMount")
-    ipc_host: bool | None = wire_field("IpcHost")
-    pid_host: bool | None = wire_field("PidHost")
-    mounts: list[PluginMount] | None = wire_field("Mounts")
-    env: list[PluginEnv] | None = wire_field("Env")
-    args: PluginConfigArgs | None = wire_field("Args")
+    network: PluginConfigNetwork = wire_field("Network", required=True)
+    linux: PluginConfigLinux = wire_field("Linux", required=True)
+    propagated_mount: str = wire_field("PropagatedMount", required=True)
+    ipc_host: bool = wire_field("IpcHost", required=True)
+    pid_host: bool = wire_field("PidHost", required=True)
+    mounts: list[PluginMount] = wire_field("Mounts", required=True)
+    env: list[PluginEnv] = wire_field("Env", required=True)
+    args: PluginConfigArgs = wire_field("Args", required=True)
     rootfs: PluginConfigRootfs | None = wire_field("rootfs")
     docker_version: str | None = wire_field("DockerVersion", until="1.51", deprecated=True)
     """Docker Version used to create the plugin.
@@ -85,10 +126,16 @@ class PluginConfig(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class PluginConfigInterface(WireModel):
-    """The interface between Docker and the plugin"""
+    """The interface between Docker and the plugin
 
-    types: list[str] | None = wire_field("Types")
-    socket: str | None = wire_field("Socket")
+    Attributes:
+        types: (no description in the spec)
+        socket: (no description in the spec)
+        protocol_scheme: Protocol to use for clients connecting to the plugin.
+    """
+
+    types: list[str] = wire_field("Types", required=True)
+    socket: str = wire_field("Socket", required=True)
     protocol_scheme: PluginConfigInterfaceProtocolScheme | None = wire_field("ProtocolScheme")
     """Protocol to use for clients connecting to the plugin."""
     _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
@@ -107,7 +154,12 @@ class PluginConfigInterfaceProtocolScheme(OpenEnum):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class PluginConfigUser(WireModel):
-    """The ``PluginConfigUser`` object of the Engine API."""
+    """The ``PluginConfigUser`` object of the Engine API.
+
+    Attributes:
+        uid: (no description in the spec)
+        gid: (no description in the spec)
+    """
 
     uid: int | None = wire_field("UID")
     gid: int | None = wire_field("GID")
@@ -118,9 +170,13 @@ class PluginConfigUser(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class PluginConfigNetwork(WireModel):
-    """The ``PluginConfigNetwork`` object of the Engine API."""
+    """The ``PluginConfigNetwork`` object of the Engine API.
 
-    type: str | None = wire_field("Type")
+    Attributes:
+        type: (no description in the spec)
+    """
+
+    type: str = wire_field("Type", required=True)
     _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)
@@ -128,11 +184,18 @@ class PluginConfigNetwork(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class PluginConfigLinux(WireModel):
-    """The ``PluginConfigLinux`` object of the Engine API."""
+    """The ``PluginConfigLinux`` object of the Engine API.
 
-    capabilities: list[str] | None = wire_field("Capabilities")
-    allow_all_devices: bool | None = wire_field("AllowAllDevices")
+    Attributes:
+        capabilities: (no description in the spec)
+        allow_all_devices: (no description in the spec)
+        devices: Required by the spec, yet left out or null in replies of: docker20 (null), docker28 (null).
+    """
+
+    capabilities: list[str] = wire_field("Capabilities", required=True)
+    allow_all_devices: bool = wire_field("AllowAllDevices", required=True)
     devices: list[PluginDevice] | None = wire_field("Devices")
+    """Required by the spec, yet left out or null in replies of: docker20 (null), docker28 (null)."""
     _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)
@@ -140,12 +203,21 @@ class PluginConfigLinux(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class PluginConfigArgs(WireModel):
-    """The ``PluginConfigArgs`` object of the Engine API."""
+    """The ``PluginConfigArgs`` object of the Engine API.
 
-    name: str | None = wire_field("Name")
-    description: str | None = wire_field("Description")
+    Attributes:
+        name: (no description in the spec)
+        description: (no description in the spec)
+        settable: Required by the spec, yet left out or null in replies of: docker20 (null), docker28 (null).
+        value: Required by the spec, yet left out or null in replies of: docker20 (null), docker28 (null).
+    """
+
+    name: str = wire_field("Name", required=True)
+    description: str = wire_field("Description", required=True)
     settable: list[str] | None = wire_field("Settable")
+    """Required by the spec, yet left out or null in replies of: docker20 (null), docker28 (null)."""
     value: list[str] | None = wire_field("Value")
+    """Required by the spec, yet left out or null in replies of: docker20 (null), docker28 (null)."""
     _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)
@@ -153,7 +225,12 @@ class PluginConfigArgs(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class PluginConfigRootfs(WireModel):
-    """The ``PluginConfigRootfs`` object of the Engine API."""
+    """The ``PluginConfigRootfs`` object of the Engine API.
+
+    Attributes:
+        type: (no description in the spec)
+        diff_ids: (no description in the spec)
+    """
 
     type: str | None = wire_field("type")
     diff_ids: list[str] | None = wire_field("diff_ids")

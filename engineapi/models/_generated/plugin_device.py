@@ -16,12 +16,19 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class PluginDevice(WireModel):
-    """The ``PluginDevice`` object of the Engine API."""
+    """The ``PluginDevice`` object of the Engine API.
 
-    name: str | None = wire_field("Name")
-    description: str | None = wire_field("Description")
-    settable: list[str] | None = wire_field("Settable")
-    path: str | None = wire_field("Path")
+    Attributes:
+        name: (no description in the spec)
+        description: (no description in the spec)
+        settable: (no description in the spec)
+        path: (no description in the spec)
+    """
+
+    name: str = wire_field("Name", required=True)
+    description: str = wire_field("Description", required=True)
+    settable: list[str] = wire_field("Settable", required=True)
+    path: str = wire_field("Path", required=True)
     _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)

@@ -16,15 +16,26 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class PluginMount(WireModel):
-    """The ``PluginMount`` object of the Engine API."""
+    """The ``PluginMount`` object of the Engine API.
 
-    name: str | None = wire_field("Name")
-    description: str | None = wire_field("Description")
+    Attributes:
+        name: (no description in the spec)
+        description: (no description in the spec)
+        settable: Required by the spec, yet left out or null in replies of: docker20 (null), docker28 (null).
+        source: (no description in the spec)
+        destination: (no description in the spec)
+        type: (no description in the spec)
+        options: (no description in the spec)
+    """
+
+    name: str = wire_field("Name", required=True)
+    description: str = wire_field("Description", required=True)
     settable: list[str] | None = wire_field("Settable")
-    source: str | None = wire_field("Source")
-    destination: str | None = wire_field("Destination")
-    type: str | None = wire_field("Type")
-    options: list[str] | None = wire_field("Options")
+    """Required by the spec, yet left out or null in replies of: docker20 (null), docker28 (null)."""
+    source: str = wire_field("Source", required=True)
+    destination: str = wire_field("Destination", required=True)
+    type: str = wire_field("Type", required=True)
+    options: list[str] = wire_field("Options", required=True)
     _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)

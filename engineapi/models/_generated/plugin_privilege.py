@@ -18,6 +18,11 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 class PluginPrivilege(WireModel):
     """Describes a permission the user has to accept upon installing
     the plugin.
+
+    Attributes:
+        name: (no description in the spec)
+        description: (no description in the spec)
+        value: (no description in the spec)
     """
 
     name: str | None = wire_field("Name")

@@ -21,6 +21,12 @@ class PluginsInfo(WireModel):
     > **Note**: Only unmanaged (V1) plugins are included in this list.
     > V1 plugins are "lazily" loaded, and are not returned in this list
     > if there is no resource using the plugin.
+
+    Attributes:
+        volume: Names of available volume-drivers, and network-driver plugins.
+        network: Names of available network-drivers, and network-driver plugins.
+        authorization: Names of available authorization plugins.
+        log: Names of available logging-drivers, and logging-driver plugins.
     """
 
     volume: list[str] | None = wire_field("Volume")

@@ -16,6 +16,10 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 class PortBinding(WireModel):
     """PortBinding represents a binding between a host IP address and a host
     port.
+
+    Attributes:
+        host_ip: Host IP address that the container's port is mapped to.
+        host_port: Host port number that the container's port is mapped to.
     """
 
     host_ip: str | None = wire_field("HostIp")

@@ -17,7 +17,11 @@ from engineapi.models._generated.endpoint_port_config import EndpointPortConfig
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class PortStatus(WireModel):
-    """represents the port status of a task's host ports whose service has published host ports"""
+    """represents the port status of a task's host ports whose service has published host ports
+
+    Attributes:
+        ports: Since API 1.44.
+    """
 
     ports: list[EndpointPortConfig] | None = wire_field("Ports", since="1.44")
     """Since API 1.44."""

@@ -16,15 +16,22 @@ from engineapi.models._base import OpenEnum, WireModel, extra_key, member, wire_
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class PortSummary(WireModel):
-    """Describes a port-mapping between the container and the host."""
+    """Describes a port-mapping between the container and the host.
+
+    Attributes:
+        ip: Host IP address that the container's port is mapped to
+        private_port: Port on the container
+        public_port: Port exposed on the host
+        type: (no description in the spec)
+    """
 
     ip: str | None = wire_field("IP")
     """Host IP address that the container's port is mapped to"""
-    private_port: int | None = wire_field("PrivatePort")
+    private_port: int = wire_field("PrivatePort", required=True)
     """Port on the container"""
     public_port: int | None = wire_field("PublicPort")
     """Port exposed on the host"""
-    type: PortSummaryType | None = wire_field("Type")
+    type: PortSummaryType = wire_field("Type", required=True)
     _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)

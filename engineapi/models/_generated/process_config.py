@@ -16,7 +16,15 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ProcessConfig(WireModel):
-    """The ``ProcessConfig`` object of the Engine API."""
+    """The ``ProcessConfig`` object of the Engine API.
+
+    Attributes:
+        privileged: (no description in the spec)
+        user: (no description in the spec)
+        tty: (no description in the spec)
+        entrypoint: (no description in the spec)
+        arguments: (no description in the spec)
+    """
 
     privileged: bool | None = wire_field("privileged")
     user: str | None = wire_field("user")

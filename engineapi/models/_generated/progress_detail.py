@@ -14,7 +14,12 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ProgressDetail(WireModel):
-    """The ``ProgressDetail`` object of the Engine API."""
+    """The ``ProgressDetail`` object of the Engine API.
+
+    Attributes:
+        current: (no description in the spec)
+        total: (no description in the spec)
+    """
 
     current: int | None = wire_field("current")
     total: int | None = wire_field("total")

@@ -16,6 +16,11 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 class PullIdentity(WireModel):
     """PullIdentity contains remote location information if image was created via pull.
     If image was pulled via mirror, this contains the original repository location.
+
+    Attributes:
+        repository: Repository is the remote repository location the image was pulled from.
+
+            Since API 1.53.
     """
 
     repository: str | None = wire_field("Repository", since="1.53")

@@ -18,7 +18,23 @@ from engineapi.models._generated.progress_detail import ProgressDetail
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class PushImageInfo(WireModel):
-    """The ``PushImageInfo`` object of the Engine API."""
+    """The ``PushImageInfo`` object of the Engine API.
+
+    Attributes:
+        error_detail: Since API 1.48.
+        status: (no description in the spec)
+        progress_detail: (no description in the spec)
+        error: errors encountered during the operation.
+
+            > **Deprecated**: This field is deprecated since API v1.4, and will be omitted in a future API version. Use the information in errorDetail instead.
+
+            Only in API versions 1.41 to 1.51.
+        progress: Progress is a pre-formatted presentation of progressDetail.
+
+            > **Deprecated**: This field is deprecated since API v1.8, and will be omitted in a future API version. Use the information in progressDetail instead.
+
+            Only in API versions 1.41 to 1.51.
+    """
 
     error_detail: ErrorDetail | None = wire_field("errorDetail", since="1.48")
     """Since API 1.48."""

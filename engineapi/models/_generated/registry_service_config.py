@@ -17,7 +17,50 @@ from engineapi.models._generated.index_info import IndexInfo
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class RegistryServiceConfig(WireModel):
-    """RegistryServiceConfig stores daemon registry services configuration."""
+    """RegistryServiceConfig stores daemon registry services configuration.
+
+    Attributes:
+        insecure_registry_cidrs: List of IP ranges of insecure registries, using the CIDR syntax
+            ([RFC 4632](https://tools.ietf.org/html/4632)). Insecure registries
+            accept un-encrypted (HTTP) and/or untrusted (HTTPS with certificates
+            from unknown CAs) communication.
+
+            By default, local registries (`::1/128` and `127.0.0.0/8`) are configured as
+            insecure. All other registries are secure. Communicating with an
+            insecure registry is not possible if the daemon assumes that registry
+            is secure.
+
+            This configuration override this behavior, insecure communication with
+            registries whose resolved IP address is within the subnet described by
+            the CIDR syntax.
+
+            Registries can also be marked insecure by hostname. Those registries
+            are listed under `IndexConfigs` and have their `Secure` field set to
+            `false`.
+
+            > **Warning**: Using this option can be useful when running a local
+            > registry, but introduces security vulnerabilities. This option
+            > should therefore ONLY be used for testing purposes. For increased
+            > security, users should add their CA to their system's list of trusted
+            > CAs instead of enabling this option.
+        index_configs: (no description in the spec)
+        mirrors: List of registry URLs that act as a mirror for the official
+            (`docker.io`) registry.
+        allow_nondistributable_artifacts_cidrs: List of IP ranges to which nondistributable artifacts can be pushed,
+            using the CIDR syntax [RFC 4632](https://tools.ietf.org/html/4632).
+
+            > **Deprecated**: Pushing nondistributable artifacts is now always enabled
+            > and this field is always `null`. This field will be removed in a API v1.49.
+
+            Only in API versions 1.41 to 1.48.
+        allow_nondistributable_artifacts_hostnames: List of registry hostnames to which nondistributable artifacts can be
+            pushed, using the format `<hostname>[:<port>]` or `<IP address>[:<port>]`.
+
+            > **Deprecated**: Pushing nondistributable artifacts is now always enabled
+            > and this field is always `null`. This field will be removed in a API v1.49.
+
+            Only in API versions 1.41 to 1.48.
+    """
 
     insecure_registry_cidrs: list[str] | None = wire_field("InsecureRegistryCIDRs")
     """List of IP ranges of insecure registries, using the CIDR syntax

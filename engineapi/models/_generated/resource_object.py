@@ -19,6 +19,11 @@ from engineapi.models._generated.generic_resources import GenericResources
 class ResourceObject(WireModel):
     """An object describing the resources which can be advertised by a node and
     requested by a task.
+
+    Attributes:
+        nano_cpus: (no description in the spec)
+        memory_bytes: (no description in the spec)
+        generic_resources: (no description in the spec)
     """
 
     nano_cpus: int | None = wire_field("NanoCPUs")

@@ -21,6 +21,14 @@ class RestartPolicy(WireModel):
 
     An ever increasing delay (double the previous delay, starting at 100ms) is
     added before each restart to prevent flooding the server.
+
+    Attributes:
+        name: - Empty string means not to restart
+            - `no` Do not automatically restart
+            - `always` Always restart
+            - `unless-stopped` Restart always except when the user has manually stopped the container
+            - `on-failure` Restart only when the container exit code is non-zero
+        maximum_retry_count: If `on-failure` is used, the number of times to retry before giving up.
     """
 
     name: RestartPolicyName | None = wire_field("Name")

@@ -17,7 +17,13 @@ from engineapi.models._generated.root_fs_storage_snapshot import RootFSStorageSn
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class RootFSStorage(WireModel):
-    """Information about the storage used for the container's root filesystem."""
+    """Information about the storage used for the container's root filesystem.
+
+    Attributes:
+        snapshot: Information about the snapshot used for the container's root filesystem.
+
+            Since API 1.52.
+    """
 
     snapshot: RootFSStorageSnapshot | None = wire_field("Snapshot", since="1.52")
     """Information about the snapshot used for the container's root filesystem.

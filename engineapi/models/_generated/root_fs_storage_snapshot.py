@@ -14,7 +14,13 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class RootFSStorageSnapshot(WireModel):
-    """Information about a snapshot backend of the container's root filesystem."""
+    """Information about a snapshot backend of the container's root filesystem.
+
+    Attributes:
+        name: Name of the snapshotter.
+
+            Since API 1.52.
+    """
 
     name: str | None = wire_field("Name", since="1.52")
     """Name of the snapshotter.

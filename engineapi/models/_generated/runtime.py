@@ -22,6 +22,27 @@ class Runtime(WireModel):
     The runtime is invoked by the daemon via the `containerd` daemon. OCI
     runtimes act as an interface to the Linux kernel namespaces, cgroups,
     and SELinux.
+
+    Attributes:
+        path: Name and, optional, path, of the OCI executable binary.
+
+            If the path is omitted, the daemon searches the host's `$PATH` for the
+            binary and uses the first result.
+        runtime_args: List of command-line arguments to pass to the runtime when invoked.
+        status: Information specific to the runtime.
+
+            While this API specification does not define data provided by runtimes,
+            the following well-known properties may be provided by runtimes:
+
+            `org.opencontainers.runtime-spec.features`: features structure as defined
+            in the [OCI Runtime Specification](https://github.com/opencontainers/runtime-spec/blob/main/features.md),
+            in a JSON string representation.
+
+            > **Note**: The information returned in this field, including the
+            > formatting of values and labels, should not be considered stable,
+            > and may change without notice.
+
+            Since API 1.44.
     """
 
     path: str | None = wire_field("path")

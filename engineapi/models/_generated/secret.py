@@ -18,7 +18,15 @@ from engineapi.models._generated.secret_spec import SecretSpec
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class Secret(WireModel):
-    """The ``Secret`` object of the Engine API."""
+    """The ``Secret`` object of the Engine API.
+
+    Attributes:
+        id: (no description in the spec)
+        version: (no description in the spec)
+        created_at: (no description in the spec)
+        updated_at: (no description in the spec)
+        spec: (no description in the spec)
+    """
 
     id: str | None = wire_field("ID")
     version: ObjectVersion | None = wire_field("Version")

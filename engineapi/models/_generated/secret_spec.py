@@ -17,7 +17,26 @@ from engineapi.models._generated.driver import Driver
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class SecretSpec(WireModel):
-    """The ``SecretSpec`` object of the Engine API."""
+    """The ``SecretSpec`` object of the Engine API.
+
+    Attributes:
+        name: User-defined name of the secret.
+        labels: User-defined key/value metadata.
+        data: Data is the data to store as a secret, formatted as a standard base64-encoded
+            ([RFC 4648](https://tools.ietf.org/html/rfc4648#section-4)) string.
+            It must be empty if the Driver field is set, in which case the data is
+            loaded from an external secret store. The maximum allowed size is 500KB,
+            as defined in [MaxSecretSize](https://pkg.go.dev/github.com/moby/swarmkit/v2@v2.0.0/api/validation#MaxSecretSize).
+
+            This field is only used to _create_ a secret, and is not returned by
+            other endpoints.
+        driver: Name of the secrets driver used to fetch the secret's value from an
+            external secret store.
+        templating: Templating driver, if applicable
+
+            Templating controls whether and how to evaluate the config payload as
+            a template. If no driver is set, no templating is used.
+    """
 
     name: str | None = wire_field("Name")
     """User-defined name of the secret."""

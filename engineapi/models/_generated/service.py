@@ -20,7 +20,23 @@ from engineapi.models._generated.service_spec import ServiceSpec
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class Service(WireModel):
-    """The ``Service`` object of the Engine API."""
+    """The ``Service`` object of the Engine API.
+
+    Attributes:
+        id: (no description in the spec)
+        version: (no description in the spec)
+        created_at: (no description in the spec)
+        updated_at: (no description in the spec)
+        spec: (no description in the spec)
+        endpoint: (no description in the spec)
+        update_status: The status of a service update.
+        service_status: The status of the service's tasks. Provided only when requested as
+            part of a ServiceList operation.
+        job_status: The status of the service when it is in one of ReplicatedJob or
+            GlobalJob modes. Absent on Replicated and Global mode services. The
+            JobIteration is an ObjectVersion, but unlike the Service's version,
+            does not need to be sent with an update request.
+    """
 
     id: str | None = wire_field("ID")
     version: ObjectVersion | None = wire_field("Version")
@@ -47,7 +63,13 @@ class Service(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ServiceEndpoint(WireModel):
-    """The ``ServiceEndpoint`` object of the Engine API."""
+    """The ``ServiceEndpoint`` object of the Engine API.
+
+    Attributes:
+        spec: (no description in the spec)
+        ports: (no description in the spec)
+        virtual_ips: (no description in the spec)
+    """
 
     spec: EndpointSpec | None = wire_field("Spec")
     ports: list[EndpointPortConfig] | None = wire_field("Ports")
@@ -59,7 +81,12 @@ class ServiceEndpoint(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ServiceEndpointVirtualIPsItem(WireModel):
-    """The ``ServiceEndpointVirtualIPsItem`` object of the Engine API."""
+    """The ``ServiceEndpointVirtualIPsItem`` object of the Engine API.
+
+    Attributes:
+        network_id: (no description in the spec)
+        addr: (no description in the spec)
+    """
 
     network_id: str | None = wire_field("NetworkID")
     addr: str | None = wire_field("Addr")
@@ -70,7 +97,14 @@ class ServiceEndpointVirtualIPsItem(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ServiceUpdateStatus(WireModel):
-    """The status of a service update."""
+    """The status of a service update.
+
+    Attributes:
+        state: (no description in the spec)
+        started_at: (no description in the spec)
+        completed_at: (no description in the spec)
+        message: (no description in the spec)
+    """
 
     state: ServiceUpdateStatusState | None = wire_field("State")
     started_at: str | None = wire_field("StartedAt")
@@ -93,6 +127,18 @@ class ServiceUpdateStatusState(OpenEnum):
 class ServiceServiceStatus(WireModel):
     """The status of the service's tasks. Provided only when requested as
     part of a ServiceList operation.
+
+    Attributes:
+        running_tasks: The number of tasks for the service currently in the Running state.
+        desired_tasks: The number of tasks for the service desired to be running.
+            For replicated services, this is the replica count from the
+            service spec. For global services, this is computed by taking
+            count of all tasks for the service with a Desired State other
+            than Shutdown.
+        completed_tasks: The number of tasks for a job that are in the Completed state.
+            This field must be cross-referenced with the service type, as the
+            value of 0 may mean the service is not in a job mode, or it may
+            mean the job-mode service has no tasks yet Completed.
     """
 
     running_tasks: int | None = wire_field("RunningTasks")
@@ -121,6 +167,18 @@ class ServiceJobStatus(WireModel):
     GlobalJob modes. Absent on Replicated and Global mode services. The
     JobIteration is an ObjectVersion, but unlike the Service's version,
     does not need to be sent with an update request.
+
+    Attributes:
+        job_iteration: JobIteration is a value increased each time a Job is executed,
+            successfully or otherwise. "Executed", in this case, means the
+            job as a whole has been started, not that an individual Task has
+            been launched. A job is "Executed" when its ServiceSpec is
+            updated. JobIteration can be used to disambiguate Tasks belonging
+            to different executions of a job.  Though JobIteration will
+            increase with each subsequent execution, it may not necessarily
+            increase by 1, and so JobIteration should not be used to
+        last_execution: The last time, as observed by the server, that this job was
+            started.
     """
 
     job_iteration: ObjectVersion | None = wire_field("JobIteration")

@@ -18,6 +18,17 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 class ServiceCreateResponse(WireModel):
     """contains the information returned to a client on the
     creation of a new service.
+
+    Attributes:
+        id: The ID of the created service.
+        warnings: Optional warning message.
+
+            FIXME(thaJeztah): this should have "omitempty" in the generated type.
+
+            Since API 1.44.
+        warning: Optional warning message
+
+            Only in API versions 1.41 to 1.43.
     """
 
     id: str | None = wire_field("ID")

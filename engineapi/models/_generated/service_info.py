@@ -17,7 +17,14 @@ from engineapi.models._generated.network_task_info import NetworkTaskInfo
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ServiceInfo(WireModel):
-    """represents service parameters with the list of service's tasks"""
+    """represents service parameters with the list of service's tasks
+
+    Attributes:
+        vip: Since API 1.52.
+        ports: Since API 1.52.
+        local_lb_index: Since API 1.52.
+        tasks: Since API 1.52.
+    """
 
     vip: str | None = wire_field("VIP", since="1.52")
     """Since API 1.52."""

@@ -19,7 +19,20 @@ from engineapi.models._generated.task_spec import TaskSpec
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ServiceSpec(WireModel):
-    """User modifiable configuration for a service."""
+    """User modifiable configuration for a service.
+
+    Attributes:
+        name: Name of the service.
+        labels: User-defined key/value metadata.
+        task_template: (no description in the spec)
+        mode: Scheduling mode for the service.
+        update_config: Specification for the update strategy of the service.
+        rollback_config: Specification for the rollback strategy of the service.
+        networks: Specifies which networks the service should attach to.
+
+            Deprecated: This field is deprecated since v1.44. The Networks field in TaskSpec should be used instead.
+        endpoint_spec: (no description in the spec)
+    """
 
     name: str | None = wire_field("Name")
     """Name of the service."""
@@ -45,7 +58,16 @@ class ServiceSpec(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ServiceSpecMode(WireModel):
-    """Scheduling mode for the service."""
+    """Scheduling mode for the service.
+
+    Attributes:
+        replicated: (no description in the spec)
+        global_: (no description in the spec)
+        replicated_job: The mode used for services with a finite number of tasks that run
+            to a completed state.
+        global_job: The mode used for services which run a task to the completed state
+            on each valid node.
+    """
 
     replicated: ServiceSpecModeReplicated | None = wire_field("Replicated")
     global_: dict[str, Any] | None = wire_field("Global")
@@ -64,7 +86,11 @@ class ServiceSpecMode(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ServiceSpecModeReplicated(WireModel):
-    """The ``ServiceSpecModeReplicated`` object of the Engine API."""
+    """The ``ServiceSpecModeReplicated`` object of the Engine API.
+
+    Attributes:
+        replicas: (no description in the spec)
+    """
 
     replicas: int | None = wire_field("Replicas")
     _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
@@ -76,6 +102,11 @@ class ServiceSpecModeReplicated(WireModel):
 class ServiceSpecModeReplicatedJob(WireModel):
     """The mode used for services with a finite number of tasks that run
     to a completed state.
+
+    Attributes:
+        max_concurrent: The maximum number of replicas to run simultaneously.
+        total_completions: The total number of replicas desired to reach the Completed
+            state. If unset, will default to the value of `MaxConcurrent`
     """
 
     max_concurrent: int | None = wire_field("MaxConcurrent")
@@ -91,7 +122,23 @@ class ServiceSpecModeReplicatedJob(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ServiceSpecUpdateConfig(WireModel):
-    """Specification for the update strategy of the service."""
+    """Specification for the update strategy of the service.
+
+    Attributes:
+        parallelism: Maximum number of tasks to be updated in one iteration (0 means
+            unlimited parallelism).
+        delay: Amount of time between updates, in nanoseconds.
+        failure_action: Action to take if an updated task fails to run, or stops running
+            during the update.
+        monitor: Amount of time to monitor each updated task for failures, in
+            nanoseconds.
+        max_failure_ratio: The fraction of tasks that may fail during an update before the
+            failure action is invoked, specified as a floating point number
+            between 0 and 1.
+        order: The order of operations when rolling out an updated task. Either
+            the old task is shut down before the new task is started, or the
+            new task is started before the old task is shut down.
+    """
 
     parallelism: int | None = wire_field("Parallelism")
     """Maximum number of tasks to be updated in one iteration (0 means
@@ -144,7 +191,23 @@ class ServiceSpecUpdateConfigOrder(OpenEnum):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ServiceSpecRollbackConfig(WireModel):
-    """Specification for the rollback strategy of the service."""
+    """Specification for the rollback strategy of the service.
+
+    Attributes:
+        parallelism: Maximum number of tasks to be rolled back in one iteration (0 means
+            unlimited parallelism).
+        delay: Amount of time between rollback iterations, in nanoseconds.
+        failure_action: Action to take if an rolled back task fails to run, or stops
+            running during the rollback.
+        monitor: Amount of time to monitor each rolled back task for failures, in
+            nanoseconds.
+        max_failure_ratio: The fraction of tasks that may fail during a rollback before the
+            failure action is invoked, specified as a floating point number
+            between 0 and 1.
+        order: The order of operations when rolling back a task. Either the old
+            task is shut down before the new task is started, or the new task
+            is started before the old task is shut down.
+    """
 
     parallelism: int | None = wire_field("Parallelism")
     """Maximum number of tasks to be rolled back in one iteration (0 means

@@ -16,7 +16,11 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ServiceUpdateResponse(WireModel):
-    """The ``ServiceUpdateResponse`` object of the Engine API."""
+    """The ``ServiceUpdateResponse`` object of the Engine API.
+
+    Attributes:
+        warnings: Optional warning messages
+    """
 
     warnings: list[str] | None = wire_field("Warnings")
     """Optional warning messages"""

@@ -20,7 +20,38 @@ from engineapi.models._generated.signer_identity import SignerIdentity
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class SignatureIdentity(WireModel):
-    """SignatureIdentity contains the properties of verified signatures for the image."""
+    """SignatureIdentity contains the properties of verified signatures for the image.
+
+    Attributes:
+        name: Name is a textual description summarizing the type of signature.
+
+            Since API 1.53.
+        timestamps: Timestamps contains a list of verified signed timestamps for the signature.
+
+            Since API 1.53.
+        known_signer: KnownSigner is an identifier for a special signer identity that is known to the implementation.
+
+            Since API 1.53.
+        docker_reference: DockerReference is the Docker image reference associated with the signature.
+            This is an optional field only present in older hashedrecord signatures.
+
+            Since API 1.53.
+        signer: Signer contains information about the signer certificate used to sign the image.
+
+            Since API 1.53.
+        signature_type: SignatureType is the type of signature format. E.g. "bundle-v0.3" or "hashedrecord".
+
+            Since API 1.53.
+        error: Error contains error information if signature verification failed.
+            Other fields will be empty in this case.
+
+            Since API 1.53.
+        warnings: Warnings contains any warnings that occurred during signature verification.
+            For example, if there was no internet connectivity and cached trust roots were used.
+            Warning does not indicate a failed verification but may point to configuration issues.
+
+            Since API 1.53.
+    """
 
     name: str | None = wire_field("Name", since="1.53")
     """Name is a textual description summarizing the type of signature.

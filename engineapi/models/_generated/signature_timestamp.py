@@ -17,7 +17,13 @@ from engineapi.models._generated.signature_timestamp_type import SignatureTimest
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class SignatureTimestamp(WireModel):
-    """SignatureTimestamp contains information about a verified signed timestamp for an image signature."""
+    """SignatureTimestamp contains information about a verified signed timestamp for an image signature.
+
+    Attributes:
+        type: Since API 1.53.
+        uri: Since API 1.53.
+        timestamp: Since API 1.53.
+    """
 
     type: SignatureTimestampType | None = wire_field("Type", since="1.53")
     """Since API 1.53."""

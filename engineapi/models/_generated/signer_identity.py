@@ -14,7 +14,64 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class SignerIdentity(WireModel):
-    """SignerIdentity contains information about the signer certificate used to sign the image."""
+    """SignerIdentity contains information about the signer certificate used to sign the image.
+
+    Attributes:
+        certificate_issuer: CertificateIssuer is the certificate issuer.
+
+            Since API 1.53.
+        subject_alternative_name: SubjectAlternativeName is the certificate subject alternative name.
+
+            Since API 1.53.
+        issuer: The OIDC issuer. Should match `iss` claim of ID token or, in the case of
+            a federated login like Dex it should match the issuer URL of the
+            upstream issuer. The issuer is not set the extensions are invalid and
+            will fail to render.
+
+            Since API 1.53.
+        build_signer_uri: Reference to specific build instructions that are responsible for signing.
+
+            Since API 1.53.
+        build_signer_digest: Immutable reference to the specific version of the build instructions that is responsible for signing.
+
+            Since API 1.53.
+        runner_environment: Specifies whether the build took place in platform-hosted cloud infrastructure or customer/self-hosted infrastructure.
+
+            Since API 1.53.
+        source_repository_uri: Source repository URL that the build was based on.
+
+            Since API 1.53.
+        source_repository_digest: Immutable reference to a specific version of the source code that the build was based upon.
+
+            Since API 1.53.
+        source_repository_ref: Source Repository Ref that the build run was based upon.
+
+            Since API 1.53.
+        source_repository_identifier: Immutable identifier for the source repository the workflow was based upon.
+
+            Since API 1.53.
+        source_repository_owner_uri: Source repository owner URL of the owner of the source repository that the build was based on.
+
+            Since API 1.53.
+        source_repository_owner_identifier: Immutable identifier for the owner of the source repository that the workflow was based upon.
+
+            Since API 1.53.
+        build_config_uri: Build Config URL to the top-level/initiating build instructions.
+
+            Since API 1.53.
+        build_config_digest: Immutable reference to the specific version of the top-level/initiating build instructions.
+
+            Since API 1.53.
+        build_trigger: Event or action that initiated the build.
+
+            Since API 1.53.
+        run_invocation_uri: Run Invocation URL to uniquely identify the build execution.
+
+            Since API 1.53.
+        source_repository_visibility_at_signing: Source repository visibility at the time of signing the certificate.
+
+            Since API 1.53.
+    """
 
     certificate_issuer: str | None = wire_field("CertificateIssuer", since="1.53")
     """CertificateIssuer is the certificate issuer.

@@ -17,7 +17,13 @@ from engineapi.models._generated.root_fs_storage import RootFSStorage
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class Storage(WireModel):
-    """Information about the storage used by the container."""
+    """Information about the storage used by the container.
+
+    Attributes:
+        root_fs: Information about the storage used for the container's root filesystem.
+
+            Since API 1.52.
+    """
 
     root_fs: RootFSStorage | None = wire_field("RootFS", since="1.52")
     """Information about the storage used for the container's root filesystem.

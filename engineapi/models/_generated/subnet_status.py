@@ -14,7 +14,16 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class SubnetStatus(WireModel):
-    """The ``SubnetStatus`` object of the Engine API."""
+    """The ``SubnetStatus`` object of the Engine API.
+
+    Attributes:
+        ips_in_use: Number of IP addresses in the subnet that are in use or reserved and are therefore unavailable for allocation, saturating at 2<sup>64</sup> - 1.
+
+            Since API 1.52.
+        dynamic_ips_available: Number of IP addresses within the network's IPRange for the subnet that are available for allocation, saturating at 2<sup>64</sup> - 1.
+
+            Since API 1.52.
+    """
 
     ips_in_use: int | None = wire_field("IPsInUse", since="1.52")
     """Number of IP addresses in the subnet that are in use or reserved and are therefore unavailable for allocation, saturating at 2<sup>64</sup> - 1.

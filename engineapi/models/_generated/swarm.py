@@ -16,6 +16,11 @@ from engineapi.models._generated.join_tokens import JoinTokens
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class Swarm(ClusterInfo):
-    """A ``ClusterInfo`` with ``JoinTokens`` too."""
+    """A ``ClusterInfo`` with ``JoinTokens`` too.
+
+    Attributes:
+        join_tokens: (no description in the spec)
+        (and those of ``ClusterInfo``)
+    """
 
     join_tokens: JoinTokens | None = wire_field("JoinTokens")

@@ -19,7 +19,20 @@ from engineapi.models._generated.peer_node import PeerNode
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class SwarmInfo(WireModel):
-    """Represents generic information about swarm."""
+    """Represents generic information about swarm.
+
+    Attributes:
+        node_id: Unique identifier of for this node in the swarm.
+        node_addr: IP address at which this node can be reached by other nodes in the
+            swarm.
+        local_node_state: (no description in the spec)
+        control_available: (no description in the spec)
+        error: (no description in the spec)
+        remote_managers: List of ID's and addresses of other managers in the swarm.
+        nodes: Total number of nodes in the swarm.
+        managers: Total number of managers in the swarm.
+        cluster: (no description in the spec)
+    """
 
     node_id: str | None = wire_field("NodeID")
     """Unique identifier of for this node in the swarm."""

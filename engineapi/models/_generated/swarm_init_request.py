@@ -17,7 +17,41 @@ from engineapi.models._generated.swarm_spec import SwarmSpec
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class SwarmInitRequest(WireModel):
-    """The ``SwarmInitRequest`` object of the Engine API."""
+    """The ``SwarmInitRequest`` object of the Engine API.
+
+    Attributes:
+        listen_addr: Listen address used for inter-manager communication, as well
+            as determining the networking interface used for the VXLAN
+            Tunnel Endpoint (VTEP). This can either be an address/port
+            combination in the form `192.168.1.1:4567`, or an interface
+            followed by a port number, like `eth0:4567`. If the port number
+            is omitted, the default swarm listening port is used.
+        advertise_addr: Externally reachable address advertised to other nodes. This
+            can either be an address/port combination in the form
+            `192.168.1.1:4567`, or an interface followed by a port number,
+            like `eth0:4567`. If the port number is omitted, the port
+            number from the listen address is used. If `AdvertiseAddr` is
+            not specified, it will be automatically detected when possible.
+        data_path_addr: Address or interface to use for data path traffic (format:
+            `<ip|interface>`), for example,  `192.168.1.1`, or an interface,
+            like `eth0`. If `DataPathAddr` is unspecified, the same address
+            as `AdvertiseAddr` is used.
+
+            The `DataPathAddr` specifies the address that global scope
+            network drivers will publish towards other  nodes in order to
+            reach the containers running on this node. Using this parameter
+            it is possible to separate the container data traffic from the
+            management traffic of the cluster.
+        data_path_port: DataPathPort specifies the data path port number for data traffic.
+            Acceptable port range is 1024 to 49151.
+            if no port is set or is set to 0, default port 4789 will be used.
+        default_addr_pool: Default Address Pool specifies default subnet pools for global
+            scope networks.
+        force_new_cluster: Force creation of a new swarm.
+        subnet_size: SubnetSize specifies the subnet size of the networks created
+            from the default subnet pool.
+        spec: (no description in the spec)
+    """
 
     listen_addr: str | None = wire_field("ListenAddr")
     """Listen address used for inter-manager communication, as well

@@ -16,7 +16,39 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class SwarmJoinRequest(WireModel):
-    """The ``SwarmJoinRequest`` object of the Engine API."""
+    """The ``SwarmJoinRequest`` object of the Engine API.
+
+    Attributes:
+        listen_addr: Listen address used for inter-manager communication if the node
+            gets promoted to manager, as well as determining the networking
+            interface used for the VXLAN Tunnel Endpoint (VTEP). This is
+            required for joining a swarm. If the port number is omitted,
+            the default swarm listening port is used.
+
+            Required: the daemon refuses a request without it.
+        advertise_addr: Externally reachable address advertised to other nodes. This
+            can either be an address/port combination in the form
+            `192.168.1.1:4567`, or an interface followed by a port number,
+            like `eth0:4567`. If the port number is omitted, the port
+            number from the listen address is used. If `AdvertiseAddr` is
+            not specified, it will be automatically detected when possible.
+        data_path_addr: Address or interface to use for data path traffic (format:
+            `<ip|interface>`), for example,  `192.168.1.1`, or an interface,
+            like `eth0`. If `DataPathAddr` is unspecified, the same address
+            as `AdvertiseAddr` is used.
+
+            The `DataPathAddr` specifies the address that global scope
+            network drivers will publish towards other nodes in order to
+            reach the containers running on this node. Using this parameter
+            it is possible to separate the container data traffic from the
+            management traffic of the cluster.
+        remote_addrs: Addresses of manager nodes already participating in the swarm.
+
+            Required: the daemon refuses a request without it.
+        join_token: Secret token for joining this swarm.
+
+            Required: the daemon refuses a request without it.
+    """
 
     listen_addr: str | None = wire_field("ListenAddr")
     """Listen address used for inter-manager communication if the node
@@ -24,6 +56,8 @@ class SwarmJoinRequest(WireModel):
     interface used for the VXLAN Tunnel Endpoint (VTEP). This is
     required for joining a swarm. If the port number is omitted,
     the default swarm listening port is used.
+
+    Required: the daemon refuses a request without it.
     """
     advertise_addr: str | None = wire_field("AdvertiseAddr")
     """Externally reachable address advertised to other nodes. This
@@ -46,9 +80,15 @@ class SwarmJoinRequest(WireModel):
     management traffic of the cluster.
     """
     remote_addrs: list[str] | None = wire_field("RemoteAddrs")
-    """Addresses of manager nodes already participating in the swarm."""
+    """Addresses of manager nodes already participating in the swarm.
+
+    Required: the daemon refuses a request without it.
+    """
     join_token: str | None = wire_field("JoinToken")
-    """Secret token for joining this swarm."""
+    """Secret token for joining this swarm.
+
+    Required: the daemon refuses a request without it.
+    """
     _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)

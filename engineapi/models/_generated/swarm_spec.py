@@ -16,7 +16,18 @@ from engineapi.models._base import OpenEnum, WireModel, extra_key, member, wire_
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class SwarmSpec(WireModel):
-    """User modifiable swarm configuration."""
+    """User modifiable swarm configuration.
+
+    Attributes:
+        name: Name of the swarm.
+        labels: User-defined key/value metadata.
+        orchestration: Orchestration configuration.
+        raft: Raft configuration.
+        dispatcher: Dispatcher configuration.
+        ca_config: CA configuration.
+        encryption_config: Parameters related to encryption-at-rest.
+        task_defaults: Defaults for creating tasks in this cluster.
+    """
 
     name: str | None = wire_field("Name")
     """Name of the swarm."""
@@ -41,7 +52,12 @@ class SwarmSpec(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class SwarmSpecOrchestration(WireModel):
-    """Orchestration configuration."""
+    """Orchestration configuration.
+
+    Attributes:
+        task_history_retention_limit: The number of historic tasks to keep per instance or node. If
+            negative, never remove completed or failed tasks.
+    """
 
     task_history_retention_limit: int | None = wire_field("TaskHistoryRetentionLimit")
     """The number of historic tasks to keep per instance or node. If
@@ -54,7 +70,25 @@ class SwarmSpecOrchestration(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class SwarmSpecRaft(WireModel):
-    """Raft configuration."""
+    """Raft configuration.
+
+    Attributes:
+        snapshot_interval: The number of log entries between snapshots.
+        keep_old_snapshots: The number of snapshots to keep beyond the current snapshot.
+        log_entries_for_slow_followers: The number of log entries to keep around to sync up slow followers
+            after a snapshot is created.
+        election_tick: The number of ticks that a follower will wait for a message from
+            the leader before becoming a candidate and starting an election.
+            `ElectionTick` must be greater than `HeartbeatTick`.
+
+            A tick currently defaults to one second, so these translate
+            directly to seconds currently, but this is NOT guaranteed.
+        heartbeat_tick: The number of ticks between heartbeats. Every HeartbeatTick ticks,
+            the leader will send a heartbeat to the followers.
+
+            A tick currently defaults to one second, so these translate
+            directly to seconds currently, but this is NOT guaranteed.
+    """
 
     snapshot_interval: int | None = wire_field("SnapshotInterval")
     """The number of log entries between snapshots."""
@@ -86,7 +120,11 @@ class SwarmSpecRaft(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class SwarmSpecDispatcher(WireModel):
-    """Dispatcher configuration."""
+    """Dispatcher configuration.
+
+    Attributes:
+        heartbeat_period: The delay for an agent to send a heartbeat to the dispatcher.
+    """
 
     heartbeat_period: int | None = wire_field("HeartbeatPeriod")
     """The delay for an agent to send a heartbeat to the dispatcher."""
@@ -97,7 +135,20 @@ class SwarmSpecDispatcher(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class SwarmSpecCAConfig(WireModel):
-    """CA configuration."""
+    """CA configuration.
+
+    Attributes:
+        node_cert_expiry: The duration node certificates are issued for.
+        external_cas: Configuration for forwarding signing requests to an external
+            certificate authority.
+        signing_ca_cert: The desired signing CA certificate for all swarm node TLS leaf
+            certificates, in PEM format.
+        signing_ca_key: The desired signing CA key for all swarm node TLS leaf certificates,
+            in PEM format.
+        force_rotate: An integer whose purpose is to force swarm to generate a new
+            signing CA certificate and key, if none have been specified in
+            `SigningCACert` and `SigningCAKey`
+    """
 
     node_cert_expiry: int | None = wire_field("NodeCertExpiry")
     """The duration node certificates are issued for."""
@@ -125,7 +176,18 @@ class SwarmSpecCAConfig(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class SwarmSpecCAConfigExternalCAsItem(WireModel):
-    """The ``SwarmSpecCAConfigExternalCAsItem`` object of the Engine API."""
+    """The ``SwarmSpecCAConfigExternalCAsItem`` object of the Engine API.
+
+    Attributes:
+        protocol: Protocol for communication with the external CA (currently
+            only `cfssl` is supported).
+        url: URL where certificate signing requests should be sent.
+        options: An object with key/value pairs that are interpreted as
+            protocol-specific options for the external CA driver.
+        ca_cert: The root CA certificate (in PEM format) this external CA uses
+            to issue TLS certificates (assumed to be to the current swarm
+            root CA certificate if not provided).
+    """
 
     protocol: SwarmSpecCAConfigExternalCAsItemProtocol | None = wire_field("Protocol")
     """Protocol for communication with the external CA (currently
@@ -157,7 +219,12 @@ class SwarmSpecCAConfigExternalCAsItemProtocol(OpenEnum):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class SwarmSpecEncryptionConfig(WireModel):
-    """Parameters related to encryption-at-rest."""
+    """Parameters related to encryption-at-rest.
+
+    Attributes:
+        auto_lock_managers: If set, generate a key and use it to lock data stored on the
+            managers.
+    """
 
     auto_lock_managers: bool | None = wire_field("AutoLockManagers")
     """If set, generate a key and use it to lock data stored on the
@@ -170,7 +237,15 @@ class SwarmSpecEncryptionConfig(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class SwarmSpecTaskDefaults(WireModel):
-    """Defaults for creating tasks in this cluster."""
+    """Defaults for creating tasks in this cluster.
+
+    Attributes:
+        log_driver: The log driver to use for tasks created in the orchestrator if
+            unspecified by a service.
+
+            Updating this value only affects new tasks. Existing tasks continue
+            to use their previously configured log driver until recreated.
+    """
 
     log_driver: SwarmSpecTaskDefaultsLogDriver | None = wire_field("LogDriver")
     """The log driver to use for tasks created in the orchestrator if
@@ -191,6 +266,11 @@ class SwarmSpecTaskDefaultsLogDriver(WireModel):
 
     Updating this value only affects new tasks. Existing tasks continue
     to use their previously configured log driver until recreated.
+
+    Attributes:
+        name: The log driver to use as a default for new tasks.
+        options: Driver-specific options for the selected log driver, specified
+            as key/value pairs.
     """
 
     name: str | None = wire_field("Name")

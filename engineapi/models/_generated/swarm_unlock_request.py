@@ -14,7 +14,11 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class SwarmUnlockRequest(WireModel):
-    """The ``SwarmUnlockRequest`` object of the Engine API."""
+    """The ``SwarmUnlockRequest`` object of the Engine API.
+
+    Attributes:
+        unlock_key: The swarm's unlock key.
+    """
 
     unlock_key: str | None = wire_field("UnlockKey")
     """The swarm's unlock key."""

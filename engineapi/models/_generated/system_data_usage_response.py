@@ -24,7 +24,19 @@ from engineapi.models._generated.volumes_disk_usage import VolumesDiskUsage
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class SystemDataUsageResponse(WireModel):
-    """The ``SystemDataUsageResponse`` object of the Engine API."""
+    """The ``SystemDataUsageResponse`` object of the Engine API.
+
+    Attributes:
+        image_usage: Since API 1.52.
+        container_usage: Since API 1.52.
+        volume_usage: Since API 1.52.
+        build_cache_usage: Since API 1.52.
+        build_cache: Only in API versions 1.41 to 1.51.
+        containers: Only in API versions 1.41 to 1.51.
+        images: Only in API versions 1.41 to 1.51.
+        layers_size: Only in API versions 1.41 to 1.51.
+        volumes: Only in API versions 1.41 to 1.51.
+    """
 
     image_usage: ImagesDiskUsage | None = wire_field("ImageUsage", since="1.52")
     """Since API 1.52."""

@@ -16,7 +16,29 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class SystemVersion(WireModel):
-    """Response of Engine API: GET "/version\""""
+    """Response of Engine API: GET "/version"
+
+    Attributes:
+        platform: (no description in the spec)
+        components: Information about system components
+        version: The version of the daemon
+        api_version: The default (and highest) API version that is supported by the daemon
+        min_api_version: The minimum API version that is supported by the daemon
+        git_commit: The Git commit of the source code that was used to build the daemon
+        go_version: The version Go used to compile the daemon, and the version of the Go
+            runtime in use.
+        os: The operating system that the daemon is running on ("linux" or "windows")
+        arch: Architecture of the daemon, as returned by the Go runtime (`GOARCH`).
+
+            A full list of possible values can be found in the [Go documentation](https://go.dev/doc/install/source#environment).
+        kernel_version: The kernel version (`uname -r`) that the daemon is running on.
+
+            This field is omitted when empty.
+        experimental: Indicates if the daemon is started with experimental features enabled.
+
+            This field is omitted when empty / false.
+        build_time: The date and time that the daemon was compiled.
+    """
 
     platform: SystemVersionPlatform | None = wire_field("Platform")
     components: list[SystemVersionComponentsItem] | None = wire_field("Components")
@@ -59,9 +81,13 @@ class SystemVersion(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class SystemVersionPlatform(WireModel):
-    """The ``SystemVersionPlatform`` object of the Engine API."""
+    """The ``SystemVersionPlatform`` object of the Engine API.
 
-    name: str | None = wire_field("Name")
+    Attributes:
+        name: (no description in the spec)
+    """
+
+    name: str = wire_field("Name", required=True)
     _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)
@@ -69,11 +95,22 @@ class SystemVersionPlatform(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class SystemVersionComponentsItem(WireModel):
-    """The ``SystemVersionComponentsItem`` object of the Engine API."""
+    """The ``SystemVersionComponentsItem`` object of the Engine API.
 
-    name: str | None = wire_field("Name")
+    Attributes:
+        name: Name of the component
+        version: Version of the component
+        details: Key/value pairs of strings with additional information about the
+            component. These values are intended for informational purposes
+            only, and their content is not defined, and not part of the API
+            specification.
+
+            These messages can be printed by the client as information to the user.
+    """
+
+    name: str = wire_field("Name", required=True)
     """Name of the component"""
-    version: str | None = wire_field("Version")
+    version: str = wire_field("Version", required=True)
     """Version of the component"""
     details: dict[str, Any] | None = wire_field("Details")
     """Key/value pairs of strings with additional information about the

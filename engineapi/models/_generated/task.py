@@ -22,7 +22,28 @@ from engineapi.models._generated.task_status import TaskStatus
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class Task(WireModel):
-    """The ``Task`` object of the Engine API."""
+    """The ``Task`` object of the Engine API.
+
+    Attributes:
+        id: The ID of the task.
+        version: (no description in the spec)
+        created_at: (no description in the spec)
+        updated_at: (no description in the spec)
+        name: Name of the task.
+        labels: User-defined key/value metadata.
+        spec: (no description in the spec)
+        service_id: The ID of the service this task is part of.
+        slot: (no description in the spec)
+        node_id: The ID of the node that this task is on.
+        assigned_generic_resources: (no description in the spec)
+        status: (no description in the spec)
+        desired_state: (no description in the spec)
+        job_iteration: If the Service this Task belongs to is a job-mode service, contains
+            the JobIteration of the Service this Task was created for. Absent if
+            the Task was created for a Replicated or Global Service.
+        networks_attachments: The networks that this task is attached to, and the addresses the
+            task was assigned on each of them.
+    """
 
     id: str | None = wire_field("ID")
     """The ID of the task."""

@@ -23,7 +23,41 @@ from engineapi.models._generated.resource_object import ResourceObject
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class TaskSpec(WireModel):
-    """User modifiable task configuration."""
+    """User modifiable task configuration.
+
+    Attributes:
+        plugin_spec: Plugin spec for the service.  *(Experimental release only.)*
+
+            > **Note**: ContainerSpec, NetworkAttachmentSpec, and PluginSpec are
+            > mutually exclusive. PluginSpec is only used when the Runtime field
+            > is set to `plugin`. NetworkAttachmentSpec is used when the Runtime
+            > field is set to `attachment`.
+        container_spec: Container spec for the service.
+
+            > **Note**: ContainerSpec, NetworkAttachmentSpec, and PluginSpec are
+            > mutually exclusive. PluginSpec is only used when the Runtime field
+            > is set to `plugin`. NetworkAttachmentSpec is used when the Runtime
+            > field is set to `attachment`.
+        network_attachment_spec: Read-only spec type for non-swarm containers attached to swarm overlay
+            networks.
+
+            > **Note**: ContainerSpec, NetworkAttachmentSpec, and PluginSpec are
+            > mutually exclusive. PluginSpec is only used when the Runtime field
+            > is set to `plugin`. NetworkAttachmentSpec is used when the Runtime
+            > field is set to `attachment`.
+        resources: Resource requirements which apply to each individual container created
+            as part of the service.
+        restart_policy: Specification for the restart policy which applies to containers
+            created as part of this service.
+        placement: (no description in the spec)
+        force_update: A counter that triggers an update even if no relevant parameters have
+            been changed.
+        runtime: Runtime is the type of runtime specified for the task executor.
+        networks: Specifies which networks the service should attach to.
+        log_driver: Specifies the log driver to use for tasks created from this spec. If
+            not present, the default one for the swarm will be used, finally
+            falling back to the engine default if not specified.
+    """
 
     plugin_spec: TaskSpecPluginSpec | None = wire_field("PluginSpec")
     """Plugin spec for the service.  *(Experimental release only.)*
@@ -87,6 +121,12 @@ class TaskSpecPluginSpec(WireModel):
     > mutually exclusive. PluginSpec is only used when the Runtime field
     > is set to `plugin`. NetworkAttachmentSpec is used when the Runtime
     > field is set to `attachment`.
+
+    Attributes:
+        name: The name or 'alias' to use for the plugin.
+        remote: The plugin image reference to use.
+        disabled: Disable the plugin once scheduled.
+        plugin_privilege: (no description in the spec)
     """
 
     name: str | None = wire_field("Name")
@@ -109,6 +149,61 @@ class TaskSpecContainerSpec(WireModel):
     > mutually exclusive. PluginSpec is only used when the Runtime field
     > is set to `plugin`. NetworkAttachmentSpec is used when the Runtime
     > field is set to `attachment`.
+
+    Attributes:
+        image: The image name to use for the container
+        labels: User-defined key/value data.
+        command: The command to be run in the image.
+        args: Arguments to the command.
+        hostname: The hostname to use for the container, as a valid
+            [RFC 1123](https://tools.ietf.org/html/rfc1123) hostname.
+        env: A list of environment variables in the form `VAR=value`.
+        dir: The working directory for commands to run in.
+        user: The user inside the container.
+        groups: A list of additional groups that the container process will run as.
+        privileges: Security options for the container
+        tty: Whether a pseudo-TTY should be allocated.
+        open_stdin: Open `stdin`
+        read_only: Mount the container's root filesystem as read only.
+        mounts: Specification for mounts to be added to containers created as part
+            of the service.
+        stop_signal: Signal to stop the container.
+        stop_grace_period: Amount of time to wait for the container to terminate before
+            forcefully killing it.
+        health_check: (no description in the spec)
+        hosts: A list of hostname/IP mappings to add to the container's `hosts`
+            file. The format of extra hosts is specified in the
+            [hosts(5)](http://man7.org/linux/man-pages/man5/hosts.5.html)
+            man page:
+
+                IP_address canonical_hostname [aliases...]
+        dns_config: Specification for DNS related configurations in resolver configuration
+            file (`resolv.conf`).
+        secrets: Secrets contains references to zero or more secrets that will be
+            exposed to the service.
+        oom_score_adj: An integer value containing the score given to the container in
+            order to tune OOM killer preferences.
+
+            Since API 1.46.
+        configs: Configs contains references to zero or more configs that will be
+            exposed to the service.
+        isolation: Isolation technology of the containers running the service.
+            (Windows only)
+        init: Run an init inside the container that forwards signals and reaps
+            processes. This field is omitted if empty, and the default (as
+            configured on the daemon) is used.
+        sysctls: Set kernel namedspaced parameters (sysctls) in the container.
+            The Sysctls option on services accepts the same sysctls as the
+            are supported on containers. Note that while the same sysctls are
+            supported, no guarantees or checks are made about their
+            suitability for a clustered environment, and it's up to the user
+            to determine whether a given sysctl will work properly in a
+            Service.
+        capability_add: A list of kernel capabilities to add to the default set
+            for the container.
+        capability_drop: A list of kernel capabilities to drop from the default set
+            for the container.
+        ulimits: A list of resource limits to set in the container. For example: `{"Name": "nofile", "Soft": 1024, "Hard": 2048}`\"
     """
 
     image: str | None = wire_field("Image")
@@ -211,7 +306,21 @@ class TaskSpecContainerSpec(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class TaskSpecContainerSpecPrivileges(WireModel):
-    """Security options for the container"""
+    """Security options for the container
+
+    Attributes:
+        credential_spec: CredentialSpec for managed service account (Windows only)
+        selinux_context: SELinux labels of the container
+        seccomp: Options for configuring seccomp on the container
+
+            Since API 1.44.
+        apparmor: Options for configuring AppArmor on the container
+
+            Since API 1.44.
+        no_new_privileges: Configuration of the no_new_privs bit in the container
+
+            Since API 1.44.
+    """
 
     credential_spec: TaskSpecContainerSpecPrivilegesCredentialSpec | None = wire_field(
         "CredentialSpec"
@@ -243,7 +352,33 @@ class TaskSpecContainerSpecPrivileges(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class TaskSpecContainerSpecPrivilegesCredentialSpec(WireModel):
-    """CredentialSpec for managed service account (Windows only)"""
+    """CredentialSpec for managed service account (Windows only)
+
+    Attributes:
+        config: Load credential spec from a Swarm Config with the given ID.
+            The specified config must also be present in the Configs
+            field with the Runtime property set.
+
+            > **Note**: `CredentialSpec.File`, `CredentialSpec.Registry`,
+            > and `CredentialSpec.Config` are mutually exclusive.
+        file: Load credential spec from this file. The file is read by
+            the daemon, and must be present in the `CredentialSpecs`
+            subdirectory in the docker data directory, which defaults
+            to `C:\\ProgramData\\Docker\\` on Windows.
+
+            For example, specifying `spec.json` loads
+            `C:\\ProgramData\\Docker\\CredentialSpecs\\spec.json`.
+
+            > **Note**: `CredentialSpec.File`, `CredentialSpec.Registry`,
+            > and `CredentialSpec.Config` are mutually exclusive.
+        registry: Load credential spec from this value in the Windows
+            registry. The specified registry value must be located in:
+
+            `HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Virtualization\\Containers\\CredentialSpecs`
+
+            > **Note**: `CredentialSpec.File`, `CredentialSpec.Registry`,
+            > and `CredentialSpec.Config` are mutually exclusive.
+    """
 
     config: str | None = wire_field("Config")
     """Load credential spec from a Swarm Config with the given ID.
@@ -281,7 +416,15 @@ class TaskSpecContainerSpecPrivilegesCredentialSpec(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class TaskSpecContainerSpecPrivilegesSELinuxContext(WireModel):
-    """SELinux labels of the container"""
+    """SELinux labels of the container
+
+    Attributes:
+        disable: Disable SELinux
+        user: SELinux user label
+        role: SELinux role label
+        type: SELinux type label
+        level: SELinux level label
+    """
 
     disable: bool | None = wire_field("Disable")
     """Disable SELinux"""
@@ -300,7 +443,14 @@ class TaskSpecContainerSpecPrivilegesSELinuxContext(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class TaskSpecContainerSpecPrivilegesSeccomp(WireModel):
-    """Options for configuring seccomp on the container"""
+    """Options for configuring seccomp on the container
+
+    Attributes:
+        mode: Since API 1.44.
+        profile: The custom seccomp profile as a json object
+
+            Since API 1.44.
+    """
 
     mode: TaskSpecContainerSpecPrivilegesSeccompMode | None = wire_field("Mode", since="1.44")
     """Since API 1.44."""
@@ -324,7 +474,11 @@ class TaskSpecContainerSpecPrivilegesSeccompMode(OpenEnum):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class TaskSpecContainerSpecPrivilegesAppArmor(WireModel):
-    """Options for configuring AppArmor on the container"""
+    """Options for configuring AppArmor on the container
+
+    Attributes:
+        mode: Since API 1.44.
+    """
 
     mode: TaskSpecContainerSpecPrivilegesAppArmorMode | None = wire_field("Mode", since="1.44")
     """Since API 1.44."""
@@ -344,6 +498,12 @@ class TaskSpecContainerSpecPrivilegesAppArmorMode(OpenEnum):
 class TaskSpecContainerSpecDNSConfig(WireModel):
     """Specification for DNS related configurations in resolver configuration
     file (`resolv.conf`).
+
+    Attributes:
+        nameservers: The IP addresses of the name servers.
+        search: A search list for host-name lookup.
+        options: A list of internal resolver variables to be modified (e.g.,
+            `debug`, `ndots:3`, etc.).
     """
 
     nameservers: list[str] | None = wire_field("Nameservers")
@@ -361,7 +521,16 @@ class TaskSpecContainerSpecDNSConfig(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class TaskSpecContainerSpecSecretsItem(WireModel):
-    """The ``TaskSpecContainerSpecSecretsItem`` object of the Engine API."""
+    """The ``TaskSpecContainerSpecSecretsItem`` object of the Engine API.
+
+    Attributes:
+        file: File represents a specific target that is backed by a file.
+        secret_id: SecretID represents the ID of the specific secret that we're
+            referencing.
+        secret_name: SecretName is the name of the secret that this references,
+            but this is just provided for lookup/display purposes. The
+            secret in the reference will be identified by its ID.
+    """
 
     file: TaskSpecContainerSpecSecretsItemFile | None = wire_field("File")
     """File represents a specific target that is backed by a file."""
@@ -381,7 +550,14 @@ class TaskSpecContainerSpecSecretsItem(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class TaskSpecContainerSpecSecretsItemFile(WireModel):
-    """File represents a specific target that is backed by a file."""
+    """File represents a specific target that is backed by a file.
+
+    Attributes:
+        name: Name represents the final filename in the filesystem.
+        uid: UID represents the file UID.
+        gid: GID represents the file GID.
+        mode: Mode represents the FileMode of the file.
+    """
 
     name: str | None = wire_field("Name")
     """Name represents the final filename in the filesystem."""
@@ -398,7 +574,27 @@ class TaskSpecContainerSpecSecretsItemFile(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class TaskSpecContainerSpecConfigsItem(WireModel):
-    """The ``TaskSpecContainerSpecConfigsItem`` object of the Engine API."""
+    """The ``TaskSpecContainerSpecConfigsItem`` object of the Engine API.
+
+    Attributes:
+        file: File represents a specific target that is backed by a file.
+
+            <p><br /><p>
+
+            > **Note**: `Configs.File` and `Configs.Runtime` are mutually exclusive
+        runtime: Runtime represents a target that is not mounted into the
+            container but is used by the task
+
+            <p><br /><p>
+
+            > **Note**: `Configs.File` and `Configs.Runtime` are mutually
+            > exclusive
+        config_id: ConfigID represents the ID of the specific config that we're
+            referencing.
+        config_name: ConfigName is the name of the config that this references,
+            but this is just provided for lookup/display purposes. The
+            config in the reference will be identified by its ID.
+    """
 
     file: TaskSpecContainerSpecConfigsItemFile | None = wire_field("File")
     """File represents a specific target that is backed by a file.
@@ -437,6 +633,12 @@ class TaskSpecContainerSpecConfigsItemFile(WireModel):
     <p><br /><p>
 
     > **Note**: `Configs.File` and `Configs.Runtime` are mutually exclusive
+
+    Attributes:
+        name: Name represents the final filename in the filesystem.
+        uid: UID represents the file UID.
+        gid: GID represents the file GID.
+        mode: Mode represents the FileMode of the file.
     """
 
     name: str | None = wire_field("Name")
@@ -465,7 +667,13 @@ class TaskSpecContainerSpecIsolation(OpenEnum):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class TaskSpecContainerSpecUlimitsItem(WireModel):
-    """The ``TaskSpecContainerSpecUlimitsItem`` object of the Engine API."""
+    """The ``TaskSpecContainerSpecUlimitsItem`` object of the Engine API.
+
+    Attributes:
+        name: Name of ulimit
+        soft: Soft limit
+        hard: Hard limit
+    """
 
     name: str | None = wire_field("Name")
     """Name of ulimit"""
@@ -487,6 +695,9 @@ class TaskSpecNetworkAttachmentSpec(WireModel):
     > mutually exclusive. PluginSpec is only used when the Runtime field
     > is set to `plugin`. NetworkAttachmentSpec is used when the Runtime
     > field is set to `attachment`.
+
+    Attributes:
+        container_id: ID of the container represented by this task
     """
 
     container_id: str | None = wire_field("ContainerID")
@@ -500,6 +711,22 @@ class TaskSpecNetworkAttachmentSpec(WireModel):
 class TaskSpecResources(WireModel):
     """Resource requirements which apply to each individual container created
     as part of the service.
+
+    Attributes:
+        limits: Define resources limits.
+        reservations: Define resources reservation.
+        swap_bytes: Amount of swap in bytes - can only be used together with a memory limit.
+            If not specified, the default behaviour is to grant a swap space twice
+            as big as the memory limit.
+            Set to -1 to enable unlimited swap.
+
+            Since API 1.52.
+        memory_swappiness: Tune the service's containers' memory swappiness (0 to 100).
+            If not specified, defaults to the containers' OS' default, generally 60,
+            or whatever value was predefined in the image.
+            Set to -1 to unset a previously set value.
+
+            Since API 1.52.
     """
 
     limits: Limit | None = wire_field("Limits")
@@ -531,6 +758,14 @@ class TaskSpecResources(WireModel):
 class TaskSpecRestartPolicy(WireModel):
     """Specification for the restart policy which applies to containers
     created as part of this service.
+
+    Attributes:
+        condition: Condition for restart.
+        delay: Delay between restart attempts.
+        max_attempts: Maximum attempts to restart a given container before giving up
+            (default value is 0, which is ignored).
+        window: Windows is the time window used to evaluate the restart policy
+            (default value is 0, which is unbounded).
     """
 
     condition: TaskSpecRestartPolicyCondition | None = wire_field("Condition")
@@ -560,7 +795,38 @@ class TaskSpecRestartPolicyCondition(OpenEnum):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class TaskSpecPlacement(WireModel):
-    """The ``TaskSpecPlacement`` object of the Engine API."""
+    """The ``TaskSpecPlacement`` object of the Engine API.
+
+    Attributes:
+        constraints: An array of constraint expressions to limit the set of nodes where
+            a task can be scheduled. Constraint expressions can either use a
+            _match_ (`==`) or _exclude_ (`!=`) rule. Multiple constraints find
+            nodes that satisfy every expression (AND match). Constraints can
+            match node or Docker Engine labels as follows:
+
+            node attribute       | matches                        | example
+            ---------------------|--------------------------------|-----------------------------------------------
+            `node.id`            | Node ID                        | `node.id==2ivku8v2gvtg4`
+            `node.hostname`      | Node hostname                  | `node.hostname!=node-2`
+            `node.role`          | Node role (`manager`/`worker`) | `node.role==manager`
+            `node.platform.os`   | Node operating system          | `node.platform.os==windows`
+            `node.platform.arch` | Node architecture              | `node.platform.arch==x86_64`
+            `node.labels`        | User-defined node labels       | `node.labels.security==high`
+            `engine.labels`      | Docker Engine's labels         | `engine.labels.operatingsystem==ubuntu-24.04`
+
+            `engine.labels` apply to Docker Engine labels like operating system,
+            drivers, etc. Swarm administrators add `node.labels` for operational
+            purposes by using the [`node update endpoint`](#operation/NodeUpdate).
+        preferences: Preferences provide a way to make the scheduler aware of factors
+            such as topology. They are provided in order from highest to
+            lowest precedence.
+        max_replicas: Maximum number of replicas for per node (default value is 0, which
+            is unlimited)
+        platforms: Platforms stores all the platforms that the service's image can
+            run on. This field is used in the platform filter for scheduling.
+            If empty, then the platform filter is off, meaning there are no
+            scheduling restrictions.
+    """
 
     constraints: list[str] | None = wire_field("Constraints")
     """An array of constraint expressions to limit the set of nodes where
@@ -605,7 +871,11 @@ class TaskSpecPlacement(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class TaskSpecPlacementPreferencesItem(WireModel):
-    """The ``TaskSpecPlacementPreferencesItem`` object of the Engine API."""
+    """The ``TaskSpecPlacementPreferencesItem`` object of the Engine API.
+
+    Attributes:
+        spread: (no description in the spec)
+    """
 
     spread: TaskSpecPlacementPreferencesItemSpread | None = wire_field("Spread")
     _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
@@ -615,7 +885,11 @@ class TaskSpecPlacementPreferencesItem(WireModel):
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class TaskSpecPlacementPreferencesItemSpread(WireModel):
-    """The ``TaskSpecPlacementPreferencesItemSpread`` object of the Engine API."""
+    """The ``TaskSpecPlacementPreferencesItemSpread`` object of the Engine API.
+
+    Attributes:
+        spread_descriptor: label descriptor, such as `engine.labels.az`.
+    """
 
     spread_descriptor: str | None = wire_field("SpreadDescriptor")
     """label descriptor, such as `engine.labels.az`."""
@@ -629,6 +903,10 @@ class TaskSpecLogDriver(WireModel):
     """Specifies the log driver to use for tasks created from this spec. If
     not present, the default one for the swarm will be used, finally
     falling back to the engine default if not specified.
+
+    Attributes:
+        name: (no description in the spec)
+        options: (no description in the spec)
     """
 
     name: str | None = wire_field("Name")

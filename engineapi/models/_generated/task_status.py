@@ -19,7 +19,16 @@ from engineapi.models._generated.task_state import TaskState
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class TaskStatus(WireModel):
-    """represents the status of a task."""
+    """represents the status of a task.
+
+    Attributes:
+        timestamp: (no description in the spec)
+        state: (no description in the spec)
+        message: (no description in the spec)
+        err: (no description in the spec)
+        container_status: (no description in the spec)
+        port_status: Since API 1.44.
+    """
 
     timestamp: str | None = wire_field("Timestamp")
     state: TaskState | None = wire_field("State")

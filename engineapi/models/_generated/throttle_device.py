@@ -14,7 +14,12 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class ThrottleDevice(WireModel):
-    """The ``ThrottleDevice`` object of the Engine API."""
+    """The ``ThrottleDevice`` object of the Engine API.
+
+    Attributes:
+        path: Device path
+        rate: Rate
+    """
 
     path: str | None = wire_field("Path")
     """Device path"""

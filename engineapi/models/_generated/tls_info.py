@@ -16,6 +16,12 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 class TLSInfo(WireModel):
     """Information about the issuer of leaf TLS certificates and the trusted root
     CA certificate.
+
+    Attributes:
+        trust_root: The root CA certificate(s) that are used to validate leaf TLS
+            certificates.
+        cert_issuer_subject: The base64-url-safe-encoded raw subject bytes of the issuer.
+        cert_issuer_public_key: The base64-url-safe-encoded raw public key bytes of the issuer.
     """
 
     trust_root: str | None = wire_field("TrustRoot")

@@ -19,6 +19,9 @@ class Topology(WireModel):
     """A map of topological domains to topological segments. For in depth
     details, see documentation for the Topology object in the CSI
     specification.
+
+    Attributes:
+        segments: Since API 1.42.
     """
 
     segments: dict[str, str] | None = wire_field("Segments", since="1.42")

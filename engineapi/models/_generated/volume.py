@@ -17,13 +17,37 @@ from engineapi.models._generated.cluster_volume import ClusterVolume
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class Volume(WireModel):
-    """The ``Volume`` object of the Engine API."""
+    """The ``Volume`` object of the Engine API.
 
-    name: str | None = wire_field("Name")
+    Attributes:
+        name: Name of the volume.
+        driver: Name of the volume driver used by the volume.
+        mountpoint: Mount path of the volume on the host.
+        created_at: Date/Time the volume was created.
+        status: Low-level details about the volume, provided by the volume driver.
+            Details are returned as a map with key/value pairs:
+            `{"key":"value","key2":"value2"}`.
+
+            The `Status` field is optional, and is omitted if the volume driver
+            does not support this feature.
+        labels: User-defined key/value metadata.
+
+            Required by the spec, yet left out or null in replies of: docker20 (null), docker28 (null).
+        scope: The level at which the volume exists. Either `global` for cluster-wide,
+            or `local` for machine level.
+        cluster_volume: Since API 1.42.
+        options: The driver specific options used when creating the volume.
+
+            Required by the spec, yet left out or null in replies of: docker20 (null), docker28 (null), podman (null).
+        usage_data: Usage details about the volume. This information is used by the
+            `GET /system/df` endpoint, and omitted in other endpoints.
+    """
+
+    name: str = wire_field("Name", required=True)
     """Name of the volume."""
-    driver: str | None = wire_field("Driver")
+    driver: str = wire_field("Driver", required=True)
     """Name of the volume driver used by the volume."""
-    mountpoint: str | None = wire_field("Mountpoint")
+    mountpoint: str = wire_field("Mountpoint", required=True)
     """Mount path of the volume on the host."""
     created_at: str | None = wire_field("CreatedAt")
     """Date/Time the volume was created."""
@@ -36,15 +60,21 @@ class Volume(WireModel):
     does not support this feature.
     """
     labels: dict[str, str] | None = wire_field("Labels")
-    """User-defined key/value metadata."""
-    scope: VolumeScope | None = wire_field("Scope")
+    """User-defined key/value metadata.
+
+    Required by the spec, yet left out or null in replies of: docker20 (null), docker28 (null).
+    """
+    scope: VolumeScope = wire_field("Scope", required=True)
     """The level at which the volume exists. Either `global` for cluster-wide,
     or `local` for machine level.
     """
     cluster_volume: ClusterVolume | None = wire_field("ClusterVolume", since="1.42")
     """Since API 1.42."""
     options: dict[str, str] | None = wire_field("Options")
-    """The driver specific options used when creating the volume."""
+    """The driver specific options used when creating the volume.
+
+    Required by the spec, yet left out or null in replies of: docker20 (null), docker28 (null), podman (null).
+    """
     usage_data: VolumeUsageData | None = wire_field("UsageData")
     """Usage details about the volume. This information is used by the
     `GET /system/df` endpoint, and omitted in other endpoints.
@@ -67,15 +97,23 @@ class VolumeScope(OpenEnum):
 class VolumeUsageData(WireModel):
     """Usage details about the volume. This information is used by the
     `GET /system/df` endpoint, and omitted in other endpoints.
+
+    Attributes:
+        size: Amount of disk space used by the volume (in bytes). This information
+            is only available for volumes created with the `"local"` volume
+            driver. For volumes created with other volume drivers, this field
+            is set to `-1` ("not available")
+        ref_count: The number of containers referencing this volume. This field
+            is set to `-1` if the reference-count is not available.
     """
 
-    size: int | None = wire_field("Size")
+    size: int = wire_field("Size", required=True)
     """Amount of disk space used by the volume (in bytes). This information
     is only available for volumes created with the `"local"` volume
     driver. For volumes created with other volume drivers, this field
     is set to `-1` ("not available")
     """
-    ref_count: int | None = wire_field("RefCount")
+    ref_count: int = wire_field("RefCount", required=True)
     """The number of containers referencing this volume. This field
     is set to `-1` if the reference-count is not available.
     """

@@ -17,7 +17,16 @@ from engineapi.models._generated.cluster_volume_spec import ClusterVolumeSpec
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class VolumeCreateRequest(WireModel):
-    """Volume configuration"""
+    """Volume configuration
+
+    Attributes:
+        name: The new volume's name. If not specified, Docker generates a name.
+        driver: Name of the volume driver to use.
+        driver_opts: A mapping of driver options and values. These options are
+            passed directly to the driver and are driver specific.
+        labels: User-defined key/value metadata.
+        cluster_volume_spec: Since API 1.42.
+    """
 
     name: str | None = wire_field("Name")
     """The new volume's name. If not specified, Docker generates a name."""

@@ -17,7 +17,12 @@ from engineapi.models._generated.volume import Volume
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class VolumeListResponse(WireModel):
-    """Volume list response"""
+    """Volume list response
+
+    Attributes:
+        volumes: List of volumes
+        warnings: Warnings that occurred when fetching the list of volumes.
+    """
 
     volumes: list[Volume] | None = wire_field("Volumes")
     """List of volumes"""

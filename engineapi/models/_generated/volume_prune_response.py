@@ -16,7 +16,12 @@ from engineapi.models._base import WireModel, extra_key, wire_field
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class VolumePruneResponse(WireModel):
-    """The ``VolumePruneResponse`` object of the Engine API."""
+    """The ``VolumePruneResponse`` object of the Engine API.
+
+    Attributes:
+        volumes_deleted: Volumes that were deleted
+        space_reclaimed: Disk space reclaimed in bytes
+    """
 
     volumes_deleted: list[str] | None = wire_field("VolumesDeleted")
     """Volumes that were deleted"""

@@ -17,7 +17,11 @@ from engineapi.models._generated.cluster_volume_spec import ClusterVolumeSpec
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class VolumeUpdateRequest(WireModel):
-    """Volume configuration"""
+    """Volume configuration
+
+    Attributes:
+        spec: Since API 1.42.
+    """
 
     spec: ClusterVolumeSpec | None = wire_field("Spec", since="1.42")
     """Since API 1.42."""

@@ -17,7 +17,25 @@ from engineapi.models._generated.volume import Volume
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class VolumesDiskUsage(WireModel):
-    """represents system data usage for volume resources."""
+    """represents system data usage for volume resources.
+
+    Attributes:
+        active_count: Count of active volumes.
+
+            Since API 1.52.
+        total_count: Count of all volumes.
+
+            Since API 1.52.
+        reclaimable: Disk space that can be reclaimed by removing inactive volumes.
+
+            Since API 1.52.
+        total_size: Disk space in use by volumes.
+
+            Since API 1.52.
+        items: List of volumes.
+
+            Since API 1.52.
+    """
 
     active_count: int | None = wire_field("ActiveCount", since="1.52")
     """Count of active volumes.
