@@ -32,11 +32,11 @@ run: venv
 # time by engineapi._codegen.reference) into engineapi/docs/.site/, any warning an error.
 DOCS := engineapi/docs/mkdocs.yml
 docs: venv
-	$(BIN)/python -m mkdocs build --strict --clean -f $(DOCS)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict --clean -f $(DOCS)
 
 DOCS_PORT ?= 8000
 docs-serve: venv
-	$(BIN)/python -m mkdocs serve -f $(DOCS) -a 127.0.0.1:$(DOCS_PORT)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs serve -f $(DOCS) -a 127.0.0.1:$(DOCS_PORT)
 
 # Everything: generated code up to date, lint, unit tests, live tests on every local engine.
 # ENGINEAPI_NO_ENGINES=1 skips starting the engines and the live tests (said loudly).
