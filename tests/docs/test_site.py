@@ -219,7 +219,8 @@ def test_the_site_renders_in_a_browser(page: Page, served: str, tmp_path: Path) 
     page.open(f"{served}/index.html?q=attach")
     results = page.wait_for(
         "Array.from(document.querySelectorAll('.md-search-result__item'))"
-        ".map(e => e.innerText).join('\\n')"
+        ".map(e => e.innerText).join('\\n')",
+        timeout=90,  # the search worker indexes every page first
     )
     assert "containers.attach" in results
     page.screenshot(tmp_path / "search.png")
