@@ -198,6 +198,12 @@ def _operations_of(namespace: str, method: str, doc: str) -> list[Any]:
     if placed:
         return placed
     by_route = {route: op_id for op_id, route in ROUTES.items()}
+    same = re.search(r"same requests, in the same order, as `(\w+)`", " ".join(doc.split()))
+    if same:  # a flow described by another method's (run_stream: "as `run`")
+        from engineapi._sync import _namespaces as snamespaces
+
+        other = getattr(getattr(snamespaces, namespace.title()), same.group(1))
+        return _operations_of(namespace, same.group(1), inspect.getdoc(other) or "")
     found = []
     for http_method, path in _ENDPOINT.findall(doc):
         op_id = by_route.get((http_method, path.split("?")[0]))

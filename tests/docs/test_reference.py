@@ -102,6 +102,14 @@ def test_every_operation_shows_its_endpoint(pages: dict[str, str]) -> None:
         assert f"`{op.http_method} {op.path}`" in section, op.operation_id
 
 
+def test_every_method_names_its_endpoints(pages: dict[str, str]) -> None:
+    for attr in NAMESPACES:
+        sections = pages[f"reference/namespaces/{attr}.md"].split("\n## ")[1:]
+        assert sections
+        for section in sections:
+            assert "**Endpoint:** `" in section, section.splitlines()[0]
+
+
 def test_a_model_lists_wire_names_types_and_versions(pages: dict[str, str]) -> None:
     text = pages["reference/models/build_cache.md"]
     assert (
