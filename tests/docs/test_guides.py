@@ -3,7 +3,9 @@
 Each ```python block is run as its own script, in a fresh temporary directory, with
 ``DOCKER_HOST`` set to Docker 28's socket: a guide example that breaks fails the suite. A block
 that must not run (it needs a remote host, a registry login, or it is a fragment) is preceded
-by the line ``<!-- not run: why -->``, which this test requires to give a reason.
+by the line ``<!-- not run: why -->``, which this test requires to give a reason. A block
+preceded by ``<!-- pytest: what -->`` is a test module: it is run by pytest with the engineapi
+plugin, recording its cassettes live, then again replaying them with no engine.
 """
 
 from __future__ import annotations
@@ -21,8 +23,13 @@ from tests.conftest import Engine, _by_name
 REPO = Path(__file__).resolve().parents[2]
 PAGES = REPO / "engineapi" / "docs" / "pages"
 BLOCK = re.compile(
-    r"^(<!-- not run: (?P<why>[^>]*?) -->\n)?```python\n(?P<code>.*?)^```$", re.M | re.S
+    r"^(<!-- (?P<kind>not run|pytest): (?P<why>[^>]*?) -->\n)?```python\n(?P<code>.*?)^```$",
+    re.M | re.S,
 )
+
+
+#: Marks a block to run as a pytest module (see the module's docstring).
+PYTEST = "# pytest module\n"
 
 
 def examples() -> list[tuple[str, str | None, str]]:
@@ -31,9 +38,9 @@ def examples() -> list[tuple[str, str | None, str]]:
         text = page.read_text()
         for number, match in enumerate(BLOCK.finditer(text), 1):
             line = text.count("\n", 0, match.start("code"))
-            found.append(
-                (f"{page.relative_to(PAGES)}:{line}#{number}", match["why"], match["code"])
-            )
+            why = match["why"] if match["kind"] == "not run" else None
+            code = match["code"] if match["kind"] != "pytest" else PYTEST + match["code"]
+            found.append((f"{page.relative_to(PAGES)}:{line}#{number}", why, code))
     return found
 
 
@@ -67,6 +74,23 @@ def test_guide_example_runs(
         DOCKER_CONFIG=os.environ["DOCKER_CONFIG"],
         PYTHONPATH=str(REPO),
     )
+    if code.startswith(PYTEST):
+        (tmp_path / "test_guide_example.py").write_text(code)
+        for host in ("--engine-record", "--engine-host=unix:///nowhere.sock"):
+            # Recorded live first; then replayed with no engine at the host.
+            run = subprocess.run(
+                [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", host],
+                cwd=tmp_path,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            assert run.returncode == 0 and " passed" in run.stdout, (
+                f"{where} under pytest {host}:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+            )
+        assert list((tmp_path / "fixtures").rglob("*.json"))
+        return
     script = tmp_path / "example.py"
     script.write_text(code)
     result = subprocess.run(
