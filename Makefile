@@ -8,14 +8,14 @@ ENGINES := tests/engines/engines.sh
 # The engine `make run` falls back to when none is reachable (root on Debian only).
 LOCAL_ENGINE ?= unix:///run/engineapi/docker28.sock
 
-.PHONY: all venv run test unit test-offline record lint gen check-gen coverage-api bench fuzz soak engines engines-down clean
+.PHONY: all venv run docs docs-serve test unit test-offline record lint gen check-gen coverage-api bench fuzz soak engines engines-down clean
 
 all: test
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+	$(BIN)/python -m pip install -q -e '.[dev,bench,docs]'
 	@touch $@
 
 venv: $(STAMP)
@@ -27,6 +27,16 @@ run: venv
 	    echo "--- no engine answered: starting the local engines ($(ENGINES) up)"; \
 	    $(ENGINES) up && DOCKER_HOST=$(LOCAL_ENGINE) $(BIN)/python -m engineapi doctor; \
 	  else exit 1; fi; }
+
+# The documentation site (sources in engineapi/docs/, the reference pages generated at build
+# time by engineapi._codegen.reference) into engineapi/docs/.site/, any warning an error.
+DOCS := engineapi/docs/mkdocs.yml
+docs: venv
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict --clean -f $(DOCS)
+
+DOCS_PORT ?= 8000
+docs-serve: venv
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs serve -f $(DOCS) -a 127.0.0.1:$(DOCS_PORT)
 
 # Everything: generated code up to date, lint, unit tests, live tests on every local engine.
 # ENGINEAPI_NO_ENGINES=1 skips starting the engines and the live tests (said loudly).
@@ -96,4 +106,4 @@ engines-down:
 	$(ENGINES) down
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info engineapi/docs/.site

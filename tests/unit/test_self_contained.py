@@ -78,6 +78,8 @@ def test_the_wheel_ships_generated_code_but_no_spec_or_generator(tmp_path: Path)
     (wheel,) = (source / "dist").glob("engineapi-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert not [n for n in names if n.endswith((".yaml", ".yml")) or "_codegen" in n]
+    # The documentation site's sources (engineapi/docs/) are build input, not package data.
+    assert not [n for n in names if n.startswith("engineapi/docs/")]
     assert "engineapi/py.typed" in names
     generated = {n for n in names if n.startswith("engineapi/models/_generated/")}
     assert "engineapi/models/_generated/__init__.py" in generated and len(generated) > 5
