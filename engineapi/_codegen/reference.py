@@ -60,6 +60,7 @@ MODULE_PAGES: dict[str, tuple[str, str, tuple[str, ...]]] = {
             "engineapi.RunResult",
             "engineapi.ExecResult",
             "engineapi.PathStat",
+            "engineapi.PortMapping",
             "engineapi.PingResult",
             "engineapi.streams.progress",
         ),
@@ -473,7 +474,12 @@ def _model_pages() -> Iterator[tuple[str, str, list[str]]]:
             names_by_page.setdefault(page, []).append(cls_name)
             index.append(f"| [`{cls_name}`]({path.stem}.md#{_anchor(cls_name)}) | {path.stem} |")
         yield page, "\n".join(out), names_by_page[page]
-    base = ["FieldInfo", "OpenEnum", "OpenIntEnum", "WireModel", "field_info"]
+    # The hand-written machinery (models/_base.py) next to the generated classes.
+    base = sorted(
+        name
+        for name in models.__all__
+        if getattr(getattr(models, name), "__module__", "") == "engineapi.models._base"
+    )
     index += [
         "",
         "## The model machinery",
