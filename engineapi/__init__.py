@@ -26,6 +26,7 @@ from engineapi.errors import (
     ConnectionLost,
     ContainerNotFound,
     DaemonError,
+    DeadlineExceeded,
     EngineAPIError,
     ExecNotFound,
     Forbidden,
@@ -50,6 +51,7 @@ from engineapi.errors import (
     TransportError,
     Unauthorized,
     VolumeNotFound,
+    WaitTimeout,
 )
 
 if TYPE_CHECKING:
@@ -106,6 +108,7 @@ __all__ = [
     "ConnectionLost",
     "ContainerNotFound",
     "DaemonError",
+    "DeadlineExceeded",
     "Endpoint",
     "EngineAPIError",
     "ExecNotFound",
@@ -145,6 +148,7 @@ __all__ = [
     "TransportError",
     "Unauthorized",
     "VolumeNotFound",
+    "WaitTimeout",
     "WebSocketAttach",
     "__version__",
 ]

@@ -186,6 +186,7 @@ class AsyncSystem:
         filters: Filters | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> AsyncItemStream[EventMessage]:
         """Real-time events from the daemon, one `EventMessage` each — ``GET /events``.
 
@@ -198,6 +199,7 @@ class AsyncSystem:
             with_extra_query(
                 _system.events(since=since, until=until, filters=filters), extra_query
             ),
+            deadline=deadline,
         )
 
     async def info(
@@ -468,10 +470,13 @@ class AsyncContainers:
         *,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> AsyncRawStream:
         """The container's filesystem as a tar stream — ``GET /containers/{id}/export``."""
         return AsyncRawStream(
-            timed(self._executor, timeout), with_extra_query(_containers.export(id), extra_query)
+            timed(self._executor, timeout),
+            with_extra_query(_containers.export(id), extra_query),
+            deadline=deadline,
         )
 
     def get_archive(
@@ -481,11 +486,13 @@ class AsyncContainers:
         path: str,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> AsyncRawStream:
         """A path of the container as a tar stream — ``GET /containers/{id}/archive``."""
         return AsyncRawStream(
             timed(self._executor, timeout),
             with_extra_query(_containers.get_archive(id, path=path), extra_query),
+            deadline=deadline,
         )
 
     async def inspect(
@@ -548,6 +555,7 @@ class AsyncContainers:
         tail: int | str | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> AsyncOutputStream:
         """A container's output, as ``(stream, bytes)`` frames — ``GET /containers/{id}/logs``.
 
@@ -571,6 +579,7 @@ class AsyncContainers:
                 ),
                 extra_query,
             ),
+            deadline=deadline,
         )
 
     async def pause(
@@ -876,11 +885,13 @@ class AsyncContainers:
         *,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> AsyncItemStream[ContainerStatsResponse]:
         """Resource usage, one sample a second until closed — ``GET /containers/{id}/stats``."""
         return AsyncItemStream(
             timed(self._executor, timeout),
             with_extra_query(_containers.stats_stream(id), extra_query),
+            deadline=deadline,
         )
 
     async def stop(
@@ -1015,6 +1026,7 @@ class AsyncImages:
         outputs: Sequence[Mapping[str, Any]] | str | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> AsyncProgressStream[BuildInfo]:
         """Build an image (classic builder) — ``POST /build``; a progress stream whose `wait()`
         raises the build's error.
@@ -1074,6 +1086,7 @@ class AsyncImages:
                 ),
                 extra_query,
             ),
+            deadline=deadline,
         )
 
     async def build_prune(
@@ -1152,6 +1165,7 @@ class AsyncImages:
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> AsyncProgressStream[CreateImageInfo]:
         """Pull an image (`from_image`) or import one from a tarball (`from_src`: a URL, or ``"-"``
         with the tar as `body`) — ``POST /images/create``; a progress stream.
@@ -1174,6 +1188,7 @@ class AsyncImages:
                 ),
                 extra_query,
             ),
+            deadline=deadline,
         )
 
     async def delete(
@@ -1201,12 +1216,14 @@ class AsyncImages:
         platform: Platform | Sequence[Platform] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> AsyncRawStream:
         """An image (and its parents) as a tarball, streamed (``docker save``) —
         ``GET /images/{name}/get``."""
         return AsyncRawStream(
             timed(self._executor, timeout),
             with_extra_query(_images.get(name, platform=platform), extra_query),
+            deadline=deadline,
         )
 
     def get_all(
@@ -1216,11 +1233,13 @@ class AsyncImages:
         platform: Platform | Sequence[Platform] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> AsyncRawStream:
         """Several images in one tarball, streamed — ``GET /images/get``."""
         return AsyncRawStream(
             timed(self._executor, timeout),
             with_extra_query(_images.get_all(names, platform=platform), extra_query),
+            deadline=deadline,
         )
 
     async def history(
@@ -1247,6 +1266,7 @@ class AsyncImages:
         platform: str | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> AsyncProgressStream[CreateImageInfo]:
         """Make an image from a root filesystem tarball (``docker import``) —
         ``POST /images/create?fromSrc=-``; `changes` are Dockerfile instructions (``CMD ["sh"]``)."""
@@ -1258,6 +1278,7 @@ class AsyncImages:
                 ),
                 extra_query,
             ),
+            deadline=deadline,
         )
 
     async def inspect(
@@ -1321,6 +1342,7 @@ class AsyncImages:
         content_length: int | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> AsyncProgressStream[BuildInfo]:
         """Load images from a tarball made by `get` (``docker load``), streamed up —
         ``POST /images/load``; a progress stream (``Loaded image: …``)."""
@@ -1330,6 +1352,7 @@ class AsyncImages:
                 _images.load(tar, quiet=quiet, platform=platform, content_length=content_length),
                 extra_query,
             ),
+            deadline=deadline,
         )
 
     async def prune(
@@ -1353,6 +1376,7 @@ class AsyncImages:
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> AsyncProgressStream[CreateImageInfo]:
         """Pull `reference` (``busybox``, ``registry:5000/app:1.2``, ``app@sha256:…``) — a
         progress stream over ``POST /images/create?fromImage=…``; `wait()` raises on failure.
@@ -1365,6 +1389,7 @@ class AsyncImages:
         return AsyncProgressStream(
             timed(self._executor, timeout),
             with_extra_query(_images.pull(reference, platform=platform, auth=auth), extra_query),
+            deadline=deadline,
         )
 
     def push(
@@ -1376,6 +1401,7 @@ class AsyncImages:
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> AsyncProgressStream[PushImageInfo]:
         """Push an image to its registry — ``POST /images/{name}/push``; a progress stream whose
         `wait()` raises the registry's error (e.g. unauthorized) instead of swallowing it.
@@ -1386,6 +1412,7 @@ class AsyncImages:
             with_extra_query(
                 _images.push(name, tag=tag, platform=platform, auth=auth), extra_query
             ),
+            deadline=deadline,
         )
 
     async def search(
@@ -2078,6 +2105,7 @@ class AsyncServices:
         details: bool = False,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> AsyncOutputStream:
         """The output of every task of a service, as ``(stream, bytes)`` frames —
         ``GET /services/{id}/logs``.
@@ -2102,6 +2130,7 @@ class AsyncServices:
                 ),
                 extra_query,
             ),
+            deadline=deadline,
         )
 
     async def rollback(
@@ -2204,6 +2233,7 @@ class AsyncTasks:
         details: bool = False,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> AsyncOutputStream:
         """One task's output, as ``(stream, bytes)`` frames — ``GET /tasks/{id}/logs``.
 
@@ -2224,6 +2254,7 @@ class AsyncTasks:
                 ),
                 extra_query,
             ),
+            deadline=deadline,
         )
 
 
@@ -2550,6 +2581,7 @@ class AsyncPlugins:
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> AsyncProgressStream[CreateImageInfo]:
         """Install the plugin `remote` (disabled) — ``POST /plugins/pull``; a progress stream
         whose `wait()` raises the daemon's error.
@@ -2563,6 +2595,7 @@ class AsyncPlugins:
             with_extra_query(
                 _plugins.pull(remote, name=name, privileges=privileges, auth=auth), extra_query
             ),
+            deadline=deadline,
         )
 
     def push(
@@ -2572,12 +2605,14 @@ class AsyncPlugins:
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> AsyncProgressStream[PushImageInfo]:
         """Push a plugin to the registry its name points at — ``POST /plugins/{name}/push``; a
         progress stream whose `wait()` raises the registry's error (e.g. unauthorized)."""
         return AsyncProgressStream(
             timed(self._executor, timeout),
             with_extra_query(_plugins.push(name, auth=auth), extra_query),
+            deadline=deadline,
         )
 
     async def set(
@@ -2607,6 +2642,7 @@ class AsyncPlugins:
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> AsyncProgressStream[CreateImageInfo]:
         """Replace a disabled plugin with `remote` (a newer tag), keeping its settings —
         ``POST /plugins/{name}/upgrade``; a progress stream whose `wait()` raises on failure.
@@ -2618,6 +2654,7 @@ class AsyncPlugins:
             with_extra_query(
                 _plugins.upgrade(name, remote=remote, privileges=privileges, auth=auth), extra_query
             ),
+            deadline=deadline,
         )
 
 

@@ -241,6 +241,14 @@ class AsyncClient(AsyncNamespaces):
                 timeouts = Timeouts(
                     timeouts.connect, call.response_timeout or None, timeouts.read, timeouts.pool
                 )
+        if call.deadline_at is not None:
+            left = max(call.deadline_at - time.monotonic(), 0.0)
+            timeouts = Timeouts(
+                _at_most(timeouts.connect, left),
+                _at_most(timeouts.response, left),
+                timeouts.read,
+                _at_most(timeouts.pool, left),
+            )
         headers = [("Host", self._host_header), ("User-Agent", USER_AGENT)]
         headers.extend(call.headers)
         headers.extend(upgrade)
@@ -439,3 +447,7 @@ class AsyncClient(AsyncNamespaces):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.endpoint.host.url} ({self.endpoint.source})>"
+
+
+def _at_most(timeout: float | None, bound: float) -> float:
+    return bound if timeout is None else min(timeout, bound)

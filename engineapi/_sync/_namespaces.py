@@ -188,6 +188,7 @@ class System:
         filters: Filters | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> ItemStream[EventMessage]:
         """Real-time events from the daemon, one `EventMessage` each — ``GET /events``.
 
@@ -200,6 +201,7 @@ class System:
             with_extra_query(
                 _system.events(since=since, until=until, filters=filters), extra_query
             ),
+            deadline=deadline,
         )
 
     def info(
@@ -464,10 +466,13 @@ class Containers:
         *,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> RawStream:
         """The container's filesystem as a tar stream — ``GET /containers/{id}/export``."""
         return RawStream(
-            timed(self._executor, timeout), with_extra_query(_containers.export(id), extra_query)
+            timed(self._executor, timeout),
+            with_extra_query(_containers.export(id), extra_query),
+            deadline=deadline,
         )
 
     def get_archive(
@@ -477,11 +482,13 @@ class Containers:
         path: str,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> RawStream:
         """A path of the container as a tar stream — ``GET /containers/{id}/archive``."""
         return RawStream(
             timed(self._executor, timeout),
             with_extra_query(_containers.get_archive(id, path=path), extra_query),
+            deadline=deadline,
         )
 
     def inspect(
@@ -544,6 +551,7 @@ class Containers:
         tail: int | str | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> OutputStream:
         """A container's output, as ``(stream, bytes)`` frames — ``GET /containers/{id}/logs``.
 
@@ -567,6 +575,7 @@ class Containers:
                 ),
                 extra_query,
             ),
+            deadline=deadline,
         )
 
     def pause(
@@ -872,11 +881,13 @@ class Containers:
         *,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> ItemStream[ContainerStatsResponse]:
         """Resource usage, one sample a second until closed — ``GET /containers/{id}/stats``."""
         return ItemStream(
             timed(self._executor, timeout),
             with_extra_query(_containers.stats_stream(id), extra_query),
+            deadline=deadline,
         )
 
     def stop(
@@ -1011,6 +1022,7 @@ class Images:
         outputs: Sequence[Mapping[str, Any]] | str | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> ProgressStream[BuildInfo]:
         """Build an image (classic builder) — ``POST /build``; a progress stream whose `wait()`
         raises the build's error.
@@ -1070,6 +1082,7 @@ class Images:
                 ),
                 extra_query,
             ),
+            deadline=deadline,
         )
 
     def build_prune(
@@ -1148,6 +1161,7 @@ class Images:
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> ProgressStream[CreateImageInfo]:
         """Pull an image (`from_image`) or import one from a tarball (`from_src`: a URL, or ``"-"``
         with the tar as `body`) — ``POST /images/create``; a progress stream.
@@ -1170,6 +1184,7 @@ class Images:
                 ),
                 extra_query,
             ),
+            deadline=deadline,
         )
 
     def delete(
@@ -1197,12 +1212,14 @@ class Images:
         platform: Platform | Sequence[Platform] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> RawStream:
         """An image (and its parents) as a tarball, streamed (``docker save``) —
         ``GET /images/{name}/get``."""
         return RawStream(
             timed(self._executor, timeout),
             with_extra_query(_images.get(name, platform=platform), extra_query),
+            deadline=deadline,
         )
 
     def get_all(
@@ -1212,11 +1229,13 @@ class Images:
         platform: Platform | Sequence[Platform] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> RawStream:
         """Several images in one tarball, streamed — ``GET /images/get``."""
         return RawStream(
             timed(self._executor, timeout),
             with_extra_query(_images.get_all(names, platform=platform), extra_query),
+            deadline=deadline,
         )
 
     def history(
@@ -1243,6 +1262,7 @@ class Images:
         platform: str | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> ProgressStream[CreateImageInfo]:
         """Make an image from a root filesystem tarball (``docker import``) —
         ``POST /images/create?fromSrc=-``; `changes` are Dockerfile instructions (``CMD ["sh"]``)."""
@@ -1254,6 +1274,7 @@ class Images:
                 ),
                 extra_query,
             ),
+            deadline=deadline,
         )
 
     def inspect(
@@ -1317,6 +1338,7 @@ class Images:
         content_length: int | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> ProgressStream[BuildInfo]:
         """Load images from a tarball made by `get` (``docker load``), streamed up —
         ``POST /images/load``; a progress stream (``Loaded image: …``)."""
@@ -1326,6 +1348,7 @@ class Images:
                 _images.load(tar, quiet=quiet, platform=platform, content_length=content_length),
                 extra_query,
             ),
+            deadline=deadline,
         )
 
     def prune(
@@ -1349,6 +1372,7 @@ class Images:
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> ProgressStream[CreateImageInfo]:
         """Pull `reference` (``busybox``, ``registry:5000/app:1.2``, ``app@sha256:…``) — a
         progress stream over ``POST /images/create?fromImage=…``; `wait()` raises on failure.
@@ -1361,6 +1385,7 @@ class Images:
         return ProgressStream(
             timed(self._executor, timeout),
             with_extra_query(_images.pull(reference, platform=platform, auth=auth), extra_query),
+            deadline=deadline,
         )
 
     def push(
@@ -1372,6 +1397,7 @@ class Images:
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> ProgressStream[PushImageInfo]:
         """Push an image to its registry — ``POST /images/{name}/push``; a progress stream whose
         `wait()` raises the registry's error (e.g. unauthorized) instead of swallowing it.
@@ -1382,6 +1408,7 @@ class Images:
             with_extra_query(
                 _images.push(name, tag=tag, platform=platform, auth=auth), extra_query
             ),
+            deadline=deadline,
         )
 
     def search(
@@ -2070,6 +2097,7 @@ class Services:
         details: bool = False,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> OutputStream:
         """The output of every task of a service, as ``(stream, bytes)`` frames —
         ``GET /services/{id}/logs``.
@@ -2094,6 +2122,7 @@ class Services:
                 ),
                 extra_query,
             ),
+            deadline=deadline,
         )
 
     def rollback(
@@ -2196,6 +2225,7 @@ class Tasks:
         details: bool = False,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> OutputStream:
         """One task's output, as ``(stream, bytes)`` frames — ``GET /tasks/{id}/logs``.
 
@@ -2216,6 +2246,7 @@ class Tasks:
                 ),
                 extra_query,
             ),
+            deadline=deadline,
         )
 
 
@@ -2542,6 +2573,7 @@ class Plugins:
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> ProgressStream[CreateImageInfo]:
         """Install the plugin `remote` (disabled) — ``POST /plugins/pull``; a progress stream
         whose `wait()` raises the daemon's error.
@@ -2555,6 +2587,7 @@ class Plugins:
             with_extra_query(
                 _plugins.pull(remote, name=name, privileges=privileges, auth=auth), extra_query
             ),
+            deadline=deadline,
         )
 
     def push(
@@ -2564,12 +2597,14 @@ class Plugins:
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> ProgressStream[PushImageInfo]:
         """Push a plugin to the registry its name points at — ``POST /plugins/{name}/push``; a
         progress stream whose `wait()` raises the registry's error (e.g. unauthorized)."""
         return ProgressStream(
             timed(self._executor, timeout),
             with_extra_query(_plugins.push(name, auth=auth), extra_query),
+            deadline=deadline,
         )
 
     def set(
@@ -2599,6 +2634,7 @@ class Plugins:
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> ProgressStream[CreateImageInfo]:
         """Replace a disabled plugin with `remote` (a newer tag), keeping its settings —
         ``POST /plugins/{name}/upgrade``; a progress stream whose `wait()` raises on failure.
@@ -2610,6 +2646,7 @@ class Plugins:
             with_extra_query(
                 _plugins.upgrade(name, remote=remote, privileges=privileges, auth=auth), extra_query
             ),
+            deadline=deadline,
         )
 
 

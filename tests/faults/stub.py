@@ -22,8 +22,11 @@ Answer = Callable[[bytes], Iterable[bytes]]
 
 def _serve(path: str, answer: Answer) -> None:
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(path)
+    # Bound under another name and renamed once listening: a client that sees the path can
+    # connect (a bound socket not yet listening refuses, which a loaded machine shows).
+    server.bind(path + ".new")
     server.listen(16)
+    os.rename(path + ".new", path)
 
     def serve(conn: socket.socket) -> None:
         with conn:
