@@ -254,3 +254,37 @@ def test_tls_spans(tls_engine: Engine, spans: InMemorySpanExporter) -> None:
         _check_tcp(span, "https", address, int(port))
     assert len(named(spans, "ContainerList")) == 2
     check_not_found(failed(spans, "ContainerInspect"))
+
+
+def test_pull_progress_spans(engine: Engine, spans: InMemorySpanExporter) -> None:
+    """A pull's progress stream: its span ends with the stream, an error reported inside it
+    (Podman answers 200 and reports a failed pull in the stream) or as a status (Docker) is
+    recorded the same way."""
+    registry = "127.0.0.1:15000"  # the open test registry (tests/engines/engines.sh)
+    missing = f"{registry}/engineapi/otel-none-{uuid.uuid4().hex[:8]}:latest"
+    with Client(engine.host) as client:
+        with pytest.raises(engineapi.ImagePullError):
+            client.images.pull(missing).wait()
+        if not engine.is_podman:  # Podman refuses this plain-HTTP registry without a flag
+            reference = f"{registry}/engineapi/otel:{uuid.uuid4().hex[:12]}"
+            engine.docker("tag", "busybox", reference)
+            try:
+                engine.docker("push", reference)
+                engine.docker("rmi", reference)
+                progress = client.images.pull(reference)
+                assert progress.next(timeout=60)  # the first message: not the end yet
+                assert not [s for s in named(spans, "ImageCreate") if s.status.is_ok]
+                assert progress.wait()
+            finally:
+                engine.docker("rmi", reference, check=False)
+    pulls = named(spans, "ImageCreate")
+    failed_pull = failed(spans, "ImageCreate")
+    found = attributes(failed_pull)
+    assert found["error.type"] in (
+        str(found["http.response.status_code"]),
+        "engineapi.errors.ImagePullError",
+    )
+    assert [event.name for event in failed_pull.events] == ["exception"]
+    if not engine.is_podman:
+        assert len(pulls) == 2
+        check_ok(next(s for s in pulls if s is not failed_pull), "POST", engine.api_version)
