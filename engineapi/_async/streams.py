@@ -182,6 +182,8 @@ class AsyncBodyStream(Generic[CallT, ItemT]):
 
     #: What one item is called in messages.
     _unit = "piece"
+    #: Whether `_item` hands what `_feed` made over as it is (frames, pieces).
+    _as_is = True
 
     def _feed(self, piece: bytes) -> Iterable[Any]:
         return (piece,)
@@ -250,8 +252,17 @@ class AsyncBodyStream(Generic[CallT, ItemT]):
         return self._loop()
 
     async def _loop(self) -> AsyncIterator[ItemT]:
+        ready = self._ready
+        decode = None if self._as_is else self._item
         try:
             while True:
+                # What one read brought is handed over here, not through next(): a log's
+                # frames are many and small.
+                try:
+                    while ready:
+                        yield ready.popleft() if decode is None else decode(ready.popleft())
+                except EngineAPIError as exc:
+                    raise self._fail(exc)  # noqa: B904 (exc itself, with its own cause)
                 try:
                     item = await self.next()
                 except StopAsyncIteration:
@@ -291,6 +302,7 @@ class AsyncItemStream(AsyncBodyStream[StreamCall[T], T]):
 
     __slots__ = ("_decoder",)
     _unit = "item"
+    _as_is = False
 
     def __init__(
         self, executor: AsyncExecutor, call: StreamCall[T], *, deadline: float | None = None

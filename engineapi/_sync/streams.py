@@ -181,6 +181,8 @@ class BodyStream(Generic[CallT, ItemT]):
 
     #: What one item is called in messages.
     _unit = "piece"
+    #: Whether `_item` hands what `_feed` made over as it is (frames, pieces).
+    _as_is = True
 
     def _feed(self, piece: bytes) -> Iterable[Any]:
         return (piece,)
@@ -249,8 +251,17 @@ class BodyStream(Generic[CallT, ItemT]):
         return self._loop()
 
     def _loop(self) -> Iterator[ItemT]:
+        ready = self._ready
+        decode = None if self._as_is else self._item
         try:
             while True:
+                # What one read brought is handed over here, not through next(): a log's
+                # frames are many and small.
+                try:
+                    while ready:
+                        yield ready.popleft() if decode is None else decode(ready.popleft())
+                except EngineAPIError as exc:
+                    raise self._fail(exc)  # noqa: B904 (exc itself, with its own cause)
                 try:
                     item = self.next()
                 except StopIteration:
@@ -290,6 +301,7 @@ class ItemStream(BodyStream[StreamCall[T], T]):
 
     __slots__ = ("_decoder",)
     _unit = "item"
+    _as_is = False
 
     def __init__(
         self, executor: Executor, call: StreamCall[T], *, deadline: float | None = None
