@@ -179,6 +179,18 @@ def test_attach_span_ends_when_the_session_closes(
     assert attributes(span)["http.response.status_code"] in (101, 200)
 
 
+async def test_async_exec_span_ends_when_its_session_closes(
+    engine: Engine, spans: InMemorySpanExporter, busybox_container: str
+) -> None:
+    async with AsyncClient(engine.host) as client:
+        result = await client.exec.run(busybox_container, ["echo", "traced"])
+        assert result.stdout == b"traced\n"
+    started = only(spans, "ExecStart")  # the hijacked session, closed at the output's end
+    assert started.status.status_code is trace.StatusCode.UNSET
+    assert attributes(started)["http.response.status_code"] in (101, 200)
+    assert only(spans, "ContainerExec").status.status_code is trace.StatusCode.UNSET
+
+
 def test_deadline_and_connect_errors_are_recorded(
     engine: Engine, spans: InMemorySpanExporter, tmp_path: Path
 ) -> None:
