@@ -26,6 +26,7 @@ from engineapi.errors import (
     ConnectionLost,
     ContainerNotFound,
     DaemonError,
+    DeadlineExceeded,
     EngineAPIError,
     ExecNotFound,
     Forbidden,
@@ -51,6 +52,7 @@ from engineapi.errors import (
     TransportError,
     Unauthorized,
     VolumeNotFound,
+    WaitTimeout,
 )
 
 if TYPE_CHECKING:
@@ -107,6 +109,7 @@ __all__ = [
     "ConnectionLost",
     "ContainerNotFound",
     "DaemonError",
+    "DeadlineExceeded",
     "Endpoint",
     "EngineAPIError",
     "ExecNotFound",
@@ -148,6 +151,7 @@ __all__ = [
     "TransportError",
     "Unauthorized",
     "VolumeNotFound",
+    "WaitTimeout",
     "WebSocketAttach",
     "__version__",
 ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
@@ -19,9 +19,11 @@ R = TypeVar("R")
 __all__ = [
     "AsyncBackground",
     "AsyncLock",
+    "AsyncPendingRead",
     "AsyncSemaphore",
     "Background",
     "Lock",
+    "PendingRead",
     "Semaphore",
     "arun_blocking",
     "asleep",
@@ -208,3 +210,84 @@ class Background:
 
     def stop(self) -> None:
         self._thread.join(5.0)
+
+
+class AsyncPendingRead:
+    """Reads of an async iterator (a plug-in backend's body) that a timeout or a cancel does
+    not lose: the read in flight runs as a task, which the next `next()` awaits again."""
+
+    __slots__ = ("_iterator", "_task")
+
+    def __init__(self, iterator: AsyncIterator[bytes]) -> None:
+        self._iterator = iterator
+        self._task: asyncio.Future[bytes | None] | None = None
+
+    async def next(self, wait: float | None) -> bytes | None:
+        """The next piece (``None`` at the end); `WaitTimeout` after `wait` seconds, the read
+        still in flight."""
+        import asyncio
+
+        from engineapi.errors import WaitTimeout
+
+        if self._task is None:
+            self._task = asyncio.ensure_future(anext(self._iterator, None))
+        task = self._task
+        # asyncio.wait neither cancels the task when it times out nor when it is cancelled.
+        done, _ = await asyncio.wait((task,), timeout=wait)
+        if not done:
+            raise WaitTimeout(f"nothing came within {wait} s")
+        self._task = None
+        return task.result()
+
+    async def stop(self) -> None:
+        """Cancel the read in flight, if any."""
+        import asyncio
+
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass
+
+
+class PendingRead:
+    """The blocking twin of `AsyncPendingRead`: a read with a `wait` runs in a daemon thread
+    that the next `next()` waits for again (one without a `wait` is a plain call)."""
+
+    __slots__ = ("_iterator", "_result", "_thread")
+
+    def __init__(self, iterator: Iterator[bytes]) -> None:
+        self._iterator = iterator
+        self._thread: threading.Thread | None = None
+        self._result: list[tuple[bytes | None, BaseException | None]] = []
+
+    def next(self, wait: float | None) -> bytes | None:
+        from engineapi.errors import WaitTimeout
+
+        if self._thread is None:
+            if wait is None:
+                return next(self._iterator, None)
+            result: list[tuple[bytes | None, BaseException | None]] = []
+            self._result = result
+
+            def read() -> None:
+                try:
+                    result.append((next(self._iterator, None), None))
+                except BaseException as exc:  # handed to the reader
+                    result.append((None, exc))
+
+            self._thread = threading.Thread(target=read, name="engineapi-read", daemon=True)
+            self._thread.start()
+        self._thread.join(wait)
+        if self._thread.is_alive():
+            raise WaitTimeout(f"nothing came within {wait} s")
+        self._thread = None
+        piece, error = self._result[0]
+        if error is not None:
+            raise error
+        return piece
+
+    def stop(self) -> None:
+        """Nothing to do: closing the response wakes a read in flight, which then ends."""

@@ -15,8 +15,9 @@ __all__ = ["ClientTimeouts", "Timeouts"]
 class Timeouts:
     """Timeouts in seconds; ``None`` waits forever.
 
-    There is deliberately no whole-body timeout: a log or event stream may rightly run for
-    hours, so a stream is bounded only by how long it may stay silent (`read`).
+    There is deliberately no whole-body timeout here: a log or event stream may rightly run
+    for hours, so a stream is bounded by how long it may stay silent (`read`), or as a whole
+    only when asked, by its method's ``deadline=`` (`engineapi.errors.DeadlineExceeded`).
     """
 
     #: Opening the connection (and the TLS handshake).

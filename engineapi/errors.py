@@ -11,7 +11,9 @@
     ├── TransportError           could not talk to the daemon at all
     │   ├── ConnectError         connect failed: names the host, how it was chosen, what to check
     │   ├── TimeoutError         connect / response-head / stream idle timeout
-    │   │   └── PoolTimeout      no free connection in the pool in time
+    │   │   ├── PoolTimeout      no free connection in the pool in time
+    │   │   ├── WaitTimeout      a stream's next(timeout=) had no item in time (stream usable)
+    │   │   └── DeadlineExceeded a stream's deadline= passed (stream closed)
     │   └── ConnectionLost       the daemon closed the connection mid-exchange
     ├── ProtocolError            HTTP/1.1 framing violated
     │   ├── LocalProtocolError   …by us (a bug, or a misuse such as a short body)
@@ -61,6 +63,7 @@ __all__ = [
     "HijackUnsupported",
     "ConfigNotFound",
     "ContainerNotFound",
+    "DeadlineExceeded",
     "ExecNotFound",
     "ImageNotFound",
     "ImagePullError",
@@ -72,6 +75,7 @@ __all__ = [
     "ServiceNotFound",
     "TaskNotFound",
     "VolumeNotFound",
+    "WaitTimeout",
     "LocalProtocolError",
     "MissingFieldError",
     "NotAcceptable",
@@ -152,6 +156,20 @@ class ClientClosed(EngineAPIError):
 class PoolTimeout(TimeoutError):
     """Every connection of the pool stayed in use for `Timeouts.pool` seconds: the message says
     how many, and how many of them hijacked sessions hold."""
+
+
+class WaitTimeout(TimeoutError):
+    """``stream.next(timeout=…)`` waited that long without a whole item (or frame): nothing was
+    lost and the stream stays open: call `next()` again, or close it."""
+
+
+class DeadlineExceeded(TimeoutError):
+    """A stream's ``deadline=`` passed: it was closed, after handing over everything that had
+    arrived by then. `deadline` is the number of seconds it was given."""
+
+    def __init__(self, message: str, *, deadline: float) -> None:
+        super().__init__(message)
+        self.deadline = deadline
 
 
 class ConnectionLost(TransportError, builtins.ConnectionError):

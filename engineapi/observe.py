@@ -10,6 +10,10 @@ Hooks: ``Client(event_hooks={"request": [...], "response": [...]})``. A request 
 `RequestInfo` before anything is sent; a response hook a `ResponseInfo` once the response
 head is in (before the body is read: a stream's hook runs when it opens). A hook that raises
 fails the call with its exception. `AsyncClient` hooks may be coroutine functions.
+
+Tracing: `engineapi.otel.instrument()` sets `tracing`, which every client consults per
+request (one module attribute read when it is unset): it opens a `Span` per operation, told
+of the response head and of a failure, ended when the body has been read or the stream closed.
 """
 
 from __future__ import annotations
@@ -17,14 +21,19 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
+
+if TYPE_CHECKING:
+    from engineapi.config import Endpoint
 
 __all__ = [
     "EventHooks",
     "RequestInfo",
     "ResponseInfo",
+    "Span",
+    "SpanStarter",
     "arun_hooks",
     "check_event_hooks",
     "log_exchange",
@@ -63,6 +72,26 @@ class ResponseInfo:
     bytes_sent: int | None
     #: Whether the request went over a pooled connection (``None``: the backend cannot tell).
     reused_connection: bool | None
+
+
+class Span(Protocol):
+    """One operation as a tracer sees it (see `engineapi.otel`)."""
+
+    def response(self, info: ResponseInfo) -> None:
+        """The response head is in."""
+
+    def fail(self, error: BaseException) -> None:
+        """The operation failed with `error` (then ended: `end()` after it does nothing)."""
+
+    def end(self) -> None:
+        """The operation is over: its body read, its stream or session closed. Idempotent."""
+
+
+#: Starts the `Span` of a request about to be sent to an endpoint.
+SpanStarter = Callable[[RequestInfo, "Endpoint"], Span]
+
+#: Set by `engineapi.otel.instrument()`; ``None``: no tracing, and no cost beyond reading it.
+tracing: SpanStarter | None = None
 
 
 Hook = Callable[[Any], object]

@@ -187,6 +187,7 @@ class AsyncSystem:
         filters: Filters | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> AsyncItemStream[EventMessage]:
         """Real-time events from the daemon, one `EventMessage` each — ``GET /events``.
 
@@ -199,6 +200,7 @@ class AsyncSystem:
             with_extra_query(
                 _system.events(since=since, until=until, filters=filters), extra_query
             ),
+            deadline=deadline,
         )
 
     async def info(
@@ -506,10 +508,13 @@ class AsyncContainers:
         *,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> AsyncRawStream:
         """The container's filesystem as a tar stream — ``GET /containers/{id}/export``."""
         return AsyncRawStream(
-            timed(self._executor, timeout), with_extra_query(_containers.export(id), extra_query)
+            timed(self._executor, timeout),
+            with_extra_query(_containers.export(id), extra_query),
+            deadline=deadline,
         )
 
     def get_archive(
@@ -519,11 +524,13 @@ class AsyncContainers:
         path: str,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> AsyncRawStream:
         """A path of the container as a tar stream — ``GET /containers/{id}/archive``."""
         return AsyncRawStream(
             timed(self._executor, timeout),
             with_extra_query(_containers.get_archive(id, path=path), extra_query),
+            deadline=deadline,
         )
 
     async def inspect(
@@ -586,6 +593,7 @@ class AsyncContainers:
         tail: int | str | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> AsyncOutputStream:
         """A container's output, as ``(stream, bytes)`` frames — ``GET /containers/{id}/logs``.
 
@@ -609,6 +617,7 @@ class AsyncContainers:
                 ),
                 extra_query,
             ),
+            deadline=deadline,
         )
 
     async def pause(
@@ -934,11 +943,13 @@ class AsyncContainers:
         *,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> AsyncItemStream[ContainerStatsResponse]:
         """Resource usage, one sample a second until closed — ``GET /containers/{id}/stats``."""
         return AsyncItemStream(
             timed(self._executor, timeout),
             with_extra_query(_containers.stats_stream(id), extra_query),
+            deadline=deadline,
         )
 
     async def stop(
@@ -1074,6 +1085,7 @@ class AsyncImages:
         outputs: Sequence[Mapping[str, Any]] | str | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> AsyncProgressStream[BuildInfo]:
         """Build an image (classic builder) — ``POST /build``; a progress stream whose `wait()`
         raises the build's error.
@@ -1143,6 +1155,7 @@ class AsyncImages:
                 ),
                 extra_query,
             ),
+            deadline=deadline,
         )
 
     async def build_prune(
@@ -1226,6 +1239,7 @@ class AsyncImages:
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> AsyncProgressStream[CreateImageInfo]:
         """Pull an image (`from_image`) or import one from a tarball (`from_src`: a URL, or ``"-"``
         with the tar as `body`) — ``POST /images/create``; a progress stream.
@@ -1248,6 +1262,7 @@ class AsyncImages:
                 ),
                 extra_query,
             ),
+            deadline=deadline,
         )
 
     async def delete(
@@ -1275,12 +1290,14 @@ class AsyncImages:
         platform: Platform | Sequence[Platform] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> AsyncRawStream:
         """An image (and its parents) as a tarball, streamed (``docker save``) —
         ``GET /images/{name}/get``."""
         return AsyncRawStream(
             timed(self._executor, timeout),
             with_extra_query(_images.get(name, platform=platform), extra_query),
+            deadline=deadline,
         )
 
     def get_all(
@@ -1290,11 +1307,13 @@ class AsyncImages:
         platform: Platform | Sequence[Platform] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> AsyncRawStream:
         """Several images in one tarball, streamed — ``GET /images/get``."""
         return AsyncRawStream(
             timed(self._executor, timeout),
             with_extra_query(_images.get_all(names, platform=platform), extra_query),
+            deadline=deadline,
         )
 
     async def history(
@@ -1321,6 +1340,7 @@ class AsyncImages:
         platform: str | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> AsyncProgressStream[CreateImageInfo]:
         """Make an image from a root filesystem tarball (``docker import``) —
         ``POST /images/create?fromSrc=-``; `changes` are Dockerfile instructions (``docker import
@@ -1333,6 +1353,7 @@ class AsyncImages:
                 ),
                 extra_query,
             ),
+            deadline=deadline,
         )
 
     async def inspect(
@@ -1396,6 +1417,7 @@ class AsyncImages:
         content_length: int | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> AsyncProgressStream[BuildInfo]:
         """Load images from a tarball made by `get` (``docker load``), streamed up —
         ``POST /images/load``; a progress stream (``Loaded image: …``)."""
@@ -1405,6 +1427,7 @@ class AsyncImages:
                 _images.load(tar, quiet=quiet, platform=platform, content_length=content_length),
                 extra_query,
             ),
+            deadline=deadline,
         )
 
     async def prune(
@@ -1428,6 +1451,7 @@ class AsyncImages:
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> AsyncProgressStream[CreateImageInfo]:
         """Pull `reference` (``busybox``, ``registry:5000/app:1.2``, ``app@sha256:…``) — a
         progress stream over ``POST /images/create?fromImage=…``; `wait()` raises on failure.
@@ -1440,6 +1464,7 @@ class AsyncImages:
         return AsyncProgressStream(
             timed(self._executor, timeout),
             with_extra_query(_images.pull(reference, platform=platform, auth=auth), extra_query),
+            deadline=deadline,
         )
 
     def push(
@@ -1451,6 +1476,7 @@ class AsyncImages:
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> AsyncProgressStream[PushImageInfo]:
         """Push an image to its registry — ``POST /images/{name}/push``; a progress stream whose
         `wait()` raises the registry's error (e.g. unauthorized) instead of swallowing it.
@@ -1461,6 +1487,7 @@ class AsyncImages:
             with_extra_query(
                 _images.push(name, tag=tag, platform=platform, auth=auth), extra_query
             ),
+            deadline=deadline,
         )
 
     async def search(
@@ -2181,6 +2208,7 @@ class AsyncServices:
         details: bool = False,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> AsyncOutputStream:
         """The output of every task of a service, as ``(stream, bytes)`` frames —
         ``GET /services/{id}/logs``.
@@ -2205,6 +2233,7 @@ class AsyncServices:
                 ),
                 extra_query,
             ),
+            deadline=deadline,
         )
 
     async def rollback(
@@ -2330,6 +2359,7 @@ class AsyncTasks:
         details: bool = False,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> AsyncOutputStream:
         """One task's output, as ``(stream, bytes)`` frames — ``GET /tasks/{id}/logs``.
 
@@ -2350,6 +2380,7 @@ class AsyncTasks:
                 ),
                 extra_query,
             ),
+            deadline=deadline,
         )
 
 
@@ -2694,6 +2725,7 @@ class AsyncPlugins:
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> AsyncProgressStream[CreateImageInfo]:
         """Install the plugin `remote` (disabled) — ``POST /plugins/pull``; a progress stream
         whose `wait()` raises the daemon's error.
@@ -2707,6 +2739,7 @@ class AsyncPlugins:
             with_extra_query(
                 _plugins.pull(remote, name=name, privileges=privileges, auth=auth), extra_query
             ),
+            deadline=deadline,
         )
 
     def push(
@@ -2716,12 +2749,14 @@ class AsyncPlugins:
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> AsyncProgressStream[PushImageInfo]:
         """Push a plugin to the registry its name points at — ``POST /plugins/{name}/push``; a
         progress stream whose `wait()` raises the registry's error (e.g. unauthorized)."""
         return AsyncProgressStream(
             timed(self._executor, timeout),
             with_extra_query(_plugins.push(name, auth=auth), extra_query),
+            deadline=deadline,
         )
 
     async def set(
@@ -2751,6 +2786,7 @@ class AsyncPlugins:
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> AsyncProgressStream[CreateImageInfo]:
         """Replace a disabled plugin with `remote` (a newer tag), keeping its settings —
         ``POST /plugins/{name}/upgrade``; a progress stream whose `wait()` raises on failure.
@@ -2762,6 +2798,7 @@ class AsyncPlugins:
             with_extra_query(
                 _plugins.upgrade(name, remote=remote, privileges=privileges, auth=auth), extra_query
             ),
+            deadline=deadline,
         )
 
 

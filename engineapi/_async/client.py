@@ -9,7 +9,9 @@ from contextvars import ContextVar
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from engineapi import observe
 from engineapi._async._namespaces import AsyncNamespaces
+from engineapi._async._traced import AsyncTracedResponse
 from engineapi._async.connection import RequestBody
 from engineapi._async.executor import AsyncHijacked, AsyncOpened
 from engineapi._async.pool import AsyncConnectionPool
@@ -48,6 +50,7 @@ from engineapi.observe import (
     EventHooks,
     RequestInfo,
     ResponseInfo,
+    Span,
     arun_hooks,
     check_event_hooks,
     log_exchange,
@@ -249,6 +252,14 @@ class AsyncClient(AsyncNamespaces):
                 timeouts = Timeouts(
                     timeouts.connect, call.response_timeout or None, timeouts.read, timeouts.pool
                 )
+        if call.deadline_at is not None:
+            left = max(call.deadline_at - time.monotonic(), 0.0)
+            timeouts = Timeouts(
+                _at_most(timeouts.connect, left),
+                _at_most(timeouts.response, left),
+                timeouts.read,
+                _at_most(timeouts.pool, left),
+            )
         headers = [("Host", self._host_header), ("User-Agent", USER_AGENT)]
         headers.extend(call.headers)
         headers.extend(upgrade)
@@ -259,7 +270,9 @@ class AsyncClient(AsyncNamespaces):
             headers += await arun_blocking(credential_headers, call.credentials, self._environ)
         target = call.target(version, optional, podman=podman)
         logging_on = logger.isEnabledFor(logging.DEBUG)
-        if self._hooked or logging_on:
+        tracing = observe.tracing
+        span: Span | None = None
+        if self._hooked or logging_on or tracing is not None:
             request = RequestInfo(
                 call.operation_id,
                 call.method,
@@ -267,41 +280,54 @@ class AsyncClient(AsyncNamespaces):
                 self.endpoint.host.url,
                 version,
             )
-            await arun_hooks(self._request_hooks, request)
+            if tracing is not None:
+                span = tracing(request, self.endpoint)
             started = time.perf_counter()
         try:
-            response = await self._pool.request(
-                call.method,
-                target,
-                headers,
-                # The sync twin takes no async iterables.
-                cast(RequestBody, body),  # type: ignore[redundant-cast, unused-ignore]
-                content_length=content_length,
-                timeouts=timeouts,
-            )
-        except ConnectError as exc:
-            raise explain_connect_error(exc, self.endpoint) from exc
-        observed: ResponseInfo | None = None
-        if self._hooked or logging_on:
-            observed = ResponseInfo(
-                request,
-                response.status,
-                time.perf_counter() - started,
-                len(body) if isinstance(body, bytes) else content_length if body else 0,
-                getattr(response, "reused", None),
-            )
+            if self._hooked:
+                await arun_hooks(self._request_hooks, request)
+                started = time.perf_counter()
             try:
-                await arun_hooks(self._response_hooks, observed)
-            except BaseException:
-                await response.aclose()
-                raise
-            if not logging_on:
-                observed = None
-        status = response.status
-        if status >= 300 and status not in call.expect:
-            if observed is not None:
-                log_exchange(observed, None)
-            raise await self._daemon_error(call, response)
+                response = await self._pool.request(
+                    call.method,
+                    target,
+                    headers,
+                    # The sync twin takes no async iterables.
+                    cast(RequestBody, body),  # type: ignore[redundant-cast, unused-ignore]
+                    content_length=content_length,
+                    timeouts=timeouts,
+                )
+            except ConnectError as exc:
+                raise explain_connect_error(exc, self.endpoint) from exc
+            observed: ResponseInfo | None = None
+            if self._hooked or logging_on or span is not None:
+                observed = ResponseInfo(
+                    request,
+                    response.status,
+                    time.perf_counter() - started,
+                    len(body) if isinstance(body, bytes) else content_length if body else 0,
+                    getattr(response, "reused", None),
+                )
+                if span is not None:
+                    span.response(observed)
+                try:
+                    await arun_hooks(self._response_hooks, observed)
+                except BaseException:
+                    await response.aclose()
+                    raise
+                if not logging_on:
+                    observed = None
+            status = response.status
+            if status >= 300 and status not in call.expect:
+                if observed is not None:
+                    log_exchange(observed, None)
+                raise await self._daemon_error(call, response)
+        except BaseException as exc:
+            if span is not None:
+                span.fail(exc)
+            raise
+        if span is not None:  # ends when the body has been read, or the stream closed
+            return AsyncTracedResponse(response, span), observed
         return response, observed
 
     async def _with_cli_config(self, call: Call[T]) -> Call[T]:
@@ -469,3 +495,7 @@ class AsyncClient(AsyncNamespaces):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.endpoint.host.url} ({self.endpoint.source})>"
+
+
+def _at_most(timeout: float | None, bound: float) -> float:
+    return bound if timeout is None else min(timeout, bound)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio  # unasync: remove
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from types import TracebackType
@@ -15,6 +16,7 @@ from engineapi.errors import (
     RemoteProtocolError,
     TimeoutError,
     TransportError,
+    WaitTimeout,
 )
 from engineapi.http import NEED_DATA, ClientConnection, Data, Headers
 from engineapi.http import Response as ResponseHead
@@ -212,6 +214,36 @@ class AsyncResponse:
             raise
         self._done = True
         await self._release()
+
+    async def next_piece(self, wait: float | None = None) -> bytes | None:
+        """The next piece of the body (``None`` at its end) for a stream read item by item.
+
+        `wait` bounds this one read, on top of the idle read timeout: when it is the shorter
+        and expires, `WaitTimeout` leaves the response usable (nothing was consumed), as does
+        a cancelled read (asyncio). Any other failure closes it, as in `iter_bytes()`."""
+        connection = self._held[0] if self._held else None
+        if connection is None:
+            if self._done:
+                return None
+            raise LocalProtocolError("the response is closed")
+        idle = self._read_timeout
+        mine = wait is not None and (idle is None or wait < idle)
+        try:
+            piece = await connection.receive_body_piece(wait if mine else idle)
+        except TimeoutError as exc:
+            if not mine:
+                await self.aclose()
+                raise
+            raise WaitTimeout(f"nothing came within {wait} s") from exc
+        except asyncio.CancelledError:  # unasync: remove
+            raise  # unasync: remove
+        except BaseException:
+            await self.aclose()
+            raise
+        if piece is None:
+            self._done = True
+            await self._release()
+        return piece
 
     async def _release(self) -> None:
         try:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import builtins
 import collections
-from collections.abc import AsyncIterable, AsyncIterator, Generator
+import copy
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Generator, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
-from engineapi._concurrency import AsyncBackground
+from engineapi._concurrency import AsyncBackground, AsyncPendingRead
 from engineapi.api import exec as exec_api
 from engineapi.api._call import (
     Call,
@@ -29,12 +31,15 @@ from engineapi.api._call import (
 from engineapi.api.containers import RunResult
 from engineapi.backends.base import AsyncBackendResponse, AsyncDuplex
 from engineapi.errors import (
+    DeadlineExceeded,
     EngineAPIError,
     ImagePullError,
     ProtocolError,
     RemoteProtocolError,
     StreamError,
+    TimeoutError,
     TransportError,
+    WaitTimeout,
 )
 from engineapi.streams.jsonlines import JSONLinesDecoder
 from engineapi.streams.stdcopy import STDERR, STDOUT, Frame, StdcopyDecoder
@@ -63,33 +68,101 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+ItemT = TypeVar("ItemT")
 CallT = TypeVar("CallT", bound="Call[Any]")
 
 
-class AsyncBodyStream(Generic[CallT]):
-    """A response body read as it arrives. The request goes out when reading starts; leaving an
-    ``async with`` block, calling `aclose()` or breaking out of a loop closes the connection
-    (nothing is drained). Closing it from another thread (or task) while one reads ends that
-    reading cleanly: the loop stops, no error."""
+class AsyncBodyStream(Generic[CallT, ItemT]):
+    """A response body read as it arrives, handed over item by item (decoded JSON, frames or
+    bytes). The request goes out when reading starts.
 
-    __slots__ = ("_call", "_closed", "_executor", "_response")
+    Two ways to read, which differ in what ends the stream:
 
-    def __init__(self, executor: AsyncExecutor, call: CallT) -> None:
+    - ``async for item in stream``: the loop owns the stream. Leaving it in any way (its end,
+      ``break``, an error, the task being cancelled) closes the connection; nothing is drained.
+    - ``await stream.next(timeout=…)`` (or ``anext(stream)``): one item. A `timeout` that
+      passes raises `WaitTimeout`, and a cancelled call (``asyncio.wait_for``, a task
+      cancelled) raises `CancelledError`; either way nothing was lost or read twice: the
+      stream stays open, the next call goes on where it stopped. Close it with `aclose()` or
+      an ``async with`` block.
+
+    `deadline` (seconds, from the first read: the request included) bounds the whole stream:
+    once it passes, the items that arrived are handed over, then `DeadlineExceeded` is raised
+    and the connection closed. Closing the stream from another thread (or task) while one
+    reads ends that reading cleanly: the loop stops, no error."""
+
+    __slots__ = (
+        "_call",
+        "_closed",
+        "_deadline",
+        "_ended",
+        "_executor",
+        "_failure",
+        "_pending",
+        "_ready",
+        "_response",
+        "_until",
+    )
+
+    def __init__(
+        self, executor: AsyncExecutor, call: CallT, *, deadline: float | None = None
+    ) -> None:
         self._executor = executor
         self._call = call
         self._response: AsyncBackendResponse | None = None
         self._closed = False
+        self._deadline = deadline
+        #: When the deadline passes (time.monotonic()), once the stream is opened.
+        self._until: float | None = None
+        #: What arrived and is not handed over yet (undecoded), and whether the body ended.
+        self._ready: collections.deque[Any] = collections.deque()
+        self._ended = False
+        #: The error that ended the stream, raised again by every later `next()`.
+        self._failure: EngineAPIError | None = None
+        #: A backend's body read in flight (one without `next_piece`), kept across a timeout.
+        self._pending: AsyncPendingRead | None = None
 
     async def _open(self) -> AsyncBackendResponse:
         if self._response is None:
-            self._response = (await self._executor.open_stream(self._call)).response
+            self._start_deadline()
+            self._response = await self._bounded_open()
         return self._response
+
+    def _start_deadline(self) -> None:
+        if self._deadline is not None and self._until is None:
+            self._until = time.monotonic() + self._deadline
+
+    async def _bounded_open(self) -> AsyncBackendResponse:
+        """The request, its head awaited within what is left of the deadline."""
+        until = self._until
+        if until is None:
+            return await self._send()
+        self._call = copy.copy(self._call)
+        self._call.deadline_at = until
+        try:
+            return await self._send()
+        except TimeoutError as exc:
+            if time.monotonic() >= until:
+                raise self._deadline_error() from exc
+            raise
+
+    async def _send(self) -> AsyncBackendResponse:
+        return (await self._executor.open_stream(self._call)).response
+
+    def _deadline_error(self) -> DeadlineExceeded:
+        return DeadlineExceeded(
+            f"the stream's deadline of {self._deadline} s passed (deadline=): it was closed",
+            deadline=self._deadline or 0.0,
+        )
 
     async def aclose(self) -> None:
         """Stop reading and close the connection."""
         self._closed = True
+        pending, self._pending = self._pending, None
         if self._response is not None:
             await self._response.aclose()
+        if pending is not None:
+            await pending.stop()
 
     def _ended_by_close(self, error: EngineAPIError) -> bool:
         """Whether `error` only says the stream was closed under a reader (no daemon fault)."""
@@ -104,36 +177,146 @@ class AsyncBodyStream(Generic[CallT]):
     ) -> None:
         await self.aclose()
 
+    # -- what each kind of stream makes of the body ---------------------------------------------
 
-class AsyncItemStream(AsyncBodyStream[StreamCall[T]]):
-    """A stream of decoded items (events, stats, progress messages).
+    #: What one item is called in messages.
+    _unit = "piece"
+    #: Whether `_item` hands what `_feed` made over as it is (frames, pieces).
+    _as_is = True
 
-    The request is sent when iteration starts. Leaving an ``async with`` block, calling
-    `aclose()` or breaking out of the loop closes the connection: nothing is drained.
-    """
+    def _feed(self, piece: bytes) -> Iterable[Any]:
+        return (piece,)
 
-    __slots__ = ()
+    def _end(self) -> Iterable[Any]:
+        return ()
 
-    def __aiter__(self) -> AsyncIterator[T]:
-        return self._items()
+    def _item(self, value: Any) -> ItemT:
+        return value  # type: ignore[no-any-return]
 
-    async def _items(self) -> AsyncIterator[T]:
-        call = self._call
-        decoder = JSONLinesDecoder()
+    # -- reading ---------------------------------------------------------------------------------
+
+    async def next(self, timeout: float | None = None) -> ItemT:
+        """The next item — `StopAsyncIteration` once the stream has ended (or was closed).
+
+        `timeout` (seconds) bounds the wait: `WaitTimeout` then, with the stream left open
+        and nothing lost (the idle read timeout and the deadline still apply and end it)."""
+        until = None if timeout is None else time.monotonic() + timeout
+        ready = self._ready
+        if self._failure is not None:
+            raise self._failure
         try:
-            response = await self._open()
-            async for piece in response.iter_bytes():
-                for value in decoder.feed(piece):
-                    yield decoded_item(call, value)
-            if self._closed:
-                return
-            for value in decoder.end():
-                yield decoded_item(call, value)
+            while not ready:
+                if self._ended or self._closed:
+                    raise StopAsyncIteration
+                wait = None if until is None else max(until - time.monotonic(), 0.0)
+                piece = await self._piece(wait)
+                if piece is None:
+                    self._ended = True
+                    if not self._closed:
+                        ready.extend(self._end())
+                    await self.aclose()
+                else:
+                    ready.extend(self._feed(piece))
+            return self._item(ready.popleft())
+        except StopAsyncIteration:
+            raise
+        except WaitTimeout as exc:
+            raise WaitTimeout(
+                f"no {self._unit} came within {timeout} s (next(timeout=)); the stream is still"
+                " open: call next() again, or close it"
+            ) from exc
         except EngineAPIError as exc:
-            if not self._ended_by_close(exc):
-                raise
+            if self._ended_by_close(exc):
+                raise StopAsyncIteration from None
+            raise self._fail(exc)  # noqa: B904 (exc itself, with its own cause)
+        finally:
+            if self._failure is not None and not self._closed:
+                await self.aclose()
+
+    def _fail(self, error: EngineAPIError) -> EngineAPIError:
+        """`error` ends the stream: every later `next()` raises it again, even when a cancel
+        interrupts the closing that follows (the connection is closed in `next()`'s way
+        out)."""
+        if self._failure is None:
+            self._failure = error
+            record = getattr(self._response, "record_failure", None)
+            if record is not None:  # tracing: the span says how the stream ended
+                record(error)
+        return self._failure
+
+    async def __anext__(self) -> ItemT:
+        return await self.next()
+
+    def __aiter__(self) -> AsyncIterator[ItemT]:
+        return self._loop()
+
+    async def _loop(self) -> AsyncIterator[ItemT]:
+        ready = self._ready
+        decode = None if self._as_is else self._item
+        try:
+            while True:
+                # What one read brought is handed over here, not through next(): a log's
+                # frames are many and small.
+                try:
+                    while ready:
+                        yield ready.popleft() if decode is None else decode(ready.popleft())
+                except EngineAPIError as exc:
+                    raise self._fail(exc)  # noqa: B904 (exc itself, with its own cause)
+                try:
+                    item = await self.next()
+                except StopAsyncIteration:
+                    return
+                yield item
         finally:
             await self.aclose()
+
+    async def _piece(self, wait: float | None) -> bytes | None:
+        """The next piece of the body (``None`` at its end), waiting at most `wait` seconds
+        and no later than the deadline."""
+        self._start_deadline()
+        by_deadline = False
+        if self._until is not None:
+            left = self._until - time.monotonic()
+            if left <= 0:
+                raise self._deadline_error()
+            if wait is None or left < wait:
+                wait, by_deadline = left, True
+        response = await self._open()
+        try:
+            next_piece = getattr(response, "next_piece", None)
+            if next_piece is not None:  # engineapi's own engine: cancel-safe reads
+                return await next_piece(wait)  # type: ignore[no-any-return]
+            if self._pending is None:
+                self._pending = AsyncPendingRead(response.iter_bytes())
+            return await self._pending.next(wait)
+        except WaitTimeout as exc:
+            if by_deadline:
+                raise self._deadline_error() from exc
+            raise
+
+
+class AsyncItemStream(AsyncBodyStream[StreamCall[T], T]):
+    """A stream of decoded items (events, stats, progress messages); see `AsyncBodyStream`
+    for reading it with or without a timeout, and `deadline`."""
+
+    __slots__ = ("_decoder",)
+    _unit = "item"
+    _as_is = False
+
+    def __init__(
+        self, executor: AsyncExecutor, call: StreamCall[T], *, deadline: float | None = None
+    ) -> None:
+        super().__init__(executor, call, deadline=deadline)
+        self._decoder = JSONLinesDecoder()
+
+    def _feed(self, piece: bytes) -> Iterable[Any]:
+        return self._decoder.feed(piece)
+
+    def _end(self) -> Iterable[Any]:
+        return self._decoder.end()
+
+    def _item(self, value: Any) -> T:
+        return decoded_item(self._call, value)
 
 
 def progress_error(item: object, pulling: str | None = None) -> StreamError | None:
@@ -160,91 +343,68 @@ class AsyncProgressStream(AsyncItemStream[T]):
 
     __slots__ = ()
 
-    async def _items(self) -> AsyncIterator[T]:
-        pulling = pull_reference(self._call)
-        async for item in super()._items():
-            error = progress_error(item, pulling)
-            if error is not None:
-                raise error
-            yield item
+    def _item(self, value: Any) -> T:
+        item = decoded_item(self._call, value)
+        error = progress_error(item, pull_reference(self._call))
+        if error is not None:
+            raise error
+        return item
 
     async def wait(self) -> builtins.list[T]:
         """Run to the end; every message, or the `StreamError` one of them reported."""
         return [item async for item in self]
 
 
-class AsyncRawStream(AsyncBodyStream[RawCall]):
+class AsyncRawStream(AsyncBodyStream[RawCall, bytes]):
     """A response body handed over as bytes as they arrive (export, archives, raw logs)."""
 
     __slots__ = ()
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return self._pieces()
-
-    async def _pieces(self) -> AsyncIterator[bytes]:
-        try:
-            response = await self._open()
-            async for piece in response.iter_bytes():
-                yield piece
-        except EngineAPIError as exc:
-            if not self._ended_by_close(exc):
-                raise
-        finally:
-            await self.aclose()
 
     async def read(self) -> bytes:
         """The whole body at once."""
         return b"".join([piece async for piece in self])
 
 
-class AsyncOutputStream(AsyncBodyStream[OutputCall]):
+class AsyncOutputStream(AsyncBodyStream[OutputCall, Frame]):
     """Container output as it arrives: ``(stream, bytes)`` frames, stream being
     `engineapi.streams.stdcopy.STDOUT` or `STDERR` (everything is STDOUT with a TTY).
 
-    Iterate it (``async for stream, data in output``), or read it whole with `read()` (merged)
-    or `read_split()` (stdout, stderr). A stream-3 frame raises `StreamError` with the
-    daemon's message. Closing it, or breaking out of the loop, closes the connection.
+    Iterate it (``async for stream, data in output``), read a frame with `next(timeout=…)`,
+    or read it whole with `read()` (merged) or `read_split()` (stdout, stderr). A stream-3
+    frame raises `StreamError` with the daemon's message. See `AsyncBodyStream` for what
+    ends it (a loop left, `aclose()`, `deadline`) and what a timed-out or cancelled read
+    leaves (the stream, usable).
     """
 
-    __slots__ = ("_multiplexed",)
+    __slots__ = ("_multiplexed", "_stdcopy")
+    _unit = "frame"
 
-    def __init__(self, executor: AsyncExecutor, call: OutputCall) -> None:
-        super().__init__(executor, call)
+    def __init__(
+        self, executor: AsyncExecutor, call: OutputCall, *, deadline: float | None = None
+    ) -> None:
+        super().__init__(executor, call, deadline=deadline)
         self._multiplexed = True
+        self._stdcopy = StdcopyDecoder()
 
-    async def _open(self) -> AsyncBackendResponse:
-        if self._response is None:
-            opened = await self._executor.open_stream(self._call)
-            self._multiplexed = opened.multiplexed
-            self._response = opened.response
-        return self._response
+    async def _send(self) -> AsyncBackendResponse:
+        opened = await self._executor.open_stream(self._call)
+        self._multiplexed = opened.multiplexed
+        return opened.response
 
     @property
     def multiplexed(self) -> bool:
         """False when the output is a TTY's raw bytes (known once the stream is open)."""
         return self._multiplexed
 
-    def __aiter__(self) -> AsyncIterator[Frame]:
-        return self._frames()
+    def _feed(self, piece: bytes) -> Iterable[Any]:
+        if not self._multiplexed:
+            return ((STDOUT, piece),)
+        return self._stdcopy.feed(piece)
 
-    async def _frames(self) -> AsyncIterator[Frame]:
-        try:
-            response = await self._open()
-            if not self._multiplexed:
-                async for piece in response.iter_bytes():
-                    yield (STDOUT, piece)
-                return
-            decoder = StdcopyDecoder()
-            async for piece in response.iter_bytes():
-                for frame in decoder.feed(piece):
-                    yield frame
-            if not self._closed:
-                decoder.end()
-        except EngineAPIError as exc:
-            if not self._ended_by_close(exc):
-                raise
-        finally:
-            await self.aclose()
+    def _end(self) -> Iterable[Any]:
+        if self._multiplexed:
+            self._stdcopy.end()
+        return ()
 
     async def read(self) -> bytes:
         """All output, stdout and stderr merged in arrival order."""

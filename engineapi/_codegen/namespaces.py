@@ -61,6 +61,8 @@ _KINDS = {
 #: Kinds that run several requests (run, exec.run, exec.stream…): no `extra_query`, which
 #: would be ambiguous there; their single steps have their own methods that take it.
 _MULTI_STEP = frozenset({"Flow", "ExecStreamCall", "RunCall", "RunStreamCall"})
+#: The kinds whose method returns a response body streamed item by item.
+_BODY_STREAMS = frozenset({"StreamCall", "ProgressCall", "OutputCall", "RawCall"})
 
 
 def _class_name(namespace: str) -> str:
@@ -127,6 +129,12 @@ class _Method:
         taken = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
         timeout = "request_timeout" if "timeout" in taken else "timeout"
         args = _with_keyword(args, timeout, "Timeouts | float | None")
+        # A body streamed to the caller may run for ever: ``deadline=`` bounds it as a whole
+        # (see `engineapi._async.streams.AsyncBodyStream`).
+        deadline = ""
+        if self.kind in _BODY_STREAMS:
+            args = _with_keyword(args, "deadline", "float | None")
+            deadline = ", deadline=deadline"
         signature = ast.unparse(args)
         params = f"self, {signature}" if signature else "self"
         doc = self.doc.replace('"""', '\\"\\"\\"')
@@ -136,7 +144,7 @@ class _Method:
             body = f"        return await {executor}.send({call})"
         elif self.kind == "StreamCall":
             head = f"    def {self.name}({params}) -> AsyncItemStream[{self.item}]:"
-            body = f"        return AsyncItemStream({executor}, {call})"
+            body = f"        return AsyncItemStream({executor}, {call}{deadline})"
         elif self.kind in ("Flow", "OperationFlow"):
             head = f"    async def {self.name}({params}) -> {self.item}:"
             body = f"        return await {executor}.run_flow({call})"
@@ -148,7 +156,7 @@ class _Method:
             body = f"        return await extract({executor}, {call})"
         elif self.kind == "ProgressCall":
             head = f"    def {self.name}({params}) -> AsyncProgressStream[{self.item}]:"
-            body = f"        return AsyncProgressStream({executor}, {call})"
+            body = f"        return AsyncProgressStream({executor}, {call}{deadline})"
         elif self.kind == "ExecStreamCall":
             head = f"    def {self.name}({params}) -> AsyncExecStream:"
             body = f"        return AsyncExecStream({executor}, {call})"
@@ -160,7 +168,7 @@ class _Method:
             body = f"        return AsyncRunStream({executor}, {call})"
         elif self.kind == "OutputCall":
             head = f"    def {self.name}({params}) -> AsyncOutputStream:"
-            body = f"        return AsyncOutputStream({executor}, {call})"
+            body = f"        return AsyncOutputStream({executor}, {call}{deadline})"
         elif self.kind == "HijackCall":
             # Unopened: `async with` / `await` / first use hijack (`attaching` becomes the
             # blocking client's eager `attach`).
@@ -168,7 +176,7 @@ class _Method:
             body = f"        return attaching({executor}, {call})"
         else:
             head = f"    def {self.name}({params}) -> AsyncRawStream:"
-            body = f"        return AsyncRawStream({executor}, {call})"
+            body = f"        return AsyncRawStream({executor}, {call}{deadline})"
         return f'{head}\n        """{doc}"""\n{body}\n'
 
 

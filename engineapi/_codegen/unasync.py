@@ -45,6 +45,7 @@ RULES: list[tuple[str, str]] = [
     (r"\b__aenter__\b", "__enter__"),
     (r"\b__aexit__\b", "__exit__"),
     (r"\b__aiter__\b", "__iter__"),
+    (r"\b__anext__\b", "__next__"),
     (r"\baclose\b", "close"),
     (r"\baconnect\b", "connect"),
     (r"\basleep\b", "sleep"),

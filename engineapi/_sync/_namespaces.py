@@ -189,6 +189,7 @@ class System:
         filters: Filters | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> ItemStream[EventMessage]:
         """Real-time events from the daemon, one `EventMessage` each — ``GET /events``.
 
@@ -201,6 +202,7 @@ class System:
             with_extra_query(
                 _system.events(since=since, until=until, filters=filters), extra_query
             ),
+            deadline=deadline,
         )
 
     def info(
@@ -502,10 +504,13 @@ class Containers:
         *,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> RawStream:
         """The container's filesystem as a tar stream — ``GET /containers/{id}/export``."""
         return RawStream(
-            timed(self._executor, timeout), with_extra_query(_containers.export(id), extra_query)
+            timed(self._executor, timeout),
+            with_extra_query(_containers.export(id), extra_query),
+            deadline=deadline,
         )
 
     def get_archive(
@@ -515,11 +520,13 @@ class Containers:
         path: str,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> RawStream:
         """A path of the container as a tar stream — ``GET /containers/{id}/archive``."""
         return RawStream(
             timed(self._executor, timeout),
             with_extra_query(_containers.get_archive(id, path=path), extra_query),
+            deadline=deadline,
         )
 
     def inspect(
@@ -582,6 +589,7 @@ class Containers:
         tail: int | str | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> OutputStream:
         """A container's output, as ``(stream, bytes)`` frames — ``GET /containers/{id}/logs``.
 
@@ -605,6 +613,7 @@ class Containers:
                 ),
                 extra_query,
             ),
+            deadline=deadline,
         )
 
     def pause(
@@ -930,11 +939,13 @@ class Containers:
         *,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> ItemStream[ContainerStatsResponse]:
         """Resource usage, one sample a second until closed — ``GET /containers/{id}/stats``."""
         return ItemStream(
             timed(self._executor, timeout),
             with_extra_query(_containers.stats_stream(id), extra_query),
+            deadline=deadline,
         )
 
     def stop(
@@ -1070,6 +1081,7 @@ class Images:
         outputs: Sequence[Mapping[str, Any]] | str | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> ProgressStream[BuildInfo]:
         """Build an image (classic builder) — ``POST /build``; a progress stream whose `wait()`
         raises the build's error.
@@ -1139,6 +1151,7 @@ class Images:
                 ),
                 extra_query,
             ),
+            deadline=deadline,
         )
 
     def build_prune(
@@ -1222,6 +1235,7 @@ class Images:
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> ProgressStream[CreateImageInfo]:
         """Pull an image (`from_image`) or import one from a tarball (`from_src`: a URL, or ``"-"``
         with the tar as `body`) — ``POST /images/create``; a progress stream.
@@ -1244,6 +1258,7 @@ class Images:
                 ),
                 extra_query,
             ),
+            deadline=deadline,
         )
 
     def delete(
@@ -1271,12 +1286,14 @@ class Images:
         platform: Platform | Sequence[Platform] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> RawStream:
         """An image (and its parents) as a tarball, streamed (``docker save``) —
         ``GET /images/{name}/get``."""
         return RawStream(
             timed(self._executor, timeout),
             with_extra_query(_images.get(name, platform=platform), extra_query),
+            deadline=deadline,
         )
 
     def get_all(
@@ -1286,11 +1303,13 @@ class Images:
         platform: Platform | Sequence[Platform] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> RawStream:
         """Several images in one tarball, streamed — ``GET /images/get``."""
         return RawStream(
             timed(self._executor, timeout),
             with_extra_query(_images.get_all(names, platform=platform), extra_query),
+            deadline=deadline,
         )
 
     def history(
@@ -1317,6 +1336,7 @@ class Images:
         platform: str | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> ProgressStream[CreateImageInfo]:
         """Make an image from a root filesystem tarball (``docker import``) —
         ``POST /images/create?fromSrc=-``; `changes` are Dockerfile instructions (``docker import
@@ -1329,6 +1349,7 @@ class Images:
                 ),
                 extra_query,
             ),
+            deadline=deadline,
         )
 
     def inspect(
@@ -1392,6 +1413,7 @@ class Images:
         content_length: int | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> ProgressStream[BuildInfo]:
         """Load images from a tarball made by `get` (``docker load``), streamed up —
         ``POST /images/load``; a progress stream (``Loaded image: …``)."""
@@ -1401,6 +1423,7 @@ class Images:
                 _images.load(tar, quiet=quiet, platform=platform, content_length=content_length),
                 extra_query,
             ),
+            deadline=deadline,
         )
 
     def prune(
@@ -1424,6 +1447,7 @@ class Images:
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> ProgressStream[CreateImageInfo]:
         """Pull `reference` (``busybox``, ``registry:5000/app:1.2``, ``app@sha256:…``) — a
         progress stream over ``POST /images/create?fromImage=…``; `wait()` raises on failure.
@@ -1436,6 +1460,7 @@ class Images:
         return ProgressStream(
             timed(self._executor, timeout),
             with_extra_query(_images.pull(reference, platform=platform, auth=auth), extra_query),
+            deadline=deadline,
         )
 
     def push(
@@ -1447,6 +1472,7 @@ class Images:
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> ProgressStream[PushImageInfo]:
         """Push an image to its registry — ``POST /images/{name}/push``; a progress stream whose
         `wait()` raises the registry's error (e.g. unauthorized) instead of swallowing it.
@@ -1457,6 +1483,7 @@ class Images:
             with_extra_query(
                 _images.push(name, tag=tag, platform=platform, auth=auth), extra_query
             ),
+            deadline=deadline,
         )
 
     def search(
@@ -2173,6 +2200,7 @@ class Services:
         details: bool = False,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> OutputStream:
         """The output of every task of a service, as ``(stream, bytes)`` frames —
         ``GET /services/{id}/logs``.
@@ -2197,6 +2225,7 @@ class Services:
                 ),
                 extra_query,
             ),
+            deadline=deadline,
         )
 
     def rollback(
@@ -2322,6 +2351,7 @@ class Tasks:
         details: bool = False,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> OutputStream:
         """One task's output, as ``(stream, bytes)`` frames — ``GET /tasks/{id}/logs``.
 
@@ -2342,6 +2372,7 @@ class Tasks:
                 ),
                 extra_query,
             ),
+            deadline=deadline,
         )
 
 
@@ -2686,6 +2717,7 @@ class Plugins:
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> ProgressStream[CreateImageInfo]:
         """Install the plugin `remote` (disabled) — ``POST /plugins/pull``; a progress stream
         whose `wait()` raises the daemon's error.
@@ -2699,6 +2731,7 @@ class Plugins:
             with_extra_query(
                 _plugins.pull(remote, name=name, privileges=privileges, auth=auth), extra_query
             ),
+            deadline=deadline,
         )
 
     def push(
@@ -2708,12 +2741,14 @@ class Plugins:
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> ProgressStream[PushImageInfo]:
         """Push a plugin to the registry its name points at — ``POST /plugins/{name}/push``; a
         progress stream whose `wait()` raises the registry's error (e.g. unauthorized)."""
         return ProgressStream(
             timed(self._executor, timeout),
             with_extra_query(_plugins.push(name, auth=auth), extra_query),
+            deadline=deadline,
         )
 
     def set(
@@ -2743,6 +2778,7 @@ class Plugins:
         auth: AuthConfig | Mapping[str, Any] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        deadline: float | None = None,
     ) -> ProgressStream[CreateImageInfo]:
         """Replace a disabled plugin with `remote` (a newer tag), keeping its settings —
         ``POST /plugins/{name}/upgrade``; a progress stream whose `wait()` raises on failure.
@@ -2754,6 +2790,7 @@ class Plugins:
             with_extra_query(
                 _plugins.upgrade(name, remote=remote, privileges=privileges, auth=auth), extra_query
             ),
+            deadline=deadline,
         )
 
 

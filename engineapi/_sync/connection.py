@@ -17,6 +17,7 @@ from engineapi.errors import (
     RemoteProtocolError,
     TimeoutError,
     TransportError,
+    WaitTimeout,
 )
 from engineapi.http import NEED_DATA, ClientConnection, Data, Headers
 from engineapi.http import Response as ResponseHead
@@ -209,6 +210,34 @@ class Response:
             raise
         self._done = True
         self._release()
+
+    def next_piece(self, wait: float | None = None) -> bytes | None:
+        """The next piece of the body (``None`` at its end) for a stream read item by item.
+
+        `wait` bounds this one read, on top of the idle read timeout: when it is the shorter
+        and expires, `WaitTimeout` leaves the response usable (nothing was consumed), as does
+        a cancelled read (asyncio). Any other failure closes it, as in `iter_bytes()`."""
+        connection = self._held[0] if self._held else None
+        if connection is None:
+            if self._done:
+                return None
+            raise LocalProtocolError("the response is closed")
+        idle = self._read_timeout
+        mine = wait is not None and (idle is None or wait < idle)
+        try:
+            piece = connection.receive_body_piece(wait if mine else idle)
+        except TimeoutError as exc:
+            if not mine:
+                self.close()
+                raise
+            raise WaitTimeout(f"nothing came within {wait} s") from exc
+        except BaseException:
+            self.close()
+            raise
+        if piece is None:
+            self._done = True
+            self._release()
+        return piece
 
     def _release(self) -> None:
         try:

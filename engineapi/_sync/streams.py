@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import builtins
 import collections
+import copy
+import time
 from collections.abc import Iterable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
-from engineapi._concurrency import Background
+from engineapi._concurrency import Background, PendingRead
 from engineapi.api import exec as exec_api
 from engineapi.api._call import (
     Call,
@@ -31,12 +33,15 @@ from engineapi.api._call import (
 from engineapi.api.containers import RunResult
 from engineapi.backends.base import BackendResponse, Duplex
 from engineapi.errors import (
+    DeadlineExceeded,
     EngineAPIError,
     ImagePullError,
     ProtocolError,
     RemoteProtocolError,
     StreamError,
+    TimeoutError,
     TransportError,
+    WaitTimeout,
 )
 from engineapi.streams.jsonlines import JSONLinesDecoder
 from engineapi.streams.stdcopy import STDERR, STDOUT, Frame, StdcopyDecoder
@@ -64,33 +69,99 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+ItemT = TypeVar("ItemT")
 CallT = TypeVar("CallT", bound="Call[Any]")
 
 
-class BodyStream(Generic[CallT]):
-    """A response body read as it arrives. The request goes out when reading starts; leaving an
-    ``with`` block, calling `close()` or breaking out of a loop closes the connection
-    (nothing is drained). Closing it from another thread (or task) while one reads ends that
-    reading cleanly: the loop stops, no error."""
+class BodyStream(Generic[CallT, ItemT]):
+    """A response body read as it arrives, handed over item by item (decoded JSON, frames or
+    bytes). The request goes out when reading starts.
 
-    __slots__ = ("_call", "_closed", "_executor", "_response")
+    Two ways to read, which differ in what ends the stream:
 
-    def __init__(self, executor: Executor, call: CallT) -> None:
+    - ``for item in stream``: the loop owns the stream. Leaving it in any way (its end,
+      ``break``, an error, the task being cancelled) closes the connection; nothing is drained.
+    - ``stream.next(timeout=…)`` (or ``next(stream)``): one item. A `timeout` that
+      passes raises `WaitTimeout`, and a cancelled call (``asyncio.wait_for``, a task
+      cancelled) raises `CancelledError`; either way nothing was lost or read twice: the
+      stream stays open, the next call goes on where it stopped. Close it with `close()` or
+      an ``with`` block.
+
+    `deadline` (seconds, from the first read: the request included) bounds the whole stream:
+    once it passes, the items that arrived are handed over, then `DeadlineExceeded` is raised
+    and the connection closed. Closing the stream from another thread (or task) while one
+    reads ends that reading cleanly: the loop stops, no error."""
+
+    __slots__ = (
+        "_call",
+        "_closed",
+        "_deadline",
+        "_ended",
+        "_executor",
+        "_failure",
+        "_pending",
+        "_ready",
+        "_response",
+        "_until",
+    )
+
+    def __init__(self, executor: Executor, call: CallT, *, deadline: float | None = None) -> None:
         self._executor = executor
         self._call = call
         self._response: BackendResponse | None = None
         self._closed = False
+        self._deadline = deadline
+        #: When the deadline passes (time.monotonic()), once the stream is opened.
+        self._until: float | None = None
+        #: What arrived and is not handed over yet (undecoded), and whether the body ended.
+        self._ready: collections.deque[Any] = collections.deque()
+        self._ended = False
+        #: The error that ended the stream, raised again by every later `next()`.
+        self._failure: EngineAPIError | None = None
+        #: A backend's body read in flight (one without `next_piece`), kept across a timeout.
+        self._pending: PendingRead | None = None
 
     def _open(self) -> BackendResponse:
         if self._response is None:
-            self._response = (self._executor.open_stream(self._call)).response
+            self._start_deadline()
+            self._response = self._bounded_open()
         return self._response
+
+    def _start_deadline(self) -> None:
+        if self._deadline is not None and self._until is None:
+            self._until = time.monotonic() + self._deadline
+
+    def _bounded_open(self) -> BackendResponse:
+        """The request, its head awaited within what is left of the deadline."""
+        until = self._until
+        if until is None:
+            return self._send()
+        self._call = copy.copy(self._call)
+        self._call.deadline_at = until
+        try:
+            return self._send()
+        except TimeoutError as exc:
+            if time.monotonic() >= until:
+                raise self._deadline_error() from exc
+            raise
+
+    def _send(self) -> BackendResponse:
+        return (self._executor.open_stream(self._call)).response
+
+    def _deadline_error(self) -> DeadlineExceeded:
+        return DeadlineExceeded(
+            f"the stream's deadline of {self._deadline} s passed (deadline=): it was closed",
+            deadline=self._deadline or 0.0,
+        )
 
     def close(self) -> None:
         """Stop reading and close the connection."""
         self._closed = True
+        pending, self._pending = self._pending, None
         if self._response is not None:
             self._response.close()
+        if pending is not None:
+            pending.stop()
 
     def _ended_by_close(self, error: EngineAPIError) -> bool:
         """Whether `error` only says the stream was closed under a reader (no daemon fault)."""
@@ -105,36 +176,146 @@ class BodyStream(Generic[CallT]):
     ) -> None:
         self.close()
 
+    # -- what each kind of stream makes of the body ---------------------------------------------
 
-class ItemStream(BodyStream[StreamCall[T]]):
-    """A stream of decoded items (events, stats, progress messages).
+    #: What one item is called in messages.
+    _unit = "piece"
+    #: Whether `_item` hands what `_feed` made over as it is (frames, pieces).
+    _as_is = True
 
-    The request is sent when iteration starts. Leaving an ``with`` block, calling
-    `close()` or breaking out of the loop closes the connection: nothing is drained.
-    """
+    def _feed(self, piece: bytes) -> Iterable[Any]:
+        return (piece,)
 
-    __slots__ = ()
+    def _end(self) -> Iterable[Any]:
+        return ()
 
-    def __iter__(self) -> Iterator[T]:
-        return self._items()
+    def _item(self, value: Any) -> ItemT:
+        return value  # type: ignore[no-any-return]
 
-    def _items(self) -> Iterator[T]:
-        call = self._call
-        decoder = JSONLinesDecoder()
+    # -- reading ---------------------------------------------------------------------------------
+
+    def next(self, timeout: float | None = None) -> ItemT:
+        """The next item — `StopIteration` once the stream has ended (or was closed).
+
+        `timeout` (seconds) bounds the wait: `WaitTimeout` then, with the stream left open
+        and nothing lost (the idle read timeout and the deadline still apply and end it)."""
+        until = None if timeout is None else time.monotonic() + timeout
+        ready = self._ready
+        if self._failure is not None:
+            raise self._failure
         try:
-            response = self._open()
-            for piece in response.iter_bytes():
-                for value in decoder.feed(piece):
-                    yield decoded_item(call, value)
-            if self._closed:
-                return
-            for value in decoder.end():
-                yield decoded_item(call, value)
+            while not ready:
+                if self._ended or self._closed:
+                    raise StopIteration
+                wait = None if until is None else max(until - time.monotonic(), 0.0)
+                piece = self._piece(wait)
+                if piece is None:
+                    self._ended = True
+                    if not self._closed:
+                        ready.extend(self._end())
+                    self.close()
+                else:
+                    ready.extend(self._feed(piece))
+            return self._item(ready.popleft())
+        except StopIteration:
+            raise
+        except WaitTimeout as exc:
+            raise WaitTimeout(
+                f"no {self._unit} came within {timeout} s (next(timeout=)); the stream is still"
+                " open: call next() again, or close it"
+            ) from exc
         except EngineAPIError as exc:
-            if not self._ended_by_close(exc):
-                raise
+            if self._ended_by_close(exc):
+                raise StopIteration from None
+            raise self._fail(exc)  # noqa: B904 (exc itself, with its own cause)
+        finally:
+            if self._failure is not None and not self._closed:
+                self.close()
+
+    def _fail(self, error: EngineAPIError) -> EngineAPIError:
+        """`error` ends the stream: every later `next()` raises it again, even when a cancel
+        interrupts the closing that follows (the connection is closed in `next()`'s way
+        out)."""
+        if self._failure is None:
+            self._failure = error
+            record = getattr(self._response, "record_failure", None)
+            if record is not None:  # tracing: the span says how the stream ended
+                record(error)
+        return self._failure
+
+    def __next__(self) -> ItemT:
+        return self.next()
+
+    def __iter__(self) -> Iterator[ItemT]:
+        return self._loop()
+
+    def _loop(self) -> Iterator[ItemT]:
+        ready = self._ready
+        decode = None if self._as_is else self._item
+        try:
+            while True:
+                # What one read brought is handed over here, not through next(): a log's
+                # frames are many and small.
+                try:
+                    while ready:
+                        yield ready.popleft() if decode is None else decode(ready.popleft())
+                except EngineAPIError as exc:
+                    raise self._fail(exc)  # noqa: B904 (exc itself, with its own cause)
+                try:
+                    item = self.next()
+                except StopIteration:
+                    return
+                yield item
         finally:
             self.close()
+
+    def _piece(self, wait: float | None) -> bytes | None:
+        """The next piece of the body (``None`` at its end), waiting at most `wait` seconds
+        and no later than the deadline."""
+        self._start_deadline()
+        by_deadline = False
+        if self._until is not None:
+            left = self._until - time.monotonic()
+            if left <= 0:
+                raise self._deadline_error()
+            if wait is None or left < wait:
+                wait, by_deadline = left, True
+        response = self._open()
+        try:
+            next_piece = getattr(response, "next_piece", None)
+            if next_piece is not None:  # engineapi's own engine: cancel-safe reads
+                return next_piece(wait)  # type: ignore[no-any-return]
+            if self._pending is None:
+                self._pending = PendingRead(response.iter_bytes())
+            return self._pending.next(wait)
+        except WaitTimeout as exc:
+            if by_deadline:
+                raise self._deadline_error() from exc
+            raise
+
+
+class ItemStream(BodyStream[StreamCall[T], T]):
+    """A stream of decoded items (events, stats, progress messages); see `BodyStream`
+    for reading it with or without a timeout, and `deadline`."""
+
+    __slots__ = ("_decoder",)
+    _unit = "item"
+    _as_is = False
+
+    def __init__(
+        self, executor: Executor, call: StreamCall[T], *, deadline: float | None = None
+    ) -> None:
+        super().__init__(executor, call, deadline=deadline)
+        self._decoder = JSONLinesDecoder()
+
+    def _feed(self, piece: bytes) -> Iterable[Any]:
+        return self._decoder.feed(piece)
+
+    def _end(self) -> Iterable[Any]:
+        return self._decoder.end()
+
+    def _item(self, value: Any) -> T:
+        return decoded_item(self._call, value)
 
 
 def progress_error(item: object, pulling: str | None = None) -> StreamError | None:
@@ -161,91 +342,68 @@ class ProgressStream(ItemStream[T]):
 
     __slots__ = ()
 
-    def _items(self) -> Iterator[T]:
-        pulling = pull_reference(self._call)
-        for item in super()._items():
-            error = progress_error(item, pulling)
-            if error is not None:
-                raise error
-            yield item
+    def _item(self, value: Any) -> T:
+        item = decoded_item(self._call, value)
+        error = progress_error(item, pull_reference(self._call))
+        if error is not None:
+            raise error
+        return item
 
     def wait(self) -> builtins.list[T]:
         """Run to the end; every message, or the `StreamError` one of them reported."""
         return [item for item in self]
 
 
-class RawStream(BodyStream[RawCall]):
+class RawStream(BodyStream[RawCall, bytes]):
     """A response body handed over as bytes as they arrive (export, archives, raw logs)."""
 
     __slots__ = ()
-
-    def __iter__(self) -> Iterator[bytes]:
-        return self._pieces()
-
-    def _pieces(self) -> Iterator[bytes]:
-        try:
-            response = self._open()
-            for piece in response.iter_bytes():
-                yield piece
-        except EngineAPIError as exc:
-            if not self._ended_by_close(exc):
-                raise
-        finally:
-            self.close()
 
     def read(self) -> bytes:
         """The whole body at once."""
         return b"".join([piece for piece in self])
 
 
-class OutputStream(BodyStream[OutputCall]):
+class OutputStream(BodyStream[OutputCall, Frame]):
     """Container output as it arrives: ``(stream, bytes)`` frames, stream being
     `engineapi.streams.stdcopy.STDOUT` or `STDERR` (everything is STDOUT with a TTY).
 
-    Iterate it (``for stream, data in output``), or read it whole with `read()` (merged)
-    or `read_split()` (stdout, stderr). A stream-3 frame raises `StreamError` with the
-    daemon's message. Closing it, or breaking out of the loop, closes the connection.
+    Iterate it (``for stream, data in output``), read a frame with `next(timeout=…)`,
+    or read it whole with `read()` (merged) or `read_split()` (stdout, stderr). A stream-3
+    frame raises `StreamError` with the daemon's message. See `BodyStream` for what
+    ends it (a loop left, `close()`, `deadline`) and what a timed-out or cancelled read
+    leaves (the stream, usable).
     """
 
-    __slots__ = ("_multiplexed",)
+    __slots__ = ("_multiplexed", "_stdcopy")
+    _unit = "frame"
 
-    def __init__(self, executor: Executor, call: OutputCall) -> None:
-        super().__init__(executor, call)
+    def __init__(
+        self, executor: Executor, call: OutputCall, *, deadline: float | None = None
+    ) -> None:
+        super().__init__(executor, call, deadline=deadline)
         self._multiplexed = True
+        self._stdcopy = StdcopyDecoder()
 
-    def _open(self) -> BackendResponse:
-        if self._response is None:
-            opened = self._executor.open_stream(self._call)
-            self._multiplexed = opened.multiplexed
-            self._response = opened.response
-        return self._response
+    def _send(self) -> BackendResponse:
+        opened = self._executor.open_stream(self._call)
+        self._multiplexed = opened.multiplexed
+        return opened.response
 
     @property
     def multiplexed(self) -> bool:
         """False when the output is a TTY's raw bytes (known once the stream is open)."""
         return self._multiplexed
 
-    def __iter__(self) -> Iterator[Frame]:
-        return self._frames()
+    def _feed(self, piece: bytes) -> Iterable[Any]:
+        if not self._multiplexed:
+            return ((STDOUT, piece),)
+        return self._stdcopy.feed(piece)
 
-    def _frames(self) -> Iterator[Frame]:
-        try:
-            response = self._open()
-            if not self._multiplexed:
-                for piece in response.iter_bytes():
-                    yield (STDOUT, piece)
-                return
-            decoder = StdcopyDecoder()
-            for piece in response.iter_bytes():
-                for frame in decoder.feed(piece):
-                    yield frame
-            if not self._closed:
-                decoder.end()
-        except EngineAPIError as exc:
-            if not self._ended_by_close(exc):
-                raise
-        finally:
-            self.close()
+    def _end(self) -> Iterable[Any]:
+        if self._multiplexed:
+            self._stdcopy.end()
+        return ()
 
     def read(self) -> bytes:
         """All output, stdout and stderr merged in arrival order."""

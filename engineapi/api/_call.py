@@ -180,6 +180,7 @@ class Call(Generic[T]):
         "cli_config",
         "content_length",
         "credentials",
+        "deadline_at",
         "decode",
         "expect",
         "headers",
@@ -254,6 +255,9 @@ class Call(Generic[T]):
         self.response_timeout = response_timeout
         #: Timeouts for this call alone (``timeout=`` of a method), over the client's.
         self.timeouts: Timeouts | None = None
+        #: When a stream's ``deadline=`` passes (`time.monotonic()`): the client waits no
+        #: longer than that to connect and for the response head.
+        self.deadline_at: float | None = None
         #: Registry credentials the client looks up and adds as a header when it sends the call.
         self.credentials = credentials
         #: Files the client reads when it sends the call (the body, and query parameters only

@@ -1051,3 +1051,44 @@ def test_hooks_and_log_records_over_ssh(
     records = [r for r in caplog.records if r.name == "engineapi"]
     assert [r.engineapi_operation for r in records] == operations
     assert all(r.engineapi_host == url for r in records)
+
+
+def test_timed_and_cancelled_reads_over_ssh(ssh_home: SSHHome, docker: Engine, mode: str) -> None:
+    """`next(timeout=)` and a cancelled read leave a stream over SSH usable, nothing lost."""
+    from tests.live.test_stream_control import COUNTER, cancelled_reads, timed_reads
+
+    cid = docker.docker("run", "-d", "--label", "engineapi.test=1", "busybox", *COUNTER).strip()
+    try:
+        with _client(ssh_home.url(docker), mode) as client:
+            timed_reads(client, cid)
+
+        async def main() -> None:
+            async with AsyncClient(ssh_home.url(docker), ssh_mode=mode, timeout=TIMEOUTS) as client:
+                await cancelled_reads(client, cid)
+
+        asyncio.run(main())
+    finally:
+        docker.docker("rm", "-f", cid, check=False)
+
+
+def test_otel_spans_over_ssh(ssh_home: SSHHome, docker: Engine, mode: str) -> None:
+    """`engineapi.otel` over SSH: the SSH host as the server, the remote socket beside it."""
+    from tests.live.test_otel import instrumented, only
+
+    with instrumented() as spans:
+        with _client(ssh_home.url(docker), mode) as client:
+            client.containers.list()
+
+        async def main() -> None:
+            async with AsyncClient(ssh_home.url(docker), ssh_mode=mode, timeout=TIMEOUTS) as client:
+                async for _ in client.system.events(until=0):
+                    pass
+
+        asyncio.run(main())
+        listed, events = only(spans, "ContainerList"), only(spans, "SystemEvents")
+    for span in (listed, events):
+        found = dict(span.attributes or {})
+        assert found["server.address"] == ssh_home.sshd.alias
+        assert "server.port" not in found  # the alias's port: ~/.ssh/config decides it
+        assert found["engineapi.ssh.socket_path"] == _socket_path(docker)
+        assert found["http.response.status_code"] == 200
