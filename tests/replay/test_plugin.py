@@ -128,12 +128,12 @@ README_EXAMPLE = """
 import pytest
 
 
-def test_engine_answers(engine_client):          # cassette: fixtures/test_engine/test_engine_answers.json
+def test_engine_answers(engine_client):  # cassette: fixtures/test_engine/test_engine_answers.json
     assert engine_client.system.ping().api_version
     assert engine_client.system.info().server_version
 
 
-@pytest.mark.engine_cassette("engine/exec")        # cassette: fixtures/engine/exec.json
+@pytest.mark.engine_cassette("engine/exec")  # cassette: fixtures/engine/exec.json
 def test_exec_in_a_container(engine_client):
     created = engine_client.containers.create(
         {"Image": "busybox", "Cmd": ["sleep", "60"]}, name="engineapi-readme-example"
