@@ -23,6 +23,7 @@ __all__ = [
     "merge_labels",
     "out_of_sequence",
     "own",
+    "relabelled",
     "single",
     "spec_of",
     "updated",
@@ -133,3 +134,25 @@ def merge_env(current: Sequence[str] | None, changes: Mapping[str, str | None]) 
                 argument="env",
             )
     return list(merged.values())
+
+
+def relabelled(
+    inspect: Call[Any],
+    given: dict[str, Any] | None,
+    version: int | None,
+    labels: Mapping[str, str | None] | None,
+    send: Callable[[dict[str, Any], int], Call[None]],
+) -> Flow[None]:
+    """The update of an object whose labels are all that can change (secrets, configs):
+    `given` (a whole spec) sent with `version` as it is, or the inspected spec with `labels`
+    laid over, sent with the version it was read at (`updated`)."""
+    if given is not None and labels is None and version is not None:
+        return single(send(given, version))
+
+    def make(current: Any) -> Call[None]:
+        body = own(given) if given is not None else spec_of(current)
+        if labels is not None:
+            body["Labels"] = merge_labels(body.get("Labels"), labels, "labels")
+        return send(body, version if version is not None else version_of(current))
+
+    return updated(inspect, make, retry=version is None)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from engineapi import models
 from engineapi.api._call import Call, Filters, OperationFlow, Reply, decode_list, encode_filters
-from engineapi.api._update import merge_labels, own, single, spec_of, updated, version_of
+from engineapi.api._update import own, relabelled
 from engineapi.api.secrets import decode_id, spec_body
 
 if TYPE_CHECKING:
@@ -90,19 +90,10 @@ def update(
     (its whole current spec, ``inspect(id).spec``, with the new labels); a `version` you give
     is never retried.
     """
-    if spec is not None:
-        given = own(spec_body(spec, model=models.ConfigSpec))
-        if labels is None and version is not None:
-            return single(_update_call(id, given, version))
-
-    def make(current: Any) -> Call[None]:
-        body = own(given) if spec is not None else spec_of(current)
-        if labels is not None:
-            body["Labels"] = merge_labels(body.get("Labels"), labels, "labels")
-        at = version if version is not None else version_of(current)
-        return _update_call(id, body, at)
-
-    return updated(inspect(id), make, retry=version is None)
+    given = own(spec_body(spec, model=models.ConfigSpec)) if spec is not None else None
+    return relabelled(
+        inspect(id), given, version, labels, lambda body, at: _update_call(id, body, at)
+    )
 
 
 def _update_call(id: str, body: Any, version: int) -> Call[None]:
