@@ -124,9 +124,12 @@ def test_build_with_the_classic_builder(client: Client, engine: Engine) -> None:
 
 def test_a_failing_build_raises_its_error(client: Client) -> None:
     context = context_tar({"Dockerfile": b"FROM busybox\nRUN exit 42\n"})
+    before = {c.id for c in client.containers.list(all=True)}
     with pytest.raises((StreamError, DaemonError)) as info:
-        client.images.build(context, tag=unique("broken")).wait()
+        # force_rm: the classic builder otherwise keeps the failed step's container
+        client.images.build(context, tag=unique("broken"), force_rm=True).wait()
     assert "42" in str(info.value) or "non-zero" in str(info.value)
+    assert {c.id for c in client.containers.list(all=True)} <= before
 
 
 def test_a_failing_pull_is_a_typed_error(client: Client) -> None:
