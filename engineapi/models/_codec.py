@@ -20,6 +20,10 @@ The code is what the generator used to write into every module, in the design
   model or a map, a ``list`` for a list, a ``str``/``int`` for an enum), else kept as is.
   Lists and maps of models or enums are built by explicit loops (cheaper than a
   comprehension's function on Python 3.11 for the one to three items they usually hold).
+- A field holding only models that cannot fail to decode (`_infallible`: no required key in
+  them or below) is *deferred*: a value of the expected shape is not decoded but left in the
+  reply, its slot unset, and ``self._wire_raw = data`` kept; the class's ``_wire_late`` maps
+  the attribute to its key and a ``late_<attr>`` decoder for ``WireModel.__getattr__``.
 - ``to_wire`` writes set fields by wire name in declaration order, ``null`` for the keys
   that arrived as null and are still ``None``, then ``extra``.
 
@@ -183,13 +187,53 @@ def wire_fields(cls: Any, base: Base) -> list[_Field]:
     return fields
 
 
+def _models_in(shape: _Shape) -> list[Any]:
+    if isinstance(shape, _Model):
+        return [shape.cls]
+    if isinstance(shape, _List):
+        return _models_in(shape.item)
+    if isinstance(shape, _Map):
+        return _models_in(shape.value)
+    return []
+
+
+_INFALLIBLE: dict[type, bool] = {}
+
+
+def _infallible(cls: Any, base: Base, visiting: frozenset[type] = frozenset()) -> bool:
+    """Whether decoding *cls* can never raise: neither it nor a model nested in it has a
+    required field (whose absence raises `MissingFieldError` unless decoding is lenient)."""
+    known = _INFALLIBLE.get(cls)
+    if known is not None:
+        return known
+    if cls in visiting:
+        return True  # a cycle adds no class of its own
+    fields = wire_fields(cls, base)
+    result = not any(field.required for field in fields) and all(
+        _infallible(nested, base, visiting | {cls})
+        for field in fields
+        for nested in _models_in(field.shape)
+    )
+    _INFALLIBLE[cls] = result
+    return result
+
+
+def _deferrable(field: _Field, base: Base) -> bool:
+    """Whether `from_wire` leaves *field* to be decoded on first read (see `build`): it holds
+    models, and decoding them cannot raise, so when it happens changes nothing but the cost."""
+    nested = _models_in(field.shape)
+    return bool(nested) and all(_infallible(cls, base) for cls in nested)
+
+
 # -- source -----------------------------------------------------------------------------------
 
 
 class _Writer:
     """The source of one class's two methods and the names it uses (its globals)."""
 
-    def __init__(self, base: Base) -> None:
+    def __init__(self, base: Base, deferred: frozenset[str] = frozenset()) -> None:
+        #: The attributes `from_wire` leaves unset when their value has the expected shape.
+        self.deferred = deferred
         self.names: dict[str, Any] = {
             "new_instance": base.new_instance,
             "unknown_keys": base.unknown_keys,
@@ -271,13 +315,21 @@ class _Writer:
     ) -> list[str]:
         """Decode one key already read into *var*: *null* are the statements for a None,
         *absent* (when given) those for the ABSENT marker of a key the reply lacks."""
+        assign = f"self.{field.attr} = {var}"
+        if field.attr in self.deferred:
+            # A value of the expected shape stays in the reply, its slot unset: the first
+            # read of the attribute decodes it (WireModel.__getattr__).
+            out = [f"if {var} is None:", *_indent([*null, assign])]
+            if absent is not None:
+                out += [f"elif {var} is ABSENT:", *_indent([*absent, assign])]
+            return [*out, f"elif not ({self.shape_test(field.shape, var)}):", f"    {assign}"]
         out = [f"if {var} is None:", *_indent(null)]
         if absent is not None:
             out += [f"elif {var} is ABSENT:", *_indent(absent)]
         if _needs_conversion(field.shape):
             out.append(f"elif {self.shape_test(field.shape, var)}:")
             out += _indent(self.decode_lines(field.shape, var, f"{field.attr}_items"))
-        out.append(f"self.{field.attr} = {var}")
+        out.append(assign)
         return out
 
     def from_wire(self, fields: list[_Field]) -> list[str]:
@@ -321,6 +373,9 @@ class _Writer:
                 *_indent(_missing(field, "absent")),
             ]
             slow += [f"v = get({field.wire!r})", *self.field_lines(field, "v", null)]
+        keep_raw = ["self._wire_raw = data  # what deferred attributes decode from"]
+        if not self.deferred:
+            keep_raw = []
         body = [
             "nulls = 0  # bit i set: the i-th key arrived as an explicit null",
             f"if len(data) == {count} and type(data) is dict:",
@@ -331,6 +386,7 @@ class _Writer:
             "        pass  # an unknown key in place of a known one",
             "    else:",
             *_indent(fast, "        "),
+            *_indent(keep_raw, "        "),
             "        self._wire_nulls = nulls",
             "        self._extra = None",
             "        return self",
@@ -341,6 +397,7 @@ class _Writer:
             f"    if len(merged) == {count}:",
             f"        {read_merged}",
             *_indent(some, "        "),
+            *_indent(keep_raw, "        "),
             "        self._wire_nulls = nulls",
             "        self._extra = None",
             "        return self",
@@ -348,6 +405,7 @@ class _Writer:
             "get = data.get",
             "missing = 0",
             *slow,
+            *keep_raw,
             "self._wire_nulls = nulls",
             f"if len(data) + missing == {count}:  # every key is known",
             "    self._extra = None",
@@ -407,6 +465,11 @@ class _Writer:
         body += ["extra = self._extra", "if extra:", "    out.update(extra)", "return out"]
         return ["def to_wire(self):", *_indent(body)]
 
+    def late(self, field: _Field) -> list[str]:
+        """``late_<attr>(value)``: decodes a deferred attribute's value, of the expected shape."""
+        body = [*self.decode_lines(field.shape, "v", "items"), "return v"]
+        return [f"def late_{field.attr}(v):", *_indent(body)]
+
 
 def _missing(field: _Field, how: str) -> list[str]:
     """For a required key that is absent or null: the call that raises (unless lenient)."""
@@ -422,12 +485,17 @@ def _indent(lines: list[str], by: str = "    ") -> list[str]:
     return [by + line for line in lines]
 
 
-def codec_source(cls: Any, base: Base) -> tuple[str, dict[str, Any]]:
-    """The source of *cls*'s ``from_wire`` and ``to_wire``, and the globals it needs."""
+def codec_source(cls: Any, base: Base) -> tuple[str, dict[str, Any], dict[str, str]]:
+    """The source of *cls*'s ``from_wire``, ``to_wire`` and ``late_<attr>`` functions, the
+    globals it needs, and ``{attribute: wire key}`` of the deferred attributes."""
     fields = wire_fields(cls, base)
-    writer = _Writer(base)
+    deferred = {field.attr: field.wire for field in fields if _deferrable(field, base)}
+    writer = _Writer(base, frozenset(deferred))
     lines = [*writer.from_wire(fields), "", "", *writer.to_wire(fields), ""]
-    return "\n".join(lines), writer.names
+    for field in fields:
+        if field.attr in deferred:
+            lines += ["", *writer.late(field), ""]
+    return "\n".join(lines), writer.names, deferred
 
 
 # -- building ---------------------------------------------------------------------------------
@@ -458,11 +526,13 @@ def build(cls: Any, base: Base) -> None:
         if cls in BUILT:
             return
         start = perf_counter()
-        source, names = codec_source(cls, base)
+        source, names, deferred = codec_source(cls, base)
         filename = f"<engineapi codec {cls.__module__}.{cls.__qualname__}>"
         code = compile(source, filename, "exec")
-        built: dict[str, Any] = {"__builtins__": builtins}
+        built: dict[str, Any] = {"__builtins__": builtins, **names}
         exec(code, built)  # source written above from the class's declarations
+        # Set before the methods are swapped in: no instance can defer without it.
+        cls._wire_late = {attr: (wire, built[f"late_{attr}"]) for attr, wire in deferred.items()}
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         for method in ("from_wire", "to_wire"):
             function = _placeholder(cls, method, base)

@@ -14,6 +14,7 @@ import attrs
 import pytest
 
 import engineapi.models as models
+from engineapi.errors import MissingFieldError
 from engineapi.models import PortSummary, PortSummaryType, WireModel, field_info, lenient_decoding
 from engineapi.models._base import wire_field
 
@@ -147,3 +148,121 @@ def test_a_codec_is_built_after_its_module_left_sys_modules() -> None:
         "print(type(v.platform) is SystemVersionPlatform, v.platform.name)\n"
     )
     assert out == "True Docker Engine"
+
+
+# -- nested models decoded on first read --------------------------------------------------------
+
+_SUMMARY: dict[str, Any] = {
+    "Id": "c" * 64,
+    "Names": ["/web"],
+    "Ports": [{"PrivatePort": 80, "PublicPort": 8080, "Type": "tcp"}],
+    "HostConfig": {"NetworkMode": "bridge"},
+    "NetworkSettings": {"Networks": {"bridge": {"IPAddress": "172.17.0.2", "Aliases": None}}},
+    "Mounts": [{"Type": "volume", "Name": "data", "RW": True}],
+}
+
+
+def _slot_is_set(model: WireModel, attr: str) -> bool:
+    try:
+        object.__getattribute__(model, attr)
+    except AttributeError:
+        return False
+    return True
+
+
+def test_nested_models_that_cannot_fail_are_decoded_on_first_read() -> None:
+    """A list reply's nested models are most of what decoding allocates, and most callers read
+    a few top-level fields: those whose decoding cannot raise wait until they are read."""
+    summary = models.ContainerSummary.from_wire(_SUMMARY)
+    assert not _slot_is_set(summary, "host_config")
+    assert not _slot_is_set(summary, "network_settings")
+    assert not _slot_is_set(summary, "mounts")
+    assert _slot_is_set(summary, "names")
+
+    host_config = summary.host_config
+    assert isinstance(host_config, models.ContainerSummaryHostConfig)
+    assert host_config.network_mode == "bridge"
+    assert summary.host_config is host_config  # decoded once, then stored
+    assert _slot_is_set(summary, "host_config")
+    endpoint = summary.network_settings.networks["bridge"]  # type: ignore[union-attr, index]
+    assert endpoint.ip_address == "172.17.0.2"
+    assert models.is_null(endpoint, "Aliases")
+    assert summary.mounts[0].rw is True  # type: ignore[index]
+
+
+def test_a_nested_model_with_a_required_key_is_decoded_at_once() -> None:
+    """PortSummary requires PrivatePort: its absence raises where the reply is decoded (with
+    the operation named by the client), not later at some attribute read."""
+    summary = models.ContainerSummary.from_wire(_SUMMARY)
+    assert _slot_is_set(summary, "ports")
+    broken = {**_SUMMARY, "Ports": [{"PublicPort": 8080, "Type": "tcp"}]}
+    with pytest.raises(MissingFieldError, match="PortSummary.private_port"):
+        models.ContainerSummary.from_wire(broken)
+    with lenient_decoding():
+        assert models.ContainerSummary.from_wire(broken).ports[0].private_port is None  # type: ignore[index]
+
+
+def test_a_deferred_decode_behaves_like_an_eager_one() -> None:
+    import copy
+    import pickle
+
+    eager = models.ContainerSummary.from_wire(_SUMMARY)
+    _ = eager.host_config, eager.network_settings, eager.mounts
+    for fresh in (
+        lambda: models.ContainerSummary.from_wire(_SUMMARY),
+        lambda: pickle.loads(pickle.dumps(models.ContainerSummary.from_wire(_SUMMARY))),
+        lambda: copy.deepcopy(models.ContainerSummary.from_wire(_SUMMARY)),
+    ):
+        assert fresh() == eager
+        assert fresh().to_wire() == _SUMMARY
+        assert repr(fresh()) == repr(eager)
+        assert attrs.asdict(fresh()) == attrs.asdict(eager)
+    assignment = models.ContainerSummary.from_wire(_SUMMARY)
+    assignment.host_config = None  # an assignment before the first read wins
+    assert assignment.host_config is None
+    assert "HostConfig" not in assignment.to_wire()
+
+
+def test_a_misspelt_attribute_still_raises_attribute_error() -> None:
+    summary = models.ContainerSummary.from_wire(_SUMMARY)
+    with pytest.raises(
+        AttributeError, match="'ContainerSummary' object has no attribute 'host_cfg'"
+    ):
+        summary.host_cfg  # type: ignore[attr-defined]  # noqa: B018
+    assert not hasattr(summary, "host_cfg")
+
+
+def _first_reads(summary: models.ContainerSummary, threads: int) -> list[object]:
+    seen: list[object] = []
+    start = threading.Barrier(threads)
+
+    def read() -> None:
+        start.wait()
+        seen.append(summary.network_settings)
+
+    running = [threading.Thread(target=read) for _ in range(threads)]
+    for thread in running:
+        thread.start()
+    for thread in running:
+        thread.join()
+    return seen
+
+
+def test_threads_reading_a_deferred_attribute_first_get_one_object() -> None:
+    for _ in range(20):
+        summary = models.ContainerSummary.from_wire(_SUMMARY)
+        seen = _first_reads(summary, 6)
+        assert len(seen) == 6
+        assert all(item is summary.network_settings for item in seen)
+
+
+def test_which_attributes_wait_for_their_first_read() -> None:
+    """Exactly the nested models (alone, in lists or maps) without a required key below them."""
+    models.ContainerSummary.from_wire(_SUMMARY)  # builds the codec
+    assert set(models.ContainerSummary._wire_late) == {
+        "image_manifest_descriptor",
+        "host_config",
+        "network_settings",
+        "mounts",
+        "health",
+    }
