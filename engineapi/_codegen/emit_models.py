@@ -72,14 +72,6 @@ def annotation(t: TypeExpr) -> str:
     return " | ".join(annotation(option) for option in t.options)
 
 
-def _mutable(t: TypeExpr) -> bool:
-    """Whether ruff considers an annotation mutable (anything but str/int/float/bool)."""
-    return not all(
-        isinstance(part, UnionT) or (isinstance(part, Prim) and part.name != "Any")
-        for part in iter_types(t)
-    )
-
-
 # -- classes --------------------------------------------------------------------------------
 
 
@@ -91,8 +83,8 @@ def _field_line(field: FieldDef) -> str:
         options.append(f'until="{field.until}"')
     if field.deprecated:
         options.append("deprecated=True")
-    if field.required:
-        options.append("required=True")
+    if not field.required:
+        options.insert(0, "default=None")
     args = ", ".join([f'"{field.wire}"', *options])
     optional = "" if field.required else " | None"
     return f"    {field.attr}: {annotation(field.type)}{optional} = wire_field({args})\n"
@@ -140,7 +132,7 @@ def _model_source(registry: Registry, model: ModelDef) -> str:
     if attributes:
         description = f"{description}\n\n{attributes}"
     out = [
-        "@attrs.define(slots=True, kw_only=True, repr=False)\n",
+        "@wire_model\n",
         f"class {model.name}({model.base or 'WireModel'}):\n",
         docstring(description, "    "),
         "\n",
@@ -151,7 +143,9 @@ def _model_source(registry: Registry, model: ModelDef) -> str:
     if model.base is None:
         out += [
             # Behind the ``extra`` property of WireModel; ``__init__`` takes it as ``extra=``.
-            "    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)\n",
+            "    _extra: dict[str, Any] | None = attrs.field(\n",
+            '        default=None, eq=extra_key, repr=False, alias="extra"\n',
+            "    )\n",
             '    """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""\n',
             "    _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)\n",
         ]
@@ -222,6 +216,7 @@ def _import_lines(members: list[TypeDef], registry: Registry) -> list[str]:
     base_names: set[str] = set()
     typing_names: set[str] = set()
     for model in models:
+        base_names.add("wire_model")
         if model.base is None:
             base_names |= {"WireModel", "extra_key"}
             typing_names.add("Any")  # _extra's annotation
@@ -241,7 +236,7 @@ def _import_lines(members: list[TypeDef], registry: Registry) -> list[str]:
     lines = ["from __future__ import annotations\n", "\n"]
     if typing_names:
         lines += [f"from typing import {', '.join(sorted(typing_names))}\n", "\n"]
-    if models:
+    if any(model.base is None for model in models):  # their _extra is an attrs.field
         lines += ["import attrs\n", "\n"]
     if base_names:
         lines.append(f"from engineapi.models._base import {', '.join(sorted(base_names))}\n")
@@ -256,13 +251,6 @@ def render_module(members: list[TypeDef], registry: Registry) -> str:
     root = members[0].root
     title = f"``{root}``" + (", with the types only it uses." if len(members) > 1 else ".")
     out = [f'"""{title}\n\n{GENERATED_NOTE} Do not edit.\n"""\n\n']
-    if any(
-        isinstance(m, ModelDef) and any(_mutable(f.type) for f in own_fields(registry, m))
-        for m in members
-    ):
-        # wire_field() wraps attrs.field(), which ruff does not know; it flags the call
-        # as a shared mutable default wherever the annotation is not an immutable type.
-        out.append("# ruff: noqa: RUF009\n\n")
     out += _import_lines(members, registry)
     for member in members:
         out.append("\n\n")

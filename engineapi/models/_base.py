@@ -57,7 +57,17 @@ from _thread import allocate_lock as _thread_lock
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, Self, TypeVar, cast
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Final,
+    Protocol,
+    Self,
+    TypeVar,
+    cast,
+    dataclass_transform,
+)
 
 import attrs
 
@@ -82,21 +92,35 @@ class _Allocate(Protocol):
 new_instance = cast(_Allocate, object.__new__)
 
 
+class _Required:
+    """The default of `wire_field`'s *default*: none, the attribute is required."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+_NO_DEFAULT: Final[Any] = _Required()
+
+
 def wire_field(
     wire: str,
     *,
+    default: None = _NO_DEFAULT,
     since: str = OLDEST_API_VERSION,
     until: str | None = None,
     deprecated: bool = False,
-    required: bool = False,
 ) -> Any:
-    """A model attribute stored under *wire* in the JSON: optional (default ``None``), or
-    with *required* a keyword argument the constructor needs and decoding checks.
+    """A model attribute stored under *wire* in the JSON: optional with ``default=None``,
+    else required — a keyword argument the constructor needs and decoding checks (the spec
+    requires the key and every engine was seen sending it).
 
     *since* is the first API version whose spec has the key, *until* the last one for keys
-    newer specs dropped, *deprecated* whether the spec says so, *required* whether the spec
-    requires it and every engine sends it.
+    newer specs dropped, *deprecated* whether the spec says so. Type checkers see the
+    difference through `wire_model` (a field without ``default=`` is a required argument).
     """
+    required = default is _NO_DEFAULT
     metadata = {
         _WIRE: wire,
         _SINCE: since,
@@ -107,6 +131,18 @@ def wire_field(
     if required:
         return attrs.field(metadata=metadata)
     return attrs.field(default=None, metadata=metadata)
+
+
+_M = TypeVar("_M", bound="WireModel")
+
+
+@dataclass_transform(kw_only_default=True, field_specifiers=(wire_field, attrs.field))
+def wire_model(cls: type[_M]) -> type[_M]:
+    """The class decorator of every model: a slotted, mutable attrs class with keyword-only
+    arguments (and `WireModel`'s repr). Declared as a dataclass transform, so that mypy and
+    pyright see which constructor arguments are required (their attrs support does not know
+    `wire_field`)."""
+    return attrs.define(slots=True, kw_only=True, repr=False)(cls)
 
 
 def extra_key(extra: dict[str, Any] | None) -> dict[str, Any] | None:

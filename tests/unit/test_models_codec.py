@@ -57,7 +57,7 @@ def test_a_codec_is_built_on_first_use_not_on_import() -> None:
 
 @attrs.define(slots=True, kw_only=True, repr=False)
 class _NotedPort(PortSummary):
-    note: str | None = wire_field("Note", since="1.50")
+    note: str | None = wire_field("Note", default=None, since="1.50")
 
 
 class _PlainPort(PortSummary):
@@ -95,7 +95,7 @@ def test_a_class_that_defines_from_wire_keeps_it_and_can_call_the_base() -> None
 def test_first_calls_from_many_threads_agree() -> None:
     @attrs.define(slots=True, kw_only=True, repr=False)
     class Fresh(PortSummary):
-        note: str | None = wire_field("Note")
+        note: str | None = wire_field("Note", default=None)
 
     data = {"PrivatePort": 3, "Type": "sctp", "Note": "n", "Odd": [1]}
     results: list[dict[str, Any]] = []

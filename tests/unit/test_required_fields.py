@@ -174,3 +174,32 @@ def test_evidence_makes_a_required_key_optional() -> None:
     assert name.required and not name.omitted_by
     apply_evidence(registry, {"Volume": {"Name": {"podman": "absent"}}})
     assert not name.required and name.omitted_by == {"podman": "absent"}
+
+
+def test_type_checkers_see_which_constructor_arguments_are_required(tmp_path: Path) -> None:
+    """The models are declared through a dataclass transform (``wire_model``): mypy (and
+    pyright) see a required field as a required argument and check argument names and types,
+    which attrs' own mypy support could not do through ``wire_field``."""
+    import subprocess
+    import sys
+
+    snippet = tmp_path / "use_models.py"
+    snippet.write_text(
+        "from engineapi.models import ContainerCreateResponse, HostConfig\n"
+        "ContainerCreateResponse(warnings=[])\n"  # line 2: id is required
+        "ok = ContainerCreateResponse(id='c', warnings=[])\n"
+        "HostConfig(network_mod='bridge')\n"  # line 4: misspelt
+        "HostConfig(memory='1g')\n"  # line 5: wrong type
+        "HostConfig(network_mode='bridge', memory=5, extra={'New': 1})\n"
+        "reveal_type(ok.id)\n"  # line 7
+    )
+    command = [sys.executable, "-m", "mypy", "--strict", "--no-error-summary"]
+    command += ["--cache-dir", str(tmp_path / "cache"), str(snippet)]
+    repo = Path(__file__).resolve().parents[2]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=repo, check=False)
+    reported = [line.split(":")[1] for line in result.stdout.splitlines() if ": " in line]
+    assert sorted(set(reported)) == ["2", "4", "5", "7"], result.stdout
+    assert 'Missing named argument "id" for "ContainerCreateResponse"' in result.stdout
+    assert 'Unexpected keyword argument "network_mod" for "HostConfig"' in result.stdout
+    assert 'Argument "memory" to "HostConfig" has incompatible type "str"' in result.stdout
+    assert 'Revealed type is "str"' in result.stdout

@@ -9,10 +9,10 @@ from typing import Any
 
 import attrs
 
-from engineapi.models._base import WireModel, extra_key, wire_field
+from engineapi.models._base import WireModel, extra_key, wire_field, wire_model
 
 
-@attrs.define(slots=True, kw_only=True, repr=False)
+@wire_model
 class Address(WireModel):
     """Address represents an IPv4 or IPv6 IP address.
 
@@ -21,10 +21,12 @@ class Address(WireModel):
         prefix_len: Mask length of the IP address.
     """
 
-    addr: str | None = wire_field("Addr")
+    addr: str | None = wire_field("Addr", default=None)
     """IP address."""
-    prefix_len: int | None = wire_field("PrefixLen")
+    prefix_len: int | None = wire_field("PrefixLen", default=None)
     """Mask length of the IP address."""
-    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
+    _extra: dict[str, Any] | None = attrs.field(
+        default=None, eq=extra_key, repr=False, alias="extra"
+    )
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)

@@ -9,10 +9,10 @@ from typing import Any
 
 import attrs
 
-from engineapi.models._base import WireModel, extra_key, wire_field
+from engineapi.models._base import WireModel, extra_key, wire_field, wire_model
 
 
-@attrs.define(slots=True, kw_only=True, repr=False)
+@wire_model
 class AuthConfig(WireModel):
     """The ``AuthConfig`` object of the Engine API.
 
@@ -27,16 +27,18 @@ class AuthConfig(WireModel):
             Only in API versions 1.41 to 1.51.
     """
 
-    username: str | None = wire_field("username")
-    password: str | None = wire_field("password")
-    serveraddress: str | None = wire_field("serveraddress")
-    email: str | None = wire_field("email", until="1.51", deprecated=True)
+    username: str | None = wire_field("username", default=None)
+    password: str | None = wire_field("password", default=None)
+    serveraddress: str | None = wire_field("serveraddress", default=None)
+    email: str | None = wire_field("email", default=None, until="1.51", deprecated=True)
     """Email is an optional value associated with the username.
 
     > **Deprecated**: This field is deprecated since docker 1.11 (API v1.23) and will be removed in a future release.
 
     Only in API versions 1.41 to 1.51.
     """
-    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
+    _extra: dict[str, Any] | None = attrs.field(
+        default=None, eq=extra_key, repr=False, alias="extra"
+    )
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)

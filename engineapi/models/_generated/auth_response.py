@@ -9,10 +9,10 @@ from typing import Any
 
 import attrs
 
-from engineapi.models._base import WireModel, extra_key, wire_field
+from engineapi.models._base import WireModel, extra_key, wire_field, wire_model
 
 
-@attrs.define(slots=True, kw_only=True, repr=False)
+@wire_model
 class AuthResponse(WireModel):
     """An identity token was generated successfully.
 
@@ -21,10 +21,12 @@ class AuthResponse(WireModel):
         identity_token: An opaque token used to authenticate a user after a successful login
     """
 
-    status: str = wire_field("Status", required=True)
+    status: str = wire_field("Status")
     """The status of the authentication"""
-    identity_token: str | None = wire_field("IdentityToken")
+    identity_token: str | None = wire_field("IdentityToken", default=None)
     """An opaque token used to authenticate a user after a successful login"""
-    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
+    _extra: dict[str, Any] | None = attrs.field(
+        default=None, eq=extra_key, repr=False, alias="extra"
+    )
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)

@@ -9,10 +9,10 @@ from typing import Any
 
 import attrs
 
-from engineapi.models._base import WireModel, extra_key, wire_field
+from engineapi.models._base import WireModel, extra_key, wire_field, wire_model
 
 
-@attrs.define(slots=True, kw_only=True, repr=False)
+@wire_model
 class BuildIdentity(WireModel):
     """BuildIdentity contains build reference information if image was created via build.
 
@@ -26,17 +26,19 @@ class BuildIdentity(WireModel):
             Since API 1.53.
     """
 
-    ref: str | None = wire_field("Ref", since="1.53")
+    ref: str | None = wire_field("Ref", default=None, since="1.53")
     """Ref is the identifier for the build request. This reference can be used to
     look up the build details in BuildKit history API.
 
     Since API 1.53.
     """
-    created_at: str | None = wire_field("CreatedAt", since="1.53")
+    created_at: str | None = wire_field("CreatedAt", default=None, since="1.53")
     """CreatedAt is the time when the build ran.
 
     Since API 1.53.
     """
-    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
+    _extra: dict[str, Any] | None = attrs.field(
+        default=None, eq=extra_key, repr=False, alias="extra"
+    )
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)

@@ -9,10 +9,10 @@ from typing import Any
 
 import attrs
 
-from engineapi.models._base import WireModel, extra_key, wire_field
+from engineapi.models._base import WireModel, extra_key, wire_field, wire_model
 
 
-@attrs.define(slots=True, kw_only=True, repr=False)
+@wire_model
 class Commit(WireModel):
     """Commit holds the Git-commit (SHA1) that a binary was built from, as
     reported in the version-string of external tools, such as `containerd`,
@@ -27,15 +27,17 @@ class Commit(WireModel):
             Only in API versions 1.41 to 1.48.
     """
 
-    id: str | None = wire_field("ID")
+    id: str | None = wire_field("ID", default=None)
     """Actual commit ID of external tool."""
-    expected: str | None = wire_field("Expected", until="1.48", deprecated=True)
+    expected: str | None = wire_field("Expected", default=None, until="1.48", deprecated=True)
     """Commit ID of external tool expected by dockerd as set at build time.
 
     **Deprecated**: This field is deprecated and will be omitted in a API v1.49.
 
     Only in API versions 1.41 to 1.48.
     """
-    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
+    _extra: dict[str, Any] | None = attrs.field(
+        default=None, eq=extra_key, repr=False, alias="extra"
+    )
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)

@@ -9,10 +9,10 @@ from typing import Any
 
 import attrs
 
-from engineapi.models._base import WireModel, extra_key, wire_field
+from engineapi.models._base import WireModel, extra_key, wire_field, wire_model
 
 
-@attrs.define(slots=True, kw_only=True, repr=False)
+@wire_model
 class ConfigReference(WireModel):
     """The config-only network source to provide the configuration for
     this network.
@@ -23,11 +23,13 @@ class ConfigReference(WireModel):
             network. Only network names are allowed, not network IDs.
     """
 
-    network: str | None = wire_field("Network")
+    network: str | None = wire_field("Network", default=None)
     """The name of the config-only network that provides the network's
     configuration. The specified network must be an existing config-only
     network. Only network names are allowed, not network IDs.
     """
-    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
+    _extra: dict[str, Any] | None = attrs.field(
+        default=None, eq=extra_key, repr=False, alias="extra"
+    )
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)

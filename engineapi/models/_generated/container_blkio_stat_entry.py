@@ -9,10 +9,10 @@ from typing import Any
 
 import attrs
 
-from engineapi.models._base import WireModel, extra_key, wire_field
+from engineapi.models._base import WireModel, extra_key, wire_field, wire_model
 
 
-@attrs.define(slots=True, kw_only=True, repr=False)
+@wire_model
 class ContainerBlkioStatEntry(WireModel):
     """Blkio stats entry.
 
@@ -25,14 +25,16 @@ class ContainerBlkioStatEntry(WireModel):
         value: Since API 1.48.
     """
 
-    major: int | None = wire_field("major", since="1.48")
+    major: int | None = wire_field("major", default=None, since="1.48")
     """Since API 1.48."""
-    minor: int | None = wire_field("minor", since="1.48")
+    minor: int | None = wire_field("minor", default=None, since="1.48")
     """Since API 1.48."""
-    op: str | None = wire_field("op", since="1.48")
+    op: str | None = wire_field("op", default=None, since="1.48")
     """Since API 1.48."""
-    value: int | None = wire_field("value", since="1.48")
+    value: int | None = wire_field("value", default=None, since="1.48")
     """Since API 1.48."""
-    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
+    _extra: dict[str, Any] | None = attrs.field(
+        default=None, eq=extra_key, repr=False, alias="extra"
+    )
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)

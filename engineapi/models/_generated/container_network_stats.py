@@ -9,10 +9,10 @@ from typing import Any
 
 import attrs
 
-from engineapi.models._base import WireModel, extra_key, wire_field
+from engineapi.models._base import WireModel, extra_key, wire_field, wire_model
 
 
-@attrs.define(slots=True, kw_only=True, repr=False)
+@wire_model
 class ContainerNetworkStats(WireModel):
     """Aggregates the network stats of one container
 
@@ -57,64 +57,66 @@ class ContainerNetworkStats(WireModel):
             Since API 1.48.
     """
 
-    rx_bytes: int | None = wire_field("rx_bytes", since="1.48")
+    rx_bytes: int | None = wire_field("rx_bytes", default=None, since="1.48")
     """Bytes received. Windows and Linux.
 
     Since API 1.48.
     """
-    rx_packets: int | None = wire_field("rx_packets", since="1.48")
+    rx_packets: int | None = wire_field("rx_packets", default=None, since="1.48")
     """Packets received. Windows and Linux.
 
     Since API 1.48.
     """
-    rx_errors: int | None = wire_field("rx_errors", since="1.48")
+    rx_errors: int | None = wire_field("rx_errors", default=None, since="1.48")
     """Received errors. Not used on Windows.
 
     This field is Linux-specific and always zero for Windows containers.
 
     Since API 1.48.
     """
-    rx_dropped: int | None = wire_field("rx_dropped", since="1.48")
+    rx_dropped: int | None = wire_field("rx_dropped", default=None, since="1.48")
     """Incoming packets dropped. Windows and Linux.
 
     Since API 1.48.
     """
-    tx_bytes: int | None = wire_field("tx_bytes", since="1.48")
+    tx_bytes: int | None = wire_field("tx_bytes", default=None, since="1.48")
     """Bytes sent. Windows and Linux.
 
     Since API 1.48.
     """
-    tx_packets: int | None = wire_field("tx_packets", since="1.48")
+    tx_packets: int | None = wire_field("tx_packets", default=None, since="1.48")
     """Packets sent. Windows and Linux.
 
     Since API 1.48.
     """
-    tx_errors: int | None = wire_field("tx_errors", since="1.48")
+    tx_errors: int | None = wire_field("tx_errors", default=None, since="1.48")
     """Sent errors. Not used on Windows.
 
     This field is Linux-specific and always zero for Windows containers.
 
     Since API 1.48.
     """
-    tx_dropped: int | None = wire_field("tx_dropped", since="1.48")
+    tx_dropped: int | None = wire_field("tx_dropped", default=None, since="1.48")
     """Outgoing packets dropped. Windows and Linux.
 
     Since API 1.48.
     """
-    endpoint_id: str | None = wire_field("endpoint_id", since="1.48")
+    endpoint_id: str | None = wire_field("endpoint_id", default=None, since="1.48")
     """Endpoint ID. Not used on Linux.
 
     This field is Windows-specific and omitted for Linux containers.
 
     Since API 1.48.
     """
-    instance_id: str | None = wire_field("instance_id", since="1.48")
+    instance_id: str | None = wire_field("instance_id", default=None, since="1.48")
     """Instance ID. Not used on Linux.
 
     This field is Windows-specific and omitted for Linux containers.
 
     Since API 1.48.
     """
-    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
+    _extra: dict[str, Any] | None = attrs.field(
+        default=None, eq=extra_key, repr=False, alias="extra"
+    )
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)

@@ -9,10 +9,10 @@ from typing import Any
 
 import attrs
 
-from engineapi.models._base import WireModel, extra_key, wire_field
+from engineapi.models._base import WireModel, extra_key, wire_field, wire_model
 
 
-@attrs.define(slots=True, kw_only=True, repr=False)
+@wire_model
 class ContainerPidsStats(WireModel):
     """PidsStats contains Linux-specific stats of a container's process-IDs (PIDs).
 
@@ -28,17 +28,19 @@ class ContainerPidsStats(WireModel):
             Since API 1.48.
     """
 
-    current: int | None = wire_field("current", since="1.48")
+    current: int | None = wire_field("current", default=None, since="1.48")
     """Current is the number of PIDs in the cgroup.
 
     Since API 1.48.
     """
-    limit: int | None = wire_field("limit", since="1.48")
+    limit: int | None = wire_field("limit", default=None, since="1.48")
     """Limit is the hard limit on the number of pids in the cgroup.
     A "Limit" of 0 means that there is no limit.
 
     Since API 1.48.
     """
-    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
+    _extra: dict[str, Any] | None = attrs.field(
+        default=None, eq=extra_key, repr=False, alias="extra"
+    )
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)

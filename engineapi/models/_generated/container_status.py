@@ -9,10 +9,10 @@ from typing import Any
 
 import attrs
 
-from engineapi.models._base import WireModel, extra_key, wire_field
+from engineapi.models._base import WireModel, extra_key, wire_field, wire_model
 
 
-@attrs.define(slots=True, kw_only=True, repr=False)
+@wire_model
 class ContainerStatus(WireModel):
     """represents the status of a container.
 
@@ -22,9 +22,11 @@ class ContainerStatus(WireModel):
         exit_code: (no description in the spec)
     """
 
-    container_id: str | None = wire_field("ContainerID")
-    pid: int | None = wire_field("PID")
-    exit_code: int | None = wire_field("ExitCode")
-    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
+    container_id: str | None = wire_field("ContainerID", default=None)
+    pid: int | None = wire_field("PID", default=None)
+    exit_code: int | None = wire_field("ExitCode", default=None)
+    _extra: dict[str, Any] | None = attrs.field(
+        default=None, eq=extra_key, repr=False, alias="extra"
+    )
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)

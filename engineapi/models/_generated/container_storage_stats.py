@@ -9,10 +9,10 @@ from typing import Any
 
 import attrs
 
-from engineapi.models._base import WireModel, extra_key, wire_field
+from engineapi.models._base import WireModel, extra_key, wire_field, wire_model
 
 
-@attrs.define(slots=True, kw_only=True, repr=False)
+@wire_model
 class ContainerStorageStats(WireModel):
     """StorageStats is the disk I/O stats for read/write on Windows.
 
@@ -25,14 +25,20 @@ class ContainerStorageStats(WireModel):
         write_size_bytes: Since API 1.48.
     """
 
-    read_count_normalized: int | None = wire_field("read_count_normalized", since="1.48")
+    read_count_normalized: int | None = wire_field(
+        "read_count_normalized", default=None, since="1.48"
+    )
     """Since API 1.48."""
-    read_size_bytes: int | None = wire_field("read_size_bytes", since="1.48")
+    read_size_bytes: int | None = wire_field("read_size_bytes", default=None, since="1.48")
     """Since API 1.48."""
-    write_count_normalized: int | None = wire_field("write_count_normalized", since="1.48")
+    write_count_normalized: int | None = wire_field(
+        "write_count_normalized", default=None, since="1.48"
+    )
     """Since API 1.48."""
-    write_size_bytes: int | None = wire_field("write_size_bytes", since="1.48")
+    write_size_bytes: int | None = wire_field("write_size_bytes", default=None, since="1.48")
     """Since API 1.48."""
-    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
+    _extra: dict[str, Any] | None = attrs.field(
+        default=None, eq=extra_key, repr=False, alias="extra"
+    )
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)

@@ -9,10 +9,10 @@ from typing import Any
 
 import attrs
 
-from engineapi.models._base import WireModel, extra_key, wire_field
+from engineapi.models._base import WireModel, extra_key, wire_field, wire_model
 
 
-@attrs.define(slots=True, kw_only=True, repr=False)
+@wire_model
 class ContainerThrottlingData(WireModel):
     """CPU throttling stats of the container.
 
@@ -30,21 +30,23 @@ class ContainerThrottlingData(WireModel):
             Since API 1.48.
     """
 
-    periods: int | None = wire_field("periods", since="1.48")
+    periods: int | None = wire_field("periods", default=None, since="1.48")
     """Number of periods with throttling active.
 
     Since API 1.48.
     """
-    throttled_periods: int | None = wire_field("throttled_periods", since="1.48")
+    throttled_periods: int | None = wire_field("throttled_periods", default=None, since="1.48")
     """Number of periods when the container hit its throttling limit.
 
     Since API 1.48.
     """
-    throttled_time: int | None = wire_field("throttled_time", since="1.48")
+    throttled_time: int | None = wire_field("throttled_time", default=None, since="1.48")
     """Aggregated time (in nanoseconds) the container was throttled for.
 
     Since API 1.48.
     """
-    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
+    _extra: dict[str, Any] | None = attrs.field(
+        default=None, eq=extra_key, repr=False, alias="extra"
+    )
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)

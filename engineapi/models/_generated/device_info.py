@@ -9,10 +9,10 @@ from typing import Any
 
 import attrs
 
-from engineapi.models._base import WireModel, extra_key, wire_field
+from engineapi.models._base import WireModel, extra_key, wire_field, wire_model
 
 
-@attrs.define(slots=True, kw_only=True, repr=False)
+@wire_model
 class DeviceInfo(WireModel):
     """DeviceInfo represents a device that can be used by a container.
 
@@ -26,17 +26,19 @@ class DeviceInfo(WireModel):
             Since API 1.50.
     """
 
-    source: str | None = wire_field("Source", since="1.50")
+    source: str | None = wire_field("Source", default=None, since="1.50")
     """The origin device driver.
 
     Since API 1.50.
     """
-    id: str | None = wire_field("ID", since="1.50")
+    id: str | None = wire_field("ID", default=None, since="1.50")
     """The unique identifier for the device within its source driver.
     For CDI devices, this would be an FQDN like "vendor.com/gpu=0".
 
     Since API 1.50.
     """
-    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
+    _extra: dict[str, Any] | None = attrs.field(
+        default=None, eq=extra_key, repr=False, alias="extra"
+    )
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)

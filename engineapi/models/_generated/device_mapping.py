@@ -9,10 +9,10 @@ from typing import Any
 
 import attrs
 
-from engineapi.models._base import WireModel, extra_key, wire_field
+from engineapi.models._base import WireModel, extra_key, wire_field, wire_model
 
 
-@attrs.define(slots=True, kw_only=True, repr=False)
+@wire_model
 class DeviceMapping(WireModel):
     """A device mapping between the host and container
 
@@ -22,9 +22,11 @@ class DeviceMapping(WireModel):
         cgroup_permissions: (no description in the spec)
     """
 
-    path_on_host: str | None = wire_field("PathOnHost")
-    path_in_container: str | None = wire_field("PathInContainer")
-    cgroup_permissions: str | None = wire_field("CgroupPermissions")
-    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
+    path_on_host: str | None = wire_field("PathOnHost", default=None)
+    path_in_container: str | None = wire_field("PathInContainer", default=None)
+    cgroup_permissions: str | None = wire_field("CgroupPermissions", default=None)
+    _extra: dict[str, Any] | None = attrs.field(
+        default=None, eq=extra_key, repr=False, alias="extra"
+    )
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)

@@ -9,10 +9,10 @@ from typing import Any
 
 import attrs
 
-from engineapi.models._base import WireModel, extra_key, wire_field
+from engineapi.models._base import WireModel, extra_key, wire_field, wire_model
 
 
-@attrs.define(slots=True, kw_only=True, repr=False)
+@wire_model
 class EndpointResource(WireModel):
     """contains network resources allocated and used for a container in a network.
 
@@ -24,11 +24,13 @@ class EndpointResource(WireModel):
         ipv6_address: (no description in the spec)
     """
 
-    name: str | None = wire_field("Name")
-    endpoint_id: str | None = wire_field("EndpointID")
-    mac_address: str | None = wire_field("MacAddress")
-    ipv4_address: str | None = wire_field("IPv4Address")
-    ipv6_address: str | None = wire_field("IPv6Address")
-    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
+    name: str | None = wire_field("Name", default=None)
+    endpoint_id: str | None = wire_field("EndpointID", default=None)
+    mac_address: str | None = wire_field("MacAddress", default=None)
+    ipv4_address: str | None = wire_field("IPv4Address", default=None)
+    ipv6_address: str | None = wire_field("IPv6Address", default=None)
+    _extra: dict[str, Any] | None = attrs.field(
+        default=None, eq=extra_key, repr=False, alias="extra"
+    )
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)

@@ -9,10 +9,10 @@ from typing import Any
 
 import attrs
 
-from engineapi.models._base import WireModel, extra_key, wire_field
+from engineapi.models._base import WireModel, extra_key, wire_field, wire_model
 
 
-@attrs.define(slots=True, kw_only=True, repr=False)
+@wire_model
 class ErrorDetail(WireModel):
     """The ``ErrorDetail`` object of the Engine API.
 
@@ -21,8 +21,10 @@ class ErrorDetail(WireModel):
         message: (no description in the spec)
     """
 
-    code: int | None = wire_field("code")
-    message: str | None = wire_field("message")
-    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
+    code: int | None = wire_field("code", default=None)
+    message: str | None = wire_field("message", default=None)
+    _extra: dict[str, Any] | None = attrs.field(
+        default=None, eq=extra_key, repr=False, alias="extra"
+    )
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)

@@ -9,10 +9,10 @@ from typing import Any
 
 import attrs
 
-from engineapi.models._base import WireModel, extra_key, wire_field
+from engineapi.models._base import WireModel, extra_key, wire_field, wire_model
 
 
-@attrs.define(slots=True, kw_only=True, repr=False)
+@wire_model
 class HealthcheckResult(WireModel):
     """HealthcheckResult stores information about a single run of a healthcheck probe
 
@@ -30,15 +30,15 @@ class HealthcheckResult(WireModel):
         output: Output from last check
     """
 
-    start: str | None = wire_field("Start")
+    start: str | None = wire_field("Start", default=None)
     """Date and time at which this check started in
     [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format with nano-seconds.
     """
-    end: str | None = wire_field("End")
+    end: str | None = wire_field("End", default=None)
     """Date and time at which this check ended in
     [RFC 3339](https://www.ietf.org/rfc/rfc3339.txt) format with nano-seconds.
     """
-    exit_code: int | None = wire_field("ExitCode")
+    exit_code: int | None = wire_field("ExitCode", default=None)
     """ExitCode meanings:
 
     - `0` healthy
@@ -46,8 +46,10 @@ class HealthcheckResult(WireModel):
     - `2` reserved (considered unhealthy)
     - other values: error running probe
     """
-    output: str | None = wire_field("Output")
+    output: str | None = wire_field("Output", default=None)
     """Output from last check"""
-    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
+    _extra: dict[str, Any] | None = attrs.field(
+        default=None, eq=extra_key, repr=False, alias="extra"
+    )
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)

@@ -9,10 +9,10 @@ from typing import Any
 
 import attrs
 
-from engineapi.models._base import WireModel, extra_key, wire_field
+from engineapi.models._base import WireModel, extra_key, wire_field, wire_model
 
 
-@attrs.define(slots=True, kw_only=True, repr=False)
+@wire_model
 class ImageID(WireModel):
     """Image ID or Digest
 
@@ -20,7 +20,9 @@ class ImageID(WireModel):
         id: (no description in the spec)
     """
 
-    id: str | None = wire_field("ID")
-    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
+    id: str | None = wire_field("ID", default=None)
+    _extra: dict[str, Any] | None = attrs.field(
+        default=None, eq=extra_key, repr=False, alias="extra"
+    )
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)

@@ -9,10 +9,10 @@ from typing import Any
 
 import attrs
 
-from engineapi.models._base import WireModel, extra_key, wire_field
+from engineapi.models._base import WireModel, extra_key, wire_field, wire_model
 
 
-@attrs.define(slots=True, kw_only=True, repr=False)
+@wire_model
 class ImageSearchResponseItem(WireModel):
     """The ``ImageSearchResponseItem`` object of the Engine API.
 
@@ -26,15 +26,17 @@ class ImageSearchResponseItem(WireModel):
         star_count: (no description in the spec)
     """
 
-    description: str | None = wire_field("description")
-    is_official: bool | None = wire_field("is_official")
-    is_automated: bool | None = wire_field("is_automated", deprecated=True)
+    description: str | None = wire_field("description", default=None)
+    is_official: bool | None = wire_field("is_official", default=None)
+    is_automated: bool | None = wire_field("is_automated", default=None, deprecated=True)
     """Whether this repository has automated builds enabled.
 
     > **Deprecated**: This field is deprecated and will always be "false".
     """
-    name: str | None = wire_field("name")
-    star_count: int | None = wire_field("star_count")
-    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
+    name: str | None = wire_field("name", default=None)
+    star_count: int | None = wire_field("star_count", default=None)
+    _extra: dict[str, Any] | None = attrs.field(
+        default=None, eq=extra_key, repr=False, alias="extra"
+    )
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)

@@ -9,10 +9,10 @@ from typing import Any
 
 import attrs
 
-from engineapi.models._base import WireModel, extra_key, wire_field
+from engineapi.models._base import WireModel, extra_key, wire_field, wire_model
 
 
-@attrs.define(slots=True, kw_only=True, repr=False)
+@wire_model
 class JoinTokens(WireModel):
     """JoinTokens contains the tokens workers and managers need to join the swarm.
 
@@ -21,10 +21,12 @@ class JoinTokens(WireModel):
         manager: The token managers can use to join the swarm.
     """
 
-    worker: str | None = wire_field("Worker")
+    worker: str | None = wire_field("Worker", default=None)
     """The token workers can use to join the swarm."""
-    manager: str | None = wire_field("Manager")
+    manager: str | None = wire_field("Manager", default=None)
     """The token managers can use to join the swarm."""
-    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
+    _extra: dict[str, Any] | None = attrs.field(
+        default=None, eq=extra_key, repr=False, alias="extra"
+    )
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)

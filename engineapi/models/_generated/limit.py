@@ -9,10 +9,10 @@ from typing import Any
 
 import attrs
 
-from engineapi.models._base import WireModel, extra_key, wire_field
+from engineapi.models._base import WireModel, extra_key, wire_field, wire_model
 
 
-@attrs.define(slots=True, kw_only=True, repr=False)
+@wire_model
 class Limit(WireModel):
     """An object describing a limit on resources which can be requested by a task.
 
@@ -22,10 +22,12 @@ class Limit(WireModel):
         pids: Limits the maximum number of PIDs in the container. Set `0` for unlimited.
     """
 
-    nano_cpus: int | None = wire_field("NanoCPUs")
-    memory_bytes: int | None = wire_field("MemoryBytes")
-    pids: int | None = wire_field("Pids")
+    nano_cpus: int | None = wire_field("NanoCPUs", default=None)
+    memory_bytes: int | None = wire_field("MemoryBytes", default=None)
+    pids: int | None = wire_field("Pids", default=None)
     """Limits the maximum number of PIDs in the container. Set `0` for unlimited."""
-    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
+    _extra: dict[str, Any] | None = attrs.field(
+        default=None, eq=extra_key, repr=False, alias="extra"
+    )
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)

@@ -9,10 +9,10 @@ from typing import Any
 
 import attrs
 
-from engineapi.models._base import WireModel, extra_key, wire_field
+from engineapi.models._base import WireModel, extra_key, wire_field, wire_model
 
 
-@attrs.define(slots=True, kw_only=True, repr=False)
+@wire_model
 class NetworkCreateResponse(WireModel):
     """OK response to NetworkCreate operation
 
@@ -21,10 +21,12 @@ class NetworkCreateResponse(WireModel):
         warning: Warnings encountered when creating the container
     """
 
-    id: str = wire_field("Id", required=True)
+    id: str = wire_field("Id")
     """The ID of the created network."""
-    warning: str = wire_field("Warning", required=True)
+    warning: str = wire_field("Warning")
     """Warnings encountered when creating the container"""
-    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
+    _extra: dict[str, Any] | None = attrs.field(
+        default=None, eq=extra_key, repr=False, alias="extra"
+    )
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)

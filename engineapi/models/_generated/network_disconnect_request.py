@@ -9,10 +9,10 @@ from typing import Any
 
 import attrs
 
-from engineapi.models._base import WireModel, extra_key, wire_field
+from engineapi.models._base import WireModel, extra_key, wire_field, wire_model
 
 
-@attrs.define(slots=True, kw_only=True, repr=False)
+@wire_model
 class NetworkDisconnectRequest(WireModel):
     """NetworkDisconnectRequest represents the data to be used to disconnect a container from a network.
 
@@ -23,13 +23,15 @@ class NetworkDisconnectRequest(WireModel):
         force: Force the container to disconnect from the network.
     """
 
-    container: str | None = wire_field("Container")
+    container: str | None = wire_field("Container", default=None)
     """The ID or name of the container to disconnect from the network.
 
     Required: the daemon refuses a request without it.
     """
-    force: bool | None = wire_field("Force")
+    force: bool | None = wire_field("Force", default=None)
     """Force the container to disconnect from the network."""
-    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
+    _extra: dict[str, Any] | None = attrs.field(
+        default=None, eq=extra_key, repr=False, alias="extra"
+    )
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)

@@ -9,10 +9,10 @@ from typing import Any
 
 import attrs
 
-from engineapi.models._base import WireModel, extra_key, wire_field
+from engineapi.models._base import WireModel, extra_key, wire_field, wire_model
 
 
-@attrs.define(slots=True, kw_only=True, repr=False)
+@wire_model
 class ObjectVersion(WireModel):
     """The version number of the object such as node, service, etc. This is needed
     to avoid conflicting writes. The client must send the version number along
@@ -29,7 +29,9 @@ class ObjectVersion(WireModel):
         index: (no description in the spec)
     """
 
-    index: int | None = wire_field("Index")
-    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
+    index: int | None = wire_field("Index", default=None)
+    _extra: dict[str, Any] | None = attrs.field(
+        default=None, eq=extra_key, repr=False, alias="extra"
+    )
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)

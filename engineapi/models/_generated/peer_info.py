@@ -9,10 +9,10 @@ from typing import Any
 
 import attrs
 
-from engineapi.models._base import WireModel, extra_key, wire_field
+from engineapi.models._base import WireModel, extra_key, wire_field, wire_model
 
 
-@attrs.define(slots=True, kw_only=True, repr=False)
+@wire_model
 class PeerInfo(WireModel):
     """represents one peer of an overlay network.
 
@@ -21,10 +21,12 @@ class PeerInfo(WireModel):
         ip: IP-address of the peer-node in the Swarm cluster.
     """
 
-    name: str | None = wire_field("Name")
+    name: str | None = wire_field("Name", default=None)
     """ID of the peer-node in the Swarm cluster."""
-    ip: str | None = wire_field("IP")
+    ip: str | None = wire_field("IP", default=None)
     """IP-address of the peer-node in the Swarm cluster."""
-    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
+    _extra: dict[str, Any] | None = attrs.field(
+        default=None, eq=extra_key, repr=False, alias="extra"
+    )
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)

@@ -9,10 +9,10 @@ from typing import Any
 
 import attrs
 
-from engineapi.models._base import WireModel, extra_key, wire_field
+from engineapi.models._base import WireModel, extra_key, wire_field, wire_model
 
 
-@attrs.define(slots=True, kw_only=True, repr=False)
+@wire_model
 class PeerNode(WireModel):
     """Represents a peer-node in the swarm
 
@@ -21,10 +21,12 @@ class PeerNode(WireModel):
         addr: IP address and ports at which this node can be reached.
     """
 
-    node_id: str | None = wire_field("NodeID")
+    node_id: str | None = wire_field("NodeID", default=None)
     """Unique identifier of for this node in the swarm."""
-    addr: str | None = wire_field("Addr")
+    addr: str | None = wire_field("Addr", default=None)
     """IP address and ports at which this node can be reached."""
-    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
+    _extra: dict[str, Any] | None = attrs.field(
+        default=None, eq=extra_key, repr=False, alias="extra"
+    )
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)

@@ -9,10 +9,10 @@ from typing import Any
 
 import attrs
 
-from engineapi.models._base import WireModel, extra_key, wire_field
+from engineapi.models._base import WireModel, extra_key, wire_field, wire_model
 
 
-@attrs.define(slots=True, kw_only=True, repr=False)
+@wire_model
 class Platform(WireModel):
     """Platform represents the platform (Arch/OS).
 
@@ -22,12 +22,14 @@ class Platform(WireModel):
         os: OS represents the Operating System (for example, `linux` or `windows`).
     """
 
-    architecture: str | None = wire_field("Architecture")
+    architecture: str | None = wire_field("Architecture", default=None)
     """Architecture represents the hardware architecture (for example,
     `x86_64`).
     """
-    os: str | None = wire_field("OS")
+    os: str | None = wire_field("OS", default=None)
     """OS represents the Operating System (for example, `linux` or `windows`)."""
-    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
+    _extra: dict[str, Any] | None = attrs.field(
+        default=None, eq=extra_key, repr=False, alias="extra"
+    )
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)

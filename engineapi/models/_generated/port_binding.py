@@ -9,10 +9,10 @@ from typing import Any
 
 import attrs
 
-from engineapi.models._base import WireModel, extra_key, wire_field
+from engineapi.models._base import WireModel, extra_key, wire_field, wire_model
 
 
-@attrs.define(slots=True, kw_only=True, repr=False)
+@wire_model
 class PortBinding(WireModel):
     """PortBinding represents a binding between a host IP address and a host
     port.
@@ -22,10 +22,12 @@ class PortBinding(WireModel):
         host_port: Host port number that the container's port is mapped to.
     """
 
-    host_ip: str | None = wire_field("HostIp")
+    host_ip: str | None = wire_field("HostIp", default=None)
     """Host IP address that the container's port is mapped to."""
-    host_port: str | None = wire_field("HostPort")
+    host_port: str | None = wire_field("HostPort", default=None)
     """Host port number that the container's port is mapped to."""
-    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
+    _extra: dict[str, Any] | None = attrs.field(
+        default=None, eq=extra_key, repr=False, alias="extra"
+    )
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)

@@ -9,10 +9,10 @@ from typing import Any
 
 import attrs
 
-from engineapi.models._base import WireModel, extra_key, wire_field
+from engineapi.models._base import WireModel, extra_key, wire_field, wire_model
 
 
-@attrs.define(slots=True, kw_only=True, repr=False)
+@wire_model
 class ProgressDetail(WireModel):
     """The ``ProgressDetail`` object of the Engine API.
 
@@ -21,8 +21,10 @@ class ProgressDetail(WireModel):
         total: (no description in the spec)
     """
 
-    current: int | None = wire_field("current")
-    total: int | None = wire_field("total")
-    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
+    current: int | None = wire_field("current", default=None)
+    total: int | None = wire_field("total", default=None)
+    _extra: dict[str, Any] | None = attrs.field(
+        default=None, eq=extra_key, repr=False, alias="extra"
+    )
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)

@@ -9,10 +9,10 @@ from typing import Any
 
 import attrs
 
-from engineapi.models._base import WireModel, extra_key, wire_field
+from engineapi.models._base import WireModel, extra_key, wire_field, wire_model
 
 
-@attrs.define(slots=True, kw_only=True, repr=False)
+@wire_model
 class PullIdentity(WireModel):
     """PullIdentity contains remote location information if image was created via pull.
     If image was pulled via mirror, this contains the original repository location.
@@ -23,11 +23,13 @@ class PullIdentity(WireModel):
             Since API 1.53.
     """
 
-    repository: str | None = wire_field("Repository", since="1.53")
+    repository: str | None = wire_field("Repository", default=None, since="1.53")
     """Repository is the remote repository location the image was pulled from.
 
     Since API 1.53.
     """
-    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
+    _extra: dict[str, Any] | None = attrs.field(
+        default=None, eq=extra_key, repr=False, alias="extra"
+    )
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)

@@ -9,10 +9,10 @@ from typing import Any
 
 import attrs
 
-from engineapi.models._base import WireModel, extra_key, wire_field
+from engineapi.models._base import WireModel, extra_key, wire_field, wire_model
 
 
-@attrs.define(slots=True, kw_only=True, repr=False)
+@wire_model
 class RootFSStorageSnapshot(WireModel):
     """Information about a snapshot backend of the container's root filesystem.
 
@@ -22,11 +22,13 @@ class RootFSStorageSnapshot(WireModel):
             Since API 1.52.
     """
 
-    name: str | None = wire_field("Name", since="1.52")
+    name: str | None = wire_field("Name", default=None, since="1.52")
     """Name of the snapshotter.
 
     Since API 1.52.
     """
-    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
+    _extra: dict[str, Any] | None = attrs.field(
+        default=None, eq=extra_key, repr=False, alias="extra"
+    )
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)

@@ -9,10 +9,10 @@ from typing import Any
 
 import attrs
 
-from engineapi.models._base import WireModel, extra_key, wire_field
+from engineapi.models._base import WireModel, extra_key, wire_field, wire_model
 
 
-@attrs.define(slots=True, kw_only=True, repr=False)
+@wire_model
 class SignerIdentity(WireModel):
     """SignerIdentity contains information about the signer certificate used to sign the image.
 
@@ -73,17 +73,19 @@ class SignerIdentity(WireModel):
             Since API 1.53.
     """
 
-    certificate_issuer: str | None = wire_field("CertificateIssuer", since="1.53")
+    certificate_issuer: str | None = wire_field("CertificateIssuer", default=None, since="1.53")
     """CertificateIssuer is the certificate issuer.
 
     Since API 1.53.
     """
-    subject_alternative_name: str | None = wire_field("SubjectAlternativeName", since="1.53")
+    subject_alternative_name: str | None = wire_field(
+        "SubjectAlternativeName", default=None, since="1.53"
+    )
     """SubjectAlternativeName is the certificate subject alternative name.
 
     Since API 1.53.
     """
-    issuer: str | None = wire_field("Issuer", since="1.53")
+    issuer: str | None = wire_field("Issuer", default=None, since="1.53")
     """The OIDC issuer. Should match `iss` claim of ID token or, in the case of
     a federated login like Dex it should match the issuer URL of the
     upstream issuer. The issuer is not set the extensions are invalid and
@@ -91,82 +93,92 @@ class SignerIdentity(WireModel):
 
     Since API 1.53.
     """
-    build_signer_uri: str | None = wire_field("BuildSignerURI", since="1.53")
+    build_signer_uri: str | None = wire_field("BuildSignerURI", default=None, since="1.53")
     """Reference to specific build instructions that are responsible for signing.
 
     Since API 1.53.
     """
-    build_signer_digest: str | None = wire_field("BuildSignerDigest", since="1.53")
+    build_signer_digest: str | None = wire_field("BuildSignerDigest", default=None, since="1.53")
     """Immutable reference to the specific version of the build instructions that is responsible for signing.
 
     Since API 1.53.
     """
-    runner_environment: str | None = wire_field("RunnerEnvironment", since="1.53")
+    runner_environment: str | None = wire_field("RunnerEnvironment", default=None, since="1.53")
     """Specifies whether the build took place in platform-hosted cloud infrastructure or customer/self-hosted infrastructure.
 
     Since API 1.53.
     """
-    source_repository_uri: str | None = wire_field("SourceRepositoryURI", since="1.53")
+    source_repository_uri: str | None = wire_field(
+        "SourceRepositoryURI", default=None, since="1.53"
+    )
     """Source repository URL that the build was based on.
 
     Since API 1.53.
     """
-    source_repository_digest: str | None = wire_field("SourceRepositoryDigest", since="1.53")
+    source_repository_digest: str | None = wire_field(
+        "SourceRepositoryDigest", default=None, since="1.53"
+    )
     """Immutable reference to a specific version of the source code that the build was based upon.
 
     Since API 1.53.
     """
-    source_repository_ref: str | None = wire_field("SourceRepositoryRef", since="1.53")
+    source_repository_ref: str | None = wire_field(
+        "SourceRepositoryRef", default=None, since="1.53"
+    )
     """Source Repository Ref that the build run was based upon.
 
     Since API 1.53.
     """
     source_repository_identifier: str | None = wire_field(
-        "SourceRepositoryIdentifier", since="1.53"
+        "SourceRepositoryIdentifier", default=None, since="1.53"
     )
     """Immutable identifier for the source repository the workflow was based upon.
 
     Since API 1.53.
     """
-    source_repository_owner_uri: str | None = wire_field("SourceRepositoryOwnerURI", since="1.53")
+    source_repository_owner_uri: str | None = wire_field(
+        "SourceRepositoryOwnerURI", default=None, since="1.53"
+    )
     """Source repository owner URL of the owner of the source repository that the build was based on.
 
     Since API 1.53.
     """
     source_repository_owner_identifier: str | None = wire_field(
-        "SourceRepositoryOwnerIdentifier", since="1.53"
+        "SourceRepositoryOwnerIdentifier", default=None, since="1.53"
     )
     """Immutable identifier for the owner of the source repository that the workflow was based upon.
 
     Since API 1.53.
     """
-    build_config_uri: str | None = wire_field("BuildConfigURI", since="1.53")
+    build_config_uri: str | None = wire_field("BuildConfigURI", default=None, since="1.53")
     """Build Config URL to the top-level/initiating build instructions.
 
     Since API 1.53.
     """
-    build_config_digest: str | None = wire_field("BuildConfigDigest", since="1.53")
+    build_config_digest: str | None = wire_field("BuildConfigDigest", default=None, since="1.53")
     """Immutable reference to the specific version of the top-level/initiating build instructions.
 
     Since API 1.53.
     """
-    build_trigger: str | None = wire_field("BuildTrigger", since="1.53")
+    build_trigger: str | None = wire_field("BuildTrigger", default=None, since="1.53")
     """Event or action that initiated the build.
 
     Since API 1.53.
     """
-    run_invocation_uri: str | None = wire_field("RunInvocationURI", since="1.53")
+    run_invocation_uri: str | None = wire_field("RunInvocationURI", default=None, since="1.53")
     """Run Invocation URL to uniquely identify the build execution.
 
     Since API 1.53.
     """
     source_repository_visibility_at_signing: str | None = wire_field(
-        "SourceRepositoryVisibilityAtSigning", since="1.53"
+        "SourceRepositoryVisibilityAtSigning", default=None, since="1.53"
     )
     """Source repository visibility at the time of signing the certificate.
 
     Since API 1.53.
     """
-    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
+    _extra: dict[str, Any] | None = attrs.field(
+        default=None, eq=extra_key, repr=False, alias="extra"
+    )
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)

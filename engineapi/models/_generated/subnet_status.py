@@ -9,10 +9,10 @@ from typing import Any
 
 import attrs
 
-from engineapi.models._base import WireModel, extra_key, wire_field
+from engineapi.models._base import WireModel, extra_key, wire_field, wire_model
 
 
-@attrs.define(slots=True, kw_only=True, repr=False)
+@wire_model
 class SubnetStatus(WireModel):
     """The ``SubnetStatus`` object of the Engine API.
 
@@ -25,16 +25,20 @@ class SubnetStatus(WireModel):
             Since API 1.52.
     """
 
-    ips_in_use: int | None = wire_field("IPsInUse", since="1.52")
+    ips_in_use: int | None = wire_field("IPsInUse", default=None, since="1.52")
     """Number of IP addresses in the subnet that are in use or reserved and are therefore unavailable for allocation, saturating at 2<sup>64</sup> - 1.
 
     Since API 1.52.
     """
-    dynamic_ips_available: int | None = wire_field("DynamicIPsAvailable", since="1.52")
+    dynamic_ips_available: int | None = wire_field(
+        "DynamicIPsAvailable", default=None, since="1.52"
+    )
     """Number of IP addresses within the network's IPRange for the subnet that are available for allocation, saturating at 2<sup>64</sup> - 1.
 
     Since API 1.52.
     """
-    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
+    _extra: dict[str, Any] | None = attrs.field(
+        default=None, eq=extra_key, repr=False, alias="extra"
+    )
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)

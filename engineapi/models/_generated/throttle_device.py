@@ -9,10 +9,10 @@ from typing import Any
 
 import attrs
 
-from engineapi.models._base import WireModel, extra_key, wire_field
+from engineapi.models._base import WireModel, extra_key, wire_field, wire_model
 
 
-@attrs.define(slots=True, kw_only=True, repr=False)
+@wire_model
 class ThrottleDevice(WireModel):
     """The ``ThrottleDevice`` object of the Engine API.
 
@@ -21,10 +21,12 @@ class ThrottleDevice(WireModel):
         rate: Rate
     """
 
-    path: str | None = wire_field("Path")
+    path: str | None = wire_field("Path", default=None)
     """Device path"""
-    rate: int | None = wire_field("Rate")
+    rate: int | None = wire_field("Rate", default=None)
     """Rate"""
-    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
+    _extra: dict[str, Any] | None = attrs.field(
+        default=None, eq=extra_key, repr=False, alias="extra"
+    )
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)

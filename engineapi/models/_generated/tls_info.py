@@ -9,10 +9,10 @@ from typing import Any
 
 import attrs
 
-from engineapi.models._base import WireModel, extra_key, wire_field
+from engineapi.models._base import WireModel, extra_key, wire_field, wire_model
 
 
-@attrs.define(slots=True, kw_only=True, repr=False)
+@wire_model
 class TLSInfo(WireModel):
     """Information about the issuer of leaf TLS certificates and the trusted root
     CA certificate.
@@ -24,14 +24,16 @@ class TLSInfo(WireModel):
         cert_issuer_public_key: The base64-url-safe-encoded raw public key bytes of the issuer.
     """
 
-    trust_root: str | None = wire_field("TrustRoot")
+    trust_root: str | None = wire_field("TrustRoot", default=None)
     """The root CA certificate(s) that are used to validate leaf TLS
     certificates.
     """
-    cert_issuer_subject: str | None = wire_field("CertIssuerSubject")
+    cert_issuer_subject: str | None = wire_field("CertIssuerSubject", default=None)
     """The base64-url-safe-encoded raw subject bytes of the issuer."""
-    cert_issuer_public_key: str | None = wire_field("CertIssuerPublicKey")
+    cert_issuer_public_key: str | None = wire_field("CertIssuerPublicKey", default=None)
     """The base64-url-safe-encoded raw public key bytes of the issuer."""
-    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
+    _extra: dict[str, Any] | None = attrs.field(
+        default=None, eq=extra_key, repr=False, alias="extra"
+    )
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)

@@ -9,10 +9,10 @@ from typing import Any
 
 import attrs
 
-from engineapi.models._base import WireModel, extra_key, wire_field
+from engineapi.models._base import WireModel, extra_key, wire_field, wire_model
 
 
-@attrs.define(slots=True, kw_only=True, repr=False)
+@wire_model
 class UnlockKeyResponse(WireModel):
     """The ``UnlockKeyResponse`` object of the Engine API.
 
@@ -20,8 +20,10 @@ class UnlockKeyResponse(WireModel):
         unlock_key: The swarm's unlock key.
     """
 
-    unlock_key: str | None = wire_field("UnlockKey")
+    unlock_key: str | None = wire_field("UnlockKey", default=None)
     """The swarm's unlock key."""
-    _extra: dict[str, Any] | None = attrs.field(default=None, eq=extra_key, repr=False)
+    _extra: dict[str, Any] | None = attrs.field(
+        default=None, eq=extra_key, repr=False, alias="extra"
+    )
     """Backs the ``extra`` property: None until an unknown key arrives or ``extra`` is used."""
     _wire_nulls: int = attrs.field(default=0, init=False, repr=False, eq=False)
