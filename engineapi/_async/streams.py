@@ -450,7 +450,7 @@ class AsyncAttachedStream:
         self._call = call
         self.multiplexed = multiplexed
         self._decoder = StdcopyDecoder()
-        self._pending: list[Frame] = []
+        self._pending: collections.deque[Frame] = collections.deque()  # popped from the head
 
     async def _opened(self) -> AsyncDuplex:
         if self._stream is None:
@@ -479,8 +479,8 @@ class AsyncAttachedStream:
                 return None
             if not self.multiplexed:
                 return (STDOUT, data)
-            self._pending = self._decoder.feed(data)
-        return self._pending.pop(0)
+            self._pending.extend(self._decoder.feed(data))
+        return self._pending.popleft()
 
     def __aiter__(self) -> AsyncIterator[Frame]:
         return self._frames()

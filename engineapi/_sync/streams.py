@@ -449,7 +449,7 @@ class AttachedStream:
         self._call = call
         self.multiplexed = multiplexed
         self._decoder = StdcopyDecoder()
-        self._pending: list[Frame] = []
+        self._pending: collections.deque[Frame] = collections.deque()  # popped from the head
 
     def _opened(self) -> Duplex:
         if self._stream is None:
@@ -475,8 +475,8 @@ class AttachedStream:
                 return None
             if not self.multiplexed:
                 return (STDOUT, data)
-            self._pending = self._decoder.feed(data)
-        return self._pending.pop(0)
+            self._pending.extend(self._decoder.feed(data))
+        return self._pending.popleft()
 
     def __iter__(self) -> Iterator[Frame]:
         return self._frames()
