@@ -103,6 +103,8 @@ class _Method:
         for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
             if arg.annotation is not None:
                 found |= {n.id for n in ast.walk(arg.annotation) if isinstance(n, ast.Name)}
+        if args.kwarg is not None and args.kwarg.annotation is not None:  # **options: Unpack[…]
+            found |= {n.id for n in ast.walk(args.kwarg.annotation) if isinstance(n, ast.Name)}
         for default in [*args.defaults, *args.kw_defaults]:
             if default is not None:
                 found |= {n.id for n in ast.walk(default) if isinstance(n, ast.Name)}
@@ -114,6 +116,8 @@ class _Method:
         args = self.args
         forwarded = [a.arg for a in [*args.posonlyargs, *args.args]]
         forwarded += [f"{a.arg}={a.arg}" for a in args.kwonlyargs]
+        if args.kwarg is not None:
+            forwarded.append(f"**{args.kwarg.arg}")
         call = f"_{self.module}.{self.name}({', '.join(forwarded)})"
         if self.kind == "OperationFlow":
             # The flow of one operation (inspect, merge, update): the extra query parameters

@@ -43,12 +43,12 @@ from engineapi.api._call import flow_with_extra_query, with_extra_query
 if TYPE_CHECKING:
     import os
     from collections.abc import Iterable, Mapping, Sequence
-    from typing import IO, Any
+    from typing import IO, Any, Unpack
 
     from engineapi import models
     from engineapi._sync.executor import Executor
     from engineapi.api._call import Filters, Platform, QueryValue, Timestamp
-    from engineapi.api._shortcuts import Ports
+    from engineapi.api._shortcuts import RunOptions
     from engineapi.api.containers import PathStat, PortMapping, RunResult
     from engineapi.api.exec import ExecResult
     from engineapi.api.images import Body, Changes
@@ -432,18 +432,9 @@ class Containers:
         platform: str | None = None,
         image: str | None = None,
         command: Sequence[str] | str | None = None,
-        env: Mapping[str, Any] | Sequence[str] | None = None,
-        ports: Ports | None = None,
-        volumes: Sequence[str] | str | None = None,
-        mounts: Sequence[Any] | str | None = None,
-        labels: Mapping[str, str] | Sequence[str] | None = None,
-        network: str | None = None,
-        user: str | int | None = None,
-        workdir: str | None = None,
-        entrypoint: Sequence[str] | str | None = None,
-        auto_remove: bool | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: Timeouts | float | None = None,
+        **options: Unpack[RunOptions],
     ) -> ContainerCreateResponse:
         """Create a container from `config` (image, command, host config, networks) —
         ``POST /containers/create``.
@@ -452,7 +443,7 @@ class Containers:
         mapping with the API's keys (or the attributes' snake_case names) is checked against it
         before anything is sent: an unknown key raises `InvalidArgument` naming the closest field
         (`engineapi.api.Raw` sends a mapping unchecked). `platform` (``linux/arm64``) picks the
-        image variant. The keywords are ``docker run``'s options (see `run`), laid over `config`.
+        image variant. The other keywords are ``docker run``'s options (`RunOptions`), laid over `config`.
         As ``docker create``, the ``proxies`` of the docker CLI's ``config.json`` (the entry for
         this daemon, else ``default``) join ``Env`` as ``HTTP_PROXY``/``http_proxy``, … — each
         name ``Env`` does not set already (the client reads the file when it sends the call).
@@ -460,21 +451,7 @@ class Containers:
         return timed(self._executor, timeout).send(
             with_extra_query(
                 _containers.create(
-                    config,
-                    name=name,
-                    platform=platform,
-                    image=image,
-                    command=command,
-                    env=env,
-                    ports=ports,
-                    volumes=volumes,
-                    mounts=mounts,
-                    labels=labels,
-                    network=network,
-                    user=user,
-                    workdir=workdir,
-                    entrypoint=entrypoint,
-                    auto_remove=auto_remove,
+                    config, name=name, platform=platform, image=image, command=command, **options
                 ),
                 extra_query,
             )
@@ -740,17 +717,8 @@ class Containers:
         pull: str = "missing",
         platform: str | None = None,
         input: bytes | None = None,
-        env: Mapping[str, Any] | Sequence[str] | None = None,
-        ports: Ports | None = None,
-        volumes: Sequence[str] | str | None = None,
-        mounts: Sequence[Any] | str | None = None,
-        labels: Mapping[str, str] | Sequence[str] | None = None,
-        network: str | None = None,
-        user: str | int | None = None,
-        workdir: str | None = None,
-        entrypoint: Sequence[str] | str | None = None,
-        auto_remove: bool | None = None,
         timeout: Timeouts | float | None = None,
+        **options: Unpack[RunOptions],
     ) -> RunResult:
         """``docker run`` to completion: the exit code and output of `command` in a new container
         of `image`, as a `RunResult`.
@@ -770,16 +738,11 @@ class Containers:
         with AutoRemove), also when a step fails; a cancelled call leaves it. `pull` is
         ``missing``, ``always`` or ``never``. `run_stream` hands the output over as it comes.
 
-        ``docker run``'s options, sending what the CLI sends: `env` (``-e``: a mapping, ``None``
-        unsets, or ``"K=V"`` strings), `ports` (``-p``: ``{"80/tcp": 8080}``,
-        ``{"80": ("127.0.0.1", 8080)}``, ``{"80": None}`` for a random host port, a list for
-        several; the port is exposed too), `volumes` (``-v``: ``"/host:/ctr:ro"``,
-        ``"name:/ctr"``, ``"/ctr"`` for an anonymous volume), `mounts` (``--mount``: its
-        ``"type=bind,src=…,dst=…"`` strings or ``Mount`` mappings), `labels`, `network`
-        (``HostConfig.NetworkMode``), `user`, `workdir`, `entrypoint` (a string is one word, as
-        ``--entrypoint``), `auto_remove` (``--rm``'s ``HostConfig.AutoRemove``). They add to
-        `config`; the same setting given both ways with different values raises
-        `InvalidArgument`.
+        The other keywords are ``docker run``'s options, sending what the CLI sends (`RunOptions`):
+        `env` (``-e``), `ports` (``-p``: ``{"80/tcp": 8080}``), `volumes` (``-v``), `mounts`
+        (``--mount``), `labels`, `network`, `user`, `workdir`, `entrypoint`, `auto_remove`
+        (``--rm``). They add to `config`; the same setting given both ways with different values
+        raises `InvalidArgument`, and so does a keyword that is not one of them.
         """
         return RunStream(
             timed(self._executor, timeout),
@@ -792,16 +755,7 @@ class Containers:
                 pull=pull,
                 platform=platform,
                 input=input,
-                env=env,
-                ports=ports,
-                volumes=volumes,
-                mounts=mounts,
-                labels=labels,
-                network=network,
-                user=user,
-                workdir=workdir,
-                entrypoint=entrypoint,
-                auto_remove=auto_remove,
+                **options,
             ),
         ).result()
 
@@ -814,38 +768,14 @@ class Containers:
         name: str | None = None,
         pull: str = "missing",
         platform: str | None = None,
-        env: Mapping[str, Any] | Sequence[str] | None = None,
-        ports: Ports | None = None,
-        volumes: Sequence[str] | str | None = None,
-        mounts: Sequence[Any] | str | None = None,
-        labels: Mapping[str, str] | Sequence[str] | None = None,
-        network: str | None = None,
-        user: str | int | None = None,
-        workdir: str | None = None,
-        entrypoint: Sequence[str] | str | None = None,
-        auto_remove: bool | None = None,
         timeout: Timeouts | float | None = None,
+        **options: Unpack[RunOptions],
     ) -> str:
         """``docker run --detach``: create a container of `image` (pulling it as `pull` says, see
         `run`) and start it; its id — ``POST /containers/create``, ``POST /containers/{id}/start``."""
         return timed(self._executor, timeout).run_flow(
             _containers.run_detached(
-                image,
-                command,
-                config=config,
-                name=name,
-                pull=pull,
-                platform=platform,
-                env=env,
-                ports=ports,
-                volumes=volumes,
-                mounts=mounts,
-                labels=labels,
-                network=network,
-                user=user,
-                workdir=workdir,
-                entrypoint=entrypoint,
-                auto_remove=auto_remove,
+                image, command, config=config, name=name, pull=pull, platform=platform, **options
             )
         )
 
@@ -860,17 +790,8 @@ class Containers:
         pull: str = "missing",
         platform: str | None = None,
         input: bytes | None = None,
-        env: Mapping[str, Any] | Sequence[str] | None = None,
-        ports: Ports | None = None,
-        volumes: Sequence[str] | str | None = None,
-        mounts: Sequence[Any] | str | None = None,
-        labels: Mapping[str, str] | Sequence[str] | None = None,
-        network: str | None = None,
-        user: str | int | None = None,
-        workdir: str | None = None,
-        entrypoint: Sequence[str] | str | None = None,
-        auto_remove: bool | None = None,
         timeout: Timeouts | float | None = None,
+        **options: Unpack[RunOptions],
     ) -> RunStream:
         """``docker run`` with the output handed over as it comes: ``(stream, bytes)`` frames
         while the container runs; `exit_code` (and `id`) are set once the output has ended.
@@ -890,16 +811,7 @@ class Containers:
                 pull=pull,
                 platform=platform,
                 input=input,
-                env=env,
-                ports=ports,
-                volumes=volumes,
-                mounts=mounts,
-                labels=labels,
-                network=network,
-                user=user,
-                workdir=workdir,
-                entrypoint=entrypoint,
-                auto_remove=auto_remove,
+                **options,
             ),
         )
 

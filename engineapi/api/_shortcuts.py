@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from engineapi import models
 from engineapi.api._body import check_body, env_list
@@ -22,6 +22,7 @@ from engineapi.errors import InvalidArgument
 
 __all__ = [
     "Ports",
+    "RunOptions",
     "apply_shortcuts",
     "command_list",
     "entrypoint_list",
@@ -33,6 +34,50 @@ __all__ = [
 #: ``{"80/tcp": 8080}``, ``{"80": ("127.0.0.1", 8080)}``, ``{80: None}`` (a random host port),
 #: or a list of such host sides for several bindings of one container port.
 Ports = Mapping[str | int, Any]
+
+
+class RunOptions(TypedDict, total=False):
+    """``docker run``'s options, the keywords of ``containers.create``, ``run``,
+    ``run_stream`` and ``run_detached``: each sets in the create request what the docker CLI
+    sets for it, adding to ``config=`` (the same setting given both ways with different values
+    raises `InvalidArgument`)."""
+
+    env: Mapping[str, Any] | Sequence[str] | None
+    """``-e``: a mapping (a ``None`` value unsets the variable) or ``"K=V"`` strings."""
+    ports: Ports | None
+    """``-p``: ``{"80/tcp": 8080}``, ``{"80": ("127.0.0.1", 8080)}``, ``{"80": None}`` for a
+    random host port, a list of host sides for several; the port is exposed too."""
+    volumes: Sequence[str] | str | None
+    """``-v``: ``"/host:/ctr:ro"``, ``"name:/ctr"``, ``"/ctr"`` for an anonymous volume."""
+    mounts: Sequence[Any] | str | None
+    """``--mount``: its ``"type=bind,src=…,dst=…"`` strings or ``Mount`` mappings."""
+    labels: Mapping[str, str] | Sequence[str] | None
+    """``--label``: a mapping or ``"k=v"`` strings."""
+    network: str | None
+    """``--network``: ``HostConfig.NetworkMode``."""
+    user: str | int | None
+    """``--user``."""
+    workdir: str | None
+    """``--workdir``."""
+    entrypoint: Sequence[str] | str | None
+    """``--entrypoint``: a string is one word, as on the command line."""
+    auto_remove: bool | None
+    """``--rm``: ``HostConfig.AutoRemove`` (the daemon removes the container when it exits)."""
+
+
+def _check_options(options: Mapping[str, Any]) -> None:
+    """Refuse a keyword `RunOptions` lacks, as Python would an unknown argument (keywords
+    passed on with ``**`` reach here unchecked)."""
+    known = RunOptions.__annotations__
+    for name in options:
+        if name not in known:
+            import difflib
+
+            # docker-py's names (environment=) start with ours; else the closest spelling.
+            close = [k for k in known if name.startswith(k) or k.startswith(name)]
+            close = close or difflib.get_close_matches(name, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise InvalidArgument(f"unexpected keyword argument {name!r}{hint}", argument=name)
 
 
 def command_list(command: Sequence[str] | str, *, argument: str = "command") -> list[str]:
@@ -290,18 +335,14 @@ def apply_shortcuts(
     body: dict[str, Any],
     *,
     command: Sequence[str] | str | None = None,
-    env: Mapping[str, Any] | Sequence[str] | None = None,
-    ports: Ports | None = None,
-    volumes: Sequence[str] | str | None = None,
-    mounts: Sequence[Any] | str | None = None,
-    labels: Mapping[str, str] | Sequence[str] | None = None,
-    network: str | None = None,
-    user: str | int | None = None,
-    workdir: str | None = None,
-    entrypoint: Sequence[str] | str | None = None,
-    auto_remove: bool | None = None,
+    **options: Unpack[RunOptions],
 ) -> dict[str, Any]:
     """Lay the ``docker run`` keywords over `body` (a checked create request, wire keys)."""
+    _check_options(options)
+    env, ports, volumes = options.get("env"), options.get("ports"), options.get("volumes")
+    mounts, labels, network = options.get("mounts"), options.get("labels"), options.get("network")
+    user, workdir = options.get("user"), options.get("workdir")
+    entrypoint, auto_remove = options.get("entrypoint"), options.get("auto_remove")
     host: dict[str, Any] = dict(body.get("HostConfig") or {})
     if command is not None:
         _set(body, "Cmd", command_list(command), "command")

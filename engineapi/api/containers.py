@@ -7,7 +7,7 @@ import builtins
 import json
 import re
 from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, Unpack
 
 import attrs
 
@@ -44,7 +44,7 @@ from engineapi.errors import (
 if TYPE_CHECKING:
     import os
 
-    from engineapi.api._shortcuts import Ports
+    from engineapi.api._shortcuts import Ports, RunOptions
     from engineapi.api.images import Changes
     from engineapi.models import (
         ContainerConfig,
@@ -68,6 +68,7 @@ __all__ = [
     "PortMapping",
     "Ports",
     "RunCall",
+    "RunOptions",
     "RunResult",
     "RunStreamCall",
     "archive_info",
@@ -154,16 +155,7 @@ def create(
     platform: str | None = None,
     image: str | None = None,
     command: Sequence[str] | str | None = None,
-    env: Mapping[str, Any] | Sequence[str] | None = None,
-    ports: Ports | None = None,
-    volumes: Sequence[str] | str | None = None,
-    mounts: Sequence[Any] | str | None = None,
-    labels: Mapping[str, str] | Sequence[str] | None = None,
-    network: str | None = None,
-    user: str | int | None = None,
-    workdir: str | None = None,
-    entrypoint: Sequence[str] | str | None = None,
-    auto_remove: bool | None = None,
+    **options: Unpack[RunOptions],
 ) -> Call[ContainerCreateResponse]:
     """Create a container from `config` (image, command, host config, networks) —
     ``POST /containers/create``.
@@ -172,7 +164,7 @@ def create(
     mapping with the API's keys (or the attributes' snake_case names) is checked against it
     before anything is sent: an unknown key raises `InvalidArgument` naming the closest field
     (`engineapi.api.Raw` sends a mapping unchecked). `platform` (``linux/arm64``) picks the
-    image variant. The keywords are ``docker run``'s options (see `run`), laid over `config`.
+    image variant. The other keywords are ``docker run``'s options (`RunOptions`), laid over `config`.
     As ``docker create``, the ``proxies`` of the docker CLI's ``config.json`` (the entry for
     this daemon, else ``default``) join ``Env`` as ``HTTP_PROXY``/``http_proxy``, … — each
     name ``Env`` does not set already (the client reads the file when it sends the call).
@@ -181,16 +173,7 @@ def create(
         config,
         image,
         command,
-        env=env,
-        ports=ports,
-        volumes=volumes,
-        mounts=mounts,
-        labels=labels,
-        network=network,
-        user=user,
-        workdir=workdir,
-        entrypoint=entrypoint,
-        auto_remove=auto_remove,
+        **options,
     )
     return Call(
         "ContainerCreate",
@@ -206,7 +189,7 @@ def _create_body(
     config: ContainerCreateRequest | Mapping[str, Any] | None,
     image: str | None,
     command: Sequence[str] | str | None,
-    **shortcuts: Any,
+    **options: Unpack[RunOptions],
 ) -> dict[str, Any]:
     """The checked create request with the ``docker run`` keywords laid over it."""
     body: dict[str, Any] = (
@@ -221,7 +204,7 @@ def _create_body(
         body["Image"] = image
     from engineapi.api._shortcuts import apply_shortcuts  # on first use: not on import
 
-    return apply_shortcuts(body, command=command, **shortcuts)
+    return apply_shortcuts(body, command=command, **options)
 
 
 def inspect(id: str, *, size: bool = False) -> Call[ContainerInspectResponse]:
@@ -837,16 +820,7 @@ def run(
     pull: str = "missing",
     platform: str | None = None,
     input: bytes | None = None,
-    env: Mapping[str, Any] | Sequence[str] | None = None,
-    ports: Ports | None = None,
-    volumes: Sequence[str] | str | None = None,
-    mounts: Sequence[Any] | str | None = None,
-    labels: Mapping[str, str] | Sequence[str] | None = None,
-    network: str | None = None,
-    user: str | int | None = None,
-    workdir: str | None = None,
-    entrypoint: Sequence[str] | str | None = None,
-    auto_remove: bool | None = None,
+    **options: Unpack[RunOptions],
 ) -> RunCall:
     """``docker run`` to completion: the exit code and output of `command` in a new container
     of `image`, as a `RunResult`.
@@ -866,31 +840,17 @@ def run(
     with AutoRemove), also when a step fails; a cancelled call leaves it. `pull` is
     ``missing``, ``always`` or ``never``. `run_stream` hands the output over as it comes.
 
-    ``docker run``'s options, sending what the CLI sends: `env` (``-e``: a mapping, ``None``
-    unsets, or ``"K=V"`` strings), `ports` (``-p``: ``{"80/tcp": 8080}``,
-    ``{"80": ("127.0.0.1", 8080)}``, ``{"80": None}`` for a random host port, a list for
-    several; the port is exposed too), `volumes` (``-v``: ``"/host:/ctr:ro"``,
-    ``"name:/ctr"``, ``"/ctr"`` for an anonymous volume), `mounts` (``--mount``: its
-    ``"type=bind,src=…,dst=…"`` strings or ``Mount`` mappings), `labels`, `network`
-    (``HostConfig.NetworkMode``), `user`, `workdir`, `entrypoint` (a string is one word, as
-    ``--entrypoint``), `auto_remove` (``--rm``'s ``HostConfig.AutoRemove``). They add to
-    `config`; the same setting given both ways with different values raises
-    `InvalidArgument`.
+    The other keywords are ``docker run``'s options, sending what the CLI sends (`RunOptions`):
+    `env` (``-e``), `ports` (``-p``: ``{"80/tcp": 8080}``), `volumes` (``-v``), `mounts`
+    (``--mount``), `labels`, `network`, `user`, `workdir`, `entrypoint`, `auto_remove`
+    (``--rm``). They add to `config`; the same setting given both ways with different values
+    raises `InvalidArgument`, and so does a keyword that is not one of them.
     """
     body = _create_body(
         config,
         image,
         command,
-        env=env,
-        ports=ports,
-        volumes=volumes,
-        mounts=mounts,
-        labels=labels,
-        network=network,
-        user=user,
-        workdir=workdir,
-        entrypoint=entrypoint,
-        auto_remove=auto_remove,
+        **options,
     )
     return RunCall.build(image, body, name, remove, pull, platform, input)
 
@@ -905,16 +865,7 @@ def run_stream(
     pull: str = "missing",
     platform: str | None = None,
     input: bytes | None = None,
-    env: Mapping[str, Any] | Sequence[str] | None = None,
-    ports: Ports | None = None,
-    volumes: Sequence[str] | str | None = None,
-    mounts: Sequence[Any] | str | None = None,
-    labels: Mapping[str, str] | Sequence[str] | None = None,
-    network: str | None = None,
-    user: str | int | None = None,
-    workdir: str | None = None,
-    entrypoint: Sequence[str] | str | None = None,
-    auto_remove: bool | None = None,
+    **options: Unpack[RunOptions],
 ) -> RunStreamCall:
     """``docker run`` with the output handed over as it comes: ``(stream, bytes)`` frames
     while the container runs; `exit_code` (and `id`) are set once the output has ended.
@@ -927,16 +878,7 @@ def run_stream(
         config,
         image,
         command,
-        env=env,
-        ports=ports,
-        volumes=volumes,
-        mounts=mounts,
-        labels=labels,
-        network=network,
-        user=user,
-        workdir=workdir,
-        entrypoint=entrypoint,
-        auto_remove=auto_remove,
+        **options,
     )
     return RunStreamCall.build(image, body, name, remove, pull, platform, input)
 
@@ -949,16 +891,7 @@ def run_detached(
     name: str | None = None,
     pull: str = "missing",
     platform: str | None = None,
-    env: Mapping[str, Any] | Sequence[str] | None = None,
-    ports: Ports | None = None,
-    volumes: Sequence[str] | str | None = None,
-    mounts: Sequence[Any] | str | None = None,
-    labels: Mapping[str, str] | Sequence[str] | None = None,
-    network: str | None = None,
-    user: str | int | None = None,
-    workdir: str | None = None,
-    entrypoint: Sequence[str] | str | None = None,
-    auto_remove: bool | None = None,
+    **options: Unpack[RunOptions],
 ) -> Flow[str]:
     """``docker run --detach``: create a container of `image` (pulling it as `pull` says, see
     `run`) and start it; its id — ``POST /containers/create``, ``POST /containers/{id}/start``."""
@@ -966,16 +899,7 @@ def run_detached(
         config,
         image,
         command,
-        env=env,
-        ports=ports,
-        volumes=volumes,
-        mounts=mounts,
-        labels=labels,
-        network=network,
-        user=user,
-        workdir=workdir,
-        entrypoint=entrypoint,
-        auto_remove=auto_remove,
+        **options,
     )
     id = yield from _create_pulling(image, body, name, platform, pull)
     try:
@@ -1009,9 +933,9 @@ def _remove_quietly(id: str) -> Flow[None]:
 
 
 def __getattr__(name: str) -> Any:
-    # `Ports` (the run shortcuts' type) without importing the shortcuts with every client.
-    if name == "Ports":
-        from engineapi.api._shortcuts import Ports
+    # The run shortcuts' types, without importing the shortcuts with every client.
+    if name in ("Ports", "RunOptions"):
+        from engineapi.api import _shortcuts
 
-        return Ports
+        return getattr(_shortcuts, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from engineapi import ConfigError, Conflict, NotFound
+from engineapi import ConfigError, Conflict, InvalidArgument, NotFound
 from engineapi.api import containers
 from engineapi.api._call import HijackCall
 
@@ -67,3 +69,23 @@ def test_a_failed_run_names_its_container() -> None:
     with pytest.raises(StopIteration):
         flow.send(None)
     assert "was removed" in error.__notes__[0]
+
+
+@pytest.mark.parametrize("builder", ["create", "run", "run_stream", "run_detached"])
+def test_a_misspelt_run_option_is_refused_before_sending(builder: str) -> None:
+    """The run options are one TypedDict (``**options: Unpack[RunOptions]``): a keyword that is
+    not one of them is refused as Python refuses an unknown argument, with the closest name."""
+    build = getattr(containers, builder)
+    args = () if builder == "create" else ("busybox",)
+    with pytest.raises(InvalidArgument, match="'enviroment'; did you mean 'env'") as caught:
+        result = build(*args, enviroment={"A": "1"})
+        if builder == "run_detached":
+            next(result)  # a flow runs its builder when first advanced
+    assert isinstance(caught.value, TypeError) and caught.value.argument == "enviroment"
+
+
+def test_run_options_reach_the_create_body() -> None:
+    call = containers.create(image="busybox", env={"A": "1"}, auto_remove=True, user=0)
+    body = json.loads(call.body)
+    assert body["Env"] == ["A=1"] and body["User"] == "0"
+    assert body["HostConfig"]["AutoRemove"] is True
