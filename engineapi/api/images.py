@@ -181,32 +181,6 @@ def create(
 
     `pull` and `import_image` are the friendlier forms. `auth` is sent as ``X-Registry-Auth``.
     """
-    return _create(
-        from_image=from_image,
-        from_src=from_src,
-        repo=repo,
-        tag=tag,
-        message=message,
-        changes=changes,
-        platform=platform,
-        body=body,
-        auth=auth,
-    )
-
-
-def _create(
-    *,
-    from_image: str | None = None,
-    from_src: str | None = None,
-    repo: str | None = None,
-    tag: str | None = None,
-    message: str | None = None,
-    changes: Changes | None = None,
-    platform: str | None = None,
-    body: Body | None = None,
-    auth: AuthConfig | Mapping[str, Any] | None = None,
-    credentials: CredentialsNeeded | None = None,
-) -> ProgressCall[CreateImageInfo]:
     return ProgressCall(
         "ImageCreate",
         query={
@@ -218,13 +192,10 @@ def _create(
             "changes": changes_query(changes),
             "platform": platform,
         },
-        headers=registry_auth_header(auth)
-        if auth is not None or (from_image and credentials is None)
-        else (),
+        headers=registry_auth_header(auth) if auth is not None or from_image else (),
         body=body,
         decode_item=models.CreateImageInfo.from_wire,
         response_timeout=None,
-        credentials=credentials,
     )
 
 
@@ -243,13 +214,12 @@ def pull(
     `engineapi.config.auth.auth_for`).
     """
     name, tag = _split_reference(reference)
-    return _create(
-        from_image=name,
-        tag=tag,
-        platform=platform,
-        auth=auth,
-        credentials=CredentialsNeeded(reference) if auth is None else None,
-    )
+    call = create(from_image=name, tag=tag, platform=platform, auth=auth)
+    if auth is None:
+        # The credentials are looked up by the client when it sends the call (files, helpers).
+        call.headers = ()
+        call.credentials = CredentialsNeeded(reference)
+    return call
 
 
 def import_image(
