@@ -109,7 +109,9 @@ def select_backend(
                 source=source,
             )
         module = _import("engineapi.backends.requests", "requests", source)
-        return module.RequestsBackend(endpoint, max_connections=max_connections)
+        return module.RequestsBackend(
+            endpoint, max_connections=max_connections, hijack_transport=transport
+        )
     raise ConfigError(
         f"unknown backend {backend!r} (from {source}): choose one of {', '.join(BACKEND_NAMES)}",
         source=source,

@@ -4,13 +4,16 @@ Install with ``pip install engineapi[requests]``. ``unix://`` hosts go through
 requests-unixsocket, ``tcp://`` and TLS hosts through a plain ``requests.Session``; a caller's
 preconfigured session may be given instead (it is used, never closed).
 
-Only public requests/urllib3 API is used, and that rules out hijacking: after a ``101`` the
-bytes that followed the response head sit in the read buffer of http.client's response
-object, and neither requests nor urllib3 offers a public way to take them over together with
-the socket. Attach, exec start with a stream and the WebSocket attach therefore raise
-`HijackUnsupported` *before anything is sent*; every other operation works. (Reaching into
-those private attributes is what makes other Docker clients break on requests and urllib3
-releases.)
+Only public requests/urllib3 API is used, and that rules out hijacking through requests: after
+a ``101`` the bytes that followed the response head sit in the read buffer of http.client's
+response object, and neither requests nor urllib3 offers a public way to take them over
+together with the socket (reaching into those private attributes is what makes other Docker
+clients break on requests and urllib3 releases). So the requests that hijack — attach, exec
+start with a stream, the WebSocket attach, and with them ``containers.run`` — go over
+engineapi's own HTTP/1.1 engine instead, on connections of their own to the same endpoint
+(`hijack_transport`; made from the endpoint when the backend owns its session). With a
+session of yours and no `hijack_transport`, they raise `HijackUnsupported` *before anything
+is sent*: your session's adapters and settings could not be carried over.
 
 Timeouts: requests has one read timeout for the response head and every body read; the
 backend gives it the larger of `Timeouts.response` and `Timeouts.read`, or none if either is
@@ -20,8 +23,9 @@ backend gives it the larger of `Timeouts.response` and `Timeouts.read`, or none 
 from __future__ import annotations
 
 import errno
+import threading
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -40,6 +44,10 @@ from engineapi.errors import (
     TimeoutError,
 )
 from engineapi.transports.base import READ_SIZE
+
+if TYPE_CHECKING:
+    from engineapi._sync.pool import ConnectionPool
+    from engineapi.transports.base import Transport
 
 __all__ = ["HijackUnsupported", "RequestsBackend"]
 
@@ -234,7 +242,10 @@ class RequestsBackend:
     ``RequestsBackend("unix:///var/run/docker.sock")`` makes and owns its session;
     ``RequestsBackend(endpoint, session=my_session)`` uses yours (for ``unix://`` it must be
     able to send ``http+unix://`` URLs, as ``requests_unixsocket.Session()`` does).
-    Hijacking operations raise `HijackUnsupported` (see the module documentation).
+    Hijacking operations (attach, exec streams) go over engineapi's own engine through
+    `hijack_transport` — by default the endpoint's transport when the session is the
+    backend's own; with your session and no `hijack_transport` they raise `HijackUnsupported`
+    (see the module documentation).
     """
 
     def __init__(
@@ -243,6 +254,7 @@ class RequestsBackend:
         *,
         session: requests.Session | None = None,
         max_connections: int = 10,
+        hijack_transport: Transport | None = None,
     ) -> None:
         self.endpoint = resolve_endpoint(endpoint) if isinstance(endpoint, str) else endpoint
         self._base = _base_url(self.endpoint)
@@ -250,6 +262,14 @@ class RequestsBackend:
         self.session = session or _session_for(self.endpoint, max_connections)
         self._where = self.endpoint.host.url
         self._lent = Lent()
+        self._max_connections = max_connections
+        if hijack_transport is None and self._owned:
+            from engineapi.transports import transport_for
+
+            hijack_transport = transport_for(self.endpoint)
+        self._hijack_transport = hijack_transport
+        self._hijack_pool: ConnectionPool | None = None  # made on the first hijack
+        self._hijack_lock = threading.Lock()
 
     def request(
         self,
@@ -262,11 +282,9 @@ class RequestsBackend:
         timeouts: Timeouts,
     ) -> _Response:
         if _wants_upgrade(headers):
-            raise HijackUnsupported(
-                f"the requests backend cannot hijack a connection ({method} {target} asks for "
-                "an upgrade): requests and urllib3 have no public way to take over the socket "
-                "after 101. Use backend='builtin' or backend='httpx' for attach and exec.",
-                source="backend=requests",
+            pool = self._hijacking_pool(method, target)
+            return pool.request(  # type: ignore[return-value]  # a builtin response: hijacks
+                method, target, headers, body, content_length=content_length, timeouts=timeouts
             )
         request = requests.Request(method, self._base + target, headers=dict(headers), data=body)
         prepared = self.session.prepare_request(request)
@@ -284,7 +302,32 @@ class RequestsBackend:
             raise _translate(exc, self._where, connecting=True) from exc
         return _Response(response, self._where, self._lent)
 
+    def _hijacking_pool(self, method: str, target: str) -> ConnectionPool:
+        """engineapi's own pool for the requests that take their connection over."""
+        with self._hijack_lock:
+            if self._hijack_pool is not None:
+                return self._hijack_pool
+            if self._hijack_transport is None:
+                raise HijackUnsupported(
+                    f"the requests backend cannot hijack a connection ({method} {target} asks "
+                    "for an upgrade): requests and urllib3 have no public way to take over the "
+                    "socket after 101, and with a session of yours the backend does not dial "
+                    "on its own. Pass hijack_transport= (engineapi.transports.transport_for"
+                    "(endpoint)), or use backend='builtin' or backend='httpx'.",
+                    source="backend=requests",
+                )
+            from engineapi._sync.pool import ConnectionPool
+
+            self._hijack_pool = ConnectionPool(
+                self._hijack_transport, max_connections=self._max_connections
+            )
+            return self._hijack_pool
+
     def close(self) -> None:
         self._lent.cut_all()
+        with self._hijack_lock:
+            pool, self._hijack_pool = self._hijack_pool, None
+        if pool is not None:
+            pool.close()
         if self._owned:
             self.session.close()

@@ -4,7 +4,8 @@ Each test runs for every backend of its flavour (sync: builtin, httpx, requests;
 builtin, httpx) on every local engine. Backends are chosen by name, as a user would
 (``Client(backend="httpx")``). Known, documented differences are asserted as such:
 
-* requests cannot hijack: attach/exec raise `HijackUnsupported` before anything is sent;
+* requests cannot hijack: attach/exec go over engineapi's own engine (a connection of their
+  own to the same endpoint), so they work there too;
 * sync httpx and requests have one read timeout for the head and the body: they wait up to
   the larger of `Timeouts.response` and `Timeouts.read`.
 """
@@ -232,12 +233,6 @@ def test_hijack_with_close_write(client: Client, engine: Engine, backend: str) -
     payload = os.urandom(32 * 1024).hex().encode()
     cid = engine.docker("create", "-i", "busybox", "cat").strip()
     try:
-        if backend == "requests":
-            from engineapi.backends.requests import HijackUnsupported
-
-            with pytest.raises(HijackUnsupported, match="hijack"):
-                client.hijack(_attach_call(cid))
-            return
         with client.hijack(_attach_call(cid)).stream as stream:  # type: ignore[attr-defined]
             engine.docker("start", cid)
             stream.write(payload)
@@ -246,6 +241,36 @@ def test_hijack_with_close_write(client: Client, engine: Engine, backend: str) -
             while chunk := stream.read(65536, timeout=30):
                 out += chunk
         assert _stdout_of(bytes(out)) == payload
+    finally:
+        engine.docker("rm", "-f", cid, check=False)
+
+
+def test_run_and_exec_streams(client: Client, engine: Engine) -> None:
+    """``docker run`` and an exec stream (both hijack) on every backend: requests hands them
+    to engineapi's own engine, the others take the connection over themselves."""
+    result = client.containers.run("busybox", ["sh", "-c", "cat; echo err >&2"], input=b"in\n")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, b"in\n", b"err\n")
+    cid = engine.docker("run", "-d", "busybox", "sleep", "60").strip()
+    try:
+        ran = client.exec.run(cid, ["sh", "-c", "echo out; echo err >&2; exit 3"])
+        assert (ran.exit_code, ran.stdout, ran.stderr) == (3, b"out\n", b"err\n")
+        with client.exec.stream(cid, ["echo", "from exec"]) as stream:
+            assert b"".join(data for _, data in stream) == b"from exec\n"
+        assert stream.exit_code == 0
+    finally:
+        engine.docker("rm", "-f", cid, check=False)
+
+
+def test_closing_the_client_ends_a_hijacked_session(engine: Engine, backend: str) -> None:
+    client = Client(engine.host, backend=backend)
+    cid = engine.docker("create", "-i", "busybox", "cat").strip()
+    try:
+        stream = client.hijack(_attach_call(cid)).stream  # type: ignore[attr-defined]
+        engine.docker("start", cid)
+        client.close()
+        with pytest.raises(ConnectionLost, match="client was closed"):
+            while stream.read(65536, timeout=30):
+                pass
     finally:
         engine.docker("rm", "-f", cid, check=False)
 
@@ -259,12 +284,6 @@ def test_websocket_attach(client: Client, engine: Engine, backend: str) -> None:
     # the backend hands over.
     cid = engine.docker("create", "-i", "busybox", "cat").strip()
     try:
-        if backend == "requests":
-            from engineapi.backends.requests import HijackUnsupported
-
-            with pytest.raises(HijackUnsupported):
-                client.containers.attach_websocket(cid, stdin=True)
-            return
         if engine.is_podman:  # Podman 4.3's compat API has no /attach/ws
             with pytest.raises(NotFound):
                 client.containers.attach_websocket(cid, stdin=True)
@@ -285,8 +304,6 @@ def test_websocket_attach(client: Client, engine: Engine, backend: str) -> None:
 
 
 def test_hijack_over_tcp_and_tls(tls_engine: Engine, tcp_engine: Engine, backend: str) -> None:
-    if backend == "requests":
-        pytest.skip("requests cannot hijack (asserted in test_hijack_with_close_write)")
     assert tls_engine.tls_host and tls_engine.tls_cert_path and tcp_engine.tcp
     tls = TLSConfig.from_cert_path(tls_engine.tls_cert_path, verify=True)
     for engine, client in [

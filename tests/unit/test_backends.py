@@ -142,12 +142,20 @@ def test_httpx_errors_are_translated() -> None:
     assert info.value.host == SOCK
 
 
-def test_requests_refuses_to_hijack_before_sending(tmp_path: object) -> None:
-    # Nothing listens on SOCK: reaching the network would raise ConnectError instead.
+def test_requests_hijacks_through_the_builtin_engine_unless_the_session_is_yours() -> None:
+    # Nothing listens on SOCK: reaching the network raises ConnectError.
+    call: Call[object] = Call(
+        "ContainerAttach", method="POST", path="/containers/x/attach", decode=lambda r: r
+    )
     with Client(SOCK, backend="requests", version="1.41") as client:
-        call: Call[object] = Call(
-            "ContainerAttach", method="POST", path="/containers/x/attach", decode=lambda r: r
-        )
-        with pytest.raises(HijackUnsupported, match="builtin"):
+        with pytest.raises(ConnectError) as info:  # dialled by engineapi's own transport
             client.hijack(call)
+        assert info.value.host == SOCK
+    import requests_unixsocket  # type: ignore[import-untyped]
+
+    with requests_unixsocket.Session() as session:
+        backend = RequestsBackend(SOCK, session=session)
+        with Client(SOCK, backend=backend, version="1.41") as client:
+            with pytest.raises(HijackUnsupported, match="hijack_transport="):
+                client.hijack(call)  # before anything is sent: no ConnectError
     assert issubclass(HijackUnsupported, NotImplementedError)
