@@ -1092,3 +1092,41 @@ def test_otel_spans_over_ssh(ssh_home: SSHHome, docker: Engine, mode: str) -> No
         assert "server.port" not in found  # the alias's port: ~/.ssh/config decides it
         assert found["engineapi.ssh.socket_path"] == _socket_path(docker)
         assert found["http.response.status_code"] == 200
+
+
+def test_config_json_proxies_key_over_ssh_matches_the_cli(
+    ssh_home: SSHHome, mode: str, tmp_path: Path
+) -> None:
+    """Over SSH the docker CLI talks HTTP to a placeholder host (its connection helper's), so
+    its ``proxies`` entry for such a daemon is the one under that placeholder's URL: captured
+    here from what the CLI itself sends, and engineapi must pick the same entry."""
+    docker28 = _engine("docker28")
+    url = ssh_home.url(docker28)
+    config_dir = tmp_path / "docker-config"
+    config_dir.mkdir()
+    proxies = {
+        "default": {"httpProxy": "http://default-proxy:3128"},
+        url: {"httpProxy": "http://by-ssh-url:3128"},
+        "http://docker.example.com": {"httpProxy": "http://by-placeholder:3128"},
+    }
+    (config_dir / "config.json").write_text(json.dumps({"proxies": proxies}))
+    env = {**os.environ, "DOCKER_CONFIG": str(config_dir), "DOCKER_HOST": url}
+    created = subprocess.run(
+        ["docker", "create", "busybox", "true"], env=env, capture_output=True, text=True
+    )
+    assert created.returncode == 0, created.stderr
+    cli_id = created.stdout.strip()
+    try:
+        cli_env = docker28.docker("inspect", "-f", "{{json .Config.Env}}", cli_id)
+    finally:
+        docker28.docker("rm", "-f", cli_id, check=False)
+    cli_proxy = [v for v in json.loads(cli_env) if v.startswith("HTTP_PROXY=")]
+    environ = {"DOCKER_CONFIG": str(config_dir), "DOCKER_HOST": url}
+    with Client.from_env(environ=environ, ssh_mode=mode, timeout=TIMEOUTS) as client:
+        ours = client.containers.create(image="busybox", command=["true"]).id
+        try:
+            env_ours = client.containers.inspect(ours).config.env  # type: ignore[union-attr]
+        finally:
+            client.containers.delete(ours, force=True)
+    assert cli_proxy == ["HTTP_PROXY=http://by-placeholder:3128"]
+    assert [v for v in env_ours or [] if v.startswith("HTTP_PROXY=")] == cli_proxy
