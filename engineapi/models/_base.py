@@ -367,7 +367,13 @@ class WireModel:
                     return object.__getattribute__(self, name)
                 except AttributeError:
                     object.__setattr__(self, name, value)
-                    return value
+                for other in type(self)._wire_late:
+                    try:
+                        object.__getattribute__(self, other)
+                    except AttributeError:
+                        return value  # another one still waits: keep the reply
+                object.__delattr__(self, "_wire_raw")  # all decoded: let the reply go
+                return value
 
     @property
     def extra(self) -> dict[str, Any]:

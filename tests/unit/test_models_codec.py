@@ -187,7 +187,9 @@ def test_nested_models_that_cannot_fail_are_decoded_on_first_read() -> None:
     endpoint = summary.network_settings.networks["bridge"]  # type: ignore[union-attr, index]
     assert endpoint.ip_address == "172.17.0.2"
     assert models.is_null(endpoint, "Aliases")
+    assert _slot_is_set(summary, "_wire_raw")  # mounts still waits: the reply is kept
     assert summary.mounts[0].rw is True  # type: ignore[index]
+    assert not _slot_is_set(summary, "_wire_raw")  # every one decoded: the reply let go
 
 
 def test_a_nested_model_with_a_required_key_is_decoded_at_once() -> None:
