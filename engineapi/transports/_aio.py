@@ -7,7 +7,7 @@ import builtins
 import collections
 import select
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, cast
 
 from engineapi.errors import ConnectError, ConnectionLost, TimeoutError
 from engineapi.transports.base import READ_SIZE
@@ -41,8 +41,9 @@ class _StreamProtocol(asyncio.BufferedProtocol):
         self.lost_waiter: asyncio.Future[None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # Not isinstance-checked: uvloop's transports implement the interface without
+        # subclassing asyncio.Transport.
+        self.transport = cast(asyncio.Transport, transport)
 
     def _wake_reader(self) -> None:
         waiter = self.read_waiter
