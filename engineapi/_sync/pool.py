@@ -41,6 +41,8 @@ class ConnectionPool:
         self.transport = transport
         self.max_connections = max_connections
         self._idle: list[HTTPConnection] = []
+        # Idle connections found closed by the daemon, closed before the next connect.
+        self._dead: list[HTTPConnection] = []
         self._slots = Semaphore(max_connections)
         self._closed = False
         # What is lent out, so that close() can end it: connections under a response,
@@ -61,15 +63,29 @@ class ConnectionPool:
         """Send a request and return once the response head is in."""
         if self._closed:
             raise ClientClosed(CLIENT_CLOSED_CALL)
-        if not self._slots.acquire(timeouts.pool):
+        slots = self._slots
+        if not slots.acquire_nowait() and not slots.acquire(timeouts.pool):
             raise self._pool_timeout(timeouts.pool)
         try:
             retry = method in _IDEMPOTENT and (body is None or isinstance(body, bytes))
             while True:
-                connection, reused = self._connection(timeouts.connect)
+                # An idle connection the daemon closed is noticed before use, except for a
+                # request the retry below covers anyway: it skips the check (a syscall).
+                connection = self._take_idle(check=not retry)
+                if self._dead:
+                    try:
+                        self._close_dead()
+                    except BaseException:  # cancelled: the live one goes back idle
+                        if connection is not None:
+                            self._idle.append(connection)
+                        raise
+                reused = connection is not None
+                if connection is None:
+                    stream = self.transport.connect(timeouts.connect)
+                    connection = HTTPConnection(stream)
                 self._in_use.add(connection)
                 try:
-                    connection.send_request(
+                    head = connection.exchange(
                         method,
                         target,
                         headers,
@@ -77,7 +93,6 @@ class ConnectionPool:
                         content_length=content_length,
                         timeout=timeouts.response,
                     )
-                    head = connection.receive_head(timeouts.response)
                 except (ConnectionLost, RemoteProtocolError):
                     self._in_use.discard(connection)
                     connection.close()
@@ -93,33 +108,45 @@ class ConnectionPool:
                 response.reused = reused
                 return response
         except BaseException:
-            self._slots.release()
+            slots.release()
             raise
 
-    def _connection(self, timeout: float | None) -> tuple[HTTPConnection, bool]:
-        while True:
-            try:
-                connection = self._idle.pop()
-            except IndexError:
-                break
-            if connection.stream.is_readable():
-                connection.close()  # the daemon closed it while idle
-                continue
-            return connection, True
-        stream = self.transport.connect(timeout)
-        return HTTPConnection(stream), False
+    def _take_idle(self, *, check: bool) -> HTTPConnection | None:
+        """The most recently used idle connection, or None. With `check`, the socket is asked
+        first whether the daemon closed it meanwhile (such connections are dropped)."""
+        idle = self._idle
+        while idle:
+            connection = idle.pop()
+            if not check or not connection.stream.is_readable():
+                return connection
+            self._dead.append(connection)
+        return None
+
+    def _close_dead(self) -> None:
+        dead, self._dead = self._dead, []
+        for connection in dead:
+            connection.close()  # the daemon closed it while idle
 
     def release(self, connection: HTTPConnection, *, reusable: bool) -> None:
         """Give a connection back after its response: kept if clean, else closed."""
+        if reusable and self.keep(connection):
+            return
         self._in_use.discard(connection)
         try:
-            if reusable and not self._closed and connection.is_reusable():
-                connection.protocol.start_next_cycle()
-                self._idle.append(connection)
-            else:
-                connection.close()
+            connection.close()
         finally:
             self._slots.release()
+
+    def keep(self, connection: HTTPConnection) -> bool:
+        """Take back a connection whose response was read to its end, if it can carry another
+        request; False if not (nothing done: `release` closes it)."""
+        if self._closed or not connection.is_reusable():
+            return False
+        self._in_use.discard(connection)
+        connection.protocol.start_next_cycle()
+        self._idle.append(connection)
+        self._slots.release()
+        return True
 
     def note_hijack(self, connection: HTTPConnection, stream: HijackedStream) -> None:
         """A response handed its connection over to a hijacked stream (attach, exec)."""
@@ -148,7 +175,8 @@ class ConnectionPool:
         """Close every connection: idle ones, and those under open responses, streams and
         hijacked sessions, whose readers then get `ConnectionLost` saying the client closed."""
         self._closed = True
-        idle, self._idle = self._idle, []
+        idle, self._idle = self._idle + self._dead, []
+        self._dead = []
         for connection in idle:
             connection.close()
         for connection in list(self._in_use):

@@ -99,12 +99,55 @@ def ping_call(method: str = "GET") -> Call[bytes]:
 def test_idle_connection_closed_by_peer_is_detected(
     make_peer: PeerFactory, peer_path: Path
 ) -> None:
+    """A request that is never retried (POST) checks the idle connection before use: the one
+    the peer closed is dropped, the request goes on a new one (sent once, never lost)."""
+    peer = make_peer([["answer-then-close"], ["answer"] * 10])
+    with Client(f"unix://{peer_path}", version="1.51") as client:
+        assert client.send(ping_call("POST")) == b"OK"
+        time.sleep(0.1)  # the peer has closed the idle connection by now
+        assert client.send(ping_call("POST")) == b"OK"
+    assert peer.connections == 2
+    assert len(peer.requests) == 2
+
+
+def test_get_on_connection_closed_while_idle_succeeds(
+    make_peer: PeerFactory, peer_path: Path
+) -> None:
+    """An idempotent request skips the check (a syscall per request) and is retried instead:
+    sent on the dead connection, failed before any response byte, sent again on a new one."""
     peer = make_peer([["answer-then-close"], ["answer"] * 10])
     with Client(f"unix://{peer_path}", version="1.51") as client:
         assert client.send(ping_call()) == b"OK"
         time.sleep(0.1)  # the peer has closed the idle connection by now
         assert client.send(ping_call()) == b"OK"
+        assert client._pool.idle_connections == 1  # type: ignore[attr-defined]
     assert peer.connections == 2
+
+
+async def test_async_get_on_connection_closed_while_idle_succeeds(
+    make_peer: PeerFactory, peer_path: Path
+) -> None:
+    peer = make_peer([["answer-then-close"], ["answer"] * 10, ["answer"] * 10])
+    async with AsyncClient(f"unix://{peer_path}", version="1.51") as client:
+        assert await client.send(ping_call()) == b"OK"
+        await asyncio.sleep(0.1)  # the peer has closed the idle connection by now
+        assert await client.send(ping_call()) == b"OK"
+        # A POST then finds the (live) connection of the retry and uses it.
+        assert await client.send(ping_call("POST")) == b"OK"
+        assert client._pool.idle_connections == 1
+    assert peer.connections == 2
+
+
+async def test_async_idle_connection_closed_by_peer_is_detected(
+    make_peer: PeerFactory, peer_path: Path
+) -> None:
+    peer = make_peer([["answer-then-close"], ["answer"] * 10])
+    async with AsyncClient(f"unix://{peer_path}", version="1.51") as client:
+        assert await client.send(ping_call("POST")) == b"OK"
+        await asyncio.sleep(0.1)
+        assert await client.send(ping_call("POST")) == b"OK"
+    assert peer.connections == 2
+    assert len(peer.requests) == 2
 
 
 def test_idempotent_request_retried_once_when_reused_connection_dies(
