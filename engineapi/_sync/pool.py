@@ -16,6 +16,7 @@ from engineapi.errors import (
     CLIENT_CLOSED_CALL,
     ClientClosed,
     ConnectionLost,
+    LocalProtocolError,
     PoolTimeout,
     RemoteProtocolError,
 )
@@ -69,9 +70,13 @@ class ConnectionPool:
         try:
             retry = method in _IDEMPOTENT and (body is None or isinstance(body, bytes))
             while True:
-                # An idle connection the daemon closed is noticed before use, except for a
-                # request the retry below covers anyway: it skips the check (a syscall).
-                connection = self._take_idle(check=not retry)
+                # The most recently used idle connection. One the daemon closed while idle
+                # is noticed before use, except by a request the retry below covers anyway:
+                # it skips the check (a syscall per request).
+                connection = self._idle.pop() if self._idle else None
+                if connection is not None and not retry and connection.stream.is_readable():
+                    self._dead.append(connection)  # the daemon closed it while idle
+                    connection = self._take_idle()
                 if self._dead:
                     try:
                         self._close_dead()
@@ -111,13 +116,13 @@ class ConnectionPool:
             slots.release()
             raise
 
-    def _take_idle(self, *, check: bool) -> HTTPConnection | None:
-        """The most recently used idle connection, or None. With `check`, the socket is asked
-        first whether the daemon closed it meanwhile (such connections are dropped)."""
+    def _take_idle(self) -> HTTPConnection | None:
+        """The most recently used idle connection the daemon has not closed, or None; those
+        it closed are set aside for `_close_dead`."""
         idle = self._idle
         while idle:
             connection = idle.pop()
-            if not check or not connection.stream.is_readable():
+            if not connection.stream.is_readable():
                 return connection
             self._dead.append(connection)
         return None
@@ -140,10 +145,13 @@ class ConnectionPool:
     def keep(self, connection: HTTPConnection) -> bool:
         """Take back a connection whose response was read to its end, if it can carry another
         request; False if not (nothing done: `release` closes it)."""
-        if self._closed or not connection.is_reusable():
+        if self._closed:
+            return False
+        try:
+            connection.protocol.start_next_cycle()  # refuses, changing nothing, if not reusable
+        except LocalProtocolError:
             return False
         self._in_use.discard(connection)
-        connection.protocol.start_next_cycle()
         self._idle.append(connection)
         self._slots.release()
         return True
