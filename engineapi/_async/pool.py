@@ -105,7 +105,12 @@ class AsyncConnectionPool:
                 except (ConnectionLost, RemoteProtocolError):
                     self._in_use.discard(connection)
                     await connection.aclose()
-                    if reused and retry and connection.protocol.bytes_received == 0:
+                    if (
+                        reused
+                        and retry
+                        and connection.protocol.bytes_received == 0
+                        and not self._closed  # cut by the client's close: no new connection
+                    ):
                         retry = False
                         continue
                     raise

@@ -101,7 +101,12 @@ class ConnectionPool:
                 except (ConnectionLost, RemoteProtocolError):
                     self._in_use.discard(connection)
                     connection.close()
-                    if reused and retry and connection.protocol.bytes_received == 0:
+                    if (
+                        reused
+                        and retry
+                        and connection.protocol.bytes_received == 0
+                        and not self._closed  # cut by the client's close: no new connection
+                    ):
                         retry = False
                         continue
                     raise

@@ -60,6 +60,10 @@ class ScriptedPeer:
                 self.requests.append(data.split(b"\r\n")[0])
                 if step == "drop":
                     return
+                if step == "hang":  # never answer: wait for the client to close
+                    while conn.recv(65536):
+                        pass
+                    return
                 conn.sendall(ANSWER)
                 if step == "answer-then-close":
                     return
@@ -187,3 +191,41 @@ async def test_async_retry_and_pool_limit(make_peer: PeerFactory, peer_path: Pat
         assert results == [b"OK"] * 30
         assert client._pool.idle_connections <= 3
     assert peer.connections <= 1 + 3
+
+
+async def test_async_close_cuts_a_call_on_a_reused_connection(
+    make_peer: PeerFactory, peer_path: Path
+) -> None:
+    """A GET cut by the client's close is not retried on a new connection (which the closed
+    client would then hold): it fails with `ConnectionLost` saying the client closed."""
+    peer = make_peer([["answer", "hang"], ["answer"] * 10])
+    client = AsyncClient(f"unix://{peer_path}", version="1.51")
+    assert await client.send(ping_call()) == b"OK"
+    pending = asyncio.ensure_future(client.send(ping_call()))
+    await asyncio.sleep(0.1)  # sent on the reused connection, the peer holds it
+    await client.aclose()
+    with pytest.raises(ConnectionLost, match="closed"):
+        await pending
+    assert peer.connections == 1
+
+
+def test_close_cuts_a_call_on_a_reused_connection(make_peer: PeerFactory, peer_path: Path) -> None:
+    peer = make_peer([["answer", "hang"], ["answer"] * 10])
+    client = Client(f"unix://{peer_path}", version="1.51")
+    assert client.send(ping_call()) == b"OK"
+    errors: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            client.send(ping_call())
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=call)
+    thread.start()
+    time.sleep(0.1)  # sent on the reused connection, the peer holds it
+    client.close()
+    thread.join(5)
+    assert not thread.is_alive()
+    assert len(errors) == 1 and isinstance(errors[0], ConnectionLost), errors
+    assert peer.connections == 1
