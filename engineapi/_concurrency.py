@@ -3,6 +3,7 @@ generated `_sync/` twin gets the blocking ones by renaming (`AsyncLock` → `Loc
 
 from __future__ import annotations
 
+import collections
 import queue
 import threading
 import time
@@ -76,35 +77,59 @@ class Lock:
 
 
 class AsyncSemaphore:
-    """Bounds the connections in use; lazily bound to the running loop."""
+    """Bounds the connections in use. Its own, not `asyncio.Semaphore`: a token is taken by a
+    plain method call when one is free (`acquire_nowait`), no coroutine, on every request.
+    Waiters are futures of the running loop (a pool makes a new semaphore for a new loop)."""
 
-    __slots__ = ("_semaphore", "_value")
+    __slots__ = ("_value", "_waiters")
 
     def __init__(self, value: int) -> None:
         self._value = value
-        self._semaphore: asyncio.Semaphore | None = None
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    def acquire_nowait(self) -> bool:
+        """Take a token if one is free and nobody waits for one; else False."""
+        if self._value > 0 and not self._waiters:
+            self._value -= 1
+            return True
+        return False
 
     async def acquire(self, timeout: float | None = None) -> bool:
         """Take a token; False if none came free within `timeout` seconds."""
-        if self._semaphore is None:
-            import asyncio
-
-            self._semaphore = asyncio.Semaphore(self._value)
-        if timeout is None or not self._semaphore.locked():
-            await self._semaphore.acquire()
+        if self.acquire_nowait():
             return True
         import asyncio
 
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
         try:
-            async with asyncio.timeout(timeout):
-                await self._semaphore.acquire()
-        except TimeoutError:
-            return False
+            if timeout is None:
+                await waiter
+            else:
+                async with asyncio.timeout(timeout):
+                    await waiter
+        except BaseException as exc:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed a token just as this wait ended: pass it on
+            else:
+                try:
+                    self._waiters.remove(waiter)
+                except ValueError:
+                    pass
+            if isinstance(exc, TimeoutError) and timeout is not None:
+                return False
+            raise
         return True
 
     def release(self) -> None:
-        assert self._semaphore is not None
-        self._semaphore.release()
+        """Give a token back: to the longest waiter, if any (it then holds it)."""
+        waiters = self._waiters
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self._value += 1
 
 
 class Semaphore:
@@ -125,6 +150,14 @@ class Semaphore:
         """Take a token; False if none came free within `timeout` seconds."""
         try:
             self._tokens.get(timeout=timeout)
+        except queue.Empty:
+            return False
+        return True
+
+    def acquire_nowait(self) -> bool:
+        """Take a token if one is free; else False."""
+        try:
+            self._tokens.get_nowait()
         except queue.Empty:
             return False
         return True

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import builtins
+import functools
 from typing import TYPE_CHECKING, cast
 
 from engineapi._async.executor import timed
@@ -136,6 +137,16 @@ __all__ = [
 ]
 
 
+#: The calls of the operations that take no argument: each is one value, built on first
+#: use (a call is never changed once built, see `engineapi.api._call.Call`).
+_system_info = functools.cache(_system.info)
+_system_ping = functools.cache(_system.ping)
+_system_ping_head = functools.cache(_system.ping_head)
+_system_version = functools.cache(_system.version)
+_swarm_inspect = functools.cache(_swarm.inspect)
+_swarm_unlock_key = functools.cache(_swarm.unlock_key)
+
+
 class AsyncSystem:
     """Ping, version, info, events and disk usage — ``client.system``."""
 
@@ -211,7 +222,7 @@ class AsyncSystem:
     ) -> SystemInfo:
         """System-wide information: containers, images, drivers, swarm, … — ``GET /info``."""
         return await timed(self._executor, timeout).send(
-            with_extra_query(_system.info(), extra_query)
+            with_extra_query(_system_info(), extra_query)
         )
 
     async def ping(
@@ -225,7 +236,7 @@ class AsyncSystem:
         Unversioned, so it works before the API version is known.
         """
         return await timed(self._executor, timeout).send(
-            with_extra_query(_system.ping(), extra_query)
+            with_extra_query(_system_ping(), extra_query)
         )
 
     async def ping_head(
@@ -236,7 +247,7 @@ class AsyncSystem:
     ) -> PingResult:
         """`ping` without a body — ``HEAD /_ping``; version negotiation uses this one."""
         return await timed(self._executor, timeout).send(
-            with_extra_query(_system.ping_head(), extra_query)
+            with_extra_query(_system_ping_head(), extra_query)
         )
 
     async def version(
@@ -247,7 +258,7 @@ class AsyncSystem:
     ) -> SystemVersion:
         """Engine and component versions — ``GET /version``."""
         return await timed(self._executor, timeout).send(
-            with_extra_query(_system.version(), extra_query)
+            with_extra_query(_system_version(), extra_query)
         )
 
 
@@ -1846,7 +1857,7 @@ class AsyncSwarm:
         in a swarm answers 503 (`ServiceUnavailable`), a worker too.
         """
         return await timed(self._executor, timeout).send(
-            with_extra_query(_swarm.inspect(), extra_query)
+            with_extra_query(_swarm_inspect(), extra_query)
         )
 
     async def join(
@@ -1905,7 +1916,7 @@ class AsyncSwarm:
         """The key that unlocks an autolocked swarm's managers after a restart —
         ``GET /swarm/unlockkey``."""
         return await timed(self._executor, timeout).send(
-            with_extra_query(_swarm.unlock_key(), extra_query)
+            with_extra_query(_swarm_unlock_key(), extra_query)
         )
 
     async def update(

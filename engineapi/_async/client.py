@@ -7,7 +7,7 @@ import time
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from engineapi import observe
 from engineapi._async._namespaces import AsyncNamespaces
@@ -144,6 +144,7 @@ class AsyncClient(AsyncNamespaces):
         self._podman: bool | None = None
         self._negotiation = AsyncLock()
         self._host_header = self.endpoint.host.http_host
+        self._host_url = self.endpoint.host.url  # named by errors; a property, built once
         #: Where registry credentials are looked up (None: the process environment).
         self._environ = environ
         self._strict_models = strict_models
@@ -269,6 +270,8 @@ class AsyncClient(AsyncNamespaces):
 
             headers += await arun_blocking(credential_headers, call.credentials, self._environ)
         target = call.target(version, optional, podman=podman)
+        # The sync twin takes no async iterables (an annotation, not a `cast` call).
+        request_body: RequestBody = body  # type: ignore[assignment, unused-ignore]
         logging_on = logger.isEnabledFor(logging.DEBUG)
         tracing = observe.tracing
         span: Span | None = None
@@ -292,8 +295,7 @@ class AsyncClient(AsyncNamespaces):
                     call.method,
                     target,
                     headers,
-                    # The sync twin takes no async iterables.
-                    cast(RequestBody, body),  # type: ignore[redundant-cast, unused-ignore]
+                    request_body,
                     content_length=content_length,
                     timeouts=timeouts,
                 )
@@ -387,7 +389,7 @@ class AsyncClient(AsyncNamespaces):
         return decoded(
             call,
             Reply(response.status, response.headers, body),
-            host=self.endpoint.host.url,
+            host=self._host_url,
             strict=self._strict_models,
         )
 

@@ -83,6 +83,41 @@ class AsyncHTTPConnection:
         if end := protocol.send_end():
             await stream.write(end, timeout)
 
+    async def exchange(
+        self,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        body: RequestBody,
+        *,
+        content_length: int | None,
+        timeout: float | None,
+    ) -> ResponseHead:
+        """Send the request and read its response head (within `timeout`); for the usual
+        request, whole bytes or no body, in one coroutine (every level is paid per call)."""
+        if body is not None and not isinstance(body, bytes):
+            await self.send_request(
+                method, target, headers, body, content_length=content_length, timeout=timeout
+            )
+            return await self.receive_head(timeout)
+        protocol = self.protocol
+        stream = self.stream
+        await stream.write(protocol.send_request(method, target, headers, body=body), timeout)
+        started = time.monotonic()
+        try:
+            event = protocol.next_event()
+            if event is NEED_DATA:
+                # The usual reply: its head whole in the first read.
+                protocol.receive_data(await stream.read(READ_SIZE, timeout))
+                event = protocol.next_event()
+        except (TransportError, ProtocolError) as exc:
+            self._failed(exc)
+        if type(event) is ResponseHead:
+            return event
+        if timeout is not None:  # the head's one deadline, not a new one
+            timeout = max(timeout - (time.monotonic() - started), 0.0)
+        return await self.receive_head(timeout)
+
     async def receive_head(self, timeout: float | None) -> ResponseHead:
         """Read until the response head is complete, all of it within `timeout` (a daemon
         trickling a byte at a time does not get a new timeout per byte)."""
@@ -141,6 +176,8 @@ class AsyncConnectionOwner(Protocol):
 
     async def release(self, connection: AsyncHTTPConnection, *, reusable: bool) -> None: ...
 
+    def keep(self, connection: AsyncHTTPConnection) -> bool: ...
+
     def note_hijack(self, connection: AsyncHTTPConnection, stream: AsyncHijackedStream) -> None: ...
 
     def release_slot(self, stream: AsyncHijackedStream) -> None: ...
@@ -184,7 +221,13 @@ class AsyncResponse:
         body = connection.protocol.take_whole_body()
         if body is not None:
             self._done = True
-            await self._release()
+            try:
+                connection = self._held.pop()
+            except IndexError:
+                return body  # released already (closed from another thread)
+            # Handed back by a plain call when it can be kept (the usual case).
+            if not self._owner.keep(connection):
+                await self._owner.release(connection, reusable=False)
             return body
         pieces: list[bytes] = []
         try:

@@ -16,6 +16,7 @@ from engineapi.errors import (
     CLIENT_CLOSED_CALL,
     ClientClosed,
     ConnectionLost,
+    LocalProtocolError,
     PoolTimeout,
     RemoteProtocolError,
 )
@@ -41,6 +42,8 @@ class AsyncConnectionPool:
         self.transport = transport
         self.max_connections = max_connections
         self._idle: list[AsyncHTTPConnection] = []
+        # Idle connections found closed by the daemon, closed before the next connect.
+        self._dead: list[AsyncHTTPConnection] = []
         self._slots = AsyncSemaphore(max_connections)
         self._closed = False
         # What is lent out, so that aclose() can end it: connections under a response,
@@ -65,15 +68,33 @@ class AsyncConnectionPool:
         loop = asyncio.get_running_loop()  # unasync: remove
         if loop is not self._loop:  # unasync: remove
             self._adopt_loop(loop)  # unasync: remove
-        if not await self._slots.acquire(timeouts.pool):
+        slots = self._slots
+        if not slots.acquire_nowait() and not await slots.acquire(timeouts.pool):
             raise self._pool_timeout(timeouts.pool)
         try:
             retry = method in _IDEMPOTENT and (body is None or isinstance(body, bytes))
             while True:
-                connection, reused = await self._connection(timeouts.connect)
+                # The most recently used idle connection. One the daemon closed while idle
+                # is noticed before use, except by a request the retry below covers anyway:
+                # it skips the check (a syscall per request).
+                connection = self._idle.pop() if self._idle else None
+                if connection is not None and not retry and connection.stream.is_readable():
+                    self._dead.append(connection)  # the daemon closed it while idle
+                    connection = self._take_idle()
+                if self._dead:
+                    try:
+                        await self._close_dead()
+                    except BaseException:  # cancelled: the live one goes back idle
+                        if connection is not None:
+                            self._idle.append(connection)
+                        raise
+                reused = connection is not None
+                if connection is None:
+                    stream = await self.transport.aconnect(timeouts.connect)
+                    connection = AsyncHTTPConnection(stream)
                 self._in_use.add(connection)
                 try:
-                    await connection.send_request(
+                    head = await connection.exchange(
                         method,
                         target,
                         headers,
@@ -81,11 +102,15 @@ class AsyncConnectionPool:
                         content_length=content_length,
                         timeout=timeouts.response,
                     )
-                    head = await connection.receive_head(timeouts.response)
                 except (ConnectionLost, RemoteProtocolError):
                     self._in_use.discard(connection)
                     await connection.aclose()
-                    if reused and retry and connection.protocol.bytes_received == 0:
+                    if (
+                        reused
+                        and retry
+                        and connection.protocol.bytes_received == 0
+                        and not self._closed  # cut by the client's close: no new connection
+                    ):
                         retry = False
                         continue
                     raise
@@ -97,7 +122,7 @@ class AsyncConnectionPool:
                 response.reused = reused
                 return response
         except BaseException:
-            self._slots.release()
+            slots.release()
             raise
 
     def _adopt_loop(self, loop: asyncio.AbstractEventLoop) -> None:  # unasync: remove
@@ -105,40 +130,56 @@ class AsyncConnectionPool:
         another one (a client reused across ``asyncio.run()`` calls), those of the old loop  # unasync: remove
         are dropped, their sockets closed without it (it is usually closed already)."""  # unasync: remove
         if self._loop is not None:  # unasync: remove
-            for connection in self._idle:  # unasync: remove
+            for connection in [*self._idle, *self._dead]:  # unasync: remove
                 abandon = getattr(connection.stream, "abandon", None)  # unasync: remove
                 if abandon is not None:  # unasync: remove
                     abandon()  # unasync: remove
             self._idle = []  # unasync: remove
+            self._dead = []  # unasync: remove
             self._in_use = set()  # unasync: remove
             self._hijacked = set()  # unasync: remove
             self._slots = AsyncSemaphore(self.max_connections)  # unasync: remove
         self._loop = loop  # unasync: remove
 
-    async def _connection(self, timeout: float | None) -> tuple[AsyncHTTPConnection, bool]:
-        while True:
-            try:
-                connection = self._idle.pop()
-            except IndexError:
-                break
-            if connection.stream.is_readable():
-                await connection.aclose()  # the daemon closed it while idle
-                continue
-            return connection, True
-        stream = await self.transport.aconnect(timeout)
-        return AsyncHTTPConnection(stream), False
+    def _take_idle(self) -> AsyncHTTPConnection | None:
+        """The most recently used idle connection the daemon has not closed, or None; those
+        it closed are set aside for `_close_dead`."""
+        idle = self._idle
+        while idle:
+            connection = idle.pop()
+            if not connection.stream.is_readable():
+                return connection
+            self._dead.append(connection)
+        return None
+
+    async def _close_dead(self) -> None:
+        dead, self._dead = self._dead, []
+        for connection in dead:
+            await connection.aclose()  # the daemon closed it while idle
 
     async def release(self, connection: AsyncHTTPConnection, *, reusable: bool) -> None:
         """Give a connection back after its response: kept if clean, else closed."""
+        if reusable and self.keep(connection):
+            return
         self._in_use.discard(connection)
         try:
-            if reusable and not self._closed and connection.is_reusable():
-                connection.protocol.start_next_cycle()
-                self._idle.append(connection)
-            else:
-                await connection.aclose()
+            await connection.aclose()
         finally:
             self._slots.release()
+
+    def keep(self, connection: AsyncHTTPConnection) -> bool:
+        """Take back a connection whose response was read to its end, if it can carry another
+        request; False if not (nothing done: `release` closes it)."""
+        if self._closed:
+            return False
+        try:
+            connection.protocol.start_next_cycle()  # refuses, changing nothing, if not reusable
+        except LocalProtocolError:
+            return False
+        self._in_use.discard(connection)
+        self._idle.append(connection)
+        self._slots.release()
+        return True
 
     def note_hijack(self, connection: AsyncHTTPConnection, stream: AsyncHijackedStream) -> None:
         """A response handed its connection over to a hijacked stream (attach, exec)."""
@@ -169,7 +210,8 @@ class AsyncConnectionPool:
         self._closed = True
         if asyncio.get_running_loop() is not self._loop:  # unasync: remove
             self._adopt_loop(asyncio.get_running_loop())  # unasync: remove
-        idle, self._idle = self._idle, []
+        idle, self._idle = self._idle + self._dead, []
+        self._dead = []
         for connection in idle:
             await connection.aclose()
         for connection in list(self._in_use):

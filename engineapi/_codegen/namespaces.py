@@ -96,6 +96,17 @@ class _Method:
                 return operation_id
         raise SystemExit(f"api.{self.module}.{self.name}: an OperationFlow of no operation")
 
+    def constant(self) -> bool:
+        """Whether the builder takes no argument: its call is then always the same value (a
+        call is never changed once built), built once rather than on every request."""
+        args = self.args
+        return self.kind == "Call" and not (
+            args.posonlyargs or args.args or args.kwonlyargs or args.vararg or args.kwarg
+        )
+
+    def constant_name(self) -> str:
+        return f"_{self.module}_{self.name}"
+
     def names(self) -> set[str]:
         """Identifiers the signature mentions, to import them."""
         found: set[str] = set()
@@ -119,6 +130,8 @@ class _Method:
         if args.kwarg is not None:
             forwarded.append(f"**{args.kwarg.arg}")
         call = f"_{self.module}.{self.name}({', '.join(forwarded)})"
+        if self.constant():
+            call = f"{self.constant_name()}()"
         if self.kind == "OperationFlow":
             # The flow of one operation (inspect, merge, update): the extra query parameters
             # go with that operation's requests only.
@@ -253,8 +266,14 @@ def render() -> str:
     classes: list[str] = []
     imports: dict[str, set[str]] = {}
     modules: list[str] = []
+    constants: list[str] = []
     for namespace, what in NAMESPACES.items():
         methods, origins = _module_methods(namespace)
+        constants += [
+            f"{m.constant_name()} = functools.cache(_{m.module}.{m.name})"
+            for m in methods
+            if m.constant()
+        ]
         if methods:
             modules.append(namespace)
         lines = [
@@ -305,6 +324,7 @@ def render() -> str:
 from __future__ import annotations
 
 import builtins
+import functools
 from typing import TYPE_CHECKING, cast
 
 from engineapi._async.streams import (
@@ -333,7 +353,14 @@ if TYPE_CHECKING:
 
 __all__ = [{", ".join(repr(_class_name(n)) for n in NAMESPACES)}, "AsyncNamespaces"]
 '''
-    text = header + "\n\n" + "\n\n".join(classes) + "\n\n" + "\n".join(attach) + "\n"
+    cached = (
+        "#: The calls of the operations that take no argument: each is one value, built on first\n"
+        "#: use (a call is never changed once built, see `engineapi.api._call.Call`).\n"
+        + "\n".join(constants)
+    )
+    text = (
+        header + "\n\n" + cached + "\n\n" + "\n\n".join(classes) + "\n\n" + "\n".join(attach) + "\n"
+    )
     return ruff_format(text, TARGET)
 
 

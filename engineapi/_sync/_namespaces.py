@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import builtins
+import functools
 from typing import TYPE_CHECKING, cast
 
 from engineapi._sync.executor import timed
@@ -138,6 +139,16 @@ __all__ = [
 ]
 
 
+#: The calls of the operations that take no argument: each is one value, built on first
+#: use (a call is never changed once built, see `engineapi.api._call.Call`).
+_system_info = functools.cache(_system.info)
+_system_ping = functools.cache(_system.ping)
+_system_ping_head = functools.cache(_system.ping_head)
+_system_version = functools.cache(_system.version)
+_swarm_inspect = functools.cache(_swarm.inspect)
+_swarm_unlock_key = functools.cache(_swarm.unlock_key)
+
+
 class System:
     """Ping, version, info, events and disk usage — ``client.system``."""
 
@@ -212,7 +223,7 @@ class System:
         timeout: Timeouts | float | None = None,
     ) -> SystemInfo:
         """System-wide information: containers, images, drivers, swarm, … — ``GET /info``."""
-        return timed(self._executor, timeout).send(with_extra_query(_system.info(), extra_query))
+        return timed(self._executor, timeout).send(with_extra_query(_system_info(), extra_query))
 
     def ping(
         self,
@@ -224,7 +235,7 @@ class System:
 
         Unversioned, so it works before the API version is known.
         """
-        return timed(self._executor, timeout).send(with_extra_query(_system.ping(), extra_query))
+        return timed(self._executor, timeout).send(with_extra_query(_system_ping(), extra_query))
 
     def ping_head(
         self,
@@ -234,7 +245,7 @@ class System:
     ) -> PingResult:
         """`ping` without a body — ``HEAD /_ping``; version negotiation uses this one."""
         return timed(self._executor, timeout).send(
-            with_extra_query(_system.ping_head(), extra_query)
+            with_extra_query(_system_ping_head(), extra_query)
         )
 
     def version(
@@ -244,7 +255,7 @@ class System:
         timeout: Timeouts | float | None = None,
     ) -> SystemVersion:
         """Engine and component versions — ``GET /version``."""
-        return timed(self._executor, timeout).send(with_extra_query(_system.version(), extra_query))
+        return timed(self._executor, timeout).send(with_extra_query(_system_version(), extra_query))
 
 
 class Containers:
@@ -1839,7 +1850,7 @@ class Swarm:
         ``swarm.inspect().join_tokens.worker`` is what a worker joins with. An engine that is not
         in a swarm answers 503 (`ServiceUnavailable`), a worker too.
         """
-        return timed(self._executor, timeout).send(with_extra_query(_swarm.inspect(), extra_query))
+        return timed(self._executor, timeout).send(with_extra_query(_swarm_inspect(), extra_query))
 
     def join(
         self,
@@ -1897,7 +1908,7 @@ class Swarm:
         """The key that unlocks an autolocked swarm's managers after a restart —
         ``GET /swarm/unlockkey``."""
         return timed(self._executor, timeout).send(
-            with_extra_query(_swarm.unlock_key(), extra_query)
+            with_extra_query(_swarm_unlock_key(), extra_query)
         )
 
     def update(

@@ -79,6 +79,41 @@ class HTTPConnection:
         if end := protocol.send_end():
             stream.write(end, timeout)
 
+    def exchange(
+        self,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        body: RequestBody,
+        *,
+        content_length: int | None,
+        timeout: float | None,
+    ) -> ResponseHead:
+        """Send the request and read its response head (within `timeout`); for the usual
+        request, whole bytes or no body, in one coroutine (every level is paid per call)."""
+        if body is not None and not isinstance(body, bytes):
+            self.send_request(
+                method, target, headers, body, content_length=content_length, timeout=timeout
+            )
+            return self.receive_head(timeout)
+        protocol = self.protocol
+        stream = self.stream
+        stream.write(protocol.send_request(method, target, headers, body=body), timeout)
+        started = time.monotonic()
+        try:
+            event = protocol.next_event()
+            if event is NEED_DATA:
+                # The usual reply: its head whole in the first read.
+                protocol.receive_data(stream.read(READ_SIZE, timeout))
+                event = protocol.next_event()
+        except (TransportError, ProtocolError) as exc:
+            self._failed(exc)
+        if type(event) is ResponseHead:
+            return event
+        if timeout is not None:  # the head's one deadline, not a new one
+            timeout = max(timeout - (time.monotonic() - started), 0.0)
+        return self.receive_head(timeout)
+
     def receive_head(self, timeout: float | None) -> ResponseHead:
         """Read until the response head is complete, all of it within `timeout` (a daemon
         trickling a byte at a time does not get a new timeout per byte)."""
@@ -137,6 +172,8 @@ class ConnectionOwner(Protocol):
 
     def release(self, connection: HTTPConnection, *, reusable: bool) -> None: ...
 
+    def keep(self, connection: HTTPConnection) -> bool: ...
+
     def note_hijack(self, connection: HTTPConnection, stream: HijackedStream) -> None: ...
 
     def release_slot(self, stream: HijackedStream) -> None: ...
@@ -180,7 +217,13 @@ class Response:
         body = connection.protocol.take_whole_body()
         if body is not None:
             self._done = True
-            self._release()
+            try:
+                connection = self._held.pop()
+            except IndexError:
+                return body  # released already (closed from another thread)
+            # Handed back by a plain call when it can be kept (the usual case).
+            if not self._owner.keep(connection):
+                self._owner.release(connection, reusable=False)
             return body
         pieces: list[bytes] = []
         try:

@@ -16,6 +16,7 @@ from engineapi.errors import (
     CLIENT_CLOSED_CALL,
     ClientClosed,
     ConnectionLost,
+    LocalProtocolError,
     PoolTimeout,
     RemoteProtocolError,
 )
@@ -41,6 +42,8 @@ class ConnectionPool:
         self.transport = transport
         self.max_connections = max_connections
         self._idle: list[HTTPConnection] = []
+        # Idle connections found closed by the daemon, closed before the next connect.
+        self._dead: list[HTTPConnection] = []
         self._slots = Semaphore(max_connections)
         self._closed = False
         # What is lent out, so that close() can end it: connections under a response,
@@ -61,15 +64,33 @@ class ConnectionPool:
         """Send a request and return once the response head is in."""
         if self._closed:
             raise ClientClosed(CLIENT_CLOSED_CALL)
-        if not self._slots.acquire(timeouts.pool):
+        slots = self._slots
+        if not slots.acquire_nowait() and not slots.acquire(timeouts.pool):
             raise self._pool_timeout(timeouts.pool)
         try:
             retry = method in _IDEMPOTENT and (body is None or isinstance(body, bytes))
             while True:
-                connection, reused = self._connection(timeouts.connect)
+                # The most recently used idle connection. One the daemon closed while idle
+                # is noticed before use, except by a request the retry below covers anyway:
+                # it skips the check (a syscall per request).
+                connection = self._idle.pop() if self._idle else None
+                if connection is not None and not retry and connection.stream.is_readable():
+                    self._dead.append(connection)  # the daemon closed it while idle
+                    connection = self._take_idle()
+                if self._dead:
+                    try:
+                        self._close_dead()
+                    except BaseException:  # cancelled: the live one goes back idle
+                        if connection is not None:
+                            self._idle.append(connection)
+                        raise
+                reused = connection is not None
+                if connection is None:
+                    stream = self.transport.connect(timeouts.connect)
+                    connection = HTTPConnection(stream)
                 self._in_use.add(connection)
                 try:
-                    connection.send_request(
+                    head = connection.exchange(
                         method,
                         target,
                         headers,
@@ -77,11 +98,15 @@ class ConnectionPool:
                         content_length=content_length,
                         timeout=timeouts.response,
                     )
-                    head = connection.receive_head(timeouts.response)
                 except (ConnectionLost, RemoteProtocolError):
                     self._in_use.discard(connection)
                     connection.close()
-                    if reused and retry and connection.protocol.bytes_received == 0:
+                    if (
+                        reused
+                        and retry
+                        and connection.protocol.bytes_received == 0
+                        and not self._closed  # cut by the client's close: no new connection
+                    ):
                         retry = False
                         continue
                     raise
@@ -93,33 +118,48 @@ class ConnectionPool:
                 response.reused = reused
                 return response
         except BaseException:
-            self._slots.release()
+            slots.release()
             raise
 
-    def _connection(self, timeout: float | None) -> tuple[HTTPConnection, bool]:
-        while True:
-            try:
-                connection = self._idle.pop()
-            except IndexError:
-                break
-            if connection.stream.is_readable():
-                connection.close()  # the daemon closed it while idle
-                continue
-            return connection, True
-        stream = self.transport.connect(timeout)
-        return HTTPConnection(stream), False
+    def _take_idle(self) -> HTTPConnection | None:
+        """The most recently used idle connection the daemon has not closed, or None; those
+        it closed are set aside for `_close_dead`."""
+        idle = self._idle
+        while idle:
+            connection = idle.pop()
+            if not connection.stream.is_readable():
+                return connection
+            self._dead.append(connection)
+        return None
+
+    def _close_dead(self) -> None:
+        dead, self._dead = self._dead, []
+        for connection in dead:
+            connection.close()  # the daemon closed it while idle
 
     def release(self, connection: HTTPConnection, *, reusable: bool) -> None:
         """Give a connection back after its response: kept if clean, else closed."""
+        if reusable and self.keep(connection):
+            return
         self._in_use.discard(connection)
         try:
-            if reusable and not self._closed and connection.is_reusable():
-                connection.protocol.start_next_cycle()
-                self._idle.append(connection)
-            else:
-                connection.close()
+            connection.close()
         finally:
             self._slots.release()
+
+    def keep(self, connection: HTTPConnection) -> bool:
+        """Take back a connection whose response was read to its end, if it can carry another
+        request; False if not (nothing done: `release` closes it)."""
+        if self._closed:
+            return False
+        try:
+            connection.protocol.start_next_cycle()  # refuses, changing nothing, if not reusable
+        except LocalProtocolError:
+            return False
+        self._in_use.discard(connection)
+        self._idle.append(connection)
+        self._slots.release()
+        return True
 
     def note_hijack(self, connection: HTTPConnection, stream: HijackedStream) -> None:
         """A response handed its connection over to a hijacked stream (attach, exec)."""
@@ -148,7 +188,8 @@ class ConnectionPool:
         """Close every connection: idle ones, and those under open responses, streams and
         hijacked sessions, whose readers then get `ConnectionLost` saying the client closed."""
         self._closed = True
-        idle, self._idle = self._idle, []
+        idle, self._idle = self._idle + self._dead, []
+        self._dead = []
         for connection in idle:
             connection.close()
         for connection in list(self._in_use):
