@@ -44,6 +44,8 @@ _FIELD_BLOCK = re.compile(rf"(?:{_TOKEN}:[^\r\n\x00]*\r\n)*")
 # its last non-blank: linear in a line's length, where a lazy value followed by `[ \t]*`
 # would re-scan a run of blanks from every position (quadratic in the run's length).
 _FIELD = re.compile(rf"({_TOKEN}):[ \t]*((?:[^\r\n]*[^\r\n \t])?)[ \t]*\r\n")
+# The names of a head's fields joined with LF (a byte no field line holds), each a token.
+_NAMES = re.compile(rf"{_TOKEN}(?:\n{_TOKEN})*")
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?")
 
 # Response states
@@ -260,7 +262,7 @@ class ClientConnection:
                 raise self._fail(f"response head larger than {MAX_HEAD_SIZE} bytes")
             self._pos = end + 4
             self._scanned = 0
-            response = self._parse_head(bytes(buf[pos:end]))
+            response = self._parse_head(buf[pos:end].decode("latin-1"))
             status = response.status
             if 100 <= status < 200 and status != 101:
                 continue  # interim response (100 Continue): the real one follows
@@ -268,9 +270,41 @@ class ClientConnection:
             self._start_body(response)
             return response
 
-    def _parse_head(self, head: bytes) -> Response:
+    def _parse_head(self, text: str) -> Response:
+        """The head (its bytes decoded as latin-1, without the blank line that ends it)."""
+        # The usual head first, in a few C-level string operations: "HTTP/1.1", a status, and
+        # fields spelt "Name: value", no name repeated. Whatever this path does not take (or
+        # is not sure of) goes to the strict one below, which gives the same result or error.
+        lines = text.split("\r\n")
+        count = len(lines) - 1  # CRLFs: a CR or LF alone, or a NUL, is for the strict path
+        status_line = lines[0]
+        status = status_line[9:12]
+        if (
+            status_line[:9] == "HTTP/1.1 "
+            and len(status_line) >= 12
+            and status.isdigit()
+            and status.isascii()
+            and status[0] != "0"
+            and status_line[12:13] in ("", " ")
+            and text.count("\n") == count
+            and text.count("\r") == count
+            and "\x00" not in text
+        ):
+            del lines[0]
+            try:
+                pairs = [line.split(": ", 1) for line in lines]
+                lookup = {name.lower(): value.strip(" \t") for name, value in pairs}
+            except ValueError:  # a line without ": "
+                pass
+            else:
+                # Lower-casing keeps a token a token and a non-token not one.
+                if len(lookup) == count and (not count or _NAMES.fullmatch("\n".join(lookup))):
+                    headers = Headers._parsed(lookup, pairs)
+                    return Response(int(status), status_line[13:], headers, "1.1")
+        return self._parse_head_strictly(text)
+
+    def _parse_head_strictly(self, text: str) -> Response:
         # One C-level pass validates every field line, a second extracts them.
-        text = head.decode("latin-1")
         line_end = text.find("\r\n")
         status_line = text if line_end < 0 else text[:line_end]
         match = _STATUS_LINE.fullmatch(status_line)

@@ -352,3 +352,76 @@ def test_blanks_in_a_header_value_cost_linear_time() -> None:
     assert isinstance(response, Response)
     assert response.headers.get("x-blank") == "a" + " " * 50_000 + "b"
     assert time.process_time() - started < 0.5
+
+
+def _parsed(text: str, *, strictly: bool) -> object:
+    """What a fresh connection makes of the response head `text`: its parts, or the error."""
+    conn = ClientConnection()
+    try:
+        head = conn._parse_head_strictly(text) if strictly else conn._parse_head(text)
+    except RemoteProtocolError as exc:
+        return ("error", str(exc))
+    return (head.status, head.reason, head.http_version, head.headers.raw(), dict(head.headers))
+
+
+def test_the_quick_head_parse_agrees_with_the_strict_one() -> None:
+    """The usual head takes a shortcut; on any head, usual or not, it must give what the strict
+    parse gives (the same fields, or the same error). Heads mutated at random, seeded."""
+    import random
+
+    rng = random.Random(1812)
+    seeds = [
+        "HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: 2\r\nApi-Version: 1.51",
+        "HTTP/1.1 204 No Content\r\nOstype: linux\r\nSwarm: inactive",
+        "HTTP/1.0 404 Not Found\r\nContent-Type: application/json",
+        "HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp",
+        "HTTP/1.1 500 \r\nX: y",
+        "HTTP/1.1 200",
+        "HTTP/1.1 200 OK",
+    ]
+    pieces = [
+        " ",
+        "\t",
+        ":",
+        ": ",
+        "\r",
+        "\n",
+        "\r\n",
+        "\x00",
+        "é",
+        "²",
+        "0",
+        "a",
+        "A",
+        "-",
+        "x: y",
+    ]
+    texts = [
+        *seeds,
+        "HTTP/1.1 200 OK\r\nX-A: 1\r\nx-a: 2",  # a repeated name
+        "HTTP/1.1 200 OK\r\nA:b: c",  # the first colon ends the name
+        "HTTP/1.1 200 OK\r\nA:  b \t",  # blanks around a value
+        "HTTP/1.1 200 OK\r\nA: ",  # an empty value
+        "HTTP/1.1 200 OK\r\n: b",  # no name
+        "HTTP/1.1 200 OK\r\nA b: c",  # a blank inside a name
+        "HTTP/1.1 099 OK",
+        "HTTP/1.1 2x0 OK",
+        "HTTP/1.1 ²00 OK",
+        "HTTP/1.1 200OK",
+        "HTTP/1.1 20",
+    ]
+    for _ in range(20_000):
+        text = rng.choice(seeds)
+        for _ in range(rng.randint(1, 3)):
+            at = rng.randint(0, len(text))
+            if rng.random() < 0.3:
+                text = text[:at] + text[at + rng.randint(1, 3) :]
+            else:
+                text = text[:at] + rng.choice(pieces) + text[at:]
+        texts.append(text)
+    valid = 0
+    for text in texts:
+        expected = _parsed(text, strictly=True)
+        assert _parsed(text, strictly=False) == expected, text
+        valid += expected[0] != "error"
+    assert valid > 2000  # the mutations left many heads valid: both paths were compared
