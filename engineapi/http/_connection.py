@@ -218,6 +218,8 @@ class ClientConnection:
         if state == _BODY_LENGTH:
             return self._read_length_body()
         if state == _HEAD:
+            if self._pos >= len(self._buf) and not self._eof:
+                return NEED_DATA  # nothing to look at: each exchange's first ask
             return self._read_head()
         if _BODY_CHUNK_SIZE <= state <= _BODY_TRAILERS:
             return self._read_chunked()
@@ -501,7 +503,13 @@ class ClientConnection:
 
     def start_next_cycle(self) -> None:
         """Reset for the next request. Only valid when `reusable`."""
-        if not self.reusable:
+        if not (  # `reusable`, inlined: each exchange passes here
+            self._state == _DONE
+            and self._keep_alive
+            and self._request_done
+            and not self._eof
+            and self._pos >= len(self._buf)
+        ):
             raise LocalProtocolError("this connection cannot carry another request")
         self._state = _IDLE
         self._response = None
