@@ -48,6 +48,34 @@ _FIELD = re.compile(rf"({_TOKEN}):[ \t]*((?:[^\r\n]*[^\r\n \t])?)[ \t]*\r\n")
 _NAMES = re.compile(rf"{_TOKEN}(?:\n{_TOKEN})*")
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?")
 
+# "HTTP/1.1 200 OK" and the like, as status and reason: the few a daemon sends, each checked
+# once. Bounded: a daemon sending ever new reason phrases does not grow it.
+_STATUS_LINES: dict[str, tuple[int, str]] = {}
+_STATUS_LINES_MAX = 64
+
+
+def _usual_status_line(line: str) -> tuple[int, str] | None:
+    """Status and reason of an ``HTTP/1.1`` status line; None for anything else (for the
+    strict parse to judge)."""
+    status = line[9:12]
+    if (
+        line[:9] == "HTTP/1.1 "
+        and len(line) >= 12
+        and status.isdigit()
+        and status.isascii()
+        and status[0] != "0"
+        and line[12:13] in ("", " ")
+        and "\r" not in line
+        and "\n" not in line
+        and "\x00" not in line
+    ):
+        known = (int(status), line[13:])
+        if len(line) <= 64 and len(_STATUS_LINES) < _STATUS_LINES_MAX:
+            _STATUS_LINES[line] = known
+        return known
+    return None
+
+
 # Response states
 _IDLE = 0  # no request sent yet in this cycle
 _HEAD = 1  # waiting for the response head
@@ -280,14 +308,11 @@ class ClientConnection:
         lines = text.split("\r\n")
         count = len(lines) - 1  # CRLFs: a CR or LF alone, or a NUL, is for the strict path
         status_line = lines[0]
-        status = status_line[9:12]
+        known = _STATUS_LINES.get(status_line)
+        if known is None:
+            known = _usual_status_line(status_line)
         if (
-            status_line[:9] == "HTTP/1.1 "
-            and len(status_line) >= 12
-            and status.isdigit()
-            and status.isascii()
-            and status[0] != "0"
-            and status_line[12:13] in ("", " ")
+            known is not None
             and text.count("\n") == count
             and text.count("\r") == count
             and "\x00" not in text
@@ -302,7 +327,7 @@ class ClientConnection:
                 # Lower-casing keeps a token a token and a non-token not one.
                 if len(lookup) == count and (not count or _NAMES.fullmatch("\n".join(lookup))):
                     headers = Headers._parsed(lookup, pairs)
-                    return Response(int(status), status_line[13:], headers, "1.1")
+                    return Response(known[0], known[1], headers, "1.1")
         return self._parse_head_strictly(text)
 
     def _parse_head_strictly(self, text: str) -> Response:

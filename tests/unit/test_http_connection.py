@@ -425,3 +425,14 @@ def test_the_quick_head_parse_agrees_with_the_strict_one() -> None:
         assert _parsed(text, strictly=False) == expected, text
         valid += expected[0] != "error"
     assert valid > 2000  # the mutations left many heads valid: both paths were compared
+
+
+def test_status_lines_remembered_are_bounded() -> None:
+    """Status lines are checked once and remembered, but a daemon inventing reason phrases
+    cannot grow that memory: each head still parses, the store stays small."""
+    from engineapi.http import _connection
+
+    for i in range(3 * _connection._STATUS_LINES_MAX):
+        (head, *_) = exchange(b"HTTP/1.1 200 Fine %d\r\nContent-Length: 0\r\n\r\n" % i)
+        assert isinstance(head, Response) and head.reason == f"Fine {i}"
+    assert len(_connection._STATUS_LINES) <= _connection._STATUS_LINES_MAX
