@@ -324,8 +324,14 @@ class ClientConnection:
             except ValueError:  # a line without ": "
                 pass
             else:
-                # Lower-casing keeps a token a token and a non-token not one.
-                if len(lookup) == count and (not count or _NAMES.fullmatch("\n".join(lookup))):
+                # Each name a token (lower-casing keeps a token a token, a non-token not one):
+                # letters, digits and dashes, as usual, or else checked char by char.
+                names = "".join(lookup)
+                if len(lookup) == count and (
+                    (names.isascii() and names.replace("-", "").isalnum() and "" not in lookup)
+                    or not count
+                    or _NAMES.fullmatch("\n".join(lookup))
+                ):
                     headers = Headers._parsed(lookup, pairs)
                     return Response(known[0], known[1], headers, "1.1")
         return self._parse_head_strictly(text)

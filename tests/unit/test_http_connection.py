@@ -404,6 +404,9 @@ def test_the_quick_head_parse_agrees_with_the_strict_one() -> None:
         "HTTP/1.1 200 OK\r\nA: ",  # an empty value
         "HTTP/1.1 200 OK\r\n: b",  # no name
         "HTTP/1.1 200 OK\r\nA b: c",  # a blank inside a name
+        "HTTP/1.1 200 OK\r\nX_Y!~: 1",  # a token beyond letters, digits and dashes
+        "HTTP/1.1 200 OK\r\nXé: 1",  # not a token
+        "HTTP/1.1 200 OK\r\nX²: 1",  # not a token, though str.isalnum() says alphanumeric
         "HTTP/1.1 099 OK",
         "HTTP/1.1 2x0 OK",
         "HTTP/1.1 ²00 OK",
