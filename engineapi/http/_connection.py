@@ -44,8 +44,6 @@ _FIELD_BLOCK = re.compile(rf"(?:{_TOKEN}:[^\r\n\x00]*\r\n)*")
 # its last non-blank: linear in a line's length, where a lazy value followed by `[ \t]*`
 # would re-scan a run of blanks from every position (quadratic in the run's length).
 _FIELD = re.compile(rf"({_TOKEN}):[ \t]*((?:[^\r\n]*[^\r\n \t])?)[ \t]*\r\n")
-# The names of a head's fields joined with LF (a byte no field line holds), each a token.
-_NAMES = re.compile(rf"{_TOKEN}(?:\n{_TOKEN})*")
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?")
 
 # "HTTP/1.1 200 OK" and the like, as status and reason: the few a daemon sends, each checked
@@ -74,6 +72,35 @@ def _usual_status_line(line: str) -> tuple[int, str] | None:
             _STATUS_LINES[line] = known
         return known
     return None
+
+
+# Field lines seen before, as their lower-case name and value: a daemon's replies repeat
+# most of theirs. Short lines only, and emptied when full: the memory stays small whatever the
+# daemon sends, and what it sends now is soon back in.
+_FIELD_LINES: dict[str, tuple[str, str]] = {}
+_FIELD_LINES_MAX = 512
+_FIELD_LINE_MAX = 256
+_TOKEN_ONLY = re.compile(_TOKEN)
+
+
+def _field_line(line: str) -> tuple[str, str] | None:
+    """A field line's lower-case name and value without its surrounding blanks; None if it is
+    not ``token ":" value`` with no CR, LF or NUL (for the strict parse to report)."""
+    name, colon, value = line.partition(":")
+    if (
+        not colon
+        or "\r" in value
+        or "\n" in value
+        or "\x00" in value
+        or _TOKEN_ONLY.fullmatch(name) is None
+    ):
+        return None
+    field = (name.lower(), value.strip(" \t"))
+    if len(line) <= _FIELD_LINE_MAX:
+        if len(_FIELD_LINES) >= _FIELD_LINES_MAX:
+            _FIELD_LINES.clear()
+        _FIELD_LINES[line] = field
+    return field
 
 
 # Response states
@@ -302,38 +329,33 @@ class ClientConnection:
 
     def _parse_head(self, text: str) -> Response:
         """The head (its bytes decoded as latin-1, without the blank line that ends it)."""
-        # The usual head first, in a few C-level string operations: "HTTP/1.1", a status, and
-        # fields spelt "Name: value", no name repeated. Whatever this path does not take (or
-        # is not sure of) goes to the strict one below, which gives the same result or error.
+        # The usual head first: an HTTP/1.1 status line and field lines each checked once and
+        # remembered (most come again in the next reply), no name repeated. Whatever this path
+        # does not take goes to the strict one below, which gives the same result or error.
         lines = text.split("\r\n")
-        count = len(lines) - 1  # CRLFs: a CR or LF alone, or a NUL, is for the strict path
         status_line = lines[0]
         known = _STATUS_LINES.get(status_line)
         if known is None:
             known = _usual_status_line(status_line)
-        if (
-            known is not None
-            and text.count("\n") == count
-            and text.count("\r") == count
-            and "\x00" not in text
-        ):
+        if known is not None:
             del lines[0]
-            try:
-                pairs = [line.split(": ", 1) for line in lines]
-                lookup = {name.lower(): value.strip(" \t") for name, value in pairs}
-            except ValueError:  # a line without ": "
-                pass
-            else:
-                # Each name a token (lower-casing keeps a token a token, a non-token not one):
-                # letters, digits and dashes, as usual, or else checked char by char.
-                names = "".join(lookup)
-                if len(lookup) == count and (
-                    (names.isascii() and names.replace("-", "").isalnum() and "" not in lookup)
-                    or not count
-                    or _NAMES.fullmatch("\n".join(lookup))
-                ):
-                    headers = Headers._parsed(lookup, pairs)
-                    return Response(known[0], known[1], headers, "1.1")
+            # Each line's lower-case name and value, as remembered from earlier heads: a daemon
+            # repeats most of its lines (Api-Version, Server, Content-Type...) in every reply.
+            fields = list(map(_FIELD_LINES.get, lines))
+            if None in fields:  # new lines (a Date, a Content-Length): looked at one by one
+                at = fields.index(None)
+                while True:
+                    field = _field_line(lines[at])
+                    if field is None:  # malformed: the strict parse says how
+                        return self._parse_head_strictly(text)
+                    fields[at] = field
+                    try:
+                        at = fields.index(None, at + 1)
+                    except ValueError:  # no other new line
+                        break
+            lookup: dict[str, str] = dict(fields)  # type: ignore[arg-type]  # no None left
+            if len(lookup) == len(fields):  # else a repeated name, joined by the strict parse
+                return Response(known[0], known[1], Headers._parsed(lookup, lines), "1.1")
         return self._parse_head_strictly(text)
 
     def _parse_head_strictly(self, text: str) -> Response:

@@ -365,8 +365,9 @@ def _parsed(text: str, *, strictly: bool) -> object:
 
 
 def test_the_quick_head_parse_agrees_with_the_strict_one() -> None:
-    """The usual head takes a shortcut; on any head, usual or not, it must give what the strict
-    parse gives (the same fields, or the same error). Heads mutated at random, seeded."""
+    """The usual head takes a shortcut (its lines checked once and remembered); on any head,
+    usual or not, first seen or not, it must give what the strict parse gives (the same fields,
+    or the same error). Heads mutated at random, seeded."""
     import random
 
     rng = random.Random(1812)
@@ -426,6 +427,7 @@ def test_the_quick_head_parse_agrees_with_the_strict_one() -> None:
     for text in texts:
         expected = _parsed(text, strictly=True)
         assert _parsed(text, strictly=False) == expected, text
+        assert _parsed(text, strictly=False) == expected, text  # its lines remembered now
         valid += expected[0] != "error"
     assert valid > 2000  # the mutations left many heads valid: both paths were compared
 
@@ -439,3 +441,21 @@ def test_status_lines_remembered_are_bounded() -> None:
         (head, *_) = exchange(b"HTTP/1.1 200 Fine %d\r\nContent-Length: 0\r\n\r\n" % i)
         assert isinstance(head, Response) and head.reason == f"Fine {i}"
     assert len(_connection._STATUS_LINES) <= _connection._STATUS_LINES_MAX
+
+
+def test_field_lines_remembered_are_bounded() -> None:
+    """Field lines are remembered across replies, but a daemon sending ever new ones (or long
+    ones) cannot grow that memory: each head still parses right, the store stays small."""
+    from engineapi.http import _connection
+
+    for i in range(3 * _connection._FIELD_LINES_MAX):
+        raw = b"HTTP/1.1 200 OK\r\nX-Seq: %d\r\nX-Long: %s\r\nContent-Length: 0\r\n\r\n" % (
+            i,
+            b"v" * 300,
+        )
+        (head, *_) = exchange(raw)
+        assert isinstance(head, Response)
+        assert head.headers["x-seq"] == str(i) and head.headers["x-long"] == "v" * 300
+        assert head.headers.raw()[0] == ("X-Seq", str(i))
+    assert len(_connection._FIELD_LINES) <= _connection._FIELD_LINES_MAX
+    assert all(len(line) <= _connection._FIELD_LINE_MAX for line in _connection._FIELD_LINES)
