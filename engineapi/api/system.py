@@ -61,14 +61,15 @@ class PingResult:
 
     @classmethod
     def from_reply(cls, reply: Reply) -> PingResult:
-        headers = reply.headers
-        return cls(
-            api_version=headers.get("api-version"),
-            os_type=headers.get("ostype"),
-            experimental=(headers.get("docker-experimental") or "").lower() == "true",
-            builder_version=headers.get("builder-version"),
-            swarm=headers.get("swarm"),
-            server=headers.get("server"),
+        get = reply.headers.get
+        experimental = get("docker-experimental")
+        return cls(  # positional, in field order: the cheaper call, and every ping makes it
+            get("api-version"),
+            get("ostype"),
+            experimental is not None and experimental.lower() == "true",
+            get("builder-version"),
+            get("swarm"),
+            get("server"),
         )
 
 

@@ -46,6 +46,63 @@ _FIELD_BLOCK = re.compile(rf"(?:{_TOKEN}:[^\r\n\x00]*\r\n)*")
 _FIELD = re.compile(rf"({_TOKEN}):[ \t]*((?:[^\r\n]*[^\r\n \t])?)[ \t]*\r\n")
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?")
 
+# "HTTP/1.1 200 OK" and the like, as status and reason: the few a daemon sends, each checked
+# once. Bounded: a daemon sending ever new reason phrases does not grow it.
+_STATUS_LINES: dict[str, tuple[int, str]] = {}
+_STATUS_LINES_MAX = 64
+
+
+def _usual_status_line(line: str) -> tuple[int, str] | None:
+    """Status and reason of an ``HTTP/1.1`` status line; None for anything else (for the
+    strict parse to judge)."""
+    status = line[9:12]
+    if (
+        line[:9] == "HTTP/1.1 "
+        and len(line) >= 12
+        and status.isdigit()
+        and status.isascii()
+        and status[0] != "0"
+        and line[12:13] in ("", " ")
+        and "\r" not in line
+        and "\n" not in line
+        and "\x00" not in line
+    ):
+        known = (int(status), line[13:])
+        if len(line) <= 64 and len(_STATUS_LINES) < _STATUS_LINES_MAX:
+            _STATUS_LINES[line] = known
+        return known
+    return None
+
+
+# Field lines seen before, as their lower-case name and value: a daemon's replies repeat
+# most of theirs. Short lines only, and emptied when full: the memory stays small whatever the
+# daemon sends, and what it sends now is soon back in.
+_FIELD_LINES: dict[str, tuple[str, str]] = {}
+_FIELD_LINES_MAX = 512
+_FIELD_LINE_MAX = 256
+_TOKEN_ONLY = re.compile(_TOKEN)
+
+
+def _field_line(line: str) -> tuple[str, str] | None:
+    """A field line's lower-case name and value without its surrounding blanks; None if it is
+    not ``token ":" value`` with no CR, LF or NUL (for the strict parse to report)."""
+    name, colon, value = line.partition(":")
+    if (
+        not colon
+        or "\r" in value
+        or "\n" in value
+        or "\x00" in value
+        or _TOKEN_ONLY.fullmatch(name) is None
+    ):
+        return None
+    field = (name.lower(), value.strip(" \t"))
+    if len(line) <= _FIELD_LINE_MAX:
+        if len(_FIELD_LINES) >= _FIELD_LINES_MAX:
+            _FIELD_LINES.clear()
+        _FIELD_LINES[line] = field
+    return field
+
+
 # Response states
 _IDLE = 0  # no request sent yet in this cycle
 _HEAD = 1  # waiting for the response head
@@ -216,6 +273,8 @@ class ClientConnection:
         if state == _BODY_LENGTH:
             return self._read_length_body()
         if state == _HEAD:
+            if self._pos >= len(self._buf) and not self._eof:
+                return NEED_DATA  # nothing to look at: each exchange's first ask
             return self._read_head()
         if _BODY_CHUNK_SIZE <= state <= _BODY_TRAILERS:
             return self._read_chunked()
@@ -260,7 +319,7 @@ class ClientConnection:
                 raise self._fail(f"response head larger than {MAX_HEAD_SIZE} bytes")
             self._pos = end + 4
             self._scanned = 0
-            response = self._parse_head(bytes(buf[pos:end]))
+            response = self._parse_head(buf[pos:end].decode("latin-1"))
             status = response.status
             if 100 <= status < 200 and status != 101:
                 continue  # interim response (100 Continue): the real one follows
@@ -268,9 +327,39 @@ class ClientConnection:
             self._start_body(response)
             return response
 
-    def _parse_head(self, head: bytes) -> Response:
+    def _parse_head(self, text: str) -> Response:
+        """The head (its bytes decoded as latin-1, without the blank line that ends it)."""
+        # The usual head first: an HTTP/1.1 status line and field lines each checked once and
+        # remembered (most come again in the next reply), no name repeated. Whatever this path
+        # does not take goes to the strict one below, which gives the same result or error.
+        lines = text.split("\r\n")
+        status_line = lines[0]
+        known = _STATUS_LINES.get(status_line)
+        if known is None:
+            known = _usual_status_line(status_line)
+        if known is not None:
+            del lines[0]
+            # Each line's lower-case name and value, as remembered from earlier heads: a daemon
+            # repeats most of its lines (Api-Version, Server, Content-Type...) in every reply.
+            fields = list(map(_FIELD_LINES.get, lines))
+            if None in fields:  # new lines (a Date, a Content-Length): looked at one by one
+                at = fields.index(None)
+                while True:
+                    field = _field_line(lines[at])
+                    if field is None:  # malformed: the strict parse says how
+                        return self._parse_head_strictly(text)
+                    fields[at] = field
+                    try:
+                        at = fields.index(None, at + 1)
+                    except ValueError:  # no other new line
+                        break
+            lookup: dict[str, str] = dict(fields)  # type: ignore[arg-type]  # no None left
+            if len(lookup) == len(fields):  # else a repeated name, joined by the strict parse
+                return Response(known[0], known[1], Headers._parsed(lookup, lines), "1.1")
+        return self._parse_head_strictly(text)
+
+    def _parse_head_strictly(self, text: str) -> Response:
         # One C-level pass validates every field line, a second extracts them.
-        text = head.decode("latin-1")
         line_end = text.find("\r\n")
         status_line = text if line_end < 0 else text[:line_end]
         match = _STATUS_LINE.fullmatch(status_line)
@@ -467,7 +556,13 @@ class ClientConnection:
 
     def start_next_cycle(self) -> None:
         """Reset for the next request. Only valid when `reusable`."""
-        if not self.reusable:
+        if not (  # `reusable`, inlined: each exchange passes here
+            self._state == _DONE
+            and self._keep_alive
+            and self._request_done
+            and not self._eof
+            and self._pos >= len(self._buf)
+        ):
             raise LocalProtocolError("this connection cannot carry another request")
         self._state = _IDLE
         self._response = None

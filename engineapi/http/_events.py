@@ -21,10 +21,11 @@ _value: Callable[[tuple[str, str]], str] = itemgetter(1)
 class Headers(Mapping[str, str]):
     """Response headers: case-insensitive names, duplicate fields joined with ", "."""
 
-    __slots__ = ("_fields", "_lookup")
+    __slots__ = ("_fields", "_lines", "_lookup")
 
     def __init__(self, fields: list[tuple[str, str]]) -> None:
-        self._fields = fields
+        self._fields: list[tuple[str, str]] | None = fields
+        self._lines: list[str] = []
         # Built by C-level iterators, no Python loop: done once per response.
         lookup: dict[str, str] = dict(
             zip(map(str.lower, map(_name, fields)), map(_value, fields), strict=True)
@@ -35,6 +36,25 @@ class Headers(Mapping[str, str]):
                 key = name.lower()
                 lookup[key] = f"{lookup[key]}, {value}" if key in lookup else value
         self._lookup = lookup
+
+    @classmethod
+    def _parsed(cls, lookup: dict[str, str], lines: list[str]) -> Headers:
+        """Headers the parser already looked up: `lookup` maps each lower-case name (no name
+        repeated) to its value, `lines` are the field lines as received (each a valid
+        ``name ":" value``); `raw()` builds the fields from them only if asked."""
+        self = object.__new__(cls)
+        self._lookup = lookup
+        self._fields = None
+        self._lines = lines
+        return self
+
+    def _raw_fields(self) -> list[tuple[str, str]]:
+        fields = self._fields
+        if fields is None:
+            lookup = self._lookup  # names are not repeated: the value is this line's own
+            names = [line.partition(":")[0] for line in self._lines]
+            fields = self._fields = [(name, lookup[name.lower()]) for name in names]
+        return fields
 
     def __getitem__(self, name: str) -> str:
         return self._lookup[name.lower()]
@@ -54,10 +74,10 @@ class Headers(Mapping[str, str]):
 
     def raw(self) -> list[tuple[str, str]]:
         """The fields as received, in order, with their original spelling."""
-        return list(self._fields)
+        return list(self._raw_fields())
 
     def __repr__(self) -> str:
-        return f"Headers({self._fields!r})"
+        return f"Headers({self._raw_fields()!r})"
 
 
 class Response:

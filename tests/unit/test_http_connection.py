@@ -352,3 +352,110 @@ def test_blanks_in_a_header_value_cost_linear_time() -> None:
     assert isinstance(response, Response)
     assert response.headers.get("x-blank") == "a" + " " * 50_000 + "b"
     assert time.process_time() - started < 0.5
+
+
+def _parsed(text: str, *, strictly: bool) -> object:
+    """What a fresh connection makes of the response head `text`: its parts, or the error."""
+    conn = ClientConnection()
+    try:
+        head = conn._parse_head_strictly(text) if strictly else conn._parse_head(text)
+    except RemoteProtocolError as exc:
+        return ("error", str(exc))
+    return (head.status, head.reason, head.http_version, head.headers.raw(), dict(head.headers))
+
+
+def test_the_quick_head_parse_agrees_with_the_strict_one() -> None:
+    """The usual head takes a shortcut (its lines checked once and remembered); on any head,
+    usual or not, first seen or not, it must give what the strict parse gives (the same fields,
+    or the same error). Heads mutated at random, seeded."""
+    import random
+
+    rng = random.Random(1812)
+    seeds = [
+        "HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: 2\r\nApi-Version: 1.51",
+        "HTTP/1.1 204 No Content\r\nOstype: linux\r\nSwarm: inactive",
+        "HTTP/1.0 404 Not Found\r\nContent-Type: application/json",
+        "HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp",
+        "HTTP/1.1 500 \r\nX: y",
+        "HTTP/1.1 200",
+        "HTTP/1.1 200 OK",
+    ]
+    pieces = [
+        " ",
+        "\t",
+        ":",
+        ": ",
+        "\r",
+        "\n",
+        "\r\n",
+        "\x00",
+        "é",
+        "²",
+        "0",
+        "a",
+        "A",
+        "-",
+        "x: y",
+    ]
+    texts = [
+        *seeds,
+        "HTTP/1.1 200 OK\r\nX-A: 1\r\nx-a: 2",  # a repeated name
+        "HTTP/1.1 200 OK\r\nA:b: c",  # the first colon ends the name
+        "HTTP/1.1 200 OK\r\nA:  b \t",  # blanks around a value
+        "HTTP/1.1 200 OK\r\nA: ",  # an empty value
+        "HTTP/1.1 200 OK\r\n: b",  # no name
+        "HTTP/1.1 200 OK\r\nA b: c",  # a blank inside a name
+        "HTTP/1.1 200 OK\r\nX_Y!~: 1",  # a token beyond letters, digits and dashes
+        "HTTP/1.1 200 OK\r\nXé: 1",  # not a token
+        "HTTP/1.1 200 OK\r\nX²: 1",  # not a token, though str.isalnum() says alphanumeric
+        "HTTP/1.1 099 OK",
+        "HTTP/1.1 2x0 OK",
+        "HTTP/1.1 ²00 OK",
+        "HTTP/1.1 200OK",
+        "HTTP/1.1 20",
+    ]
+    for _ in range(20_000):
+        text = rng.choice(seeds)
+        for _ in range(rng.randint(1, 3)):
+            at = rng.randint(0, len(text))
+            if rng.random() < 0.3:
+                text = text[:at] + text[at + rng.randint(1, 3) :]
+            else:
+                text = text[:at] + rng.choice(pieces) + text[at:]
+        texts.append(text)
+    valid = 0
+    for text in texts:
+        expected = _parsed(text, strictly=True)
+        assert _parsed(text, strictly=False) == expected, text
+        assert _parsed(text, strictly=False) == expected, text  # its lines remembered now
+        valid += expected[0] != "error"
+    assert valid > 2000  # the mutations left many heads valid: both paths were compared
+
+
+def test_status_lines_remembered_are_bounded() -> None:
+    """Status lines are checked once and remembered, but a daemon inventing reason phrases
+    cannot grow that memory: each head still parses, the store stays small."""
+    from engineapi.http import _connection
+
+    for i in range(3 * _connection._STATUS_LINES_MAX):
+        (head, *_) = exchange(b"HTTP/1.1 200 Fine %d\r\nContent-Length: 0\r\n\r\n" % i)
+        assert isinstance(head, Response) and head.reason == f"Fine {i}"
+    assert len(_connection._STATUS_LINES) <= _connection._STATUS_LINES_MAX
+
+
+def test_field_lines_remembered_are_bounded() -> None:
+    """Field lines are remembered across replies, but a daemon sending ever new ones (or long
+    ones) cannot grow that memory: each head still parses right, the store stays small."""
+    from engineapi.http import _connection
+
+    for i in range(3 * _connection._FIELD_LINES_MAX):
+        raw = b"HTTP/1.1 200 OK\r\nX-Seq: %d\r\nX-Long: %s\r\nContent-Length: 0\r\n\r\n" % (
+            i,
+            b"v" * 300,
+        )
+        (head, *_) = exchange(raw)
+        assert isinstance(head, Response)
+        assert head.headers["x-seq"] == str(i) and head.headers["x-long"] == "v" * 300
+        assert head.headers.raw()[0] == ("X-Seq", str(i))
+    assert len(_connection._FIELD_LINES) <= _connection._FIELD_LINES_MAX
+    assert all(len(line) <= _connection._FIELD_LINE_MAX for line in _connection._FIELD_LINES)
