@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from engineapi import models
+from engineapi.http import Headers
 from engineapi.api._call import (
     Call,
     Filters,
@@ -61,7 +62,10 @@ class PingResult:
 
     @classmethod
     def from_reply(cls, reply: Reply) -> PingResult:
-        get = reply.headers.get
+        headers = reply.headers
+        # engineapi's own Headers: six dict lookups, not six method calls (another backend's
+        # mapping is read through its case-insensitive get).
+        get = headers.lowercase.get if type(headers) is Headers else headers.get
         experimental = get("docker-experimental")
         return cls(  # positional, in field order: the cheaper call, and every ping makes it
             get("api-version"),

@@ -56,6 +56,12 @@ class Headers(Mapping[str, str]):
             fields = self._fields = [(name, lookup[name.lower()]) for name in names]
         return fields
 
+    @property
+    def lowercase(self) -> Mapping[str, str]:
+        """``{lower-case name: value}``: for callers reading many fields by lower-case name
+        with plain lookups (a ping reads six)."""
+        return self._lookup
+
     def __getitem__(self, name: str) -> str:
         return self._lookup[name.lower()]
 
