@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from engineapi import models
-from engineapi.http import Headers
 from engineapi.api._call import (
     Call,
     Filters,
@@ -19,6 +18,7 @@ from engineapi.api._call import (
     encode_timestamp,
     to_body,
 )
+from engineapi.http import Headers
 
 if TYPE_CHECKING:
     from engineapi.models import (
