@@ -218,11 +218,16 @@ def _infallible(cls: Any, base: Base, visiting: frozenset[type] = frozenset()) -
     return result
 
 
-def _deferrable(field: _Field, base: Base) -> bool:
-    """Whether `from_wire` leaves *field* to be decoded on first read (see `build`): it holds
-    models, and decoding them cannot raise, so when it happens changes nothing but the cost."""
-    nested = _models_in(field.shape)
-    return bool(nested) and all(_infallible(cls, base) for cls in nested)
+def _deferrable(field: _Field) -> bool:
+    """Whether `from_wire` may leave *field* to be decoded on first read (see `build`): it
+    holds models. When decoding them could raise (a required key below), the value is
+    deferred only if `_Writer.complete` finds every such key there, else decoded at once."""
+    return bool(_models_in(field.shape))
+
+
+def _fallible(shape: _Shape, base: Base) -> bool:
+    """Whether decoding a value of *shape* could raise (`MissingFieldError`)."""
+    return not all(_infallible(cls, base) for cls in _models_in(shape))
 
 
 # -- source -----------------------------------------------------------------------------------
@@ -234,6 +239,9 @@ class _Writer:
     def __init__(self, base: Base, deferred: frozenset[str] = frozenset()) -> None:
         #: The attributes `from_wire` leaves unset when their value has the expected shape.
         self.deferred = deferred
+        self.base = base
+        #: ``_complete_<Class>`` functions to write: the fallible classes the checks call.
+        self.completes: dict[type, str] = {}
         self.names: dict[str, Any] = {
             "new_instance": base.new_instance,
             "unknown_keys": base.unknown_keys,
@@ -322,7 +330,14 @@ class _Writer:
             out = [f"if {var} is None:", *_indent([*null, assign])]
             if absent is not None:
                 out += [f"elif {var} is ABSENT:", *_indent([*absent, assign])]
-            return [*out, f"elif not ({self.shape_test(field.shape, var)}):", f"    {assign}"]
+            out += [f"elif not ({self.shape_test(field.shape, var)}):", f"    {assign}"]
+            if _fallible(field.shape, self.base):
+                # A required key missing below: decoded now, so that it raises here.
+                out.append(f"elif not complete_{field.attr}({var}):")
+                out += _indent(
+                    [*self.decode_lines(field.shape, var, f"{field.attr}_items"), assign]
+                )
+            return out
         out = [f"if {var} is None:", *_indent(null)]
         if absent is not None:
             out += [f"elif {var} is ABSENT:", *_indent(absent)]
@@ -465,6 +480,51 @@ class _Writer:
         body += ["extra = self._extra", "if extra:", "    out.update(extra)", "return out"]
         return ["def to_wire(self):", *_indent(body)]
 
+    def complete_function(self, cls: Any) -> str:
+        """The name of ``_complete_<Class>(data)``: whether a dict for *cls* has every required
+        key (not null), below it too — then decoding it cannot raise."""
+        name = self.completes.get(cls)
+        if name is None:
+            name = self.completes[cls] = self._name("_complete_", cls, cls)
+        return name
+
+    def check_lines(self, shape: _Shape, var: str, depth: int) -> list[str]:
+        """Statements returning False when *var* (of the expected shape) lacks a required key."""
+        if not _fallible(shape, self.base):
+            return []
+        if isinstance(shape, _Model):
+            return [f"if not {self.complete_function(shape.cls)}({var}):", "    return False"]
+        item = f"x{depth}"
+        if isinstance(shape, _List):
+            inner, source = shape.item, var
+        elif isinstance(shape, _Map):
+            inner, source = shape.value, f"{var}.values()"
+        else:
+            return []
+        return [
+            f"for {item} in {source}:",
+            f"    if {self.shape_test(inner, item)}:",
+            *_indent(self.check_lines(inner, item, depth + 1), "        "),
+        ]
+
+    def complete_source(self, cls: Any, name: str) -> list[str]:
+        body = []
+        for field in wire_fields(cls, self.base):
+            if field.required:
+                body += [f"if data.get({field.wire!r}) is None:", "    return False"]
+            if _fallible(field.shape, self.base):
+                body += [
+                    f"v = data.get({field.wire!r})",
+                    f"if {self.shape_test(field.shape, 'v')}:",
+                    *_indent(self.check_lines(field.shape, "v", 1)),
+                ]
+        return [f"def {name}(data):", *_indent([*body, "return True"])]
+
+    def complete(self, field: _Field) -> list[str]:
+        """``complete_<attr>(value)``: whether a deferred value can be decoded without raising."""
+        body = [*self.check_lines(field.shape, "v", 1), "return True"]
+        return [f"def complete_{field.attr}(v):", *_indent(body)]
+
     def late(self, field: _Field) -> list[str]:
         """``late_<attr>(value)``: decodes a deferred attribute's value, of the expected shape."""
         body = [*self.decode_lines(field.shape, "v", "items"), "return v"]
@@ -489,12 +549,20 @@ def codec_source(cls: Any, base: Base) -> tuple[str, dict[str, Any], dict[str, s
     """The source of *cls*'s ``from_wire``, ``to_wire`` and ``late_<attr>`` functions, the
     globals it needs, and ``{attribute: wire key}`` of the deferred attributes."""
     fields = wire_fields(cls, base)
-    deferred = {field.attr: field.wire for field in fields if _deferrable(field, base)}
+    deferred = {field.attr: field.wire for field in fields if _deferrable(field)}
     writer = _Writer(base, frozenset(deferred))
     lines = [*writer.from_wire(fields), "", "", *writer.to_wire(fields), ""]
     for field in fields:
         if field.attr in deferred:
             lines += ["", *writer.late(field), ""]
+            if _fallible(field.shape, base):
+                lines += ["", *writer.complete(field), ""]
+    written: set[type] = set()
+    while len(written) < len(writer.completes):  # writing one may name more
+        for model, name in list(writer.completes.items()):
+            if model not in written:
+                written.add(model)
+                lines += ["", *writer.complete_source(model, name), ""]
     return "\n".join(lines), writer.names, deferred
 
 
@@ -538,7 +606,13 @@ def build(cls: Any, base: Base) -> None:
             function = _placeholder(cls, method, base)
             if function is None:
                 continue
-            # The placeholder's globals become the codec's: what it names, then its code.
+            # The placeholder's globals become the codec's: what it names (and the functions
+            # written with it), then its code.
             function.__globals__.update(names)
+            function.__globals__.update(
+                (name, value)
+                for name, value in built.items()
+                if name.startswith(("complete_", "_complete_", "late_"))
+            )
             function.__code__ = built[method].__code__
         BUILT[cls] = perf_counter() - start

@@ -11,7 +11,10 @@ P2c  64 concurrent async pings: engineapi ≤ 2× raw asyncio streams' CPU per r
      ≤ 1/3 of aiodocker's (uvloop measured too where it is installed; the goal holds on the
      default loop).
 M1   decode of a 500-container ``GET /containers/json`` reply ≤ 1.5× ``json.loads`` of it,
-     with the cyclic GC running as the host left it (``tests/bench/bench_models.py``).
+     with the cyclic GC running as the host left it (``tests/bench/bench_models.py``). Read
+     as the mean over all rounds, not the median round: a full collection, set off by what
+     every call allocated, lands on whichever call runs then and costs more than the call
+     itself, so only the mean over many calls charges each contender its share.
 
 ENGINEAPI_BENCH_ROUNDS (default 9) sets the rounds.
 """
@@ -53,6 +56,10 @@ class Figure:
     @property
     def wall_us(self) -> float:
         return statistics.median(self.wall) * 1e6
+
+    @property
+    def mean_us(self) -> float:
+        return statistics.mean(self.cpu) * 1e6
 
     def cpu_range(self) -> str:
         return f"{min(self.cpu) * 1e6:.0f}–{max(self.cpu) * 1e6:.0f}"
@@ -192,8 +199,8 @@ def m1() -> tuple[Figure, Figure]:
     reply = Reply(200, Headers([("Content-Type", "application/json")]), raw)
     decode = decode_list(ContainerSummary)
     contenders = {
-        "json.loads": (lambda: json.loads(raw), 5),
-        "decode_list": (lambda: decode(reply), 5),
+        "json.loads": (lambda: json.loads(raw), 10),
+        "decode_list": (lambda: decode(reply), 10),
     }
     figures = sync_rounds_n(contenders, rounds=max(ROUNDS, 15))
     return figures["json.loads"], figures["decode_list"]
@@ -247,11 +254,11 @@ def main() -> None:
         stub.stop()
     print("M1 decode 500 ContainerSummary (the GC on)")
     loads, decoded = m1()
-    print(row("json.loads", loads, "µs per reply"))
-    print(row("engineapi decode_list", decoded, "µs per reply"))
+    print(row("json.loads", loads, f"µs per reply (median round; mean {loads.mean_us:.0f})"))
+    print(row("engineapi decode_list", decoded, f"µs per reply (mean {decoded.mean_us:.0f})"))
     assert gc.isenabled(), "a decode switched the GC off"
 
-    print("Goals (ratios of median CPU per request)")
+    print("Goals (ratios of median CPU per request; M1 of the mean)")
     ours = sync["engineapi"].cpu_us
     ratio = ours / sync["raw socket loop"].cpu_us
     print(verdict("P1c engineapi / raw socket loop", ratio, "≤ 2", ratio <= 2))
@@ -263,8 +270,8 @@ def main() -> None:
     if "aiodocker" in aio:
         ratio = ours / aio["aiodocker"].cpu_us
         print(verdict("P2c engineapi / aiodocker", ratio, "≤ 0.33", ratio <= 1 / 3))
-    ratio = decoded.cpu_us / loads.cpu_us
-    print(verdict("M1  decode_list / json.loads (GC on)", ratio, "≤ 1.5", ratio <= 1.5))
+    ratio = decoded.mean_us / loads.mean_us
+    print(verdict("M1  decode_list / json.loads (GC on, mean)", ratio, "≤ 1.5", ratio <= 1.5))
 
 
 if __name__ == "__main__":
