@@ -193,9 +193,10 @@ start = time.perf_counter(); decode(reply); first = time.perf_counter() - start
 start = time.perf_counter(); decode(reply); second = time.perf_counter() - start
 from engineapi.models import _codec
 met = len(_codec.BUILT)
-for cls in classes:
-    if cls is not WireModel:
-        cls.from_wire({})
+with models.lenient_decoding():  # {} lacks the required keys: build the codec all the same
+    for cls in classes:
+        if cls is not WireModel:
+            cls.from_wire({})
 built = sorted(_codec.BUILT.values())
 every = sum(built)
 print(json.dumps([len(built), statistics.median(built), statistics.mean(built), built[-1],
@@ -222,7 +223,8 @@ def bench_build() -> None:
         f"max {most * 1e6:.0f} us"
     )
     print(f"   all {count} classes     {every * 1e3:8.1f} ms")
-    print(f"   M1 reply, first call  {first * 1e3:8.2f} ms  (builds {met} classes)")
+    built = f"{met} class{'es' if met != 1 else ''}"
+    print(f"   M1 reply, first call  {first * 1e3:8.2f} ms  (builds {built})")
     print(f"   M1 reply, next call   {second * 1e3:8.2f} ms")
 
 
