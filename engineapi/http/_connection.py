@@ -556,13 +556,7 @@ class ClientConnection:
 
     def start_next_cycle(self) -> None:
         """Reset for the next request. Only valid when `reusable`."""
-        if not (  # `reusable`, inlined: each exchange passes here
-            self._state == _DONE
-            and self._keep_alive
-            and self._request_done
-            and not self._eof
-            and self._pos >= len(self._buf)
-        ):
+        if not self.reusable:
             raise LocalProtocolError("this connection cannot carry another request")
         self._state = _IDLE
         self._response = None

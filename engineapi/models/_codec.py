@@ -242,6 +242,7 @@ class _Writer:
         self.base = base
         #: ``_complete_<Class>`` functions to write: the fallible classes the checks call.
         self.completes: dict[type, str] = {}
+        self.decoders: dict[type, str] = {}
         self.names: dict[str, Any] = {
             "new_instance": base.new_instance,
             "unknown_keys": base.unknown_keys,
@@ -261,8 +262,12 @@ class _Writer:
         return name
 
     def decoder(self, cls: Any) -> str:
-        """The global bound to *cls*'s ``from_wire``: cheaper to call than the classmethod."""
-        return self._name("_from_wire_", cls, cls.from_wire)
+        """The global bound to *cls*'s ``from_wire``: cheaper to call than the classmethod.
+        One per class (each ``cls.from_wire`` is a new bound method: not told apart by it)."""
+        name = self.decoders.get(cls)
+        if name is None:
+            name = self.decoders[cls] = self._name("_from_wire_", cls, cls.from_wire)
+        return name
 
     def by_value(self, cls: Any) -> str:
         return self._name("_by_value_", cls, cls._by_value)
