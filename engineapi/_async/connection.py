@@ -105,11 +105,9 @@ class AsyncHTTPConnection:
         await stream.write(protocol.send_request(method, target, headers, body=body), timeout)
         started = time.monotonic()
         try:
-            event = protocol.next_event()
-            if event is NEED_DATA:
-                # The usual reply: its head whole in the first read.
-                protocol.receive_data(await stream.read(READ_SIZE, timeout))
-                event = protocol.next_event()
+            # Nothing is buffered after a request is sent (a response is read to its end
+            # before the next request): the usual reply, its head whole in the first read.
+            event = protocol.receive_and_next_event(await stream.read(READ_SIZE, timeout))
         except (TransportError, ProtocolError) as exc:
             self._failed(exc)
         if type(event) is ResponseHead:
@@ -199,6 +197,7 @@ class AsyncResponse:
         head: ResponseHead,
         read_timeout: float | None,
         owner: AsyncConnectionOwner,
+        reused: bool = False,
     ) -> None:
         # The connection while this response has it. Taken back with list.pop(), which is
         # atomic: a stream closed from another thread while its reader finishes must not
@@ -209,8 +208,8 @@ class AsyncResponse:
         self._done = False
         self.status = head.status
         self.headers: Headers = head.headers
-        #: Whether the connection had carried an earlier request (set by the pool).
-        self.reused = False
+        #: Whether the connection had carried an earlier request.
+        self.reused = reused
 
     async def read(self) -> bytes:
         """The whole body."""

@@ -118,9 +118,7 @@ class AsyncConnectionPool:
                     self._in_use.discard(connection)
                     await connection.aclose()
                     raise
-                response = AsyncResponse(connection, head, timeouts.read, self)
-                response.reused = reused
-                return response
+                return AsyncResponse(connection, head, timeouts.read, self, reused)
         except BaseException:
             slots.release()
             raise

@@ -101,11 +101,9 @@ class HTTPConnection:
         stream.write(protocol.send_request(method, target, headers, body=body), timeout)
         started = time.monotonic()
         try:
-            event = protocol.next_event()
-            if event is NEED_DATA:
-                # The usual reply: its head whole in the first read.
-                protocol.receive_data(stream.read(READ_SIZE, timeout))
-                event = protocol.next_event()
+            # Nothing is buffered after a request is sent (a response is read to its end
+            # before the next request): the usual reply, its head whole in the first read.
+            event = protocol.receive_and_next_event(stream.read(READ_SIZE, timeout))
         except (TransportError, ProtocolError) as exc:
             self._failed(exc)
         if type(event) is ResponseHead:
@@ -195,6 +193,7 @@ class Response:
         head: ResponseHead,
         read_timeout: float | None,
         owner: ConnectionOwner,
+        reused: bool = False,
     ) -> None:
         # The connection while this response has it. Taken back with list.pop(), which is
         # atomic: a stream closed from another thread while its reader finishes must not
@@ -205,8 +204,8 @@ class Response:
         self._done = False
         self.status = head.status
         self.headers: Headers = head.headers
-        #: Whether the connection had carried an earlier request (set by the pool).
-        self.reused = False
+        #: Whether the connection had carried an earlier request.
+        self.reused = reused
 
     def read(self) -> bytes:
         """The whole body."""

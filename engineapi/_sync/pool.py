@@ -114,9 +114,7 @@ class ConnectionPool:
                     self._in_use.discard(connection)
                     connection.close()
                     raise
-                response = Response(connection, head, timeouts.read, self)
-                response.reused = reused
-                return response
+                return Response(connection, head, timeouts.read, self, reused)
         except BaseException:
             slots.release()
             raise

@@ -70,6 +70,14 @@ def check(call: Any, version: tuple[int, int], version_text: str | None) -> None
             )
 
 
+def supported_query(call: Any, version: tuple[int, int]) -> list[tuple[str, str]]:
+    """The pairs of `call`'s ``optional_query`` whose parameters `version` has.
+
+    A function of its own: a comprehension in the client's request path would make its
+    variables cells, two more objects for the cyclic GC on every request."""
+    return [(name, value) for name, value in call.optional_query if supported(call, name, version)]
+
+
 def supported(call: Any, name: str, version: tuple[int, int]) -> bool:
     """Whether the operation of `call` has the parameter `name` in the API version in use."""
     operation = _operations().get(call.operation_id)

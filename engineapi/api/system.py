@@ -62,12 +62,18 @@ class PingResult:
 
     @classmethod
     def from_reply(cls, reply: Reply) -> PingResult:
+        global _last_ping
         headers = reply.headers
+        last = _last_ping
+        if last is not None and last[0] is headers:
+            # The same head as the last ping's (engineapi's HTTP engine hands back the one
+            # Headers for a head it has seen byte for byte): the same, immutable, result.
+            return last[1]
         # engineapi's own Headers: six dict lookups, not six method calls (another backend's
         # mapping is read through its case-insensitive get).
         get = headers.lowercase.get if type(headers) is Headers else headers.get
         experimental = get("docker-experimental")
-        return cls(  # positional, in field order: the cheaper call, and every ping makes it
+        result = cls(  # positional, in field order: the cheaper call
             get("api-version"),
             get("ostype"),
             experimental is not None and experimental.lower() == "true",
@@ -75,6 +81,13 @@ class PingResult:
             get("swarm"),
             get("server"),
         )
+        if type(headers) is Headers:
+            _last_ping = (headers, result)  # one tuple: swapped atomically
+        return result
+
+
+# The last ping's headers (engineapi's own) and result.
+_last_ping: tuple[Headers, PingResult] | None = None
 
 
 def ping() -> Call[PingResult]:

@@ -103,6 +103,72 @@ def _field_line(line: str) -> tuple[str, str] | None:
     return field
 
 
+def _new_field_lines(lines: list[str]) -> dict[str, str] | None:
+    """`lines` as ``{lower-case name: value}``, each line checked (and remembered) unless it
+    was seen before; None if one is malformed (for the strict parse to report)."""
+    lookup: dict[str, str] = {}
+    remembered = _FIELD_LINES.get
+    for line in lines:
+        field = remembered(line) or _field_line(line)
+        if field is None:
+            return None
+        lookup[field[0]] = field[1]
+    return lookup
+
+
+# Whole heads seen before: a client repeating a call (a ping, a poll) within a second gets
+# the same head back byte for byte. Each as its status, reason, headers and `_plain_length`.
+# Bounded like the lines above.
+_HEADS: dict[bytes, tuple[int, str, Headers, int]] = {}
+_HEADS_MAX = 64
+_HEAD_MAX = 2048
+
+
+def _plain_length(response: Response) -> int:
+    """The body's length when the head frames it by a plain Content-Length alone (no
+    Transfer-Encoding, no "Connection: close", a status with a body); else -1."""
+    fields = response.headers._lookup
+    length = fields.get("content-length")
+    if (
+        length is None
+        or not (length.isdigit() and length.isascii() and len(length) < 19)
+        or "transfer-encoding" in fields
+        or "close" in fields.get("connection", "").lower()
+        or response.status < 200
+        or response.status in (204, 304)
+    ):
+        return -1
+    return int(length)
+
+
+# Request fields checked before, as their lines ("Name: value\r\n"); bounded like the above.
+_REQUEST_FIELDS: dict[tuple[str, str], str] = {}
+_REQUEST_FIELDS_MAX = 256
+_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
+
+
+def _request_field_lines(headers: list[tuple[str, str]], lines: list[str | None]) -> bool:
+    """Fill in the lines of `headers` that `lines` lacks (None), each checked; whether one
+    asks for an upgrade. Raises `LocalProtocolError` for a field that may not be sent."""
+    upgrade = False
+    for at, (name, value) in enumerate(headers):
+        if lines[at] is not None:
+            continue
+        if "\r" in value or "\n" in value or "\r" in name or "\n" in name:
+            raise LocalProtocolError(f"line break in header {name!r}")
+        lname = name.lower()
+        if lname in ("content-length", "transfer-encoding"):
+            raise LocalProtocolError(f"{name} is set from the body framing, not by hand")
+        line = lines[at] = f"{name}: {value}\r\n"
+        if lname == "upgrade":
+            upgrade = True  # not remembered: the flag goes with it
+        elif len(line) <= _FIELD_LINE_MAX:
+            if len(_REQUEST_FIELDS) >= _REQUEST_FIELDS_MAX:
+                _REQUEST_FIELDS.clear()
+            _REQUEST_FIELDS[name, value] = line
+    return upgrade
+
+
 # Response states
 _IDLE = 0  # no request sent yet in this cycle
 _HEAD = 1  # waiting for the response head
@@ -178,42 +244,41 @@ class ClientConnection:
             raise LocalProtocolError("a request is already in progress on this connection")
         if body is not None and (chunked or content_length is not None):
             raise LocalProtocolError("give a whole body or declare a streamed one, not both")
-        parts = [f"{method} {target} HTTP/1.1\r\n"]
+        # Each field as its line, remembered once checked: a client sends the same few
+        # (Host, User-Agent, Content-Type) with every request.
+        if type(headers) is not list:
+            headers = list(headers)
+        try:
+            lines: list[str | None] = list(map(_REQUEST_FIELDS.get, headers))
+        except TypeError:  # a field given as a list, not a tuple: checked like a new one
+            lines = [None] * len(headers)
         upgrade = False
-        for name, value in headers:
-            if "\r" in value or "\n" in value or "\r" in name or "\n" in name:
-                raise LocalProtocolError(f"line break in header {name!r}")
-            lname = name.lower()
-            if lname in ("content-length", "transfer-encoding"):
-                raise LocalProtocolError(f"{name} is set from the body framing, not by hand")
-            if lname == "upgrade":
-                upgrade = True
-            parts.append(f"{name}: {value}\r\n")
+        if None in lines:
+            upgrade = _request_field_lines(headers, lines)
         if body is not None:
-            parts.append(f"Content-Length: {len(body)}\r\n\r\n")
+            lines.append(f"Content-Length: {len(body)}\r\n\r\n")
             self._body_framing = _NO_BODY
             self._request_done = True
         elif chunked:
-            parts.append("Transfer-Encoding: chunked\r\n\r\n")
+            lines.append("Transfer-Encoding: chunked\r\n\r\n")
             self._body_framing = _CHUNKED
             self._request_done = False
         elif content_length is not None:
-            parts.append(f"Content-Length: {content_length}\r\n\r\n")
+            lines.append(f"Content-Length: {content_length}\r\n\r\n")
             self._body_framing = _LENGTH
             self._body_remaining = content_length
             self._request_done = content_length == 0
         else:
-            if method in ("POST", "PUT", "PATCH"):
-                # Some daemons (and proxies) want an explicit empty body on these.
-                parts.append("Content-Length: 0\r\n")
-            parts.append("\r\n")
+            # Some daemons (and proxies) want an explicit empty body on these.
+            lines.append("Content-Length: 0\r\n\r\n" if method in _WITH_BODY else "\r\n")
             self._body_framing = _NO_BODY
             self._request_done = True
         self._request_method = method.encode("ascii")
         self._upgrade_requested = upgrade
         self._state = _HEAD
         self.bytes_received = 0
-        head = "".join(parts).encode("latin-1")
+        fields = "".join(lines)  # type: ignore[arg-type]  # no None left
+        head = f"{method} {target} HTTP/1.1\r\n{fields}".encode("latin-1")
         return head + body if body else head
 
     def send_data(self, data: bytes) -> bytes:
@@ -267,6 +332,19 @@ class ClientConnection:
             self._scanned = max(0, self._scanned - pos)
         self._pos = 0
 
+    def receive_and_next_event(self, data: bytes) -> Event:
+        """`receive_data(data)`, then `next_event()`: one call for the usual step of reading
+        a response (the whole head, often the body too, in one read)."""
+        if data and self._state == _HEAD and self._pos >= len(self._buf):
+            # Nothing buffered before: take the bytes as they are, as `receive_data` would.
+            self.bytes_received += len(data)
+            self._buf = data
+            self._pos = 0
+            self._scanned = 0
+            return self._read_head()
+        self.receive_data(data)
+        return self.next_event()
+
     def next_event(self) -> Event:
         """The next event of the current response, or `NEED_DATA`."""
         state = self._state
@@ -305,7 +383,8 @@ class ClientConnection:
             buf, pos = self._buf, self._pos
             # Search only what was not searched before (less the 3 bytes a terminator split
             # across reads may begin with): re-scanning a head fed in small reads is quadratic.
-            end = buf.find(b"\r\n\r\n", max(pos, self._scanned - 3))
+            start = self._scanned - 3
+            end = buf.find(b"\r\n\r\n", pos if start < pos else start)
             if end < 0:
                 self._scanned = len(buf)
                 if len(buf) - pos > MAX_HEAD_SIZE:
@@ -319,7 +398,30 @@ class ClientConnection:
                 raise self._fail(f"response head larger than {MAX_HEAD_SIZE} bytes")
             self._pos = end + 4
             self._scanned = 0
-            response = self._parse_head(buf[pos:end].decode("latin-1"))
+            head = buf[pos:end]
+            # A head seen before, byte for byte (the same reply again within the second of
+            # its Date): its status and headers are what they were (Headers is read-only).
+            seen = _HEADS.get(head) if type(head) is bytes else None
+            if seen is not None:
+                response = Response(seen[0], seen[1], seen[2], "1.1")
+                length = seen[3]
+                if length >= 0 and self._request_method != b"HEAD":
+                    # A plain Content-Length body, as `_start_body` found the first time.
+                    self._response = response
+                    self._body_remaining = length
+                    self._state = _BODY_LENGTH if length else _DONE
+                    return response
+            else:
+                response = self._parse_head(head.decode("latin-1"))
+                if len(head) <= _HEAD_MAX and response.http_version == "1.1":
+                    if len(_HEADS) >= _HEADS_MAX:
+                        _HEADS.clear()
+                    _HEADS[bytes(head)] = (
+                        response.status,
+                        response.reason,
+                        response.headers,
+                        _plain_length(response),
+                    )
             status = response.status
             if 100 <= status < 200 and status != 101:
                 continue  # interim response (100 Continue): the real one follows
@@ -333,28 +435,18 @@ class ClientConnection:
         # remembered (most come again in the next reply), no name repeated. Whatever this path
         # does not take goes to the strict one below, which gives the same result or error.
         lines = text.split("\r\n")
-        status_line = lines[0]
-        known = _STATUS_LINES.get(status_line)
-        if known is None:
-            known = _usual_status_line(status_line)
+        known = _STATUS_LINES.get(lines[0]) or _usual_status_line(lines[0])
         if known is not None:
             del lines[0]
             # Each line's lower-case name and value, as remembered from earlier heads: a daemon
             # repeats most of its lines (Api-Version, Server, Content-Type...) in every reply.
-            fields = list(map(_FIELD_LINES.get, lines))
-            if None in fields:  # new lines (a Date, a Content-Length): looked at one by one
-                at = fields.index(None)
-                while True:
-                    field = _field_line(lines[at])
-                    if field is None:  # malformed: the strict parse says how
-                        return self._parse_head_strictly(text)
-                    fields[at] = field
-                    try:
-                        at = fields.index(None, at + 1)
-                    except ValueError:  # no other new line
-                        break
-            lookup: dict[str, str] = dict(fields)  # type: ignore[arg-type]  # no None left
-            if len(lookup) == len(fields):  # else a repeated name, joined by the strict parse
+            lookup: dict[str, str] | None
+            try:
+                lookup = dict(map(_FIELD_LINES.get, lines))  # type: ignore[arg-type]
+            except TypeError:  # a line not seen before (None): each looked at in turn
+                lookup = _new_field_lines(lines)
+            if lookup is not None and len(lookup) == len(lines):
+                # (else malformed, or a repeated name, joined by the strict parse)
                 return Response(known[0], known[1], Headers._parsed(lookup, lines), "1.1")
         return self._parse_head_strictly(text)
 
@@ -459,7 +551,14 @@ class ClientConnection:
             return b""
         if state != _BODY_LENGTH or len(self._buf) - self._pos < self._body_remaining:
             return None
-        data = self._take(self._body_remaining)
+        buf, pos = self._buf, self._pos
+        if len(buf) - pos == self._body_remaining and type(buf) is bytes:
+            # The body ends the buffer: the usual small reply, read whole with its head.
+            data = buf[pos:] if pos else buf
+            self._buf = b""
+            self._pos = 0
+        else:
+            data = self._take(self._body_remaining)
         self._body_remaining = 0
         self._state = _DONE
         return data
@@ -556,7 +655,13 @@ class ClientConnection:
 
     def start_next_cycle(self) -> None:
         """Reset for the next request. Only valid when `reusable`."""
-        if not self.reusable:
+        if not (  # `reusable`, inlined: every request passes here
+            self._state == _DONE
+            and self._keep_alive
+            and self._request_done
+            and not self._eof
+            and self._pos >= len(self._buf)
+        ):
             raise LocalProtocolError("this connection cannot carry another request")
         self._state = _IDLE
         self._response = None

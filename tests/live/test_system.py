@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 from datetime import timedelta
@@ -229,3 +230,16 @@ class _Proxy:
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._stream, name)
+
+
+def test_repeated_pings_are_read_as_fresh_ones(engine: Engine) -> None:
+    """A daemon repeats its ping head byte for byte within a second (only Date changes): the
+    HTTP engine remembers such a head and the ping its result. Repeated pings must read what
+    a fresh client reads, and (the point of it) a repeat comes back without being parsed."""
+    with Client(engine.host) as client:
+        pings = [client.system.ping() for _ in range(20)]
+    with Client(engine.host) as fresh:
+        first = fresh.system.ping()
+    assert all(ping == first for ping in pings)
+    assert first.api_version == engine.api_version
+    assert any(a is b for a, b in itertools.pairwise(pings)), "no head was remembered"

@@ -459,3 +459,121 @@ def test_field_lines_remembered_are_bounded() -> None:
         assert head.headers.raw()[0] == ("X-Seq", str(i))
     assert len(_connection._FIELD_LINES) <= _connection._FIELD_LINES_MAX
     assert all(len(line) <= _connection._FIELD_LINE_MAX for line in _connection._FIELD_LINES)
+
+
+def _events_of(raw: bytes, method: str, split: int | None) -> object:
+    """What a fresh connection makes of the response `raw` to `method`: its events and
+    whether it can carry another request, or the error."""
+    conn = ClientConnection()
+    conn.send_request(
+        method,
+        "/x",
+        [("Host", "docker"), ("Connection", "Upgrade"), ("Upgrade", "tcp")]
+        if method == "POST"
+        else [("Host", "docker")],
+    )
+    pieces = [raw] if split is None else [raw[i : i + split] for i in range(0, len(raw), split)]
+    shown: list[object] = []
+    try:
+        for piece in [*pieces, b""]:
+            conn.receive_data(piece)
+            while (event := conn.next_event()) is not NEED_DATA:
+                if isinstance(event, Response):
+                    shown.append((event.status, event.reason, event.headers.raw()))
+                elif isinstance(event, Data):
+                    shown.append(event.data)
+                else:
+                    shown.append("end")
+                if isinstance(event, EndOfMessage) or conn.switched_protocol:
+                    return shown, conn.reusable, conn.switched_protocol
+    except (RemoteProtocolError, ConnectionLost) as exc:
+        return shown, type(exc).__name__, str(exc)
+    return shown, conn.reusable, conn.switched_protocol
+
+
+@pytest.mark.parametrize("split", [None, 5])
+def test_a_head_seen_before_reads_as_it_did_the_first_time(
+    split: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Heads are remembered byte for byte with their body framing; a head seen again (as the
+    same reply repeated within a second) must give the same events, body and reusability as
+    a head parsed afresh, for each framing and request method."""
+    from engineapi.http import _connection
+
+    replies = [
+        b"HTTP/1.1 200 OK\r\nServer: t\r\nContent-Length: 2\r\n\r\nOK",
+        b"HTTP/1.1 200 OK\r\nServer: t\r\nContent-Length: 0\r\n\r\n",
+        b"HTTP/1.1 404 Not Found\r\nContent-Length: 5\r\n\r\nnope!",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nOK",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOKextra",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nshort",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nOK\r\n0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nServer: t\r\n\r\nuntil close",
+        b"HTTP/1.1 204 No Content\r\nContent-Length: 3\r\n\r\n",
+        b"HTTP/1.1 304 Not Modified\r\n\r\n",
+        b"HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\nraw",
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx",
+        b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nOK",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\nOK",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx",
+    ]
+    methods = ["GET", "HEAD", "POST"]
+    _connection._HEADS.clear()
+    monkeypatch.setattr(_connection, "_HEAD_MAX", -1)  # nothing remembered: each parsed afresh
+    fresh = {(r, m): _events_of(r, m, split) for r in replies for m in methods}
+    monkeypatch.undo()
+    _connection._HEADS.clear()
+    for _ in range(2):  # first seen, then remembered
+        for reply in replies:
+            for method in methods:
+                assert _events_of(reply, method, split) == fresh[reply, method], (reply, method)
+    if split is None:  # whole heads come as bytes and are remembered (pieces are not)
+        assert b"HTTP/1.1 200 OK\r\nServer: t\r\nContent-Length: 2" in _connection._HEADS
+
+
+def test_heads_remembered_are_bounded() -> None:
+    """A daemon whose heads never repeat (a new Date each second, new lengths) cannot grow the
+    memory of whole heads: each still reads right, the store stays small."""
+    from engineapi.http import _connection
+
+    for i in range(3 * _connection._HEADS_MAX):
+        events = exchange(b"HTTP/1.1 200 OK\r\nX-Seq: %d\r\nContent-Length: 1\r\n\r\nx" % i)
+        assert isinstance(events[0], Response) and events[0].headers["x-seq"] == str(i)
+        assert body_of(events) == b"x"
+    (head, *_) = exchange(b"HTTP/1.1 200 OK\r\nX: %s\r\nContent-Length: 0\r\n\r\n" % (b"v" * 3000))
+    assert isinstance(head, Response) and head.headers["x"] == "v" * 3000
+    assert len(_connection._HEADS) <= _connection._HEADS_MAX
+    assert all(len(head) <= _connection._HEAD_MAX for head in _connection._HEADS)
+
+
+def test_request_fields_remembered_are_checked_every_time() -> None:
+    """Request fields are rendered once and remembered; a remembered field does not let a
+    bad one through, the Upgrade flag is set on each request that asks, fields may come as
+    any iterable of pairs, and the memory stays small."""
+    from engineapi.http import _connection
+
+    fields = [("Host", "docker"), ("User-Agent", "t")]
+    for _ in range(2):
+        conn = ClientConnection()
+        assert conn.send_request("GET", "/a", fields) == (
+            b"GET /a HTTP/1.1\r\nHost: docker\r\nUser-Agent: t\r\n\r\n"
+        )
+    conn = ClientConnection()
+    with pytest.raises(LocalProtocolError, match="line break"):
+        conn.send_request("GET", "/a", [*fields, ("X-A", "a\r\nEvil: 1")])
+    with pytest.raises(LocalProtocolError, match="body framing"):
+        conn.send_request("GET", "/a", [("content-length", "3"), *fields])
+    upgrade = [("Host", "docker"), ("Connection", "Upgrade"), ("Upgrade", "tcp")]
+    for _ in range(2):
+        conn = ClientConnection()
+        conn.send_request("POST", "/attach", upgrade)
+        assert conn.upgrade_requested
+    conn = ClientConnection()
+    conn.send_request("POST", "/attach", fields)
+    assert not conn.upgrade_requested
+    as_lists = ClientConnection().send_request("GET", "/a", [["Host", "docker"]])  # type: ignore[list-item]
+    from_generator = ClientConnection().send_request("GET", "/a", (f for f in fields[:1]))
+    assert as_lists == from_generator == b"GET /a HTTP/1.1\r\nHost: docker\r\n\r\n"
+    for i in range(3 * _connection._REQUEST_FIELDS_MAX):
+        ClientConnection().send_request("GET", "/", [("X-Seq", str(i)), ("X-Long", "v" * 300)])
+    assert len(_connection._REQUEST_FIELDS) <= _connection._REQUEST_FIELDS_MAX
